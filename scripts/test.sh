@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs (into the active Python environment), then runs
+# lint, type check and the tests.  Used verbatim by the README and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python -m pip install -q --upgrade pip
+python -m pip install -q -e ".[test]"
+
+# Real TypeScript code for the slicing tests: npm packages that ship their .ts sources.
+NPM_DIR="${TYPEINF_TEST_NPM:-$HOME/.cache/typeinf/test-npm}"
+if [ ! -f "$NPM_DIR/.installed-v1" ]; then
+    mkdir -p "$NPM_DIR"
+    (cd "$NPM_DIR" && npm init -y >/dev/null && \
+        npm install --no-audit --no-fund --ignore-scripts rxjs@7.8.2 zod@3.25.76 mobx@6.13.7 >/dev/null)
+    touch "$NPM_DIR/.installed-v1"
+fi
+export TYPEINF_TEST_NPM="$NPM_DIR"
+
+ruff check typeinf tests benchmarks
+mypy typeinf
+python -m pytest -q "$@"

@@ -1,0 +1,130 @@
+"""The `typeinf` command line: subcommands share file discovery, settings and exit codes.
+
+Exit codes (every command): 0 success (warnings on stderr), 1 `--check` found something to
+change, 2 usage or configuration error, 123 some files could not be processed (the rest were).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, Settings, load_settings
+from .files import Skipped, SourceFile, display_path, read_source, walk
+from .slices import extract_with_diagnostics
+
+EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
+
+
+def warn(message: str) -> None:
+    print(f"typeinf: {message}", file=sys.stderr)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _add_file_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
+    p.add_argument("--lang", choices=["python", "typescript"],
+                   help="only this language (typescript includes .tsx)")  # fmt: skip
+    p.add_argument("--max-bytes", type=_positive_int, default=None,
+                   help="skip files larger than this (default 1000000, or [tool.typeinf] max-bytes)")  # fmt: skip
+    p.add_argument("--exclude", action="append", default=None, metavar="GLOB",
+                   help="gitignore-style pattern to skip (repeatable; adds to [tool.typeinf] exclude)")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="typeinf", description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--version", action="version", version=f"typeinf {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("slices", help="print the usage slice of every parameter, return and variable")
+    _add_file_options(p)
+    p.add_argument("--format", choices=["json", "jsonl"], default="json",
+                   help="json: one array; jsonl: one slice per line")  # fmt: skip
+    p.set_defaults(func=cmd_slices)
+    return ap
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    base = load_settings(Path.cwd(), warn=warn)
+    exclude = base.exclude + (args.exclude or [])
+    return base.merged(max_bytes=args.max_bytes, exclude=exclude)
+
+
+def _languages(args: argparse.Namespace) -> set[str] | None:
+    if args.lang is None:
+        return None
+    return {"python"} if args.lang == "python" else {"typescript", "tsx"}
+
+
+def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Skipped]):
+    """(SourceFile, bytes) for each readable source; skips are reported on stderr."""
+    for item in walk(args.paths, _languages(args), settings.exclude):
+        if isinstance(item, Skipped):
+            warn(f"{display_path(item.path)}: skipped: {item.reason}")
+            if item.error:
+                failures.append(item)
+            continue
+        data = read_source(item.path, settings.max_bytes)
+        if isinstance(data, Skipped):
+            warn(f"{display_path(item.path)}: skipped: {data.reason}")
+            if data.error:
+                failures.append(data)
+            continue
+        yield item, data
+
+
+def cmd_slices(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    failures: list[Skipped] = []
+    out = sys.stdout
+    first = True
+    if args.format == "json":
+        out.write("[")
+    for src, data in iter_sources(args, settings, failures):
+        item: SourceFile = src
+        rel = display_path(item.path)
+        slices, diags = extract_with_diagnostics(data, item.language, rel)
+        for d in diags:
+            warn(f"{rel}:{d.line}: {d.message}")
+        for s in slices:
+            text = json.dumps(s.to_dict(), ensure_ascii=False)
+            if args.format == "json":
+                out.write(("\n" if first else ",\n") + text)
+            else:
+                out.write(text + "\n")
+            first = False
+    if args.format == "json":
+        out.write("\n]\n" if not first else "]\n")
+    out.flush()
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as e:
+        warn(f"configuration error: {e}")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        warn("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

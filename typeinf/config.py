@@ -1,0 +1,71 @@
+"""Settings from `[tool.typeinf]` in pyproject.toml; command-line flags take precedence."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_MAX_BYTES = 1_000_000
+
+
+class ConfigError(ValueError):
+    """A setting is invalid: a usage/configuration error (exit 2)."""
+
+
+@dataclass
+class Settings:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    exclude: list[str] = field(default_factory=list)
+    source: Path | None = None  # the pyproject.toml the settings came from
+
+    def merged(self, **flags: Any) -> Settings:
+        """A copy with every flag that is not None taking precedence."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in flags.items() if v is not None})
+        return Settings(**values)
+
+
+_KEYS = {"max-bytes": ("max_bytes", int), "exclude": ("exclude", list)}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    start = start.resolve()
+    for d in [start, *start.parents] if start.is_dir() else start.parents:
+        p = d / "pyproject.toml"
+        if p.is_file():
+            return p
+    return None
+
+
+def load_settings(start: Path, warn: Any = None) -> Settings:
+    """Settings from the nearest pyproject.toml at or above `start` (defaults if none)."""
+    path = find_pyproject(start)
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read: {e}") from None
+    table = data.get("tool", {}).get("typeinf", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.typeinf] must be a table")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            if warn is not None:
+                warn(f"{path}: unknown setting [tool.typeinf] {key} (ignored)")
+            continue
+        attr, typ = _KEYS[key]
+        if typ is int and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            raise ConfigError(f"{path}: [tool.typeinf] {key} must be a positive integer")
+        if typ is list and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{path}: [tool.typeinf] {key} must be a list of strings")
+        values[attr] = value
+    return Settings(**values, source=path)

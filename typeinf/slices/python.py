@@ -1,0 +1,837 @@
+"""Python usage slices from a tree-sitter parse.
+
+One pass over the tree builds lexical scopes (module, class, function, lambda,
+comprehension), their bindings and the identifier references in them; a second step
+resolves every reference to its binding with Python's scoping rules (class bodies do not
+enclose their methods; `global`/`nonlocal` redirect bindings) and classifies each use by
+its parent node.  tree-sitter is used instead of libcst here because it is an order of
+magnitude faster and recovers from syntax errors (editor buffers); libcst is kept for
+write-back, where a lossless concrete tree matters.
+
+Site conventions follow the shared strip-and-restore protocol: a parameter at its name, a
+return at the function's name, a variable at its first binding in its scope (or its first
+annotated binding, if it has one), `self.x` at `self` with the name `self.x`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from .evidence import EvidenceBuilder
+from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
+from .source import Diagnostic, Source, blank, broken_region, first_error_offset, parser, syntax_diagnostics
+
+PY_BUILTIN_TYPES = (
+    "int", "float", "complex", "bool", "str", "bytes", "bytearray", "memoryview", "list",
+    "tuple", "dict", "set", "frozenset", "range", "slice", "type", "object", "None",
+    "BaseException", "Exception", "ValueError", "TypeError", "KeyError", "RuntimeError",
+)  # fmt: skip
+_BUILTIN_SCOPE = [ScopeName(n, "builtin") for n in PY_BUILTIN_TYPES]
+
+_LITERALS = {
+    "integer": "int", "float": "float", "string": "str", "concatenated_string": "str",
+    "true": "bool", "false": "bool", "none": "None", "ellipsis": "ellipsis",
+}  # fmt: skip
+_COLLECTIONS = {
+    "list": "list", "dictionary": "dict", "set": "set", "tuple": "tuple",
+    "list_comprehension": "list", "dictionary_comprehension": "dict",
+    "set_comprehension": "set", "generator_expression": "generator",
+}  # fmt: skip
+_COMPREHENSIONS = {
+    "list_comprehension", "dictionary_comprehension", "set_comprehension", "generator_expression",
+}  # fmt: skip
+_BINARY = {"binary_operator", "boolean_operator", "comparison_operator", "not_operator",
+           "unary_operator"}  # fmt: skip
+_TARGET_CONTAINERS = {"pattern_list", "tuple_pattern", "list_pattern", "tuple", "list",
+                      "parenthesized_expression", "list_splat_pattern", "list_splat"}  # fmt: skip
+
+
+def category(node: Node | None) -> str:
+    """The category of an expression: literal, call, name, attribute, collection, ..."""
+    if node is None:
+        return "none"
+    t = node.type
+    if t in _LITERALS:
+        return "literal"
+    if t in ("list", "dictionary", "set", "tuple"):
+        return "collection"
+    if t in _COMPREHENSIONS:
+        return "comprehension"
+    return {
+        "call": "call", "identifier": "name", "attribute": "attribute", "lambda": "lambda",
+        "await": "await", "subscript": "subscript", "conditional_expression": "conditional",
+        "parenthesized_expression": "paren", "named_expression": "walrus",
+    }.get(t, "binary" if t in _BINARY else "other")  # fmt: skip
+
+
+def operand_kind(src: Source, node: Node) -> str:
+    """A short description of an operand: its literal type, or name/call/attr with text."""
+    t = node.type
+    while t == "parenthesized_expression" and node.named_child_count == 1:
+        node = node.named_children[0]
+        t = node.type
+    if t in _LITERALS:
+        return _LITERALS[t]
+    if t in _COLLECTIONS:
+        return _COLLECTIONS[t]
+    if t == "identifier":
+        return "name:" + src.text(node)
+    if t == "call":
+        return "call:" + clip(src.text(node.child_by_field_name("function")), 40)
+    if t == "attribute":
+        return "attr:" + clip(src.text(node), 40)
+    return t
+
+
+def _expr(src: Source, node: Node | None) -> Expr | None:
+    if node is None:
+        return None
+    return Expr(src.expr_text(node), category(node))
+
+
+@dataclass(eq=False)
+class Binding:
+    """One site candidate: a name bound in a scope."""
+
+    name: str
+    kind: str  # param | var | def | import | class | skip
+    node: Node  # the name node (identifier, or `self.x` attribute, or pattern)
+    scope: Scope
+    annotation: Node | None = None
+    annotatable: bool = True
+    definition: Node | None = None
+    definition_category: str | None = None
+    default: Node | None = None
+    function: Node | None = None  # for params: the function_definition
+    refs: list[Node] = field(default_factory=list)
+    later: list[Node] = field(default_factory=list)  # values of later assignments
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: str  # module | class | function | lambda | comprehension
+    node: Node | None
+    parent: Scope | None
+    qualname: str
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    refs: list[Node] = field(default_factory=list)
+    globals: set[str] = field(default_factory=set)
+    self_name: str | None = None  # first parameter of a method
+    instance: dict[str, Binding] | None = None  # class scope: self.x attributes
+
+    def enclosing_class(self) -> Scope | None:
+        if self.kind == "function" and self.parent is not None and self.parent.kind == "class":
+            return self.parent
+        return None
+
+
+class _PythonSlicer:
+    def __init__(self, data: bytes, path: str) -> None:
+        self.src = Source(data)
+        self.path = path
+        self.tree = parser("python").parse(data)
+        self.scopes: list[Scope] = []
+        self.functions: list[tuple[Node, Scope]] = []  # (function_definition, its scope)
+        self.file_scope: list[ScopeName] = list(_BUILTIN_SCOPE)
+        self.annotated: dict[int, Node] = {}  # start byte of a name node -> its annotation
+
+    # ------------------------------------------------------------------ pass 1: scopes
+    def build(self) -> None:
+        root = self.tree.root_node
+        module = Scope("module", None, None, "")
+        self.scopes.append(module)
+        stack: list[tuple[Node, Scope]] = [(root, module)]
+        while stack:
+            node, scope = stack.pop()
+            if node.type == "type":  # annotations are labels, never evidence
+                continue
+            child_scope = self._visit(node, scope)
+            for c in reversed(node.children):
+                stack.append((c, child_scope))
+        self.src.finish()
+
+    def _new_scope(self, kind: str, node: Node, parent: Scope, name: str | None) -> Scope:
+        if name is None:
+            qual = parent.qualname
+        else:
+            qual = f"{parent.qualname}.{name}" if parent.qualname else name
+        s = Scope(kind, node, parent, qual)
+        self.scopes.append(s)
+        return s
+
+    def _visit(self, node: Node, scope: Scope) -> Scope:
+        t = node.type
+        if t == "identifier":
+            if _is_reference(node):
+                scope.refs.append(node)
+            return scope
+        if t == "function_definition":
+            return self._function(node, scope)
+        if t == "class_definition":
+            name = node.child_by_field_name("name")
+            if name is not None:
+                self._bind(scope, self.src.text(name), "class", name)
+            cls = self._new_scope("class", node, scope, self.src.text(name) if name else None)
+            cls.instance = {}
+            if name is not None and scope.kind in ("module", "class"):
+                self.file_scope.append(ScopeName(cls.qualname, "class"))
+            return cls
+        if t == "lambda":
+            lam = self._new_scope("lambda", node, scope, None)
+            params = node.child_by_field_name("parameters")
+            if params is not None:
+                for p in params.named_children:
+                    n = _param_name(p)
+                    if n is not None:
+                        self._bind(lam, self.src.text(n), "skip", n)
+            return lam
+        if t in _COMPREHENSIONS:
+            return self._new_scope("comprehension", node, scope, None)
+        if t == "assignment":
+            self._assignment(node, scope)
+        elif t in ("for_statement", "for_in_clause"):
+            left = node.child_by_field_name("left")
+            right = node.child_by_field_name("right")
+            if left is not None:
+                for target in _targets(left):
+                    self._bind_target(scope, target, right, "iteration", annotatable=False)
+        elif t == "as_pattern_target" and node.parent and node.parent.parent:
+            if node.parent.parent.type == "with_item":
+                value = node.parent.child_by_field_name("value") or node.parent.named_children[0]
+                for target in _targets(node):
+                    self._bind_target(scope, target, value, "with", annotatable=False)
+        elif t == "named_expression":
+            name = node.child_by_field_name("name")
+            target_scope = scope
+            while target_scope.kind == "comprehension" and target_scope.parent is not None:
+                target_scope = target_scope.parent
+            if name is not None:
+                self._bind_target(target_scope, name, node.child_by_field_name("value"), None,
+                                  annotatable=False)  # fmt: skip
+        elif t in ("global_statement", "nonlocal_statement"):
+            for c in node.named_children:
+                if c.type == "identifier":
+                    scope.globals.add(self.src.text(c))
+        elif t in ("import_statement", "import_from_statement"):
+            self._import(node, scope)
+        elif t == "type_alias_statement":
+            left = node.child_by_field_name("left")
+            if left is not None and scope.kind == "module":
+                self.file_scope.append(ScopeName(self.src.text(left), "alias"))
+        elif t in ("except_clause", "case_clause"):
+            pass
+        return scope
+
+    def _function(self, node: Node, scope: Scope) -> Scope:
+        name = node.child_by_field_name("name")
+        fname = self.src.text(name) if name is not None else "<anonymous>"
+        if name is not None:
+            self._bind(scope, fname, "def", name)
+        rt = node.child_by_field_name("return_type")
+        if rt is not None:
+            arrow = rt.prev_sibling
+            self.src.add_annotation(arrow.start_byte if arrow is not None else rt.start_byte,
+                                    rt.end_byte)  # fmt: skip
+        fn = self._new_scope("function", node, scope, fname)
+        self.functions.append((node, fn))
+        params = node.child_by_field_name("parameters")
+        if params is None:
+            return fn
+        first = True
+        is_method = scope.kind == "class" and not _has_decorator(node, "staticmethod")
+        for p in params.named_children:
+            n = _param_name(p)
+            if n is None:
+                continue
+            pname = self.src.text(n)
+            ann = p.child_by_field_name("type")
+            if ann is None and p.type == "typed_parameter":
+                ann = next((c for c in p.named_children if c.type == "type"), None)
+            if ann is not None:
+                colon = ann.prev_sibling
+                self.src.add_annotation(colon.start_byte if colon is not None else ann.start_byte,
+                                        ann.end_byte)  # fmt: skip
+            if first and is_method and p.type in ("identifier", "typed_parameter"):
+                first = False
+                if not _has_decorator(node, "classmethod") and fname != "__new__":
+                    fn.self_name = pname
+                self._bind(fn, pname, "skip", n)
+                continue
+            first = False
+            b = self._bind(fn, pname, "param", n)
+            b.annotation = ann
+            b.default = p.child_by_field_name("value")
+            b.function = node
+        return fn
+
+    def _bind(self, scope: Scope, name: str, kind: str, node: Node) -> Binding:
+        if name in scope.globals:
+            root = scope
+            while root.parent is not None and (root.kind != "module"):
+                root = root.parent
+            scope = root
+        b = scope.bindings.get(name)
+        if b is None:
+            b = Binding(name, kind, node, scope)
+            scope.bindings[name] = b
+        elif kind in ("def", "class", "import") and b.kind == "var":
+            b.kind = kind  # a name that is also a function/class/module is not a var site
+        return b
+
+    def _assignment(self, node: Node, scope: Scope) -> None:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        ann = node.child_by_field_name("type")
+        while right is not None and right.type == "assignment":  # a = b = value
+            right = right.child_by_field_name("right")
+        if left is None:
+            return
+        if ann is not None:
+            colon = ann.prev_sibling
+            self.src.add_annotation(colon.start_byte if colon is not None else ann.start_byte,
+                                    ann.end_byte)  # fmt: skip
+        if scope.kind == "module" and left.type == "identifier" and self._module_type_name(left, right, ann):
+            self._bind(scope, self.src.text(left), "skip", left)  # a type, not a variable
+            return
+        targets = _targets(left)
+        single = len(targets) == 1 and targets[0] is left
+        cat = None if single else "unpack"
+        for target in targets:
+            self._bind_target(scope, target, right, cat, annotatable=single,
+                              annotation=ann if single else None)  # fmt: skip
+
+    def _module_type_name(self, left: Node, right: Node | None, ann: Node | None) -> bool:
+        """`T = TypeVar("T")`, `X = NewType(...)`: names of types (True), not variables.
+        `X: TypeAlias = ...` is an alias too, but keeps its site (it is annotated)."""
+        name = self.src.text(left)
+        if ann is not None and self.src.text(ann).endswith("TypeAlias"):
+            self.file_scope.append(ScopeName(name, "alias"))
+        elif right is not None and right.type == "call":
+            callee = self.src.text(right.child_by_field_name("function")).rsplit(".", 1)[-1]
+            if callee in ("TypeVar", "ParamSpec", "TypeVarTuple"):
+                self.file_scope.append(ScopeName(name, "type_param"))
+                return True
+            if callee in ("NewType", "NamedTuple", "TypedDict"):
+                self.file_scope.append(ScopeName(name, "alias"))
+                return True
+        return False
+
+    def _bind_target(self, scope: Scope, target: Node, value: Node | None, cat: str | None, *,
+                     annotatable: bool, annotation: Node | None = None) -> None:  # fmt: skip
+        if target.type == "identifier":
+            name = self.src.text(target)
+            if scope.kind in ("lambda", "comprehension"):
+                self._bind(scope, name, "skip", target)
+                return
+            b = self._bind(scope, name, "var", target)
+            if b.node is target:
+                b.annotation, b.annotatable = annotation, annotatable
+                b.definition, b.definition_category = value, cat
+            elif b.kind == "var":
+                _rebind(b, target, b.scope, value, cat, annotation, annotatable)
+            elif value is not None:
+                b.later.append(value)
+        elif target.type == "attribute":
+            obj = target.child_by_field_name("object")
+            attr = target.child_by_field_name("attribute")
+            cls = scope.enclosing_class()
+            if (obj is None or attr is None or cls is None or cls.instance is None
+                    or obj.type != "identifier" or self.src.text(obj) != scope.self_name):  # fmt: skip
+                return
+            name = f"{scope.self_name}.{self.src.text(attr)}"
+            found = cls.instance.get(name)
+            if found is None:
+                cls.instance[name] = Binding(name, "var", target, scope, annotation=annotation,
+                                             annotatable=annotatable, definition=value,
+                                             definition_category=cat)  # fmt: skip
+            else:
+                _rebind(found, target, scope, value, cat, annotation, annotatable)
+
+    def _import(self, node: Node, scope: Scope) -> None:
+        top = scope.kind == "module"
+        module = None
+        if node.type == "import_from_statement":
+            mod = node.child_by_field_name("module_name")
+            module = self.src.text(mod)
+        for c in node.children_by_field_name("name"):
+            if c.type == "aliased_import":
+                orig = c.child_by_field_name("name")
+                alias = c.child_by_field_name("alias")
+                bound = self.src.text(alias)
+                full = self.src.text(orig)
+            else:
+                full = self.src.text(c)
+                bound = full if module is not None else full.split(".")[0]
+            self._bind(scope, bound, "import", c)
+            if top:
+                if module is None:
+                    self.file_scope.append(ScopeName(bound, "import", full))
+                else:
+                    self.file_scope.append(ScopeName(bound, "import", module))
+
+    # ------------------------------------------------------------------ pass 2: resolve
+    def resolve(self) -> None:
+        for scope in self.scopes:
+            for ref in scope.refs:
+                b = self._lookup(scope, self.src.text(ref))
+                if b is not None and b.node is not ref:
+                    b.refs.append(ref)
+        # self.x references: attribute nodes on the method's first parameter
+        for _fnode, fscope in self.functions:
+            cls = fscope.enclosing_class()
+            if cls is None or cls.instance is None or fscope.self_name is None:
+                continue
+            sb = fscope.bindings.get(fscope.self_name)
+            if sb is None:
+                continue
+            for ref in sb.refs:
+                parent = ref.parent
+                if parent is None or parent.type != "attribute":
+                    continue
+                attr = parent.child_by_field_name("attribute")
+                ib = cls.instance.get(f"{fscope.self_name}.{self.src.text(attr)}")
+                if ib is not None and ib.node is not parent:
+                    ib.refs.append(parent)
+
+    def _lookup(self, scope: Scope, name: str) -> Binding | None:
+        s: Scope | None = scope
+        first = True
+        while s is not None:
+            if (first or s.kind != "class") and name in s.bindings:
+                return s.bindings[name]
+            first = False
+            s = s.parent
+        return None
+
+    # ------------------------------------------------------------------ slices
+    def slices(self) -> list[Slice]:
+        out: list[Slice] = []
+        signatures: dict[int, str] = {}
+        fn_scopes: dict[int, Scope] = {fn.start_byte: s for fn, s in self.functions}
+        for scope in self.scopes:
+            for b in scope.bindings.values():
+                if b.kind == "param":
+                    out.append(self._param_slice(b, signatures, fn_scopes))
+                elif b.kind == "var" and self._is_var_site(scope, b.name):
+                    out.append(self._var_slice(b, signatures))
+            if scope.instance:
+                for b in scope.instance.values():
+                    out.append(self._var_slice(b, signatures))
+        for fnode, fscope in self.functions:
+            out.append(self._return_slice(fnode, fscope, signatures))
+        out.sort(key=lambda s: (s.span[0], s.kind))
+        return out
+
+    @staticmethod
+    def _is_var_site(scope: Scope, name: str) -> bool:
+        if scope.kind in ("lambda", "comprehension"):
+            return False
+        return not (name.startswith("__") and name.endswith("__"))
+
+    def _signature(self, fnode: Node, cache: dict[int, str]) -> str:
+        key = fnode.start_byte
+        sig = cache.get(key)
+        if sig is None:
+            body = fnode.child_by_field_name("body")
+            end = body.start_byte if body is not None else fnode.end_byte
+            sig = clip(self.src.strip_annotations(fnode.start_byte, end).rstrip().rstrip(":"), 400)
+            cache[key] = sig
+        return sig
+
+    def _enclosing_function(self, node: Node) -> Node | None:
+        p = node.parent
+        while p is not None:
+            if p.type == "function_definition":
+                return p
+            p = p.parent
+        return None
+
+    def _make(self, b_node: Node, kind: str, name: str, qualname: str, annotatable: bool,
+              annotation: Node | None, ev: Evidence, window_node: Node | None,
+              neighbours: list[Neighbour], is_async: bool = False) -> Slice:  # fmt: skip
+        line, col = self.src.position(b_node.start_byte)
+        ev.window = self.src.window(b_node.start_byte, window_node)
+        return Slice(
+            file=self.path, language="python", kind=kind, name=name, qualname=qualname,
+            line=line, column=col, span=(b_node.start_byte, b_node.end_byte),
+            annotatable=annotatable,
+            annotation=self.src.text(annotation).strip() if annotation is not None else None,
+            evidence=ev, scope=self.file_scope, neighbours=neighbours, is_async=is_async,
+        )  # fmt: skip
+
+    def _usages(self, b: Binding) -> EvidenceBuilder:
+        eb = EvidenceBuilder()
+        for ref in b.refs:
+            classify_use(self.src, ref, eb)
+        for v in b.later:
+            e = _expr(self.src, v)
+            if e is not None:
+                eb.assignment(e)
+        return eb
+
+    def _param_slice(self, b: Binding, sigs: dict[int, str], fn_scopes: dict[int, Scope]) -> Slice:
+        fnode = b.function
+        assert fnode is not None
+        eb = self._usages(b)
+        eb.ev.default = _expr(self.src, b.default)
+        eb.ev.signature = self._signature(fnode, sigs)
+        eb.ev.decorators = _decorators(self.src, fnode)
+        return self._make(b.node, "param", b.name, b.scope.qualname, True, b.annotation, eb.ev,
+                          fnode, self._fn_neighbours(fnode, b.scope, exclude=b),
+                          _is_async(fnode))  # fmt: skip
+
+    def _var_slice(self, b: Binding, sigs: dict[int, str]) -> Slice:
+        eb = self._usages(b)
+        if b.definition is not None:
+            eb.ev.definition = Expr(self.src.expr_text(b.definition),
+                                    b.definition_category or category(b.definition))  # fmt: skip
+        fnode = self._enclosing_function(b.node)
+        if fnode is not None:
+            eb.ev.signature = self._signature(fnode, sigs)
+        window_node = fnode
+        if window_node is None and b.scope.kind == "class":
+            window_node = b.scope.node
+        neighbours: list[Neighbour] = []
+        if b.scope.kind == "class":
+            neighbours = self._class_neighbours(b.scope, b)
+        elif b.scope.kind == "function" and b.scope.node is not None:
+            neighbours = self._fn_neighbours(b.scope.node, b.scope, exclude=b)
+        return self._make(b.node, "var", b.name, b.scope.qualname, b.annotatable, b.annotation,
+                          eb.ev, window_node, neighbours)  # fmt: skip
+
+    def _return_slice(self, fnode: Node, fscope: Scope, sigs: dict[int, str]) -> Slice:
+        name = fnode.child_by_field_name("name")
+        eb = EvidenceBuilder()
+        returns, yields = _returns_of(fnode)
+        eb.ev.returns = [Expr(self.src.expr_text(r), category(r)) if r is not None
+                         else Expr("", "bare") for r in returns[:12]]  # fmt: skip
+        eb.ev.yields = [Expr(self.src.expr_text(y), category(y)) if y is not None
+                        else Expr("", "bare") for y in yields[:12]]  # fmt: skip
+        # how callers use the result: f(...).m(), len(f(...)), x = f(...)
+        fb = fscope.parent.bindings.get(self.src.text(name)) if fscope.parent else None
+        if fb is not None:
+            for ref in fb.refs:
+                call = ref.parent
+                if call is not None and call.type == "call" and call.child_by_field_name("function") == ref:
+                    classify_use(self.src, call, eb)
+        eb.ev.signature = self._signature(fnode, sigs)
+        eb.ev.decorators = _decorators(self.src, fnode)
+        node = name if name is not None else fnode
+        return self._make(node, "return", self.src.text(name), fscope.qualname, True,
+                          fnode.child_by_field_name("return_type"), eb.ev, fnode,
+                          self._fn_neighbours(fnode, fscope, exclude=None, is_return=True),
+                          _is_async(fnode))  # fmt: skip
+
+    def _fn_neighbours(self, fnode: Node, fscope: Scope, exclude: Binding | None,
+                       is_return: bool = False) -> list[Neighbour]:  # fmt: skip
+        out = []
+        for b in fscope.bindings.values():
+            if b.kind == "param" and b is not exclude and b.annotation is not None:
+                out.append(Neighbour("param", b.name, self.src.text(b.annotation).strip()))
+        rt = fnode.child_by_field_name("return_type")
+        if rt is not None and not is_return:
+            name = fnode.child_by_field_name("name")
+            out.append(Neighbour("return", self.src.text(name), self.src.text(rt).strip()))
+        return out
+
+    def _class_neighbours(self, cscope: Scope, exclude: Binding) -> list[Neighbour]:
+        return [Neighbour("var", b.name, self.src.text(b.annotation).strip())
+                for b in cscope.bindings.values()
+                if b.kind == "var" and b is not exclude and b.annotation is not None][:16]  # fmt: skip
+
+
+# ---------------------------------------------------------------------- helpers
+def _rebind(b: Binding, target: Node, scope: Scope, value: Node | None, cat: str | None,
+            annotation: Node | None, annotatable: bool) -> None:  # fmt: skip
+    """A later binding of a site's name: the first *annotated* binding is where the site is
+    (that is where the declaration is); other values become later assignments."""
+    if annotation is not None and b.annotation is None:
+        if b.definition is not None:
+            b.later.append(b.definition)
+        b.node, b.scope, b.annotation, b.annotatable = target, scope, annotation, annotatable
+        b.definition, b.definition_category = value, cat
+    elif value is not None:
+        b.later.append(value)
+
+
+def _is_reference(node: Node) -> bool:
+    """Whether an identifier reads (or rebinds) a variable, as opposed to naming something else."""
+    p = node.parent
+    if p is None:
+        return False
+    pt = p.type
+    if pt == "attribute":
+        return p.child_by_field_name("object") == node
+    if pt == "keyword_argument":
+        return p.child_by_field_name("value") == node
+    if pt in ("function_definition", "class_definition"):
+        return False
+    if pt in ("parameters", "lambda_parameters", "list_splat_pattern", "dictionary_splat_pattern",
+              "typed_parameter", "default_parameter", "typed_default_parameter"):  # fmt: skip
+        if pt in ("default_parameter", "typed_default_parameter"):
+            return p.child_by_field_name("value") == node
+        if pt in ("list_splat_pattern", "dictionary_splat_pattern"):
+            gp = p.parent
+            return gp is not None and gp.type not in ("parameters", "lambda_parameters",
+                                                      "typed_parameter")  # fmt: skip
+        return False
+    if pt in ("dotted_name", "aliased_import", "import_prefix", "global_statement",
+              "nonlocal_statement", "import_from_statement", "import_statement", "type"):  # fmt: skip
+        return False
+    return True
+
+
+def _param_name(p: Node) -> Node | None:
+    t = p.type
+    if t == "identifier":
+        return p
+    if t in ("default_parameter", "typed_default_parameter"):
+        return p.child_by_field_name("name")
+    if t == "typed_parameter":
+        inner = p.named_children[0] if p.named_child_count else None
+        if inner is None:
+            return None
+        return _param_name(inner)
+    if t in ("list_splat_pattern", "dictionary_splat_pattern"):
+        inner = p.named_children[0] if p.named_child_count else None
+        return inner if inner is not None and inner.type == "identifier" else None
+    return None
+
+
+def _targets(node: Node) -> list[Node]:
+    """Names (identifiers and attributes) bound by an assignment/for/with target."""
+    if node.type in ("identifier", "attribute"):
+        return [node]
+    if node.type == "as_pattern_target":
+        return [t for c in node.named_children for t in _targets(c)]
+    if node.type in _TARGET_CONTAINERS:
+        return [t for c in node.named_children for t in _targets(c)]
+    return []
+
+
+def _decorators(src: Source, fnode: Node) -> list[str]:
+    p = fnode.parent
+    if p is None or p.type != "decorated_definition":
+        return []
+    return [clip(src.text(d).lstrip("@"), 80) for d in p.named_children if d.type == "decorator"]
+
+
+def _has_decorator(fnode: Node, name: str) -> bool:
+    p = fnode.parent
+    if p is None or p.type != "decorated_definition":
+        return False
+    for d in p.named_children:
+        if d.type == "decorator" and d.text is not None and d.text.decode().strip("@ \t") == name:
+            return True
+    return False
+
+
+def _is_async(fnode: Node) -> bool:
+    return fnode.child_count > 0 and fnode.children[0].type == "async"
+
+
+def _returns_of(fnode: Node) -> tuple[list[Node | None], list[Node | None]]:
+    """Return and yield expressions of a function, not of the functions nested in it."""
+    returns: list[Node | None] = []
+    yields: list[Node | None] = []
+    body = fnode.child_by_field_name("body")
+    stack = [body] if body is not None else []
+    while stack:
+        n = stack.pop()
+        t = n.type
+        if t in ("function_definition", "lambda", "class_definition"):
+            continue
+        if t == "return_statement":
+            returns.append(n.named_children[0] if n.named_child_count else None)
+        elif t == "yield":
+            yields.append(n.named_children[-1] if n.named_child_count else None)
+        stack.extend(reversed(n.children))
+    return returns, yields
+
+
+def _unwrap_up(node: Node) -> Node:
+    """Climb out of parentheses: the node whose parent says how the value is used."""
+    p = node.parent
+    while p is not None and p.type == "parenthesized_expression":
+        node, p = p, p.parent
+    return node
+
+
+def _call_of_args(arglist: Node) -> tuple[str, Node | None]:
+    call = arglist.parent
+    if call is None:
+        return "", None
+    if call.type == "call":
+        f = call.child_by_field_name("function")
+        return (f.text.decode("utf-8", "replace") if f is not None and f.text else ""), call
+    if call.type == "class_definition":  # a base class or metaclass argument
+        return "class", call
+    return call.type, call
+
+
+def classify_use(src: Source, ref: Node, eb: EvidenceBuilder) -> None:
+    """Record what one use of a value (an identifier, `self.x`, or a call result) tells."""
+    node = _unwrap_up(ref)
+    p = node.parent
+    if p is None:
+        return
+    pt = p.type
+    if pt == "attribute" and p.child_by_field_name("object") == node:
+        attr = src.text(p.child_by_field_name("attribute"))
+        gp = _unwrap_up(p).parent
+        if gp is not None and gp.type == "call" and gp.child_by_field_name("function") == p:
+            args = gp.child_by_field_name("arguments")
+            eb.call_on(attr, args.named_child_count if args is not None else 0)
+        elif gp is not None and gp.type in ("assignment", "augmented_assignment") and \
+                gp.child_by_field_name("left") == p:  # fmt: skip
+            eb.attr_written(attr)
+        else:
+            eb.attr_read(attr)
+    elif pt == "argument_list":
+        callee, call = _call_of_args(p)
+        idx = 0
+        for c in p.named_children:
+            if c == node:
+                break
+            if c.type not in ("keyword_argument", "comment"):
+                idx += 1
+        eb.passed_to(callee, arg=idx)
+        if callee in ("isinstance", "issubclass") and idx == 0 and p.named_child_count > 1:
+            eb.type_check(src.text(p.named_children[1]))
+    elif pt == "keyword_argument":
+        arglist = p.parent
+        if arglist is not None and arglist.type == "argument_list":
+            callee, _ = _call_of_args(arglist)
+            eb.passed_to(callee, keyword=src.text(p.child_by_field_name("name")))
+    elif pt in ("list_splat", "dictionary_splat"):
+        arglist = p.parent
+        if arglist is not None and arglist.type == "argument_list":
+            callee, _ = _call_of_args(arglist)
+            eb.passed_to(callee, keyword="*" if pt == "list_splat" else "**")
+        if pt == "list_splat":
+            eb.iterated()
+    elif pt == "binary_operator":
+        op = src.text(p.child_by_field_name("operator"))
+        left = p.child_by_field_name("left")
+        right = p.child_by_field_name("right")
+        if left == node and right is not None:
+            eb.operator(op, operand_kind(src, right), "left")
+        elif left is not None:
+            eb.operator(op, operand_kind(src, left), "right")
+    elif pt == "comparison_operator":
+        _comparison(src, p, node, eb)
+    elif pt in ("not_operator", "unary_operator"):
+        op = "not" if pt == "not_operator" else src.text(p.child_by_field_name("operator"))
+        eb.operator(op, "", "unary")
+    elif pt == "boolean_operator":
+        eb.operator(src.text(p.child_by_field_name("operator")), "", "left")
+    elif pt == "subscript" and p.child_by_field_name("value") == node:
+        index = p.child_by_field_name("subscript")
+        eb.subscript(operand_kind(src, index) if index is not None else "")
+    elif pt in ("for_statement", "for_in_clause") and p.child_by_field_name("right") == node:
+        eb.iterated()
+    elif pt == "call" and p.child_by_field_name("function") == node:
+        eb.called()
+    elif pt == "await":
+        eb.awaited()
+    elif pt == "return_statement":
+        eb.returned()
+    elif pt == "augmented_assignment":
+        op = src.text(p.child_by_field_name("operator"))
+        left = p.child_by_field_name("left")
+        right = p.child_by_field_name("right")
+        if left == node and right is not None:
+            eb.operator(op, operand_kind(src, right), "left")
+        elif left is not None:
+            eb.operator(op, operand_kind(src, left), "right")
+    elif pt == "as_pattern" and p.parent is not None and p.parent.type == "with_item":
+        eb.call_on("__enter__", 0)
+    elif pt == "yield":
+        eb.operator("yield", "", "unary")
+    elif pt in ("interpolation", "format_expression"):
+        eb.operator("format", "str", "unary")
+    elif pt == "assignment" and p.child_by_field_name("right") == node:
+        left = p.child_by_field_name("left")
+        if left is not None:
+            eb.operator("=", operand_kind(src, left), "right")
+    elif pt in ("if_statement", "while_statement", "elif_clause", "assert_statement"):
+        eb.operator("truthy", "", "unary")
+    elif pt == "conditional_expression":
+        kids = p.named_children
+        if len(kids) == 3 and kids[1] == node:
+            eb.operator("truthy", "", "unary")
+        else:
+            other = kids[2] if kids and kids[0] == node and len(kids) == 3 else kids[0]
+            eb.operator("if-else", operand_kind(src, other), "left")
+    elif pt in ("list", "tuple", "set", "expression_list"):
+        eb.operator("element", _COLLECTIONS.get(pt, "tuple"), "unary")
+    elif pt == "pair":
+        key = p.child_by_field_name("key") == node
+        eb.operator("dict-key" if key else "dict-value", "dict", "unary")
+    elif pt == "subscript":
+        value = p.child_by_field_name("value")
+        if value is not None:
+            eb.operator("index", operand_kind(src, value), "right")
+    elif pt == "slice":
+        eb.operator("slice-bound", "int", "unary")
+    elif pt == "raise_statement":
+        eb.operator("raise", "", "unary")
+
+
+def _comparison(src: Source, p: Node, node: Node, eb: EvidenceBuilder) -> None:
+    kids = p.children
+    try:
+        i = next(k for k, c in enumerate(kids) if c == node)
+    except StopIteration:
+        return
+    # operators are unnamed children between operands; `is not` / `not in` span two tokens
+    def op_between(a: int, b: int) -> str:
+        return " ".join(src.text(c) for c in kids[a + 1 : b] if not c.is_named)
+
+    nxt = next((k for k in range(i + 1, len(kids)) if kids[k].is_named), None)
+    prv = next((k for k in range(i - 1, -1, -1) if kids[k].is_named), None)
+    if nxt is not None:
+        eb.operator(op_between(i, nxt), operand_kind(src, kids[nxt]), "left")
+    if prv is not None:
+        eb.operator(op_between(prv, i), operand_kind(src, kids[prv]), "right")
+
+
+def extract_python(data: bytes, path: str) -> tuple[list[Slice], list[Diagnostic]]:
+    """Slices and syntax diagnostics for one Python source (UTF-8 bytes).
+
+    tree-sitter's error recovery can swallow everything after a broken function, so a
+    buffer with syntax errors is re-parsed with each broken block blanked out (positions are
+    kept), and the sites recovered inside the broken blocks come from the first parse."""
+    s = _PythonSlicer(data, path)
+    s.build()
+    s.resolve()
+    slices = s.slices()
+    diags = syntax_diagnostics(s.src, s.tree.root_node)
+    offset = first_error_offset(s.tree.root_node)
+    if offset is None:
+        return slices, diags
+    regions: list[tuple[int, int]] = []
+    buf = bytearray(data)
+    last = s
+    for _ in range(8):
+        start, end = broken_region(bytes(buf), offset, "python")
+        if any(a <= start < b for a, b in regions):
+            break
+        regions.append((start, end))
+        buf = blank(buf, start, end)
+        last = _PythonSlicer(bytes(buf), path)
+        last.build()
+        last.resolve()
+        offset = first_error_offset(last.tree.root_node)
+        if offset is None:
+            break
+    if last is s:
+        return slices, diags
+    inside = [sl for sl in slices if any(a <= sl.span[0] < b for a, b in regions)]
+    outside = [sl for sl in last.slices() if not any(a <= sl.span[0] < b for a, b in regions)]
+    for sl in outside:  # imports and classes of the whole file stay visible
+        sl.scope = s.file_scope
+    merged = sorted(inside + outside, key=lambda x: (x.span[0], x.kind))
+    return merged, diags
