@@ -95,7 +95,12 @@ def cmd_slices(args: argparse.Namespace) -> int:
     for src, data in iter_sources(args, settings, failures):
         item: SourceFile = src
         rel = display_path(item.path)
-        slices, diags = extract_with_diagnostics(data, item.language, rel)
+        try:
+            slices, diags = extract_with_diagnostics(data, item.language, rel)
+        except Exception as e:  # a slicer bug must not stop the other files
+            warn(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
+            failures.append(Skipped(item.path, "internal error", True))
+            continue
         for d in diags:
             warn(f"{rel}:{d.line}: {d.message}")
         for s in slices:
