@@ -1,0 +1,87 @@
+"""The network: a small Transformer encoder over the site text, a classifier over the type
+vocabulary and a ranking head over the site's local candidates (names in scope composed
+with templates).  Plain PyTorch modules that export cleanly to ONNX."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class NetConfig:
+    vocab_size: int
+    n_types: int
+    n_features: int
+    d: int = 256
+    layers: int = 4
+    heads: int = 4
+    ff: int = 768
+    max_len: int = 129
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.heads = cfg.heads
+        self.ln1 = nn.LayerNorm(cfg.d)
+        self.qkv = nn.Linear(cfg.d, 3 * cfg.d)
+        self.proj = nn.Linear(cfg.d, cfg.d)
+        self.ln2 = nn.LayerNorm(cfg.d)
+        self.ff1 = nn.Linear(cfg.d, cfg.ff)
+        self.ff2 = nn.Linear(cfg.ff, cfg.d)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        qkv = self.qkv(self.ln1(x)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=bias,
+                                           dropout_p=self.drop.p if self.training else 0.0)  # fmt: skip
+        y = y.transpose(1, 2).reshape(b, t, d)
+        x = x + self.drop(self.proj(y))
+        return x + self.drop(self.ff2(F.gelu(self.ff1(self.ln2(x)))))
+
+
+class TypeNet(nn.Module):
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.tok = nn.Embedding(cfg.vocab_size, cfg.d, padding_idx=0)
+        self.pos = nn.Embedding(cfg.max_len, cfg.d)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
+        self.norm = nn.LayerNorm(cfg.d)
+        self.type_head = nn.Linear(cfg.d, cfg.n_types)
+        self.feat = nn.Linear(cfg.n_features, cfg.d)
+        self.cand_mlp = nn.Sequential(nn.Linear(3 * cfg.d, cfg.d), nn.GELU(), nn.Linear(cfg.d, 1))
+
+    def forward(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        cand_tok: torch.Tensor,
+        cand_feat: torch.Tensor,
+        cand_mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        t = ids.shape[1]
+        pos = torch.arange(t, device=ids.device).unsqueeze(0)
+        x = self.tok(ids) + self.pos(pos)
+        bias = ((1.0 - mask.to(x.dtype)) * -1e4)[:, None, None, :]
+        for blk in self.blocks:
+            x = blk(x, bias)
+        site = self.norm(x[:, 0])
+        type_logits = self.type_head(site)
+        emb = self.tok(cand_tok)  # [B, C, L, d]
+        m = (cand_tok != 0).to(emb.dtype).unsqueeze(-1)
+        name = (emb * m).sum(2) / m.sum(2).clamp(min=1.0)
+        e = name + self.feat(cand_feat.to(name.dtype))
+        s = site.unsqueeze(1).expand_as(e)
+        cand_logits = self.cand_mlp(torch.cat([s, e, s * e], dim=-1)).squeeze(-1)
+        cand_logits = cand_logits.masked_fill(cand_mask == 0, -1e4)
+        return type_logits, cand_logits

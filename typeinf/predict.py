@@ -1,0 +1,175 @@
+"""Predictions for slices: static facts first, then the shipped INT8 model (onnxruntime only).
+
+    predictor = Predictor()                      # loads typeinf/model once (lazily)
+    preds = predictor.predict(slices, project)   # batched; cached by slice content
+
+A prediction's confidence is calibrated: model probabilities go through the temperature
+fitted on the validation split, static facts carry the precision their rule reached there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .features import Candidate, ProjectType, lang_family, local_candidates, site_text
+from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
+from .slices.model import Slice
+from .static import static_fact
+from .types import normalize
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+DEFAULT_THRESHOLD = 0.9
+
+
+@dataclass
+class Prediction:
+    slice: Slice
+    type: str
+    confidence: float
+    source: str  # "static" | "model"
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+    module: str | None = None  # where the predicted name is imported from, when not in the file
+    rule: str | None = None
+
+    def to_dict(self, top_k: int = 5) -> dict[str, Any]:
+        s = self.slice
+        return {"file": s.file, "line": s.line, "column": s.column, "kind": s.kind, "qualname": s.qualname,
+                "name": s.name, "type": self.type, "confidence": round(self.confidence, 4),
+                "alternatives": [{"type": t, "confidence": round(c, 4)} for t, c in self.alternatives[:top_k]],
+                "source": self.source}  # fmt: skip
+
+
+class ModelMissing(RuntimeError):
+    pass
+
+
+class Predictor:
+    """Loads the model once; `predict` is batched and caches by slice content."""
+
+    def __init__(self, model_dir: Path | None = None, threads: int | None = None, cache_size: int = 20_000) -> None:
+        self.dir = Path(model_dir or os.environ.get("TYPEINF_MODEL_DIR") or MODEL_DIR)
+        if not (self.dir / "typeinf.onnx").is_file():
+            raise ModelMissing(f"no model at {self.dir} (typeinf.onnx missing)")
+        self.cfg = ModelConfig.load(self.dir)
+        self.threads = threads or min(2, os.cpu_count() or 1)
+        self._session: Any = None
+        self._cache: OrderedDict[str, tuple[list[tuple[str, float]], dict[str, str | None]]] = OrderedDict()
+        self.cache_size = cache_size
+        self.rules = _read_json(self.dir / "static_rules.json", {})
+        cal = _read_json(self.dir / "thresholds.json", {})
+        self.temperature = float(cal.get("temperature", 1.0))
+        self.default_threshold = float(cal.get("default", DEFAULT_THRESHOLD))
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            import onnxruntime as ort
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self._session = ort.InferenceSession(str(self.dir / "typeinf.onnx"), opts,
+                                                 providers=["CPUExecutionProvider"])  # fmt: skip
+        return self._session
+
+    # ------------------------------------------------------------------ model
+    def _key(self, s: Slice, project: Sequence[ProjectType]) -> str:
+        d = s.to_dict()
+        for k in ("file", "line", "column", "span"):
+            d.pop(k, None)
+        h = hashlib.blake2b(json.dumps(d, sort_keys=True).encode(), digest_size=16)
+        h.update(repr(sorted((p.name, p.module) for p in project)).encode())
+        return h.hexdigest()
+
+    def rank(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), batch_size: int = 64
+             ) -> list[tuple[list[tuple[str, float]], dict[str, str | None]]]:  # fmt: skip
+        """For each slice: the model's ranked (type, probability) list and the modules of local names."""
+        results: list[Any] = [None] * len(slices)
+        todo: list[tuple[int, str, list[Candidate]]] = []
+        texts: list[str] = []
+        for i, s in enumerate(slices):
+            key = self._key(s, project)
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                results[i] = hit
+                continue
+            names = {e.name for e in s.scope}
+            cands = local_candidates(s, [p for p in project if p.name not in names])
+            todo.append((i, key, cands))
+            texts.append(site_text(s))
+        if todo:
+            tok = self.cfg.tokenizer()
+            enc = tok.encode_batch(texts)
+            order = sorted(range(len(todo)), key=lambda j: len(enc[j].ids))
+            for start in range(0, len(order), batch_size):
+                part = order[start : start + batch_size]
+                ids = [np.asarray(enc[j].ids[:MAX_TOKENS], dtype=np.int64) for j in part]
+                ctok = [encode_names(tok, [c.name for c in todo[j][2]]) for j in part]
+                feats = [np.asarray([c.feats for c in todo[j][2]], dtype=np.float32).reshape(len(todo[j][2]), -1)
+                         for j in part]  # fmt: skip
+                arrays = pad_batch(ids, ctok, feats)
+                type_logits, cand_logits = self.session.run(None, arrays)
+                for row, j in enumerate(part):
+                    i, key, cands = todo[j]
+                    out = self._decode(slices[i], type_logits[row], cand_logits[row, : len(cands)], cands)
+                    results[i] = out
+                    self._cache[key] = out
+                    if len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+        return results
+
+    def _decode(self, s: Slice, type_logits: np.ndarray, cand_logits: np.ndarray, cands: list[Candidate]
+                ) -> tuple[list[tuple[str, float]], dict[str, str | None]]:  # fmt: skip
+        fam = lang_family(s.language)
+        a, b = self.cfg.lang_range(fam)
+        logits = np.concatenate([type_logits[a:b], cand_logits]).astype(np.float64) / self.temperature
+        logits -= logits.max()
+        p = np.exp(logits)
+        p /= p.sum()
+        probs: dict[str, float] = {}
+        vocab = self.cfg.types[fam]
+        top = np.argsort(-p)[:40]
+        for k in top:
+            t = vocab[k] if k < b - a else cands[k - (b - a)].type
+            probs[t] = probs.get(t, 0.0) + float(p[k])
+        modules = {c.type: c.module for c in cands if c.kind == "project"}
+        ranked = sorted(probs.items(), key=lambda x: -x[1])
+        return ranked, modules
+
+    # ------------------------------------------------------------------ public
+    def predict(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), top_k: int = 5) -> list[Prediction]:
+        ranked = self.rank(slices, project)
+        out = []
+        for s, (alts, modules) in zip(slices, ranked, strict=True):
+            fam = lang_family(s.language)
+            fact = static_fact(s)
+            if fact is not None:
+                t = normalize(fact.type, fam)
+                rule_p = float(self.rules.get(f"{fam}:{fact.rule}", self.rules.get(fact.rule, 0.8)))
+                model_p = dict(alts).get(t, 0.0)
+                conf = max(rule_p, model_p)
+                rest = [(x, c) for x, c in alts if x != t]
+                out.append(Prediction(s, t, conf, "static", [(t, conf), *rest][:top_k], None, fact.rule))
+                continue
+            t, c = alts[0] if alts else ("", 0.0)
+            out.append(Prediction(s, t, c, "model", alts[:top_k], modules.get(t)))
+        return out
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+

@@ -1,0 +1,111 @@
+"""The project index: types defined anywhere in the project, so a prediction can name a class
+of another module (and write-back can import it).
+
+    find_root(path)                    nearest directory with pyproject.toml, package.json or .git
+    ProjectIndex.build(root)           classes, aliases, interfaces and enums of every source file
+    index.types_for(path, language)    ProjectType entries visible from a file (its own excluded)
+
+Files are scanned with tree-sitter (top-level definitions only) and cached by content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .features import ProjectType
+from .files import SourceFile, read_source, walk
+from .slices.source import parser
+
+ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
+_PY_DEFS = {"class_definition": "class"}
+_TS_DEFS = {"class_declaration": "class", "abstract_class_declaration": "class",
+            "interface_declaration": "interface", "type_alias_declaration": "alias",
+            "enum_declaration": "enum"}  # fmt: skip
+
+
+def find_root(path: Path) -> Path:
+    p = path.resolve()
+    start = p if p.is_dir() else p.parent
+    for d in [start, *start.parents]:
+        if any((d / m).exists() for m in ROOT_MARKERS):
+            return d
+    return start
+
+
+def module_name(path: Path, root: Path, language: str) -> str:
+    rel = path.resolve().relative_to(root.resolve()) if path.is_absolute() else path
+    parts = list(rel.with_suffix("").parts)
+    if language == "python":
+        if parts and parts[0] in ("src", "lib"):
+            parts = parts[1:]
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        return ".".join(parts)
+    return "/".join(parts)
+
+
+def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
+    """(name, kind) of the types a file defines at its top level (or exports)."""
+    root = parser(language).parse(data).root_node
+    defs = _PY_DEFS if language == "python" else _TS_DEFS
+    out = []
+    stack = list(root.children)
+    while stack:
+        n = stack.pop()
+        t = n.type
+        if t in ("decorated_definition", "export_statement", "if_statement", "block"):
+            stack.extend(n.children)
+            continue
+        kind = defs.get(t)
+        if kind is not None:
+            name = n.child_by_field_name("name")
+            if name is not None and name.text:
+                out.append((name.text.decode("utf-8", "replace"), kind))
+    return out
+
+
+_SCAN_CACHE: dict[tuple[str, str], list[tuple[str, str]]] = {}
+
+
+@dataclass
+class ProjectIndex:
+    root: Path
+    by_file: dict[Path, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, root: Path, max_bytes: int = 1_000_000, max_files: int = 20_000) -> ProjectIndex:
+        index = cls(root.resolve())
+        for item in walk([index.root]):
+            if len(index.by_file) >= max_files:
+                break
+            if isinstance(item, SourceFile):
+                index.add(item.path, item.language, max_bytes)
+        return index
+
+    def add(self, path: Path, language: str, max_bytes: int = 1_000_000, data: bytes | None = None) -> None:
+        if data is None:
+            got = read_source(path, max_bytes)
+            if not isinstance(got, bytes):
+                return
+            data = got
+        key = (hashlib.sha1(data).hexdigest(), language)
+        types = _SCAN_CACHE.get(key)
+        if types is None:
+            types = scan_types(data, language)
+            _SCAN_CACHE[key] = types
+        lang = "python" if language == "python" else "typescript"
+        self.by_file[path.resolve()] = (lang, types)
+
+    def types_for(self, path: Path, language: str) -> list[ProjectType]:
+        lang = "python" if language == "python" else "typescript"
+        me = path.resolve()
+        out: dict[str, ProjectType] = {}
+        for p, (plang, types) in self.by_file.items():
+            if p == me or plang != lang:
+                continue
+            mod = module_name(p, self.root, lang)
+            for name, kind in types:
+                out.setdefault(name, ProjectType(name, kind, mod))
+        return list(out.values())

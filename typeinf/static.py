@@ -1,0 +1,114 @@
+"""Static facts: what the code states for certain, before any model.
+
+    static_fact(slice) -> Fact | None
+
+Rules (each has its own confidence, measured on the validation split and stored with the
+model in `static_rules.json`; see models/evaluate.py):
+  literal     a variable bound to a literal, a parameter whose default is a literal
+              (`x = 0` -> int / number, `"a"` -> str / string, `True` -> bool / boolean)
+  constructor a variable bound to a call of a class known at the site
+              (`x = Foo(...)`, `new Foo(...)` -> Foo)
+  no-return   a function with no return value: `None` (Python) / `void` (TypeScript);
+              an async one: `Promise<void>` in TypeScript
+  literal-returns  every return is a literal of one type (`return True` / `return False`)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .slices.model import Expr, Slice
+
+_PY_STR = re.compile(r"^[rRuUfF]{0,2}('|\")")
+_PY_BYTES = re.compile(r"^[rRbB]{1,2}('|\")")
+_INT = re.compile(r"^-?(0[xXoObB][0-9a-fA-F_]+|\d[\d_]*)$")
+_FLOAT = re.compile(r"^-?(\d[\d_]*\.\d*|\.\d+|\d[\d_]*(\.\d*)?[eE][-+]?\d+)$")
+_CTOR_PY = re.compile(r"^([A-Z][\w]*(?:\.[A-Z][\w]*)*)\(")
+_CTOR_TS = re.compile(r"^new\s+([A-Z][\w$]*(?:\.[A-Z][\w$]*)*)\s*[(<]")
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    type: str
+    rule: str
+
+
+def literal_type(expr: Expr | None, language: str) -> str | None:
+    """The type of a literal expression, or None."""
+    if expr is None or expr.category != "literal":
+        return None
+    text = expr.text.strip()
+    if language == "python":
+        if text in ("True", "False"):
+            return "bool"
+        if _PY_BYTES.match(text):
+            return "bytes"
+        if _PY_STR.match(text):
+            return "str"
+        if _INT.match(text):
+            return "int"
+        if _FLOAT.match(text):
+            return "float"
+        return None
+    if text in ("true", "false"):
+        return "boolean"
+    if text[:1] in ("'", '"', "`"):
+        return "string"
+    if _INT.match(text) or _FLOAT.match(text):
+        return "number"
+    return None
+
+
+def _constructor(s: Slice) -> str | None:
+    d = s.evidence.definition
+    if d is None:
+        return None
+    known = {e.name for e in s.scope if e.kind in ("class", "import")}
+    if s.language == "python":
+        if d.category != "call":
+            return None
+        m = _CTOR_PY.match(d.text)
+    else:
+        if d.category != "new":
+            return None
+        m = _CTOR_TS.match(d.text)
+    if m is None:
+        return None
+    name = m.group(1)
+    if name.split(".")[0] not in known:
+        return None
+    if s.language != "python" and "<" in d.text.split("(")[0]:
+        return None  # generic arguments: leave the full type to the model
+    return name
+
+
+def static_fact(s: Slice) -> Fact | None:
+    """What the code states for certain about the site's type, if anything."""
+    ev = s.evidence
+    lang = s.language
+    if s.kind == "var":
+        lit = literal_type(ev.definition, lang)
+        if lit is not None:
+            return Fact(lit, "literal")
+        ctor = _constructor(s)
+        if ctor is not None:
+            return Fact(ctor, "constructor")
+        return None
+    if s.kind == "param":
+        lit = literal_type(ev.default, lang)
+        return Fact(lit, "literal") if lit is not None else None
+    # returns
+    if ev.yields:
+        return None
+    values = [r for r in ev.returns if r.category != "bare"]
+    if not values:
+        if lang == "python":
+            return Fact("None", "no-return")
+        return Fact("Promise<void>" if s.is_async else "void", "no-return")
+    lits = {literal_type(r, lang) for r in values}
+    if len(lits) == 1 and None not in lits and not s.is_async:
+        (t,) = lits
+        assert t is not None
+        return Fact(t, "literal-returns")
+    return None
