@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from typeinf.features import N_FEATURES, ProjectType, local_candidates, site_text
+from typeinf.features import N_FEATURES, ProjectType, site_text
 from typeinf.model_io import CAND_TOKENS, MAX_TOKENS, ModelConfig, encode_names
+from typeinf.predict import Predictor
 from typeinf.slices import slice_from_dict
 from typeinf.static import static_fact
 
@@ -117,10 +118,8 @@ def encode_records(recs: list[dict[str, Any]], drop_imports_p: float = 0.0, seed
         if drop_imports_p and rng.random() < drop_imports_p:
             # unannotated code imports fewer types: hide imports the window does not use
             s.scope = [e for e in s.scope if e.kind != "import" or e.name in s.evidence.window]
-        same_file = {e.name for e in s.scope}
-        proj = [p for p in projects.get(r["package"], []) if p.name not in same_file]
-        cands = local_candidates(s, proj)
-        texts.append(site_text(s))
+        text, cands = Predictor.features(s, projects.get(r["package"], []))
+        texts.append(text)
         cand_counts.append(len(cands))
         cand_names.extend(c.name for c in cands)
         feats.extend(c.feats for c in cands)

@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: budget only)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -172,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     while not done:
         for bidx in batches(train, train_idx, args.batch_size, rng):
             frac = (time.monotonic() - start) / budget
+            if args.max_steps:
+                frac = max(frac, state["step"] / args.max_steps)
             if frac >= 1.0:
                 done = True
                 break

@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install -q --upgrade pip
-python -m pip install -q -e ".[test]"
+# torch from the CPU wheel on disk (an unpinned torch would pull a multi-GB CUDA build), then the
+# training extra, which the pipeline tests use.
+python -m pip install -q torch==2.13.0
+python -m pip install -q -e ".[test,train]"
 
 # Real TypeScript code for the slicing tests: npm packages that ship their .ts sources.
 NPM_DIR="${TYPEINF_TEST_NPM:-$HOME/.cache/typeinf/test-npm}"
@@ -17,6 +20,6 @@ if [ ! -f "$NPM_DIR/.installed-v1" ]; then
 fi
 export TYPEINF_TEST_NPM="$NPM_DIR"
 
-ruff check typeinf tests benchmarks
+ruff check typeinf models tests benchmarks
 mypy typeinf
 python -m pytest -q "$@"

@@ -34,6 +34,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
 def _add_file_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
     p.add_argument("--lang", choices=["python", "typescript"],
@@ -53,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "jsonl"], default="json",
                    help="json: one array; jsonl: one slice per line")  # fmt: skip
     p.set_defaults(func=cmd_slices)
+
+    p = sub.add_parser("predict", help="predict the type of every unannotated parameter, return and variable")
+    _add_file_options(p)
+    p.add_argument("--format", choices=["json", "text"], default="text")
+    p.add_argument("--min-confidence", type=_probability, default=0.0, metavar="X",
+                   help="only predictions at least this confident (default: all)")  # fmt: skip
+    p.add_argument("--top-k", type=_positive_int, default=5, metavar="K", help="alternatives to list (default 5)")
+    p.add_argument("--project", type=Path, default=None, metavar="DIR",
+                   help="project root whose types can be predicted (default: nearest pyproject.toml, "
+                        "package.json or .git)")  # fmt: skip
+    p.add_argument("--threads", type=_positive_int, default=None, help="model threads (default 2)")
+    p.set_defaults(func=cmd_predict)
     return ap
 
 
@@ -113,6 +135,48 @@ def cmd_slices(args: argparse.Namespace) -> int:
     if args.format == "json":
         out.write("\n]\n" if not first else "]\n")
     out.flush()
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import ModelMissing, Prediction, Predictor
+    from .project import ProjectIndex, find_root
+
+    settings = _settings(args)
+    try:
+        predictor = Predictor(threads=args.threads)
+    except (ModelMissing, ValueError) as e:
+        warn(f"cannot load the model: {e}")
+        return EXIT_USAGE
+    root = args.project if args.project is not None else find_root(args.paths[0])
+    if args.project is not None and not root.is_dir():
+        warn(f"--project {root}: not a directory")
+        return EXIT_USAGE
+    index = ProjectIndex.build(root, settings.max_bytes)
+    failures: list[Skipped] = []
+    results: list[Prediction] = []
+    for src, data in iter_sources(args, settings, failures):
+        rel = display_path(src.path)
+        try:
+            slices, diags = extract_with_diagnostics(data, src.language, rel)
+        except Exception as e:  # a slicer bug must not stop the other files
+            warn(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
+            failures.append(Skipped(src.path, "internal error", True))
+            continue
+        for d in diags:
+            warn(f"{rel}:{d.line}: {d.message}")
+        todo = [s for s in slices if s.annotation is None]
+        preds = predictor.predict(todo, index.types_for(src.path, src.language), top_k=args.top_k)
+        results.extend(p for p in preds if p.confidence >= args.min_confidence and p.type)
+    if args.format == "json":
+        json.dump([p.to_dict(args.top_k) for p in results], sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for p in results:
+            s = p.slice
+            sep = "->" if s.kind == "return" else ":"
+            print(f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  "
+                  f"({p.confidence:.2f}, {p.source})")  # fmt: skip
     return EXIT_FAILED if failures else EXIT_OK
 
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .features import Candidate, ProjectType, lang_family, local_candidates, site_text
+from .features import N_FEATURES, Candidate, ProjectType, lang_family, local_candidates, site_text
 from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .slices.model import Slice
-from .static import static_fact
+from .static import Fact, static_fact
 from .types import normalize
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -91,6 +91,12 @@ class Predictor:
         h.update(repr(sorted((p.name, p.module) for p in project)).encode())
         return h.hexdigest()
 
+    @staticmethod
+    def features(s: Slice, project: Sequence[ProjectType] = ()) -> tuple[str, list[Candidate]]:
+        """The site text and local candidates: the same functions the training set was built with."""
+        names = {e.name for e in s.scope}
+        return site_text(s), local_candidates(s, [p for p in project if p.name not in names])
+
     def rank(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), batch_size: int = 64
              ) -> list[tuple[list[tuple[str, float]], dict[str, str | None]]]:  # fmt: skip
         """For each slice: the model's ranked (type, probability) list and the modules of local names."""
@@ -104,10 +110,9 @@ class Predictor:
                 self._cache.move_to_end(key)
                 results[i] = hit
                 continue
-            names = {e.name for e in s.scope}
-            cands = local_candidates(s, [p for p in project if p.name not in names])
+            text, cands = self.features(s, project)
             todo.append((i, key, cands))
-            texts.append(site_text(s))
+            texts.append(text)
         if todo:
             tok = self.cfg.tokenizer()
             enc = tok.encode_batch(texts)
@@ -116,22 +121,25 @@ class Predictor:
                 part = order[start : start + batch_size]
                 ids = [np.asarray(enc[j].ids[:MAX_TOKENS], dtype=np.int64) for j in part]
                 ctok = [encode_names(tok, [c.name for c in todo[j][2]]) for j in part]
-                feats = [np.asarray([c.feats for c in todo[j][2]], dtype=np.float32).reshape(len(todo[j][2]), -1)
+                feats = [np.asarray([c.feats for c in todo[j][2]], dtype=np.float32).reshape(-1, N_FEATURES)
                          for j in part]  # fmt: skip
                 arrays = pad_batch(ids, ctok, feats)
                 type_logits, cand_logits = self.session.run(None, arrays)
                 for row, j in enumerate(part):
                     i, key, cands = todo[j]
-                    out = self._decode(slices[i], type_logits[row], cand_logits[row, : len(cands)], cands)
+                    ranked = self.decode(lang_family(slices[i].language), type_logits[row],
+                                         cand_logits[row, : len(cands)], [c.type for c in cands])  # fmt: skip
+                    out = (ranked, {c.type: c.module for c in cands if c.kind == "project"})
                     results[i] = out
                     self._cache[key] = out
                     if len(self._cache) > self.cache_size:
                         self._cache.popitem(last=False)
         return results
 
-    def _decode(self, s: Slice, type_logits: np.ndarray, cand_logits: np.ndarray, cands: list[Candidate]
-                ) -> tuple[list[tuple[str, float]], dict[str, str | None]]:  # fmt: skip
-        fam = lang_family(s.language)
+    def decode(self, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray, cand_types: Sequence[str]
+               ) -> list[tuple[str, float]]:  # fmt: skip
+        """Ranked (type, probability): one softmax over the language's vocabulary and the local
+        candidates (temperature-calibrated), probabilities of equal type texts added up."""
         a, b = self.cfg.lang_range(fam)
         logits = np.concatenate([type_logits[a:b], cand_logits]).astype(np.float64) / self.temperature
         logits -= logits.max()
@@ -139,32 +147,33 @@ class Predictor:
         p /= p.sum()
         probs: dict[str, float] = {}
         vocab = self.cfg.types[fam]
-        top = np.argsort(-p)[:40]
-        for k in top:
-            t = vocab[k] if k < b - a else cands[k - (b - a)].type
+        for k in np.argsort(-p)[:40]:
+            t = vocab[k] if k < b - a else cand_types[k - (b - a)]
             probs[t] = probs.get(t, 0.0) + float(p[k])
-        modules = {c.type: c.module for c in cands if c.kind == "project"}
-        ranked = sorted(probs.items(), key=lambda x: -x[1])
-        return ranked, modules
+        return sorted(probs.items(), key=lambda x: -x[1])
 
     # ------------------------------------------------------------------ public
     def predict(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), top_k: int = 5) -> list[Prediction]:
         ranked = self.rank(slices, project)
         out = []
         for s, (alts, modules) in zip(slices, ranked, strict=True):
-            fam = lang_family(s.language)
             fact = static_fact(s)
-            if fact is not None:
-                t = normalize(fact.type, fam)
-                rule_p = float(self.rules.get(f"{fam}:{fact.rule}", self.rules.get(fact.rule, 0.8)))
-                model_p = dict(alts).get(t, 0.0)
-                conf = max(rule_p, model_p)
-                rest = [(x, c) for x, c in alts if x != t]
-                out.append(Prediction(s, t, conf, "static", [(t, conf), *rest][:top_k], None, fact.rule))
-                continue
-            t, c = alts[0] if alts else ("", 0.0)
-            out.append(Prediction(s, t, c, "model", alts[:top_k], modules.get(t)))
+            t, conf, source, alternatives = self.combine(lang_family(s.language), fact, alts, top_k)
+            out.append(Prediction(s, t, conf, source, alternatives, modules.get(t),
+                                  fact.rule if fact is not None and source == "static" else None))  # fmt: skip
         return out
+
+    def combine(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5
+                ) -> tuple[str, float, str, list[tuple[str, float]]]:  # fmt: skip
+        """Static facts first (with their rule's measured precision), else the model's first choice."""
+        if fact is not None:
+            t = normalize(fact.type, fam)
+            rule_p = float(self.rules.get(f"{fam}:{fact.rule}", 0.8))
+            conf = max(rule_p, dict(alts).get(t, 0.0))
+            rest = [(x, c) for x, c in alts if x != t]
+            return t, conf, "static", [(t, conf), *rest][:top_k]
+        t, c = alts[0] if alts else ("", 0.0)
+        return t, c, "model", alts[:top_k]
 
 
 def _read_json(path: Path, default: Any) -> Any:

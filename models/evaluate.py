@@ -1,0 +1,255 @@
+"""Evaluate the shipped model on held-out packages: `python -m models.evaluate`.
+
+    1. calibrate on the validation split: the softmax temperature (least NLL), the precision of
+       each static-fact rule, and the confidence threshold that gives >= 95% precision;
+       written to the model directory (thresholds.json, static_rules.json);
+    2. evaluate on the test split: top-1 / top-5 exact match (after typeinf.types.normalize)
+       and base-type match, by language, kind and label category, beside the baselines
+       (most frequent type per kind, name lookup table) on the same sites;
+    3. write models/eval/results.json (and the tables for the model card).
+
+Runs the INT8 ONNX model through typeinf.predict (the runtime code), on the arrays that
+models.dataset built with typeinf.features (the runtime feature code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.dataset import cache_dir
+from typeinf.model_io import pad_batch
+from typeinf.predict import MODEL_DIR, Predictor
+from typeinf.static import Fact
+from typeinf.types import base_type
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_DIR = ROOT / "models" / "eval"
+TEMPERATURES = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0)
+TOPN = 40
+UNINFORMATIVE = {"Any", "object", "any", "unknown", "Object"}
+THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
+
+
+def load_meta(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+class Scored:
+    """Per site: the top-N (type, logit) pairs and log-sum-exp per temperature."""
+
+    def __init__(self, n: int) -> None:
+        self.top: list[list[tuple[str, float]]] = [[] for _ in range(n)]
+        self.lse = np.zeros((n, len(TEMPERATURES)))
+        self.target_lse = np.full((n, len(TEMPERATURES)), np.nan)
+
+    def ranked(self, i: int, t_index: int) -> list[tuple[str, float]]:
+        temp = TEMPERATURES[t_index]
+        probs: dict[str, float] = {}
+        for t, logit in self.top[i]:
+            probs[t] = probs.get(t, 0.0) + float(np.exp(logit / temp - self.lse[i, t_index]))
+        return sorted(probs.items(), key=lambda x: -x[1])
+
+
+def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, Any]], batch: int = 128) -> Scored:
+    z = np.load(data / f"{split}.npz")
+    ids, ids_off = z["ids"], z["ids_off"]
+    ctok, feats, coff = z["cand_tok"], z["feats"], z["cand_off"]
+    tgt, toff = z["tgt"], z["tgt_off"]
+    n = len(meta)
+    out = Scored(n)
+    lengths = np.diff(ids_off)
+    order = np.argsort(lengths, kind="stable")
+    start = time.monotonic()
+    for s in range(0, n, batch):
+        part = order[s : s + batch]
+        arrays = pad_batch([ids[ids_off[i] : ids_off[i + 1]] for i in part],
+                           [ctok[coff[i] : coff[i + 1]] for i in part],
+                           [feats[coff[i] : coff[i + 1]] for i in part])  # fmt: skip
+        type_logits, cand_logits = pred.session.run(None, arrays)
+        for row, i in enumerate(part):
+            m = meta[i]
+            fam = m["language"]
+            a, b = pred.cfg.lang_range(fam)
+            nc = int(coff[i + 1] - coff[i])
+            logits = np.concatenate([type_logits[row, a:b], cand_logits[row, :nc]]).astype(np.float64)
+            vocab = pred.cfg.types[fam]
+            top = np.argsort(-logits)[:TOPN]
+            out.top[i] = [(vocab[k] if k < b - a else m["cands"][k - (b - a)], float(logits[k])) for k in top]
+            for ti, temp in enumerate(TEMPERATURES):
+                x = logits / temp
+                mx = x.max()
+                out.lse[i, ti] = mx + np.log(np.exp(x - mx).sum())
+                targets = tgt[toff[i] : toff[i + 1]]
+                if len(targets):
+                    idx = [int(t) - a if t < pred.cfg.n_types else int(t) - pred.cfg.n_types + (b - a)
+                           for t in targets]  # fmt: skip
+                    y = x[idx]
+                    ym = y.max()
+                    out.target_lse[i, ti] = ym + np.log(np.exp(y - ym).sum())
+        done = min(n, s + batch)
+        if done % (batch * 50) < batch or done == n:
+            el = time.monotonic() - start
+            print(f"\r{split}: {done:,}/{n:,} ({done / max(el, 1e-9):.0f} sites/s)", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    return out
+
+
+def final_predictions(pred: Predictor, scored: Scored, meta: list[dict[str, Any]], t_index: int
+                      ) -> list[tuple[str, float, str, list[tuple[str, float]]]]:  # fmt: skip
+    out = []
+    for i, m in enumerate(meta):
+        fact = Fact(*m["static"]) if m["static"] else None
+        out.append(pred.combine(m["language"], fact, scored.ranked(i, t_index), top_k=5))
+    return out
+
+
+def metrics(items: Iterable[tuple[dict[str, Any], list[str]]]) -> dict[str, Any]:
+    """exact@1, exact@5, base@1 over (meta, ranked types)."""
+    n = e1 = e5 = b1 = 0
+    for m, ranked in items:
+        n += 1
+        label = m["label"]
+        fam = m["language"]
+        if ranked and ranked[0] == label:
+            e1 += 1
+        if label in ranked[:5]:
+            e5 += 1
+        if ranked and base_type(ranked[0], fam) == base_type(label, fam):
+            b1 += 1
+    if n == 0:
+        return {"n": 0}
+    return {"n": n, "exact@1": round(e1 / n, 4), "exact@5": round(e5 / n, 4), "base@1": round(b1 / n, 4)}
+
+
+def breakdown(meta: list[dict[str, Any]], ranked: list[list[str]]) -> dict[str, Any]:
+    """Headline (informative labels) by language, then by kind, category and generic."""
+    res: dict[str, Any] = {}
+    for lang in ("python", "typescript"):
+        rows = [(m, r) for m, r in zip(meta, ranked, strict=True) if m["language"] == lang]
+        head = [(m, r) for m, r in rows if m["label"] not in UNINFORMATIVE]
+        res[lang] = {
+            "all": metrics(head),
+            "uninformative_labels": metrics((m, r) for m, r in rows if m["label"] in UNINFORMATIVE),
+            "by_kind": {k: metrics((m, r) for m, r in head if m["kind"] == k) for k in ("param", "return", "var")},
+            "by_category": {c: metrics((m, r) for m, r in head if m["category"] == c)
+                            for c in ("builtin", "third-party", "user-defined")},
+            "generic": metrics((m, r) for m, r in head if m["generic"]),
+        }  # fmt: skip
+    return res
+
+
+class Baselines:
+    """Most frequent type per (language, kind) and the name lookup table, from the train split."""
+
+    def __init__(self, train_meta: list[dict[str, Any]]) -> None:
+        per_kind: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        per_name: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
+        for m in train_meta:
+            per_kind[(m["language"], m["kind"])][m["label"]] += 1
+            per_name[(m["language"], m["kind"], m["name"].rsplit(".", 1)[-1])][m["label"]] += 1
+        self.kind = {k: [t for t, _ in c.most_common(5)] for k, c in per_kind.items()}
+        self.name = {k: [t for t, _ in c.most_common(5)] for k, c in per_name.items()}
+
+    def most_frequent(self, m: dict[str, Any]) -> list[str]:
+        return self.kind.get((m["language"], m["kind"]), [])
+
+    def name_lookup(self, m: dict[str, Any]) -> list[str]:
+        got = self.name.get((m["language"], m["kind"], m["name"].rsplit(".", 1)[-1]), [])
+        return (got + [t for t in self.most_frequent(m) if t not in got])[:5]
+
+
+def precision_table(meta: list[dict[str, Any]], finals: list[Any]) -> list[dict[str, Any]]:
+    rows = []
+    n = len(meta)
+    for th in THRESHOLDS:
+        sel = [(m, f) for m, f in zip(meta, finals, strict=True) if f[1] >= th]
+        ok = sum(1 for m, f in sel if f[0] == m["label"])
+        rows.append({"threshold": th, "coverage": round(len(sel) / max(1, n), 4),
+                     "precision": round(ok / max(1, len(sel)), 4), "n": len(sel)})  # fmt: skip
+    return rows
+
+
+def threshold_for(meta: list[dict[str, Any]], finals: list[Any], target: float = 0.95) -> float:
+    confs = sorted({round(f[1], 3) for f in finals})
+    for th in confs:
+        sel = [(m, f) for m, f in zip(meta, finals, strict=True) if f[1] >= th]
+        if len(sel) >= 50 and sum(1 for m, f in sel if f[0] == m["label"]) / len(sel) >= target:
+            return float(th)
+    return 1.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--data", type=Path, default=cache_dir() / "dataset")
+    ap.add_argument("--model", type=Path, default=MODEL_DIR)
+    ap.add_argument("--out", type=Path, default=EVAL_DIR / "results.json")
+    ap.add_argument("--no-calibrate", action="store_true", help="keep the model directory's calibration")
+    args = ap.parse_args(argv)
+    pred = Predictor(args.model)
+    valid_meta = load_meta(args.data / "valid.meta.jsonl")
+    test_meta = load_meta(args.data / "test.meta.jsonl")
+    train_meta = load_meta(args.data / "train.meta.jsonl")
+    results: dict[str, Any] = {}
+    t0 = time.monotonic()
+    vs = score_split(pred, args.data, "valid", valid_meta)
+    if not args.no_calibrate:
+        has = ~np.isnan(vs.target_lse[:, 0])
+        nll = [float(np.mean(vs.lse[has, i] - vs.target_lse[has, i])) for i in range(len(TEMPERATURES))]
+        t_index = int(np.argmin(nll))
+        pred.temperature = TEMPERATURES[t_index]
+        rules: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for m in valid_meta:
+            if m["static"]:
+                key = f"{m['language']}:{m['static'][1]}"
+                rules[key][1] += 1
+                rules[key][0] += int(m["static"][0] == m["label"])
+        pred.rules = {k: round(ok / n, 4) for k, (ok, n) in rules.items() if n}
+        finals = final_predictions(pred, vs, valid_meta, t_index)
+        default = threshold_for(valid_meta, finals)
+        (args.model / "static_rules.json").write_text(json.dumps(pred.rules, indent=1, sort_keys=True) + "\n")
+        (args.model / "thresholds.json").write_text(json.dumps(
+            {"temperature": pred.temperature, "default": default, "target_precision": 0.95,
+             "valid_nll_by_temperature": dict(zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll),
+                                                  strict=True))}, indent=1) + "\n")  # fmt: skip
+        results["calibration"] = {"temperature": pred.temperature, "default_threshold": default,
+                                  "static_rules": pred.rules,
+                                  "static_rule_counts": {k: n for k, (_, n) in rules.items()},
+                                  "valid_precision_coverage": precision_table(valid_meta, finals)}  # fmt: skip
+    t_index = TEMPERATURES.index(pred.temperature) if pred.temperature in TEMPERATURES else 4
+    ts = score_split(pred, args.data, "test", test_meta)
+    finals = final_predictions(pred, ts, test_meta, t_index)
+    model_ranked = [[f[0]] + [t for t, _ in f[3] if t != f[0]] for f in finals]
+    base = Baselines(train_meta)
+    results["test"] = {
+        "sites": len(test_meta),
+        "packages": len({m["package"] for m in test_meta}),
+        "model": breakdown(test_meta, model_ranked),
+        "most_frequent_per_kind": breakdown(test_meta, [base.most_frequent(m) for m in test_meta]),
+        "name_lookup": breakdown(test_meta, [base.name_lookup(m) for m in test_meta]),
+        "precision_coverage": precision_table(test_meta, finals),
+        "static_share": round(sum(1 for f in finals if f[2] == "static") / max(1, len(finals)), 4),
+        "representable": round(float(np.mean([not np.isnan(ts.target_lse[i, 0]) for i in range(len(test_meta))])), 4),
+    }  # fmt: skip
+    results["seconds"] = round(time.monotonic() - t0)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    for lang in ("python", "typescript"):
+        m = results["test"]["model"][lang]["all"]
+        nl = results["test"]["name_lookup"][lang]["all"]
+        print(f"{lang}: model exact@1 {m.get('exact@1')} exact@5 {m.get('exact@5')} base@1 {m.get('base@1')} "
+              f"| name lookup exact@1 {nl.get('exact@1')} (n={m.get('n')})", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

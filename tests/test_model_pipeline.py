@@ -1,0 +1,86 @@
+"""The training pipeline end to end on a small fixture corpus (a sample of real corpus records):
+dataset -> train -> ONNX export + INT8 -> runtime predictor -> evaluation.  Also proves there is
+no train/serve skew: the runtime builds byte-identical model inputs for the same slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from typeinf.features import N_FEATURES
+from typeinf.model_io import MAX_TOKENS, encode_names
+from typeinf.predict import Predictor
+from typeinf.slices import slice_from_dict
+
+FIXTURE = ROOT / "tests" / "fixtures" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from models import dataset, evaluate, export, train
+
+    work = tmp_path_factory.mktemp("pipeline")
+    data, ckpt, model = work / "data", work / "train", work / "model"
+    assert dataset.main(["--shards", str(FIXTURE), "--out", str(data), "--tokenizer-size", "600",
+                         "--types-per-lang", "300", "--min-count", "1", "--jobs", "1"]) == 0  # fmt: skip
+    assert train.main(["--data", str(data), "--out", str(ckpt), "--max-steps", "40", "--minutes", "5",
+                       "--d", "64", "--layers", "1", "--heads", "2", "--ff", "128", "--batch-size", "16",
+                       "--eval-every", "20"]) == 0  # fmt: skip
+    assert export.main(["--checkpoint", str(ckpt / "best.pt"), "--data", str(data), "--out", str(model)]) == 0
+    out = work / "results.json"
+    assert evaluate.main(["--data", str(data), "--model", str(model), "--out", str(out)]) == 0
+    return data, model, json.loads(out.read_text())
+
+
+def test_runtime_inputs_are_byte_identical_to_training_inputs(trained):
+    from models.dataset import project_index, read_split
+
+    data, model, _ = trained
+    pred = Predictor(model)
+    projects = project_index(FIXTURE)
+    z = np.load(data / "test.npz")
+    records = list(read_split(FIXTURE, "python", "test")) + list(read_split(FIXTURE, "typescript", "test"))
+    assert len(records) == len(z["lang"])
+    tok = pred.cfg.tokenizer()
+    for i, r in enumerate(records):
+        text, cands = pred.features(slice_from_dict(r), projects.get(r["package"], []))
+        ids = np.asarray(tok.encode(text).ids[:MAX_TOKENS], dtype=np.int16)
+        assert ids.tobytes() == z["ids"][z["ids_off"][i] : z["ids_off"][i + 1]].tobytes()
+        a, b = z["cand_off"][i], z["cand_off"][i + 1]
+        assert encode_names(tok, [c.name for c in cands]).tobytes() == z["cand_tok"][a:b].tobytes()
+        feats = np.asarray([c.feats for c in cands], dtype=np.float16).reshape(len(cands), N_FEATURES)
+        assert feats.tobytes() == z["feats"][a:b].tobytes()
+
+
+def test_predictor_on_real_source(trained):
+    from typeinf.slices import extract
+
+    _, model, _ = trained
+    pred = Predictor(model)
+    src = "class Repo:\n    pass\n\ndef load(path, count=0, repo=None):\n    items = []\n    return items\n"
+    slices = extract(src, "python", "m.py")
+    preds = pred.predict(slices)
+    assert len(preds) == len(slices)
+    by = {(p.slice.kind, p.slice.name): p for p in preds}
+    assert by[("param", "count")].type == "int" and by[("param", "count")].source == "static"
+    for p in preds:
+        assert 0.0 <= p.confidence <= 1.0 and p.type
+        assert all(0.0 <= c <= 1.0 for _, c in p.alternatives)
+    again = pred.predict(slices)  # served from the content cache, same answers
+    assert [(p.type, p.confidence) for p in again] == [(p.type, p.confidence) for p in preds]
+
+
+def test_evaluation_reports_every_breakdown(trained):
+    _, model, res = trained
+    for lang in ("python", "typescript"):
+        for who in ("model", "name_lookup", "most_frequent_per_kind"):
+            r = res["test"][who][lang]
+            assert set(r["by_kind"]) == {"param", "return", "var"}
+            assert set(r["by_category"]) == {"builtin", "third-party", "user-defined"}
+            assert 0.0 <= r["all"]["exact@1"] <= r["all"]["exact@5"] <= 1.0
+    cal = json.loads((Path(model) / "thresholds.json").read_text())
+    assert 0.0 < cal["temperature"] and 0.0 <= cal["default"] <= 1.0
