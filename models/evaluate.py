@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=cache_dir() / "dataset")
     ap.add_argument("--model", type=Path, default=MODEL_DIR)
     ap.add_argument("--out", type=Path, default=EVAL_DIR / "results.json")
+    ap.add_argument("--quantization", type=Path, default=None, help="quantization.json written by models.export")
     ap.add_argument("--no-calibrate", action="store_true", help="keep the model directory's calibration")
     args = ap.parse_args(argv)
     pred = Predictor(args.model)
@@ -240,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         "static_share": round(sum(1 for f in finals if f[2] == "static") / max(1, len(finals)), 4),
         "representable": round(float(np.mean([not np.isnan(ts.target_lse[i, 0]) for i in range(len(test_meta))])), 4),
     }  # fmt: skip
+    qpath = args.quantization if args.quantization is not None else EVAL_DIR / "quantization.json"
+    if qpath.is_file():
+        results["quantization"] = json.loads(qpath.read_text())
     results["seconds"] = round(time.monotonic() - t0)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")

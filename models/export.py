@@ -10,6 +10,7 @@ inputs and reports how often the first choice agrees.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -20,10 +21,11 @@ import torch
 
 from models.dataset import cache_dir
 from models.network import NetConfig, TypeNet
-from models.train import Split, to_torch
+from models.train import Split, lang_mask, to_torch
 from typeinf.model_io import ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+EVAL_DIR = ROOT / "models" / "eval"
 INPUTS = ("ids", "mask", "cand_tok", "cand_feat", "cand_mask")
 
 
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", type=Path, default=cache_dir() / "train" / "best.pt")
     ap.add_argument("--data", type=Path, default=cache_dir() / "dataset")
     ap.add_argument("--out", type=Path, default=ROOT / "typeinf" / "model")
+    ap.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help="where quantization.json / training.json go")
     args = ap.parse_args(argv)
     import onnxruntime as ort
 
@@ -78,16 +81,34 @@ def main(argv: list[str] | None = None) -> int:
             tl, cl = model(**sample)
         ref = torch.cat([tl, cl], 1).numpy()
         feeds = {k: b[k] for k in INPUTS}
+        lmask = lang_mask(mcfg, b["lang"]).numpy()
+        rows = np.arange(len(idx))
+        quant: dict[str, float] = {"n": len(idx)}
+        firsts = {}
         for name, path in (("fp32", fp32), ("int8", args.out / "typeinf.onnx")):
             sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            out = np.concatenate(sess.run(None, feeds), axis=1)
-            agree = float((out.argmax(1) == ref.argmax(1)).mean())
-            print(f"{name}: max |diff| {np.abs(out - ref).max():.4f}, first choice agrees {agree:.1%}",
-                  file=sys.stderr)  # fmt: skip
+            tl, cl = sess.run(None, feeds)
+            out = np.concatenate([tl, cl], axis=1)
+            firsts[name] = np.concatenate([tl + lmask, cl], axis=1).argmax(1)
+            quant[f"{name}_exact"] = round(float(b["target"][rows, firsts[name]].mean()), 4)
+            print(f"{name}: max |diff| vs torch {np.abs(out - ref).max():.4f}, "
+                  f"exact@1 on {len(idx)} validation sites {quant[f'{name}_exact']:.4f}", file=sys.stderr)  # fmt: skip
+        quant["agree"] = round(float((firsts["fp32"] == firsts["int8"]).mean()), 4)
+        print(f"int8 vs fp32: first choice agrees {quant['agree']:.1%}", file=sys.stderr)
+    ck = torch.load(args.checkpoint, weights_only=False)
+    st = ck["state"]
+    args.eval_dir.mkdir(parents=True, exist_ok=True)
+    (args.eval_dir / "quantization.json").write_text(json.dumps(quant, indent=1) + "\n")
+    (args.eval_dir / "training.json").write_text(json.dumps({
+        "steps": st["step"], "epochs": st["epoch"], "minutes": round(st["elapsed"] / 60, 1),
+        "best": st["best"], "history": st["history"], "batch_size": st.get("batch_size"),
+        "parameters": sum(v.numel() for v in ck["model"].values()),
+        "tokenizer_vocab": mcfg.tokenizer().get_vocab_size(),
+        "types": {k: len(v) for k, v in mcfg.types.items()}}, indent=1) + "\n")  # fmt: skip
     for f in ("tokenizer.json", "types.json"):
         shutil.copy(args.data / "model" / f, args.out / f)
     cfg = ModelConfig.load(args.out)
-    cfg.extra["network"] = NetConfig(**torch.load(args.checkpoint, weights_only=False)["net_config"]).to_dict()
+    cfg.extra["network"] = NetConfig(**ck["net_config"]).to_dict()
     cfg.save()
     size = sum(p.stat().st_size for p in args.out.iterdir() if p.is_file())
     print(f"model directory {args.out}: {size / 1e6:.1f} MB", file=sys.stderr)

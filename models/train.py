@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = args.out / "last.pt"
-    state = {"step": 0, "elapsed": 0.0, "epoch": 0, "best": -1.0, "history": []}
+    state = {"step": 0, "elapsed": 0.0, "epoch": 0, "best": -1.0, "history": [], "batch_size": args.batch_size}
     if args.resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["model"])

@@ -30,9 +30,11 @@ def trained(tmp_path_factory):
     assert train.main(["--data", str(data), "--out", str(ckpt), "--max-steps", "40", "--minutes", "5",
                        "--d", "64", "--layers", "1", "--heads", "2", "--ff", "128", "--batch-size", "16",
                        "--eval-every", "20"]) == 0  # fmt: skip
-    assert export.main(["--checkpoint", str(ckpt / "best.pt"), "--data", str(data), "--out", str(model)]) == 0
+    assert export.main(["--checkpoint", str(ckpt / "best.pt"), "--data", str(data), "--out", str(model),
+                        "--eval-dir", str(work)]) == 0  # fmt: skip
     out = work / "results.json"
-    assert evaluate.main(["--data", str(data), "--model", str(model), "--out", str(out)]) == 0
+    assert evaluate.main(["--data", str(data), "--model", str(model), "--out", str(out),
+                          "--quantization", str(work / "quantization.json")]) == 0  # fmt: skip
     return data, model, json.loads(out.read_text())
 
 
@@ -82,5 +84,7 @@ def test_evaluation_reports_every_breakdown(trained):
             assert set(r["by_kind"]) == {"param", "return", "var"}
             assert set(r["by_category"]) == {"builtin", "third-party", "user-defined"}
             assert 0.0 <= r["all"]["exact@1"] <= r["all"]["exact@5"] <= 1.0
+    q = res["quantization"]
+    assert q["n"] > 0 and 0.0 <= q["int8_exact"] <= 1.0 and 0.0 <= q["agree"] <= 1.0
     cal = json.loads((Path(model) / "thresholds.json").read_text())
     assert 0.0 < cal["temperature"] and 0.0 <= cal["default"] <= 1.0

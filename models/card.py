@@ -1,0 +1,165 @@
+"""Write the model card (typeinf/model/MODEL_CARD.md) from the measured results:
+`python -m models.card`.  Every figure comes from a file a command wrote:
+
+    models/corpus/STATS.json       python -m models.corpus build
+    models/eval/results.json       python -m models.evaluate
+    models/eval/training.json      python -m models.train (history, copied by models.export)
+    typeinf/model/config.json      python -m models.export
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "typeinf" / "model"
+EVAL = ROOT / "models" / "eval"
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _pct(x: Any) -> str:
+    return f"{100 * x:.1f}" if isinstance(x, (int, float)) else "–"
+
+
+def _row(name: str, r: dict[str, Any]) -> str:
+    return f"| {name} | {r.get('n', 0):,} | {_pct(r.get('exact@1'))} | {_pct(r.get('exact@5'))} | {_pct(r.get('base@1'))} |"
+
+
+def results_tables(res: dict[str, Any]) -> list[str]:
+    test = res.get("test", {})
+    out = []
+    for lang in ("python", "typescript"):
+        if lang not in test.get("model", {}):
+            continue
+        out += ["", f"### {lang}", "",
+                "| sites | n | model exact@1 | exact@5 | base@1 | name lookup exact@1 | most frequent exact@1 |",
+                "|---|---|---|---|---|---|---|"]  # fmt: skip
+        m, nl, mf = test["model"][lang], test["name_lookup"][lang], test["most_frequent_per_kind"][lang]
+
+        def line(label: str, a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> str:
+            return (f"| {label} | {a.get('n', 0):,} | {_pct(a.get('exact@1'))} | {_pct(a.get('exact@5'))} "
+                    f"| {_pct(a.get('base@1'))} | {_pct(b.get('exact@1'))} | {_pct(c.get('exact@1'))} |")  # fmt: skip
+
+        out.append(line("**all (headline)**", m["all"], nl["all"], mf["all"]))
+        for k in ("param", "return", "var"):
+            out.append(line(k, m["by_kind"][k], nl["by_kind"][k], mf["by_kind"][k]))
+        for c in ("builtin", "third-party", "user-defined"):
+            out.append(line(c, m["by_category"][c], nl["by_category"][c], mf["by_category"][c]))
+        out.append(line("generic", m["generic"], nl["generic"], mf["generic"]))
+        out.append(line("Any/object/any/unknown (apart)", m["uninformative_labels"], nl["uninformative_labels"],
+                        mf["uninformative_labels"]))  # fmt: skip
+    return out
+
+
+def main() -> int:
+    cfg = _load(MODEL / "config.json")
+    res = _load(EVAL / "results.json")
+    stats = _load(ROOT / "models" / "corpus" / "STATS.json")
+    train = _load(EVAL / "training.json")
+    cal = res.get("calibration", {})
+    net = cfg.get("network", {})
+    size = sum(p.stat().st_size for p in MODEL.iterdir() if p.is_file() and p.name != "MODEL_CARD.md")
+    lines = [
+        "# typeinf model card",
+        "",
+        "A small Transformer trained from scratch on 2 CPU cores, shipped as INT8 ONNX and run with",
+        "onnxruntime. Figures below are written by `python -m models.card` from the files the training,",
+        "export and evaluation commands wrote; reproduce them with the commands in models/README.md.",
+        "",
+        "## What it predicts",
+        "",
+        "For each parameter, return or variable (a usage slice, see `slices/`), a ranked list of types over",
+        "(a) a vocabulary of the most frequent types of the training corpus per language (builtins, `typing`,",
+        "common library types) and (b) *local candidates*: every type-like name in scope at the site (the file's",
+        "imports, classes, aliases, interfaces, enums, type parameters) and the project's own types, each",
+        "composed with a few templates (`X`, `X | None`, `list[X]`; `X`, `X[]`, `X | undefined`, `X | null`,",
+        "`Promise<X>`). A classifier head scores (a); a ranking head scores (b) from the candidate name's tokens,",
+        "the site encoding and 24 features (name match, `isinstance`/`instanceof`, constructor calls, mentions in",
+        "the evidence, kind of name, template). One softmax over both: so user-defined types never seen in",
+        "training can be predicted. Static facts (literals, defaults, constructors, functions without a return",
+        "value) come first, each with the precision its rule reached on the validation split.",
+        "",
+        "Why this design: the feasibility probe showed a closed 1,000-type classifier reaching 0% on",
+        "user-defined types (38% of sites) while 97.7% of them are built from names visible in the file; a",
+        "pointer/ranking head over those names covers them at the cost of one small MLP per candidate, which",
+        "keeps CPU inference cheap. A constrained decoder would cover more compositions but costs a decoding",
+        "loop per site on 2 cores.",
+        "",
+        "## Network",
+        "",
+        f"- encoder: {net.get('layers', '?')} layers, {net.get('d', '?')} hidden, {net.get('heads', '?')} heads, "
+        f"FFN {net.get('ff', '?')}; input at most {cfg.get('max_tokens', '?')} BPE tokens "
+        f"(byte-level BPE, {train.get('tokenizer_vocab', '?')} tokens, trained on the corpus)",
+        f"- type vocabulary: {', '.join(f'{k} {v}' for k, v in train.get('types', {}).items())}",
+        f"- parameters: {train.get('parameters', '?')}; files in `typeinf/model/`: {size / 1e6:.1f} MB",
+        "",
+        "## Data",
+        "",
+    ]
+    for lang, st in sorted(stats.items()):
+        sp = st.get("splits", {})
+        lines.append(
+            f"- {lang}: {st.get('sites', 0):,} declared sites from {st.get('packages', 0)} packages "
+            f"(train {sp.get('train', {}).get('sites', 0):,} / valid {sp.get('valid', {}).get('sites', 0):,} / "
+            f"test {sp.get('test', {}).get('sites', 0):,}), split by package, files deduplicated across packages, "
+            f"at most {st.get('cap_per_package', '?'):,} sites per package (2%)."  # type: ignore[str-format]
+            if isinstance(st.get("cap_per_package"), int) else f"- {lang}: {st.get('sites', 0):,} sites"
+        )
+    lines += ["- details: `models/corpus/STATS.md`; manifests `models/corpus/*.toml`.", "", "## Training", ""]
+    if train:
+        lines += [f"- {train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
+                  f"{train.get('minutes', '?')} minutes on 2 CPU cores (bf16 autocast), "
+                  f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%."]  # fmt: skip
+    q = res.get("quantization", {})
+    if q:
+        lines += [f"- INT8 (dynamic, per-channel) vs fp32 ONNX on the validation sample: first choice agrees "
+                  f"{_pct(q.get('agree'))}%; exact@1 fp32 {_pct(q.get('fp32_exact'))}% / int8 "
+                  f"{_pct(q.get('int8_exact'))}%."]  # fmt: skip
+    test = res.get("test", {})
+    lines += [
+        "",
+        "## Accuracy on held-out packages",
+        "",
+        f"Test split: {test.get('sites', 0):,} sites from {test.get('packages', 0)} packages never seen in "
+        "training. Exact = equal after `typeinf.types.normalize`; base = outermost type(s) equal. Headline rows",
+        "leave out sites labelled `Any`/`object`/`any`/`unknown` (reported apart). Evidence never contains any",
+        "annotation of the file. Baselines on the same sites: name lookup (the most frequent type of the same",
+        "name and kind in training), most frequent type per kind. pyright and tsc baselines: see the",
+        "strip-and-restore results in the project's issue notes.",
+    ]
+    lines += results_tables(res)
+    if test:
+        lines += ["", f"Static facts answered {_pct(test.get('static_share'))}% of test sites; "
+                  f"{_pct(test.get('representable'))}% of test labels are nameable by the vocabulary or a local "
+                  "candidate (the rest cannot be predicted exactly by construction)."]  # fmt: skip
+    lines += ["", "## Confidence", "",
+              f"Temperature {cal.get('temperature', '?')} (least NLL on validation). Default threshold for writing",
+              f"code: **{cal.get('default_threshold', '?')}**, the lowest at which validation precision is >= 95%.",
+              "", "| threshold | valid coverage | valid precision | test coverage | test precision |",
+              "|---|---|---|---|---|"]  # fmt: skip
+    for v, t in zip(cal.get("valid_precision_coverage", []), test.get("precision_coverage", []), strict=False):
+        lines.append(f"| {v['threshold']} | {_pct(v['coverage'])} | {_pct(v['precision'])} | "
+                     f"{_pct(t['coverage'])} | {_pct(t['precision'])} |")  # fmt: skip
+    rules = cal.get("static_rules", {})
+    if rules:
+        lines += ["", "Static-fact rules, precision on validation (count): " + ", ".join(
+            f"`{k}` {_pct(v)}% ({cal.get('static_rule_counts', {}).get(k, '?')})" for k, v in sorted(rules.items()))]  # fmt: skip
+    lines += ["", "## Limits", "",
+              "- Types the vocabulary does not hold and no local candidate spells (deep generics, callables,",
+              "  object/function types, literal types) cannot be predicted exactly.",
+              "- Trained on library code from the registries; application code differs (see the strip-and-restore",
+              "  figures in the issue notes).",
+              "- Class members are not yet used to rule candidates out.", ""]
+    (MODEL / "MODEL_CARD.md").write_text("\n".join(lines))
+    print(f"wrote {MODEL / 'MODEL_CARD.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
