@@ -60,29 +60,48 @@ def module_of(path: str, language: str) -> str:
     return path.rsplit(".", 1)[0]
 
 
-def project_index(shards: Path) -> dict[str, list[ProjectType]]:
-    """Per package: the classes, aliases, interfaces and enums its files define."""
+def _scan_shard(path: str, lang: str) -> tuple[dict[str, dict[str, tuple[str, str]]], Counter[str]]:
+    """Per package, the types its files define; and the label counts of the shard."""
+    index: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+    labels: Counter[str] = Counter()
+    seen_files: set[str] = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            labels[r["label"]] += 1
+            if r["file_hash"] in seen_files:
+                continue
+            seen_files.add(r["file_hash"])
+            mod = module_of(r["file"], lang)
+            for e in r["scope"]:
+                if e["kind"] in ("class", "alias", "interface", "enum"):
+                    index[r["package"]].setdefault(e["name"], (e["kind"], mod))
+    return dict(index), labels
+
+
+def scan_corpus(shards: Path, jobs: int = 2) -> tuple[dict[str, list[ProjectType]], dict[str, Counter[str]]]:
+    """Project index (per package: the classes, aliases, interfaces and enums its files define)
+    and the train-split label counts per language, scanning the shards in parallel."""
     index: dict[str, dict[str, ProjectType]] = defaultdict(dict)
-    for lang in LANGS:
-        for split in ("train", "valid", "test"):
-            seen_files: set[str] = set()
-            for r in read_split(shards, lang, split):
-                if r["file_hash"] in seen_files:
-                    continue
-                seen_files.add(r["file_hash"])
-                mod = module_of(r["file"], lang)
-                for e in r["scope"]:
-                    if e["kind"] in ("class", "alias", "interface", "enum"):
-                        index[r["package"]].setdefault(e["name"], ProjectType(e["name"], e["kind"], mod))
-    return {k: list(v.values()) for k, v in index.items()}
+    labels: dict[str, Counter[str]] = {lang: Counter() for lang in LANGS}
+    tasks = [(str(p), lang) for lang in LANGS for p in sorted((shards / ECO_OF[lang]).glob("*.jsonl"))]
+    with ProcessPoolExecutor(jobs) as pool:
+        for (path, lang), (idx, counts) in zip(tasks, pool.map(_scan_shard, *zip(*tasks, strict=True)),
+                                               strict=True):  # fmt: skip
+            if Path(path).name.startswith("train-"):
+                labels[lang].update(counts)
+            for pkg, types in idx.items():
+                for name, (kind, mod) in types.items():
+                    index[pkg].setdefault(name, ProjectType(name, kind, mod))
+    return {k: list(v.values()) for k, v in index.items()}, labels
 
 
-def build_vocab(shards: Path, per_lang: int, min_count: int) -> dict[str, list[str]]:
-    vocab = {}
-    for lang in LANGS:
-        c: Counter[str] = Counter(r["label"] for r in read_split(shards, lang, "train"))
-        vocab[lang] = [t for t, n in c.most_common(per_lang) if n >= min_count and t]
-    return vocab
+def project_index(shards: Path) -> dict[str, list[ProjectType]]:
+    return scan_corpus(shards, jobs=1)[0]
+
+
+def build_vocab(labels: dict[str, Counter[str]], per_lang: int, min_count: int) -> dict[str, list[str]]:
+    return {lang: [t for t, n in labels[lang].most_common(per_lang) if n >= min_count and t] for lang in LANGS}
 
 
 def train_tokenizer(texts: list[str], size: int, out: Path) -> None:
@@ -150,15 +169,25 @@ def encode_records(recs: list[dict[str, Any]], drop_imports_p: float = 0.0, seed
     }
 
 
-def _chunks(it: Iterator[dict[str, Any]], n: int) -> Iterator[list[dict[str, Any]]]:
-    buf: list[dict[str, Any]] = []
-    for r in it:
-        buf.append(r)
-        if len(buf) == n:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
+def _chunk_offsets(path: Path, size: int) -> list[tuple[int, int]]:
+    """(byte offset, line count) of consecutive chunks of `size` lines."""
+    out = []
+    with open(path, "rb") as fh:
+        while True:
+            start = fh.tell()
+            n = 0
+            while n < size and fh.readline():
+                n += 1
+            if n == 0:
+                return out
+            out.append((start, n))
+
+
+def encode_chunk(path: str, offset: int, count: int, drop_imports_p: float, seed: int) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        fh.seek(offset)
+        recs = [json.loads(fh.readline()) for _ in range(count)]
+    return encode_records(recs, drop_imports_p, seed)
 
 
 def encode_split(shards: Path, split: str, model_dir: Path, projects: dict[str, list[ProjectType]],
@@ -167,23 +196,23 @@ def encode_split(shards: Path, split: str, model_dir: Path, projects: dict[str, 
     cand_tok, feats, cand_counts, targets, langs = [], [], [], [], []
     n = 0
     start = time.monotonic()
+    tasks = [(str(p), off, cnt) for lang in LANGS for p in sorted((shards / ECO_OF[lang]).glob(f"{split}-*.jsonl"))
+             for off, cnt in _chunk_offsets(p, 2000)]  # fmt: skip
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(model_dir), projects)) as pool, \
             open(out / f"{split}.meta.jsonl", "w", encoding="utf-8") as meta_fh:  # fmt: skip
-        for lang in LANGS:
-            chunks = _chunks(read_split(shards, lang, split), 2000)
-            futs = [pool.submit(encode_records, c, drop_imports_p, i) for i, c in enumerate(chunks)]
-            for f in futs:
-                res = f.result()
-                ids.extend(np.asarray(x, dtype=np.int16) for x in res["ids"])
-                cand_tok.append(res["cand_tok"])
-                feats.append(res["feats"])
-                cand_counts.extend(res["cand_counts"])
-                targets.extend(res["targets"])
-                langs.extend(res["lang"])
-                for m in res["meta"]:
-                    meta_fh.write(json.dumps(m, ensure_ascii=False) + "\n")
-                n += len(res["ids"])
-                print(f"\r{split}: {n:,} sites ({time.monotonic() - start:.0f}s)", end="", file=sys.stderr)
+        futs = [pool.submit(encode_chunk, p, off, cnt, drop_imports_p, i) for i, (p, off, cnt) in enumerate(tasks)]
+        for f in futs:
+            res = f.result()
+            ids.extend(np.asarray(x, dtype=np.int16) for x in res["ids"])
+            cand_tok.append(res["cand_tok"])
+            feats.append(res["feats"])
+            cand_counts.extend(res["cand_counts"])
+            targets.extend(res["targets"])
+            langs.extend(res["lang"])
+            for m in res["meta"]:
+                meta_fh.write(json.dumps(m, ensure_ascii=False) + "\n")
+            n += len(res["ids"])
+            print(f"\r{split}: {n:,} sites ({time.monotonic() - start:.0f}s)", end="", file=sys.stderr)
     print(file=sys.stderr)
     lens = np.array([len(x) for x in ids], dtype=np.int64)
     np.savez(
@@ -198,6 +227,22 @@ def encode_split(shards: Path, split: str, model_dir: Path, projects: dict[str, 
         lang=np.array(langs, dtype=np.int8),
     )
     return n
+
+
+def _tokenizer_texts(shards: Path, n: int) -> list[str]:
+    """Site texts (and scope names) of a sample of train records: a chunk from each shard."""
+    texts: list[str] = []
+    files = [p for lang in LANGS for p in sorted((shards / ECO_OF[lang]).glob("train-*.jsonl"))]
+    per_file = max(1, n // max(1, len(files)))
+    for p in files:
+        with open(p, encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                if i >= per_file:
+                    break
+                s = slice_from_dict(json.loads(line))
+                texts.append(site_text(s))
+                texts.extend(e.name for e in s.scope[:20])
+    return texts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,22 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = out / "model"
     model_dir.mkdir(exist_ok=True)
     t0 = time.monotonic()
+    projects, labels = scan_corpus(args.shards, args.jobs)
+    print(f"scanned the corpus: {time.monotonic() - t0:.0f}s", file=sys.stderr)
     if not (model_dir / "tokenizer.json").is_file():
-        vocab = build_vocab(args.shards, args.types_per_lang, args.min_count)
+        vocab = build_vocab(labels, args.types_per_lang, args.min_count)
         (model_dir / "types.json").write_text(json.dumps(vocab, ensure_ascii=False))
-        rng = random.Random(0)
-        texts = []
-        for lang in LANGS:
-            recs = list(read_split(args.shards, lang, "train"))
-            rng.shuffle(recs)
-            for r in recs[: args.tokenizer_sample // 2]:
-                s = slice_from_dict(r)
-                texts.append(site_text(s))
-                texts.extend(e.name for e in s.scope[:20])
-        train_tokenizer(texts, args.tokenizer_size, model_dir / "tokenizer.json")
+        train_tokenizer(_tokenizer_texts(args.shards, args.tokenizer_sample), args.tokenizer_size,
+                        model_dir / "tokenizer.json")  # fmt: skip
         ModelConfig.create(model_dir)
         print(f"vocabulary and tokenizer: {time.monotonic() - t0:.0f}s", file=sys.stderr)
-    projects = project_index(args.shards)
     for split in args.splits.split(","):
         p = args.drop_imports if split == "train" else 0.0
         n = encode_split(args.shards, split, model_dir, projects, out, args.jobs, p)

@@ -87,6 +87,32 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unpack(args: argparse.Namespace) -> int:
+    """Write the corpus files of cached packages to DEST/<name>/ (for strip-and-restore runs)."""
+    from .archive import iter_sources
+
+    root = cache_root(args.cache)
+    eco = args.ecosystem
+    versions = {p.name: p.version for p in read_manifest(eco)}
+    for name in args.names:
+        hit = find_cached(root, FetchRequest(eco, name, versions.get(name, ""), allow_fallback=True))
+        if hit is None:
+            print(f"{name}: not in the cache (run fetch)", file=sys.stderr)
+            continue
+        vdir, meta = hit
+        dest = Path(args.dest) / name.replace("/", "__").lstrip("@")
+        n = 0
+        for f in iter_sources(vdir / str(meta["file"]), "python" if eco == "python" else "ts"):
+            out = (dest / f.path).resolve()
+            if not out.is_relative_to(dest.resolve()):
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(f.data)
+            n += 1
+        print(f"{name}: {n} files -> {dest}", file=sys.stderr)
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from .build import default_build_dir, verify_digests
 
@@ -133,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="worker processes")
     p.add_argument("--out", help="build directory (default: $TYPEINF_CACHE/corpus-build)")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("unpack", help="write the corpus files of cached packages to a directory")
+    p.add_argument("--ecosystem", choices=list(ECOSYSTEMS), default="python")
+    p.add_argument("--cache", help="corpus cache directory")
+    p.add_argument("--dest", required=True)
+    p.add_argument("names", nargs="+")
+    p.set_defaults(func=cmd_unpack)
 
     p = sub.add_parser("verify", help="check the built shards against the committed DIGESTS.json")
     p.add_argument("--out", help="build directory (default: $TYPEINF_CACHE/corpus-build)")

@@ -1,0 +1,76 @@
+"""Accuracy on real applications with the shared strip-and-restore protocol.
+
+    python benchmarks/strip_restore_eval.py python SRC [SRC ...] [--drop] [--out results.json]
+    python benchmarks/strip_restore_eval.py typescript SRC [SRC ...] [--drop]
+
+For each project: strip its annotations with ../shared/eval (beside the repository) into a
+temporary copy (with --drop also the imports only annotations used: the strict setting), run
+`typeinf predict --format json` inside the copy, and score with the protocol's `score`.
+Reports coverage, exact and base match overall, by kind, and precision at thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+
+
+def harness(lang: str):
+    name = "strip_restore" if lang == "python" else "strip_restore_ts"
+    spec = importlib.util.spec_from_file_location(name, EVAL / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run_project(lang: str, src: Path, drop: bool, tmp: Path) -> dict:
+    h = harness(lang)
+    dst = tmp / src.name
+    argv = ["strip", str(src), str(dst)] + (["--drop-annotation-imports"] if drop else [])
+    if lang != "python":
+        argv.append("--skip-tests")
+    h.main(argv)
+    pred_path = tmp / f"{src.name}.pred.json"
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "typeinf", "predict", ".", "--format", "json",
+                           "--lang", lang, "--project", "."], cwd=dst, capture_output=True, text=True)  # fmt: skip
+    seconds = time.perf_counter() - t0
+    if proc.returncode not in (0, 123):
+        raise RuntimeError(proc.stderr[-2000:])
+    pred_path.write_text(proc.stdout)
+    out_json = tmp / f"{src.name}.score.json"
+    h.main(["score", str(dst), str(pred_path), "--json", str(out_json), "--thresholds", "0,0.5,0.7,0.9,0.95"])
+    res = json.loads(out_json.read_text())
+    res["predict_seconds"] = round(seconds, 1)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("lang", choices=["python", "typescript"])
+    ap.add_argument("src", type=Path, nargs="+")
+    ap.add_argument("--drop", action="store_true", help="strict: also drop annotation-only imports")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for src in args.src:
+            results[src.name] = run_project(args.lang, src.resolve(), args.drop, Path(tmp))
+    text = json.dumps(results, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
