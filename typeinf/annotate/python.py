@@ -1,0 +1,274 @@
+"""Write annotations into Python source with libcst, keyed by position.
+
+    annotate_python(source, edits, target=(3, 10)) -> (new_source, applied edits)
+
+Each `Edit` names a site by kind and the byte offset of its name (what the slices carry), the
+type to write and the imports it needs.  A position-keyed codemod (ByteSpanPositionProvider)
+applies them: parameters and returns in place, `x = v` becomes `x: T = v`, `self.x = v`
+becomes `self.x: T = v`.  Existing annotations are never touched.  Imports go through
+libcst's AddImportsVisitor; project types are imported under `if TYPE_CHECKING:` and quoted
+(unless the module has `from __future__ import annotations`), so no run-time import (and no
+import cycle) is added.  The written syntax suits the target Python: `Optional[X]` /
+`List[X]` from `typing` below 3.10 / 3.9.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
+
+TYPING_NAMES = frozenset(
+    "Any Callable Iterable Iterator Sequence Mapping MutableMapping MutableSequence Generator "
+    "AsyncIterator AsyncIterable AsyncGenerator Awaitable Coroutine Collection Container Hashable "
+    "Sized Reversible AbstractSet MutableSet IO TextIO BinaryIO Pattern Match NoReturn Never Self "
+    "Literal Type ClassVar Final TypeVar Union Optional ContextManager AsyncContextManager "
+    "Counter OrderedDict DefaultDict Deque ChainMap SupportsInt SupportsFloat LiteralString".split()
+)
+RUNTIME_CLASS_DECORATORS = re.compile(
+    r"(^|\.)(dataclass|dataclasses\.dataclass|define|frozen|mutable|attrs|s|attributes|"
+    r"dataclass_transform|model|table|entity|pydantic_dataclass)\b")
+RUNTIME_BASES = re.compile(
+    r"(^|\.)(BaseModel|RootModel|BaseSettings|NamedTuple|TypedDict|Enum|IntEnum|StrEnum|Flag|IntFlag|"
+    r"Struct|SQLModel|Model|Schema|DeclarativeBase|Base|Document|Protocol)\b")
+RUNTIME_FUNCTION_DECORATORS = re.compile(
+    r"(^|\.)(get|post|put|patch|delete|head|options|trace|route|websocket|api_route|command|callback|"
+    r"group|validate_call|validate_arguments|register|singledispatch|singledispatchmethod|task|tool|"
+    r"field_validator|validator|root_validator|model_validator|computed_field|on_event|middleware|"
+    r"exception_handler|dependency|fixture|hookimpl|overload)\b")
+_BUILTIN_GENERICS = {"list": "List", "dict": "Dict", "set": "Set", "frozenset": "FrozenSet",
+                     "tuple": "Tuple", "type": "Type"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Edit:
+    kind: str  # param | return | var
+    start: int  # byte offset of the site's name
+    type: str
+    imports: tuple[tuple[str, str], ...] = ()  # (module, name) needed at run time
+    type_only_imports: tuple[tuple[str, str], ...] = ()  # (module, name) for TYPE_CHECKING
+
+
+@dataclass
+class _State:
+    edits: dict[tuple[str, int], Edit]
+    quote: set[str] = field(default_factory=set)  # names that must be quoted (TYPE_CHECKING-only)
+    applied: list[Edit] = field(default_factory=list)
+    runtime_skipped: list[Edit] = field(default_factory=list)
+
+
+def for_target(type_text: str, target: tuple[int, int]) -> tuple[str, set[str]]:
+    """The type spelled for the target Python, and the `typing` names that spelling needs."""
+    needed: set[str] = set()
+    try:
+        tree = ast.parse(type_text, mode="eval").body
+    except SyntaxError:
+        return type_text, needed
+
+    def render(n: ast.expr) -> str:
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitOr) and target < (3, 10):
+            members = _union_members(n)
+            if len(members) == 2 and any(_is_none(m) for m in members):
+                needed.add("Optional")
+                other = next(m for m in members if not _is_none(m))
+                return f"Optional[{render(other)}]"
+            needed.add("Union")
+            return "Union[" + ", ".join(render(m) for m in members) + "]"
+        if isinstance(n, ast.Subscript):
+            head = ast.unparse(n.value)
+            if target < (3, 9) and head in _BUILTIN_GENERICS:
+                head = _BUILTIN_GENERICS[head]
+                needed.add(head)
+            sl = n.slice
+            items = sl.elts if isinstance(sl, ast.Tuple) else [sl]
+            return f"{head}[{', '.join(render(i) for i in items)}]"
+        if isinstance(n, ast.List):
+            return "[" + ", ".join(render(i) for i in n.elts) + "]"
+        return ast.unparse(n)
+
+    return render(tree), needed
+
+
+def _union_members(n: ast.expr) -> list[ast.expr]:
+    if isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitOr):
+        return _union_members(n.left) + _union_members(n.right)
+    return [n]
+
+
+def _is_none(n: ast.expr) -> bool:
+    return isinstance(n, ast.Constant) and n.value is None
+
+
+def _quote_names(type_text: str, names: set[str]) -> str:
+    """Quote the whole annotation when it uses a name only imported for type checking."""
+    if not names or not any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", type_text) for n in names):
+        return type_text
+    return '"' + type_text.replace('"', "'") + '"'
+
+
+def _decorator_names(decorators: Sequence[cst.Decorator]) -> list[str]:
+    out = []
+    for d in decorators:
+        expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+        out.append(cst.Module([]).code_for_node(expr))
+    return out
+
+
+class _Annotate(cst.CSTTransformer):
+    """Applies the edits; skips sites whose annotations are read at run time (unless aggressive):
+    fields of dataclass-like classes, parameters and returns of functions whose decorators read
+    annotations (web routes, CLI commands, validators, singledispatch ...)."""
+
+    METADATA_DEPENDENCIES = (ByteSpanPositionProvider,)
+
+    def __init__(self, state: _State, aggressive: bool = False) -> None:
+        super().__init__()
+        self.state = state
+        self.aggressive = aggressive
+        self.stack: list[tuple[str, bool]] = []  # ("class" | "def", annotations read at run time)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        deco = any(RUNTIME_CLASS_DECORATORS.search(n) for n in _decorator_names(node.decorators))
+        bases = any(RUNTIME_BASES.search(cst.Module([]).code_for_node(a.value)) for a in node.bases)
+        meta = any(a.keyword is not None for a in node.keywords)
+        self.stack.append(("class", deco or bases or meta))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self.stack.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.append(("def", any(RUNTIME_FUNCTION_DECORATORS.search(n) for n in _decorator_names(node.decorators))))
+
+    def _sensitive(self, kind: str) -> bool:
+        if self.aggressive or not self.stack:
+            return False
+        where, flag = self.stack[-1]
+        if kind == "var":
+            return where == "class" and flag  # a class-body field; locals never matter
+        return where == "def" and flag
+
+    def _find(self, kind: str, node: cst.CSTNode) -> Edit | None:
+        span = self.get_metadata(ByteSpanPositionProvider, node, None)
+        if span is None:
+            return None
+        edit = self.state.edits.get((kind, span.start))
+        if edit is not None and self._sensitive(kind):
+            self.state.runtime_skipped.append(edit)
+            return None
+        return edit
+
+    def _annotation(self, edit: Edit) -> cst.Annotation:
+        self.state.applied.append(edit)
+        return cst.Annotation(cst.parse_expression(_quote_names(edit.type, self.state.quote)))
+
+    def leave_Param(self, original_node: cst.Param, updated_node: cst.Param) -> cst.Param:
+        if updated_node.annotation is not None:
+            return updated_node
+        edit = self._find("param", original_node.name)
+        if edit is None:
+            return updated_node
+        changes: dict[str, object] = {"annotation": self._annotation(edit)}
+        if updated_node.default is not None:
+            changes["equal"] = cst.AssignEqual()  # `x: T = v`, as PEP 8 spells annotated defaults
+        return updated_node.with_changes(**changes)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        if updated_node.returns is not None:
+            self.stack.pop()
+            return updated_node
+        edit = self._find("return", original_node.name)
+        self.stack.pop()
+        return updated_node if edit is None else updated_node.with_changes(returns=self._annotation(edit))
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign
+                     ) -> cst.BaseSmallStatement:  # fmt: skip
+        if len(original_node.targets) != 1:
+            return updated_node
+        target = original_node.targets[0].target
+        if not isinstance(target, (cst.Name, cst.Attribute)):
+            return updated_node
+        edit = self._find("var", target)
+        if edit is None:
+            return updated_node
+        return cst.AnnAssign(target=updated_node.targets[0].target, annotation=self._annotation(edit),
+                             value=updated_node.value)  # fmt: skip
+
+
+def _has_future_annotations(module: cst.Module) -> bool:
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for s in stmt.body:
+                if isinstance(s, cst.ImportFrom) and isinstance(s.module, cst.Name) and s.module.value == "__future__":
+                    names = s.names
+                    if isinstance(names, cst.ImportStar):
+                        continue
+                    if any(isinstance(a.name, cst.Name) and a.name.value == "annotations" for a in names):
+                        return True
+    return False
+
+
+def _type_checking_block(module: cst.Module, imports: set[tuple[str, str]]) -> cst.Module:
+    """Add `from m import X` lines under `if TYPE_CHECKING:` (created after the imports)."""
+    lines = [cst.parse_statement(f"from {m} import {n}") for m, n in sorted(imports)]
+    body = list(module.body)
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.If) and isinstance(stmt.test, cst.Name) and stmt.test.value == "TYPE_CHECKING":
+            block = stmt.body
+            if isinstance(block, cst.IndentedBlock):
+                body[i] = stmt.with_changes(body=block.with_changes(body=[*block.body, *lines]))
+                return module.with_changes(body=body)
+    last_import = -1
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+        ):
+            last_import = i
+        elif i == 0 and isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr):
+            continue  # docstring
+        elif last_import >= 0:
+            break
+    guard = cst.If(test=cst.Name("TYPE_CHECKING"), body=cst.IndentedBlock(body=lines),
+                   leading_lines=[cst.EmptyLine()])  # fmt: skip
+    body.insert(last_import + 1, guard)
+    return module.with_changes(body=body)
+
+
+def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3, 10), aggressive: bool = False
+                    ) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
+    """Apply the edits; returns the new source, the edits applied and those skipped because the
+    annotation would be read at run time."""
+    module = cst.parse_module(source)
+    future = _has_future_annotations(module)
+    spelled = []
+    typing_needed: set[str] = set()
+    for e in edits:
+        text, needed = for_target(e.type, (3, 14) if future else target)
+        typing_needed |= needed
+        spelled.append(Edit(e.kind, e.start, text, e.imports, e.type_only_imports))
+    type_only = {imp for e in spelled for imp in e.type_only_imports}
+    state = _State({(e.kind, e.start): e for e in spelled}, quote=set() if future else {n for _, n in type_only})
+    new = MetadataWrapper(module, unsafe_skip_copy=True).visit(_Annotate(state, aggressive))
+    if not state.applied:
+        return source, [], state.runtime_skipped
+    applied_keys = {(e.kind, e.start) for e in state.applied}
+    used = [e for e in spelled if (e.kind, e.start) in applied_keys]
+    context = CodemodContext()
+    for e in used:
+        for m, n in e.imports:
+            AddImportsVisitor.add_needed_import(context, m, n)
+        for n in typing_needed:
+            if re.search(rf"(?<![\w.]){n}\[", e.type):
+                AddImportsVisitor.add_needed_import(context, "typing", n)
+    needed_tc = {imp for e in used for imp in e.type_only_imports}
+    if needed_tc:
+        AddImportsVisitor.add_needed_import(context, "typing", "TYPE_CHECKING")
+        new = _type_checking_block(new, needed_tc)
+    new = AddImportsVisitor(context).transform_module(new)
+    return new.code, used, state.runtime_skipped
