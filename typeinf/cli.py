@@ -44,6 +44,14 @@ def _probability(text: str) -> float:
     return value
 
 
+def _kinds(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in ("param", "return", "var")]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(f"kinds must be among param, return, var (got {text!r})")
+    return kinds
+
+
 def _add_file_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
     p.add_argument("--lang", choices=["python", "typescript"],
@@ -75,6 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
                         "package.json or .git)")  # fmt: skip
     p.add_argument("--threads", type=_positive_int, default=None, help="model threads (default 2)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("annotate", help="write predicted annotations into the files (in place by default)")
+    _add_file_options(p)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
+    mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if something would be annotated")
+    p.add_argument("--min-confidence", type=_probability, default=None, metavar="X",
+                   help="write only predictions at least this confident (default: the model's threshold "
+                        "for >= 95%% precision)")  # fmt: skip
+    p.add_argument("--kinds", type=_kinds, default=None, metavar="KINDS",
+                   help="comma-separated site kinds to annotate: param,return,var (default all)")  # fmt: skip
+    p.add_argument("--aggressive", action="store_true", default=None,
+                   help="also annotate sites whose annotations are read at run time (dataclass fields, "
+                        "web routes, CLI commands, validators)")  # fmt: skip
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="json: print what was (or would be) inserted")  # fmt: skip
+    p.add_argument("--project", type=Path, default=None, metavar="DIR")
+    p.add_argument("--threads", type=_positive_int, default=None)
+    p.set_defaults(func=cmd_annotate)
     return ap
 
 
@@ -139,14 +166,12 @@ def cmd_slices(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .predict import ModelMissing, Prediction, Predictor
+    from .predict import Prediction
     from .project import ProjectIndex, find_root
 
     settings = _settings(args)
-    try:
-        predictor = Predictor(threads=args.threads)
-    except (ModelMissing, ValueError) as e:
-        warn(f"cannot load the model: {e}")
+    predictor = _load_predictor(args)
+    if predictor is None:
         return EXIT_USAGE
     root = args.project if args.project is not None else find_root(args.paths[0])
     if args.project is not None and not root.is_dir():
@@ -178,6 +203,98 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  "
                   f"({p.confidence:.2f}, {p.source})")  # fmt: skip
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | None
+    from .predict import ModelMissing, Predictor
+
+    try:
+        return Predictor(threads=args.threads)
+    except (ModelMissing, ValueError) as e:
+        warn(f"cannot load the model: {e}")
+        return None
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    import difflib
+    from collections import Counter
+
+    from .annotate import NotParsable, Options, apply, plan, write_atomic
+    from .project import ProjectIndex, find_root
+
+    settings = _settings(args)
+    predictor = _load_predictor(args)
+    if predictor is None:
+        return EXIT_USAGE
+    threshold = args.min_confidence if args.min_confidence is not None else settings.min_confidence
+    if threshold is None:
+        threshold = predictor.default_threshold
+    aggressive = bool(args.aggressive if args.aggressive is not None else settings.aggressive)
+    options = Options(threshold, frozenset(args.kinds or settings.kinds), aggressive, settings.python_target())
+    if aggressive:
+        warn("--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too")
+    root = args.project if args.project is not None else find_root(args.paths[0])
+    index = ProjectIndex.build(root, settings.max_bytes)
+    failures: list[Skipped] = []
+    changed_files = 0
+    added: Counter[str] = Counter()
+    runtime_skipped = 0
+    unimportable = 0
+    report = []
+    for src, data in iter_sources(args, settings, failures):
+        rel = display_path(src.path)
+        try:
+            slices, diags = extract_with_diagnostics(data, src.language, rel)
+            if diags:
+                warn(f"{rel}:{diags[0].line}: syntax error; file skipped (annotate writes only files that parse)")
+                failures.append(Skipped(src.path, "syntax error", True))
+                continue
+            todo = [s for s in slices if s.annotation is None]
+            preds = predictor.predict(todo, index.types_for(src.path, src.language))
+            planned = plan(preds, options, src.language)
+            unimportable += planned.unimportable
+            try:
+                proj_rel = src.path.resolve().relative_to(root.resolve()).as_posix()
+            except ValueError:
+                proj_rel = src.path.name
+            new, applied, runtime = apply(data, src.language, planned.edits, options, proj_rel)
+        except NotParsable as e:
+            warn(f"{rel}: {e}")
+            failures.append(Skipped(src.path, "result did not parse", True))
+            continue
+        except Exception as e:  # one file never stops the others
+            warn(f"{rel}: internal error ({type(e).__name__}: {e}); file skipped")
+            failures.append(Skipped(src.path, "internal error", True))
+            continue
+        runtime_skipped += len(runtime)
+        if not applied or new == data:
+            continue
+        changed_files += 1
+        for edit in applied:
+            added[edit.kind] += 1
+            report.append(planned.predictions[(edit.kind, edit.start)].to_dict())
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                data.decode("utf-8").splitlines(keepends=True), new.decode("utf-8").splitlines(keepends=True),
+                fromfile=f"a/{rel}", tofile=f"b/{rel}"))  # fmt: skip
+        elif not args.check:
+            try:
+                write_atomic(src.path, new, data)
+            except (OSError, RuntimeError) as e:
+                warn(f"{rel}: not written: {e}")
+                failures.append(Skipped(src.path, str(e), True))
+                changed_files -= 1
+    if args.format == "json":
+        json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    verb = "would be annotated" if (args.check or args.diff) else "annotated"
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(added.items())) or "nothing"
+    warn(f"{changed_files} file(s) {verb}: {kinds} (threshold {threshold:.2f}); "
+         f"{runtime_skipped} skipped as read at run time, {unimportable} needing an unknown import, "
+         f"{len(failures)} file(s) not processed")  # fmt: skip
+    if failures:
+        return EXIT_FAILED
+    return EXIT_CHANGES if args.check and changed_files else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,18 @@ class ConfigError(ValueError):
 class Settings:
     max_bytes: int = DEFAULT_MAX_BYTES
     exclude: list[str] = field(default_factory=list)
+    min_confidence: float | None = None  # None: the model's calibrated threshold
+    kinds: list[str] = field(default_factory=lambda: ["param", "return", "var"])
+    aggressive: bool = False
+    requires_python: str | None = None  # from [project] requires-python
     source: Path | None = None  # the pyproject.toml the settings came from
+
+    def python_target(self) -> tuple[int, int]:
+        """The oldest Python the project supports (from requires-python; 3.9 if unknown)."""
+        import re
+
+        m = re.search(r">=?\s*3\.(\d+)", self.requires_python or "")
+        return (3, int(m.group(1))) if m else (3, 9)
 
     def merged(self, **flags: Any) -> Settings:
         """A copy with every flag that is not None taking precedence."""
@@ -32,7 +43,8 @@ class Settings:
         return Settings(**values)
 
 
-_KEYS = {"max-bytes": ("max_bytes", int), "exclude": ("exclude", list)}
+_KEYS = {"max-bytes": ("max_bytes", int), "exclude": ("exclude", list), "min-confidence": ("min_confidence", float),
+         "kinds": ("kinds", list), "aggressive": ("aggressive", bool)}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -67,5 +79,12 @@ def load_settings(start: Path, warn: Any = None) -> Settings:
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be a positive integer")
         if typ is list and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be a list of strings")
+        if typ is float and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
+            raise ConfigError(f"{path}: [tool.typeinf] {key} must be a number between 0 and 1")
+        if typ is bool and not isinstance(value, bool):
+            raise ConfigError(f"{path}: [tool.typeinf] {key} must be true or false")
+        if key == "kinds" and not set(value) <= {"param", "return", "var"}:
+            raise ConfigError(f"{path}: [tool.typeinf] kinds must be among param, return, var")
         values[attr] = value
-    return Settings(**values, source=path)
+    req = data.get("project", {}).get("requires-python")
+    return Settings(**values, requires_python=req if isinstance(req, str) else None, source=path)

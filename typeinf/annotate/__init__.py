@@ -1,0 +1,139 @@
+"""From predictions to edits to files: what `typeinf annotate` writes, and how safely.
+
+    plan(predictions, options, language) -> list[Edit]        which predictions become edits
+    apply(data, language, edits, ...) -> bytes, applied       the new file content (pure)
+    write_atomic(path, data, expected)                        temp file + rename, never clobbering
+
+Only predictions at or above the confidence threshold, of the requested kinds, for sites that
+have no annotation and can take one inline, are written; every name a type uses must be
+builtin, already in scope, importable from `typing`, or a project type (imported for type
+checking only).  The result must parse, or nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..categories import PY_BUILTIN_NAMES, TS_BUILTIN_NAMES
+from ..predict import Prediction
+from ..slices.source import parser
+from ..types import names_in
+from .python import TYPING_NAMES, Edit, annotate_python
+from .typescript import annotate_typescript
+
+KINDS = ("param", "return", "var")
+_PY_BUILTINS = frozenset({"int", "str", "float", "bool", "bytes", "bytearray", "complex", "list", "dict", "set",
+                          "frozenset", "tuple", "type", "object", "None", "range", "slice", "memoryview",
+                          "BaseException", "Exception", "..."}) | {n for n in PY_BUILTIN_NAMES if n[:1].islower()}  # fmt: skip
+
+
+@dataclass
+class Options:
+    min_confidence: float
+    kinds: frozenset[str] = frozenset(KINDS)
+    aggressive: bool = False
+    python_target: tuple[int, int] = (3, 10)
+
+
+@dataclass
+class Planned:
+    edits: list[Edit] = field(default_factory=list)
+    predictions: dict[tuple[str, int], Prediction] = field(default_factory=dict)
+    unimportable: int = 0
+
+
+def _imports_for(p: Prediction, language: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] | None:
+    """(run-time imports, type-checking imports) a predicted type needs; None if a name cannot
+    be imported safely."""
+    fam = "python" if language == "python" else "typescript"
+    scope = {e.name for e in p.slice.scope}
+    runtime: list[tuple[str, str]] = []
+    type_only: list[tuple[str, str]] = []
+    for name in names_in(p.type, fam):
+        root = name.split(".")[0]
+        if name in scope or root in scope:
+            continue
+        if fam == "python":
+            if name in _PY_BUILTINS:
+                continue
+            if name in TYPING_NAMES:
+                runtime.append(("typing", name))
+                continue
+        elif name in TS_BUILTIN_NAMES:
+            continue
+        if p.module is not None:  # a project type: the only name not visible in the file
+            type_only.append((p.module, name))
+            continue
+        return None
+    return tuple(runtime), tuple(type_only)
+
+
+def plan(predictions: list[Prediction], options: Options, language: str) -> Planned:
+    out = Planned()
+    for p in predictions:
+        s = p.slice
+        if (s.annotation is not None or not s.annotatable or s.kind not in options.kinds
+                or p.confidence < options.min_confidence or not p.type):  # fmt: skip
+            continue
+        imports = _imports_for(p, language)
+        if imports is None:
+            out.unimportable += 1
+            continue
+        e = Edit(s.kind, s.span[0], p.type, imports[0], imports[1])
+        out.edits.append(e)
+        out.predictions[(e.kind, e.start)] = p
+    return out
+
+
+class NotParsable(ValueError):
+    pass
+
+
+def parses(data: bytes, language: str) -> bool:
+    return not parser(language).parse(data).root_node.has_error
+
+
+def apply(data: bytes, language: str, edits: list[Edit], options: Options, rel_path: str = ""
+          ) -> tuple[bytes, list[Edit], list[Edit]]:  # fmt: skip
+    """New content, edits applied, edits skipped because annotations are read at run time."""
+    if not edits:
+        return data, [], []
+    if language == "python":
+        text, applied, runtime = annotate_python(data.decode("utf-8"), edits, options.python_target, options.aggressive)
+        new = text.encode("utf-8")
+    else:
+        new, applied = annotate_typescript(data, language, edits, rel_path)
+        runtime = []
+    if applied and not parses(new, language):
+        raise NotParsable("the annotated file would not parse; nothing written")
+    return new, applied, runtime
+
+
+def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same directory and a rename.
+
+    A symlink is written through to its target; the permissions are kept; a file whose content
+    is no longer `expected` (changed on disk since it was read) is left alone (RuntimeError)."""
+    target = path.resolve()
+    current = target.read_bytes()
+    if current != expected:
+        raise RuntimeError("changed on disk since it was read; not overwritten")
+    mode = stat.S_IMODE(target.stat().st_mode)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".typeinf", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        if target.read_bytes() != expected:
+            raise RuntimeError("changed on disk while annotating; not overwritten")
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -35,7 +35,7 @@ def _node_at(root: Node, start: int) -> Node | None:
 
 
 def _param_insert(node: Node, type_text: str) -> list[_Insert] | None:
-    p = node
+    p: Node | None = node
     while p is not None and p.type not in ("required_parameter", "optional_parameter", "arrow_function"):
         p = p.parent
     if p is None:
@@ -170,6 +170,6 @@ def annotate_typescript(data: bytes, language: str, edits: list[Edit], file: str
         inserts.extend(_import_insert(root, data, imports))
     out = bytearray(data)
     # the parentheses of a lone arrow parameter are inserted once, whichever edits asked for them
-    for ins in sorted(set(inserts), key=lambda i: (i.at, i.seq), reverse=True):
-        out[ins.at : ins.at] = ins.text
+    for one in sorted(set(inserts), key=lambda i: (i.at, i.seq), reverse=True):
+        out[one.at : one.at] = one.text
     return bytes(out), applied
