@@ -205,6 +205,7 @@ def merge(ecosystem: str, packages: list[tuple[Any, Path]], out_dir: Path) -> di
         counts[key] = n
         kept_files[key] = len(seen)
     cap = _cap(counts, CAP_SHARE)
+    write_file_index(ecosystem, {normalize_name(p.name, ecosystem): p.split for p, _ in packages}, owner)
     lang_dir = out_dir / ecosystem
     lang_dir.mkdir(parents=True, exist_ok=True)
     for old in lang_dir.glob("*.jsonl"):
@@ -235,6 +236,13 @@ def merge(ecosystem: str, packages: list[tuple[Any, Path]], out_dir: Path) -> di
     result["cap_per_package"] = cap
     result["digests"] = digests
     return result
+
+
+def write_file_index(ecosystem: str, splits: dict[str, str], owner: dict[str, str]) -> None:
+    """models/corpus/files-<ecosystem>.tsv: each kept file's hash (first 16 hex digits), its package
+    and split, sorted; what the split-disjointness test reads."""
+    rows = sorted(f"{h[:16]}\t{pkg}\t{splits[pkg]}" for h, pkg in owner.items())
+    (CORPUS_DIR / f"files-{ecosystem}.tsv").write_text("hash\tpackage\tsplit\n" + "\n".join(rows) + "\n")
 
 
 class _ShardWriter:
