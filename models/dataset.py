@@ -191,13 +191,15 @@ def encode_chunk(path: str, offset: int, count: int, drop_imports_p: float, seed
 
 
 def encode_split(shards: Path, split: str, model_dir: Path, projects: dict[str, list[ProjectType]],
-                 out: Path, jobs: int, drop_imports_p: float) -> int:  # fmt: skip
+                 out: Path, jobs: int, drop_imports_p: float, share: float = 1.0) -> int:  # fmt: skip
     ids: list[np.ndarray] = []
     cand_tok, feats, cand_counts, targets, langs = [], [], [], [], []
     n = 0
     start = time.monotonic()
     tasks = [(str(p), off, cnt) for lang in LANGS for p in sorted((shards / ECO_OF[lang]).glob(f"{split}-*.jsonl"))
              for off, cnt in _chunk_offsets(p, 2000)]  # fmt: skip
+    if share < 1.0:  # a fixed, evenly spread subset of the chunks
+        tasks = [t for i, t in enumerate(tasks) if (i * 37) % 100 < share * 100]
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(model_dir), projects)) as pool, \
             open(out / f"{split}.meta.jsonl", "w", encoding="utf-8") as meta_fh:  # fmt: skip
         futs = [pool.submit(encode_chunk, p, off, cnt, drop_imports_p, i) for i, (p, off, cnt) in enumerate(tasks)]
@@ -257,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--drop-imports", type=float, default=0.3,
                     help="share of train sites whose imports are thinned as in unannotated code")  # fmt: skip
     ap.add_argument("--splits", default="train,valid,test")
+    ap.add_argument("--train-share", type=float, default=1.0,
+                    help="encode only this share of the train split (chunks chosen evenly)")  # fmt: skip
     args = ap.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -274,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vocabulary and tokenizer: {time.monotonic() - t0:.0f}s", file=sys.stderr)
     for split in args.splits.split(","):
         p = args.drop_imports if split == "train" else 0.0
-        n = encode_split(args.shards, split, model_dir, projects, out, args.jobs, p)
+        n = encode_split(args.shards, split, model_dir, projects, out, args.jobs, p,
+                         args.train_share if split == "train" else 1.0)  # fmt: skip
         print(f"{split}: {n:,} sites", file=sys.stderr)
     print(f"dataset done in {time.monotonic() - t0:.0f}s -> {out}", file=sys.stderr)
     return 0

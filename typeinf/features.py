@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -163,11 +163,6 @@ class _SiteContext:
         self.site_words = _words_cached(s.name)
         self.site_key = "".join(self.site_words)
 
-    def relevant(self, name: str) -> bool:
-        """Cheap test for project names: mentioned near the site or sharing a word with it."""
-        last = name.rsplit(".", 1)[-1]
-        return last in self.window or bool(set(_words_cached(last)) & set(self.site_words))
-
 
 def _name_features(s: Slice, name: str, ctx: _SiteContext) -> list[float]:
     last = name.rsplit(".", 1)[-1]
@@ -192,7 +187,43 @@ def _name_features(s: Slice, name: str, ctx: _SiteContext) -> list[float]:
     ]
 
 
-def local_candidates(s: Slice, project: Iterable[ProjectType] = ()) -> list[Candidate]:
+class _ProjectLookup:
+    """Project types indexed by last name component and by word, built once per project list."""
+
+    def __init__(self, project: Sequence[ProjectType]) -> None:
+        self.project = project  # keeps the list alive while cached (its id is the cache key)
+        self.by_last: dict[str, list[ProjectType]] = {}
+        self.by_word: dict[str, list[ProjectType]] = {}
+        for p in project:
+            last = p.name.rsplit(".", 1)[-1]
+            self.by_last.setdefault(last, []).append(p)
+            for w in set(_words_cached(last)):
+                self.by_word.setdefault(w, []).append(p)
+
+
+_LOOKUPS: dict[int, _ProjectLookup] = {}
+
+
+def _relevant_project_types(project: Sequence[ProjectType], ctx: _SiteContext) -> list[ProjectType]:
+    """Project types mentioned near the site or sharing a word with its name (in a stable order)."""
+    if not project:
+        return []
+    lookup = _LOOKUPS.get(id(project))
+    if lookup is None or lookup.project is not project:
+        if len(_LOOKUPS) > 64:
+            _LOOKUPS.clear()
+        lookup = _LOOKUPS[id(project)] = _ProjectLookup(project)
+    found: dict[str, ProjectType] = {}
+    for ident in ctx.window:
+        for p in lookup.by_last.get(ident, ()):
+            found.setdefault(p.name, p)
+    for w in set(ctx.site_words):
+        for p in lookup.by_word.get(w, ()):
+            found.setdefault(p.name, p)
+    return sorted(found.values(), key=lambda p: p.name)
+
+
+def local_candidates(s: Slice, project: Sequence[ProjectType] = ()) -> list[Candidate]:
     """Type candidates built from the names visible at the site (and the project's types)."""
     fam = lang_family(s.language)
     ctx = _SiteContext(s)
@@ -206,8 +237,8 @@ def local_candidates(s: Slice, project: Iterable[ProjectType] = ()) -> list[Cand
         prior = 4 * (f[3] + f[4] + f[6]) + 2 * f[0] + f[1] + f[2] + f[8] + (0.5 if kind == "class" else 0)
         scored.append((prior, name, kind, module, f))
     proj = []
-    for p in project:
-        if p.name in names or not ctx.relevant(p.name):
+    for p in _relevant_project_types(project, ctx):
+        if p.name in names:
             continue
         f = _name_features(s, p.name, ctx)
         relevance = f[0] * 2 + f[1] + f[2] + f[3] + f[4] + f[8]

@@ -94,8 +94,7 @@ class Predictor:
     @staticmethod
     def features(s: Slice, project: Sequence[ProjectType] = ()) -> tuple[str, list[Candidate]]:
         """The site text and local candidates: the same functions the training set was built with."""
-        names = {e.name for e in s.scope}
-        return site_text(s), local_candidates(s, [p for p in project if p.name not in names])
+        return site_text(s), local_candidates(s, project)
 
     def rank(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), batch_size: int = 64
              ) -> list[tuple[list[tuple[str, float]], dict[str, str | None]]]:  # fmt: skip

@@ -1,0 +1,184 @@
+"""`typeinf annotate` with the shipped model: each safety and behaviour rule on files where the
+model really predicts above its threshold (static facts: literal defaults, functions without
+a return value), so every rule is exercised by real predictions."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from typeinf.annotate import write_atomic
+from typeinf.annotate.python import Edit, annotate_python, for_target
+from typeinf.slices import extract
+
+PY = '''def scale(value, factor=2, label="x"):
+    print(label)
+    return value * factor
+
+
+def report(rows, verbose=False):
+    for row in rows:
+        print(row)
+'''
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "typeinf", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def project(tmp_path: Path, files: dict[str, str], requires: str = ">=3.10") -> Path:
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "demo"\nrequires-python = "{requires}"\n')
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return tmp_path
+
+
+def test_in_place_then_idempotent(tmp_path):
+    root = project(tmp_path, {"m.py": PY})
+    r = run(["annotate", "m.py"], root)
+    assert r.returncode == 0, r.stderr
+    out = (root / "m.py").read_text()
+    assert "factor: int = 2" in out and 'label: str = "x"' in out and "verbose: bool = False" in out
+    assert "def report(rows, verbose: bool = False) -> None:" in out
+    compile(out, "m.py", "exec")
+    # nothing but annotations changed
+    assert out.replace(": int", "").replace(": str", "").replace(": bool", "").replace(" -> None", "") \
+        .replace(" = ", "=") == PY.replace(" = ", "=")  # fmt: skip
+    again = run(["annotate", "m.py"], root)
+    assert again.returncode == 0 and (root / "m.py").read_text() == out
+    assert run(["annotate", "--check", "m.py"], root).returncode == 0
+
+
+def test_check_and_diff_write_nothing(tmp_path):
+    root = project(tmp_path, {"m.py": PY})
+    r = run(["annotate", "--check", "m.py"], root)
+    assert r.returncode == 1 and (root / "m.py").read_text() == PY
+    r = run(["annotate", "--diff", "m.py"], root)
+    assert r.returncode == 0 and (root / "m.py").read_text() == PY
+    assert "+def report(rows, verbose: bool = False) -> None:" in r.stdout
+    r = run(["annotate", "--check", "--format", "json", "m.py"], root)
+    import json
+
+    rows = json.loads(r.stdout)
+    assert {"file", "line", "column", "kind", "qualname", "name", "type", "confidence", "alternatives", "source"} \
+        <= set(rows[0])  # fmt: skip
+
+
+def test_kinds_and_threshold_flags(tmp_path):
+    root = project(tmp_path, {"m.py": PY})
+    assert run(["annotate", "--kinds", "return", "m.py"], root).returncode == 0
+    out = (root / "m.py").read_text()
+    assert "-> None" in out and "factor: int" not in out
+    root2 = project(tmp_path / "b", {"m.py": PY})
+    assert run(["annotate", "--min-confidence", "1.0", "m.py"], root2).returncode == 0
+    assert (root2 / "m.py").read_text() == PY
+    assert run(["annotate", "--kinds", "params", "m.py"], root2).returncode == 2
+
+
+def test_runtime_read_annotations_are_left_alone(tmp_path):
+    src = '''from dataclasses import dataclass
+
+
+@dataclass
+class Config:
+    retries = 3
+
+
+@app.get("/items")
+def items(limit=10):
+    return []
+'''
+    root = project(tmp_path, {"m.py": src})
+    r = run(["annotate", "m.py"], root)
+    assert r.returncode == 0
+    assert (root / "m.py").read_text() == src, "a dataclass field or a route parameter was annotated"
+    assert "skipped as read at run time" in r.stderr
+    r = run(["annotate", "--aggressive", "m.py"], root)
+    out = (root / "m.py").read_text()
+    assert "retries: int = 3" in out and "limit: int = 10" in out
+
+
+def test_existing_annotations_are_never_overwritten(tmp_path):
+    src = "def f(count: float = 0, name=''):\n    print(name)\n"
+    root = project(tmp_path, {"m.py": src})
+    assert run(["annotate", "m.py"], root).returncode == 0
+    out = (root / "m.py").read_text()
+    assert "count: float = 0" in out and "name: str = ''" in out
+
+
+def test_bad_files_are_skipped_and_the_rest_annotated(tmp_path):
+    root = project(tmp_path, {"ok.py": PY, "broken.py": "def f(x=1):\n    return (\n"})
+    (root / "latin1.py").write_bytes("x = 'caf\xe9'\n".encode("latin-1"))
+    r = run(["annotate", "."], root)
+    assert r.returncode == 123
+    assert (root / "broken.py").read_text() == "def f(x=1):\n    return (\n"
+    assert "-> None" in (root / "ok.py").read_text()
+    assert "broken.py:2" in r.stderr and "latin1.py" in r.stderr
+
+
+def test_old_python_gets_typing_spelling():
+    assert for_target("int | None", (3, 8)) == ("Optional[int]", {"Optional"})
+    assert for_target("list[str] | dict[str, int]", (3, 8))[0] == "Union[List[str], Dict[str, int]]"
+    assert for_target("list[int] | None", (3, 12)) == ("list[int] | None", set())
+    src = "def f(x=None):\n    return x\n"
+    start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
+    out, applied, _ = annotate_python(src, [Edit("param", start, "int | None")], (3, 8))
+    assert out.startswith("from typing import Optional\n") and "x: Optional[int] = None" in out
+
+
+def test_project_types_imported_for_type_checking_only():
+    src = "def load(repo=None):\n    return repo.items()\n"
+    start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
+    out, _, _ = annotate_python(src, [Edit("param", start, "Repo | None", (), (("app.repo", "Repo"),))])
+    assert "if TYPE_CHECKING:\n    from app.repo import Repo" in out
+    assert 'repo: "Repo | None" = None' in out
+    compile(out, "m.py", "exec")
+
+
+def test_atomic_write_keeps_mode_and_writes_through_symlinks(tmp_path):
+    real = tmp_path / "real.py"
+    real.write_bytes(b"a\n")
+    os.chmod(real, 0o640)
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    write_atomic(link, b"b\n", b"a\n")
+    assert link.is_symlink() and real.read_bytes() == b"b\n"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    with pytest.raises(RuntimeError, match="changed on disk"):
+        write_atomic(real, b"c\n", b"a\n")
+    assert real.read_bytes() == b"b\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".typeinf")] == []
+
+
+TS = '''export function clamp(value, low = 0, high = 100) {
+  return Math.min(Math.max(value, low), high);
+}
+
+export function log(message = "") {
+  console.log(message);
+}
+'''
+
+
+def test_typescript_byte_exact_and_idempotent(tmp_path):
+    root = project(tmp_path, {"src/a.ts": TS})
+    (root / "package.json").write_text('{"name": "demo"}')
+    r = run(["annotate", "src/a.ts"], root)
+    assert r.returncode == 0, r.stderr
+    out = (root / "src" / "a.ts").read_text()
+    assert "low: number = 0" in out and "high: number = 100" in out
+    assert 'export function log(message: string = ""): void {' in out
+    inserted = out
+    for t in (": number", ": string", ": void"):
+        inserted = inserted.replace(t, "")
+    assert inserted == TS  # only annotations were inserted
+    assert run(["annotate", "src/a.ts"], root).returncode == 0
+    assert (root / "src" / "a.ts").read_text() == out
