@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", type=Path, default=None, metavar="DIR")
     p.add_argument("--threads", type=_positive_int, default=None)
     p.set_defaults(func=cmd_annotate)
+
+    p = sub.add_parser("lsp", help="run the language server (stdio; --tcp HOST:PORT for debugging)")
+    p.add_argument("--tcp", metavar="HOST:PORT", default=None)
+    p.set_defaults(func=cmd_lsp)
     return ap
 
 
@@ -295,6 +299,15 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if failures:
         return EXIT_FAILED
     return EXIT_CHANGES if args.check and changed_files else EXIT_OK
+
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    try:
+        from .lsp.server import main as lsp_main
+    except ImportError as e:
+        warn(f"the language server needs pygls: {e}")
+        return EXIT_USAGE
+    return lsp_main(["--tcp", args.tcp] if args.tcp else [])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

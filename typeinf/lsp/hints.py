@@ -1,0 +1,86 @@
+"""Pure helpers for the language server: where an annotation goes, what a hint says, and text
+edits from an annotated copy of a document.  No LSP types here except in `text_edits`."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from ..annotate.typescript import _function_for_name, _param_insert, _var_insert
+from ..predict import Prediction
+from ..slices.source import parser
+
+
+@dataclass(frozen=True)
+class Insertion:
+    offset: int  # byte offset in the document
+    text: str  # what to insert there (": T" / " -> T")
+
+
+def _py_insertion(root: Node, p: Prediction) -> Insertion | None:
+    s = p.slice
+    if s.kind in ("param", "var"):
+        return Insertion(s.span[1], f": {p.type}")
+    node = root.descendant_for_byte_range(s.span[0], s.span[1])
+    while node is not None and node.type != "function_definition":
+        node = node.parent
+    if node is None:
+        return None
+    params = node.child_by_field_name("parameters")
+    return Insertion(params.end_byte, f" -> {p.type}") if params is not None else None
+
+
+def _ts_insertion(root: Node, p: Prediction) -> Insertion | None:
+    s = p.slice
+    node = root.descendant_for_byte_range(s.span[0], s.span[0] + 1)
+    if node is None:
+        return None
+    if s.kind == "param":
+        ins = _param_insert(node, p.type)
+    elif s.kind == "var":
+        ins = _var_insert(node, p.type)
+    else:
+        fn = _function_for_name(node, s.span[0])
+        params = fn.child_by_field_name("parameters") if fn is not None else None
+        if params is None or fn is None or fn.child_by_field_name("return_type") is not None:
+            return None
+        t = p.type
+        if any(c.type == "async" for c in fn.children) and not t.startswith("Promise<"):
+            t = f"Promise<{t}>"
+        return Insertion(params.end_byte, f": {t}")
+    if not ins or len(ins) != 1:
+        return None  # a lone arrow parameter needs parentheses: left to the code action
+    return Insertion(ins[0].at, ins[0].text.decode("utf-8"))
+
+
+def insertions(data: bytes, language: str, preds: list[Prediction]) -> list[tuple[Prediction, Insertion]]:
+    """Where each prediction's annotation would be inserted (sites that cannot take one inline
+    are left out)."""
+    root = parser(language).parse(data).root_node
+    out = []
+    for p in preds:
+        if p.slice.annotation is not None or not p.slice.annotatable or not p.type:
+            continue
+        ins = _py_insertion(root, p) if language == "python" else _ts_insertion(root, p)
+        if ins is not None:
+            out.append((p, ins))
+    return out
+
+
+def tooltip(p: Prediction) -> str:
+    """Markdown: the ranked alternatives with confidence and where each comes from."""
+    lines = [f"**typeinf** `{p.slice.name}` ({p.slice.kind})", ""]
+    for i, (t, c) in enumerate(p.alternatives or [(p.type, p.confidence)]):
+        src = p.source if i == 0 else "model"
+        lines.append(f"{i + 1}. `{t}` — {c:.0%} ({src})")
+    return "\n".join(lines)
+
+
+def changed_lines(old: str, new: str) -> list[tuple[int, int, str]]:
+    """(first line, end line, replacement text): the line ranges of `old` that become `new`."""
+    a = old.splitlines(keepends=True)
+    b = new.splitlines(keepends=True)
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return [(i1, i2, "".join(b[j1:j2])) for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal"]

@@ -1,0 +1,356 @@
+"""`typeinf lsp`: a pygls language server that shows and inserts predicted types.
+
+Handlers are thin: they read the document from pygls's Workspace, call pure helpers
+(typeinf.lsp.hints, the annotate engine) and convert positions at the edge (pygls position
+codecs: UTF-16 unless the client negotiated otherwise).  The model runs on a dedicated
+single-thread executor, never on the event loop nor pygls's shared pool; slices and
+predictions are cached by content (an edit re-predicts only what it changed); analyses are
+debounced per document, stale versions are never answered with old positions, and a
+`workspace/inlayHint/refresh` is sent when late predictions arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
+
+from .. import __version__
+from ..annotate import NotParsable, Options, apply, plan
+from ..config import ConfigError, load_settings
+from ..predict import Prediction, Predictor
+from ..project import ProjectIndex, find_root
+from ..slices import extract_with_diagnostics, language_for_path
+from .hints import Insertion, changed_lines, insertions, tooltip
+from .options import ServerOptions, parse_options
+
+log = logging.getLogger("typeinf.lsp")
+DEBOUNCE_S = 0.15
+LANGUAGE_IDS = {"python": "python", "typescript": "typescript", "typescriptreact": "tsx"}
+
+
+@dataclass
+class Analysis:
+    version: int | None
+    data: bytes
+    language: str
+    with_model: bool = False
+    preds: list[Prediction] = field(default_factory=list)
+    hints: list[tuple[Prediction, Insertion]] = field(default_factory=list)
+
+
+class TypeinfServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("typeinf", __version__)
+        self.options = ServerOptions()
+        self.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="typeinf-model")
+        self.predictor: Predictor | None = None
+        self.model_error: str | None = None
+        self.analyses: dict[str, Analysis] = {}
+        self.tasks: dict[str, asyncio.Task[Analysis | None]] = {}
+        self.projects: dict[Path, ProjectIndex] = {}
+
+    # ------------------------------------------------------------------ model work (executor)
+    def _load_model(self) -> None:
+        try:
+            self.predictor = Predictor()
+        except Exception as e:  # noqa: BLE001 - reported to the user, the server keeps running
+            self.model_error = str(e)
+
+    def _project_for(self, path: Path) -> ProjectIndex:
+        root = find_root(path)
+        index = self.projects.get(root)
+        if index is None:
+            index = self.projects[root] = ProjectIndex.build(root)
+        return index
+
+    def _analyze(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
+        data = text.encode("utf-8", "surrogatepass")
+        result = Analysis(version, data, language, self.predictor is not None)
+        if self.predictor is None:
+            return result
+        path = Path(to_fs_path(uri) or uri)
+        slices, _ = extract_with_diagnostics(data, language, str(path))
+        project = self._project_for(path)
+        project.add(path, language, data=data)
+        todo = [s for s in slices if s.annotation is None]
+        result.preds = self.predictor.predict(todo, project.types_for(path, language))
+        result.hints = insertions(data, language, result.preds)
+        return result
+
+    async def run_model(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.model_executor, fn, *args)
+
+    # ------------------------------------------------------------------ documents
+    def language_of(self, doc: TextDocument) -> str | None:
+        lang = LANGUAGE_IDS.get(doc.language_id or "")
+        return lang or language_for_path(doc.uri)
+
+    async def analysis(self, uri: str, debounce: float = 0.0) -> Analysis | None:
+        """The analysis of the document's current version (computed or awaited)."""
+        doc = self.workspace.get_text_document(uri)
+        lang = self.language_of(doc)
+        if lang is None:
+            return None
+        cached = self.analyses.get(uri)
+        if cached is not None and cached.version == doc.version and cached.with_model == (self.predictor is not None):
+            return cached
+        task = self.tasks.get(uri)
+        if task is None or task.done() or getattr(task, "typeinf_version", None) != doc.version:
+            if task is not None and not task.done():
+                task.cancel()
+            task = asyncio.ensure_future(self._compute(uri, doc.version, debounce))
+            task.typeinf_version = doc.version  # type: ignore[attr-defined]
+            self.tasks[uri] = task
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            return None
+
+    async def _compute(self, uri: str, version: int | None, debounce: float) -> Analysis | None:
+        if debounce:
+            await asyncio.sleep(debounce)
+        doc = self.workspace.get_text_document(uri)
+        if doc.version != version:
+            return None
+        lang = self.language_of(doc)
+        if lang is None:
+            return None
+        result: Analysis = await self.run_model(self._analyze, uri, version, doc.source, lang)
+        if self.workspace.get_text_document(uri).version == version:
+            self.analyses[uri] = result
+        return result
+
+    def visible(self, p: Prediction) -> bool:
+        o = self.options
+        allowed = {"param": o.inlay_hints.parameters, "return": o.inlay_hints.returns, "var": o.inlay_hints.variables}
+        threshold = o.min_confidence if o.min_confidence is not None else (
+            self.predictor.default_threshold if self.predictor else 1.0)  # fmt: skip
+        return allowed.get(p.slice.kind, False) and p.confidence >= threshold
+
+
+SERVER = TypeinfServer()
+
+
+def _client_position(doc: TextDocument, data: bytes, offset: int) -> lsp.Position:
+    """Byte offset in the document -> position in the client's units (pygls codec)."""
+    prefix = data[:offset].decode("utf-8", "replace")
+    line = prefix.count("\n")
+    col = len(prefix) - (prefix.rfind("\n") + 1)
+    return doc.position_codec.position_to_client_units(doc.lines, lsp.Position(line, col))
+
+
+def _offset_of(doc: TextDocument, data: bytes, pos: lsp.Position) -> int:
+    """Position in client units -> byte offset in the document."""
+    server = doc.position_codec.position_from_client_units(doc.lines, pos)
+    lines = data.split(b"\n")
+    line = min(server.line, len(lines) - 1)
+    start = sum(len(x) + 1 for x in lines[:line])
+    return start + len(lines[line].decode("utf-8", "replace")[: server.character].encode("utf-8"))
+
+
+# ---------------------------------------------------------------------- lifecycle
+@SERVER.feature(lsp.INITIALIZE)
+def initialize(ls: TypeinfServer, params: lsp.InitializeParams) -> None:
+    ls.options, problem = parse_options(params.initialization_options)
+    if problem:
+        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, problem))
+
+
+@SERVER.feature(lsp.INITIALIZED)
+async def initialized(ls: TypeinfServer, params: lsp.InitializedParams) -> None:
+    token = "typeinf-model-load"
+    supports_progress = bool(ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress)
+    if supports_progress:
+        try:
+            await ls.work_done_progress.create_async(token)
+            ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title="typeinf: loading the model"))
+        except Exception:  # noqa: BLE001 - progress is a courtesy
+            supports_progress = False
+    await ls.run_model(ls._load_model)
+    if supports_progress:
+        ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="model loaded"))
+    if ls.model_error:
+        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"typeinf: {ls.model_error}"))
+        return
+    ls.analyses.clear()
+    _refresh(ls)
+
+
+def _refresh(ls: TypeinfServer) -> None:
+    caps = ls.client_capabilities.workspace
+    if caps and caps.inlay_hint and caps.inlay_hint.refresh_support:
+        ls.workspace_inlay_hint_refresh(None)
+
+
+@SERVER.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: TypeinfServer, params: lsp.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and "typeinf" in settings and not any(k.startswith("typeinf.") for k in settings):
+        settings = settings["typeinf"]
+    ls.options, problem = parse_options(settings)
+    if problem:
+        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, problem))
+    _refresh(ls)
+
+
+@SERVER.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+async def did_open(ls: TypeinfServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    asyncio.ensure_future(_analyze_then_refresh(ls, params.text_document.uri, 0.0))
+
+
+@SERVER.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+async def did_change(ls: TypeinfServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    asyncio.ensure_future(_analyze_then_refresh(ls, params.text_document.uri, DEBOUNCE_S))
+
+
+@SERVER.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    ls.analyses.pop(params.text_document.uri, None)
+    task = ls.tasks.pop(params.text_document.uri, None)
+    if task is not None:
+        task.cancel()
+
+
+async def _analyze_then_refresh(ls: TypeinfServer, uri: str, debounce: float) -> None:
+    if ls.predictor is None:
+        return
+    result = await ls.analysis(uri, debounce)
+    if result is not None:
+        _refresh(ls)
+
+
+# ---------------------------------------------------------------------- features
+@SERVER.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=True))
+async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint] | None:
+    uri = params.text_document.uri
+    result = await ls.analysis(uri)
+    doc = ls.workspace.get_text_document(uri)
+    if result is None or result.version != doc.version:
+        return None
+    start = _offset_of(doc, result.data, params.range.start)
+    end = _offset_of(doc, result.data, params.range.end)
+    hints = []
+    for p, ins in result.hints:
+        if not (start <= ins.offset <= end) or not ls.visible(p):
+            continue
+        pos = _client_position(doc, result.data, ins.offset)
+        hints.append(lsp.InlayHint(
+            position=pos, label=ins.text.strip() if ins.text.startswith(" ->") else ins.text,
+            kind=lsp.InlayHintKind.Type, padding_left=ins.text.startswith(" "),
+            text_edits=[lsp.TextEdit(lsp.Range(pos, pos), ins.text)],
+            data={"uri": uri, "version": doc.version, "offset": ins.offset}))  # fmt: skip
+        if len(hints) >= ls.options.max_hints:
+            break
+    return hints
+
+
+@SERVER.feature(lsp.INLAY_HINT_RESOLVE)
+def inlay_hint_resolve(ls: TypeinfServer, hint: lsp.InlayHint) -> lsp.InlayHint:
+    data = hint.data if isinstance(hint.data, dict) else {}
+    result = ls.analyses.get(str(data.get("uri", "")))
+    if result is not None and result.version == data.get("version"):
+        for p, ins in result.hints:
+            if ins.offset == data.get("offset"):
+                hint.tooltip = lsp.MarkupContent(lsp.MarkupKind.Markdown, tooltip(p))
+                break
+    return hint
+
+
+def _site_at(result: Analysis, offset: int) -> Prediction | None:
+    for p in result.preds:
+        a, b = p.slice.span
+        if a <= offset <= b:
+            return p
+    return None
+
+
+@SERVER.feature(lsp.TEXT_DOCUMENT_HOVER)
+async def hover(ls: TypeinfServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    uri = params.text_document.uri
+    result = await ls.analysis(uri)
+    doc = ls.workspace.get_text_document(uri)
+    if result is None or result.version != doc.version:
+        return None
+    p = _site_at(result, _offset_of(doc, result.data, params.position))
+    if p is None or not p.type:
+        return None
+    rng = lsp.Range(_client_position(doc, result.data, p.slice.span[0]),
+                    _client_position(doc, result.data, p.slice.span[1]))  # fmt: skip
+    return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, tooltip(p)), rng)
+
+
+def _edit_for(ls: TypeinfServer, doc: TextDocument, result: Analysis, preds: list[Prediction]) -> lsp.WorkspaceEdit | None:
+    """A WorkspaceEdit that writes the given predictions through the annotate engine."""
+    path = Path(to_fs_path(doc.uri) or doc.uri)
+    try:
+        target = load_settings(find_root(path)).python_target()
+    except ConfigError:
+        target = (3, 9)
+    options = Options(min_confidence=0.0, python_target=target)
+    planned = plan(preds, options, result.language)
+    try:
+        new, applied, _ = apply(result.data, result.language, planned.edits, options)
+    except NotParsable:
+        return None
+    if not applied:
+        return None
+    old_text = result.data.decode("utf-8")
+    edits = []
+    for a, b, text in changed_lines(old_text, new.decode("utf-8")):
+        rng = lsp.Range(doc.position_codec.position_to_client_units(doc.lines, lsp.Position(a, 0)),
+                        doc.position_codec.position_to_client_units(doc.lines, lsp.Position(b, 0))
+                        if b < len(doc.lines) else _client_position(doc, result.data, len(result.data)))  # fmt: skip
+        edits.append(lsp.TextEdit(rng, text))
+    return lsp.WorkspaceEdit(changes={doc.uri: edits})
+
+
+@SERVER.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Source]))
+async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+    uri = params.text_document.uri
+    result = await ls.analysis(uri)
+    doc = ls.workspace.get_text_document(uri)
+    if result is None or result.version != doc.version:
+        return None
+    offset = _offset_of(doc, result.data, params.range.start)
+    actions = []
+    p = _site_at(result, offset)
+    if p is not None and p.type and p.slice.annotatable:
+        sep = "->" if p.slice.kind == "return" else ":"
+        edit = _edit_for(ls, doc, result, [p])
+        if edit is not None:
+            actions.append(lsp.CodeAction(f"Annotate `{p.slice.name} {sep} {p.type}`", kind=lsp.CodeActionKind.QuickFix,
+                                          edit=edit, is_preferred=True))  # fmt: skip
+        fn = [q for q in result.preds if ls.visible(q) and q.slice.qualname == p.slice.qualname]
+        edit = _edit_for(ls, doc, result, fn) if len(fn) > 1 else None
+        if edit is not None:
+            actions.append(lsp.CodeAction(f"Annotate all in `{p.slice.qualname or 'module'}`",
+                                          kind=lsp.CodeActionKind.QuickFix, edit=edit))  # fmt: skip
+    whole = [q for q in result.preds if ls.visible(q)]
+    edit = _edit_for(ls, doc, result, whole) if whole else None
+    if edit is not None:
+        actions.append(lsp.CodeAction("Annotate this file (typeinf)", kind=lsp.CodeActionKind.Source, edit=edit))
+    return actions
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="typeinf lsp")
+    ap.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP (for debugging) instead of stdio")
+    args = ap.parse_args(argv)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        SERVER.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        SERVER.start_io()
+    return 0
