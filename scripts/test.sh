@@ -10,6 +10,15 @@ python -m pip install -q --upgrade pip
 python -m pip install -q torch==2.13.0
 python -m pip install -q -e ".[test,train]"
 
+# A real LSP client for the editor test: Debian's Neovim.
+if ! command -v nvim >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim) >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >/dev/null
+    fi
+fi
+
 # Real TypeScript code for the slicing tests: npm packages that ship their .ts sources.
 NPM_DIR="${TYPEINF_TEST_NPM:-$HOME/.cache/typeinf/test-npm}"
 if [ ! -f "$NPM_DIR/.installed-v1" ]; then

@@ -1,0 +1,121 @@
+"""End-to-end language-server tests with pytest-lsp (a real LSP client over stdio, Neovim's
+capabilities), against `typeinf lsp` with the shipped model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+SOURCE = '''def scale(value, factor=2, label="x"):
+    print(label)
+    return value * factor
+
+
+def report(rows, verbose=False):
+    for row in rows:
+        print(row)
+'''
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "typeinf", "lsp"]))
+async def client(lsp_client: LanguageClient, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ws")
+    (root / "pyproject.toml").write_text('[project]\nname = "ws"\nrequires-python = ">=3.10"\n')
+    params = lsp.InitializeParams(capabilities=client_capabilities("neovim"), root_uri=root.as_uri(),
+                                  initialization_options={"typeinf": {"maxHints": 100}})  # fmt: skip
+    await lsp_client.initialize_session(params)
+    lsp_client.root = root  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+def open_doc(client: LanguageClient, name: str, text: str, language: str = "python") -> str:
+    path = Path(client.root) / name  # type: ignore[attr-defined]
+    path.write_text(text)
+    uri = path.as_uri()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, language, 1, text)))
+    return uri
+
+
+def whole(text: str) -> lsp.Range:
+    return lsp.Range(lsp.Position(0, 0), lsp.Position(len(text.splitlines()) + 1, 0))
+
+
+async def hints(client: LanguageClient, uri: str, text: str) -> list[lsp.InlayHint]:
+    got = await client.text_document_inlay_hint_async(
+        lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), whole(text)))  # fmt: skip
+    return got or []
+
+
+async def test_inlay_hints_insert_on_accept(client: LanguageClient):
+    uri = open_doc(client, "m.py", SOURCE)
+    got = await hints(client, uri, SOURCE)
+    labels = {(h.position.line, h.position.character): h.label for h in got}
+    assert labels[(5, 24)] == ": bool"  # verbose=False
+    assert labels[(5, 31)] == "-> None"  # after the parameter list of report
+    h = next(h for h in got if h.label == "-> None")
+    assert h.text_edits and h.text_edits[0].new_text == " -> None"
+    resolved = await client.inlay_hint_resolve_async(h)
+    assert resolved.tooltip is not None and "None" in resolved.tooltip.value  # type: ignore[union-attr]
+
+
+async def test_hover_shows_ranked_alternatives(client: LanguageClient):
+    uri = open_doc(client, "h.py", SOURCE)
+    got = await client.text_document_hover_async(
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(0, 19)))  # factor
+    assert got is not None
+    text = got.contents.value  # type: ignore[union-attr]
+    assert "`int`" in text and "%" in text and ("static" in text or "model" in text)
+
+
+async def test_code_actions_annotate_site_function_and_file(client: LanguageClient):
+    uri = open_doc(client, "c.py", SOURCE)
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(5, 20), lsp.Position(5, 20)),
+        lsp.CodeActionContext(diagnostics=[])))  # fmt: skip
+    titles = [a.title for a in actions or []]
+    assert any(t.startswith("Annotate `verbose: bool`") for t in titles), titles
+    assert "Annotate this file (typeinf)" in titles
+    site = next(a for a in actions if a.title.startswith("Annotate `verbose"))  # type: ignore[union-attr]
+    edits = site.edit.changes[uri]  # type: ignore[union-attr,index]
+    assert any("verbose: bool = False" in e.new_text for e in edits)
+
+
+async def test_edit_then_hints_follow_the_new_version(client: LanguageClient):
+    uri = open_doc(client, "e.py", SOURCE)
+    await hints(client, uri, SOURCE)
+    new = SOURCE.replace("verbose=False", "verbose=False, limit=10")
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        lsp.VersionedTextDocumentIdentifier(uri, 2), [lsp.TextDocumentContentChangeWholeDocument(new)]))  # fmt: skip
+    got = await hints(client, uri, new)
+    assert any(h.label == ": int" and h.position.line == 5 for h in got)
+
+
+async def test_half_typed_buffer_still_gets_hints(client: LanguageClient):
+    text = SOURCE + "\ndef broken(x:\n"
+    uri = open_doc(client, "b.py", text)
+    got = await hints(client, uri, text)
+    assert any(h.label == "-> None" for h in got)
+
+
+async def test_typescript_hints_and_utf16_positions(client: LanguageClient):
+    text = 'const s = "é😀"; export function log(message = "") {\n  console.log(message, s);\n}\n'
+    uri = open_doc(client, "t.ts", text, "typescript")
+    got = await hints(client, uri, text)
+    ret = next(h for h in got if h.label == ": void")
+    # after `(message = "")`: the emoji counts as 2 UTF-16 units
+    assert ret.position == lsp.Position(0, text.index(") {") + 2)
+
+
+async def test_settings_change_and_invalid_settings(client: LanguageClient):
+    uri = open_doc(client, "s.py", SOURCE)
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"typeinf": {"inlayHints": {"returns": False}, "maxHints": "lots"}}))  # fmt: skip
+    msg = await client.wait_for_notification(lsp.WINDOW_SHOW_MESSAGE)
+    assert "maxHints" in msg.message
+    got = await hints(client, uri, SOURCE)
+    assert got and not any(h.label.startswith("->") for h in got)
