@@ -17,7 +17,7 @@ local client_id = vim.lsp.start_client({
   name = "typeinf",
   cmd = cmd,
   root_dir = root,
-  init_options = { typeinf = { maxHints = 200 } },
+  init_options = { typeinf = { maxHints = 200, minConfidence = 0.0 } },
 })
 if not client_id then fail("start_client returned nil") end
 vim.lsp.buf_attach_client(bufnr, client_id)
@@ -39,10 +39,14 @@ vim.wait(60000, function() got = hints(); return got ~= nil and #got > 0 end, 50
 if not got or #got == 0 then fail("no inlay hints") end
 say("hints " .. #got)
 
--- accept the first return-type hint: apply its textEdits with Neovim's own function
+-- accept the return-type hint of `report`: apply its textEdits with Neovim's own function
+local report_line = nil
+for i, text in ipairs(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)) do
+  if text:find("^def report%(") then report_line = i - 1 end
+end
 local accepted = nil
 for _, h in ipairs(got) do
-  if type(h.label) == "string" and h.label:sub(1, 2) == "->" then accepted = h; break end
+  if type(h.label) == "string" and h.label:sub(1, 2) == "->" and h.position.line == report_line then accepted = h; break end
 end
 if not accepted then fail("no return hint") end
 vim.lsp.util.apply_text_edits(accepted.textEdits, bufnr, client.offset_encoding)

@@ -25,10 +25,16 @@ def report(rows, verbose=False):
 async def client(lsp_client: LanguageClient, tmp_path_factory):
     root = tmp_path_factory.mktemp("ws")
     (root / "pyproject.toml").write_text('[project]\nname = "ws"\nrequires-python = ">=3.10"\n')
+    @lsp_client.feature(lsp.WORKSPACE_INLAY_HINT_REFRESH)
+    def refresh(params: None) -> None:  # the server asks for a refresh when late predictions arrive
+        lsp_client.refreshes = getattr(lsp_client, "refreshes", 0) + 1  # type: ignore[attr-defined]
+
+    # minConfidence 0: every prediction becomes a hint, so positions can be checked exactly
     params = lsp.InitializeParams(capabilities=client_capabilities("neovim"), root_uri=root.as_uri(),
-                                  initialization_options={"typeinf": {"maxHints": 100}})  # fmt: skip
-    await lsp_client.initialize_session(params)
+                                  initialization_options={"typeinf": {"maxHints": 100, "minConfidence": 0.0}})  # fmt: skip
+    result = await lsp_client.initialize_session(params)
     lsp_client.root = root  # type: ignore[attr-defined]
+    lsp_client.encoding = result.capabilities.position_encoding or "utf-16"  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
 
@@ -90,7 +96,7 @@ async def test_edit_then_hints_follow_the_new_version(client: LanguageClient):
     await hints(client, uri, SOURCE)
     new = SOURCE.replace("verbose=False", "verbose=False, limit=10")
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-        lsp.VersionedTextDocumentIdentifier(uri, 2), [lsp.TextDocumentContentChangeWholeDocument(new)]))  # fmt: skip
+        lsp.VersionedTextDocumentIdentifier(version=2, uri=uri), [lsp.TextDocumentContentChangeWholeDocument(new)]))  # fmt: skip
     got = await hints(client, uri, new)
     assert any(h.label == ": int" and h.position.line == 5 for h in got)
 
@@ -102,19 +108,21 @@ async def test_half_typed_buffer_still_gets_hints(client: LanguageClient):
     assert any(h.label == "-> None" for h in got)
 
 
-async def test_typescript_hints_and_utf16_positions(client: LanguageClient):
+async def test_typescript_hints_in_the_negotiated_position_encoding(client: LanguageClient):
     text = 'const s = "é😀"; export function log(message = "") {\n  console.log(message, s);\n}\n'
     uri = open_doc(client, "t.ts", text, "typescript")
     got = await hints(client, uri, text)
     ret = next(h for h in got if h.label == ": void")
-    # after `(message = "")`: the emoji counts as 2 UTF-16 units
-    assert ret.position == lsp.Position(0, text.index(") {") + 2)
+    before = text[: text.index(") {") + 1]  # the hint goes right after `(message = "")`
+    units = {"utf-8": len(before.encode("utf-8")), "utf-16": len(before.encode("utf-16-le")) // 2,
+             "utf-32": len(before)}[client.encoding]  # type: ignore[attr-defined]  # fmt: skip
+    assert ret.position == lsp.Position(0, units)
 
 
 async def test_settings_change_and_invalid_settings(client: LanguageClient):
     uri = open_doc(client, "s.py", SOURCE)
     client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
-        settings={"typeinf": {"inlayHints": {"returns": False}, "maxHints": "lots"}}))  # fmt: skip
+        settings={"typeinf": {"inlayHints": {"returns": False}, "maxHints": "lots", "minConfidence": 0.0}}))  # fmt: skip
     msg = await client.wait_for_notification(lsp.WINDOW_SHOW_MESSAGE)
     assert "maxHints" in msg.message
     got = await hints(client, uri, SOURCE)

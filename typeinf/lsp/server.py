@@ -57,6 +57,12 @@ class TypeinfServer(LanguageServer):
         self.analyses: dict[str, Analysis] = {}
         self.tasks: dict[str, asyncio.Task[Analysis | None]] = {}
         self.projects: dict[Path, ProjectIndex] = {}
+        self.model_ready: asyncio.Event | None = None
+
+    def ready_event(self) -> asyncio.Event:
+        if self.model_ready is None:
+            self.model_ready = asyncio.Event()
+        return self.model_ready
 
     # ------------------------------------------------------------------ model work (executor)
     def _load_model(self) -> None:
@@ -100,6 +106,12 @@ class TypeinfServer(LanguageServer):
         lang = self.language_of(doc)
         if lang is None:
             return None
+        if not self.ready_event().is_set():  # the model is loading: answer once it is there
+            try:
+                await asyncio.wait_for(self.ready_event().wait(), timeout=60)
+            except asyncio.TimeoutError:
+                return None
+            doc = self.workspace.get_text_document(uri)
         cached = self.analyses.get(uri)
         if cached is not None and cached.version == doc.version and cached.with_model == (self.predictor is not None):
             return cached
@@ -176,6 +188,7 @@ async def initialized(ls: TypeinfServer, params: lsp.InitializedParams) -> None:
         except Exception:  # noqa: BLE001 - progress is a courtesy
             supports_progress = False
     await ls.run_model(ls._load_model)
+    ls.ready_event().set()
     if supports_progress:
         ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="model loaded"))
     if ls.model_error:
@@ -221,8 +234,6 @@ def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None
 
 
 async def _analyze_then_refresh(ls: TypeinfServer, uri: str, debounce: float) -> None:
-    if ls.predictor is None:
-        return
     result = await ls.analysis(uri, debounce)
     if result is not None:
         _refresh(ls)
@@ -325,10 +336,10 @@ async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[l
     actions = []
     p = _site_at(result, offset)
     if p is not None and p.type and p.slice.annotatable:
-        sep = "->" if p.slice.kind == "return" else ":"
+        label = f"{p.slice.name} -> {p.type}" if p.slice.kind == "return" else f"{p.slice.name}: {p.type}"
         edit = _edit_for(ls, doc, result, [p])
         if edit is not None:
-            actions.append(lsp.CodeAction(f"Annotate `{p.slice.name} {sep} {p.type}`", kind=lsp.CodeActionKind.QuickFix,
+            actions.append(lsp.CodeAction(f"Annotate `{label}`", kind=lsp.CodeActionKind.QuickFix,
                                           edit=edit, is_preferred=True))  # fmt: skip
         fn = [q for q in result.preds if ls.visible(q) and q.slice.qualname == p.slice.qualname]
         edit = _edit_for(ls, doc, result, fn) if len(fn) > 1 else None
