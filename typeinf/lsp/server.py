@@ -116,11 +116,15 @@ class TypeinfServer(LanguageServer):
         if cached is not None and cached.version == doc.version and cached.with_model == (self.predictor is not None):
             return cached
         task = self.tasks.get(uri)
-        if task is None or task.done() or getattr(task, "typeinf_version", None) != doc.version:
+        stale = task is None or task.done() or getattr(task, "typeinf_version", None) != doc.version
+        # a request does not wait out the debounce of an edit: it starts the analysis now
+        hurry = not stale and debounce == 0 and getattr(task, "typeinf_waiting", False)
+        if task is None or stale or hurry:
             if task is not None and not task.done():
                 task.cancel()
             task = asyncio.ensure_future(self._compute(uri, doc.version, debounce))
             task.typeinf_version = doc.version  # type: ignore[attr-defined]
+            task.typeinf_waiting = debounce > 0  # type: ignore[attr-defined]
             self.tasks[uri] = task
         try:
             return await asyncio.shield(task)
@@ -130,6 +134,9 @@ class TypeinfServer(LanguageServer):
     async def _compute(self, uri: str, version: int | None, debounce: float) -> Analysis | None:
         if debounce:
             await asyncio.sleep(debounce)
+            task = self.tasks.get(uri)
+            if task is not None:
+                task.typeinf_waiting = False  # type: ignore[attr-defined]
         doc = self.workspace.get_text_document(uri)
         if doc.version != version:
             return None
