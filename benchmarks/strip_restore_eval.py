@@ -33,7 +33,7 @@ def harness(lang: str):
     return mod
 
 
-def run_project(lang: str, src: Path, drop: bool, tmp: Path) -> dict:
+def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = False) -> dict:
     h = harness(lang)
     dst = tmp / src.name
     argv = ["strip", str(src), str(dst)] + (["--drop-annotation-imports"] if drop else [])
@@ -48,11 +48,22 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path) -> dict:
     if proc.returncode not in (0, 123):
         raise RuntimeError(proc.stderr[-2000:])
     pred_path.write_text(proc.stdout)
-    out_json = tmp / f"{src.name}.score.json"
-    h.main(["score", str(dst), str(pred_path), "--json", str(out_json), "--thresholds", "0,0.5,0.7,0.9,0.95"])
-    res = json.loads(out_json.read_text())
-    res["predict_seconds"] = round(seconds, 1)
+    res = {"typeinf": score(h, dst, pred_path, tmp / f"{src.name}.score.json")}
+    res["typeinf"]["predict_seconds"] = round(seconds, 1)
+    if baseline:
+        tool = "pyright" if lang == "python" else "tsc"
+        base_path = tmp / f"{src.name}.{tool}.json"
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, str(Path(__file__).with_name("baselines.py")), tool, str(dst), str(base_path)],
+                       check=True)  # fmt: skip
+        res[tool] = score(h, dst, base_path, tmp / f"{src.name}.{tool}.score.json")
+        res[tool]["seconds"] = round(time.perf_counter() - t0, 1)
     return res
+
+
+def score(h, dst: Path, preds: Path, out_json: Path) -> dict:
+    h.main(["score", str(dst), str(preds), "--json", str(out_json), "--thresholds", "0,0.5,0.7,0.9,0.95"])
+    return json.loads(out_json.read_text())
 
 
 def main() -> None:
@@ -61,11 +72,12 @@ def main() -> None:
     ap.add_argument("src", type=Path, nargs="+")
     ap.add_argument("--drop", action="store_true", help="strict: also drop annotation-only imports")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--baseline", action="store_true", help="also score pyright (Python) or tsc (TypeScript)")
     args = ap.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for src in args.src:
-            results[src.name] = run_project(args.lang, src.resolve(), args.drop, Path(tmp))
+            results[src.name] = run_project(args.lang, src.resolve(), args.drop, Path(tmp), args.baseline)
     text = json.dumps(results, indent=1)
     if args.out:
         args.out.write_text(text + "\n")
