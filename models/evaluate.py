@@ -49,6 +49,7 @@ class Scored:
 
     def __init__(self, n: int) -> None:
         self.top: list[list[tuple[str, float]]] = [[] for _ in range(n)]
+        self.scored: set[int] = set(range(n))
         self.lse = np.zeros((n, len(TEMPERATURES)))
         self.target_lse = np.full((n, len(TEMPERATURES)), np.nan)
 
@@ -60,7 +61,8 @@ class Scored:
         return sorted(probs.items(), key=lambda x: -x[1])
 
 
-def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, Any]], batch: int = 128) -> Scored:
+def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, Any]], batch: int = 128,
+                limit: int | None = None) -> Scored:  # fmt: skip
     z = np.load(data / f"{split}.npz")
     ids, ids_off = z["ids"], z["ids_off"]
     ctok, feats, coff = z["cand_tok"], z["feats"], z["cand_off"]
@@ -69,8 +71,12 @@ def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, An
     out = Scored(n)
     lengths = np.diff(ids_off)
     order = np.argsort(lengths, kind="stable")
+    if limit is not None and limit < n:  # an evenly spread, fixed subset (calibration)
+        keep = np.zeros(n, dtype=bool)
+        keep[np.linspace(0, n - 1, limit).astype(int)] = True
+        order = order[keep[order]]
     start = time.monotonic()
-    for s in range(0, n, batch):
+    for s in range(0, len(order), batch):
         part = order[s : s + batch]
         arrays = pad_batch([ids[ids_off[i] : ids_off[i + 1]] for i in part],
                            [ctok[coff[i] : coff[i + 1]] for i in part],
@@ -96,11 +102,12 @@ def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, An
                     y = x[idx]
                     ym = y.max()
                     out.target_lse[i, ti] = ym + np.log(np.exp(y - ym).sum())
-        done = min(n, s + batch)
-        if done % (batch * 50) < batch or done == n:
+        done = min(len(order), s + batch)
+        if done % (batch * 50) < batch or done == len(order):
             el = time.monotonic() - start
-            print(f"\r{split}: {done:,}/{n:,} ({done / max(el, 1e-9):.0f} sites/s)", end="", file=sys.stderr)
+            print(f"\r{split}: {done:,}/{len(order):,} ({done / max(el, 1e-9):.0f} sites/s)", end="", file=sys.stderr)
     print(file=sys.stderr)
+    out.scored = set(order.tolist())
     return out
 
 
@@ -193,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=cache_dir() / "dataset")
     ap.add_argument("--model", type=Path, default=MODEL_DIR)
     ap.add_argument("--out", type=Path, default=EVAL_DIR / "results.json")
+    ap.add_argument("--valid-limit", type=int, default=60_000, help="validation sites used for calibration")
     ap.add_argument("--quantization", type=Path, default=None, help="quantization.json written by models.export")
     ap.add_argument("--no-calibrate", action="store_true", help="keep the model directory's calibration")
     args = ap.parse_args(argv)
@@ -202,7 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     train_meta = load_meta(args.data / "train.meta.jsonl")
     results: dict[str, Any] = {}
     t0 = time.monotonic()
-    vs = score_split(pred, args.data, "valid", valid_meta)
+    vs = score_split(pred, args.data, "valid", valid_meta, limit=args.valid_limit)
+    keep = sorted(vs.scored)
+    valid_meta = [valid_meta[i] for i in keep]
+    vs.top = [vs.top[i] for i in keep]
+    vs.lse, vs.target_lse = vs.lse[keep], vs.target_lse[keep]
     if not args.no_calibrate:
         has = ~np.isnan(vs.target_lse[:, 0])
         nll = [float(np.mean(vs.lse[has, i] - vs.target_lse[has, i])) for i in range(len(TEMPERATURES))]
