@@ -12,30 +12,18 @@ their function body that carry at least one usage item.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from harness import load
+
 from typeinf.slices import extract_with_diagnostics, language_for_path
-
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
-
-
-def load_harness(lang: str):
-    name = "strip_restore" if lang == "python" else "strip_restore_ts"
-    spec = importlib.util.spec_from_file_location(name, EVAL / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def strip(lang: str, src: Path, dst: Path, drop: bool) -> list[dict]:
-    harness = load_harness(lang)
+    harness = load(lang)
     argv = ["strip", str(src), str(dst)] + (["--drop-annotation-imports"] if drop else [])
     if lang != "python":
         argv.append("--skip-tests")

@@ -12,7 +12,6 @@ Reports coverage, exact and base match overall, by kind, and precision at thresh
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
@@ -20,21 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
-
-
-def harness(lang: str):
-    name = "strip_restore" if lang == "python" else "strip_restore_ts"
-    spec = importlib.util.spec_from_file_location(name, EVAL / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from harness import load
 
 
 def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = False) -> dict:
-    h = harness(lang)
+    h = load(lang)
     dst = tmp / src.name
     argv = ["strip", str(src), str(dst)] + (["--drop-annotation-imports"] if drop else [])
     if lang != "python":

@@ -15,7 +15,7 @@ from pathlib import Path
 from . import __version__
 from .config import ConfigError, Settings, load_settings
 from .files import Skipped, SourceFile, display_path, read_source, walk
-from .slices import extract_with_diagnostics
+from .slices import Diagnostic, Slice, extract_with_diagnostics
 
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 
@@ -138,6 +138,20 @@ def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Sk
         yield item, data
 
 
+def _slice(src: SourceFile, data: bytes, failures: list[Skipped]) -> tuple[list[Slice], list[Diagnostic]] | None:
+    """Slices of one file with its syntax warnings reported; None (and a failure) on a slicer bug."""
+    rel = display_path(src.path)
+    try:
+        slices, diags = extract_with_diagnostics(data, src.language, rel)
+    except Exception as e:  # a slicer bug must not stop the other files
+        warn(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
+        failures.append(Skipped(src.path, "internal error", True))
+        return None
+    for d in diags:
+        warn(f"{rel}:{d.line}: {d.message}")
+    return slices, diags
+
+
 def cmd_slices(args: argparse.Namespace) -> int:
     settings = _settings(args)
     failures: list[Skipped] = []
@@ -146,16 +160,10 @@ def cmd_slices(args: argparse.Namespace) -> int:
     if args.format == "json":
         out.write("[")
     for src, data in iter_sources(args, settings, failures):
-        item: SourceFile = src
-        rel = display_path(item.path)
-        try:
-            slices, diags = extract_with_diagnostics(data, item.language, rel)
-        except Exception as e:  # a slicer bug must not stop the other files
-            warn(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
-            failures.append(Skipped(item.path, "internal error", True))
+        got = _slice(src, data, failures)
+        if got is None:
             continue
-        for d in diags:
-            warn(f"{rel}:{d.line}: {d.message}")
+        slices, _ = got
         for s in slices:
             text = json.dumps(s.to_dict(), ensure_ascii=False)
             if args.format == "json":
@@ -185,15 +193,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     failures: list[Skipped] = []
     results: list[Prediction] = []
     for src, data in iter_sources(args, settings, failures):
-        rel = display_path(src.path)
-        try:
-            slices, diags = extract_with_diagnostics(data, src.language, rel)
-        except Exception as e:  # a slicer bug must not stop the other files
-            warn(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
-            failures.append(Skipped(src.path, "internal error", True))
+        got = _slice(src, data, failures)
+        if got is None:
             continue
-        for d in diags:
-            warn(f"{rel}:{d.line}: {d.message}")
+        slices, _ = got
         todo = [s for s in slices if s.annotation is None]
         preds = predictor.predict(todo, index.types_for(src.path, src.language), top_k=args.top_k)
         results.extend(p for p in preds if p.confidence >= args.min_confidence and p.type)

@@ -712,7 +712,7 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder) -> None:
             eb.passed_to(callee, keyword="*" if pt == "list_splat" else "**")
         if pt == "list_splat":
             eb.iterated()
-    elif pt == "binary_operator":
+    elif pt in ("binary_operator", "augmented_assignment"):  # `x + 1`, `x += 1`, `n * x`
         op = src.text(p.child_by_field_name("operator"))
         left = p.child_by_field_name("left")
         right = p.child_by_field_name("right")
@@ -738,14 +738,6 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder) -> None:
         eb.awaited()
     elif pt == "return_statement":
         eb.returned()
-    elif pt == "augmented_assignment":
-        op = src.text(p.child_by_field_name("operator"))
-        left = p.child_by_field_name("left")
-        right = p.child_by_field_name("right")
-        if left == node and right is not None:
-            eb.operator(op, operand_kind(src, right), "left")
-        elif left is not None:
-            eb.operator(op, operand_kind(src, left), "right")
     elif pt == "as_pattern" and p.parent is not None and p.parent.type == "with_item":
         eb.call_on("__enter__", 0)
     elif pt == "yield":
