@@ -182,3 +182,16 @@ def test_typescript_byte_exact_and_idempotent(tmp_path):
     assert inserted == TS  # only annotations were inserted
     assert run(["annotate", "src/a.ts"], root).returncode == 0
     assert (root / "src" / "a.ts").read_text() == out
+
+
+def test_verify_drops_what_the_type_checker_rejects(tmp_path):
+    src = "def f(a=1):\n    print(a)\n\n\ndef g(b=1):\n    print(b)\n\n\nf('s')\ng(2)\n"
+    root = project(tmp_path, {"m.py": src})
+    env_path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    r = subprocess.run([sys.executable, "-m", "typeinf", "annotate", "--verify", "--kinds", "param", "m.py"],
+                       cwd=root, capture_output=True, text=True, timeout=600, env=dict(os.environ, PATH=env_path))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = (root / "m.py").read_text()
+    assert "def g(b: int = 1):" in out  # accepted by the checker
+    assert "def f(a=1):" in out  # `a: int` would make f('s') an error: removed
+    assert "1 rejected by the type checker" in r.stderr

@@ -7,10 +7,12 @@ change, 2 usage or configuration error, 123 some files could not be processed (t
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings
@@ -99,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "web routes, CLI commands, validators)")  # fmt: skip
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="json: print what was (or would be) inserted")  # fmt: skip
+    p.add_argument("--verify", action="store_true",
+                   help="run the type checker (pyright or mypy; tsc) and drop annotations it rejects")  # fmt: skip
     p.add_argument("--project", type=Path, default=None, metavar="DIR")
     p.add_argument("--threads", type=_positive_int, default=None)
     p.set_defaults(func=cmd_annotate)
@@ -222,11 +226,18 @@ def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | Non
         return None
 
 
+def _annotated(data: bytes, language: str, options: Any, rel: str, edits: list[Any]) -> bytes:
+    from .annotate import apply
+
+    return apply(data, language, edits, options, rel)[0]
+
+
 def cmd_annotate(args: argparse.Namespace) -> int:
     import difflib
     from collections import Counter
 
     from .annotate import NotParsable, Options, apply, plan, write_atomic
+    from .annotate.verify import NoChecker, verify
     from .project import ProjectIndex, find_root
 
     settings = _settings(args)
@@ -247,6 +258,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     added: Counter[str] = Counter()
     runtime_skipped = 0
     unimportable = 0
+    rejected = 0
     report = []
     for src, data in iter_sources(args, settings, failures):
         rel = display_path(src.path)
@@ -265,6 +277,15 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             except ValueError:
                 proj_rel = src.path.name
             new, applied, runtime = apply(data, src.language, planned.edits, options, proj_rel)
+            if args.verify and applied:
+                kept, dropped = verify(src.path, src.language, data, applied,
+                                       functools.partial(_annotated, data, src.language, options, proj_rel), root)  # fmt: skip
+                rejected += len(dropped)
+                if dropped:
+                    new, applied, runtime = apply(data, src.language, kept, options, proj_rel)
+        except NoChecker as e:
+            warn(str(e))
+            return EXIT_USAGE
         except NotParsable as e:
             warn(f"{rel}: {e}")
             failures.append(Skipped(src.path, "result did not parse", True))
@@ -298,6 +319,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(added.items())) or "nothing"
     warn(f"{changed_files} file(s) {verb}: {kinds} (threshold {threshold:.2f}); "
          f"{runtime_skipped} skipped as read at run time, {unimportable} needing an unknown import, "
+         + (f"{rejected} rejected by the type checker, " if args.verify else "") +
          f"{len(failures)} file(s) not processed")  # fmt: skip
     if failures:
         return EXIT_FAILED
