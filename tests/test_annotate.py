@@ -195,3 +195,13 @@ def test_verify_drops_what_the_type_checker_rejects(tmp_path):
     assert "def g(b: int = 1):" in out  # accepted by the checker
     assert "def f(a=1):" in out  # `a: int` would make f('s') an error: removed
     assert "1 rejected by the type checker" in r.stderr
+
+
+def test_stubs_instead_of_edits(tmp_path):
+    root = project(tmp_path, {"pkg/m.py": PY})
+    r = run(["annotate", "--stubs", "stubs", "pkg/m.py"], root)
+    assert r.returncode == 0, r.stderr
+    assert (root / "pkg" / "m.py").read_text() == PY
+    stub = (root / "stubs" / "pkg" / "m.pyi").read_text()
+    assert "def report(rows, verbose: bool = False) -> None: ..." in stub
+    compile(stub, "m.pyi", "exec")

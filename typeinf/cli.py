@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "web routes, CLI commands, validators)")  # fmt: skip
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="json: print what was (or would be) inserted")  # fmt: skip
+    mode.add_argument("--stubs", type=Path, default=None, metavar="DIR",
+                      help="write .pyi stubs with the predicted annotations into DIR instead of editing sources")  # fmt: skip
     p.add_argument("--verify", action="store_true",
                    help="run the type checker (pyright or mypy; tsc) and drop annotations it rejects")  # fmt: skip
     p.add_argument("--project", type=Path, default=None, metavar="DIR")
@@ -248,6 +250,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if threshold is None:
         threshold = predictor.default_threshold
     aggressive = bool(args.aggressive if args.aggressive is not None else settings.aggressive)
+    if args.stubs is not None:
+        aggressive = True  # a stub changes nothing at run time
     options = Options(threshold, frozenset(args.kinds or settings.kinds), aggressive, settings.python_target())
     if aggressive:
         warn("--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too")
@@ -301,7 +305,16 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         for edit in applied:
             added[edit.kind] += 1
             report.append(planned.predictions[(edit.kind, edit.start)].to_dict())
-        if args.diff:
+        if args.stubs is not None:
+            if src.language != "python":
+                warn(f"{rel}: stubs are written for Python only (.d.ts: use tsc --declaration on the annotated code)")
+                continue
+            from .annotate.stubs import python_stub
+
+            target = args.stubs / Path(proj_rel).with_suffix(".pyi")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(python_stub(new.decode("utf-8")), encoding="utf-8")
+        elif args.diff:
             sys.stdout.writelines(difflib.unified_diff(
                 data.decode("utf-8").splitlines(keepends=True), new.decode("utf-8").splitlines(keepends=True),
                 fromfile=f"a/{rel}", tofile=f"b/{rel}"))  # fmt: skip
