@@ -235,10 +235,10 @@ def _annotated(data: bytes, language: str, options: Any, rel: str, edits: list[A
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
-    import difflib
     from collections import Counter
 
-    from .annotate import NotParsable, Options, apply, plan, write_atomic
+    from .annotate import Options, apply
+    from .annotate.run import annotate_files, project_relative
     from .annotate.verify import NoChecker, verify
     from .project import ProjectIndex, find_root
 
@@ -252,83 +252,50 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     aggressive = bool(args.aggressive if args.aggressive is not None else settings.aggressive)
     if args.stubs is not None:
         aggressive = True  # a stub changes nothing at run time
-    options = Options(threshold, frozenset(args.kinds or settings.kinds), aggressive, settings.python_target())
-    if aggressive:
+    elif aggressive:
         warn("--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too")
+    options = Options(threshold, frozenset(args.kinds or settings.kinds), aggressive, settings.python_target())
     root = args.project if args.project is not None else find_root(args.paths[0])
     index = ProjectIndex.build(root, settings.max_bytes)
     failures: list[Skipped] = []
-    changed_files = 0
+    sources = [(src, data, display_path(src.path), project_relative(src.path, root))
+               for src, data in iter_sources(args, settings, failures)]  # fmt: skip
+    results = annotate_files(sources, predictor, index, options)
+    changed_files, rejected, runtime_skipped, unimportable = 0, 0, 0, 0
     added: Counter[str] = Counter()
-    runtime_skipped = 0
-    unimportable = 0
-    rejected = 0
     report = []
-    for src, data in iter_sources(args, settings, failures):
-        rel = display_path(src.path)
-        try:
-            slices, diags = extract_with_diagnostics(data, src.language, rel)
-            if diags:
-                warn(f"{rel}:{diags[0].line}: syntax error; file skipped (annotate writes only files that parse)")
-                failures.append(Skipped(src.path, "syntax error", True))
-                continue
-            todo = [s for s in slices if s.annotation is None]
-            preds = predictor.predict(todo, index.types_for(src.path, src.language))
-            planned = plan(preds, options, src.language)
-            unimportable += planned.unimportable
+    for r in results:
+        if r.error is not None:
+            warn(r.error if r.error.startswith(r.rel) else f"{r.rel}: {r.error}")
+            failures.append(Skipped(r.source.path, r.error, True))
+            continue
+        runtime_skipped += len(r.runtime)
+        unimportable += r.planned.unimportable if r.planned is not None else 0
+        new, applied = r.new, r.applied
+        if args.verify and applied and new is not None:
             try:
-                proj_rel = src.path.resolve().relative_to(root.resolve()).as_posix()
-            except ValueError:
-                proj_rel = src.path.name
-            new, applied, runtime = apply(data, src.language, planned.edits, options, proj_rel)
-            if args.verify and applied:
-                kept, dropped = verify(src.path, src.language, data, applied,
-                                       functools.partial(_annotated, data, src.language, options, proj_rel), root)  # fmt: skip
-                rejected += len(dropped)
-                if dropped:
-                    new, applied, runtime = apply(data, src.language, kept, options, proj_rel)
-        except NoChecker as e:
-            warn(str(e))
-            return EXIT_USAGE
-        except NotParsable as e:
-            warn(f"{rel}: {e}")
-            failures.append(Skipped(src.path, "result did not parse", True))
-            continue
-        except Exception as e:  # one file never stops the others
-            warn(f"{rel}: internal error ({type(e).__name__}: {e}); file skipped")
-            failures.append(Skipped(src.path, "internal error", True))
-            continue
-        runtime_skipped += len(runtime)
-        if not applied or new == data:
+                kept, dropped = verify(r.source.path, r.source.language, r.data, applied,
+                                       functools.partial(_annotated, r.data, r.source.language, options, r.proj_rel),
+                                       root)  # fmt: skip
+            except NoChecker as e:
+                warn(str(e))
+                return EXIT_USAGE
+            rejected += len(dropped)
+            if dropped:
+                new, applied, _ = apply(r.data, r.source.language, kept, options, r.proj_rel)
+        if not applied or new is None or new == r.data:
             continue
         changed_files += 1
         for edit in applied:
             added[edit.kind] += 1
-            report.append(planned.predictions[(edit.kind, edit.start)].to_dict())
-        if args.stubs is not None:
-            if src.language != "python":
-                warn(f"{rel}: stubs are written for Python only (.d.ts: use tsc --declaration on the annotated code)")
-                continue
-            from .annotate.stubs import python_stub
-
-            target = args.stubs / Path(proj_rel).with_suffix(".pyi")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(python_stub(new.decode("utf-8")), encoding="utf-8")
-        elif args.diff:
-            sys.stdout.writelines(difflib.unified_diff(
-                data.decode("utf-8").splitlines(keepends=True), new.decode("utf-8").splitlines(keepends=True),
-                fromfile=f"a/{rel}", tofile=f"b/{rel}"))  # fmt: skip
-        elif not args.check:
-            try:
-                write_atomic(src.path, new, data)
-            except (OSError, RuntimeError) as e:
-                warn(f"{rel}: not written: {e}")
-                failures.append(Skipped(src.path, str(e), True))
-                changed_files -= 1
+            if r.planned is not None:
+                report.append(r.planned.predictions[(edit.kind, edit.start)].to_dict())
+        if not _emit(args, r.rel, r.proj_rel, r.source, r.data, new, failures):
+            changed_files -= 1
     if args.format == "json":
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
-    verb = "would be annotated" if (args.check or args.diff) else "annotated"
+    verb = "would be annotated" if (args.check or args.diff) else "stubbed" if args.stubs else "annotated"
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(added.items())) or "nothing"
     warn(f"{changed_files} file(s) {verb}: {kinds} (threshold {threshold:.2f}); "
          f"{runtime_skipped} skipped as read at run time, {unimportable} needing an unknown import, "
@@ -337,6 +304,36 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if failures:
         return EXIT_FAILED
     return EXIT_CHANGES if args.check and changed_files else EXIT_OK
+
+
+def _emit(args: argparse.Namespace, rel: str, proj_rel: str, src: SourceFile, old: bytes, new: bytes,
+          failures: list[Skipped]) -> bool:  # fmt: skip
+    """Write, stub, diff or only count one annotated file; False if it could not be written."""
+    import difflib
+
+    from .annotate import write_atomic
+
+    if args.stubs is not None:
+        if src.language != "python":
+            warn(f"{rel}: stubs are written for Python only (.d.ts: use tsc --declaration on the annotated code)")
+            return False
+        from .annotate.stubs import python_stub
+
+        target = args.stubs / Path(proj_rel).with_suffix(".pyi")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(python_stub(new.decode("utf-8")), encoding="utf-8")
+    elif args.diff:
+        sys.stdout.writelines(difflib.unified_diff(
+            old.decode("utf-8").splitlines(keepends=True), new.decode("utf-8").splitlines(keepends=True),
+            fromfile=f"a/{rel}", tofile=f"b/{rel}"))  # fmt: skip
+    elif not args.check:
+        try:
+            write_atomic(src.path, new, old)
+        except (OSError, RuntimeError) as e:
+            warn(f"{rel}: not written: {e}")
+            failures.append(Skipped(src.path, str(e), True))
+            return False
+    return True
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:

@@ -83,12 +83,19 @@ class Predictor:
         return self._session
 
     # ------------------------------------------------------------------ model
-    def _key(self, s: Slice, project: Sequence[ProjectType]) -> str:
+    def _key(self, s: Slice, project_fp: str) -> str:
         d = s.to_dict()
         for k in ("file", "line", "column", "span"):
             d.pop(k, None)
         h = hashlib.blake2b(json.dumps(d, sort_keys=True).encode(), digest_size=16)
-        h.update(repr(sorted((p.name, p.module) for p in project)).encode())
+        h.update(project_fp.encode())
+        return h.hexdigest()
+
+    @staticmethod
+    def _fingerprint(project: Sequence[ProjectType]) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        for name, module in sorted((p.name, p.module) for p in project):
+            h.update(f"{name}\0{module}\0".encode())
         return h.hexdigest()
 
     @staticmethod
@@ -96,20 +103,27 @@ class Predictor:
         """The site text and local candidates: the same functions the training set was built with."""
         return site_text(s), local_candidates(s, project)
 
-    def rank(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), batch_size: int = 64
+    def rank(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), batch_size: int = 64,
+             projects: Sequence[Sequence[ProjectType]] | None = None,
              ) -> list[tuple[list[tuple[str, float]], dict[str, str | None]]]:  # fmt: skip
-        """For each slice: the model's ranked (type, probability) list and the modules of local names."""
+        """For each slice: the model's ranked (type, probability) list and the modules of local names.
+        `projects` gives each slice its own project types (one batched pass over several files)."""
         results: list[Any] = [None] * len(slices)
         todo: list[tuple[int, str, list[Candidate]]] = []
         texts: list[str] = []
+        fingerprints: dict[int, str] = {}
         for i, s in enumerate(slices):
-            key = self._key(s, project)
+            proj = projects[i] if projects is not None else project
+            fp = fingerprints.get(id(proj))
+            if fp is None:
+                fp = fingerprints[id(proj)] = self._fingerprint(proj)
+            key = self._key(s, fp)
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 results[i] = hit
                 continue
-            text, cands = self.features(s, project)
+            text, cands = self.features(s, proj)
             todo.append((i, key, cands))
             texts.append(text)
         if todo:
@@ -152,8 +166,21 @@ class Predictor:
         return sorted(probs.items(), key=lambda x: -x[1])
 
     # ------------------------------------------------------------------ public
-    def predict(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), top_k: int = 5) -> list[Prediction]:
-        ranked = self.rank(slices, project)
+    def predict_groups(self, groups: Sequence[tuple[Sequence[Slice], Sequence[ProjectType]]], top_k: int = 5
+                       ) -> list[list[Prediction]]:  # fmt: skip
+        """Predictions for several files (each with its own project types) in one batched pass."""
+        flat = [s for slices, _ in groups for s in slices]
+        projects = [proj for slices, proj in groups for _ in slices]
+        preds = self.predict(flat, top_k=top_k, projects=projects)
+        out, i = [], 0
+        for slices, _ in groups:
+            out.append(preds[i : i + len(slices)])
+            i += len(slices)
+        return out
+
+    def predict(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), top_k: int = 5,
+                projects: Sequence[Sequence[ProjectType]] | None = None) -> list[Prediction]:  # fmt: skip
+        ranked = self.rank(slices, project, projects=projects)
         out = []
         for s, (alts, modules) in zip(slices, ranked, strict=True):
             fact = static_fact(s)

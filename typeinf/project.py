@@ -73,6 +73,7 @@ _SCAN_CACHE: dict[tuple[str, str], list[tuple[str, str]]] = {}
 class ProjectIndex:
     root: Path
     by_file: dict[Path, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, root: Path, max_bytes: int = 1_000_000, max_files: int = 20_000) -> ProjectIndex:
@@ -96,16 +97,24 @@ class ProjectIndex:
             types = scan_types(data, language)
             _SCAN_CACHE[key] = types
         lang = "python" if language == "python" else "typescript"
-        self.by_file[path.resolve()] = (lang, types)
+        key_path = path.resolve()
+        if self.by_file.get(key_path) != (lang, types):
+            self.by_file[key_path] = (lang, types)
+            self._lists.pop(lang, None)
 
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
+        """The project's types for a file of this language.  One shared list per language (the
+        file's own types are in its scope already, and candidates skip names in scope)."""
         lang = "python" if language == "python" else "typescript"
-        me = path.resolve()
+        cached = self._lists.get(lang)
+        if cached is not None:
+            return cached
         out: dict[str, ProjectType] = {}
-        for p, (plang, types) in self.by_file.items():
-            if p == me or plang != lang:
+        for p, (plang, types) in sorted(self.by_file.items()):
+            if plang != lang:
                 continue
             mod = module_name(p, self.root, lang)
             for name, kind in types:
                 out.setdefault(name, ProjectType(name, kind, mod))
-        return list(out.values())
+        self._lists[lang] = result = list(out.values())
+        return result
