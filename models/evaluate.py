@@ -28,7 +28,7 @@ import numpy as np
 from models.dataset import cache_dir
 from typeinf.model_io import pad_batch
 from typeinf.predict import MODEL_DIR, Predictor
-from typeinf.static import Fact
+from typeinf.static import Fact, rule_key
 from typeinf.types import base_type
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +116,7 @@ def final_predictions(pred: Predictor, scored: Scored, meta: list[dict[str, Any]
     out = []
     for i, m in enumerate(meta):
         fact = Fact(*m["static"]) if m["static"] else None
-        out.append(pred.combine(m["language"], fact, scored.ranked(i, t_index), top_k=5))
+        out.append(pred.combine(m["language"], fact, scored.ranked(i, t_index), top_k=5, kind=m["kind"]))
     return out
 
 
@@ -223,10 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         rules: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for m in valid_meta:
             if m["static"]:
-                key = f"{m['language']}:{m['static'][1]}"
+                key = rule_key(m["language"], m["kind"], Fact(*m["static"]))
                 rules[key][1] += 1
                 rules[key][0] += int(m["static"][0] == m["label"])
-        pred.rules = {k: round(ok / n, 4) for k, (ok, n) in rules.items() if n}
+        # a rule seen fewer than 20 times keeps a cautious prior instead of a noisy estimate
+        pred.rules = {k: round(ok / n, 4) if n >= 20 else 0.8 for k, (ok, n) in rules.items() if n}
         finals = final_predictions(pred, vs, valid_meta, t_index)
         default = threshold_for(valid_meta, finals)
         (args.model / "static_rules.json").write_text(json.dumps(pred.rules, indent=1, sort_keys=True) + "\n")

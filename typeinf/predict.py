@@ -23,7 +23,7 @@ import numpy as np
 from .features import N_FEATURES, Candidate, ProjectType, lang_family, local_candidates, site_text
 from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .slices.model import Slice
-from .static import Fact, static_fact
+from .static import Fact, rule_key, static_fact
 from .types import normalize
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -184,17 +184,17 @@ class Predictor:
         out = []
         for s, (alts, modules) in zip(slices, ranked, strict=True):
             fact = static_fact(s)
-            t, conf, source, alternatives = self.combine(lang_family(s.language), fact, alts, top_k)
+            t, conf, source, alternatives = self.combine(lang_family(s.language), fact, alts, top_k, s.kind)
             out.append(Prediction(s, t, conf, source, alternatives, modules.get(t),
                                   fact.rule if fact is not None and source == "static" else None))  # fmt: skip
         return out
 
-    def combine(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5
-                ) -> tuple[str, float, str, list[tuple[str, float]]]:  # fmt: skip
+    def combine(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5,
+                kind: str = "var") -> tuple[str, float, str, list[tuple[str, float]]]:  # fmt: skip
         """Static facts first (with their rule's measured precision), else the model's first choice."""
         if fact is not None:
             t = normalize(fact.type, fam)
-            rule_p = float(self.rules.get(f"{fam}:{fact.rule}", 0.8))
+            rule_p = float(self.rules.get(rule_key(fam, kind, fact), 0.8))
             conf = max(rule_p, dict(alts).get(t, 0.0))
             rest = [(x, c) for x, c in alts if x != t]
             return t, conf, "static", [(t, conf), *rest][:top_k]

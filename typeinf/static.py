@@ -34,6 +34,14 @@ class Fact:
     rule: str
 
 
+def rule_key(language: str, kind: str, fact: Fact) -> str:
+    """The calibration key of a fact: language, site kind, rule and (for literals) the type, so
+    `x=False -> bool` and `x=0 -> int` (sometimes meant as float) each get their own precision."""
+    fam = "python" if language == "python" else "typescript"
+    typed = fact.rule in ("literal", "literal-returns", "no-return")
+    return f"{fam}:{kind}:{fact.rule}" + (f":{fact.type}" if typed else "")
+
+
 def literal_type(expr: Expr | None, language: str) -> str | None:
     """The type of a literal expression, or None."""
     if expr is None or expr.category != "literal":
