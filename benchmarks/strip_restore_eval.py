@@ -50,8 +50,16 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = Fa
     return res
 
 
+def _thresholds() -> str:
+    """The usual thresholds plus the shipped model's default (what `typeinf annotate` writes)."""
+    cal = Path(__file__).resolve().parents[1] / "typeinf" / "model" / "thresholds.json"
+    default = json.loads(cal.read_text()).get("default") if cal.is_file() else None
+    values = {0.0, 0.5, 0.7, 0.9, 0.95} | ({round(float(default), 3)} if default is not None else set())
+    return ",".join(str(v) for v in sorted(values))
+
+
 def score(h, dst: Path, preds: Path, out_json: Path) -> dict:
-    h.main(["score", str(dst), str(preds), "--json", str(out_json), "--thresholds", "0,0.5,0.7,0.9,0.95"])
+    h.main(["score", str(dst), str(preds), "--json", str(out_json), "--thresholds", _thresholds()])
     return json.loads(out_json.read_text())
 
 
