@@ -1,6 +1,6 @@
 """`typeinf annotate` with the shipped model: each safety and behaviour rule on files where the
-model really predicts above its threshold (static facts: literal defaults, functions without
-a return value), so every rule is exercised by real predictions."""
+model really predicts above its threshold (static facts it is sure of: boolean defaults and
+boolean returns), so every rule is exercised by real predictions."""
 
 from __future__ import annotations
 
@@ -16,15 +16,19 @@ from typeinf.annotate import write_atomic
 from typeinf.annotate.python import Edit, annotate_python, for_target
 from typeinf.slices import extract
 
-PY = '''def scale(value, factor=2, label="x"):
-    print(label)
-    return value * factor
+PY = '''def is_enabled(config, strict=False):
+    if strict:
+        return False
+    return True
 
 
 def report(rows, verbose=False):
     for row in rows:
         print(row)
 '''
+# what the shipped model writes into PY at its default threshold
+PY_ANNOTATED = PY.replace("strict=False):", "strict: bool = False) -> bool:").replace(
+    "verbose=False", "verbose: bool = False")
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -33,6 +37,7 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def project(tmp_path: Path, files: dict[str, str], requires: str = ">=3.10") -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "demo"\nrequires-python = "{requires}"\n')
     for name, text in files.items():
         p = tmp_path / name
@@ -46,12 +51,8 @@ def test_in_place_then_idempotent(tmp_path):
     r = run(["annotate", "m.py"], root)
     assert r.returncode == 0, r.stderr
     out = (root / "m.py").read_text()
-    assert "factor: int = 2" in out and 'label: str = "x"' in out and "verbose: bool = False" in out
-    assert "def report(rows, verbose: bool = False) -> None:" in out
+    assert out == PY_ANNOTATED  # nothing but annotations changed
     compile(out, "m.py", "exec")
-    # nothing but annotations changed
-    assert out.replace(": int", "").replace(": str", "").replace(": bool", "").replace(" -> None", "") \
-        .replace(" = ", "=") == PY.replace(" = ", "=")  # fmt: skip
     again = run(["annotate", "m.py"], root)
     assert again.returncode == 0 and (root / "m.py").read_text() == out
     assert run(["annotate", "--check", "m.py"], root).returncode == 0
@@ -63,7 +64,7 @@ def test_check_and_diff_write_nothing(tmp_path):
     assert r.returncode == 1 and (root / "m.py").read_text() == PY
     r = run(["annotate", "--diff", "m.py"], root)
     assert r.returncode == 0 and (root / "m.py").read_text() == PY
-    assert "+def report(rows, verbose: bool = False) -> None:" in r.stdout
+    assert "+def report(rows, verbose: bool = False):" in r.stdout
     r = run(["annotate", "--check", "--format", "json", "m.py"], root)
     import json
 
@@ -76,7 +77,7 @@ def test_kinds_and_threshold_flags(tmp_path):
     root = project(tmp_path, {"m.py": PY})
     assert run(["annotate", "--kinds", "return", "m.py"], root).returncode == 0
     out = (root / "m.py").read_text()
-    assert "-> None" in out and "factor: int" not in out
+    assert "def is_enabled(config, strict=False) -> bool:" in out and "verbose: bool" not in out
     root2 = project(tmp_path / "b", {"m.py": PY})
     assert run(["annotate", "--min-confidence", "1.0", "m.py"], root2).returncode == 0
     assert (root2 / "m.py").read_text() == PY
@@ -89,29 +90,30 @@ def test_runtime_read_annotations_are_left_alone(tmp_path):
 
 @dataclass
 class Config:
-    retries = 3
+    enabled = False
 
 
 @app.get("/items")
-def items(limit=10):
+def items(verbose=False):
     return []
 '''
     root = project(tmp_path, {"m.py": src})
-    r = run(["annotate", "m.py"], root)
+    # the model predicts `bool` for both at 0.94 and 0.96: above this threshold
+    r = run(["annotate", "--min-confidence", "0.9", "m.py"], root)
     assert r.returncode == 0
     assert (root / "m.py").read_text() == src, "a dataclass field or a route parameter was annotated"
-    assert "skipped as read at run time" in r.stderr
-    r = run(["annotate", "--aggressive", "m.py"], root)
+    assert "2 skipped as read at run time" in r.stderr
+    r = run(["annotate", "--min-confidence", "0.9", "--aggressive", "m.py"], root)
     out = (root / "m.py").read_text()
-    assert "retries: int = 3" in out and "limit: int = 10" in out
+    assert "enabled: bool = False" in out and "verbose: bool = False" in out
 
 
 def test_existing_annotations_are_never_overwritten(tmp_path):
-    src = "def f(count: float = 0, name=''):\n    print(name)\n"
+    src = "def f(count: str = False, flag=False):\n    print(flag)\n"
     root = project(tmp_path, {"m.py": src})
     assert run(["annotate", "m.py"], root).returncode == 0
     out = (root / "m.py").read_text()
-    assert "count: float = 0" in out and "name: str = ''" in out
+    assert "count: str = False" in out and "flag: bool = False" in out
 
 
 def test_bad_files_are_skipped_and_the_rest_annotated(tmp_path):
@@ -120,8 +122,8 @@ def test_bad_files_are_skipped_and_the_rest_annotated(tmp_path):
     r = run(["annotate", "."], root)
     assert r.returncode == 123
     assert (root / "broken.py").read_text() == "def f(x=1):\n    return (\n"
-    assert "-> None" in (root / "ok.py").read_text()
-    assert "broken.py:2" in r.stderr and "latin1.py" in r.stderr
+    assert (root / "ok.py").read_text() == PY_ANNOTATED
+    assert "broken.py:1: syntax error" in r.stderr and "latin1.py: skipped: not valid UTF-8" in r.stderr
 
 
 def test_old_python_gets_typing_spelling():
@@ -158,13 +160,18 @@ def test_atomic_write_keeps_mode_and_writes_through_symlinks(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".typeinf")] == []
 
 
-TS = '''export function clamp(value, low = 0, high = 100) {
-  return Math.min(Math.max(value, low), high);
+TS = '''export async function flush(queue) {
+  await queue.drain();
 }
 
-export function log(message = "") {
-  console.log(message);
+export function isEmpty(items) {
+  if (items.length === 0) {
+    return true;
+  }
+  return false;
 }
+
+let verbose = false;
 '''
 
 
@@ -174,26 +181,23 @@ def test_typescript_byte_exact_and_idempotent(tmp_path):
     r = run(["annotate", "src/a.ts"], root)
     assert r.returncode == 0, r.stderr
     out = (root / "src" / "a.ts").read_text()
-    assert "low: number = 0" in out and "high: number = 100" in out
-    assert 'export function log(message: string = ""): void {' in out
-    inserted = out
-    for t in (": number", ": string", ": void"):
-        inserted = inserted.replace(t, "")
-    assert inserted == TS  # only annotations were inserted
+    want = (TS.replace("flush(queue) {", "flush(queue): Promise<void> {")
+            .replace("isEmpty(items) {", "isEmpty(items): boolean {").replace("let verbose =", "let verbose: boolean ="))
+    assert out == want  # only the annotations were inserted, byte for byte
     assert run(["annotate", "src/a.ts"], root).returncode == 0
     assert (root / "src" / "a.ts").read_text() == out
 
 
 def test_verify_drops_what_the_type_checker_rejects(tmp_path):
-    src = "def f(a=1):\n    print(a)\n\n\ndef g(b=1):\n    print(b)\n\n\nf('s')\ng(2)\n"
+    src = "def f(a=False):\n    print(a)\n\n\ndef g(b=False):\n    print(b)\n\n\nf('s')\ng(True)\n"
     root = project(tmp_path, {"m.py": src})
     env_path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     r = subprocess.run([sys.executable, "-m", "typeinf", "annotate", "--verify", "--kinds", "param", "m.py"],
                        cwd=root, capture_output=True, text=True, timeout=600, env=dict(os.environ, PATH=env_path))  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = (root / "m.py").read_text()
-    assert "def g(b: int = 1):" in out  # accepted by the checker
-    assert "def f(a=1):" in out  # `a: int` would make f('s') an error: removed
+    assert "def g(b: bool = False):" in out  # accepted by the checker
+    assert "def f(a=False):" in out  # `a: bool` would make f('s') an error: removed
     assert "1 rejected by the type checker" in r.stderr
 
 
@@ -203,5 +207,6 @@ def test_stubs_instead_of_edits(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (root / "pkg" / "m.py").read_text() == PY
     stub = (root / "stubs" / "pkg" / "m.pyi").read_text()
-    assert "def report(rows, verbose: bool = False) -> None: ..." in stub
+    assert "def report(rows, verbose: bool = False): ..." in stub
+    assert "def is_enabled(config, strict: bool = False) -> bool: ..." in stub
     compile(stub, "m.pyi", "exec")

@@ -110,23 +110,27 @@ def verify(path: Path, language: str, original: bytes, edits: list[Edit],
         extra = Counter(msg for _, msg in now) - before
         if not extra:
             break
-        bad_lines = {line for line, msg in now if msg in extra}
-        lines = _edit_lines(new, language, kept, original)
-        culprit = next((e for e in kept if lines.get(e) in bad_lines), None)
-        if culprit is None:  # an error the annotations cause elsewhere: drop the last one and retry
+        bad = [(line, msg) for line, msg in now if msg in extra]
+        sites = _edit_sites(new, language, kept, original)
+        culprit = next((e for e in kept if e in sites and sites[e][0] in {ln for ln, _ in bad}), None)
+        if culprit is None:  # an error at a use (a call, a return): the edit whose function it names
+            quoted = {q for _, msg in bad for q in re.findall(r'"([^"]+)"', msg)}
+            culprit = next((e for e in kept if e in sites and sites[e][1] in quoted), None)
+        if culprit is None:  # nothing points anywhere: drop the last one and retry
             culprit = kept[-1]
         kept.remove(culprit)
         removed.append(culprit)
     return kept, removed
 
 
-def _edit_lines(new: bytes, language: str, edits: list[Edit], original: bytes) -> dict[Edit, int]:
-    """The line of each edit's site in the annotated file (matched by kind, qualname and name)."""
+def _edit_sites(new: bytes, language: str, edits: list[Edit], original: bytes) -> dict[Edit, tuple[int, str]]:
+    """Each edit's line in the annotated file and the name of its function (or variable)."""
     before = {(s.kind, s.span[0]): (s.kind, s.qualname, s.name) for s in extract(original, language)}
     after = {(s.kind, s.qualname, s.name): s.line for s in extract(new, language)}
     out = {}
     for e in edits:
         key = before.get((e.kind, e.start))
         if key is not None and key in after:
-            out[e] = after[key]
+            owner = key[1].rsplit(".", 1)[-1] if key[0] != "var" else key[2]
+            out[e] = (after[key], owner)
     return out
