@@ -250,10 +250,10 @@ async def _analyze_then_refresh(ls: TypeinfServer, uri: str, debounce: float) ->
 @SERVER.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=True))
 async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint] | None:
     uri = params.text_document.uri
-    result = await ls.analysis(uri)
-    doc = ls.workspace.get_text_document(uri)
-    if result is None or result.version != doc.version:
+    current = await _current(ls, uri)
+    if current is None:
         return None
+    result, doc = current
     start = _offset_of(doc, result.data, params.range.start)
     end = _offset_of(doc, result.data, params.range.end)
     hints = []
@@ -283,6 +283,15 @@ def inlay_hint_resolve(ls: TypeinfServer, hint: lsp.InlayHint) -> lsp.InlayHint:
     return hint
 
 
+async def _current(ls: TypeinfServer, uri: str) -> tuple[Analysis, TextDocument] | None:
+    """The analysis of the document's current version; None when it is stale or not ours."""
+    result = await ls.analysis(uri)
+    doc = ls.workspace.get_text_document(uri)
+    if result is None or result.version != doc.version:
+        return None
+    return result, doc
+
+
 def _site_at(result: Analysis, offset: int) -> Prediction | None:
     for p in result.preds:
         a, b = p.slice.span
@@ -293,11 +302,10 @@ def _site_at(result: Analysis, offset: int) -> Prediction | None:
 
 @SERVER.feature(lsp.TEXT_DOCUMENT_HOVER)
 async def hover(ls: TypeinfServer, params: lsp.HoverParams) -> lsp.Hover | None:
-    uri = params.text_document.uri
-    result = await ls.analysis(uri)
-    doc = ls.workspace.get_text_document(uri)
-    if result is None or result.version != doc.version:
+    current = await _current(ls, params.text_document.uri)
+    if current is None:
         return None
+    result, doc = current
     p = _site_at(result, _offset_of(doc, result.data, params.position))
     if p is None or not p.type:
         return None
@@ -334,11 +342,10 @@ def _edit_for(ls: TypeinfServer, doc: TextDocument, result: Analysis, preds: lis
 @SERVER.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
                 lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Source]))
 async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
-    uri = params.text_document.uri
-    result = await ls.analysis(uri)
-    doc = ls.workspace.get_text_document(uri)
-    if result is None or result.version != doc.version:
+    current = await _current(ls, params.text_document.uri)
+    if current is None:
         return None
+    result, doc = current
     offset = _offset_of(doc, result.data, params.range.start)
     actions = []
     p = _site_at(result, offset)
