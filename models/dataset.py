@@ -29,6 +29,7 @@ import numpy as np
 from typeinf.features import N_FEATURES, ProjectType, site_text
 from typeinf.model_io import CAND_TOKENS, MAX_TOKENS, ModelConfig, encode_names
 from typeinf.predict import Predictor
+from typeinf.project import module_name
 from typeinf.slices import slice_from_dict
 from typeinf.static import static_fact
 
@@ -47,19 +48,6 @@ def read_split(shards: Path, lang: str, split: str) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def module_of(path: str, language: str) -> str:
-    """`httpx/_models.py` -> `httpx._models`; TypeScript keeps the path without extension."""
-    if language == "python":
-        p = path[:-3] if path.endswith(".py") else path
-        parts = [x for x in p.split("/") if x]
-        if parts and parts[0] in ("src", "lib"):
-            parts = parts[1:]
-        if parts and parts[-1] == "__init__":
-            parts = parts[:-1]
-        return ".".join(parts)
-    return path.rsplit(".", 1)[0]
-
-
 def _scan_shard(path: str, lang: str) -> tuple[dict[str, dict[str, tuple[str, str]]], Counter[str]]:
     """Per package, the types its files define; and the label counts of the shard."""
     index: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
@@ -72,7 +60,7 @@ def _scan_shard(path: str, lang: str) -> tuple[dict[str, dict[str, tuple[str, st
             if r["file_hash"] in seen_files:
                 continue
             seen_files.add(r["file_hash"])
-            mod = module_of(r["file"], lang)
+            mod = module_name(Path(r["file"]), Path("."), lang)
             for e in r["scope"]:
                 if e["kind"] in ("class", "alias", "interface", "enum"):
                     index[r["package"]].setdefault(e["name"], (e["kind"], mod))

@@ -6,14 +6,10 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
 
 from tree_sitter import Language, Node, Parser
 
 from .model import MAX_TEXT, clip
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 WINDOW_LINES = 30
 
@@ -160,9 +156,6 @@ def syntax_diagnostics(source: Source, root: Node, limit: int = 5) -> list[Diagn
     return out
 
 
-def first_error_line(nodes: Iterable[Diagnostic]) -> int | None:
-    lines = [d.line for d in nodes]
-    return min(lines) if lines else None
 
 
 # ---------------------------------------------------------------------------- recovery
