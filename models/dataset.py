@@ -142,7 +142,7 @@ def encode_records(recs: list[dict[str, Any]], drop_imports_p: float = 0.0, seed
         meta.append({"language": lang, "kind": s.kind, "label": label, "category": r["category"],
                      "generic": r["generic"], "package": r["package"], "name": s.name, "file": r["file"],
                      "line": s.line, "column": s.column,
-                     "static": [fact.type, fact.rule] if fact else None,
+                     "static": [fact.type, fact.rule] if fact else None, "inferred": bool(r.get("inferred")),
                      "cands": [c.type for c in cands]})  # fmt: skip
     ids = cfg.tokenizer().encode_batch(texts)
     name_tok = encode_names(cfg.tokenizer(), cand_names)
@@ -178,14 +178,22 @@ def encode_chunk(path: str, offset: int, count: int, drop_imports_p: float, seed
     return encode_records(recs, drop_imports_p, seed)
 
 
+def shard_files(shards: Path, split: str, inferred: bool = False) -> list[Path]:
+    """The split's shards per language; with `inferred`, also the compiler-inferred TypeScript labels."""
+    files = [p for lang in LANGS for p in sorted((shards / ECO_OF[lang]).glob(f"{split}-*.jsonl"))]
+    if inferred:
+        files += sorted((shards / ECO_OF["typescript"] / "inferred").glob(f"{split}-*.jsonl"))
+    return files
+
+
 def encode_split(shards: Path, split: str, model_dir: Path, projects: dict[str, list[ProjectType]],
-                 out: Path, jobs: int, drop_imports_p: float, share: float = 1.0) -> int:  # fmt: skip
+                 out: Path, jobs: int, drop_imports_p: float, share: float = 1.0,
+                 inferred: bool = False) -> int:  # fmt: skip
     ids: list[np.ndarray] = []
     cand_tok, feats, cand_counts, targets, langs = [], [], [], [], []
     n = 0
     start = time.monotonic()
-    tasks = [(str(p), off, cnt) for lang in LANGS for p in sorted((shards / ECO_OF[lang]).glob(f"{split}-*.jsonl"))
-             for off, cnt in _chunk_offsets(p, 2000)]  # fmt: skip
+    tasks = [(str(p), off, cnt) for p in shard_files(shards, split, inferred) for off, cnt in _chunk_offsets(p, 2000)]
     if share < 1.0:  # a fixed, evenly spread subset of the chunks
         tasks = [t for i, t in enumerate(tasks) if (i * 37) % 100 < share * 100]
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(model_dir), projects)) as pool, \
@@ -247,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--drop-imports", type=float, default=0.3,
                     help="share of train sites whose imports are thinned as in unannotated code")  # fmt: skip
     ap.add_argument("--splits", default="train,valid,test")
+    ap.add_argument("--inferred", default="valid,test",
+                    help="splits that also encode compiler-inferred TypeScript labels (meta `inferred`; "
+                         "evaluation reports them apart); '' for none")  # fmt: skip
     ap.add_argument("--train-share", type=float, default=1.0,
                     help="encode only this share of the train split (chunks chosen evenly)")  # fmt: skip
     args = ap.parse_args(argv)
@@ -267,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     for split in args.splits.split(","):
         p = args.drop_imports if split == "train" else 0.0
         n = encode_split(args.shards, split, model_dir, projects, out, args.jobs, p,
-                         args.train_share if split == "train" else 1.0)  # fmt: skip
+                         args.train_share if split == "train" else 1.0,
+                         inferred=split in args.inferred.split(","))  # fmt: skip
         print(f"{split}: {n:,} sites", file=sys.stderr)
     print(f"dataset done in {time.monotonic() - t0:.0f}s -> {out}", file=sys.stderr)
     return 0

@@ -142,7 +142,7 @@ def breakdown(meta: list[dict[str, Any]], ranked: list[list[str]]) -> dict[str, 
     """Headline (informative labels) by language, then by kind, category and generic."""
     res: dict[str, Any] = {}
     for lang in ("python", "typescript"):
-        rows = [(m, r) for m, r in zip(meta, ranked, strict=True) if m["language"] == lang]
+        rows = [(m, r) for m, r in zip(meta, ranked, strict=True) if m["language"] == lang and not m.get("inferred")]
         head = [(m, r) for m, r in rows if m["label"] not in UNINFORMATIVE]
         res[lang] = {
             "all": metrics(head),
@@ -152,6 +152,13 @@ def breakdown(meta: list[dict[str, Any]], ranked: list[list[str]]) -> dict[str, 
                             for c in ("builtin", "third-party", "user-defined")},
             "generic": metrics((m, r) for m, r in head if m["generic"]),
         }  # fmt: skip
+        inferred = [(m, r) for m, r in zip(meta, ranked, strict=True)
+                    if m["language"] == lang and m.get("inferred") and m["label"] not in UNINFORMATIVE]  # fmt: skip
+        if inferred:  # compiler-inferred labels of unannotated sites: apart from the headline
+            res[lang]["inferred_labels"] = {
+                "all": metrics(inferred),
+                "by_kind": {k: metrics((m, r) for m, r in inferred if m["kind"] == k) for k in ("return", "var")},
+            }
     return res
 
 
@@ -211,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     t0 = time.monotonic()
     vs = score_split(pred, args.data, "valid", valid_meta, limit=args.valid_limit)
-    keep = sorted(vs.scored)
+    keep = [i for i in sorted(vs.scored) if not valid_meta[i].get("inferred")]  # calibrate on declared labels
     valid_meta = [valid_meta[i] for i in keep]
     vs.top = [vs.top[i] for i in keep]
     vs.lse, vs.target_lse = vs.lse[keep], vs.target_lse[keep]
@@ -244,15 +251,18 @@ def main(argv: list[str] | None = None) -> int:
     finals = final_predictions(pred, ts, test_meta, t_index)
     model_ranked = [[f[0]] + [t for t, _ in f[3] if t != f[0]] for f in finals]
     base = Baselines(train_meta)
+    declared = [i for i, m in enumerate(test_meta) if not m.get("inferred")]
+    d_meta, d_finals = [test_meta[i] for i in declared], [finals[i] for i in declared]
     results["test"] = {
-        "sites": len(test_meta),
-        "packages": len({m["package"] for m in test_meta}),
+        "sites": len(declared),
+        "inferred_sites": len(test_meta) - len(declared),
+        "packages": len({m["package"] for m in d_meta}),
         "model": breakdown(test_meta, model_ranked),
         "most_frequent_per_kind": breakdown(test_meta, [base.most_frequent(m) for m in test_meta]),
         "name_lookup": breakdown(test_meta, [base.name_lookup(m) for m in test_meta]),
-        "precision_coverage": precision_table(test_meta, finals),
-        "static_share": round(sum(1 for f in finals if f[2] == "static") / max(1, len(finals)), 4),
-        "representable": round(float(np.mean([not np.isnan(ts.target_lse[i, 0]) for i in range(len(test_meta))])), 4),
+        "precision_coverage": precision_table(d_meta, d_finals),
+        "static_share": round(sum(1 for f in d_finals if f[2] == "static") / max(1, len(d_finals)), 4),
+        "representable": round(float(np.mean([not np.isnan(ts.target_lse[i, 0]) for i in declared])), 4),
     }  # fmt: skip
     qpath = args.quantization if args.quantization is not None else EVAL_DIR / "quantization.json"
     if qpath.is_file():

@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: budget only)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this checkpoint's weights (new optimizer and schedule: a further stage)")
+    ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -142,12 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     valid_idx = vrng.permutation(valid.n)[:4000]
     net_cfg = NetConfig(vocab_size=mcfg.tokenizer().get_vocab_size(), n_types=mcfg.n_types,
                         n_features=N_FEATURES, d=args.d, layers=args.layers, heads=args.heads, ff=args.ff,
-                        max_len=MAX_TOKENS + 1)  # fmt: skip
+                        max_len=MAX_TOKENS + 1, dropout=args.dropout)  # fmt: skip
     model = TypeNet(net_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = args.out / "last.pt"
     state = {"step": 0, "elapsed": 0.0, "epoch": 0, "best": -1.0, "history": [], "batch_size": args.batch_size}
+    if args.init is not None and not (args.resume and ckpt_path.is_file()):
+        ck = torch.load(args.init, weights_only=False)
+        model.load_state_dict(ck["model"])
+        prev = ck["state"]
+        state["stages"] = [*prev.get("stages", []), {k: prev[k] for k in ("step", "elapsed", "best", "history")}]
+        print(f"initialised from {args.init} (step {prev['step']}, {prev['elapsed'] / 60:.1f} min)", file=sys.stderr)
     if args.resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["model"])

@@ -21,13 +21,16 @@ fi
 
 # Real TypeScript code for the slicing tests: npm packages that ship their .ts sources.
 NPM_DIR="${TYPEINF_TEST_NPM:-$HOME/.cache/typeinf/test-npm}"
-if [ ! -f "$NPM_DIR/.installed-v1" ]; then
+# The TypeScript compiler: the corpus's inferred labels (models/corpus/infer.py).
+if [ ! -f "$NPM_DIR/.installed-v2" ]; then
     mkdir -p "$NPM_DIR"
-    (cd "$NPM_DIR" && npm init -y >/dev/null && \
-        npm install --no-audit --no-fund --ignore-scripts rxjs@7.8.2 zod@3.25.76 mobx@6.13.7 >/dev/null)
-    touch "$NPM_DIR/.installed-v1"
+    (cd "$NPM_DIR" && ([ -f package.json ] || npm init -y >/dev/null) && \
+        npm install --no-audit --no-fund --ignore-scripts rxjs@7.8.2 zod@3.25.76 mobx@6.13.7 \
+            typescript@5.7.2 >/dev/null)
+    touch "$NPM_DIR/.installed-v2"
 fi
 export TYPEINF_TEST_NPM="$NPM_DIR"
+export TYPEINF_TYPESCRIPT="$NPM_DIR/node_modules/typescript"
 
 ruff check typeinf models tests benchmarks
 mypy typeinf

@@ -83,13 +83,21 @@ class Predictor:
         return self._session
 
     # ------------------------------------------------------------------ model
-    def _key(self, s: Slice, project_fp: str) -> str:
-        d = s.to_dict()
-        for k in ("file", "line", "column", "span"):
-            d.pop(k, None)
-        h = hashlib.blake2b(json.dumps(d, sort_keys=True).encode(), digest_size=16)
-        h.update(project_fp.encode())
+    @staticmethod
+    def _key(s: Slice, context_fp: str) -> str:
+        """The cache key: everything the model reads of the slice (not where it is in the file).
+        The dataclass repr is exact and far cheaper than a JSON dump (the editor computes a key
+        for every slice of the file on each edit); the scope list is fingerprinted once per file."""
+        content = (s.language, s.kind, s.name, s.qualname, s.annotatable, s.annotation, s.is_async,
+                   s.evidence, s.neighbours)  # fmt: skip
+        h = hashlib.blake2b(repr(content).encode("utf-8", "surrogatepass"), digest_size=16)
+        h.update(context_fp.encode())
         return h.hexdigest()
+
+    @staticmethod
+    def _scope_fingerprint(s: Slice) -> str:
+        return hashlib.blake2b(repr([(e.name, e.kind, e.module) for e in s.scope]).encode("utf-8", "surrogatepass"),
+                               digest_size=16).hexdigest()  # fmt: skip
 
     @staticmethod
     def _fingerprint(project: Sequence[ProjectType]) -> str:
@@ -112,12 +120,16 @@ class Predictor:
         todo: list[tuple[int, str, list[Candidate]]] = []
         texts: list[str] = []
         fingerprints: dict[int, str] = {}
+        scopes: dict[int, str] = {}
         for i, s in enumerate(slices):
             proj = projects[i] if projects is not None else project
             fp = fingerprints.get(id(proj))
             if fp is None:
                 fp = fingerprints[id(proj)] = self._fingerprint(proj)
-            key = self._key(s, fp)
+            sfp = scopes.get(id(s.scope))
+            if sfp is None:
+                sfp = scopes[id(s.scope)] = self._scope_fingerprint(s)
+            key = self._key(s, fp + sfp)
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
@@ -191,13 +203,15 @@ class Predictor:
 
     def combine(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5,
                 kind: str = "var") -> tuple[str, float, str, list[tuple[str, float]]]:  # fmt: skip
-        """Static facts first (with their rule's measured precision), else the model's first choice."""
+        """Static facts first, with their rule's measured precision; the model's first choice when
+        it is more confident than the rule has been (`x: float = 0`, `x: Base = Derived()`)."""
         if fact is not None:
             t = normalize(fact.type, fam)
             rule_p = float(self.rules.get(rule_key(fam, kind, fact), 0.8))
-            conf = max(rule_p, dict(alts).get(t, 0.0))
-            rest = [(x, c) for x, c in alts if x != t]
-            return t, conf, "static", [(t, conf), *rest][:top_k]
+            if not alts or alts[0][0] == t or alts[0][1] <= rule_p:
+                conf = max(rule_p, dict(alts).get(t, 0.0))
+                rest = [(x, c) for x, c in alts if x != t]
+                return t, conf, "static", [(t, conf), *rest][:top_k]
         t, c = alts[0] if alts else ("", 0.0)
         return t, c, "model", alts[:top_k]
 

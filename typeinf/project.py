@@ -11,12 +11,13 @@ Files are scanned with tree-sitter (top-level definitions only) and cached by co
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .features import ProjectType
 from .files import SourceFile, read_source, walk
-from .slices.source import parser
+from .slices.source import parse
 
 ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
 _PY_DEFS = {"class_definition": "class"}
@@ -48,7 +49,7 @@ def module_name(path: Path, root: Path, language: str) -> str:
 
 def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
     """(name, kind) of the types a file defines at its top level (or exports)."""
-    root = parser(language).parse(data).root_node
+    root = parse(data, language).root_node
     defs = _PY_DEFS if language == "python" else _TS_DEFS
     out = []
     stack = list(root.children)
@@ -74,16 +75,24 @@ class ProjectIndex:
     root: Path
     by_file: dict[Path, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
     _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
+    complete: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def build(cls, root: Path, max_bytes: int = 1_000_000, max_files: int = 20_000) -> ProjectIndex:
         index = cls(root.resolve())
-        for item in walk([index.root]):
-            if len(index.by_file) >= max_files:
+        index.populate(max_bytes, max_files)
+        return index
+
+    def populate(self, max_bytes: int = 1_000_000, max_files: int = 20_000) -> None:
+        """Scan every source file under the root (the language server runs this in a background
+        thread while it already answers from what is indexed so far)."""
+        for item in walk([self.root]):
+            if len(self.by_file) >= max_files:
                 break
             if isinstance(item, SourceFile):
-                index.add(item.path, item.language, max_bytes)
-        return index
+                self.add(item.path, item.language, max_bytes)
+        self.complete = True
 
     def add(self, path: Path, language: str, max_bytes: int = 1_000_000, data: bytes | None = None) -> None:
         if data is None:
@@ -98,23 +107,29 @@ class ProjectIndex:
             _SCAN_CACHE[key] = types
         lang = "python" if language == "python" else "typescript"
         key_path = path.resolve()
-        if self.by_file.get(key_path) != (lang, types):
-            self.by_file[key_path] = (lang, types)
-            self._lists.pop(lang, None)
+        with self._lock:
+            if self.by_file.get(key_path) != (lang, types):
+                self.by_file[key_path] = (lang, types)
+                self._lists.pop(lang, None)
 
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
         """The project's types for a file of this language.  One shared list per language (the
         file's own types are in its scope already, and candidates skip names in scope)."""
         lang = "python" if language == "python" else "typescript"
-        cached = self._lists.get(lang)
-        if cached is not None:
-            return cached
+        with self._lock:
+            cached = self._lists.get(lang)
+            if cached is not None:
+                return cached
+            files = sorted(self.by_file.items())
         out: dict[str, ProjectType] = {}
-        for p, (plang, types) in sorted(self.by_file.items()):
+        for p, (plang, types) in files:
             if plang != lang:
                 continue
             mod = module_name(p, self.root, lang)
             for name, kind in types:
                 out.setdefault(name, ProjectType(name, kind, mod))
-        self._lists[lang] = result = list(out.values())
+        result = list(out.values())
+        with self._lock:
+            if all(self.by_file.get(p) == v for p, v in files) and len(files) == len(self.by_file):
+                self._lists[lang] = result  # unchanged meanwhile: the shared list may be kept
         return result

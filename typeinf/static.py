@@ -9,7 +9,9 @@ model in `static_rules.json`; see models/evaluate.py):
   constructor a variable bound to a call of a class known at the site
               (`x = Foo(...)`, `new Foo(...)` -> Foo)
   no-return   a function with no return value: `None` (Python) / `void` (TypeScript);
-              an async one: `Promise<void>` in TypeScript
+              an async one: `Promise<void>` in TypeScript.  Not for stubs (a body of only a
+              docstring, `...`, `pass` or `raise NotImplementedError`; `@overload`,
+              `@abstractmethod`): their overrides or implementations return the real type
   literal-returns  every return is a literal of one type (`return True` / `return False`)
 """
 
@@ -91,6 +93,44 @@ def _constructor(s: Slice) -> str | None:
     return name
 
 
+_STUB_DECORATORS = ("overload", "abstractmethod", "abstractproperty")
+_STUB_STATEMENTS = re.compile(r"^(\.\.\.|pass|raise\s+NotImplementedError\b.*|return\s+NotImplemented)$")
+
+
+def is_stub(s: Slice) -> bool:
+    """A Python function whose body only marks it as a placeholder (see no-return above)."""
+    if any(d.rsplit(".", 1)[-1].split("(")[0] in _STUB_DECORATORS for d in s.evidence.decorators):
+        return True
+    window = s.evidence.window
+    if not window or window.endswith("\u2026"):
+        return False
+    lines = window.splitlines()
+    depth = 0
+    body_start = None
+    for i, line in enumerate(lines):
+        code = line.split("#", 1)[0].rstrip()
+        depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+        if depth <= 0 and code.endswith(":"):
+            body_start = i + 1
+            break
+        if depth <= 0 and ":" in code and code.lstrip().startswith(("def ", "async def ")) and not code.endswith(":"):
+            tail = code.rsplit(":", 1)[-1].strip()  # `def f(): ...` on one line
+            return bool(_STUB_STATEMENTS.match(tail))
+    if body_start is None:
+        return False
+    body = "\n".join(ln for ln in lines[body_start:] if not ln.strip().startswith("#")).strip()
+    for quote in ('"""', "'''"):
+        for prefix in ("", "r", "R"):
+            if body.startswith(prefix + quote):
+                end = body.find(quote, len(prefix) + 3)
+                if end < 0:
+                    return False
+                body = body[end + 3 :].strip()
+                break
+    statements = [ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return all(_STUB_STATEMENTS.match(st) for st in statements)
+
+
 def static_fact(s: Slice) -> Fact | None:
     """What the code states for certain about the site's type, if anything."""
     ev = s.evidence
@@ -112,7 +152,7 @@ def static_fact(s: Slice) -> Fact | None:
     values = [r for r in ev.returns if r.category != "bare"]
     if not values:
         if lang == "python":
-            return Fact("None", "no-return")
+            return None if is_stub(s) else Fact("None", "no-return")
         return Fact("Promise<void>" if s.is_async else "void", "no-return")
     lits = {literal_type(r, lang) for r in values}
     if len(lits) == 1 and None not in lits and not s.is_async:

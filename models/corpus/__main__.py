@@ -82,7 +82,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     root = cache_root(args.cache)
     out = Path(args.out) if args.out else default_build_dir()
     start = time.monotonic()
-    run_build(_langs(args.lang), root, out, args.jobs)
+    run_build(_langs(args.lang), root, out, args.jobs, infer=not args.no_infer)
     print(f"build done in {time.monotonic() - start:.0f}s", file=sys.stderr)
     return 0
 
@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--jobs", type=int, default=2, help="worker processes")
     p.add_argument("--out", help="build directory (default: $TYPEINF_CACHE/corpus-build)")
+    p.add_argument("--no-infer", action="store_true", help="skip the TypeScript compiler's inferred labels")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("unpack", help="write the corpus files of cached packages to a directory")

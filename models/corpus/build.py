@@ -6,10 +6,13 @@
     2. dedup   a file whose content appears in several packages is kept once, in the package
                with the smallest normalised name (independent of manifest order), so it is
                never in two splits;
-    3. cap     no package contributes more than 2% of a language's declared sites (the sites
-               kept are chosen by a hash of their position, so the choice is stable);
-    4. write   sharded JSONL per language and split, a sha256 digest per shard, and the
-               statistics (STATS.json / STATS.md).
+    3. infer   (npm) the TypeScript compiler's types of unannotated variables and returns,
+               extra labels marked `inferred` (infer.py; resumable; `--no-infer` skips it);
+    4. cap     no package contributes more than 2% of a language's declared sites (the sites
+               kept are chosen by a hash of their position, so the choice is stable; inferred
+               sites are capped alike, apart);
+    5. write   sharded JSONL per language and split (inferred ones under `inferred/`), a sha256
+               digest per shard, and the statistics (STATS.json / STATS.md).
 
 Each record is a slice (`typeinf slices` format, builtin scope entries left out: they are the
 same for every site) plus `package`, `split`, `file_hash`, `label_raw` (the annotation as
@@ -161,6 +164,38 @@ def run_slicing(ecosystem: str, root: Path, build_dir: Path, jobs: int) -> list[
     return [(p, out) for p, out in done if Path(str(out) + ".json").is_file()]
 
 
+def run_inference(root: Path, build_dir: Path, jobs: int) -> None:
+    """Inferred TypeScript labels for every sliced npm package (resuming; see infer.py)."""
+    from .infer import infer_package, inferred_path, typescript_dir
+
+    typescript = typescript_dir()
+    if typescript is None:
+        print("build npm: no TypeScript compiler (node/npm missing): no inferred labels", file=sys.stderr)
+        return
+    todo = []
+    for p in read_manifest("npm"):
+        hit = find_cached(root, FetchRequest("npm", p.name, p.version, allow_fallback=True))
+        if hit is None:
+            continue
+        vdir, meta = hit
+        out = inferred_path(_result_path(build_dir, "npm", p.name, str(meta.get("version", p.version))))
+        if not Path(str(out) + ".json").is_file():
+            todo.append((str(vdir / str(meta["file"])), str(out), normalize_name(p.name, "npm"), p.split))
+    print(f"build npm: inferring types in {len(todo)} packages", file=sys.stderr)
+    start = time.monotonic()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(infer_package, *job, str(typescript)): job for job in todo}
+        for i, fut in enumerate(as_completed(futures), 1):
+            name = futures[fut][2]
+            try:
+                r = fut.result()
+                msg = f"{r['sites']} of {r['candidates']} sites, {r['seconds']}s" + (
+                    f" ({r['error'][:80]})" if r["error"] else "")  # fmt: skip
+            except Exception as e:  # noqa: BLE001 - one package never stops the build
+                msg = f"FAILED {type(e).__name__}: {e}"
+            print(f"\r[{i}/{len(todo)} {time.monotonic() - start:.0f}s] {name}: {msg}".ljust(100), file=sys.stderr)
+
+
 def _read_records(path: Path) -> Iterator[dict[str, Any]]:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -211,6 +246,10 @@ def merge(ecosystem: str, packages: list[tuple[Any, Path]], out_dir: Path) -> di
     for old in lang_dir.glob("*.jsonl"):
         old.unlink()
     writers: dict[str, _ShardWriter] = {s: _ShardWriter(lang_dir, s) for s in SPLITS}
+    (lang_dir / "inferred").mkdir(exist_ok=True)
+    for old in (lang_dir / "inferred").glob("*.jsonl"):
+        old.unlink()
+    inferred_writers = {s: _ShardWriter(lang_dir / "inferred", s, "inferred/") for s in SPLITS}
     stats = _Stats(ecosystem)
     for p, path in sorted(packages, key=lambda x: normalize_name(x[0].name, ecosystem)):
         key = normalize_name(p.name, ecosystem)
@@ -228,14 +267,38 @@ def merge(ecosystem: str, packages: list[tuple[Any, Path]], out_dir: Path) -> di
         stats.add_package(p.split, kept_files[key], recs, summaries[p.name])
         for r in recs:
             writers[p.split].write(r)
+        inferred = _inferred_records(path, owner, key)
+        if len(inferred) > cap:
+            chosen = {id(r) for r in sorted(inferred, key=_site_rank)[:cap]}
+            inferred = [r for r in inferred if id(r) in chosen]
+        stats.add_inferred(p.split, inferred)
+        for r in inferred:
+            inferred_writers[p.split].write(r)
     digests = {}
-    for w in writers.values():
+    for w in [*writers.values(), *inferred_writers.values()]:
         w.close()
         digests.update(w.digests)
     result = stats.finish()
     result["cap_per_package"] = cap
     result["digests"] = digests
     return result
+
+
+def _inferred_records(path: Path, owner: dict[str, str], key: str) -> list[dict[str, Any]]:
+    """A package's inferred records (infer.py) for the files it owns, once per file."""
+    from .infer import inferred_path
+
+    ipath = inferred_path(path)
+    if not ipath.is_file():
+        return []
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line in _read_records(ipath):
+        fh = line["file_hash"]
+        if owner.get(fh) == key and fh not in seen:
+            seen.add(fh)
+            out.extend(line["sites"])
+    return out
 
 
 def write_file_index(ecosystem: str, splits: dict[str, str], owner: dict[str, str]) -> None:
@@ -246,8 +309,8 @@ def write_file_index(ecosystem: str, splits: dict[str, str], owner: dict[str, st
 
 
 class _ShardWriter:
-    def __init__(self, directory: Path, split: str) -> None:
-        self.dir, self.split = directory, split
+    def __init__(self, directory: Path, split: str, prefix: str = "") -> None:
+        self.dir, self.split, self.prefix = directory, split, prefix
         self.n = 0
         self.shard = -1
         self.fh: Any = None
@@ -271,7 +334,7 @@ class _ShardWriter:
     def close(self) -> None:
         if self.fh is not None:
             self.fh.close()
-            self.digests[f"{self.split}-{self.shard:04d}.jsonl"] = self.hash.hexdigest()
+            self.digests[f"{self.prefix}{self.split}-{self.shard:04d}.jsonl"] = self.hash.hexdigest()
             self.fh = None
 
 
@@ -284,7 +347,7 @@ class _Stats:
     def add_package(self, split: str, files: int, recs: list[dict[str, Any]], summary: dict[str, Any]) -> None:
         s = self.splits.setdefault(split, {"packages": 0, "files": 0, "sites": 0, "by_kind": Counter(),
                                            "labels": Counter(), "category": Counter(), "generic": 0,
-                                           "user_defined_visible": 0, "dts_sites": 0})  # fmt: skip
+                                           "user_defined_visible": 0, "dts_sites": 0, "inferred": Counter()})  # fmt: skip
         s["packages"] += 1 if recs else 0
         s["files"] += files
         s["sites"] += len(recs)
@@ -298,6 +361,12 @@ class _Stats:
                 s["user_defined_visible"] += 1
             self.all_labels[r["label"]] += 1
 
+    def add_inferred(self, split: str, recs: list[dict[str, Any]]) -> None:
+        """Compiler-inferred labels: counted apart, by kind, never as declared sites."""
+        s = self.splits[split]
+        for r in recs:
+            s["inferred"][r["kind"]] += 1
+
     @staticmethod
     def _summ(s: dict[str, Any]) -> dict[str, Any]:
         n = max(1, s["sites"])
@@ -305,7 +374,8 @@ class _Stats:
         ud = s["category"].get("user-defined", 0)
         return {
             "packages": s["packages"], "files": s["files"], "sites": s["sites"],
-            "by_kind": dict(sorted(s["by_kind"].items())), "inferred_sites": 0,
+            "by_kind": dict(sorted(s["by_kind"].items())), "inferred_sites": sum(s["inferred"].values()),
+            "inferred_by_kind": dict(sorted(s["inferred"].items())),
             "dts_sites": s["dts_sites"], "distinct_types": len(s["labels"]),
             "top10_share": round(sum(top[:10]) / n, 4), "top100_share": round(sum(top[:100]) / n, 4),
             "top1000_share": round(sum(top[:1000]) / n, 4),
@@ -318,8 +388,9 @@ class _Stats:
     def finish(self) -> dict[str, Any]:
         total: dict[str, Any] = {"packages": 0, "files": 0, "sites": 0, "by_kind": Counter(),
                                  "labels": self.all_labels, "category": Counter(), "generic": 0,
-                                 "user_defined_visible": 0, "dts_sites": 0}  # fmt: skip
+                                 "user_defined_visible": 0, "dts_sites": 0, "inferred": Counter()}  # fmt: skip
         for s in self.splits.values():
+            total["inferred"].update(s["inferred"])
             for k in ("packages", "files", "sites", "generic", "user_defined_visible", "dts_sites"):
                 total[k] += s[k]
             total["by_kind"].update(s["by_kind"])
@@ -353,10 +424,13 @@ def write_stats(results: dict[str, dict[str, Any]]) -> None:
 def render_stats_md(stats: dict[str, Any]) -> str:
     lines = ["# Corpus statistics", "",
              "Generated by `python -m models.corpus build` (declared labels after dedup and the per-package cap;",
-             "`.d.ts` sites are counted apart and not used). Categories as in `typeinf/categories.py`.", ""]  # fmt: skip
-    head = ("| language | split | packages | files | sites | param | return | var | .d.ts sites | distinct types "
-            "| top-10 | top-100 | top-1000 | builtin | third-party | user-defined | generic | user-defined in scope |")
-    lines += [head, "|" + "---|" * 18]
+             "`.d.ts` sites are counted apart and not used; *inferred sites* are TypeScript variables and returns",
+             "without an annotation, labelled with the compiler's inferred type (models/corpus/infer.py): extra",
+             "labels, never counted in *sites*). Categories as in `typeinf/categories.py`.", ""]  # fmt: skip
+    head = ("| language | split | packages | files | sites | param | return | var | inferred sites | .d.ts sites "
+            "| distinct types | top-10 | top-100 | top-1000 | builtin | third-party | user-defined | generic "
+            "| user-defined in scope |")
+    lines += [head, "|" + "---|" * 19]
     for lang, st in sorted(stats.items()):
         rows = [("all", st)] + sorted(st.get("splits", {}).items())
         for split, s in rows:
@@ -364,7 +438,8 @@ def render_stats_md(stats: dict[str, Any]) -> str:
             c = s["category_share"]
             lines.append(
                 f"| {lang} | {split} | {s['packages']} | {s['files']} | {s['sites']:,} | {k.get('param', 0):,} "
-                f"| {k.get('return', 0):,} | {k.get('var', 0):,} | {s['dts_sites']:,} | {s['distinct_types']:,} "
+                f"| {k.get('return', 0):,} | {k.get('var', 0):,} | {s.get('inferred_sites', 0):,} "
+                f"| {s['dts_sites']:,} | {s['distinct_types']:,} "
                 f"| {s['top10_share']:.1%} | {s['top100_share']:.1%} | {s['top1000_share']:.1%} "
                 f"| {c['builtin']:.1%} | {c['third-party']:.1%} | {c['user-defined']:.1%} "
                 f"| {s['generic_share']:.1%} | {s['user_defined_visible_share']:.1%} |"
@@ -394,10 +469,12 @@ def verify_digests(shards: Path) -> list[str]:
     return bad
 
 
-def run_build(ecosystems: list[str], root: Path, build_dir: Path, jobs: int) -> dict[str, Any]:
+def run_build(ecosystems: list[str], root: Path, build_dir: Path, jobs: int, infer: bool = True) -> dict[str, Any]:
     results = {}
     for eco in ecosystems:
         packages = run_slicing(eco, root, build_dir, jobs)
+        if eco == "npm" and infer:
+            run_inference(root, build_dir, jobs)
         start = time.monotonic()
         results[eco] = merge(eco, packages, build_dir / "shards")
         print(f"build {eco}: merged in {time.monotonic() - start:.0f}s: {results[eco]['sites']:,} sites "

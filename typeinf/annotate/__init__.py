@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..categories import PY_BUILTIN_NAMES, TS_BUILTIN_NAMES
 from ..predict import Prediction
-from ..slices.source import parser
+from ..slices.source import parse
 from ..types import names_in
 from .python import TYPING_NAMES, Edit, annotate_python
 from .typescript import annotate_typescript
@@ -94,7 +94,7 @@ class NotParsable(ValueError):
 
 
 def parses(data: bytes, language: str) -> bool:
-    return not parser(language).parse(data).root_node.has_error
+    return not parse(data, language).root_node.has_error
 
 
 def apply(data: bytes, language: str, edits: list[Edit], options: Options, rel_path: str = ""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from ..slices.source import parser
+from ..slices.source import parse
 from .python import Edit
 
 FUNC_TYPES = {"function_declaration", "generator_function_declaration", "function_expression",
@@ -143,7 +143,7 @@ def annotate_typescript(data: bytes, language: str, edits: list[Edit], file: str
                         ) -> tuple[bytes, list[Edit]]:  # fmt: skip
     """Insert the annotations; returns the new bytes and the edits applied.  `file` is the
     project-relative path, used to spell imports of project types."""
-    tree = parser(language).parse(data)
+    tree = parse(data, language)
     root = tree.root_node
     inserts: list[_Insert] = []
     applied: list[Edit] = []

@@ -10,7 +10,7 @@ from tree_sitter import Node
 
 from ..annotate.typescript import _function_for_name, _param_insert, _var_insert
 from ..predict import Prediction
-from ..slices.source import parser
+from ..slices.source import parse
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _ts_insertion(root: Node, p: Prediction) -> Insertion | None:
 def insertions(data: bytes, language: str, preds: list[Prediction]) -> list[tuple[Prediction, Insertion]]:
     """Where each prediction's annotation would be inserted (sites that cannot take one inline
     are left out)."""
-    root = parser(language).parse(data).root_node
+    root = parse(data, language).root_node
     out = []
     for p in preds:
         if p.slice.annotation is not None or not p.slice.annotatable or not p.type:

@@ -43,6 +43,7 @@ class Analysis:
     data: bytes
     language: str
     with_model: bool = False
+    indexed: bool = False  # made with the complete project index
     preds: list[Prediction] = field(default_factory=list)
     hints: list[tuple[Prediction, Insertion]] = field(default_factory=list)
 
@@ -52,6 +53,10 @@ class TypeinfServer(LanguageServer):
         super().__init__("typeinf", __version__)
         self.options = ServerOptions()
         self.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="typeinf-model")
+        # the project index (types of the other files) is scanned in its own thread; analyses use
+        # what is indexed so far and are redone once it is complete
+        self.index_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="typeinf-index")
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.predictor: Predictor | None = None
         self.model_error: str | None = None
         self.analyses: dict[str, Analysis] = {}
@@ -67,16 +72,35 @@ class TypeinfServer(LanguageServer):
     # ------------------------------------------------------------------ model work (executor)
     def _load_model(self) -> None:
         try:
-            self.predictor = Predictor()
+            predictor = Predictor()
+            predictor.session  # noqa: B018 - load the ONNX session and the tokenizer now, not on the first edit
+            predictor.cfg.tokenizer()
+            self.predictor = predictor
         except Exception as e:  # noqa: BLE001 - reported to the user, the server keeps running
             self.model_error = str(e)
 
     def _project_for(self, path: Path) -> ProjectIndex:
+        """The project's index, scanned in the background the first time its root is seen."""
         root = find_root(path)
         index = self.projects.get(root)
         if index is None:
-            index = self.projects[root] = ProjectIndex.build(root)
+            index = self.projects[root] = ProjectIndex(root.resolve())
+            future = self.index_executor.submit(index.populate)
+            future.add_done_callback(lambda _f: self._project_indexed(index))
         return index
+
+    def _project_indexed(self, index: ProjectIndex) -> None:
+        """(index thread) Redo the analyses of the project's open documents with all its types."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+
+        def redo() -> None:
+            for uri in list(self.workspace.text_documents):
+                if self._project_complete(uri):  # analyses made before are stale now
+                    asyncio.ensure_future(_analyze_then_refresh(self, uri, 0.0))
+
+        loop.call_soon_threadsafe(redo)
 
     def _analyze(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
         data = text.encode("utf-8", "surrogatepass")
@@ -86,11 +110,16 @@ class TypeinfServer(LanguageServer):
         path = Path(to_fs_path(uri) or uri)
         slices, _ = extract_with_diagnostics(data, language, str(path))
         project = self._project_for(path)
+        result.indexed = project.complete
         project.add(path, language, data=data)
         todo = [s for s in slices if s.annotation is None]
         result.preds = self.predictor.predict(todo, project.types_for(path, language))
         result.hints = insertions(data, language, result.preds)
         return result
+
+    def _project_complete(self, uri: str) -> bool:
+        index = self.projects.get(find_root(Path(to_fs_path(uri) or uri)))
+        return index is not None and index.complete
 
     async def run_model(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.model_executor, fn, *args)
@@ -112,18 +141,22 @@ class TypeinfServer(LanguageServer):
             except asyncio.TimeoutError:
                 return None
             doc = self.workspace.get_text_document(uri)
+        indexed = self._project_complete(uri)
         cached = self.analyses.get(uri)
-        if cached is not None and cached.version == doc.version and cached.with_model == (self.predictor is not None):
+        if (cached is not None and cached.version == doc.version and cached.indexed == indexed
+                and cached.with_model == (self.predictor is not None)):  # fmt: skip
             return cached
         task = self.tasks.get(uri)
-        stale = task is None or task.done() or getattr(task, "typeinf_version", None) != doc.version
+        old_version = getattr(task, "typeinf_version", None) != doc.version
+        stale = task is None or task.done() or old_version or getattr(task, "typeinf_indexed", None) != indexed
         # a request does not wait out the debounce of an edit: it starts the analysis now
         hurry = not stale and debounce == 0 and getattr(task, "typeinf_waiting", False)
         if task is None or stale or hurry:
-            if task is not None and not task.done():
-                task.cancel()
+            if task is not None and not task.done() and (old_version or hurry):
+                task.cancel()  # (one made before the index was complete still answers its waiters)
             task = asyncio.ensure_future(self._compute(uri, doc.version, debounce))
             task.typeinf_version = doc.version  # type: ignore[attr-defined]
+            task.typeinf_indexed = indexed  # type: ignore[attr-defined]
             task.typeinf_waiting = debounce > 0  # type: ignore[attr-defined]
             self.tasks[uri] = task
         try:
@@ -186,6 +219,10 @@ def initialize(ls: TypeinfServer, params: lsp.InitializeParams) -> None:
 
 @SERVER.feature(lsp.INITIALIZED)
 async def initialized(ls: TypeinfServer, params: lsp.InitializedParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    root = ls.workspace.root_path
+    if root:  # index the workspace while the model loads
+        ls._project_for(Path(root))
     token = "typeinf-model-load"
     supports_progress = bool(ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress)
     if supports_progress:

@@ -21,7 +21,7 @@ from tree_sitter import Node
 
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
-from .source import Diagnostic, Source, blank, broken_region, first_error_offset, parser, syntax_diagnostics
+from .source import Diagnostic, Source, blank, broken_region, first_error_offset, parse, syntax_diagnostics
 
 PY_BUILTIN_TYPES = (
     "int", "float", "complex", "bool", "str", "bytes", "bytearray", "memoryview", "list",
@@ -131,7 +131,7 @@ class _PythonSlicer:
     def __init__(self, data: bytes, path: str) -> None:
         self.src = Source(data)
         self.path = path
-        self.tree = parser("python").parse(data)
+        self.tree = parse(data, "python")
         self.scopes: list[Scope] = []
         self.functions: list[tuple[Node, Scope]] = []  # (function_definition, its scope)
         self.file_scope: list[ScopeName] = list(_BUILTIN_SCOPE)

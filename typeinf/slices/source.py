@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
 
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Tree
 
 from .model import MAX_TEXT, clip
 
@@ -42,6 +44,26 @@ def parser(language: str) -> Parser:
     if language == "tsx":
         return Parser(Language(tst.language_tsx()))
     raise ValueError(f"unknown language {language!r} (python, typescript or tsx)")
+
+
+_TREES: OrderedDict[tuple[str, bytes], Tree] = OrderedDict()
+_TREES_LOCK = threading.Lock()
+
+
+def parse(data: bytes, language: str) -> Tree:
+    """The syntax tree of `data`, shared: the slicer, the project index and the edit planners
+    all read the same document version, so it is parsed once (trees are never edited here)."""
+    key = (language, data)
+    with _TREES_LOCK:
+        tree = _TREES.get(key)
+        if tree is not None:
+            _TREES.move_to_end(key)
+            return tree
+        tree = parser(language).parse(data)
+        _TREES[key] = tree
+        if len(_TREES) > 4:
+            _TREES.popitem(last=False)
+        return tree
 
 
 @dataclass(slots=True)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
-from .source import WINDOW_LINES, Diagnostic, Source, parser, syntax_diagnostics
+from .source import WINDOW_LINES, Diagnostic, Source, parse, syntax_diagnostics
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -115,7 +115,7 @@ def extract_typescript(data: bytes, language: str, path: str) -> tuple[list[Slic
 
     Pure and tolerant: a buffer with syntax errors yields the slices of the code that
     parses, plus diagnostics for the broken lines."""
-    tree = parser(language).parse(data)
+    tree = parse(data, language)
     source = Source(data)
     walker = _Walker(source)
     walker.walk(tree.root_node)

@@ -1,0 +1,85 @@
+"""Static facts: the rules and how they combine with the model's ranking."""
+
+from __future__ import annotations
+
+import pytest
+
+from typeinf.predict import Predictor
+from typeinf.slices import extract
+from typeinf.static import Fact, is_stub, static_fact
+
+STUBS = '''
+import abc
+from typing import overload
+
+class Base:
+    @abc.abstractmethod
+    def documented(self):
+        """Subclasses return the real thing."""
+
+    def ellipsis(self): ...
+
+    def raises(
+        self, a,
+    ):
+        # a comment before the docstring
+        """Doc
+        on two lines."""
+        raise NotImplementedError("subclass")
+
+    def passes(self):
+        pass
+
+    @overload
+    def over(self, x): ...
+
+    def prints(self):
+        print("side effect")
+
+    def bare_return(self):
+        """Doc."""
+        return
+'''
+
+
+def _returns(source: str) -> dict[str, object]:
+    return {s.name: s for s in extract(source, "python", "m.py") if s.kind == "return"}
+
+
+@pytest.mark.parametrize("name", ["documented", "ellipsis", "raises", "passes", "over"])
+def test_stub_bodies_get_no_none_fact(name: str) -> None:
+    s = _returns(STUBS)[name]
+    assert is_stub(s)
+    assert static_fact(s) is None
+
+
+@pytest.mark.parametrize("name", ["prints", "bare_return"])
+def test_functions_that_run_and_return_nothing_are_none(name: str) -> None:
+    s = _returns(STUBS)[name]
+    assert not is_stub(s)
+    assert static_fact(s) == Fact("None", "no-return")
+
+
+def test_literal_and_constructor_facts() -> None:
+    src = "class Foo:\n    pass\n\ndef f(flag=False, n=0):\n    x = Foo()\n    y = 'a'\n    return x, y\n"
+    by = {(s.kind, s.name): static_fact(s) for s in extract(src, "python", "m.py")}
+    assert by[("param", "flag")] == Fact("bool", "literal")
+    assert by[("param", "n")] == Fact("int", "literal")
+    assert by[("var", "x")] == Fact("Foo", "constructor")
+    assert by[("var", "y")] == Fact("str", "literal")
+
+
+def test_a_weak_rule_yields_to_a_more_confident_model() -> None:
+    p = Predictor()
+    p.rules = {"python:var:constructor": 0.2, "python:param:literal:bool": 0.96}
+    fact = Fact("Foo", "constructor")
+    t, conf, source, alts = p.combine("python", fact, [("Base", 0.7), ("Foo", 0.2)], kind="var")
+    assert (t, source) == ("Base", "model") and conf == 0.7
+    # ... but not when the model is less sure than the rule has been
+    t, conf, source, alts = p.combine("python", fact, [("Base", 0.15), ("Foo", 0.1)], kind="var")
+    assert (t, source, conf) == ("Foo", "static", 0.2)
+    assert alts[0] == ("Foo", 0.2) and ("Base", 0.15) in alts
+    # a reliable rule wins over a model that disagrees with less confidence than the rule's precision
+    bool_fact = Fact("bool", "literal")
+    t, conf, source, _ = p.combine("python", bool_fact, [("int", 0.9), ("bool", 0.05)], kind="param")
+    assert (t, source, conf) == ("bool", "static", 0.96)
