@@ -44,6 +44,13 @@ def test_python(raw, norm, base):
         ("{a: number; b?: string}", "{ a: number; b?: string }", "{}"),
         ("Map<string,  Set<number>>", "Map<string, Set<number>>", "Map"),
         ("[string, number]", "[string, number]", "[tuple]"),
+        # a function type inside a union or intersection keeps its parentheses: without them the
+        # union would become the function's return type
+        ("((e: Event) => void) | null", "((e: Event) => void) | null", "=> | null"),
+        ("undefined | (() => void)", "(() => void) | undefined", "=> | undefined"),
+        ("(x: number) => string | null", "(x: number) => string | null", "=>"),
+        ("Foo & (() => void)", "(() => void) & Foo", "=>"),
+        ("A & (B | C)", "(B | C) & A", "(B | C) & A"),
     ],
 )
 def test_typescript(raw, norm, base):

@@ -151,7 +151,10 @@ class _TSParser:
             return members[0]
         flat: set[str] = set()
         for m in members:
-            flat.update(_split_top(m, "|"))
+            if _is_function_type(m):  # `(() => void) | null`, not `() => void | null`
+                flat.add(f"({m})")
+            else:
+                flat.update(_split_top(m, "|"))
         if {"true", "false"} <= flat:
             flat -= {"true", "false"}
             flat.add("boolean")
@@ -166,7 +169,7 @@ class _TSParser:
             members.append(self.postfix())
         if len(members) == 1:
             return members[0]
-        return " & ".join(sorted(set(members)))
+        return " & ".join(sorted({f"({m})" if _is_function_type(m) or " | " in m else m for m in members}))
 
     def postfix(self) -> str:
         base = self.primary()
@@ -287,6 +290,19 @@ class _TSParser:
         return _join_tokens(parts) + " => " + ret
 
 
+def _is_function_type(t: str) -> bool:
+    """`(a: A) => B` / `new () => T` at the top level (an arrow outside any brackets)."""
+    depth = 0
+    for i, ch in enumerate(t):
+        if ch in "([{<":
+            depth += 1
+        elif ch in ")]}>" and not (ch == ">" and i > 0 and t[i - 1] == "="):
+            depth -= 1
+        elif ch == "=" and depth == 0 and t.startswith("=>", i):
+            return True
+    return False
+
+
 def _join_tokens(toks: list[str]) -> str:
     out = ""
     for t in toks:
@@ -359,6 +375,8 @@ def _outer(t: str, language: str) -> str:
         return t if i < 0 else t[:i]
     if t.endswith("[]"):
         return "[]"
+    if t.startswith("(") and t.endswith(")") and _is_function_type(t[1:-1]):
+        return "=>"
     if "=>" in t:
         return "=>"
     if t.startswith("{"):
@@ -380,6 +398,8 @@ def base_type(text: str, language: str = "python") -> str:
     norm = normalize(text, language)
     if not norm:
         return ""
+    if language != "python" and _is_function_type(norm):
+        return "=>"
     members = _split_top(norm, "|")
     outs = sorted({_outer(m, language) for m in members}, key=_sort_key)
     return " | ".join(outs)

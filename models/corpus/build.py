@@ -261,6 +261,7 @@ def merge(ecosystem: str, packages: list[tuple[Any, Path]], out_dir: Path) -> di
                 continue
             seen.add(fh)
             recs.extend(line["sites"])
+        _renormalize(recs, LANG_OF_ECO[ecosystem])
         if len(recs) > cap:
             chosen = {id(r) for r in sorted(recs, key=_site_rank)[:cap]}
             recs = [r for r in recs if id(r) in chosen]
@@ -268,6 +269,7 @@ def merge(ecosystem: str, packages: list[tuple[Any, Path]], out_dir: Path) -> di
         for r in recs:
             writers[p.split].write(r)
         inferred = _inferred_records(path, owner, key)
+        _renormalize(inferred, "typescript")
         if len(inferred) > cap:
             chosen = {id(r) for r in sorted(inferred, key=_site_rank)[:cap]}
             inferred = [r for r in inferred if id(r) in chosen]
@@ -282,6 +284,12 @@ def merge(ecosystem: str, packages: list[tuple[Any, Path]], out_dir: Path) -> di
     result["cap_per_package"] = cap
     result["digests"] = digests
     return result
+
+
+def _renormalize(recs: list[dict[str, Any]], language: str) -> None:
+    """Labels with the current normaliser (package results keep the one they were sliced with)."""
+    for r in recs:
+        r["label"] = normalize(r["label_raw"], language)
 
 
 def _inferred_records(path: Path, owner: dict[str, str], key: str) -> list[dict[str, Any]]:

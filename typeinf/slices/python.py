@@ -120,6 +120,8 @@ class Scope:
     globals: set[str] = field(default_factory=set)
     self_name: str | None = None  # first parameter of a method
     instance: dict[str, Binding] | None = None  # class scope: self.x attributes
+    returns: list[Node | None] = field(default_factory=list)  # function scope: return values (None: bare)
+    yields: list[Node | None] = field(default_factory=list)
 
     def enclosing_class(self) -> Scope | None:
         if self.kind == "function" and self.parent is not None and self.parent.kind == "class":
@@ -167,6 +169,15 @@ class _PythonSlicer:
             if _is_reference(node):
                 scope.refs.append(node)
             return scope
+        if t == "return_statement" or t == "yield":  # collected in this pass, not by a walk per function
+            fs: Scope | None = scope
+            while fs is not None and fs.kind == "comprehension":
+                fs = fs.parent
+            if fs is not None and fs.kind == "function":
+                if t == "return_statement":
+                    fs.returns.append(node.named_children[0] if node.named_child_count else None)
+                else:
+                    fs.yields.append(node.named_children[-1] if node.named_child_count else None)
         if t == "function_definition":
             return self._function(node, scope)
         if t == "class_definition":
@@ -504,7 +515,7 @@ class _PythonSlicer:
     def _return_slice(self, fnode: Node, fscope: Scope, sigs: dict[int, str]) -> Slice:
         name = fnode.child_by_field_name("name")
         eb = EvidenceBuilder()
-        returns, yields = _returns_of(fnode)
+        returns, yields = fscope.returns, fscope.yields
         eb.ev.returns = [Expr(self.src.expr_text(r), category(r)) if r is not None
                          else Expr("", "bare") for r in returns[:12]]  # fmt: skip
         eb.ev.yields = [Expr(self.src.expr_text(y), category(y)) if y is not None
@@ -630,25 +641,6 @@ def _has_decorator(fnode: Node, name: str) -> bool:
 
 def _is_async(fnode: Node) -> bool:
     return fnode.child_count > 0 and fnode.children[0].type == "async"
-
-
-def _returns_of(fnode: Node) -> tuple[list[Node | None], list[Node | None]]:
-    """Return and yield expressions of a function, not of the functions nested in it."""
-    returns: list[Node | None] = []
-    yields: list[Node | None] = []
-    body = fnode.child_by_field_name("body")
-    stack = [body] if body is not None else []
-    while stack:
-        n = stack.pop()
-        t = n.type
-        if t in ("function_definition", "lambda", "class_definition"):
-            continue
-        if t == "return_statement":
-            returns.append(n.named_children[0] if n.named_child_count else None)
-        elif t == "yield":
-            yields.append(n.named_children[-1] if n.named_child_count else None)
-        stack.extend(reversed(n.children))
-    return returns, yields
 
 
 def _unwrap_up(node: Node) -> Node:
