@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -23,10 +24,24 @@ from models.dataset import cache_dir
 from models.network import NetConfig, TypeNet
 from models.train import Split, lang_mask, to_torch
 from typeinf.model_io import ModelConfig
+from typeinf.types import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = ROOT / "models" / "eval"
 INPUTS = ("ids", "mask", "cand_tok", "cand_feat", "cand_mask")
+
+
+_VOID_UNION = re.compile(r"^(.*=> ?void) \| (null|undefined)$")
+
+
+def repair_ts_label(label: str) -> str:
+    """Vocabularies built before the normaliser kept the parentheses of `(() => void) | null`
+    hold `() => void | null`: a nullable callback (a function returning `void | null` is not
+    what anyone writes), spelled again so that writing it back means what was meant."""
+    m = _VOID_UNION.match(label)
+    if m is None or not label.startswith(("(", "<", "new ")):
+        return label
+    return normalize(f"({m.group(1)}) | {m.group(2)}", "typescript")
 
 
 def load_checkpoint(path: Path) -> TypeNet:
@@ -105,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": sum(v.numel() for v in ck["model"].values()),
         "tokenizer_vocab": mcfg.tokenizer().get_vocab_size(),
         "types": {k: len(v) for k, v in mcfg.types.items()}}, indent=1) + "\n")  # fmt: skip
-    for f in ("tokenizer.json", "types.json"):
-        shutil.copy(args.data / "model" / f, args.out / f)
+    shutil.copy(args.data / "model" / "tokenizer.json", args.out / "tokenizer.json")
+    types = json.loads((args.data / "model" / "types.json").read_text(encoding="utf-8"))
+    types["typescript"] = [repair_ts_label(t) for t in types.get("typescript", [])]
+    (args.out / "types.json").write_text(json.dumps(types, ensure_ascii=False), encoding="utf-8")
     cfg = ModelConfig.load(args.out)
     cfg.extra["network"] = NetConfig(**ck["net_config"]).to_dict()
     cfg.save()

@@ -88,3 +88,12 @@ def test_evaluation_reports_every_breakdown(trained):
     assert q["n"] > 0 and 0.0 <= q["int8_exact"] <= 1.0 and 0.0 <= q["agree"] <= 1.0
     cal = json.loads((Path(model) / "thresholds.json").read_text())
     assert 0.0 < cal["temperature"] and 0.0 <= cal["default"] <= 1.0
+
+
+def test_export_respells_nullable_callbacks_of_old_vocabularies():
+    from models.export import repair_ts_label
+
+    assert repair_ts_label("(event: Event) => void | null") == "((event: Event) => void) | null"
+    assert repair_ts_label("() => void | undefined") == "(() => void) | undefined"
+    for keep in ("() => string | null", "() => void", "string | null", "(a: A) => Promise<B> | B"):
+        assert repair_ts_label(keep) == keep
