@@ -134,13 +134,21 @@ def test_old_python_gets_typing_spelling():
     start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
     out, applied, _ = annotate_python(src, [Edit("param", start, "int | None")], (3, 8))
     assert out.startswith("from typing import Optional\n") and "x: Optional[int] = None" in out
+    assert "import Optional\n\n\ndef f(" in out  # PEP 8: two blank lines between new imports and a def
+
+
+def test_blank_lines_kept_where_imports_already_were():
+    src = "import os\n# the entry point\ndef f(x=None):\n    return os.sep\n"
+    start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
+    out, _, _ = annotate_python(src, [Edit("param", start, "int | None")], (3, 8))
+    assert "# the entry point\ndef f(x: Optional[int] = None):" in out  # the user's layout is theirs
 
 
 def test_project_types_imported_for_type_checking_only():
     src = "def load(repo=None):\n    return repo.items()\n"
     start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
     out, _, _ = annotate_python(src, [Edit("param", start, "Repo | None", (), (("app.repo", "Repo"),))])
-    assert "if TYPE_CHECKING:\n    from app.repo import Repo" in out
+    assert "if TYPE_CHECKING:\n    from app.repo import Repo\n\n\ndef load(" in out
     assert 'repo: "Repo | None" = None' in out
     compile(out, "m.py", "exec")
 

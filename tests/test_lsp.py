@@ -21,10 +21,20 @@ def report(rows, verbose=False):
 '''
 
 
+SHAPES = """class Widget:
+    def draw(self) -> None:
+        pass
+
+    def resize(self, width: int) -> None:
+        pass
+"""
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "typeinf", "lsp"]))
 async def client(lsp_client: LanguageClient, tmp_path_factory):
     root = tmp_path_factory.mktemp("ws")
     (root / "pyproject.toml").write_text('[project]\nname = "ws"\nrequires-python = ">=3.10"\n')
+    (root / "shapes.py").write_text(SHAPES)  # another module: the server indexes the workspace's types
     @lsp_client.feature(lsp.WORKSPACE_INLAY_HINT_REFRESH)
     def refresh(params: None) -> None:  # the server asks for a refresh when late predictions arrive
         lsp_client.refreshes = getattr(lsp_client, "refreshes", 0) + 1  # type: ignore[attr-defined]
@@ -127,3 +137,17 @@ async def test_settings_change_and_invalid_settings(client: LanguageClient):
     assert "maxHints" in msg.message
     got = await hints(client, uri, SOURCE)
     assert got and not any(h.label.startswith("->") for h in got)
+
+
+async def test_types_of_other_project_modules_are_predicted_and_imported(client: LanguageClient):
+    text = "def render(widget, width):\n    widget.resize(width)\n    widget.draw()\n    return widget\n"
+    uri = open_doc(client, "app.py", text)
+    got = await hints(client, uri, text)
+    assert any(h.label == ": Widget" and h.position == lsp.Position(0, 17) for h in got), [h.label for h in got]
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(0, 12), lsp.Position(0, 12)),
+        lsp.CodeActionContext(diagnostics=[])))  # fmt: skip
+    site = next(a for a in actions or [] if a.title.startswith("Annotate `widget: Widget`"))
+    new_text = "".join(e.new_text for e in site.edit.changes[uri])  # type: ignore[union-attr,index]
+    # a project module is imported for type checking only (no import cycle at run time), so quoted
+    assert "if TYPE_CHECKING:\n    from shapes import Widget" in new_text and 'widget: "Widget"' in new_text

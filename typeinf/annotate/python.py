@@ -267,8 +267,33 @@ def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3
             if re.search(rf"(?<![\w.]){n}\[", e.type):
                 AddImportsVisitor.add_needed_import(context, "typing", n)
     needed_tc = {imp for e in used for imp in e.type_only_imports}
+    before_imports = new
     if needed_tc:
         AddImportsVisitor.add_needed_import(context, "typing", "TYPE_CHECKING")
         new = _type_checking_block(new, needed_tc)
     new = AddImportsVisitor(context).transform_module(new)
-    return new.code, used, state.runtime_skipped
+    return _separate_new_imports(before_imports, new).code, used, state.runtime_skipped
+
+
+def _is_import_block(stmt: cst.CSTNode) -> bool:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+    return isinstance(stmt, cst.If) and isinstance(stmt.test, cst.Name) and stmt.test.value == "TYPE_CHECKING"
+
+
+def _separate_new_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+    """Imports added right above code that had none (a file starting with `def`) are followed by
+    blank lines as PEP 8 has them: two before a def or class, one before other code."""
+    old = {before.code_for_node(stmt) for stmt in before.body}
+    body = list(after.body)
+    for i in range(1, len(body)):
+        prev, stmt = body[i - 1], body[i]
+        if not _is_import_block(prev) or after.code_for_node(prev) in old or _is_import_block(stmt):
+            continue
+        if isinstance(stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            n = 2 if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) else 1
+            blank = sum(1 for ln in stmt.leading_lines if ln.comment is None)
+            if blank < n and all(ln.comment is None for ln in stmt.leading_lines):
+                body[i] = stmt.with_changes(leading_lines=[cst.EmptyLine()] * n)
+        break
+    return after.with_changes(body=body)
