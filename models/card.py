@@ -57,6 +57,34 @@ def results_tables(res: dict[str, Any]) -> list[str]:
     return out
 
 
+def strip_restore_tables() -> list[str]:
+    """typeinf beside pyright / tsc on the same stripped sites of held-out applications."""
+    out = []
+    for lang, tool in (("python", "pyright"), ("typescript", "tsc")):
+        for setting, suffix in (("classic", ""), ("strict", "_strict")):
+            data = _load(EVAL / f"strip_restore_{lang}{suffix}.json")
+            if not data:
+                continue
+            if not out:
+                out += ["| language | setting | project | sites | typeinf exact | typeinf base | "
+                        f"{'pyright / tsc'} exact | base | typeinf precision / coverage at the default threshold |",
+                        "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            for project, r in sorted(data.items()):
+                t = r.get("typeinf", {}).get("all", {})
+                b = r.get(tool, {}).get("all", {})
+                prec = t.get("precision", {})
+                default = max(prec, key=float, default=None) if prec else None
+                # the default threshold is the one key that is not a round figure, else the highest
+                keys = [k for k in prec if k not in ("0.0", "0.5", "0.7", "0.9", "0.95")]
+                default = keys[0] if keys else default
+                at = prec.get(default, {}) if default else {}
+                cov = at.get("n", 0) / max(1, t.get("sites", 0))
+                out.append(f"| {lang} | {setting} | {project} | {t.get('sites', 0):,} | {_pct(t.get('exact'))} | "
+                           f"{_pct(t.get('base'))} | {tool} {_pct(b.get('exact'))} | {_pct(b.get('base'))} | "
+                           f"{_pct(at.get('exact'))} / {_pct(cov)} (at {default}) |")  # fmt: skip
+    return out
+
+
 def main() -> int:
     cfg = _load(MODEL / "config.json")
     res = _load(EVAL / "results.json")
@@ -113,9 +141,17 @@ def main() -> int:
         )
     lines += ["- details: `models/corpus/STATS.md`; manifests `models/corpus/*.toml`.", "", "## Training", ""]
     if train:
-        lines += [f"- {train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
+        stages = train.get("stages", [])
+        total = sum(st.get("elapsed", 0) / 60 for st in stages) + float(train.get("minutes", 0) or 0)
+        for i, st in enumerate(stages, 1):
+            lines.append(f"- stage {i}: {st.get('step', '?')} steps in {st.get('elapsed', 0) / 60:.0f} minutes, "
+                         f"best validation top-1 {_pct(st.get('best'))}%")  # fmt: skip
+        lines += [f"- {'stage ' + str(len(stages) + 1) + ' (from the previous weights, a new learning-rate schedule): ' if stages else ''}"
+                  f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
                   f"{train.get('minutes', '?')} minutes on 2 CPU cores (bf16 autocast), "
                   f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%."]  # fmt: skip
+        if stages:
+            lines.append(f"- in all {total:.0f} minutes of training.")
     q = res.get("quantization", {})
     if q:
         lines += [f"- INT8 (dynamic, per-channel) vs fp32 ONNX on the validation sample: first choice agrees "
@@ -130,14 +166,29 @@ def main() -> int:
         "training. Exact = equal after `typeinf.types.normalize`; base = outermost type(s) equal. Headline rows",
         "leave out sites labelled `Any`/`object`/`any`/`unknown` (reported apart). Evidence never contains any",
         "annotation of the file. Baselines on the same sites: name lookup (the most frequent type of the same",
-        "name and kind in training), most frequent type per kind. pyright and tsc baselines: see the",
-        "strip-and-restore results in the project's issue notes.",
+        "name and kind in training), most frequent type per kind. pyright and tsc on held-out applications:",
+        "next section.",
     ]
     lines += results_tables(res)
+    inferred = test.get("model", {}).get("typescript", {}).get("inferred_labels")
+    if inferred:
+        a = inferred["all"]
+        lines += ["", f"Compiler-inferred labels (TypeScript variables and returns without an annotation, labelled "
+                  f"with tsc's type; not in the headline): {a.get('n', 0):,} sites, exact@1 {_pct(a.get('exact@1'))}%, "
+                  f"exact@5 {_pct(a.get('exact@5'))}%, base@1 {_pct(a.get('base@1'))}%; "
+                  + ", ".join(f"{k} {_pct(v.get('exact@1'))}% (n={v.get('n', 0):,})"
+                              for k, v in inferred.get("by_kind", {}).items()) + "."]  # fmt: skip
     if test:
         lines += ["", f"Static facts answered {_pct(test.get('static_share'))}% of test sites; "
                   f"{_pct(test.get('representable'))}% of test labels are nameable by the vocabulary or a local "
                   "candidate (the rest cannot be predicted exactly by construction)."]  # fmt: skip
+    sr = strip_restore_tables()
+    if sr:
+        lines += ["", "## Real applications: strip and restore, beside pyright and tsc", "",
+                  "The shared protocol (`../shared/eval`): every annotation of a held-out application removed",
+                  "(*strict*: also the imports only annotations used), then `typeinf predict` and the checker's",
+                  "own inference (pyright hover, tsc `getTypeAtLocation`) scored on the same sites. Reproduce:",
+                  "`python benchmarks/strip_restore_eval.py LANG DIR... --baseline [--drop]`.", "", *sr]  # fmt: skip
     lines += ["", "## Confidence", "",
               f"Temperature {cal.get('temperature', '?')} (least NLL on validation). Default threshold for writing",
               f"code: **{cal.get('default_threshold', '?')}**, the lowest at which validation precision is >= 95%.",
