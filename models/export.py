@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         "best": st["best"], "history": st["history"], "batch_size": st.get("batch_size"),
         "parameters": sum(v.numel() for v in ck["model"].values()),
         "tokenizer_vocab": mcfg.tokenizer().get_vocab_size(),
-        "types": {k: len(v) for k, v in mcfg.types.items()}}, indent=1) + "\n")  # fmt: skip
+        "types": {k: len(v) for k, v in mcfg.types.items()},
+        "stages": [{"step": x["step"], "elapsed": x["elapsed"], "best": x["best"]} for x in st.get("stages", [])],
+    }, indent=1) + "\n")  # fmt: skip
     shutil.copy(args.data / "model" / "tokenizer.json", args.out / "tokenizer.json")
     types = json.loads((args.data / "model" / "types.json").read_text(encoding="utf-8"))
     types["typescript"] = [repair_ts_label(t) for t in types.get("typescript", [])]
