@@ -124,6 +124,7 @@ class ProjectType:
     name: str
     kind: str
     module: str
+    members: frozenset[str] | None = None  # a class's members, own and inherited (None: unknown)
 
 
 def _is_type_like(name: str, kind: str) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .features import N_FEATURES, Candidate, ProjectType, lang_family, local_candidates, site_text
+from .members import BUILTIN_MEMBERS, class_of, used_members
 from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .slices.model import Slice
 from .static import Fact, rule_key, static_fact
@@ -68,6 +69,8 @@ class Predictor:
         cal = _read_json(self.dir / "thresholds.json", {})
         self.temperature = float(cal.get("temperature", 1.0))
         self.default_threshold = float(cal.get("default", DEFAULT_THRESHOLD))
+        # the class-member check (rule_out_by_members); TYPEINF_MEMBER_CHECK=0 turns it off for A/B runs
+        self.member_check = os.environ.get("TYPEINF_MEMBER_CHECK", "1") != "0"
 
     @property
     def session(self) -> Any:
@@ -194,7 +197,17 @@ class Predictor:
                 projects: Sequence[Sequence[ProjectType]] | None = None) -> list[Prediction]:  # fmt: skip
         ranked = self.rank(slices, project, projects=projects)
         out = []
-        for s, (alts, modules) in zip(slices, ranked, strict=True):
+        tables: dict[tuple[int, str], dict[str, frozenset[str]]] = {}
+        for i, (s, (alts, modules)) in enumerate(zip(slices, ranked, strict=True)):
+            used = used_members([c.method for c in s.evidence.calls_on], s.evidence.attrs_read)
+            if used and alts and self.member_check:
+                proj = projects[i] if projects is not None else project
+                fam = lang_family(s.language)
+                table = tables.get((id(proj), fam))
+                if table is None:
+                    table = tables[(id(proj), fam)] = {**BUILTIN_MEMBERS[fam],
+                                                       **{p.name: p.members for p in proj if p.members is not None}}  # fmt: skip
+                alts = rule_out_by_members(alts, used, table, fam)
             fact = static_fact(s)
             t, conf, source, alternatives = self.combine(lang_family(s.language), fact, alts, top_k, s.kind)
             out.append(Prediction(s, t, conf, source, alternatives, modules.get(t),
@@ -214,6 +227,30 @@ class Predictor:
                 return t, conf, "static", [(t, conf), *rest][:top_k]
         t, c = alts[0] if alts else ("", 0.0)
         return t, c, "model", alts[:top_k]
+
+
+MEMBER_PENALTY = 0.1
+
+
+def rule_out_by_members(alts: list[tuple[str, float]], used: set[str], members: dict[str, frozenset[str]],
+                        language: str = "python") -> list[tuple[str, float]]:  # fmt: skip
+    """Candidates that are classes (of the project, or builtins such as `str`, `list`, `string`,
+    `Array`) lacking a member the code uses on the value lose most of their probability to the
+    others (the total stays the same)."""
+    changed = False
+    out = []
+    for t, p in alts:
+        cls = class_of(t, language)
+        known = members.get(cls) if cls is not None else None
+        if known is not None and not used <= known:
+            p *= MEMBER_PENALTY
+            changed = True
+        out.append((t, p))
+    if not changed:
+        return alts
+    total, new_total = sum(p for _, p in alts), sum(p for _, p in out)
+    scale = total / new_total if new_total > 0 else 1.0
+    return sorted(((t, p * scale) for t, p in out), key=lambda x: -x[1])
 
 
 def _read_json(path: Path, default: Any) -> Any:

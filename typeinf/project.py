@@ -15,8 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tree_sitter import Node
+
 from .features import ProjectType
 from .files import SourceFile, read_source, walk
+from .members import ClassDef, class_defs, resolve
 from .slices.source import parse
 
 ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
@@ -49,7 +52,16 @@ def module_name(path: Path, root: Path, language: str) -> str:
 
 def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
     """(name, kind) of the types a file defines at its top level (or exports)."""
+    return scan_file(data, language)[0]
+
+
+def scan_file(data: bytes, language: str) -> tuple[list[tuple[str, str]], list[ClassDef]]:
+    """The types a file defines at its top level (or exports), and its classes' members."""
     root = parse(data, language).root_node
+    return _scan_names(root, language), class_defs(root, language)
+
+
+def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
     defs = _PY_DEFS if language == "python" else _TS_DEFS
     out = []
     stack = list(root.children)
@@ -67,13 +79,13 @@ def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
     return out
 
 
-_SCAN_CACHE: dict[tuple[str, str], list[tuple[str, str]]] = {}
+_SCAN_CACHE: dict[tuple[str, str], tuple[list[tuple[str, str]], list[ClassDef]]] = {}
 
 
 @dataclass
 class ProjectIndex:
     root: Path
-    by_file: dict[Path, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    by_file: dict[Path, tuple[str, tuple[list[tuple[str, str]], list[ClassDef]]]] = field(default_factory=dict)
     _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
     complete: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -103,7 +115,7 @@ class ProjectIndex:
         key = (hashlib.sha1(data).hexdigest(), language)
         types = _SCAN_CACHE.get(key)
         if types is None:
-            types = scan_types(data, language)
+            types = scan_file(data, language)
             _SCAN_CACHE[key] = types
         lang = "python" if language == "python" else "typescript"
         key_path = path.resolve()
@@ -122,12 +134,13 @@ class ProjectIndex:
                 return cached
             files = sorted(self.by_file.items())
         out: dict[str, ProjectType] = {}
-        for p, (plang, types) in files:
+        members = resolve(d for _p, (plang, (_t, defs)) in files if plang == lang for d in defs)
+        for p, (plang, (types, _defs)) in files:
             if plang != lang:
                 continue
             mod = module_name(p, self.root, lang)
             for name, kind in types:
-                out.setdefault(name, ProjectType(name, kind, mod))
+                out.setdefault(name, ProjectType(name, kind, mod, members.get(name)))
         result = list(out.values())
         with self._lock:
             if all(self.by_file.get(p) == v for p, v in files) and len(files) == len(self.by_file):
