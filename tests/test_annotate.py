@@ -218,3 +218,15 @@ def test_stubs_instead_of_edits(tmp_path):
     assert "def report(rows, verbose: bool = False): ..." in stub
     assert "def is_enabled(config, strict: bool = False) -> bool: ..." in stub
     compile(stub, "m.pyi", "exec")
+
+
+def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
+    src = ("export function toggle(enabled = false) {\n  console.log(enabled);\n}\n\n"
+           "export class Box {\n  open(force = true) {\n    return force;\n  }\n}\n")  # fmt: skip
+    root = project(tmp_path, {"src/a.ts": src, "package.json": '{"name": "p"}'})
+    r = run(["annotate", "--stubs", "types", "src/a.ts"], root)
+    assert r.returncode == 0, r.stderr
+    assert (root / "src" / "a.ts").read_text() == src  # the source is not touched
+    dts = (root / "types" / "src" / "a.d.ts").read_text()
+    assert "export declare function toggle(enabled?: boolean): void;" in dts
+    assert "open(force?: boolean): boolean;" in dts

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="json: print what was (or would be) inserted")  # fmt: skip
     mode.add_argument("--stubs", type=Path, default=None, metavar="DIR",
-                      help="write .pyi stubs with the predicted annotations into DIR instead of editing sources")  # fmt: skip
+                      help="write stubs with the predicted annotations into DIR instead of editing sources: .pyi for "
+                           "Python, .d.ts for TypeScript (emitted by the TypeScript compiler)")  # fmt: skip
     p.add_argument("--verify", action="store_true",
                    help="run the type checker (pyright or mypy; tsc) and drop annotations it rejects")  # fmt: skip
     p.add_argument("--project", type=Path, default=None, metavar="DIR")
@@ -262,6 +264,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
                for src, data in iter_sources(args, settings, failures)]  # fmt: skip
     results = annotate_files(sources, predictor, index, options)
     changed_files, rejected, runtime_skipped, unimportable = 0, 0, 0, 0
+    ts_stubs: dict[Path, tuple[str, bytes]] = {}
     added: Counter[str] = Counter()
     report = []
     for r in results:
@@ -290,8 +293,15 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             added[edit.kind] += 1
             if r.planned is not None:
                 report.append(r.planned.predictions[(edit.kind, edit.start)].to_dict())
+        if args.stubs is not None and r.source.language != "python":
+            ts_stubs[r.source.path] = (r.rel, new)  # declarations are emitted for all of them at once
+            continue
         if not _emit(args, r.rel, r.proj_rel, r.source, r.data, new, failures):
             changed_files -= 1
+    if ts_stubs:
+        status = _emit_declarations(args.stubs, root, ts_stubs, failures)
+        if status is not None:
+            return status
     if args.format == "json":
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -314,9 +324,6 @@ def _emit(args: argparse.Namespace, rel: str, proj_rel: str, src: SourceFile, ol
     from .annotate import write_atomic
 
     if args.stubs is not None:
-        if src.language != "python":
-            warn(f"{rel}: stubs are written for Python only (.d.ts: use tsc --declaration on the annotated code)")
-            return False
         from .annotate.stubs import python_stub
 
         target = args.stubs / Path(proj_rel).with_suffix(".pyi")
@@ -334,6 +341,37 @@ def _emit(args: argparse.Namespace, rel: str, proj_rel: str, src: SourceFile, ol
             failures.append(Skipped(src.path, str(e), True))
             return False
     return True
+
+
+def _emit_declarations(out_dir: Path, root: Path, sources: dict[Path, tuple[str, bytes]],
+                       failures: list[Skipped]) -> int | None:  # fmt: skip
+    """`.d.ts` stubs of the annotated TypeScript files, by the TypeScript compiler; an exit code
+    when it cannot run at all."""
+    from .annotate.dts import NoCompiler, declarations
+
+    try:
+        emitted, errors = declarations(root, {p: data for p, (_rel, data) in sources.items()})
+    except NoCompiler as e:
+        warn(str(e))
+        return EXIT_USAGE
+    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
+        warn(f"declarations not written: {e}")
+        failures.extend(Skipped(p, str(e), True) for p in sources)
+        return None
+    for msg in errors[:10]:
+        warn(f"tsc: {msg}")
+    base = root.resolve()
+    for path, (rel, _data) in sources.items():
+        stem = path.resolve().with_suffix("")
+        dts = next((p for p in emitted if p.with_suffix("").with_suffix("") == stem), None)
+        if dts is None:
+            warn(f"{rel}: the compiler emitted no declarations")
+            failures.append(Skipped(path, "no declarations emitted", True))
+            continue
+        target = out_dir / dts.relative_to(base) if dts.is_relative_to(base) else out_dir / dts.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(emitted[dts], encoding="utf-8")
+    return None
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:
