@@ -1,7 +1,8 @@
 """Evaluate the shipped model on held-out packages: `python -m models.evaluate`.
 
     1. calibrate on the validation split: the softmax temperature (least NLL), the precision of
-       each static-fact rule, and the confidence threshold that gives >= 95% precision;
+       each static-fact rule, the confidence calibrator (typeinf.confidence) and the confidence
+       threshold that gives >= 95% precision;
        written to the model directory (thresholds.json, static_rules.json);
     2. evaluate on the test split: top-1 / top-5 exact match (after typeinf.types.normalize)
        and base-type match, by language, kind and label category, beside the baselines
@@ -26,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from models.dataset import cache_dir
+from typeinf.confidence import confidence_features
+from typeinf.confidence import fit as fit_calibrator
 from typeinf.model_io import pad_batch
 from typeinf.predict import MODEL_DIR, Predictor
 from typeinf.static import Fact, rule_key
@@ -235,17 +238,27 @@ def main(argv: list[str] | None = None) -> int:
                 rules[key][0] += int(m["static"][0] == m["label"])
         # a rule seen fewer than 20 times keeps a cautious prior instead of a noisy estimate
         pred.rules = {k: round(ok / n, 4) if n >= 20 else 0.8 for k, (ok, n) in rules.items() if n}
+        pred.calibrator = None
+        raw = final_predictions(pred, vs, valid_meta, t_index)
+        feats = []
+        for i, (m, f) in enumerate(zip(valid_meta, raw, strict=True)):
+            fact = Fact(*m["static"]) if m["static"] else None
+            rule_p = float(pred.rules.get(rule_key(m["language"], m["kind"], fact), 0.8)) if fact else 0.0
+            feats.append(confidence_features(f[0], f[1], vs.ranked(i, t_index), f[2], rule_p, m["kind"], m["language"]))
+        pred.calibrator = fit_calibrator(feats, [f[0] == m["label"] for m, f in zip(valid_meta, raw, strict=True)])
         finals = final_predictions(pred, vs, valid_meta, t_index)
         default = threshold_for(valid_meta, finals)
         (args.model / "static_rules.json").write_text(json.dumps(pred.rules, indent=1, sort_keys=True) + "\n")
         (args.model / "thresholds.json").write_text(json.dumps(
             {"temperature": pred.temperature, "default": default, "target_precision": 0.95,
+             "calibrator": pred.calibrator.to_dict(),
              "valid_nll_by_temperature": dict(zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll),
                                                   strict=True))}, indent=1) + "\n")  # fmt: skip
         results["calibration"] = {"temperature": pred.temperature, "default_threshold": default,
                                   "static_rules": pred.rules,
                                   "static_rule_counts": {k: n for k, (_, n) in rules.items()},
-                                  "valid_precision_coverage": precision_table(valid_meta, finals)}  # fmt: skip
+                                  "valid_precision_coverage": precision_table(valid_meta, finals),
+                                  "valid_precision_coverage_uncalibrated": precision_table(valid_meta, raw)}  # fmt: skip
     t_index = TEMPERATURES.index(pred.temperature) if pred.temperature in TEMPERATURES else 4
     ts = score_split(pred, args.data, "test", test_meta)
     finals = final_predictions(pred, ts, test_meta, t_index)

@@ -83,3 +83,24 @@ def test_a_weak_rule_yields_to_a_more_confident_model() -> None:
     bool_fact = Fact("bool", "literal")
     t, conf, source, _ = p.combine("python", bool_fact, [("int", 0.9), ("bool", 0.05)], kind="param")
     assert (t, source, conf) == ("bool", "static", 0.96)
+
+
+def test_the_confidence_calibrator_learns_and_applies():
+    from typeinf.confidence import FEATURES, Calibrator, confidence_features, fit
+
+    rows, right = [], []
+    for i in range(400):  # correct when the model's first choice is far ahead of the second
+        p1, p2 = 0.3 + 0.6 * (i % 20) / 20, 0.1
+        alts = [("int", p1), ("str", p2)]
+        rows.append(confidence_features("int", p1, alts, "model", 0.0, "param", "python"))
+        right.append(p1 - p2 > 0.5)
+    cal = fit(rows, right)
+    sure = cal(confidence_features("int", 0.9, [("int", 0.9), ("str", 0.05)], "model", 0.0, "param", "python"))
+    unsure = cal(confidence_features("int", 0.35, [("int", 0.35), ("str", 0.3)], "model", 0.0, "param", "python"))
+    assert sure > 0.8 > 0.2 > unsure
+    assert Calibrator.from_dict(cal.to_dict()) == cal
+    assert Calibrator.from_dict({**cal.to_dict(), "features": list(FEATURES[:-1])}) is None
+    p = Predictor()
+    p.calibrator = cal
+    t, conf, source, alts = p.combine("python", None, [("int", 0.9), ("str", 0.05)], kind="param")
+    assert (t, source) == ("int", "model") and conf == alts[0][1] == sure

@@ -4,7 +4,9 @@
     preds = predictor.predict(slices, project)   # batched; cached by slice content
 
 A prediction's confidence is calibrated: model probabilities go through the temperature
-fitted on the validation split, static facts carry the precision their rule reached there.
+fitted on the validation split, static facts carry the precision their rule reached there, and
+a logistic calibrator fitted there too (typeinf.confidence) gives the final probability that
+the prediction is exactly right.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .confidence import Calibrator, confidence_features
 from .features import N_FEATURES, Candidate, ProjectType, lang_family, local_candidates, site_text
 from .members import BUILTIN_MEMBERS, class_of, used_members
 from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
@@ -69,6 +72,7 @@ class Predictor:
         cal = _read_json(self.dir / "thresholds.json", {})
         self.temperature = float(cal.get("temperature", 1.0))
         self.default_threshold = float(cal.get("default", DEFAULT_THRESHOLD))
+        self.calibrator = Calibrator.from_dict(cal["calibrator"]) if isinstance(cal.get("calibrator"), dict) else None
         # the class-member check (rule_out_by_members); TYPEINF_MEMBER_CHECK=0 turns it off for A/B runs
         self.member_check = os.environ.get("TYPEINF_MEMBER_CHECK", "1") != "0"
 
@@ -216,6 +220,17 @@ class Predictor:
 
     def combine(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5,
                 kind: str = "var") -> tuple[str, float, str, list[tuple[str, float]]]:  # fmt: skip
+        """The final prediction (see `combine_raw`) with its calibrated confidence: the probability,
+        fitted on the validation split (typeinf.confidence), that it is exactly right."""
+        t, conf, source, out = self.combine_raw(fam, fact, alts, top_k, kind)
+        if self.calibrator is None or not t:
+            return t, conf, source, out
+        rule_p = float(self.rules.get(rule_key(fam, kind, fact), 0.8)) if fact is not None else 0.0
+        conf = self.calibrator(confidence_features(t, conf, alts, source, rule_p, kind, fam))
+        return t, conf, source, [(t, conf), *[(x, c) for x, c in out if x != t]][:top_k]
+
+    def combine_raw(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5,
+                    kind: str = "var") -> tuple[str, float, str, list[tuple[str, float]]]:  # fmt: skip
         """Static facts first, with their rule's measured precision; the model's first choice when
         it is more confident than the rule has been (`x: float = 0`, `x: Base = Derived()`)."""
         if fact is not None:
