@@ -22,7 +22,7 @@ from ..categories import PY_BUILTIN_NAMES, TS_BUILTIN_NAMES
 from ..predict import Prediction
 from ..slices.source import parse
 from ..types import names_in
-from .python import TYPING_NAMES, Edit, annotate_python
+from .edits import TYPING_NAMES, Edit
 from .typescript import annotate_typescript
 
 KINDS = ("param", "return", "var")
@@ -103,6 +103,8 @@ def apply(data: bytes, language: str, edits: list[Edit], options: Options, rel_p
     if not edits:
         return data, [], []
     if language == "python":
+        from .python import annotate_python  # libcst: imported on first use
+
         text, applied, runtime = annotate_python(data.decode("utf-8"), edits, options.python_target, options.aggressive)
         new = text.encode("utf-8")
     else:

@@ -24,13 +24,8 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
-TYPING_NAMES = frozenset(
-    "Any Callable Iterable Iterator Sequence Mapping MutableMapping MutableSequence Generator "
-    "AsyncIterator AsyncIterable AsyncGenerator Awaitable Coroutine Collection Container Hashable "
-    "Sized Reversible AbstractSet MutableSet IO TextIO BinaryIO Pattern Match NoReturn Never Self "
-    "Literal Type ClassVar Final TypeVar Union Optional ContextManager AsyncContextManager "
-    "Counter OrderedDict DefaultDict Deque ChainMap SupportsInt SupportsFloat LiteralString".split()
-)
+from .edits import Edit
+
 RUNTIME_CLASS_DECORATORS = re.compile(
     r"(^|\.)(dataclass|dataclasses\.dataclass|define|frozen|mutable|attrs|s|attributes|"
     r"dataclass_transform|model|table|entity|pydantic_dataclass)\b")
@@ -44,15 +39,6 @@ RUNTIME_FUNCTION_DECORATORS = re.compile(
     r"exception_handler|dependency|fixture|hookimpl|overload)\b")
 _BUILTIN_GENERICS = {"list": "List", "dict": "Dict", "set": "Set", "frozenset": "FrozenSet",
                      "tuple": "Tuple", "type": "Type"}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Edit:
-    kind: str  # param | return | var
-    start: int  # byte offset of the site's name
-    type: str
-    imports: tuple[tuple[str, str], ...] = ()  # (module, name) needed at run time
-    type_only_imports: tuple[tuple[str, str], ...] = ()  # (module, name) for TYPE_CHECKING
 
 
 @dataclass

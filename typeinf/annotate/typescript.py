@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from ..slices.source import parse
-from .python import Edit
+from .edits import Edit
 
 FUNC_TYPES = {"function_declaration", "generator_function_declaration", "function_expression",
               "generator_function", "arrow_function", "method_definition", "function"}  # fmt: skip
