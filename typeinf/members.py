@@ -13,7 +13,7 @@ never rules out a type for lack of knowledge.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from tree_sitter import Node
 
@@ -116,16 +116,22 @@ def _ts_type(node: Node, kind: str) -> ClassDef | None:
     return name, kind, None if open_ else frozenset(members), tuple(bases)
 
 
-def class_defs(root: Node, language: str) -> list[ClassDef]:
-    """The top-level (or exported) classes and interfaces of a file with their own members."""
-    out: list[ClassDef] = []
+def top_level(root: Node) -> Iterator[Node]:
+    """A file's top-level statements, looking inside decorators, `export` and `if` blocks."""
     stack = list(root.children)
     while stack:
         n = stack.pop()
-        t = n.type
-        if t in ("decorated_definition", "export_statement", "if_statement", "block"):
+        if n.type in ("decorated_definition", "export_statement", "if_statement", "block"):
             stack.extend(n.children)
-            continue
+        else:
+            yield n
+
+
+def class_defs(root: Node, language: str) -> list[ClassDef]:
+    """The top-level (or exported) classes and interfaces of a file with their own members."""
+    out: list[ClassDef] = []
+    for n in top_level(root):
+        t = n.type
         got: ClassDef | None = None
         if language == "python" and t == "class_definition":
             got = _py_class(n)

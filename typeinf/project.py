@@ -19,7 +19,7 @@ from tree_sitter import Node
 
 from .features import ProjectType
 from .files import SourceFile, read_source, walk
-from .members import ClassDef, class_defs, resolve
+from .members import ClassDef, class_defs, resolve, top_level
 from .slices.source import parse
 
 ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
@@ -64,14 +64,8 @@ def scan_file(data: bytes, language: str) -> tuple[list[tuple[str, str]], list[C
 def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
     defs = _PY_DEFS if language == "python" else _TS_DEFS
     out = []
-    stack = list(root.children)
-    while stack:
-        n = stack.pop()
-        t = n.type
-        if t in ("decorated_definition", "export_statement", "if_statement", "block"):
-            stack.extend(n.children)
-            continue
-        kind = defs.get(t)
+    for n in top_level(root):
+        kind = defs.get(n.type)
         if kind is not None:
             name = n.child_by_field_name("name")
             if name is not None and name.text:
