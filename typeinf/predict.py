@@ -124,7 +124,7 @@ class Predictor:
         """For each slice: the model's ranked (type, probability) list and the modules of local names.
         `projects` gives each slice its own project types (one batched pass over several files)."""
         results: list[Any] = [None] * len(slices)
-        todo: list[tuple[int, str, list[Candidate]]] = []
+        todo: list[tuple[int, str, list[Candidate], str]] = []
         texts: list[str] = []
         fingerprints: dict[int, str] = {}
         scopes: dict[int, str] = {}
@@ -143,7 +143,16 @@ class Predictor:
                 results[i] = hit
                 continue
             text, cands = self.features(s, proj)
-            todo.append((i, key, cands))
+            # the same model input as an earlier slice (an edit a few lines away changed only the
+            # slice's context window, not what the model reads): the same ranking
+            ikey = self._input_key(s.language, text, cands)
+            ranking = self._cache.get(ikey)
+            if ranking is not None:
+                out = (ranking[0], {c.type: c.module for c in cands if c.kind == "project"})
+                self._store(key, out)
+                results[i] = out
+                continue
+            todo.append((i, key, cands, ikey))
             texts.append(text)
         if todo:
             tok = self.cfg.tokenizer()
@@ -158,15 +167,26 @@ class Predictor:
                 arrays = pad_batch(ids, ctok, feats)
                 type_logits, cand_logits = self.session.run(None, arrays)
                 for row, j in enumerate(part):
-                    i, key, cands = todo[j]
+                    i, key, cands, ikey = todo[j]
                     ranked = self.decode(lang_family(slices[i].language), type_logits[row],
                                          cand_logits[row, : len(cands)], [c.type for c in cands])  # fmt: skip
                     out = (ranked, {c.type: c.module for c in cands if c.kind == "project"})
                     results[i] = out
-                    self._cache[key] = out
-                    if len(self._cache) > self.cache_size:
-                        self._cache.popitem(last=False)
+                    self._store(key, out)
+                    self._store(ikey, out)
         return results
+
+    def _store(self, key: str, value: tuple[list[tuple[str, float]], dict[str, str | None]]) -> None:
+        self._cache[key] = value
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    @staticmethod
+    def _input_key(language: str, text: str, cands: Sequence[Candidate]) -> str:
+        """A key of exactly what the model reads: the site text and the candidates with their features."""
+        h = hashlib.blake2b(f"{lang_family(language)}\0{text}\0".encode("utf-8", "surrogatepass"), digest_size=16)
+        h.update(repr([(c.type, c.name, c.feats) for c in cands]).encode("utf-8", "surrogatepass"))
+        return "in:" + h.hexdigest()
 
     def decode(self, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray, cand_types: Sequence[str]
                ) -> list[tuple[str, float]]:  # fmt: skip
