@@ -28,7 +28,7 @@ def report(rows, verbose=False):
 '''
 # what the shipped model writes into PY at its default threshold
 PY_ANNOTATED = PY.replace("strict=False):", "strict: bool = False) -> bool:").replace(
-    "verbose=False", "verbose: bool = False")
+    "verbose=False):", "verbose: bool = False) -> None:")
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -64,7 +64,7 @@ def test_check_and_diff_write_nothing(tmp_path):
     assert r.returncode == 1 and (root / "m.py").read_text() == PY
     r = run(["annotate", "--diff", "m.py"], root)
     assert r.returncode == 0 and (root / "m.py").read_text() == PY
-    assert "+def report(rows, verbose: bool = False):" in r.stdout
+    assert "+def report(rows, verbose: bool = False) -> None:" in r.stdout
     r = run(["annotate", "--check", "--format", "json", "m.py"], root)
     import json
 
@@ -215,7 +215,7 @@ def test_stubs_instead_of_edits(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (root / "pkg" / "m.py").read_text() == PY
     stub = (root / "stubs" / "pkg" / "m.pyi").read_text()
-    assert "def report(rows, verbose: bool = False): ..." in stub
+    assert "def report(rows, verbose: bool = False) -> None: ..." in stub
     assert "def is_enabled(config, strict: bool = False) -> bool: ..." in stub
     compile(stub, "m.pyi", "exec")
 

@@ -38,6 +38,6 @@ def test_hooks_annotate_and_check(tmp_path):
     assert (repo / "n.py").read_text() == SRC  # the check variant writes nothing
     fix = pre_commit(["try-repo", str(ROOT), "typeinf", "--files", "m.py"], repo)
     assert fix.returncode == 1, fix.stdout + fix.stderr  # files were modified: the hook reports it
-    assert "def report(rows, verbose: bool = False):" in (repo / "m.py").read_text()
+    assert "def report(rows, verbose: bool = False) -> None:" in (repo / "m.py").read_text()
     again = pre_commit(["try-repo", str(ROOT), "typeinf", "--files", "m.py"], repo)
     assert again.returncode == 0, again.stdout + again.stderr

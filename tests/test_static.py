@@ -73,15 +73,15 @@ def test_a_weak_rule_yields_to_a_more_confident_model() -> None:
     p = Predictor()
     p.rules = {"python:var:constructor": 0.2, "python:param:literal:bool": 0.96}
     fact = Fact("Foo", "constructor")
-    t, conf, source, alts = p.combine("python", fact, [("Base", 0.7), ("Foo", 0.2)], kind="var")
+    t, conf, source, alts = p.combine_raw("python", fact, [("Base", 0.7), ("Foo", 0.2)], kind="var")
     assert (t, source) == ("Base", "model") and conf == 0.7
     # ... but not when the model is less sure than the rule has been
-    t, conf, source, alts = p.combine("python", fact, [("Base", 0.15), ("Foo", 0.1)], kind="var")
+    t, conf, source, alts = p.combine_raw("python", fact, [("Base", 0.15), ("Foo", 0.1)], kind="var")
     assert (t, source, conf) == ("Foo", "static", 0.2)
     assert alts[0] == ("Foo", 0.2) and ("Base", 0.15) in alts
     # a reliable rule wins over a model that disagrees with less confidence than the rule's precision
     bool_fact = Fact("bool", "literal")
-    t, conf, source, _ = p.combine("python", bool_fact, [("int", 0.9), ("bool", 0.05)], kind="param")
+    t, conf, source, _ = p.combine_raw("python", bool_fact, [("int", 0.9), ("bool", 0.05)], kind="param")
     assert (t, source, conf) == ("bool", "static", 0.96)
 
 
