@@ -238,20 +238,23 @@ def main(argv: list[str] | None = None) -> int:
                 rules[key][0] += int(m["static"][0] == m["label"])
         # a rule seen fewer than 20 times keeps a cautious prior instead of a noisy estimate
         pred.rules = {k: round(ok / n, 4) if n >= 20 else 0.8 for k, (ok, n) in rules.items() if n}
-        pred.calibrator = None
+        pred.calibrators = {}
         raw = final_predictions(pred, vs, valid_meta, t_index)
         feats = []
         for i, (m, f) in enumerate(zip(valid_meta, raw, strict=True)):
             fact = Fact(*m["static"]) if m["static"] else None
             rule_p = float(pred.rules.get(rule_key(m["language"], m["kind"], fact), 0.8)) if fact else 0.0
             feats.append(confidence_features(f[0], f[1], vs.ranked(i, t_index), f[2], rule_p, m["kind"], m["language"]))
-        pred.calibrator = fit_calibrator(feats, [f[0] == m["label"] for m, f in zip(valid_meta, raw, strict=True)])
+        right = [f[0] == m["label"] for m, f in zip(valid_meta, raw, strict=True)]
+        pred.calibrators = {fam: fit_calibrator([x for x, m in zip(feats, valid_meta, strict=True) if m["language"] == fam],
+                                                [y for y, m in zip(right, valid_meta, strict=True) if m["language"] == fam])
+                            for fam in ("python", "typescript") if any(m["language"] == fam for m in valid_meta)}  # fmt: skip
         finals = final_predictions(pred, vs, valid_meta, t_index)
         default = threshold_for(valid_meta, finals)
         (args.model / "static_rules.json").write_text(json.dumps(pred.rules, indent=1, sort_keys=True) + "\n")
         (args.model / "thresholds.json").write_text(json.dumps(
             {"temperature": pred.temperature, "default": default, "target_precision": 0.95,
-             "calibrator": pred.calibrator.to_dict(),
+             "calibrators": {fam: c.to_dict() for fam, c in pred.calibrators.items()},
              "valid_nll_by_temperature": dict(zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll),
                                                   strict=True))}, indent=1) + "\n")  # fmt: skip
         results["calibration"] = {"temperature": pred.temperature, "default_threshold": default,

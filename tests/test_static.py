@@ -101,6 +101,6 @@ def test_the_confidence_calibrator_learns_and_applies():
     assert Calibrator.from_dict(cal.to_dict()) == cal
     assert Calibrator.from_dict({**cal.to_dict(), "features": list(FEATURES[:-1])}) is None
     p = Predictor()
-    p.calibrator = cal
+    p.calibrators = {"python": cal}
     t, conf, source, alts = p.combine("python", None, [("int", 0.9), ("str", 0.05)], kind="param")
     assert (t, source) == ("int", "model") and conf == alts[0][1] == sure

@@ -72,7 +72,12 @@ class Predictor:
         cal = _read_json(self.dir / "thresholds.json", {})
         self.temperature = float(cal.get("temperature", 1.0))
         self.default_threshold = float(cal.get("default", DEFAULT_THRESHOLD))
-        self.calibrator = Calibrator.from_dict(cal["calibrator"]) if isinstance(cal.get("calibrator"), dict) else None
+        # one calibrator per language family (their models' confidences are not alike)
+        self.calibrators: dict[str, Calibrator] = {}
+        for fam, d in (cal.get("calibrators") or {}).items():
+            c = Calibrator.from_dict(d) if isinstance(d, dict) else None
+            if c is not None:
+                self.calibrators[fam] = c
         # the class-member check (rule_out_by_members); TYPEINF_MEMBER_CHECK=0 turns it off for A/B runs
         self.member_check = os.environ.get("TYPEINF_MEMBER_CHECK", "1") != "0"
 
@@ -243,10 +248,11 @@ class Predictor:
         """The final prediction (see `combine_raw`) with its calibrated confidence: the probability,
         fitted on the validation split (typeinf.confidence), that it is exactly right."""
         t, conf, source, out = self.combine_raw(fam, fact, alts, top_k, kind)
-        if self.calibrator is None or not t:
+        calibrator = self.calibrators.get(fam)
+        if calibrator is None or not t:
             return t, conf, source, out
         rule_p = float(self.rules.get(rule_key(fam, kind, fact), 0.8)) if fact is not None else 0.0
-        conf = self.calibrator(confidence_features(t, conf, alts, source, rule_p, kind, fam))
+        conf = calibrator(confidence_features(t, conf, alts, source, rule_p, kind, fam))
         return t, conf, source, [(t, conf), *[(x, c) for x, c in out if x != t]][:top_k]
 
     def combine_raw(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5,
