@@ -23,7 +23,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     start = time.monotonic()
     failed = 0
     for eco in _langs(args.lang):
-        reqs = [FetchRequest(eco, p.name, p.version) for p in read_manifest(eco)]
+        wanted = set(args.names)
+        reqs = [FetchRequest(eco, p.name, p.version) for p in read_manifest(eco) if not wanted or p.name in wanted]
         print(f"{eco}: {len(reqs)} packages -> {root / eco}", file=sys.stderr)
         results = fetch_all(root, reqs, jobs=args.jobs, label=f"fetch {eco}")
         summarize(results)
@@ -139,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="parallel downloads (max 8)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any package failed")
+    p.add_argument("names", nargs="*", help="only these manifest packages (default: all)")
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("select", help="fetch the candidates, count annotated sites, write manifests")
