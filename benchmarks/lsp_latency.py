@@ -4,8 +4,9 @@
 
 Starts a fresh `typeinf lsp`, opens FILE (a large real file), and measures:
   first_hints_s     didOpen -> first non-empty inlay-hint response (model load included)
-  edit_hint_ms      after each edit inside one function (a new parameter with a default, so the
-                    edited function misses the cache), the inlay-hint request's latency; median/p90
+  edit_hint_ms      after each edit inside one function (a new parameter with a default at the end
+                    of its signature, so the edited function's sites miss the cache; the edits rotate
+                    over the file's functions), the inlay-hint request's latency; median/p90
   peak_rss_mb       the server's peak resident memory (VmHWM) after all edits
 """
 
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
-import re
 import statistics
 import sys
 import time
+import tokenize
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -29,6 +31,26 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def signature_ends(lines: list[str]) -> list[tuple[int, int]]:
+    """(line, column) of the closing parenthesis of every function signature that a parameter
+    with a default can be appended to (not after `**kwargs`)."""
+    toks = list(tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline))
+    out = []
+    for k, t in enumerate(toks):
+        if t.type != tokenize.NAME or t.string != "def" or k + 2 >= len(toks) or toks[k + 2].string != "(":
+            continue
+        depth, saw_kwargs = 0, False
+        for u in toks[k + 2 :]:
+            depth += u.string in "([{" and u.type == tokenize.OP
+            depth -= u.string in ")]}" and u.type == tokenize.OP
+            saw_kwargs |= u.string == "**" and depth == 1
+            if depth == 0:
+                if not saw_kwargs:
+                    out.append((u.start[0] - 1, u.start[1]))
+                break
+    return out
 
 
 async def run(path: Path, edits: int) -> dict:
@@ -53,12 +75,15 @@ async def run(path: Path, edits: int) -> dict:
     while not hints:
         hints = await client.text_document_inlay_hint_async(lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), rng))
     first = time.perf_counter() - t0
-    # edit inside one function: add a parameter with a default to the def lines, one at a time
-    defs = [i for i, ln in enumerate(lines) if re.match(r"\s*def \w+\(", ln) and ln.rstrip().endswith("):")]
+    # edit inside one function at a time, rotating over the file's functions: a new parameter with a
+    # default at the end of the signature, so the edited function's sites miss the cache
     latencies = []
     for k in range(edits):
-        i = defs[k % len(defs)]
-        lines[i] = lines[i].rstrip()[:-2] + (", " if not lines[i].rstrip().endswith("():") else "") + f"bench_{k}=0):"
+        sigs = signature_ends(lines)  # (again after each edit: the edited line's columns moved)
+        i, col = sigs[k % len(sigs)]
+        before = "\n".join(lines[: i] + [lines[i][:col]]).rstrip()
+        sep = "" if before.endswith(("(", ",")) else ", "
+        lines[i] = lines[i][:col] + sep + f"bench_{k}=0" + lines[i][col:]
         new = "\n".join(lines) + "\n"
         client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             lsp.VersionedTextDocumentIdentifier(version=k + 2, uri=uri), [lsp.TextDocumentContentChangeWholeDocument(new)]))  # fmt: skip

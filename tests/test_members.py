@@ -93,3 +93,28 @@ def test_project_index_carries_members(tmp_path):
     by = {p.name: p for p in index.types_for(tmp_path / "app.py", "python")}
     assert by["Square"].members is not None and "corners" in by["Square"].members
     assert by["Remote"].members is None
+
+
+def test_method_attributes_follow_an_edit_of_the_method():
+    """Members are cached by each method's text: editing one method changes what it contributes."""
+    edited = PY.replace(b"self.n = n", b"self.n = n\n        self.extra = 3")
+    before = {d[0]: d[2] for d in class_defs(parse(PY, "python").root_node, "python")}
+    after = {d[0]: d[2] for d in class_defs(parse(edited, "python").root_node, "python")}
+    assert "extra" not in (before["Shape"] or ()) and "extra" in (after["Shape"] or ())
+    assert {d[0]: d[2] for d in class_defs(parse(PY, "python").root_node, "python")} == before
+
+
+def test_index_serves_its_last_list_while_scanning_then_the_full_one(tmp_path):
+    """While the background scan runs, types_for keeps the list it built (the server redoes its
+    analyses when the scan ends); once complete, every file's types are there."""
+    (tmp_path / "a.py").write_text("class Alpha:\n    pass\n")
+    (tmp_path / "b.py").write_text("class Beta:\n    pass\n")
+    index = ProjectIndex(tmp_path)
+    index.add(tmp_path / "a.py", "python")
+    first = index.types_for(tmp_path / "app.py", "python")
+    assert [p.name for p in first] == ["Alpha"]
+    seen: list[list[str]] = []
+    index.populate(between=lambda: seen.append([p.name for p in index.types_for(tmp_path / "x.py", "python")]))
+    assert seen and all(names == ["Alpha"] for names in seen)  # the scan never rebuilt it midway
+    assert index.complete
+    assert sorted(p.name for p in index.types_for(tmp_path / "app.py", "python")) == ["Alpha", "Beta"]

@@ -97,3 +97,16 @@ def test_export_respells_nullable_callbacks_of_old_vocabularies():
     assert repair_ts_label("() => void | undefined") == "(() => void) | undefined"
     for keep in ("() => string | null", "() => void", "string | null", "(a: A) => Promise<B> | B"):
         assert repair_ts_label(keep) == keep
+
+
+def test_length_batches_cover_every_site_within_the_budget():
+    from typeinf.model_io import MAX_TOKENS
+    from typeinf.predict import length_batches
+
+    lengths = [5, 300, 40, 41, 7, 128, 90, 2, 60, 60, 60]
+    batches = length_batches(lengths, max_batch=4, token_budget=200)
+    assert sorted(j for b in batches for j in b) == list(range(len(lengths)))
+    for b in batches:
+        padded = min(max(lengths[j] for j in b), MAX_TOKENS) + 1
+        assert len(b) <= 4 and (len(b) == 1 or len(b) * padded <= 200)
+        assert [lengths[j] for j in b] == sorted(lengths[j] for j in b)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .slices.model import Slice
+from .slices.model import ScopeName, Slice
 from .types import normalize
 
 TEMPLATES = {
@@ -224,14 +224,32 @@ def _relevant_project_types(project: Sequence[ProjectType], ctx: _SiteContext) -
     return sorted(found.values(), key=lambda p: p.name)
 
 
+_KIND_ONEHOT = {k: [1.0 if k == j else 0.0 for j in CAND_KINDS] for k in CAND_KINDS}
+_NO_KIND = [0.0] * len(CAND_KINDS)
+_TEMPLATE_ONEHOT = [[1.0 if t == i else 0.0 for i in range(N_TEMPLATE_SLOTS)] for t in range(N_TEMPLATE_SLOTS)]
+# The type-like names of a scope list, by the list's identity: the slices of one file share it.
+_SCOPE_NAMES: dict[int, tuple[list[ScopeName], dict[str, tuple[str, str | None]]]] = {}
+
+
+def _type_like_names(scope: list[ScopeName]) -> dict[str, tuple[str, str | None]]:
+    hit = _SCOPE_NAMES.get(id(scope))
+    if hit is not None and hit[0] is scope:
+        return hit[1]
+    names: dict[str, tuple[str, str | None]] = {}
+    for e in scope:
+        if e.kind != "builtin" and e.name not in names and _is_type_like(e.name, e.kind):
+            names[e.name] = (e.kind, e.module)
+    if len(_SCOPE_NAMES) > 256:
+        _SCOPE_NAMES.clear()
+    _SCOPE_NAMES[id(scope)] = (scope, names)
+    return names
+
+
 def local_candidates(s: Slice, project: Sequence[ProjectType] = ()) -> list[Candidate]:
     """Type candidates built from the names visible at the site (and the project's types)."""
     fam = lang_family(s.language)
     ctx = _SiteContext(s)
-    names: dict[str, tuple[str, str | None]] = {}
-    for e in s.scope:
-        if e.kind != "builtin" and e.name not in names and _is_type_like(e.name, e.kind):
-            names[e.name] = (e.kind, e.module)
+    names = _type_like_names(s.scope)
     scored = []
     for name, (kind, module) in names.items():
         f = _name_features(s, name, ctx)
@@ -251,13 +269,12 @@ def local_candidates(s: Slice, project: Sequence[ProjectType] = ()) -> list[Cand
     out: list[Candidate] = []
     templates = TEMPLATES[fam]
     for _prior, name, kind, module, f in chosen:
-        kind_onehot = [1.0 if kind == k else 0.0 for k in CAND_KINDS]
+        f_kind = f + _KIND_ONEHOT.get(kind, _NO_KIND)
         for t, tpl in enumerate(templates):
             if fam == "typescript" and tpl.startswith("Promise") and s.kind != "return":
                 continue
-            tmpl_onehot = [1.0 if t == i else 0.0 for i in range(N_TEMPLATE_SLOTS)]
             out.append(Candidate(normalize(tpl.format(name), fam), name, t, kind, module,
-                                 f + kind_onehot + tmpl_onehot))  # fmt: skip
+                                 f_kind + _TEMPLATE_ONEHOT[t]))  # fmt: skip
             if len(out) >= MAX_CANDIDATES:
                 return out
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 
 from tree_sitter import Node
 
@@ -28,7 +29,24 @@ def _text(n: Node | None) -> str:
     return n.text.decode("utf-8", "replace") if n is not None and n.text else ""
 
 
+# A method's attributes by its source text: an edit re-scans the file, but only the edited method's
+# body needs walking again.
+_SELF_ATTRS: dict[bytes, frozenset[str]] = {}
+
+
 def _py_self_attrs(fn: Node, out: set[str]) -> None:
+    key = fn.text or b""
+    hit = _SELF_ATTRS.get(key)
+    if hit is None:
+        found: set[str] = set()
+        _walk_self_attrs(fn, found)
+        if len(_SELF_ATTRS) > 20_000:
+            _SELF_ATTRS.clear()
+        hit = _SELF_ATTRS[key] = frozenset(found)
+    out |= hit
+
+
+def _walk_self_attrs(fn: Node, out: set[str]) -> None:
     params = fn.child_by_field_name("parameters")
     first = next((c for c in params.named_children), None) if params is not None else None
     if first is None or first.type != "identifier":
@@ -187,6 +205,7 @@ _PY_GENERIC = re.compile(r"^(list|dict|set|frozenset|tuple)\[.*\]$")
 _TS_GENERIC = re.compile(r"^(Promise|Map|Set|ReadonlyMap|ReadonlySet|Array)<.*>$")
 
 
+@lru_cache(maxsize=65536)
 def class_of(type_text: str, language: str = "python") -> str | None:
     """The class a value of this type is an instance of, when it is one: `Foo`, `Foo | None`,
     `list[int]` -> `list`, `string[]` -> `Array`, `Promise<T>` -> `Promise`."""

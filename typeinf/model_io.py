@@ -108,13 +108,20 @@ def _tokenizer(path: str) -> Tokenizer:
     return tok
 
 
+# Token ids of candidate names, per tokenizer: the same few thousand names recur at every site.
+_NAME_IDS: dict[int, tuple[Tokenizer, dict[str, list[int]]]] = {}
+
+
 def encode_names(tok: Tokenizer, names: list[str]) -> np.ndarray:
     """[len(names), CAND_TOKENS] int16 token ids of candidate names (padded with PAD_ID)."""
     out = np.zeros((len(names), CAND_TOKENS), dtype=np.int16)
-    uniq = sorted(set(names))
-    if not uniq:
-        return out
-    enc = {n: e.ids[:CAND_TOKENS] for n, e in zip(uniq, tok.encode_batch(uniq), strict=True)}
+    known = _NAME_IDS.get(id(tok))
+    if known is None or known[0] is not tok or len(known[1]) > 200_000:
+        known = _NAME_IDS[id(tok)] = (tok, {})
+    enc = known[1]
+    new = sorted({n for n in names if n not in enc})
+    if new:
+        enc.update((n, e.ids[:CAND_TOKENS]) for n, e in zip(new, tok.encode_batch(new), strict=True))
     for i, n in enumerate(names):
         ids = enc[n]
         out[i, : len(ids)] = ids

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,7 @@ class ProjectIndex:
     by_file: dict[Path, tuple[str, tuple[list[tuple[str, str]], list[ClassDef]]]] = field(default_factory=dict)
     _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
     complete: bool = False
+    _stale: set[str] = field(default_factory=set, repr=False)  # languages whose list predates the scan's end
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -90,15 +92,23 @@ class ProjectIndex:
         index.populate(max_bytes, max_files)
         return index
 
-    def populate(self, max_bytes: int = 1_000_000, max_files: int = 20_000) -> None:
+    def populate(self, max_bytes: int = 1_000_000, max_files: int = 20_000,
+                 between: Callable[[], object] | None = None) -> None:  # fmt: skip
         """Scan every source file under the root (the language server runs this in a background
-        thread while it already answers from what is indexed so far)."""
+        thread while it already answers from what is indexed so far; `between` is called before
+        each file, where the server waits while a document is being analysed)."""
         for item in walk([self.root]):
             if len(self.by_file) >= max_files:
                 break
             if isinstance(item, SourceFile):
+                if between is not None:
+                    between()
                 self.add(item.path, item.language, max_bytes)
-        self.complete = True
+        with self._lock:
+            for lang in self._stale:
+                self._lists.pop(lang, None)
+            self._stale.clear()
+            self.complete = True
 
     def add(self, path: Path, language: str, max_bytes: int = 1_000_000, data: bytes | None = None) -> None:
         if data is None:
@@ -116,7 +126,13 @@ class ProjectIndex:
         with self._lock:
             if self.by_file.get(key_path) != (lang, types):
                 self.by_file[key_path] = (lang, types)
-                self._lists.pop(lang, None)
+                # while the index is being populated, the last list is served until the scan is
+                # complete (the server then redoes its analyses): rebuilding it on every edit
+                # would cost more the further the scan went
+                if self.complete or lang not in self._lists:
+                    self._lists.pop(lang, None)
+                else:
+                    self._stale.add(lang)
 
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
         """The project's types for a file of this language.  One shared list per language (the
@@ -139,4 +155,5 @@ class ProjectIndex:
         with self._lock:
             if all(self.by_file.get(p) == v for p, v in files) and len(files) == len(self.by_file):
                 self._lists[lang] = result  # unchanged meanwhile: the shared list may be kept
+                self._stale.discard(lang)
         return result

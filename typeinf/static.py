@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .slices.model import Expr, Slice
+from .slices.model import Expr, ScopeName, Slice
 
 _PY_STR = re.compile(r"^[rRuUfF]{0,2}('|\")")
 _PY_BYTES = re.compile(r"^[rRbB]{1,2}('|\")")
@@ -70,11 +70,26 @@ def literal_type(expr: Expr | None, language: str) -> str | None:
     return None
 
 
+# Class and import names of a scope list, by the list's identity (the slices of a file share it).
+_KNOWN: dict[int, tuple[list[ScopeName], frozenset[str]]] = {}
+
+
+def _classes_and_imports(scope: list[ScopeName]) -> frozenset[str]:
+    hit = _KNOWN.get(id(scope))
+    if hit is not None and hit[0] is scope:
+        return hit[1]
+    known = frozenset(e.name for e in scope if e.kind in ("class", "import"))
+    if len(_KNOWN) > 256:
+        _KNOWN.clear()
+    _KNOWN[id(scope)] = (scope, known)
+    return known
+
+
 def _constructor(s: Slice) -> str | None:
     d = s.evidence.definition
     if d is None:
         return None
-    known = {e.name for e in s.scope if e.kind in ("class", "import")}
+    known = _classes_and_imports(s.scope)
     if s.language == "python":
         if d.category != "call":
             return None

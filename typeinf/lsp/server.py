@@ -12,7 +12,10 @@ debounced per document, stale versions are never answered with old positions, an
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import threading
+from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +59,10 @@ class TypeinfServer(LanguageServer):
         # the project index (types of the other files) is scanned in its own thread; analyses use
         # what is indexed so far and are redone once it is complete
         self.index_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="typeinf-index")
+        # set while no document is being analysed: the index scan waits on it between files, so
+        # an edit's analysis does not share the interpreter with the scan
+        self.model_idle = threading.Event()
+        self.model_idle.set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.predictor: Predictor | None = None
         self.model_error: str | None = None
@@ -76,6 +83,10 @@ class TypeinfServer(LanguageServer):
             predictor.session  # noqa: B018 - load the ONNX session and the tokenizer now, not on the first edit
             predictor.cfg.tokenizer()
             self.predictor = predictor
+            # what is loaded now lives as long as the server: keep it out of the collector's full
+            # passes, which otherwise cost tens of milliseconds in the middle of an edit's analysis
+            gc.collect()
+            gc.freeze()
         except Exception as e:  # noqa: BLE001 - reported to the user, the server keeps running
             self.model_error = str(e)
 
@@ -85,7 +96,7 @@ class TypeinfServer(LanguageServer):
         index = self.projects.get(root)
         if index is None:
             index = self.projects[root] = ProjectIndex(root.resolve())
-            future = self.index_executor.submit(index.populate)
+            future = self.index_executor.submit(index.populate, between=self._wait_model_idle)
             future.add_done_callback(lambda _f: self._project_indexed(index))
         return index
 
@@ -102,7 +113,17 @@ class TypeinfServer(LanguageServer):
 
         loop.call_soon_threadsafe(redo)
 
+    def _wait_model_idle(self) -> None:
+        self.model_idle.wait(timeout=5.0)  # (bounded: a long analysis never stalls the scan for good)
+
     def _analyze(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
+        self.model_idle.clear()
+        try:
+            return self._analyze_now(uri, version, text, language)
+        finally:
+            self.model_idle.set()
+
+    def _analyze_now(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
         data = text.encode("utf-8", "surrogatepass")
         result = Analysis(version, data, language, self.predictor is not None)
         if self.predictor is None:
@@ -192,21 +213,29 @@ class TypeinfServer(LanguageServer):
 SERVER = TypeinfServer()
 
 
-def _client_position(doc: TextDocument, data: bytes, offset: int) -> lsp.Position:
-    """Byte offset in the document -> position in the client's units (pygls codec)."""
-    prefix = data[:offset].decode("utf-8", "replace")
-    line = prefix.count("\n")
-    col = len(prefix) - (prefix.rfind("\n") + 1)
-    return doc.position_codec.position_to_client_units(doc.lines, lsp.Position(line, col))
+class _Positions:
+    """Byte offsets in an analysed document <-> positions in the client's units (pygls codec),
+    with the line starts and the document's lines computed once per request."""
 
+    def __init__(self, doc: TextDocument, data: bytes) -> None:
+        self.doc, self.data, self.lines = doc, data, doc.lines
+        self.starts = [0]
+        k = data.find(b"\n")
+        while k != -1:
+            self.starts.append(k + 1)
+            k = data.find(b"\n", k + 1)
 
-def _offset_of(doc: TextDocument, data: bytes, pos: lsp.Position) -> int:
-    """Position in client units -> byte offset in the document."""
-    server = doc.position_codec.position_from_client_units(doc.lines, pos)
-    lines = data.split(b"\n")
-    line = min(server.line, len(lines) - 1)
-    start = sum(len(x) + 1 for x in lines[:line])
-    return start + len(lines[line].decode("utf-8", "replace")[: server.character].encode("utf-8"))
+    def client(self, offset: int) -> lsp.Position:
+        line = bisect_right(self.starts, offset) - 1
+        col = len(self.data[self.starts[line] : offset].decode("utf-8", "replace"))
+        return self.doc.position_codec.position_to_client_units(self.lines, lsp.Position(line, col))
+
+    def offset(self, pos: lsp.Position) -> int:
+        server = self.doc.position_codec.position_from_client_units(self.lines, pos)
+        line = min(server.line, len(self.starts) - 1)
+        start = self.starts[line]
+        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.data)
+        return start + len(self.data[start:end].decode("utf-8", "replace")[: server.character].encode("utf-8"))
 
 
 # ---------------------------------------------------------------------- lifecycle
@@ -291,13 +320,14 @@ async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp
     if current is None:
         return None
     result, doc = current
-    start = _offset_of(doc, result.data, params.range.start)
-    end = _offset_of(doc, result.data, params.range.end)
+    at = _Positions(doc, result.data)
+    start = at.offset(params.range.start)
+    end = at.offset(params.range.end)
     hints = []
     for p, ins in result.hints:
         if not (start <= ins.offset <= end) or not ls.visible(p):
             continue
-        pos = _client_position(doc, result.data, ins.offset)
+        pos = at.client(ins.offset)
         hints.append(lsp.InlayHint(
             position=pos, label=ins.text.strip() if ins.text.startswith(" ->") else ins.text,
             kind=lsp.InlayHintKind.Type, padding_left=ins.text.startswith(" "),
@@ -343,11 +373,11 @@ async def hover(ls: TypeinfServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if current is None:
         return None
     result, doc = current
-    p = _site_at(result, _offset_of(doc, result.data, params.position))
+    at = _Positions(doc, result.data)
+    p = _site_at(result, at.offset(params.position))
     if p is None or not p.type:
         return None
-    rng = lsp.Range(_client_position(doc, result.data, p.slice.span[0]),
-                    _client_position(doc, result.data, p.slice.span[1]))  # fmt: skip
+    rng = lsp.Range(at.client(p.slice.span[0]), at.client(p.slice.span[1]))
     return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, tooltip(p)), rng)
 
 
@@ -367,11 +397,12 @@ def _edit_for(ls: TypeinfServer, doc: TextDocument, result: Analysis, preds: lis
     if not applied:
         return None
     old_text = result.data.decode("utf-8")
+    at = _Positions(doc, result.data)
     edits = []
     for a, b, text in changed_lines(old_text, new.decode("utf-8")):
-        rng = lsp.Range(doc.position_codec.position_to_client_units(doc.lines, lsp.Position(a, 0)),
-                        doc.position_codec.position_to_client_units(doc.lines, lsp.Position(b, 0))
-                        if b < len(doc.lines) else _client_position(doc, result.data, len(result.data)))  # fmt: skip
+        rng = lsp.Range(doc.position_codec.position_to_client_units(at.lines, lsp.Position(a, 0)),
+                        doc.position_codec.position_to_client_units(at.lines, lsp.Position(b, 0))
+                        if b < len(at.lines) else at.client(len(result.data)))  # fmt: skip
         edits.append(lsp.TextEdit(rng, text))
     return lsp.WorkspaceEdit(changes={doc.uri: edits})
 
@@ -383,7 +414,7 @@ async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[l
     if current is None:
         return None
     result, doc = current
-    offset = _offset_of(doc, result.data, params.range.start)
+    offset = _Positions(doc, result.data).offset(params.range.start)
     actions = []
     p = _site_at(result, offset)
     if p is not None and p.type and p.slice.annotatable:
