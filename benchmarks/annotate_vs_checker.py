@@ -11,12 +11,21 @@ temporary copy, then time, in one run and alternately (`--repeat` times, medians
              (TypeScript) on the stripped copy, from the npm packages under
              ~/.cache/typeinf/bench-npm (pyright 1.1.407, typescript 5.7.2).
 The ratio annotate / checker is what issue #5 asks to be below 1.
+
+The first annotated copy is also checked for the write-back's safety rules on real code:
+  still_parses   every file that parsed before annotate parses after it (Python: ast; TypeScript:
+                 tree-sitter without error nodes)
+  idempotent     a second `typeinf annotate` run changes no byte
+  only_types     the annotated code, with its annotations stripped again by the shared protocol and
+                 its imports (and `if TYPE_CHECKING:` blocks) left out, is the stripped code
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -52,20 +61,106 @@ def run(lang: str, src: Path, repeat: int, tmp: Path) -> dict:
     h.main(argv)
     lines = sum(len(p.read_bytes().splitlines()) for p in stripped.rglob("*")
                 if p.is_file() and p.suffix in (".py", ".ts", ".tsx"))  # fmt: skip
-    annotate, checker = [], []
+    annotate_argv = [sys.executable, "-m", "typeinf", "annotate", ".", "--project", ".", "--lang", lang]
+    annotate, checker, safety = [], [], {}
     for i in range(repeat):
         work = tmp / f"{src.name}-{i}"
         shutil.copytree(stripped, work)
-        secs, rc = _timed([sys.executable, "-m", "typeinf", "annotate", ".", "--project", ".", "--lang", lang], work)
+        secs, rc = _timed(annotate_argv, work)
         if rc not in (0, 123):
             raise RuntimeError(f"typeinf annotate exited {rc}")
         annotate.append(secs)
         secs, _ = _timed(_checker(lang, stripped), stripped)  # exit code: the stripped code has type errors
         checker.append(secs)
+        if i == 0:
+            safety = check_safety(h, lang, stripped, work, tmp, annotate_argv)
         shutil.rmtree(work)
     a, c = statistics.median(annotate), statistics.median(checker)
     return {"lines": lines, "annotate_s": round(a, 2), "checker": "pyright" if lang == "python" else "tsc",
-            "checker_s": round(c, 2), "ratio": round(a / c, 3), "runs": repeat}  # fmt: skip
+            "checker_s": round(c, 2), "ratio": round(a / c, 3), "runs": repeat, **safety}  # fmt: skip
+
+
+def _sources(root: Path, lang: str) -> dict[str, bytes]:
+    suffixes = (".py",) if lang == "python" else (".ts", ".tsx")
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix in suffixes and not p.name.endswith(".d.ts")}  # fmt: skip
+
+
+def _parses(lang: str, name: str, data: bytes) -> bool:
+    if lang == "python":
+        try:
+            ast.parse(data)
+        except (SyntaxError, ValueError):
+            return False
+        return True
+    from typeinf.slices.source import parse
+
+    return not parse(data, "tsx" if name.endswith(".tsx") else "typescript").root_node.has_error
+
+
+class _NoTypes(ast.NodeTransformer):
+    """Python code without annotations, imports and `if TYPE_CHECKING:` blocks."""
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        node.annotation = None
+        return node
+
+    def _fn(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+        node.returns = None
+        self.generic_visit(node)
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _fn
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
+        return ast.Assign([node.target], node.value) if node.value is not None else None
+
+    def visit_Import(self, node: ast.AST) -> None:
+        return None
+
+    visit_ImportFrom = visit_Import
+
+    def visit_If(self, node: ast.If) -> ast.AST | None:
+        t = node.test
+        if (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
+            isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING"
+        ):
+            return None
+        self.generic_visit(node)
+        return node
+
+
+_TS_IMPORT = re.compile(rb"^import\b[^;]*?from\s*['\"][^'\"]*['\"];?[ \t]*$", re.M | re.S)
+
+
+def _skeleton(lang: str, data: bytes) -> str:
+    if lang == "python":
+        return ast.dump(_NoTypes().visit(ast.parse(data)))
+    return "\n".join(
+        ln.strip() for ln in _TS_IMPORT.sub(b"", data).decode("utf-8", "replace").splitlines() if ln.strip()
+    )
+
+
+def check_safety(h, lang: str, stripped: Path, work: Path, tmp: Path, annotate_argv: list[str]) -> dict:
+    before, after = _sources(stripped, lang), _sources(work, lang)
+    parsed = [n for n, d in before.items() if _parses(lang, n, d)]
+    broken = [n for n in parsed if n in after and not _parses(lang, n, after[n])]
+    changed = [n for n in before if after.get(n) != before[n]]
+    subprocess.run(annotate_argv, cwd=work, capture_output=True, check=False)
+    again = _sources(work, lang)
+    not_idempotent = [n for n in after if again.get(n) != after[n]]
+    restripped = tmp / f"{work.name}-restripped"
+    h.main(["strip", str(work), str(restripped)] + ([] if lang == "python" else ["--skip-tests"]))
+    rs = _sources(restripped, lang)
+    other = [
+        n
+        for n in changed
+        if n in rs and _parses(lang, n, after[n]) and _skeleton(lang, rs[n]) != _skeleton(lang, before[n])
+    ]
+    shutil.rmtree(restripped)
+    return {"files": len(before), "files_annotated": len(changed), "still_parses": not broken,
+            "broken": broken[:5], "idempotent": not not_idempotent, "changed_on_second_run": not_idempotent[:5],
+            "only_types": not other, "other_changes": other[:5]}  # fmt: skip
 
 
 def main() -> None:

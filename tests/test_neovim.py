@@ -45,6 +45,6 @@ def test_neovim_applies_a_hint_and_a_code_action_with_an_import(tmp_path):
     compile(out, "app.py", "exec")
     assert "def report(rows, verbose=False) -> None:" in out, out  # the accepted inlay hint
     line = next(x for x in out.splitlines() if x.startswith("def load("))
-    assert "repo: " in line, out  # the code action
-    if "Repo" in line:  # a project type: imported for type checking
-        assert "from repo import Repo" in out and "if TYPE_CHECKING:" in out, out
+    # the code action: the model's `Repo | None`, a project type, imported for type checking
+    assert "repo: " in line and "Repo" in line, out
+    assert "from repo import Repo" in out and "if TYPE_CHECKING:" in out, out
