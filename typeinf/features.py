@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .memo import by_identity
 from .slices.model import ScopeName, Slice
 from .types import normalize
 
@@ -192,7 +193,6 @@ class _ProjectLookup:
     """Project types indexed by last name component and by word, built once per project list."""
 
     def __init__(self, project: Sequence[ProjectType]) -> None:
-        self.project = project  # keeps the list alive while cached (its id is the cache key)
         self.by_last: dict[str, list[ProjectType]] = {}
         self.by_word: dict[str, list[ProjectType]] = {}
         for p in project:
@@ -202,18 +202,14 @@ class _ProjectLookup:
                 self.by_word.setdefault(w, []).append(p)
 
 
-_LOOKUPS: dict[int, _ProjectLookup] = {}
+_project_lookup = by_identity(maxsize=64)(_ProjectLookup)
 
 
 def _relevant_project_types(project: Sequence[ProjectType], ctx: _SiteContext) -> list[ProjectType]:
     """Project types mentioned near the site or sharing a word with its name (in a stable order)."""
     if not project:
         return []
-    lookup = _LOOKUPS.get(id(project))
-    if lookup is None or lookup.project is not project:
-        if len(_LOOKUPS) > 64:
-            _LOOKUPS.clear()
-        lookup = _LOOKUPS[id(project)] = _ProjectLookup(project)
+    lookup = _project_lookup(project)
     found: dict[str, ProjectType] = {}
     for ident in ctx.window:
         for p in lookup.by_last.get(ident, ()):
@@ -227,21 +223,12 @@ def _relevant_project_types(project: Sequence[ProjectType], ctx: _SiteContext) -
 _KIND_ONEHOT = {k: [1.0 if k == j else 0.0 for j in CAND_KINDS] for k in CAND_KINDS}
 _NO_KIND = [0.0] * len(CAND_KINDS)
 _TEMPLATE_ONEHOT = [[1.0 if t == i else 0.0 for i in range(N_TEMPLATE_SLOTS)] for t in range(N_TEMPLATE_SLOTS)]
-# The type-like names of a scope list, by the list's identity: the slices of one file share it.
-_SCOPE_NAMES: dict[int, tuple[list[ScopeName], dict[str, tuple[str, str | None]]]] = {}
-
-
+@by_identity(maxsize=256)  # the slices of one file share their scope list
 def _type_like_names(scope: list[ScopeName]) -> dict[str, tuple[str, str | None]]:
-    hit = _SCOPE_NAMES.get(id(scope))
-    if hit is not None and hit[0] is scope:
-        return hit[1]
     names: dict[str, tuple[str, str | None]] = {}
     for e in scope:
         if e.kind != "builtin" and e.name not in names and _is_type_like(e.name, e.kind):
             names[e.name] = (e.kind, e.module)
-    if len(_SCOPE_NAMES) > 256:
-        _SCOPE_NAMES.clear()
-    _SCOPE_NAMES[id(scope)] = (scope, names)
     return names
 
 

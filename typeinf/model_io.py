@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .features import N_FEATURES
+from .memo import by_identity
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -108,17 +109,18 @@ def _tokenizer(path: str) -> Tokenizer:
     return tok
 
 
-# Token ids of candidate names, per tokenizer: the same few thousand names recur at every site.
-_NAME_IDS: dict[int, tuple[Tokenizer, dict[str, list[int]]]] = {}
+@by_identity(maxsize=8)
+def _name_ids(tok: Tokenizer) -> dict[str, list[int]]:
+    """Token ids of candidate names, per tokenizer: the same few thousand names recur at every site."""
+    return {}
 
 
 def encode_names(tok: Tokenizer, names: list[str]) -> np.ndarray:
     """[len(names), CAND_TOKENS] int16 token ids of candidate names (padded with PAD_ID)."""
     out = np.zeros((len(names), CAND_TOKENS), dtype=np.int16)
-    known = _NAME_IDS.get(id(tok))
-    if known is None or known[0] is not tok or len(known[1]) > 200_000:
-        known = _NAME_IDS[id(tok)] = (tok, {})
-    enc = known[1]
+    enc = _name_ids(tok)
+    if len(enc) > 200_000:
+        enc.clear()
     new = sorted({n for n in names if n not in enc})
     if new:
         enc.update((n, e.ids[:CAND_TOKENS]) for n, e in zip(new, tok.encode_batch(new), strict=True))

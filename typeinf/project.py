@@ -83,7 +83,6 @@ class ProjectIndex:
     by_file: dict[Path, tuple[str, tuple[list[tuple[str, str]], list[ClassDef]]]] = field(default_factory=dict)
     _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
     complete: bool = False
-    _stale: set[str] = field(default_factory=set, repr=False)  # languages whose list predates the scan's end
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -105,9 +104,7 @@ class ProjectIndex:
                     between()
                 self.add(item.path, item.language, max_bytes)
         with self._lock:
-            for lang in self._stale:
-                self._lists.pop(lang, None)
-            self._stale.clear()
+            self._lists.clear()  # lists built during the scan may miss files: rebuilt on demand
             self.complete = True
 
     def add(self, path: Path, language: str, max_bytes: int = 1_000_000, data: bytes | None = None) -> None:
@@ -129,10 +126,8 @@ class ProjectIndex:
                 # while the index is being populated, the last list is served until the scan is
                 # complete (the server then redoes its analyses): rebuilding it on every edit
                 # would cost more the further the scan went
-                if self.complete or lang not in self._lists:
+                if self.complete:
                     self._lists.pop(lang, None)
-                else:
-                    self._stale.add(lang)
 
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
         """The project's types for a file of this language.  One shared list per language (the
@@ -155,5 +150,4 @@ class ProjectIndex:
         with self._lock:
             if all(self.by_file.get(p) == v for p, v in files) and len(files) == len(self.by_file):
                 self._lists[lang] = result  # unchanged meanwhile: the shared list may be kept
-                self._stale.discard(lang)
         return result

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .memo import by_identity
 from .slices.model import Expr, ScopeName, Slice
 
 _PY_STR = re.compile(r"^[rRuUfF]{0,2}('|\")")
@@ -70,19 +71,9 @@ def literal_type(expr: Expr | None, language: str) -> str | None:
     return None
 
 
-# Class and import names of a scope list, by the list's identity (the slices of a file share it).
-_KNOWN: dict[int, tuple[list[ScopeName], frozenset[str]]] = {}
-
-
+@by_identity(maxsize=256)  # the slices of one file share their scope list
 def _classes_and_imports(scope: list[ScopeName]) -> frozenset[str]:
-    hit = _KNOWN.get(id(scope))
-    if hit is not None and hit[0] is scope:
-        return hit[1]
-    known = frozenset(e.name for e in scope if e.kind in ("class", "import"))
-    if len(_KNOWN) > 256:
-        _KNOWN.clear()
-    _KNOWN[id(scope)] = (scope, known)
-    return known
+    return frozenset(e.name for e in scope if e.kind in ("class", "import"))
 
 
 def _constructor(s: Slice) -> str | None:
