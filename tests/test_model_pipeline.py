@@ -110,3 +110,18 @@ def test_length_batches_cover_every_site_within_the_budget():
         padded = min(max(lengths[j] for j in b), MAX_TOKENS) + 1
         assert len(b) <= 4 and (len(b) == 1 or len(b) * padded <= 200)
         assert [lengths[j] for j in b] == sorted(lengths[j] for j in b)
+
+
+def test_shipped_model_scores_a_site_the_same_whatever_its_batch():
+    """Static activation scales: a site's ranking does not depend on the other sites of its batch
+    (with dynamic quantization it did, and `typeinf annotate` was not idempotent on real code)."""
+    from typeinf.slices import extract
+
+    src = (ROOT / "slices" / "examples" / "python_example.py").read_text()
+    src += (ROOT / "typeinf" / "annotate" / "python.py").read_text()  # a real module: many sites, many lengths
+    slices = extract(src, "python", "m.py")
+    assert len(slices) > 40
+    together = Predictor().rank(slices)
+    alone = Predictor()
+    for s, batched in zip(slices, together, strict=True):
+        assert alone.rank([s])[0][0][:3] == batched[0][:3], s.name

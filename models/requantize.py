@@ -1,0 +1,124 @@
+"""Re-quantize a shipped dynamic-INT8 model statically, without its training checkpoint.
+
+    python -m models.requantize CALIB_DIR [CALIB_DIR ...] [--model typeinf/model]
+
+The weights are read back from the INT8 ONNX file (dequantized: exactly the values the shipped
+model computes with), loaded into `models.network.TypeNet`, exported to fp32 ONNX and quantized
+again by `models.export.quantize` (static activation scales). Calibration inputs are the runtime's
+own model inputs (`typeinf.predict`) for up to 3,000 sites of each directory: pass unpacked
+packages of the validation split (`python -m models.corpus unpack --dest DIR NAME ...`).
+Prints how often the new file's first choice matches the dequantized fp32 model and the old file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.export import export_onnx, quantize
+from models.network import NetConfig, TypeNet
+
+SUFFIX = {".py": "python", ".ts": "typescript", ".tsx": "tsx"}
+
+
+def dequantized_state(onnx_path: Path, cfg: NetConfig) -> dict[str, torch.Tensor]:
+    """TypeNet's state dict from a `quantize_dynamic` export (node names carry the module path)."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(onnx_path))
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+
+    def deq(name: str) -> np.ndarray:
+        q = init[name + "_quantized"].astype(np.float32)
+        return (q - init[name + "_zero_point"].astype(np.float32)) * init[name + "_scale"]
+
+    state: dict[str, torch.Tensor] = {}
+    for n in m.graph.node:
+        if n.op_type == "MatMulInteger":
+            parts = n.name.strip("/").split("/")[:-1]  # /blocks.0/qkv/MatMul_quant, /cand_mlp/cand_mlp.0/...
+            module = parts[-1] if parts[0] == "cand_mlp" else ".".join(parts)
+            state[module + ".weight"] = torch.tensor(deq(n.input[1][: -len("_quantized")]).T.copy())
+    for k in ("tok.weight", "pos.weight"):
+        state[k] = torch.tensor(deq(k))
+    for k, v in TypeNet(cfg).state_dict().items():
+        if k not in state:
+            state[k] = torch.tensor(init[k])
+        if state[k].shape != v.shape:
+            raise ValueError(f"{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the network")
+    return state
+
+
+def runtime_feeds(dirs: list[Path], model_dir: Path, per_dir: int = 3000) -> list[dict[str, np.ndarray]]:
+    """The arrays `typeinf.predict` feeds the model for a sample of each directory's sites."""
+    from typeinf.predict import Predictor
+    from typeinf.slices import extract
+
+    pred = Predictor(model_dir)
+    feeds: list[dict[str, np.ndarray]] = []
+    real = pred.session
+
+    class Recorder:
+        def run(self, names: Any, arrays: dict[str, np.ndarray]) -> Any:
+            feeds.append({k: v.copy() for k, v in arrays.items()})
+            return real.run(names, arrays)
+
+    for d in dirs:
+        slices = []
+        for f in sorted(d.rglob("*")):
+            lang = SUFFIX.get(f.suffix)
+            if lang is None or f.name.endswith(".d.ts") or not f.is_file():
+                continue
+            try:
+                slices += extract(f.read_text(encoding="utf-8"), lang, str(f))
+            except (UnicodeDecodeError, ValueError):
+                continue
+        random.Random(0).shuffle(slices)
+        pred._session = Recorder()
+        pred.rank(slices[:per_dir])
+    return feeds
+
+
+def first_choices(path: Path, feeds: list[dict[str, np.ndarray]]) -> np.ndarray:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return np.concatenate([np.concatenate(sess.run(None, f), axis=1).argmax(1) for f in feeds])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("calib", nargs="+", type=Path, help="directories of validation-split packages")
+    ap.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "typeinf" / "model")
+    ap.add_argument("--check", nargs="*", type=Path, default=[], help="directories for the agreement check")
+    args = ap.parse_args(argv)
+    cfg = NetConfig(**json.loads((args.model / "config.json").read_text())["network"])
+    net = TypeNet(cfg).eval()
+    net.load_state_dict(dequantized_state(args.model / "typeinf.onnx", cfg))
+    calib = runtime_feeds(args.calib, args.model)
+    check = runtime_feeds(args.check, args.model) if args.check else []
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, new, old = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx", Path(tmp) / "old.onnx"
+        old.write_bytes((args.model / "typeinf.onnx").read_bytes())
+        export_onnx(net, {k: torch.from_numpy(v[:4]) for k, v in calib[0].items()}, fp32)
+        quantize(fp32, new, calib)
+        if check:
+            ref = first_choices(fp32, check)
+            for name, p in (("new static", new), ("old dynamic", old)):
+                print(f"{name}: first choice = dequantized fp32 on {len(ref)} sites: "
+                      f"{(first_choices(p, check) == ref).mean():.2%}", file=sys.stderr)  # fmt: skip
+        (args.model / "typeinf.onnx").write_bytes(new.read_bytes())
+    print(f"wrote {args.model / 'typeinf.onnx'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
