@@ -26,6 +26,7 @@ import torch
 from models.export import export_onnx, quantize
 from models.network import NetConfig, TypeNet
 
+EVAL = Path(__file__).resolve().parent / "eval"
 SUFFIX = {".py": "python", ".ts": "typescript", ".tsx": "tsx"}
 
 
@@ -112,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         quantize(fp32, new, calib)
         if check:
             ref = first_choices(fp32, check)
-            for name, p in (("new static", new), ("old dynamic", old)):
+            report: dict[str, Any] = {"sites": len(ref), "calibration": [d.name for d in args.calib],
+                                      "check": [str(d) for d in args.check]}  # fmt: skip
+            for name, p in (("static", new), ("dynamic", old)):
+                report[f"{name}_agree"] = round(float((first_choices(p, check) == ref).mean()), 4)
                 print(f"{name}: first choice = dequantized fp32 on {len(ref)} sites: "
-                      f"{(first_choices(p, check) == ref).mean():.2%}", file=sys.stderr)  # fmt: skip
+                      f"{report[f'{name}_agree']:.2%}", file=sys.stderr)  # fmt: skip
+            (EVAL / "requantize.json").write_text(json.dumps(report, indent=1) + "\n")
         (args.model / "typeinf.onnx").write_bytes(new.read_bytes())
     print(f"wrote {args.model / 'typeinf.onnx'}", file=sys.stderr)
     return 0
