@@ -4,6 +4,7 @@ boolean returns), so every rule is exercised by real predictions."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from typeinf.annotate import write_atomic
 from typeinf.annotate.python import Edit, annotate_python, for_target
@@ -56,6 +58,21 @@ def test_in_place_then_idempotent(tmp_path):
     again = run(["annotate", "m.py"], root)
     assert again.returncode == 0 and (root / "m.py").read_text() == out
     assert run(["annotate", "--check", "m.py"], root).returncode == 0
+
+
+def test_idempotent_where_written_annotations_feed_later_predictions(tmp_path):
+    """On hatch's application.py one predict-and-apply round wrote `code: int = 1`, and a second
+    run then found `**kwargs: Any` above the threshold: annotate runs its rounds itself."""
+    src = (ROOT / "tests" / "fixtures" / "annotate" / "hatch_application.py").read_text()
+    root = project(tmp_path, {"hatch/cli/application.py": src})
+    r = run(["annotate", "--format", "json", "hatch/cli/application.py"], root)
+    assert r.returncode == 0, r.stderr
+    out = (root / "hatch" / "cli" / "application.py").read_text()
+    assert "**kwargs: Any" in out and "code: int = 1" in out
+    report = json.loads(r.stdout)  # later rounds' edits are reported too
+    assert any(e["name"] == "kwargs" and e["type"] == "Any" for e in report)
+    check = run(["annotate", "--check", "hatch/cli/application.py"], root)
+    assert check.returncode == 0, check.stderr
 
 
 def test_check_and_diff_write_nothing(tmp_path):

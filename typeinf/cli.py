@@ -240,7 +240,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from .annotate import Options, apply
-    from .annotate.run import annotate_files, project_relative
+    from .annotate.run import MAX_ROUNDS, annotate_files, project_relative
     from .annotate.verify import NoChecker, verify
     from .project import ProjectIndex, find_root
 
@@ -262,7 +262,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     failures: list[Skipped] = []
     sources = [(src, data, display_path(src.path), project_relative(src.path, root))
                for src, data in iter_sources(args, settings, failures)]  # fmt: skip
-    results = annotate_files(sources, predictor, index, options)
+    # --verify re-applies a subset of the edits to the original text: one round only
+    results = annotate_files(sources, predictor, index, options, rounds=1 if args.verify else MAX_ROUNDS)
     changed_files, rejected, runtime_skipped, unimportable = 0, 0, 0, 0
     ts_stubs: dict[Path, tuple[str, bytes]] = {}
     added: Counter[str] = Counter()
@@ -289,10 +290,10 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         if not applied or new is None or new == r.data:
             continue
         changed_files += 1
+        reported = {(e.kind, e.start, e.type): p for e, p in zip(r.applied, r.reported, strict=True)}
         for edit in applied:
             added[edit.kind] += 1
-            if r.planned is not None:
-                report.append(r.planned.predictions[(edit.kind, edit.start)].to_dict())
+            report.append(reported[(edit.kind, edit.start, edit.type)].to_dict())
         if args.stubs is not None and r.source.language != "python":
             ts_stubs[r.source.path] = (r.rel, new)  # declarations are emitted for all of them at once
             continue

@@ -32,7 +32,8 @@ class FileResult:
     new: bytes | None = None
     applied: list[Edit] = field(default_factory=list)
     runtime: list[Edit] = field(default_factory=list)
-    planned: Planned | None = None
+    planned: Planned | None = None  # the first round's plan
+    reported: list[Prediction] = field(default_factory=list)  # the prediction of each applied edit
     error: str | None = None  # why the file could not be processed
 
 
@@ -89,40 +90,74 @@ def _map(fn: Callable[[Any], Any], items: list[Any], jobs: int, progress: Progre
         return out
 
 
+# Rounds of predict-and-apply on the files that changed: an annotation written in one round is
+# evidence for its neighbours (a parameter's siblings, a callee's return) in the next, so a single
+# round left sites that a second `typeinf annotate` run would then annotate.  Running the rounds
+# here makes the second run a no-op.
+MAX_ROUNDS = 3
+
+
 def annotate_files(sources: Iterable[tuple[SourceFile, bytes, str, str]], predictor: Predictor, index: ProjectIndex,
-                   options: Options, jobs: int | None = None) -> list[FileResult]:  # fmt: skip
-    """Plan and apply annotations for (source, data, display path, project-relative path)."""
+                   options: Options, jobs: int | None = None, rounds: int = MAX_ROUNDS) -> list[FileResult]:  # fmt: skip
+    """Plan and apply annotations for (source, data, display path, project-relative path).
+    With `rounds=1` every applied edit is positioned in the original text (what `--verify` needs)."""
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     files = [FileResult(src, rel, proj_rel, data) for src, data, rel, proj_rel in sources]
-    prog = Progress("slicing", len(files))
-    sliced = _map(_slice_one, [(f.data, f.source.language, f.rel) for f in files], jobs, prog)
+    todo = files
+    for first in [True] + [False] * (rounds - 1):
+        todo = _round(todo, predictor, index, options, jobs, first)
+        if not todo:
+            break
+    return files
+
+
+def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, options: Options, jobs: int,
+           first: bool) -> list[FileResult]:  # fmt: skip
+    """One round of slice -> predict -> plan -> apply; returns the files it changed.  In later rounds
+    (on the text the earlier ones wrote) a file that fails keeps what the earlier rounds wrote."""
+    prog = Progress("slicing" if first else "checking", len(files))
+    sliced = _map(_slice_one, [(_current(f), f.source.language, f.rel) for f in files], jobs, prog)
     prog.done()
     groups: list[tuple[list[Slice], list[Any]]] = []
     owners: list[FileResult] = []
     for f, got in zip(files, sliced, strict=True):
-        if isinstance(got, str):
-            f.error = got
+        if isinstance(got, str) or got[1] is not None:
+            if first:
+                f.error = got if isinstance(got, str) else (
+                    f"{f.rel}:{got[1]}: syntax error; file skipped (annotate writes only files that parse)")
             continue
-        slices, error_line = got
-        if error_line is not None:
-            f.error = f"{f.rel}:{error_line}: syntax error; file skipped (annotate writes only files that parse)"
-            continue
-        groups.append(([s for s in slices if s.annotation is None], index.types_for(f.source.path, f.source.language)))
+        groups.append(([s for s in got[0] if s.annotation is None], index.types_for(f.source.path, f.source.language)))
         owners.append(f)
     preds: list[list[Prediction]] = predictor.predict_groups(groups) if groups else []
-    for f, p in zip(owners, preds, strict=True):
-        f.planned = plan(p, options, f.source.language)
-    todo = [f for f in owners if f.planned is not None and f.planned.edits]
+    planned = [(f, plan(p, options, f.source.language)) for f, p in zip(owners, preds, strict=True)]
+    if first:
+        for f, pl in planned:
+            f.planned = pl
+    todo = [(f, pl) for f, pl in planned if pl.edits]
     prog = Progress("annotating", len(todo))
-    applied = _map(_apply_one, [(f.data, f.source.language, f.planned.edits, options, f.proj_rel)  # type: ignore[union-attr]
-                                for f in todo], jobs, prog)  # fmt: skip
+    applied = _map(_apply_one, [(_current(f), f.source.language, pl.edits, options, f.proj_rel)
+                                for f, pl in todo], jobs, prog)  # fmt: skip
     prog.done()
-    for f, got in zip(todo, applied, strict=True):
+    changed = []
+    for (f, pl), got in zip(todo, applied, strict=True):
         if isinstance(got, str):
-            f.error = got
-        else:
-            f.new, f.applied, f.runtime = got
-    return files
+            if first:
+                f.error = got
+            continue
+        new, done, runtime = got
+        if first:
+            f.runtime = runtime
+        if not done or new == _current(f):
+            continue
+        f.new = new
+        f.applied += done
+        f.reported += [pl.predictions[(e.kind, e.start)] for e in done]
+        changed.append(f)
+    return changed
+
+
+def _current(f: FileResult) -> bytes:
+    return f.new if f.new is not None else f.data
 
 
 def project_relative(path: Path, root: Path) -> str:
