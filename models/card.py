@@ -137,8 +137,7 @@ def main() -> int:
             f"(train {sp.get('train', {}).get('sites', 0):,} / valid {sp.get('valid', {}).get('sites', 0):,} / "
             f"test {sp.get('test', {}).get('sites', 0):,}), split by package, files deduplicated across packages, "
             f"at most {st.get('cap_per_package', '?'):,} sites per package (2%)."  # type: ignore[str-format]
-            if isinstance(st.get("cap_per_package"), int)
-            else f"- {lang}: {st.get('sites', 0):,} sites"
+            if isinstance(st.get("cap_per_package"), int) else f"- {lang}: {st.get('sites', 0):,} sites"
         )
     lines += ["- details: `models/corpus/STATS.md`; manifests `models/corpus/*.toml`.", "", "## Training", ""]
     if train:
@@ -203,29 +202,22 @@ def main() -> int:
               f"code: **{cal.get('default_threshold', '?')}**, the lowest at which validation precision is >= 95%.",
               "", "| threshold | valid coverage | valid precision | test coverage | test precision |",
               "|---|---|---|---|---|"]  # fmt: skip
-    for v, t in zip(
-        cal.get("valid_precision_coverage", []), test.get("precision_coverage", []), strict=False
-    ):
+    for v, t in zip(cal.get("valid_precision_coverage", []), test.get("precision_coverage", []), strict=False):
         lines.append(f"| {v['threshold']} | {_pct(v['coverage'])} | {_pct(v['precision'])} | "
                      f"{_pct(t['coverage'])} | {_pct(t['precision'])} |")  # fmt: skip
     rules = cal.get("static_rules", {})
     if rules:
         lines += ["", "Static-fact rules, precision on validation (count): " + ", ".join(
             f"`{k}` {_pct(v)}% ({cal.get('static_rule_counts', {}).get(k, '?')})" for k, v in sorted(rules.items()))]  # fmt: skip
-    lines += [
-        "",
-        "## Limits",
-        "",
-        "- Types the vocabulary does not hold and no local candidate spells (deep generics, callables,",
-        "  object/function types, literal types) cannot be predicted exactly.",
-        "- Trained on library code from the registries; application code differs (see the strip-and-restore",
-        "  table above): TypeScript applications get far fewer predictions above the threshold.",
-        "- Class members rule candidates out only when the class is defined in the project or is a builtin;",
-        "  third-party classes are not resolved (no installed-package index).",
-        "- Inferred TypeScript labels (the compiler's types of unannotated sites) are reported apart and",
-        "  were not used in training.",
-        "",
-    ]
+    lines += ["", "## Limits", "",
+              "- Types the vocabulary does not hold and no local candidate spells (deep generics, callables,",
+              "  object/function types, literal types) cannot be predicted exactly.",
+              "- Trained on library code from the registries; application code differs (see the strip-and-restore",
+              "  table above): TypeScript applications get far fewer predictions above the threshold.",
+              "- Class members rule candidates out only when the class is defined in the project or is a builtin;",
+              "  third-party classes are not resolved (no installed-package index).",
+              "- Inferred TypeScript labels (the compiler's types of unannotated sites) are reported apart and",
+              "  were not used in training.", ""]
     (MODEL / "MODEL_CARD.md").write_text("\n".join(lines))
     print(f"wrote {MODEL / 'MODEL_CARD.md'}", file=sys.stderr)
     return 0

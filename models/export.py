@@ -63,19 +63,19 @@ def export_onnx(model: TypeNet, sample: dict[str, torch.Tensor], path: Path) -> 
                       dynamo=False)  # fmt: skip
 
 
-def weight_nodes(model: Any) -> tuple[list[str], list[str]]:
-    """The encoder's weight MatMuls and the embedding Gathers (quantized) and the heads (kept in fp32)."""
+HEADS = ("/type_head/", "/cand_mlp/", "/feat/")  # node-name prefixes of the heads, kept in fp32
+
+
+def weight_nodes(model: Any) -> list[str]:
+    """The nodes to quantize: the encoder's weight MatMuls and the embedding Gathers."""
     inits = {x.name for x in model.graph.initializer}
-    enc, heads = [], []
+    nodes = []
     for n in model.graph.node:
-        if n.op_type in ("MatMul", "Gemm") and any(i in inits for i in n.input):
-            (heads if n.name.startswith(HEADS) else enc).append(n.name)
+        if n.op_type in ("MatMul", "Gemm") and any(i in inits for i in n.input) and not n.name.startswith(HEADS):
+            nodes.append(n.name)
         elif n.op_type == "Gather" and n.input[0] in ("tok.weight", "pos.weight"):
-            enc.append(n.name)
-    return enc, heads
-
-
-HEADS = ("/type_head/", "/cand_mlp/", "/feat/")
+            nodes.append(n.name)
+    return nodes
 
 
 def quantize(src: Path, dst: Path, calibration: Iterable[dict[str, np.ndarray]]) -> None:
@@ -91,7 +91,7 @@ def quantize(src: Path, dst: Path, calibration: Iterable[dict[str, np.ndarray]])
         CalibrationMethod,
         QuantFormat,
         QuantType,
-        quantize_static,  # fmt: skip
+        quantize_static,
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -105,7 +105,7 @@ def quantize(src: Path, dst: Path, calibration: Iterable[dict[str, np.ndarray]])
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        nodes, _ = weight_nodes(onnx.load(str(pre)))
+        nodes = weight_nodes(onnx.load(str(pre)))
         quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         op_types_to_quantize=["MatMul", "Gemm", "Gather"], nodes_to_quantize=nodes,
@@ -156,9 +156,7 @@ def compare(model: TypeNet, mcfg: ModelConfig, split: Split, idx: np.ndarray, pa
         print(f"{k}: max |diff| vs torch {diff[k]:.4f}, exact@1 on {len(idx)} validation sites "
               f"{quant[f'{k}_exact']:.4f}", file=sys.stderr)  # fmt: skip
     if "fp32" in paths and "int8" in paths:
-        quant["agree"] = round(
-            float((np.concatenate(firsts["fp32"]) == np.concatenate(firsts["int8"])).mean()), 4
-        )
+        quant["agree"] = round(float((np.concatenate(firsts["fp32"]) == np.concatenate(firsts["int8"])).mean()), 4)
         print(f"int8 vs fp32: first choice agrees {quant['agree']:.1%}", file=sys.stderr)
     return quant
 
@@ -168,9 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", type=Path, default=cache_dir() / "train" / "best.pt")
     ap.add_argument("--data", type=Path, default=cache_dir() / "dataset")
     ap.add_argument("--out", type=Path, default=ROOT / "typeinf" / "model")
-    ap.add_argument(
-        "--eval-dir", type=Path, default=EVAL_DIR, help="where quantization.json / training.json go"
-    )
+    ap.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help="where quantization.json / training.json go")
     args = ap.parse_args(argv)
     model = load_checkpoint(args.checkpoint)
     mcfg = ModelConfig.load(args.data / "model")

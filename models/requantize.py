@@ -25,9 +25,10 @@ import torch
 
 from models.export import export_onnx, quantize
 from models.network import NetConfig, TypeNet
+from typeinf.predict import Predictor
+from typeinf.slices import extract, language_for_path
 
 EVAL = Path(__file__).resolve().parent / "eval"
-SUFFIX = {".py": "python", ".ts": "typescript", ".tsx": "tsx"}
 
 
 def dequantized_state(onnx_path: Path, cfg: NetConfig) -> dict[str, torch.Tensor]:
@@ -58,12 +59,8 @@ def dequantized_state(onnx_path: Path, cfg: NetConfig) -> dict[str, torch.Tensor
     return state
 
 
-def runtime_feeds(dirs: list[Path], model_dir: Path, per_dir: int = 3000) -> list[dict[str, np.ndarray]]:
+def runtime_feeds(pred: Predictor, dirs: list[Path], per_dir: int = 3000) -> list[dict[str, np.ndarray]]:
     """The arrays `typeinf.predict` feeds the model for a sample of each directory's sites."""
-    from typeinf.predict import Predictor
-    from typeinf.slices import extract
-
-    pred = Predictor(model_dir)
     feeds: list[dict[str, np.ndarray]] = []
     real = pred.session
 
@@ -75,8 +72,8 @@ def runtime_feeds(dirs: list[Path], model_dir: Path, per_dir: int = 3000) -> lis
     for d in dirs:
         slices = []
         for f in sorted(d.rglob("*")):
-            lang = SUFFIX.get(f.suffix)
-            if lang is None or f.name.endswith(".d.ts") or not f.is_file():
+            lang = language_for_path(f)
+            if lang is None or not f.is_file():
                 continue
             try:
                 slices += extract(f.read_text(encoding="utf-8"), lang, str(f))
@@ -84,7 +81,10 @@ def runtime_feeds(dirs: list[Path], model_dir: Path, per_dir: int = 3000) -> lis
                 continue
         random.Random(0).shuffle(slices)
         pred._session = Recorder()
-        pred.rank(slices[:per_dir])
+        try:
+            pred.rank(slices[:per_dir])
+        finally:
+            pred._session = real
     return feeds
 
 
@@ -104,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = NetConfig(**json.loads((args.model / "config.json").read_text())["network"])
     net = TypeNet(cfg).eval()
     net.load_state_dict(dequantized_state(args.model / "typeinf.onnx", cfg))
-    calib = runtime_feeds(args.calib, args.model)
-    check = runtime_feeds(args.check, args.model) if args.check else []
+    pred = Predictor(args.model)
+    calib = runtime_feeds(pred, args.calib)
+    check = runtime_feeds(pred, args.check) if args.check else []
     with tempfile.TemporaryDirectory() as tmp:
         fp32, new, old = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx", Path(tmp) / "old.onnx"
         old.write_bytes((args.model / "typeinf.onnx").read_bytes())
