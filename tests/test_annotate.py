@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import stat
 import subprocess
 import sys
@@ -159,6 +160,26 @@ def test_blank_lines_kept_where_imports_already_were():
     start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
     out, _, _ = annotate_python(src, [Edit("param", start, "int | None")], (3, 8))
     assert "# the entry point\ndef f(x: Optional[int] = None):" in out  # the user's layout is theirs
+
+
+def test_imports_added_only_where_not_bound_unconditionally_at_module_level():
+    def run(header: str) -> str:
+        src = header + "def f(x=None):\n    return x\n"
+        start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
+        out, applied, _ = annotate_python(src, [Edit("param", start, "Path | None", (("pathlib", "Path"),))])
+        assert len(applied) == 1
+        compile(out, "m.py", "exec")
+        return out
+
+    bound = "from pathlib import Path\n\n\n"
+    assert run(bound) == bound + "def f(x: Path | None = None):\n    return x\n"
+    for header in ("from pathlib import Path as P\n\n\n", "try:\n    from pathlib import Path\nexcept ImportError:\n    pass\n\n\n",
+                   "import pathlib\n\n\n"):  # fmt: skip
+        out = run(header)
+        assert "def f(x: Path | None = None):" in out
+        ns: dict[str, object] = {}
+        exec(compile(out, "m.py", "exec", dont_inherit=True), ns)  # evaluated at def time: Path must be bound
+        assert ns["f"].__annotations__["x"] == (pathlib.Path | None)  # type: ignore[attr-defined]
 
 
 def test_project_types_imported_for_type_checking_only():

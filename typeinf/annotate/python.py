@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
 from .edits import Edit
@@ -245,20 +246,39 @@ def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3
         return source, [], state.runtime_skipped
     applied_keys = {(e.kind, e.start) for e in state.applied}
     used = [e for e in spelled if (e.kind, e.start) in applied_keys]
-    context = CodemodContext()
-    for e in used:
-        for m, n in e.imports:
-            AddImportsVisitor.add_needed_import(context, m, n)
-        for n in typing_needed:
-            if re.search(rf"(?<![\w.]){n}\[", e.type):
-                AddImportsVisitor.add_needed_import(context, "typing", n)
+    wanted = {imp for e in used for imp in e.imports}
+    wanted |= {("typing", n) for e in used for n in typing_needed if re.search(rf"(?<![\w.]){n}\[", e.type)}
     needed_tc = {imp for e in used for imp in e.type_only_imports}
+    missing = wanted - _module_level_imports(new)
+    if not missing and not needed_tc:  # the common case: spare libcst's two whole-module passes
+        return new.code, used, state.runtime_skipped
+    context = CodemodContext()
+    for m, n in sorted(missing):
+        AddImportsVisitor.add_needed_import(context, m, n)
     before_imports = new
     if needed_tc:
         AddImportsVisitor.add_needed_import(context, "typing", "TYPE_CHECKING")
         new = _type_checking_block(new, needed_tc)
     new = AddImportsVisitor(context).transform_module(new)
     return _separate_new_imports(before_imports, new).code, used, state.runtime_skipped
+
+
+def _module_level_imports(module: cst.Module) -> set[tuple[str, str]]:
+    """`(module, name)` of the unconditional top-level `from m import name` statements (no alias,
+    no star): names certainly bound at run time, so AddImportsVisitor need not be asked for them."""
+    out: set[tuple[str, str]] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for s in stmt.body:
+            if not isinstance(s, cst.ImportFrom) or isinstance(s.names, cst.ImportStar):
+                continue
+            base = get_full_name_for_node(s.module) if s.module is not None else ""
+            mod = "." * len(s.relative) + (base or "")
+            for a in s.names:
+                if a.asname is None and isinstance(a.name, cst.Name):
+                    out.add((mod, a.name.value))
+    return out
 
 
 def _is_import_block(stmt: cst.CSTNode) -> bool:
