@@ -37,7 +37,7 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = Fa
     if proc.returncode not in (0, 123):
         raise RuntimeError(proc.stderr[-2000:])
     pred_path.write_text(proc.stdout)
-    res = {"typeinf": score(h, dst, pred_path, tmp / f"{src.name}.score.json")}
+    res = {"typeinf": score(h, dst, pred_path, tmp / f"{src.name}.score.json", lang)}
     res["typeinf"]["predict_seconds"] = round(seconds, 1)
     if baseline:
         tool = "pyright" if lang == "python" else "tsc"
@@ -45,21 +45,22 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = Fa
         t0 = time.perf_counter()
         subprocess.run([sys.executable, str(Path(__file__).with_name("baselines.py")), tool, str(dst), str(base_path)],
                        check=True)  # fmt: skip
-        res[tool] = score(h, dst, base_path, tmp / f"{src.name}.{tool}.score.json")
+        res[tool] = score(h, dst, base_path, tmp / f"{src.name}.{tool}.score.json", lang)
         res[tool]["seconds"] = round(time.perf_counter() - t0, 1)
     return res
 
 
-def _thresholds() -> str:
-    """The usual thresholds plus the shipped model's default (what `typeinf annotate` writes)."""
+def _thresholds(lang: str) -> str:
+    """The usual thresholds plus the shipped model's default for the language (what `typeinf annotate` writes)."""
     cal = Path(__file__).resolve().parents[1] / "typeinf" / "model" / "thresholds.json"
-    default = json.loads(cal.read_text()).get("default") if cal.is_file() else None
+    data = json.loads(cal.read_text()) if cal.is_file() else {}
+    default = (data.get("by_language") or {}).get(lang, data.get("default"))
     values = {0.0, 0.5, 0.7, 0.9, 0.95} | ({round(float(default), 3)} if default is not None else set())
     return ",".join(str(v) for v in sorted(values))
 
 
-def score(h, dst: Path, preds: Path, out_json: Path) -> dict:
-    h.main(["score", str(dst), str(preds), "--json", str(out_json), "--thresholds", _thresholds()])
+def score(h, dst: Path, preds: Path, out_json: Path, lang: str) -> dict:
+    h.main(["score", str(dst), str(preds), "--json", str(out_json), "--thresholds", _thresholds(lang)])
     return json.loads(out_json.read_text())
 
 

@@ -199,7 +199,10 @@ def main() -> int:
                   "`python benchmarks/strip_restore_eval.py LANG DIR... --baseline [--drop]`.", "", *sr]  # fmt: skip
     lines += ["", "## Confidence", "",
               f"Temperature {cal.get('temperature', '?')} (least NLL on validation). Default threshold for writing",
-              f"code: **{cal.get('default_threshold', '?')}**, the lowest at which validation precision is >= 95%.",
+              f"code: **{cal.get('default_threshold', '?')}**, the lowest at which validation precision is >= 95%"
+              + (", or per language (what `typeinf annotate` and the language server use): " + ", ".join(
+                  f"{k} **{v}**" for k, v in cal["threshold_by_language"].items()) + "."
+                 if cal.get("threshold_by_language") else "."),
               "", "| threshold | valid coverage | valid precision | test coverage | test precision |",
               "|---|---|---|---|---|"]  # fmt: skip
     for v, t in zip(cal.get("valid_precision_coverage", []), test.get("precision_coverage", []), strict=False):

@@ -251,13 +251,19 @@ def main(argv: list[str] | None = None) -> int:
                             for fam in ("python", "typescript") if any(m["language"] == fam for m in valid_meta)}  # fmt: skip
         finals = final_predictions(pred, vs, valid_meta, t_index)
         default = threshold_for(valid_meta, finals)
+        # the calibrators differ by language: each gets the lowest threshold reaching the target on its own sites
+        by_language = {fam: threshold_for([m for m in valid_meta if m["language"] == fam],
+                                          [f for f, m in zip(finals, valid_meta, strict=True) if m["language"] == fam])
+                       for fam in pred.calibrators}  # fmt: skip
         (args.model / "static_rules.json").write_text(json.dumps(pred.rules, indent=1, sort_keys=True) + "\n")
         (args.model / "thresholds.json").write_text(json.dumps(
-            {"temperature": pred.temperature, "default": default, "target_precision": 0.95,
+            {"temperature": pred.temperature, "default": default, "by_language": by_language, "target_precision": 0.95,
              "calibrators": {fam: c.to_dict() for fam, c in pred.calibrators.items()},
              "valid_nll_by_temperature": dict(zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll),
                                                   strict=True))}, indent=1) + "\n")  # fmt: skip
+        pred.thresholds = by_language
         results["calibration"] = {"temperature": pred.temperature, "default_threshold": default,
+                                  "threshold_by_language": by_language,
                                   "static_rules": pred.rules,
                                   "static_rule_counts": {k: n for k, (_, n) in rules.items()},
                                   "valid_precision_coverage": precision_table(valid_meta, finals),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import stat
 import subprocess
 import sys
@@ -34,9 +35,9 @@ PY_ANNOTATED = PY.replace("strict=False):", "strict: bool = False) -> bool:").re
     "verbose=False):", "verbose: bool = False) -> None:")
 
 
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "typeinf", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+                          timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
 
 
 def project(tmp_path: Path, files: dict[str, str], requires: str = ">=3.10") -> Path:
@@ -232,6 +233,23 @@ def test_typescript_byte_exact_and_idempotent(tmp_path):
     assert out == want  # only the annotations were inserted, byte for byte
     assert run(["annotate", "src/a.ts"], root).returncode == 0
     assert (root / "src" / "a.ts").read_text() == out
+
+
+def test_the_models_threshold_is_per_language_and_a_flag_overrides_it(tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(ROOT / "typeinf" / "model", model)
+    cal = json.loads((model / "thresholds.json").read_text())
+    cal["by_language"] = {"python": 1.0, "typescript": cal["default"]}  # nothing is that sure in Python
+    (model / "thresholds.json").write_text(json.dumps(cal))
+    env = {"TYPEINF_MODEL_DIR": str(model)}
+    root = project(tmp_path / "p", {"m.py": PY, "src/a.ts": TS})
+    r = run(["annotate", "m.py", "src/a.ts"], root, env)
+    assert r.returncode == 0, r.stderr
+    assert (root / "m.py").read_text() == PY
+    assert "isEmpty(items): boolean {" in (root / "src" / "a.ts").read_text()
+    assert f"threshold python 1.00, typescript {cal['default']:.2f}" in r.stderr
+    assert run(["annotate", "--min-confidence", str(cal["default"]), "m.py"], root, env).returncode == 0
+    assert (root / "m.py").read_text() == PY_ANNOTATED
 
 
 def test_verify_drops_what_the_type_checker_rejects(tmp_path):

@@ -230,6 +230,14 @@ def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | Non
         return None
 
 
+def _thresholds_text(options: Any, families: list[str]) -> str:
+    """`0.88`, or `python 0.88, typescript 0.71` when the model's per-language thresholds differ."""
+    values = {fam: options.threshold(fam) for fam in families}
+    if len(set(values.values())) <= 1:
+        return f"{next(iter(values.values()), options.min_confidence):.2f}"
+    return ", ".join(f"{fam} {v:.2f}" for fam, v in values.items())
+
+
 def _annotated(data: bytes, language: str, options: Any, rel: str, edits: list[Any]) -> bytes:
     from .annotate import apply
 
@@ -242,6 +250,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from .annotate import Options, apply
     from .annotate.run import MAX_ROUNDS, annotate_files, project_relative
     from .annotate.verify import NoChecker, verify
+    from .features import lang_family
     from .project import ProjectIndex, find_root
 
     settings = _settings(args)
@@ -249,6 +258,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if predictor is None:
         return EXIT_USAGE
     threshold = args.min_confidence if args.min_confidence is not None else settings.min_confidence
+    by_language = predictor.thresholds if threshold is None else {}  # the model's own, per language
     if threshold is None:
         threshold = predictor.default_threshold
     aggressive = bool(args.aggressive if args.aggressive is not None else settings.aggressive)
@@ -256,7 +266,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         aggressive = True  # a stub changes nothing at run time
     elif aggressive:
         warn("--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too")
-    options = Options(threshold, frozenset(args.kinds or settings.kinds), aggressive, settings.python_target())
+    options = Options(threshold, frozenset(args.kinds or settings.kinds), aggressive, settings.python_target(),
+                      by_language)  # fmt: skip
     root = args.project if args.project is not None else find_root(args.paths[0])
     index = ProjectIndex.build(root, settings.max_bytes)
     failures: list[Skipped] = []
@@ -306,9 +317,10 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if args.format == "json":
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
+    langs_seen = sorted({lang_family(src.language) for src, _, _, _ in sources})
     verb = "would be annotated" if (args.check or args.diff) else "stubbed" if args.stubs else "annotated"
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(added.items())) or "nothing"
-    warn(f"{changed_files} file(s) {verb}: {kinds} (threshold {threshold:.2f}); "
+    warn(f"{changed_files} file(s) {verb}: {kinds} (threshold {_thresholds_text(options, langs_seen)}); "
          f"{runtime_skipped} skipped as read at run time, {unimportable} needing an unknown import, "
          + (f"{rejected} rejected by the type checker, " if args.verify else "") +
          f"{len(failures)} file(s) not processed")  # fmt: skip

@@ -94,6 +94,8 @@ class Predictor:
         cal = _read_json(self.dir / "thresholds.json", {})
         self.temperature = float(cal.get("temperature", 1.0))
         self.default_threshold = float(cal.get("default", DEFAULT_THRESHOLD))
+        # the >= 95%-precision threshold of each language family on validation (calibrators differ)
+        self.thresholds: dict[str, float] = {k: float(v) for k, v in (cal.get("by_language") or {}).items()}
         # one calibrator per language family (their models' confidences are not alike)
         self.calibrators: dict[str, Calibrator] = {}
         for fam, d in (cal.get("calibrators") or {}).items():

@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..categories import PY_BUILTIN_NAMES, TS_BUILTIN_NAMES
+from ..features import lang_family
 from ..predict import Prediction
 from ..slices.source import parse
 from ..types import names_in
@@ -37,6 +39,10 @@ class Options:
     kinds: frozenset[str] = frozenset(KINDS)
     aggressive: bool = False
     python_target: tuple[int, int] = (3, 10)
+    by_language: Mapping[str, float] = field(default_factory=dict)  # the model's own, when no threshold is set
+
+    def threshold(self, language: str) -> float:
+        return self.by_language.get(lang_family(language), self.min_confidence)
 
 
 @dataclass
@@ -77,7 +83,7 @@ def plan(predictions: list[Prediction], options: Options, language: str) -> Plan
     for p in predictions:
         s = p.slice
         if (s.annotation is not None or not s.annotatable or s.kind not in options.kinds
-                or p.confidence < options.min_confidence or not p.type):  # fmt: skip
+                or p.confidence < options.threshold(language) or not p.type):  # fmt: skip
             continue
         imports = _imports_for(p, language)
         if imports is None:
