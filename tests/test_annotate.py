@@ -72,7 +72,9 @@ def test_idempotent_where_written_annotations_feed_later_predictions(tmp_path):
     out = (root / "hatch" / "cli" / "application.py").read_text()
     assert "**kwargs: Any" in out and "code: int = 1" in out
     report = json.loads(r.stdout)  # later rounds' edits are reported too
-    assert any(e["name"] == "kwargs" and e["type"] == "Any" for e in report)
+    (kwargs,) = [e for e in report if e["name"] == "kwargs" and e["type"] == "Any"]
+    line = next(i for i, text in enumerate(src.splitlines(), 1) if "def abort(" in text)  # `code` is on it too
+    assert (kwargs["line"], kwargs["column"]) == (line, src.splitlines()[line - 1].index("kwargs"))  # as on disk
     check = run(["annotate", "--check", "hatch/cli/application.py"], root)
     assert check.returncode == 0, check.stderr
 

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class FileResult:
     runtime: list[Edit] = field(default_factory=list)
     planned: Planned | None = None  # the first round's plan
     reported: list[Prediction] = field(default_factory=list)  # the prediction of each applied edit
+    origin: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)  # site -> line, column read
     error: str | None = None  # why the file could not be processed
 
 
@@ -126,6 +127,9 @@ def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, o
                 f.error = got if isinstance(got, str) else (
                     f"{f.rel}:{got[1]}: syntax error; file skipped (annotate writes only files that parse)")
             continue
+        if first:
+            for s in got[0]:
+                f.origin.setdefault((s.kind, s.qualname, s.name), (s.line, s.column))
         groups.append(([s for s in got[0] if s.annotation is None], index.types_for(f.source.path, f.source.language)))
         owners.append(f)
     preds: list[list[Prediction]] = predictor.predict_groups(groups) if groups else []
@@ -151,9 +155,19 @@ def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, o
             continue
         f.new = new
         f.applied += done
-        f.reported += [pl.predictions[(e.kind, e.start)] for e in done]
+        f.reported += [pl.predictions[(e.kind, e.start)] if first else _as_read(f, pl.predictions[(e.kind, e.start)])
+                       for e in done]  # fmt: skip
         changed.append(f)
     return changed
+
+
+def _as_read(f: FileResult, p: Prediction) -> Prediction:
+    """A later round's prediction positioned where its site is in the file as read (earlier rounds'
+    imports and annotations moved it), so reports match the file on disk."""
+    at = f.origin.get((p.slice.kind, p.slice.qualname, p.slice.name))
+    if at is None:
+        return p
+    return replace(p, slice=replace(p.slice, line=at[0], column=at[1]))
 
 
 def _current(f: FileResult) -> bytes:
