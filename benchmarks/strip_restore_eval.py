@@ -71,11 +71,23 @@ def main() -> None:
     ap.add_argument("--drop", action="store_true", help="strict: also drop annotation-only imports")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--baseline", action="store_true", help="also score pyright (Python) or tsc (TypeScript)")
+    ap.add_argument("--baseline-from", type=Path,
+                    help="reuse the checker's scores from an earlier results file of the same setting (the checker "
+                         "and the stripped sites are unchanged; a project whose site count differs is re-run)")  # fmt: skip
     args = ap.parse_args()
+    prev = json.loads(args.baseline_from.read_text()) if args.baseline_from else {}
+    tool = "pyright" if args.lang == "python" else "tsc"
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for src in args.src:
-            results[src.name] = run_project(args.lang, src.resolve(), args.drop, Path(tmp), args.baseline)
+            old = prev.get(src.name, {})
+            reuse = bool(old.get(tool)) and not args.baseline
+            res = run_project(args.lang, src.resolve(), args.drop, Path(tmp), args.baseline or (bool(prev) and not reuse))
+            if reuse and old.get("typeinf", {}).get("truth_sites") != res["typeinf"].get("truth_sites"):
+                res = run_project(args.lang, src.resolve(), args.drop, Path(tmp), True)
+            elif reuse:
+                res[tool] = {**old[tool], "reused_from": str(args.baseline_from)}
+            results[src.name] = res
     text = json.dumps(results, indent=1)
     if args.out:
         args.out.write_text(text + "\n")

@@ -145,7 +145,7 @@ def main() -> int:
         total = sum(st.get("elapsed", 0) / 60 for st in stages) + float(train.get("minutes", 0) or 0)
         for i, st in enumerate(stages, 1):
             lines.append(f"- stage {i}: {st.get('step', '?')} steps in {st.get('elapsed', 0) / 60:.0f} minutes, "
-                         f"best validation top-1 {_pct(st.get('best'))}%")  # fmt: skip
+                         f"best validation top-1 {_pct(st.get('best'))}%" + (f" ({st['note']})" if st.get("note") else ""))  # fmt: skip
         lines += [f"- {'stage ' + str(len(stages) + 1) + ' (from the previous weights, a new learning-rate schedule): ' if stages else ''}"
                   f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
                   f"{train.get('minutes', '?')} minutes on 2 CPU cores (bf16 autocast), "
@@ -154,11 +154,13 @@ def main() -> int:
             lines.append(f"- in all {total:.0f} minutes of training.")
     q = res.get("quantization", {})
     if q:
-        lines += [f"- INT8 (dynamic, per-channel) vs fp32 ONNX on the validation sample: first choice agrees "
+        how = ("static, QDQ: per-channel weights, activation scales fixed from validation sites, the two heads in fp32"
+               if q.get("method") == "static" else "dynamic, per-channel")
+        lines += [f"- INT8 ({how}) vs fp32 ONNX on the validation sample: first choice agrees "
                   f"{_pct(q.get('agree'))}%; exact@1 fp32 {_pct(q.get('fp32_exact'))}% / int8 "
                   f"{_pct(q.get('int8_exact'))}%."]  # fmt: skip
     rq = _load(EVAL / "requantize.json")
-    if rq:
+    if rq and q.get("method") != "static":  # the shipped file was re-quantized from a dynamic export
         lines += [f"- The shipped file was then re-quantized statically (`python -m models.requantize`: the same "
                   f"INT8 weights, activation scales fixed from validation packages, heads in fp32) so that a site's "
                   f"scores do not depend on the other sites of its batch: on {rq['sites']:,} sites of held-out "

@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         fp32 = Path(tmp) / "fp32.onnx"
         export_onnx(model, sample, fp32)
         quantize(fp32, args.out / "typeinf.onnx", calibration_batches(valid, mcfg.n_types))
-        quant = compare(model, mcfg, valid, check, {"fp32": fp32, "int8": args.out / "typeinf.onnx"})
+        quant = {"method": "static", **compare(model, mcfg, valid, check, {"fp32": fp32, "int8": args.out / "typeinf.onnx"})}
     ck = torch.load(args.checkpoint, weights_only=False)
     st = ck.get("state")
     args.eval_dir.mkdir(parents=True, exist_ok=True)
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": sum(v.numel() for v in ck["model"].values()),
         "tokenizer_vocab": mcfg.tokenizer().get_vocab_size(),
         "types": {k: len(v) for k, v in mcfg.types.items()},
-        "stages": [{"step": x["step"], "elapsed": x["elapsed"], "best": x["best"]} for x in st.get("stages", [])],
+        "stages": [{k: x[k] for k in ("step", "elapsed", "best", "note") if k in x} for x in st.get("stages", [])],
     }, indent=1) + "\n")  # fmt: skip
     shutil.copy(args.data / "model" / "tokenizer.json", args.out / "tokenizer.json")
     types = json.loads((args.data / "model" / "types.json").read_text(encoding="utf-8"))

@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         ck = torch.load(args.init, weights_only=False)
         model.load_state_dict(ck["model"])
         prev = ck["state"]
-        state["stages"] = [*prev.get("stages", []), {k: prev[k] for k in ("step", "elapsed", "best", "history")}]
+        state["stages"] = [*prev.get("stages", []), {k: prev[k] for k in ("step", "elapsed", "best", "history", "note")
+                                                     if k in prev}]  # fmt: skip
         print(f"initialised from {args.init} (step {prev['step']}, {prev['elapsed'] / 60:.1f} min)", file=sys.stderr)
     if args.resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
