@@ -85,6 +85,15 @@ def loss_fn(type_logits, cand_logits, target, lmask) -> torch.Tensor:
     return (log_z - log_t).mean()
 
 
+def attention_kernel() -> Any:
+    """PyTorch picks its CPU flash-attention kernel when there is no attention dropout, and its
+    backward is slow on 2 cores: the plain (math) kernel trains 1.3x faster here (dropout 0: 316 ->
+    375 sites/s; dropout 0.05 with the math kernel: 286, a fifth of it spent drawing dropout masks)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel(SDPBackend.MATH)
+
+
 def to_torch(b: dict[str, Any]) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(b[k]) for k in ("ids", "mask", "cand_tok", "cand_feat", "cand_mask")}
 
@@ -98,7 +107,7 @@ def evaluate(model: TypeNet, cfg: ModelConfig, split: Split, idx: np.ndarray, bs
     for s in range(0, len(order), bs):
         part = order[s : s + bs]
         b = split.batch(part, cfg.n_types)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16), attention_kernel():
             tl, cl = model(**to_torch(b))
         logits = torch.cat([tl.float() + lang_mask(cfg, b["lang"]), cl.float()], dim=1)
         best = logits.argmax(1).numpy()
@@ -131,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this checkpoint's weights (new optimizer and schedule: a further stage)")
-    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="0 by default: a run on 2 cores sees each site about once")  # fmt: skip
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -191,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             for g in opt.param_groups:
                 g["lr"] = lr_at(frac, args.lr)
             b = train.batch(bidx, mcfg.n_types)
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16), attention_kernel():
                 tl, cl = model(**to_torch(b))
             loss = loss_fn(tl, cl, torch.from_numpy(b["target"]), lang_mask(mcfg, b["lang"]))
             opt.zero_grad(set_to_none=True)
