@@ -97,13 +97,27 @@ def first_choices(path: Path, feeds: list[dict[str, np.ndarray]]) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("calib", nargs="+", type=Path, help="directories of validation-split packages")
+    ap.add_argument("calib", nargs="*", type=Path, help="directories of validation-split packages")
     ap.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "typeinf" / "model")
     ap.add_argument("--check", nargs="*", type=Path, default=[], help="directories for the agreement check")
+    ap.add_argument("--to-checkpoint", type=Path, default=None,
+                    help="only write the dequantized weights as a checkpoint for `models.train --init` (with the "
+                         "stage figures of eval/training.json and --note), and stop")  # fmt: skip
+    ap.add_argument("--note", default="")
     args = ap.parse_args(argv)
     cfg = NetConfig(**json.loads((args.model / "config.json").read_text())["network"])
     net = TypeNet(cfg).eval()
     net.load_state_dict(dequantized_state(args.model / "typeinf.onnx", cfg))
+    if args.to_checkpoint is not None:
+        t = json.loads((EVAL / "training.json").read_text())
+        state = {"step": t["steps"], "elapsed": t["minutes"] * 60, "best": t["best"], "history": t["history"],
+                 "stages": t.get("stages", []), **({"note": args.note} if args.note else {})}  # fmt: skip
+        args.to_checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": net.state_dict(), "state": state, "net_config": cfg.to_dict()}, args.to_checkpoint)
+        print(f"wrote {args.to_checkpoint}", file=sys.stderr)
+        return 0
+    if not args.calib:
+        ap.error("calibration directories are needed to re-quantize")
     pred = Predictor(args.model)
     calib = runtime_feeds(pred, args.calib)
     check = runtime_feeds(pred, args.check) if args.check else []
