@@ -16,6 +16,7 @@ models.dataset built with typeinf.features (the runtime feature code).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -197,10 +198,14 @@ def precision_table(meta: list[dict[str, Any]], finals: list[Any]) -> list[dict[
 
 
 def threshold_for(meta: list[dict[str, Any]], finals: list[Any], target: float = 0.95) -> float:
-    confs = sorted({round(f[1], 3) for f in finals})
-    for th in confs:
-        sel = [(m, f) for m, f in zip(meta, finals, strict=True) if f[1] >= th]
-        if len(sel) >= 50 and sum(1 for m, f in sel if f[0] == m["label"]) / len(sel) >= target:
+    """The lowest confidence (to 3 decimals) at and above which >= 50 sites are `target` precise."""
+    conf = np.array([f[1] for f in finals], dtype=np.float64)
+    right = np.array([f[0] == m["label"] for m, f in zip(meta, finals, strict=True)], dtype=np.int64)
+    order = np.argsort(-conf, kind="stable")
+    conf_desc, hits = conf[order], np.cumsum(right[order])
+    for th in sorted({round(float(c), 3) for c in conf}):
+        n = int(np.searchsorted(-conf_desc, -th, side="right"))  # sites with conf >= th
+        if n >= 50 and hits[n - 1] / n >= target:
             return float(th)
     return 1.0
 
@@ -218,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     valid_meta = load_meta(args.data / "valid.meta.jsonl")
     test_meta = load_meta(args.data / "test.meta.jsonl")
     train_meta = load_meta(args.data / "train.meta.jsonl")
+    # millions of loaded records: keep the cyclic GC from re-scanning them on every collection
+    # (it made scoring and threshold search slow down as the heap grew)
+    gc.freeze()
     results: dict[str, Any] = {}
     t0 = time.monotonic()
     vs = score_split(pred, args.data, "valid", valid_meta, limit=args.valid_limit)
@@ -255,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         by_language = {fam: threshold_for([m for m in valid_meta if m["language"] == fam],
                                           [f for f, m in zip(finals, valid_meta, strict=True) if m["language"] == fam])
                        for fam in pred.calibrators}  # fmt: skip
+        # a language that reaches the target at no threshold keeps the overall one (rather than writing nothing)
+        by_language = {fam: th for fam, th in by_language.items() if th < 1.0}
         (args.model / "static_rules.json").write_text(json.dumps(pred.rules, indent=1, sort_keys=True) + "\n")
         (args.model / "thresholds.json").write_text(json.dumps(
             {"temperature": pred.temperature, "default": default, "by_language": by_language, "target_precision": 0.95,

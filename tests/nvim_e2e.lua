@@ -52,13 +52,13 @@ if not accepted then fail("no return hint") end
 vim.lsp.util.apply_text_edits(accepted.textEdits, bufnr, client.offset_encoding)
 say("accepted " .. accepted.label)
 
--- a code action for the parameter `repo` (a project type: needs an import), applied as a workspace edit
+-- a code action for the parameter `store` (a project type: needs an import), applied as a workspace edit
 local line = nil
 for i, text in ipairs(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)) do
-  local col = text:find("repo=None", 1, true)
+  local col = text:find("store=None", 1, true)
   if col then line = { i - 1, col } break end
 end
-if not line then fail("no `repo=None` in the buffer") end
+if not line then fail("no `store=None` in the buffer") end
 -- wait until the server has analysed the edited version
 vim.wait(3000, function() return false end, 200)
 local params = { textDocument = { uri = vim.uri_from_bufnr(bufnr) },
@@ -69,9 +69,9 @@ if not res or res.err or not res.result then fail("code action request failed") 
 local chosen = nil
 for _, a in ipairs(res.result) do
   say("action " .. a.title)
-  if a.title:find("^Annotate `repo") then chosen = a end
+  if a.title:find("^Annotate `store") then chosen = a end
 end
-if not chosen then fail("no annotate action for repo") end
+if not chosen then fail("no annotate action for store") end
 vim.lsp.util.apply_workspace_edit(chosen.edit, client.offset_encoding)
 vim.cmd("write")
 say("applied " .. chosen.title)

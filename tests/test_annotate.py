@@ -63,18 +63,18 @@ def test_in_place_then_idempotent(tmp_path):
 
 
 def test_idempotent_where_written_annotations_feed_later_predictions(tmp_path):
-    """On hatch's application.py one predict-and-apply round wrote `code: int = 1`, and a second
-    run then found `**kwargs: Any` above the threshold: annotate runs its rounds itself."""
+    """On hatch's application.py one predict-and-apply round writes `code: int = 1`, and a second
+    run then finds `abort(...) -> None` above the threshold: annotate runs its rounds itself."""
     src = (ROOT / "tests" / "fixtures" / "annotate" / "hatch_application.py").read_text()
     root = project(tmp_path, {"hatch/cli/application.py": src})
     r = run(["annotate", "--format", "json", "hatch/cli/application.py"], root)
     assert r.returncode == 0, r.stderr
     out = (root / "hatch" / "cli" / "application.py").read_text()
-    assert "**kwargs: Any" in out and "code: int = 1" in out
-    report = json.loads(r.stdout)  # later rounds' edits are reported too
-    (kwargs,) = [e for e in report if e["name"] == "kwargs" and e["type"] == "Any"]
-    line = next(i for i, text in enumerate(src.splitlines(), 1) if "def abort(" in text)  # `code` is on it too
-    assert (kwargs["line"], kwargs["column"]) == (line, src.splitlines()[line - 1].index("kwargs"))  # as on disk
+    assert 'def abort(self, text="", code: int = 1, **kwargs) -> None:' in out
+    report = json.loads(r.stdout)  # later rounds' edits are reported too, where the site is on disk
+    (abort,) = [e for e in report if e["name"] == "abort" and e["kind"] == "return"]
+    line = next(i for i, text in enumerate(src.splitlines(), 1) if "def abort(" in text)
+    assert (abort["line"], abort["column"], abort["type"]) == (line, src.splitlines()[line - 1].index("abort"), "None")
     check = run(["annotate", "--check", "hatch/cli/application.py"], root)
     assert check.returncode == 0, check.stderr
 
@@ -230,8 +230,9 @@ def test_typescript_byte_exact_and_idempotent(tmp_path):
     r = run(["annotate", "src/a.ts"], root)
     assert r.returncode == 0, r.stderr
     out = (root / "src" / "a.ts").read_text()
-    want = (TS.replace("flush(queue) {", "flush(queue): Promise<void> {")
-            .replace("isEmpty(items) {", "isEmpty(items): boolean {").replace("let verbose =", "let verbose: boolean ="))
+    # (`flush(queue): Promise<void>` is written at lower thresholds: the stage-3 model's calibrated
+    # confidence for it is below the default)
+    want = TS.replace("isEmpty(items) {", "isEmpty(items): boolean {").replace("let verbose =", "let verbose: boolean =")
     assert out == want  # only the annotations were inserted, byte for byte
     assert run(["annotate", "src/a.ts"], root).returncode == 0
     assert (root / "src" / "a.ts").read_text() == out

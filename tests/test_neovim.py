@@ -13,15 +13,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-APP = '''def load(path, repo=None):
-    return repo.find(path)
+APP = '''def load(path, store=None):
+    return store.find(path)
 
 
 def report(rows, verbose=False):
     for row in rows:
         print(row)
 '''
-REPO = '''class Repo:
+REPO = '''class Store:
     def find(self, path):
         return [path]
 '''
@@ -31,7 +31,7 @@ def test_neovim_applies_a_hint_and_a_code_action_with_an_import(tmp_path):
     nvim = shutil.which("nvim")
     assert nvim, "Neovim is not installed: scripts/test.sh installs it (apt-get install neovim)"
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nrequires-python = ">=3.10"\n')
-    (tmp_path / "repo.py").write_text(REPO)
+    (tmp_path / "store.py").write_text(REPO)
     app = tmp_path / "app.py"
     app.write_text(APP)
     log = tmp_path / "nvim.log"
@@ -45,6 +45,6 @@ def test_neovim_applies_a_hint_and_a_code_action_with_an_import(tmp_path):
     compile(out, "app.py", "exec")
     assert "def report(rows, verbose=False) -> None:" in out, out  # the accepted inlay hint
     line = next(x for x in out.splitlines() if x.startswith("def load("))
-    # the code action: the model's `Repo | None`, a project type, imported for type checking
-    assert "repo: " in line and "Repo" in line, out
-    assert "from repo import Repo" in out and "if TYPE_CHECKING:" in out, out
+    # the code action: the model's `Store | None`, a project type, imported for type checking
+    assert "store: " in line and "Store" in line, out
+    assert "from store import Store" in out and "if TYPE_CHECKING:" in out, out
