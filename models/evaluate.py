@@ -271,7 +271,6 @@ def main(argv: list[str] | None = None) -> int:
              "calibrators": {fam: c.to_dict() for fam, c in pred.calibrators.items()},
              "valid_nll_by_temperature": dict(zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll),
                                                   strict=True))}, indent=1) + "\n")  # fmt: skip
-        pred.thresholds = by_language
         results["calibration"] = {"temperature": pred.temperature, "default_threshold": default,
                                   "threshold_by_language": by_language,
                                   "static_rules": pred.rules,

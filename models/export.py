@@ -45,8 +45,7 @@ def repair_ts_label(label: str) -> str:
     return normalize(f"({m.group(1)}) | {m.group(2)}", "typescript")
 
 
-def load_checkpoint(path: Path) -> TypeNet:
-    ck = torch.load(path, weights_only=False, map_location="cpu")
+def load_checkpoint(ck: dict[str, Any]) -> TypeNet:
     model = TypeNet(NetConfig(**ck["net_config"]))
     model.load_state_dict(ck["model"])
     model.eval()
@@ -168,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "typeinf" / "model")
     ap.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help="where quantization.json / training.json go")
     args = ap.parse_args(argv)
-    model = load_checkpoint(args.checkpoint)
+    ck = torch.load(args.checkpoint, weights_only=False, map_location="cpu")
+    model = load_checkpoint(ck)
     mcfg = ModelConfig.load(args.data / "model")
     valid = Split(args.data / "valid.npz")
     check = np.arange(min(valid.n // 2, 4096))  # the agreement check; calibration uses the other half
@@ -179,7 +179,6 @@ def main(argv: list[str] | None = None) -> int:
         export_onnx(model, sample, fp32)
         quantize(fp32, args.out / "typeinf.onnx", calibration_batches(valid, mcfg.n_types))
         quant = {"method": "static", **compare(model, mcfg, valid, check, {"fp32": fp32, "int8": args.out / "typeinf.onnx"})}
-    ck = torch.load(args.checkpoint, weights_only=False)
     st = ck.get("state")
     args.eval_dir.mkdir(parents=True, exist_ok=True)
     (args.eval_dir / "quantization.json").write_text(json.dumps(quant, indent=1) + "\n")

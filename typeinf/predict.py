@@ -142,6 +142,10 @@ class Predictor:
             h.update(f"{name}\0{module}\0".encode())
         return h.hexdigest()
 
+    def threshold(self, language: str) -> float:
+        """The model's threshold for writing code at a site of this language."""
+        return self.thresholds.get(lang_family(language), self.default_threshold)
+
     @staticmethod
     def features(s: Slice, project: Sequence[ProjectType] = ()) -> tuple[str, list[Candidate]]:
         """The site text and local candidates: the same functions the training set was built with."""

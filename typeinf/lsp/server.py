@@ -29,7 +29,6 @@ from pygls.workspace import TextDocument
 from .. import __version__
 from ..annotate import NotParsable, Options, apply, plan
 from ..config import ConfigError, load_settings
-from ..features import lang_family
 from ..predict import Prediction, Predictor
 from ..project import ProjectIndex, find_root
 from ..slices import extract_with_diagnostics, language_for_path
@@ -207,8 +206,7 @@ class TypeinfServer(LanguageServer):
         o = self.options
         allowed = {"param": o.inlay_hints.parameters, "return": o.inlay_hints.returns, "var": o.inlay_hints.variables}
         threshold = o.min_confidence if o.min_confidence is not None else (
-            self.predictor.thresholds.get(lang_family(p.slice.language), self.predictor.default_threshold)
-            if self.predictor else 1.0)  # fmt: skip
+            self.predictor.threshold(p.slice.language) if self.predictor else 1.0)  # fmt: skip
         return allowed.get(p.slice.kind, False) and p.confidence >= threshold
 
 
