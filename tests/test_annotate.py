@@ -185,6 +185,64 @@ def test_imports_added_only_where_not_bound_unconditionally_at_module_level():
         assert ns["f"].__annotations__["x"] == (pathlib.Path | None)  # type: ignore[attr-defined]
 
 
+UNITS_PY = """import dataclasses
+x = 1; y = 2
+é = "éé"
+
+
+@dataclasses.dataclass
+class Config:
+    a = 0
+
+
+class Point:
+    class Inner:
+        def g(self, k=None):  # a comment
+            return k
+
+    @staticmethod
+    def doc(v,
+  w):
+        s = \"\"\"
+text at column 0, é
+  \"\"\"
+        return v
+
+
+def top(q=1):
+    return q
+"""
+
+
+def _unit_edits(raw: bytes) -> list[Edit]:
+    def at(text: str) -> int:
+        return raw.index(text.encode())
+
+    return [Edit("var", at("y = 2"), "int"), Edit("var", at("a = 0"), "int"), Edit("param", at("k=None"), "int | None"),
+            Edit("return", at("g(self"), "int | None"), Edit("param", at("v,"), "str"), Edit("param", at("w)"), "int"),
+            Edit("return", at("doc("), "str"), Edit("param", at("q=1"), "int"), Edit("return", at("top("), "int")]
+
+
+def test_only_the_statements_holding_edits_go_through_libcst_with_the_same_result():
+    from typeinf.annotate import python as annotate_py
+
+    for text in (UNITS_PY, UNITS_PY.replace("\n", "\r\n")):
+        edits = _unit_edits(text.encode())
+        units = annotate_py._annotate_units(text, edits, (3, 10), False)
+        assert units is not None and units == annotate_py._annotate_module(text, edits, (3, 10), False)
+        out, applied, runtime = units
+        assert runtime == [edits[1]]  # a dataclass field is read at run time
+        assert len(applied) == 8 and "x = 1; y: int = 2" in out and "def top(q: int = 1) -> int:" in out
+        assert "def g(self, k: int | None = None) -> int | None:  # a comment" in out
+        assert "    def doc(v: str,\n  w: int) -> str:\n" in out.replace("\r\n", "\n")
+        assert "text at column 0, é\n  " in out.replace("\r\n", "\n")
+    # where units cannot be cut exactly, or an import must be added, the whole module is edited
+    assert annotate_py._annotate_units("x = 1\r y = 2\n", [Edit("var", 0, "int")], (3, 10), False) is None
+    needs = [Edit("param", UNITS_PY.encode().index(b"q=1"), "Path", (("pathlib", "Path"),))]
+    assert annotate_py._annotate_units(UNITS_PY, needs, (3, 10), False) is None
+    assert "from pathlib import Path" in annotate_python(UNITS_PY, needs)[0]
+
+
 def test_project_types_imported_for_type_checking_only():
     src = "def load(repo=None):\n    return repo.items()\n"
     start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")

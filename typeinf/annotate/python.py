@@ -26,6 +26,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
 from .edits import Edit
+from .units import Lines, parse_tree, units_for
 
 RUNTIME_CLASS_DECORATORS = re.compile(
     r"(^|\.)(dataclass|dataclasses\.dataclass|define|frozen|mutable|attrs|s|attributes|"
@@ -227,18 +228,92 @@ def _type_checking_block(module: cst.Module, imports: set[tuple[str, str]]) -> c
     return module.with_changes(body=body)
 
 
-def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3, 10), aggressive: bool = False
-                    ) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
-    """Apply the edits; returns the new source, the edits applied and those skipped because the
-    annotation would be read at run time."""
-    module = cst.parse_module(source)
-    future = _has_future_annotations(module)
+def _spell(edits: list[Edit], future: bool, target: tuple[int, int]) -> tuple[list[Edit], set[str]]:
+    """The edits with their types spelled for the target Python, and the `typing` names needed."""
     spelled = []
     typing_needed: set[str] = set()
     for e in edits:
         text, needed = for_target(e.type, (3, 14) if future else target)
         typing_needed |= needed
         spelled.append(Edit(e.kind, e.start, text, e.imports, e.type_only_imports))
+    return spelled, typing_needed
+
+
+def _imports_wanted(used: list[Edit], typing_needed: set[str]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(run-time imports, TYPE_CHECKING imports) that the applied edits need."""
+    wanted = {imp for e in used for imp in e.imports}
+    wanted |= {("typing", n) for e in used for n in typing_needed if re.search(rf"(?<![\w.]){n}\[", e.type)}
+    return wanted, {imp for e in used for imp in e.type_only_imports}
+
+
+def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3, 10), aggressive: bool = False
+                    ) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
+    """Apply the edits; returns the new source, the edits applied and those skipped because the
+    annotation would be read at run time.  Only the functions and statements holding edits go
+    through libcst (typeinf.annotate.units) unless imports must be added: then the whole module."""
+    if edits:
+        done = _annotate_units(source, edits, target, aggressive)
+        if done is not None:
+            return done
+    return _annotate_module(source, edits, target, aggressive)
+
+
+def _annotate_units(source: str, edits: list[Edit], target: tuple[int, int], aggressive: bool
+                    ) -> tuple[str, list[Edit], list[Edit]] | None:  # fmt: skip
+    """The edits applied unit by unit; None when the whole module must be edited instead (a unit
+    cannot be cut out exactly, or the edits need an import the module does not have)."""
+    tree = parse_tree(source)
+    if tree is None:
+        return None
+    future = _has_future_annotations_ast(tree)
+    spelled, typing_needed = _spell(edits, future, target)
+    quote = set() if future else {n for e in spelled for _, n in e.type_only_imports}
+    lines = Lines(source)
+    units = units_for(lines, tree, [e.start for e in spelled])
+    if units is None:
+        return None
+    applied: list[Edit] = []
+    runtime: list[Edit] = []
+    out: list[str] = []
+    at = 0  # next line of the module to copy
+    for u in units:
+        mine = [e for e in spelled if u.first <= lines.line_of(e.start) < u.end]
+        local = [Edit(e.kind, lines.local_offset(u, e.start), e.type, e.imports, e.type_only_imports) for e in mine]
+        back = {id(le): e for le, e in zip(local, mine, strict=True)}
+        state = _State({(le.kind, le.start): le for le in local}, quote=quote)
+        try:
+            module = cst.parse_module(u.text)
+        except cst.ParserSyntaxError:
+            return None
+        new = MetadataWrapper(module, unsafe_skip_copy=True).visit(_Annotate(state, aggressive))
+        applied += [back[id(le)] for le in state.applied]
+        runtime += [back[id(le)] for le in state.runtime_skipped]
+        out.extend(lines.lines[at : u.first])
+        if state.applied:
+            text = u.put_back(new.code)
+            if text is None:
+                return None
+            out.append(text)
+        else:
+            out.extend(lines.lines[u.first : u.end])
+        at = u.end
+    out.extend(lines.lines[at:])
+    if not applied:
+        return source, [], runtime
+    done = {id(e) for e in applied}
+    applied = [e for e in spelled if id(e) in done]  # in the order given, as _annotate_module has them
+    wanted, needed_tc = _imports_wanted(applied, typing_needed)
+    if needed_tc or wanted - _module_level_imports_ast(tree):
+        return None
+    return "".join(out), applied, runtime
+
+
+def _annotate_module(source: str, edits: list[Edit], target: tuple[int, int], aggressive: bool
+                     ) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
+    """The edits applied over the whole module with libcst, imports added where needed."""
+    module = cst.parse_module(source)
+    future = _has_future_annotations(module)
+    spelled, typing_needed = _spell(edits, future, target)
     type_only = {imp for e in spelled for imp in e.type_only_imports}
     state = _State({(e.kind, e.start): e for e in spelled}, quote=set() if future else {n for _, n in type_only})
     new = MetadataWrapper(module, unsafe_skip_copy=True).visit(_Annotate(state, aggressive))
@@ -246,9 +321,7 @@ def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3
         return source, [], state.runtime_skipped
     applied_keys = {(e.kind, e.start) for e in state.applied}
     used = [e for e in spelled if (e.kind, e.start) in applied_keys]
-    wanted = {imp for e in used for imp in e.imports}
-    wanted |= {("typing", n) for e in used for n in typing_needed if re.search(rf"(?<![\w.]){n}\[", e.type)}
-    needed_tc = {imp for e in used for imp in e.type_only_imports}
+    wanted, needed_tc = _imports_wanted(used, typing_needed)
     missing = wanted - _module_level_imports(new)
     if not missing and not needed_tc:  # the common case: spare libcst's two whole-module passes
         return new.code, used, state.runtime_skipped
@@ -261,6 +334,17 @@ def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3
         new = _type_checking_block(new, needed_tc)
     new = AddImportsVisitor(context).transform_module(new)
     return _separate_new_imports(before_imports, new).code, used, state.runtime_skipped
+
+
+def _has_future_annotations_ast(tree: ast.Module) -> bool:
+    return any(isinstance(s, ast.ImportFrom) and s.module == "__future__" and s.level == 0
+               and any(a.name == "annotations" for a in s.names) for s in tree.body)  # fmt: skip
+
+
+def _module_level_imports_ast(tree: ast.Module) -> set[tuple[str, str]]:
+    """As `_module_level_imports`, from the module's `ast`."""
+    return {("." * s.level + (s.module or ""), a.name) for s in tree.body if isinstance(s, ast.ImportFrom)
+            for a in s.names if a.asname is None and a.name != "*"}  # fmt: skip
 
 
 def _module_level_imports(module: cst.Module) -> set[tuple[str, str]]:
