@@ -130,7 +130,9 @@ def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, o
         if first:
             for s in got[0]:
                 f.origin.setdefault((s.kind, s.qualname, s.name), (s.line, s.column))
-        groups.append(([s for s in got[0] if s.annotation is None], index.types_for(f.source.path, f.source.language)))
+        # only the sites annotate may write: the model is not run for the others
+        wanted = [s for s in got[0] if s.annotation is None and s.annotatable and s.kind in options.kinds]
+        groups.append((wanted, index.types_for(f.source.path, f.source.language)))
         owners.append(f)
     preds: list[list[Prediction]] = predictor.predict_groups(groups) if groups else []
     planned = [(f, plan(p, options, f.source.language)) for f, p in zip(owners, preds, strict=True)]
