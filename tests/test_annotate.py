@@ -236,11 +236,61 @@ def test_only_the_statements_holding_edits_go_through_libcst_with_the_same_resul
         assert "def g(self, k: int | None = None) -> int | None:  # a comment" in out
         assert "    def doc(v: str,\n  w: int) -> str:\n" in out.replace("\r\n", "\n")
         assert "text at column 0, é\n  " in out.replace("\r\n", "\n")
-    # where units cannot be cut exactly, or an import must be added, the whole module is edited
+    # where units cannot be cut exactly the whole module is edited
     assert annotate_py._annotate_units("x = 1\r y = 2\n", [Edit("var", 0, "int")], (3, 10), False) is None
-    needs = [Edit("param", UNITS_PY.encode().index(b"q=1"), "Path", (("pathlib", "Path"),))]
-    assert annotate_py._annotate_units(UNITS_PY, needs, (3, 10), False) is None
-    assert "from pathlib import Path" in annotate_python(UNITS_PY, needs)[0]
+
+
+# Module heads that adding imports reads or changes in different ways: the imports are added to
+# the head alone (the lines up to the statement after the last import block or TYPE_CHECKING block).
+HEADS = [
+    '"""Doc."""\nimport os\n\nX = 1\n',  # docstring, imports, code
+    "",  # no imports at all
+    '"""Doc."""\nX = 1\nimport os\n\nY = 2\n',  # code before the first import
+    "import os\nX = 1\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import sys\nZ = 3\n",
+    "import os\n\n\nclass A:\n\tb = 1\n",  # tabs: a new TYPE_CHECKING block is indented with them
+    "import os\nif os.name: X = 1\nelse:\n  X = 2\n",  # the first indented block comes after a one-liner
+    "import os; X = 1\nimport sys\n",  # statements sharing a line
+    "# comment\nfrom pathlib import PurePath\n# before the code\nX = 1\n",
+]
+FUNCS = """
+
+def top(q=1, *, flag=False):
+    class Local:
+        field = 1
+    total = q
+    return total
+
+
+def one(x): return x
+
+
+def two(
+        x): return x
+"""
+
+
+def test_imports_are_added_to_the_module_head_alone_with_the_same_result():
+    from typeinf.annotate import python as annotate_py
+
+    fast = 0
+    for head in HEADS:
+        for text in (head + FUNCS, (head + FUNCS).replace("\n", "\r\n")):
+            raw = text.encode()
+            edits = [Edit("param", raw.index(b"q=1"), "Path", (("pathlib", "Path"),)),
+                     Edit("param", raw.index(b"flag="), "bool"),
+                     Edit("var", raw.index(b"field ="), "int"), Edit("var", raw.index(b"total ="), "int"),
+                     Edit("return", raw.index(b"top("), "Repo", (), (("app.repo", "Repo"),)),
+                     Edit("param", raw.index(b"x): return"), "int"), Edit("return", raw.index(b"one("), "int"),
+                     Edit("param", raw.index(b"x): return", raw.index(b"two(")), "str")]  # fmt: skip
+            units = annotate_py._annotate_units(text, edits, (3, 10), False)
+            whole = annotate_py._annotate_module(text, edits, (3, 10), False)
+            assert units is None or units == whole, head
+            fast += units is not None
+            out = whole[0]
+            assert "from pathlib import Path" in out and "from app.repo import Repo" in out and len(whole[1]) == 8
+            assert "def top(q: Path = 1, *, flag: bool = False) -> \"Repo\":" in out
+            compile(out, "m.py", "exec")
+    assert fast == 2 * (len(HEADS) - 2)  # all but the `if ...: X = 1` / `else:` and `import os; X = 1` heads
 
 
 def test_project_types_imported_for_type_checking_only():

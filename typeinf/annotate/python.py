@@ -26,7 +26,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
 from .edits import Edit
-from .units import Lines, parse_tree, units_for
+from .units import Lines, import_prefix, parse_tree, units_for
 
 RUNTIME_CLASS_DECORATORS = re.compile(
     r"(^|\.)(dataclass|dataclasses\.dataclass|define|frozen|mutable|attrs|s|attributes|"
@@ -250,7 +250,7 @@ def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3
                     ) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
     """Apply the edits; returns the new source, the edits applied and those skipped because the
     annotation would be read at run time.  Only the functions and statements holding edits go
-    through libcst (typeinf.annotate.units) unless imports must be added: then the whole module."""
+    through libcst (typeinf.annotate.units); imports are added to the module's head alone."""
     if edits:
         done = _annotate_units(source, edits, target, aggressive)
         if done is not None:
@@ -269,7 +269,7 @@ def _annotate_units(source: str, edits: list[Edit], target: tuple[int, int], agg
     spelled, typing_needed = _spell(edits, future, target)
     quote = set() if future else {n for e in spelled for _, n in e.type_only_imports}
     lines = Lines(source)
-    units = units_for(lines, tree, [e.start for e in spelled])
+    units = units_for(lines, tree, [(e.start, e.kind) for e in spelled])
     if units is None:
         return None
     applied: list[Edit] = []
@@ -282,7 +282,7 @@ def _annotate_units(source: str, edits: list[Edit], target: tuple[int, int], agg
         back = {id(le): e for le, e in zip(local, mine, strict=True)}
         state = _State({(le.kind, le.start): le for le in local}, quote=quote)
         try:
-            module = cst.parse_module(u.text)
+            module = cst.parse_module(u.code)
         except cst.ParserSyntaxError:
             return None
         new = MetadataWrapper(module, unsafe_skip_copy=True).visit(_Annotate(state, aggressive))
@@ -303,9 +303,20 @@ def _annotate_units(source: str, edits: list[Edit], target: tuple[int, int], agg
     done = {id(e) for e in applied}
     applied = [e for e in spelled if id(e) in done]  # in the order given, as _annotate_module has them
     wanted, needed_tc = _imports_wanted(applied, typing_needed)
-    if needed_tc or wanted - _module_level_imports_ast(tree):
+    missing = wanted - _module_level_imports_ast(tree)
+    if not missing and not needed_tc:
+        return "".join(out), applied, runtime
+    cut = import_prefix(lines, tree)
+    if cut is None:
         return None
-    return "".join(out), applied, runtime
+    end, indent = cut
+    edited = Lines("".join(out)).lines  # as many lines as the source
+    config = cst.PartialParserConfig() if indent is None else cst.PartialParserConfig(default_indent=indent)
+    try:
+        head = cst.parse_module("".join(edited[:end]), config=config)
+    except cst.ParserSyntaxError:
+        return None
+    return _add_imports(head, missing, needed_tc).code + "".join(edited[end:]), applied, runtime
 
 
 def _annotate_module(source: str, edits: list[Edit], target: tuple[int, int], aggressive: bool
@@ -325,15 +336,20 @@ def _annotate_module(source: str, edits: list[Edit], target: tuple[int, int], ag
     missing = wanted - _module_level_imports(new)
     if not missing and not needed_tc:  # the common case: spare libcst's two whole-module passes
         return new.code, used, state.runtime_skipped
+    return _add_imports(new, missing, needed_tc).code, used, state.runtime_skipped
+
+
+def _add_imports(module: cst.Module, missing: set[tuple[str, str]], needed_tc: set[tuple[str, str]]) -> cst.Module:
+    """The run-time imports (AddImportsVisitor) and the TYPE_CHECKING ones added to the module."""
     context = CodemodContext()
     for m, n in sorted(missing):
         AddImportsVisitor.add_needed_import(context, m, n)
-    before_imports = new
+    new = module
     if needed_tc:
         AddImportsVisitor.add_needed_import(context, "typing", "TYPE_CHECKING")
         new = _type_checking_block(new, needed_tc)
     new = AddImportsVisitor(context).transform_module(new)
-    return _separate_new_imports(before_imports, new).code, used, state.runtime_skipped
+    return _separate_new_imports(module, new)
 
 
 def _has_future_annotations_ast(tree: ast.Module) -> bool:

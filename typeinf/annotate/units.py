@@ -4,8 +4,11 @@ few functions; the whole-module passes were most of `typeinf annotate`'s time).
 
 A *unit* is a function definition (with its decorators) at the top level or in a class body
 (classes nested in classes included), else the class or top-level statement that holds the edit.
-It is cut out as whole lines with its indentation removed, edited on its own, and put back with
-the same indentation: the annotations written never add or remove a line, so the lines map one
+Narrower still, where the edits allow: a function's *header* alone (decorators to the colon, given
+a `pass` body to parse) when it holds only parameter and return edits, and the assignment alone
+for a variable in a function body (no enclosing class there: a local's annotation is never read
+at run time). It is cut out as whole lines with its indentation removed, edited on its own, and
+put back with the same indentation: the annotations written never add or remove a line, so the lines map one
 to one. Lines that do not start with the unit's indentation (continuation lines in brackets,
 string contents, comments) keep theirs. Where this cannot be exact (source the running Python
 cannot parse, lone carriage returns, a unit libcst cannot parse on its own, an edit that changed
@@ -31,9 +34,18 @@ class Unit:
     stripped: list[bool]  # per line: the indentation was removed (False: the line did not start with it)
     text: str  # the dedented lines
     starts: list[int]  # byte offset in `text` where each line starts
+    tail: str = ""  # appended to `text` so that it parses (a header's body), left out of the result
+
+    @property
+    def code(self) -> str:
+        return self.text + self.tail
 
     def put_back(self, code: str) -> str | None:
         """The edited unit with its indentation restored (None: the edit changed its line count)."""
+        if self.tail:
+            if not code.endswith(self.tail):
+                return None
+            code = code[: len(code) - len(self.tail)]
         out = _LINE.findall(code)
         if len(out) != len(self.stripped):
             return None
@@ -102,24 +114,79 @@ def _unit_node(tree: ast.Module, line: int) -> ast.stmt | None:
     return node
 
 
-def units_for(lines: Lines, tree: ast.Module, offsets: list[int]) -> list[Unit] | None:
-    """Units holding the byte offsets, in order, none overlapping (None: an offset outside any statement)."""
-    spans: list[tuple[int, int]] = []
-    for off in offsets:
-        node = _unit_node(tree, lines.line_of(off) + 1)
-        if node is None:
+def _header_end(lines: Lines, node: ast.FunctionDef | ast.AsyncFunctionDef) -> int | None:
+    """1-based first line of the function's body when the header (decorators to the colon) ends
+    on an earlier line, else None (`def f(x): return x`, `def f(\n    x): return x`)."""
+    body = node.body[0]
+    first = _span(body)[0]
+    if first <= node.lineno:
+        return None
+    text = lines.lines[first - 1].lstrip(" \t")
+    indent = len(lines.lines[first - 1]) - len(text)
+    decorated = bool(getattr(body, "decorator_list", None))
+    if not (text.startswith("@") if decorated else indent == body.col_offset):
+        return None  # the body starts in the middle of the line that ends the header
+    return first
+
+
+def _assignment(node: ast.stmt, line: int) -> ast.Assign | None:
+    """The assignment holding the line, inside the function's body (nested blocks and functions
+    included, not a class: its fields may be read at run time)."""
+    body: list[ast.stmt] = getattr(node, "body", [])
+    while True:
+        child = _containing(body, line)
+        if child is None or isinstance(child, ast.ClassDef):
             return None
-        a, b = _span(node)
-        spans.append((a - 1, b))
+        if isinstance(child, ast.Assign):
+            return child
+        blocks = [getattr(child, n, None) for n in ("body", "orelse", "finalbody")]
+        blocks += [h.body for h in getattr(child, "handlers", None) or []]
+        blocks += [c.body for c in getattr(child, "cases", None) or []]
+        inner = [b for b in blocks if isinstance(b, list) and b and isinstance(b[0], ast.stmt)
+                 and _containing(b, line) is not None]  # fmt: skip
+        if not inner:
+            return None
+        body = inner[0]
+
+
+def _site_span(tree: ast.Module, lines: Lines, offset: int, kind: str) -> tuple[int, int, bool] | None:
+    """0-based first line, end line and whether it is a function header, of the unit for one edit."""
+    line = lines.line_of(offset) + 1
+    node = _unit_node(tree, line)
+    if node is None:
+        return None
+    a, b = _span(node)
+    if isinstance(node, _DEFS):
+        head = _header_end(lines, node)
+        if kind in ("param", "return") and head is not None and line < head:
+            return a - 1, head - 1, True
+        if kind == "var" and head is not None and line >= head:
+            stmt = _assignment(node, line)
+            if stmt is not None and stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+                return stmt.lineno - 1, stmt.end_lineno or stmt.lineno, False
+    return a - 1, b, False
+
+
+def units_for(lines: Lines, tree: ast.Module, sites: list[tuple[int, str]]) -> list[Unit] | None:
+    """Units holding the edits (byte offset, kind), in order, none overlapping (None: an offset
+    outside any statement)."""
+    spans: list[tuple[int, int, bool]] = []
+    for off, kind in sites:
+        span = _site_span(tree, lines, off, kind)
+        if span is None:
+            return None
+        spans.append(span)
     spans.sort()
-    merged: list[list[int]] = []
-    for a, b in spans:
+    merged: list[list[int]] = []  # [first, end, header]
+    for a, b, head in spans:
         if merged and a < merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
+            last = merged[-1]
+            last[2] = int(bool(last[2]) and head and last[1] == b)
+            last[1] = max(last[1], b)
         else:
-            merged.append([a, b])
+            merged.append([a, b, int(head)])
     out = []
-    for a, b in merged:
+    for a, b, header in merged:
         head = lines.lines[a]
         indent = head[: len(head) - len(head.lstrip(" \t"))]
         stripped, text, starts, at = [], [], [], 0
@@ -132,5 +199,68 @@ def units_for(lines: Lines, tree: ast.Module, offsets: list[int]) -> list[Unit] 
             text.append(ln)
             starts.append(at)
             at += len(ln.encode("utf-8"))
-        out.append(Unit(a, b, indent, stripped, "".join(text), starts))
+        out.append(Unit(a, b, indent, stripped, "".join(text), starts, " pass\n" if header else ""))
     return out
+
+
+_IMPORTS = (ast.Import, ast.ImportFrom)
+
+
+def _is_type_checking(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+
+
+def import_prefix(lines: Lines, tree: ast.Module) -> tuple[int, str | None] | None:
+    """Where to cut the module so that adding imports to its head alone gives what adding them to
+    the whole module gives: (number of lines of the head, the module's indentation unit as libcst
+    detects it over the whole module, None when it has none), or None when no such cut is known.
+
+    The head holds every top-level statement that adding imports reads or changes: the leading
+    import block (after a docstring) and the statement after it, the first import block anywhere
+    (where an `if TYPE_CHECKING:` block goes) and the statement after it, every `if TYPE_CHECKING:`
+    block and the statement after it."""
+    body = tree.body
+    if not body:
+        return None
+    last = 0
+    i = 1 if isinstance(body[0], ast.Expr) or isinstance(body[0], ast.Assign) else 0  # docstring, __strict__
+    while i < len(body) and isinstance(body[i], _IMPORTS):
+        i += 1
+    last = max(last, i)
+    j = next((n for n, st in enumerate(body) if isinstance(st, _IMPORTS)), None)
+    if j is not None:
+        while j < len(body) and isinstance(body[j], _IMPORTS):
+            j += 1
+        last = max(last, j)
+    for n, st in enumerate(body):
+        if _is_type_checking(st):
+            last = max(last, n + 1)
+    for n in range(1, min(len(body), last + 2)):
+        if body[n].lineno == (body[n - 1].end_lineno or body[n - 1].lineno):
+            return None  # statements sharing a line (`import os; x = 1`): libcst's statements are not ast's
+    found = _first_indent(lines, tree)
+    if found is False:
+        return None
+    indent = found if isinstance(found, str) and found else None
+    if last + 1 >= len(body):
+        return len(lines.lines), indent
+    return _span(body[last + 1])[0] - 1, indent  # the rest starts on a line of its own
+
+
+def _first_indent(lines: Lines, tree: ast.Module) -> str | bool:
+    """The whitespace of the module's first indented block (libcst's indentation unit), "" when
+    there is none, False when it cannot be told from the tree alone."""
+    for st in tree.body:
+        block = getattr(st, "body", None)
+        if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
+            continue
+        first = _span(block[0])[0]
+        text = lines.lines[first - 1]
+        ws = text[: len(text) - len(text.lstrip(" \t"))]
+        decorated = bool(getattr(block[0], "decorator_list", None))
+        starts = text.lstrip(" \t").startswith("@") if decorated else len(ws) == block[0].col_offset
+        if first > st.lineno and starts and ws:
+            return ws
+        if (st.end_lineno or st.lineno) > st.lineno:
+            return False  # a one-line body followed by more lines (`if x: y` / `else:`): not told here
+    return ""
