@@ -125,3 +125,23 @@ def test_shipped_model_scores_a_site_the_same_whatever_its_batch():
     alone = Predictor()
     for s, batched in zip(slices, together, strict=True):
         assert alone.rank([s])[0][0][:3] == batched[0][:3], s.name
+
+
+def test_many_sites_run_in_one_stream_per_thread_with_the_same_rankings(monkeypatch):
+    """A project's sites go to one single-threaded session per thread, chunk by chunk as their
+    features are computed; the rankings are those of one session taking every batch in turn."""
+    import typeinf.predict as predict
+    from typeinf.slices import extract
+
+    src = (ROOT / "typeinf" / "annotate" / "python.py").read_text() + (ROOT / "typeinf" / "predict.py").read_text()
+    slices = extract(src, "python", "m.py")
+    assert len(slices) > 100
+    monkeypatch.setattr(predict, "STREAM_MIN_SITES", 10**9)
+    one = Predictor(threads=2)
+    serial = one.rank(slices)
+    assert one._stream_sessions == []
+    monkeypatch.setattr(predict, "STREAM_MIN_SITES", 50)
+    monkeypatch.setattr(predict, "STREAM_CHUNK", 13)  # many chunks, batches of every size
+    streamed = Predictor(threads=2)
+    assert streamed.rank(slices) == serial
+    assert len(streamed._stream_sessions) == 2 and streamed._session is None

@@ -14,8 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,23 @@ class ModelMissing(RuntimeError):
 # Padded tokens per model call: batches of similar length, so a short site is not padded to the
 # longest one (on a 31-site function, 52 ms in one batch of 31 -> 30 ms in three).
 TOKEN_BUDGET = 1024
+# from this many slices on (a project, not one file), inference runs in one stream per thread,
+# fed in chunks of this many sites as their features are computed
+STREAM_MIN_SITES = 256
+STREAM_CHUNK = 256
+
+
+@dataclass
+class _Todo:
+    """A slice waiting for the model: its input and where its result goes."""
+
+    index: int
+    key: str
+    cands: list[Candidate]
+    ikey: str
+    feats: np.ndarray
+    text: str
+    fam: str
 
 
 def length_batches(lengths: Sequence[int], max_batch: int, token_budget: int = TOKEN_BUDGET) -> list[list[int]]:
@@ -88,6 +108,7 @@ class Predictor:
         self.cfg = ModelConfig.load(self.dir)
         self.threads = threads or min(2, os.cpu_count() or 1)
         self._session: Any = None
+        self._stream_sessions: list[Any] = []
         self._cache: OrderedDict[str, tuple[list[tuple[str, float]], dict[str, str | None]]] = OrderedDict()
         self.cache_size = cache_size
         self.rules = _read_json(self.dir / "static_rules.json", {})
@@ -105,18 +126,29 @@ class Predictor:
         # the class-member check (rule_out_by_members); TYPEINF_MEMBER_CHECK=0 turns it off for A/B runs
         self.member_check = os.environ.get("TYPEINF_MEMBER_CHECK", "1") != "0"
 
+    def _new_session(self, threads: int) -> Any:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(str(self.dir / "typeinf.onnx"), opts, providers=["CPUExecutionProvider"])
+
     @property
     def session(self) -> Any:
+        """The session for a few batches (one file in the editor): all threads on each batch."""
         if self._session is None:
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(str(self.dir / "typeinf.onnx"), opts,
-                                                 providers=["CPUExecutionProvider"])  # fmt: skip
+            self._session = self._new_session(self.threads)
         return self._session
+
+    def _streams(self) -> list[Any]:
+        """One single-threaded session per thread, for many slices (a project): each runs its own
+        batches, so that the Python work overlaps inference (faster than all threads on each batch
+        in turn: benchmarks/predict_speed.py)."""
+        if not self._stream_sessions:
+            self._stream_sessions = [self._new_session(1) for _ in range(self.threads)]
+        return self._stream_sessions
 
     # ------------------------------------------------------------------ model
     @staticmethod
@@ -155,56 +187,92 @@ class Predictor:
              projects: Sequence[Sequence[ProjectType]] | None = None,
              ) -> list[tuple[list[tuple[str, float]], dict[str, str | None]]]:  # fmt: skip
         """For each slice: the model's ranked (type, probability) list and the modules of local names.
-        `projects` gives each slice its own project types (one batched pass over several files)."""
+        `projects` gives each slice its own project types (one batched pass over several files).
+
+        Many slices (a project) are fed to one single-threaded inference stream per thread, chunk
+        by chunk as their features are computed, so that the Python work (features, padding,
+        decoding) overlaps inference; a site's scores do not depend on its batch or stream."""
         results: list[Any] = [None] * len(slices)
-        todo: list[tuple[int, str, list[Candidate], str, np.ndarray]] = []
-        texts: list[str] = []
+        todo: list[_Todo] = []
         fingerprints: dict[int, str] = {}
         scopes: dict[int, str] = {}
-        for i, s in enumerate(slices):
-            proj = projects[i] if projects is not None else project
-            fp = fingerprints.get(id(proj))
-            if fp is None:
-                fp = fingerprints[id(proj)] = self._fingerprint(proj)
-            sfp = scopes.get(id(s.scope))
-            if sfp is None:
-                sfp = scopes[id(s.scope)] = self._scope_fingerprint(s)
-            key = self._key(s, fp + sfp)
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                results[i] = hit
-                continue
-            text, cands = self.features(s, proj)
-            feats = np.asarray([c.feats for c in cands], dtype=np.float32).reshape(-1, N_FEATURES)
-            # the same model input as an earlier slice (an edit a few lines away changed only the
-            # slice's context window, not what the model reads): the same ranking
-            ikey = self._input_key(s.language, text, cands, feats)
-            ranking = self._cache.get(ikey)
-            if ranking is not None:
-                out = (ranking[0], {c.type: c.module for c in cands if c.kind == "project"})
-                self._store(key, out)
-                results[i] = out
-                continue
-            todo.append((i, key, cands, ikey, feats))
-            texts.append(text)
-        if todo:
-            tok = self.cfg.tokenizer()
-            enc = tok.encode_batch(texts)
+        streams = self._streams() if self.threads > 1 and len(slices) >= STREAM_MIN_SITES else []
+        pool = ThreadPoolExecutor(len(streams), thread_name_prefix="typeinf-model") if streams else None
+        free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for sess in streams:
+            free.put(sess)
+        local = threading.local()
+        batches: list[Any] = []  # futures (streams) or finished (items, rankings)
+        tok = self.cfg.tokenizer()
+
+        def in_stream(items: list[_Todo], ids: list[np.ndarray], ctok: list[Any]) -> Any:
+            if getattr(local, "session", None) is None:
+                local.session = free.get()  # one session per worker thread
+            return items, self._run(local.session, items, ids, ctok)
+
+        def submit(chunk: list[_Todo]) -> None:
+            if not chunk:
+                return
+            enc = tok.encode_batch([t.text for t in chunk])
             for part in length_batches([len(e.ids) for e in enc], batch_size, TOKEN_BUDGET):
+                items = [chunk[j] for j in part]
                 ids = [np.asarray(enc[j].ids[:MAX_TOKENS], dtype=np.int64) for j in part]
-                ctok = [encode_names(tok, [c.name for c in todo[j][2]]) for j in part]
-                arrays = pad_batch(ids, ctok, [todo[j][4] for j in part])
-                type_logits, cand_logits = self.session.run(None, arrays)
-                for row, j in enumerate(part):
-                    i, key, cands, ikey, _ = todo[j]
-                    ranked = self.decode(lang_family(slices[i].language), type_logits[row],
-                                         cand_logits[row, : len(cands)], [c.type for c in cands])  # fmt: skip
-                    out = (ranked, {c.type: c.module for c in cands if c.kind == "project"})
-                    results[i] = out
+                ctok = [encode_names(tok, [c.name for c in t.cands]) for t in items]
+                if pool is not None:
+                    batches.append(pool.submit(in_stream, items, ids, ctok))
+                else:
+                    batches.append((items, self._run(self.session, items, ids, ctok)))
+
+        sent = 0
+        try:
+            for i, s in enumerate(slices):
+                proj = projects[i] if projects is not None else project
+                fp = fingerprints.get(id(proj))
+                if fp is None:
+                    fp = fingerprints[id(proj)] = self._fingerprint(proj)
+                sfp = scopes.get(id(s.scope))
+                if sfp is None:
+                    sfp = scopes[id(s.scope)] = self._scope_fingerprint(s)
+                key = self._key(s, fp + sfp)
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    results[i] = hit
+                    continue
+                text, cands = self.features(s, proj)
+                feats = np.asarray([c.feats for c in cands], dtype=np.float32).reshape(-1, N_FEATURES)
+                # the same model input as an earlier slice (an edit a few lines away changed only the
+                # slice's context window, not what the model reads): the same ranking
+                ikey = self._input_key(s.language, text, cands, feats)
+                ranking = self._cache.get(ikey)
+                if ranking is not None:
+                    out = (ranking[0], {c.type: c.module for c in cands if c.kind == "project"})
                     self._store(key, out)
-                    self._store(ikey, out)
+                    results[i] = out
+                    continue
+                todo.append(_Todo(i, key, cands, ikey, feats, text, lang_family(s.language)))
+                if pool is not None and len(todo) - sent >= STREAM_CHUNK:
+                    submit(todo[sent:])
+                    sent = len(todo)
+            submit(todo[sent:])
+            done = [b.result() if pool is not None else b for b in batches]
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        for items, ranked in done:
+            for t, r in zip(items, ranked, strict=True):
+                out = (r, {c.type: c.module for c in t.cands if c.kind == "project"})
+                results[t.index] = out
+                self._store(t.key, out)
+                self._store(t.ikey, out)
         return results
+
+    def _run(self, session: Any, items: list[_Todo], ids: list[np.ndarray], ctok: list[Any]
+             ) -> list[list[tuple[str, float]]]:  # fmt: skip
+        """One batch through the model, decoded."""
+        type_logits, cand_logits = session.run(None, pad_batch(ids, ctok, [t.feats for t in items]))
+        return [self.decode(t.fam, type_logits[row], cand_logits[row, : len(t.cands)], [c.type for c in t.cands])
+                for row, t in enumerate(items)]  # fmt: skip
 
     def _store(self, key: str, value: tuple[list[tuple[str, float]], dict[str, str | None]]) -> None:
         self._cache[key] = value
