@@ -8,7 +8,8 @@ temporary copy, then time, in one run and alternately (`--repeat` times, medians
   annotate   `python -m typeinf annotate . --project .` on a fresh copy of the stripped project
              (a new process: Python start-up and model load included), writing the files;
   checker    `pyright --outputjson .` (Python) or `tsc --noEmit` over the project's files
-             (TypeScript) on the stripped copy, from the npm packages under
+             (TypeScript; files with syntax errors left out, as tsc checks no types when a
+             file of the program fails to parse: `checker_left_out`) on the stripped copy, from the npm packages under
              ~/.cache/typeinf/bench-npm (pyright 1.1.407, typescript 5.7.2).
 The ratio annotate / checker is what issue #5 asks to be below 1.
 
@@ -45,13 +46,28 @@ def _timed(argv: list[str], cwd: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, proc.returncode
 
 
-def _checker(lang: str, root: Path) -> list[str]:
+# files with syntax errors as the TypeScript compiler's own parser finds them
+_TS_SYNTAX_JS = """
+const ts = require(process.argv[1]);
+const files = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const program = ts.createProgram(files, {noEmit: true, allowJs: false});
+console.log(JSON.stringify(files.filter(f => program.getSyntacticDiagnostics(program.getSourceFile(f)).length > 0)));
+"""
+
+
+def _checker(lang: str, root: Path) -> tuple[list[str], list[str]]:
+    """The checker's command line, and the files left out of it: tsc reports the syntax errors of
+    a program and checks no types when a file fails to parse, so such files are not given to it."""
     if lang == "python":
-        return [str(NPM / ".bin" / "pyright"), "--outputjson", "."]
+        return [str(NPM / ".bin" / "pyright"), "--outputjson", "."], []
     files = [str(p.relative_to(root)) for p in sorted(root.rglob("*.ts*"))
              if p.suffix in (".ts", ".tsx") and not p.name.endswith(".d.ts") and "node_modules" not in p.parts]  # fmt: skip
+    proc = subprocess.run(["node", "-e", _TS_SYNTAX_JS, str(NPM / "typescript")], input=json.dumps(files),
+                          cwd=root, capture_output=True, text=True, check=True)  # fmt: skip
+    left_out = json.loads(proc.stdout)
+    files = [f for f in files if f not in set(left_out)]
     return ["node", str(NPM / "typescript" / "bin" / "tsc"), "--noEmit", "--skipLibCheck", "--target", "ES2022",
-            "--module", "ESNext", "--moduleResolution", "bundler", "--jsx", "preserve", *files]  # fmt: skip
+            "--module", "ESNext", "--moduleResolution", "bundler", "--jsx", "preserve", *files], left_out  # fmt: skip
 
 
 def run(lang: str, src: Path, repeat: int, tmp: Path) -> dict:
@@ -63,6 +79,7 @@ def run(lang: str, src: Path, repeat: int, tmp: Path) -> dict:
                 if p.is_file() and p.suffix in (".py", ".ts", ".tsx"))  # fmt: skip
     annotate_argv = [sys.executable, "-m", "typeinf", "annotate", ".", "--project", ".", "--lang", lang]
     annotate, checker, safety = [], [], {}
+    checker_argv, left_out = _checker(lang, stripped)
     for i in range(repeat):
         work = tmp / f"{src.name}-{i}"
         shutil.copytree(stripped, work)
@@ -70,14 +87,15 @@ def run(lang: str, src: Path, repeat: int, tmp: Path) -> dict:
         if rc not in (0, 123):
             raise RuntimeError(f"typeinf annotate exited {rc}")
         annotate.append(secs)
-        secs, _ = _timed(_checker(lang, stripped), stripped)  # exit code: the stripped code has type errors
+        secs, _ = _timed(checker_argv, stripped)  # exit code: the stripped code has type errors
         checker.append(secs)
         if i == 0:
             safety = check_safety(h, lang, stripped, work, tmp, annotate_argv)
         shutil.rmtree(work)
     a, c = statistics.median(annotate), statistics.median(checker)
     return {"lines": lines, "annotate_s": round(a, 2), "checker": "pyright" if lang == "python" else "tsc",
-            "checker_s": round(c, 2), "ratio": round(a / c, 3), "runs": repeat, **safety}  # fmt: skip
+            "checker_s": round(c, 2), "ratio": round(a / c, 3), "runs": repeat,
+            "checker_left_out": left_out, **safety}  # fmt: skip
 
 
 def _sources(root: Path, lang: str) -> dict[str, bytes]:
