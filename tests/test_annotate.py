@@ -397,3 +397,27 @@ def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
     dts = (root / "types" / "src" / "a.d.ts").read_text()
     assert "export declare function toggle(enabled?: boolean): void;" in dts
     assert "open(force?: boolean): boolean;" in dts
+
+
+def test_predict_reports_every_unannotated_site_of_every_file(tmp_path):
+    """`typeinf predict` over a project: one JSON array with every unannotated site of every file
+    (one batched model pass over all files), whatever its confidence; the same sites, positions and
+    predictions as predicting each file on its own; unreadable files reported, the rest done."""
+    root = project(tmp_path, {"m.py": PY, "src/a.ts": TS, "pkg/n.py": "def size(items):\n    return len(items)\n"})
+    (root / "package.json").write_text('{"name": "demo"}')
+    (root / "pkg" / "latin1.py").write_bytes(b"x = '\xe9'\n")
+    r = run(["predict", ".", "--format", "json"], root)
+    assert r.returncode == 123 and "latin1.py" in r.stderr, r.stderr  # not UTF-8: reported, the rest predicted
+    rows = json.loads(r.stdout)
+    assert {row["file"] for row in rows} == {"m.py", "src/a.ts", "pkg/n.py"}
+    for name in ("m.py", "src/a.ts", "pkg/n.py"):
+        alone = json.loads(run(["predict", name, "--format", "json"], root).stdout)
+        assert [row for row in rows if row["file"] == name] == alone
+        sites = [s for s in json.loads(run(["slices", name], root).stdout) if s["annotation"] is None]
+        assert [(row["line"], row["column"], row["kind"], row["name"]) for row in alone] == \
+            [(s["line"], s["column"], s["kind"], s["name"]) for s in sites]  # fmt: skip
+    by = {(row["file"], row["kind"], row["name"]): row for row in rows}
+    assert by[("m.py", "param", "strict")]["type"] == "bool" and by[("m.py", "param", "strict")]["source"] == "static"
+    assert by[("pkg/n.py", "return", "size")]["type"] == "int"
+    sure = json.loads(run(["predict", ".", "--format", "json", "--min-confidence", "0.9"], root).stdout)
+    assert sure and all(row["confidence"] >= 0.9 for row in sure) and len(sure) < len(rows)

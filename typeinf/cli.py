@@ -199,15 +199,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     index = ProjectIndex.build(root, settings.max_bytes)
     failures: list[Skipped] = []
-    results: list[Prediction] = []
+    groups = []  # every file's unannotated sites, for one batched model pass over all of them
     for src, data in iter_sources(args, settings, failures):
         got = _slice(src, data, failures)
         if got is None:
             continue
-        slices, _ = got
-        todo = [s for s in slices if s.annotation is None]
-        preds = predictor.predict(todo, index.types_for(src.path, src.language), top_k=args.top_k)
-        results.extend(p for p in preds if p.confidence >= args.min_confidence and p.type)
+        todo = [s for s in got[0] if s.annotation is None]
+        groups.append((todo, index.types_for(src.path, src.language)))
+    results: list[Prediction] = [
+        p for preds in predictor.predict_groups(groups, top_k=args.top_k) for p in preds
+        if p.confidence >= args.min_confidence and p.type
+    ]  # fmt: skip
     if args.format == "json":
         json.dump([p.to_dict(args.top_k) for p in results], sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
