@@ -18,7 +18,7 @@ from ..predict import Prediction, Predictor
 from ..project import ProjectIndex
 from ..slices import Slice, extract_with_diagnostics
 from . import NotParsable, Options, Planned, apply, plan
-from .python import Edit
+from .edits import Edit
 
 PARALLEL_MIN_FILES = 8
 
@@ -104,6 +104,8 @@ def annotate_files(sources: Iterable[tuple[SourceFile, bytes, str, str]], predic
     With `rounds=1` every applied edit is positioned in the original text (what `--verify` needs)."""
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     files = [FileResult(src, rel, proj_rel, data) for src, data, rel, proj_rel in sources]
+    if any(f.source.language == "python" for f in files):
+        from . import python  # noqa: F401 - libcst, imported once here rather than in each worker
     todo = files
     for first in [True] + [False] * (rounds - 1):
         todo = _round(todo, predictor, index, options, jobs, first)

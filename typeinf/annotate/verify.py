@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..slices import extract
-from .python import Edit
+from .edits import Edit
 
 MAX_ROUNDS = 12
 
