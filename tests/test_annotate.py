@@ -274,7 +274,8 @@ def test_imports_are_added_to_the_module_head_alone_with_the_same_result():
 
     fast = 0
     for head in HEADS:
-        for text in (head + FUNCS, (head + FUNCS).replace("\n", "\r\n")):
+        tabs = head + FUNCS.replace("    ", "\t")  # a new TYPE_CHECKING block is indented with a tab
+        for text in (head + FUNCS, (head + FUNCS).replace("\n", "\r\n"), tabs):
             raw = text.encode()
             edits = [Edit("param", raw.index(b"q=1"), "Path", (("pathlib", "Path"),)),
                      Edit("param", raw.index(b"flag="), "bool"),
@@ -290,7 +291,7 @@ def test_imports_are_added_to_the_module_head_alone_with_the_same_result():
             assert "from pathlib import Path" in out and "from app.repo import Repo" in out and len(whole[1]) == 8
             assert "def top(q: Path = 1, *, flag: bool = False) -> \"Repo\":" in out
             compile(out, "m.py", "exec")
-    assert fast == 2 * (len(HEADS) - 2)  # all but the `if ...: X = 1` / `else:` and `import os; X = 1` heads
+    assert fast == 3 * (len(HEADS) - 2)  # all but the `if ...: X = 1` / `else:` and `import os; X = 1` heads
 
 
 def test_project_types_imported_for_type_checking_only():

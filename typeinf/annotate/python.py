@@ -309,11 +309,12 @@ def _annotate_units(source: str, edits: list[Edit], target: tuple[int, int], agg
         return None
     end, indent = cut
     edited = Lines("".join(out)).lines  # as many lines as the source
-    config = cst.PartialParserConfig() if indent is None else cst.PartialParserConfig(default_indent=indent)
     try:
-        head = cst.parse_module("".join(edited[:end]), config=config)
+        head = cst.parse_module("".join(edited[:end]))
     except cst.ParserSyntaxError:
         return None
+    if indent is not None:  # the whole module's indentation (the head may have no indented line)
+        head = head.with_changes(default_indent=indent)
     return _add_imports(head, missing, needed_tc).code + "".join(edited[end:]), applied, runtime
 
 
