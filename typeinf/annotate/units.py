@@ -235,6 +235,8 @@ def import_prefix(lines: Lines, tree: ast.Module) -> tuple[int, str | None] | No
     for n, st in enumerate(body):
         if _is_type_checking(st):
             last = max(last, n + 1)
+    if any(isinstance(st, _IMPORTS) for st in body[last + 2 :]):
+        return None  # more imports further down: an added import could equal one of them
     for n in range(1, min(len(body), last + 2)):
         if body[n].lineno == (body[n - 1].end_lineno or body[n - 1].lineno):
             return None  # statements sharing a line (`import os; x = 1`): libcst's statements are not ast's
