@@ -5,7 +5,10 @@
 Each `Edit` names a site by kind and the byte offset of its name (what the slices carry), the
 type to write and the imports it needs.  A position-keyed codemod (ByteSpanPositionProvider)
 applies them: parameters and returns in place, `x = v` becomes `x: T = v`, `self.x = v`
-becomes `self.x: T = v`.  Existing annotations are never touched.  Imports go through
+becomes `self.x: T = v`.  Only the pieces of the module that hold edits are parsed and walked
+(a function's header, an assignment, a function or a statement: typeinf.annotate.units), and new
+imports are added to the module's head alone; the result is the same as over the whole module,
+which is the fallback.  Existing annotations are never touched.  Imports go through
 libcst's AddImportsVisitor; project types are imported under `if TYPE_CHECKING:` and quoted
 (unless the module has `from __future__ import annotations`), so no run-time import (and no
 import cycle) is added.  The written syntax suits the target Python: `Optional[X]` /
