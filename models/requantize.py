@@ -31,26 +31,55 @@ from typeinf.slices import extract, language_for_path
 EVAL = Path(__file__).resolve().parent / "eval"
 
 
+def _module_of(node_name: str) -> str:
+    """The network module a MatMul node belongs to: /blocks.0/qkv/MatMul -> blocks.0.qkv,
+    /cand_mlp/cand_mlp.0/MatMul -> cand_mlp.0 (the names torch.onnx.export gives)."""
+    parts = node_name.strip("/").split("/")[:-1]
+    return parts[-1] if parts[0] == "cand_mlp" else ".".join(parts)
+
+
 def dequantized_state(onnx_path: Path, cfg: NetConfig) -> dict[str, torch.Tensor]:
-    """TypeNet's state dict from a `quantize_dynamic` export (node names carry the module path)."""
+    """TypeNet's state dict from a shipped INT8 model: a `quantize_dynamic` export (MatMulInteger
+    nodes) or a static QDQ one (per-channel DequantizeLinear nodes on the weights)."""
     import onnx
-    from onnx import numpy_helper
+    from onnx import helper, numpy_helper
 
     m = onnx.load(str(onnx_path))
     init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
 
-    def deq(name: str) -> np.ndarray:
+    def deq(name: str, axis: int | None = None) -> np.ndarray:
         q = init[name + "_quantized"].astype(np.float32)
-        return (q - init[name + "_zero_point"].astype(np.float32)) * init[name + "_scale"]
+        scale = init[name + "_scale"].astype(np.float32)
+        zero = init[name + "_zero_point"].astype(np.float32)
+        if scale.ndim == 1 and axis is not None:  # per channel: along `axis`
+            shape = [1] * q.ndim
+            shape[axis] = -1
+            scale, zero = scale.reshape(shape), zero.reshape(shape)
+        return (q - zero) * scale
 
+    users: dict[str, list[Any]] = {}
+    for n in m.graph.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
     state: dict[str, torch.Tensor] = {}
     for n in m.graph.node:
         if n.op_type == "MatMulInteger":
-            parts = n.name.strip("/").split("/")[:-1]  # /blocks.0/qkv/MatMul_quant, /cand_mlp/cand_mlp.0/...
-            module = parts[-1] if parts[0] == "cand_mlp" else ".".join(parts)
+            module = _module_of(n.name)
             state[module + ".weight"] = torch.tensor(deq(n.input[1][: -len("_quantized")]).T.copy())
+        elif n.op_type == "DequantizeLinear" and n.input[0] in init and n.input[0].endswith("_quantized"):
+            name = n.input[0][: -len("_quantized")]
+            axis = next((helper.get_attribute_value(a) for a in n.attribute if a.name == "axis"), None)
+            w = deq(name, axis if axis is not None else 1)
+            matmuls = [u for u in users.get(n.output[0], []) if u.op_type == "MatMul"]
+            if name in ("tok.weight", "pos.weight"):
+                state[name] = torch.tensor(w)
+            elif matmuls:
+                state[_module_of(matmuls[0].name) + ".weight"] = torch.tensor(w.T.copy())
+        elif n.op_type == "MatMul" and len(n.input) > 1 and n.input[1] in init:  # a weight left in fp32
+            state[_module_of(n.name) + ".weight"] = torch.tensor(init[n.input[1]].T.copy())
     for k in ("tok.weight", "pos.weight"):
-        state[k] = torch.tensor(deq(k))
+        if k not in state:
+            state[k] = torch.tensor(deq(k))
     for k, v in TypeNet(cfg).state_dict().items():
         if k not in state:
             state[k] = torch.tensor(init[k])
@@ -80,11 +109,14 @@ def runtime_feeds(pred: Predictor, dirs: list[Path], per_dir: int = 3000) -> lis
             except (UnicodeDecodeError, ValueError):
                 continue
         random.Random(0).shuffle(slices)
+        # one thread: every batch then goes through `pred.session` (with more, many sites go to
+        # one single-threaded session per thread instead, which the recorder would not see)
+        threads, pred.threads = pred.threads, 1
         pred._session = Recorder()
         try:
             pred.rank(slices[:per_dir])
         finally:
-            pred._session = real
+            pred._session, pred.threads = real, threads
     return feeds
 
 

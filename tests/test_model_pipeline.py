@@ -145,3 +145,27 @@ def test_many_sites_run_in_one_stream_per_thread_with_the_same_rankings(monkeypa
     streamed = Predictor(threads=2)
     assert streamed.rank(slices) == serial
     assert len(streamed._stream_sessions) == 2 and streamed._session is None
+
+
+def test_the_training_weights_are_read_back_from_the_shipped_int8_model(trained):
+    """`models.requantize --to-checkpoint`: when the checkpoint is lost, the next training stage
+    starts from the weights of the static QDQ file (int8, per channel) within one quantization step."""
+    import torch
+
+    from models.network import NetConfig
+    from models.requantize import dequantized_state
+
+    _, model, _ = trained
+    ckpt = torch.load(Path(model).parent / "train" / "best.pt", map_location="cpu", weights_only=False)
+    cfg = NetConfig(**json.loads((Path(model) / "config.json").read_text())["network"])
+    got = dequantized_state(Path(model) / "typeinf.onnx", cfg)
+    want = {k: v.float() for k, v in ckpt["model"].items()}
+    assert set(got) == set(want)
+    quantized = 0
+    for k, w in want.items():
+        diff = (got[k].float() - w).abs().max().item()
+        if diff == 0.0:
+            continue
+        quantized += 1  # int8: within one step of the tensor's range / 127
+        assert diff <= w.abs().max().item() / 127 + 1e-6, k
+    assert quantized >= 5  # the matrices of the block, the heads and the embeddings
