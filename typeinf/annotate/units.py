@@ -114,18 +114,22 @@ def _unit_node(tree: ast.Module, line: int) -> ast.stmt | None:
     return node
 
 
+def _line_start(lines: Lines, node: ast.stmt) -> str | None:
+    """The indentation of the statement's first line (decorators included) when the statement
+    begins that line, else None (`if x: y`, `def f(\n    x): return x`)."""
+    text = lines.lines[_span(node)[0] - 1]
+    rest = text.lstrip(" \t")
+    ws = text[: len(text) - len(rest)]
+    decorated = bool(getattr(node, "decorator_list", None))
+    return ws if (rest.startswith("@") if decorated else len(ws) == node.col_offset) else None
+
+
 def _header_end(lines: Lines, node: ast.FunctionDef | ast.AsyncFunctionDef) -> int | None:
     """1-based first line of the function's body when the header (decorators to the colon) ends
     on an earlier line, else None (`def f(x): return x`, `def f(\n    x): return x`)."""
-    body = node.body[0]
-    first = _span(body)[0]
-    if first <= node.lineno:
+    first = _span(node.body[0])[0]
+    if first <= node.lineno or _line_start(lines, node.body[0]) is None:
         return None
-    text = lines.lines[first - 1].lstrip(" \t")
-    indent = len(lines.lines[first - 1]) - len(text)
-    decorated = bool(getattr(body, "decorator_list", None))
-    if not (text.startswith("@") if decorated else indent == body.col_offset):
-        return None  # the body starts in the middle of the line that ends the header
     return first
 
 
@@ -222,11 +226,9 @@ def import_prefix(lines: Lines, tree: ast.Module) -> tuple[int, str | None] | No
     body = tree.body
     if not body:
         return None
-    last = 0
-    i = 1 if isinstance(body[0], ast.Expr) or isinstance(body[0], ast.Assign) else 0  # docstring, __strict__
-    while i < len(body) and isinstance(body[i], _IMPORTS):
-        i += 1
-    last = max(last, i)
+    last = 1 if isinstance(body[0], ast.Expr) or isinstance(body[0], ast.Assign) else 0  # docstring, __strict__
+    while last < len(body) and isinstance(body[last], _IMPORTS):
+        last += 1
     j = next((n for n, st in enumerate(body) if isinstance(st, _IMPORTS)), None)
     if j is not None:
         while j < len(body) and isinstance(body[j], _IMPORTS):
@@ -240,29 +242,24 @@ def import_prefix(lines: Lines, tree: ast.Module) -> tuple[int, str | None] | No
     for n in range(1, min(len(body), last + 2)):
         if body[n].lineno == (body[n - 1].end_lineno or body[n - 1].lineno):
             return None  # statements sharing a line (`import os; x = 1`): libcst's statements are not ast's
-    found = _first_indent(lines, tree)
-    if found is False:
+    indent = _first_indent(lines, tree)
+    if indent is None:
         return None
-    indent = found if isinstance(found, str) and found else None
     if last + 1 >= len(body):
-        return len(lines.lines), indent
-    return _span(body[last + 1])[0] - 1, indent  # the rest starts on a line of its own
+        return len(lines.lines), indent or None
+    return _span(body[last + 1])[0] - 1, indent or None  # the rest starts on a line of its own
 
 
-def _first_indent(lines: Lines, tree: ast.Module) -> str | bool:
+def _first_indent(lines: Lines, tree: ast.Module) -> str | None:
     """The whitespace of the module's first indented block (libcst's indentation unit), "" when
-    there is none, False when it cannot be told from the tree alone."""
+    there is none, None when it cannot be told from the tree alone."""
     for st in tree.body:
         block = getattr(st, "body", None)
         if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
             continue
-        first = _span(block[0])[0]
-        text = lines.lines[first - 1]
-        ws = text[: len(text) - len(text.lstrip(" \t"))]
-        decorated = bool(getattr(block[0], "decorator_list", None))
-        starts = text.lstrip(" \t").startswith("@") if decorated else len(ws) == block[0].col_offset
-        if first > st.lineno and starts and ws:
+        ws = _line_start(lines, block[0])
+        if _span(block[0])[0] > st.lineno and ws:
             return ws
         if (st.end_lineno or st.lineno) > st.lineno:
-            return False  # a one-line body followed by more lines (`if x: y` / `else:`): not told here
+            return None  # a one-line body followed by more lines (`if x: y` / `else:`): not told here
     return ""
