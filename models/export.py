@@ -62,7 +62,7 @@ def export_onnx(model: TypeNet, sample: dict[str, torch.Tensor], path: Path) -> 
                       dynamo=False)  # fmt: skip
 
 
-HEADS = ("/type_head/", "/cand_mlp/", "/feat/")  # node-name prefixes of the heads, kept in fp32
+HEADS = ("/type_head/", "/cand_mlp/", "/feat/", "/cand_attn/")  # node-name prefixes of the heads, kept in fp32
 
 
 def weight_nodes(model: Any) -> list[str]:

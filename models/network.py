@@ -22,6 +22,7 @@ class NetConfig:
     ff: int = 768
     max_len: int = 129
     dropout: float = 0.1
+    cand_attn: int = 0  # 1: each candidate attends over the site's tokens before it is scored
 
     def to_dict(self) -> dict[str, int | float]:
         return asdict(self)
@@ -49,6 +50,32 @@ class Block(nn.Module):
         return x + self.drop(self.ff2(F.gelu(self.ff1(self.ln2(x)))))
 
 
+class CandAttn(nn.Module):
+    """Cross-attention from each candidate to the site's encoded tokens: the candidate sees *where*
+    the evidence mentions it (`isinstance(x, Foo)`, `Foo(...)`, `x.foo_attr`) and not only how often.
+    The output projection starts at zero, so a network grown from one without it starts with the
+    same scores."""
+
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.heads = cfg.heads
+        self.ln = nn.LayerNorm(cfg.d)
+        self.q = nn.Linear(cfg.d, cfg.d)
+        self.kv = nn.Linear(cfg.d, 2 * cfg.d)
+        self.out = nn.Linear(cfg.d, cfg.d)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, e: torch.Tensor, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        b, c, d = e.shape
+        t = x.shape[1]
+        h = self.heads
+        q = self.q(self.ln(e)).view(b, c, h, d // h).transpose(1, 2)
+        kv = self.kv(x).view(b, t, 2, h, d // h).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=bias)
+        return e + self.out(y.transpose(1, 2).reshape(b, c, d))
+
+
 class TypeNet(nn.Module):
     def __init__(self, cfg: NetConfig) -> None:
         super().__init__()
@@ -60,6 +87,7 @@ class TypeNet(nn.Module):
         self.type_head = nn.Linear(cfg.d, cfg.n_types)
         self.feat = nn.Linear(cfg.n_features, cfg.d)
         self.cand_mlp = nn.Sequential(nn.Linear(3 * cfg.d, cfg.d), nn.GELU(), nn.Linear(cfg.d, 1))
+        self.cand_attn = CandAttn(cfg) if cfg.cand_attn else None
 
     def forward(
         self,
@@ -75,12 +103,15 @@ class TypeNet(nn.Module):
         bias = ((1.0 - mask.to(x.dtype)) * -1e4)[:, None, None, :]
         for blk in self.blocks:
             x = blk(x, bias)
-        site = self.norm(x[:, 0])
+        x = self.norm(x)
+        site = x[:, 0]
         type_logits = self.type_head(site)
         emb = self.tok(cand_tok)  # [B, C, L, d]
         m = (cand_tok != 0).to(emb.dtype).unsqueeze(-1)
         name = (emb * m).sum(2) / m.sum(2).clamp(min=1.0)
         e = name + self.feat(cand_feat.to(name.dtype))
+        if self.cand_attn is not None:
+            e = self.cand_attn(e, x, bias)
         s = site.unsqueeze(1).expand_as(e)
         cand_logits = self.cand_mlp(torch.cat([s, e, s * e], dim=-1)).squeeze(-1)
         cand_logits = cand_logits.masked_fill(cand_mask == 0, -1e4)

@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this checkpoint's weights (new optimizer and schedule: a further stage)")
+    ap.add_argument("--cand-attn", action="store_true",
+                    help="candidates attend over the site's tokens (grown from --init with the same scores)")  # fmt: skip
     ap.add_argument("--dropout", type=float, default=0.0,
                     help="0 by default: a run on 2 cores sees each site about once")  # fmt: skip
     ap.add_argument("--seed", type=int, default=0)
@@ -155,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     valid_idx = vrng.permutation(valid.n)[:4000]
     net_cfg = NetConfig(vocab_size=mcfg.tokenizer().get_vocab_size(), n_types=mcfg.n_types,
                         n_features=N_FEATURES, d=args.d, layers=args.layers, heads=args.heads, ff=args.ff,
-                        max_len=MAX_TOKENS + 1, dropout=args.dropout)  # fmt: skip
+                        max_len=MAX_TOKENS + 1, dropout=args.dropout,
+                        cand_attn=int(args.cand_attn))  # fmt: skip
     model = TypeNet(net_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -163,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     state = {"step": 0, "elapsed": 0.0, "epoch": 0, "best": -1.0, "history": [], "batch_size": args.batch_size}
     if args.init is not None and not (args.resume and ckpt_path.is_file()):
         ck = torch.load(args.init, weights_only=False)
-        model.load_state_dict(ck["model"])
+        missing, unexpected = model.load_state_dict(ck["model"], strict=False)
+        if unexpected or any(not k.startswith("cand_attn.") for k in missing):
+            raise SystemExit(f"--init {args.init}: does not fit this network ({missing=}, {unexpected=})")
         prev = ck["state"]
         state["stages"] = [*prev.get("stages", []), {k: prev[k] for k in ("step", "elapsed", "best", "history", "note")
                                                      if k in prev}]  # fmt: skip

@@ -169,3 +169,49 @@ def test_the_training_weights_are_read_back_from_the_shipped_int8_model(trained)
         quantized += 1  # int8: within one step of the tensor's range / 127
         assert diff <= w.abs().max().item() / 127 + 1e-6, k
     assert quantized >= 5  # the matrices of the block, the heads and the embeddings
+
+
+def test_a_network_grown_with_candidate_attention_starts_with_the_same_scores_and_ships(trained, tmp_path):
+    """`models.train --init CKPT --cand-attn`: the candidates' cross-attention over the site's tokens
+    is added with a zero output projection, so the grown network scores every site as its parent
+    did; trained further it changes the candidate scores, exports to INT8 and runs in the predictor."""
+    import torch
+
+    from models import export, train
+    from models.network import NetConfig, TypeNet
+    from models.train import Split, to_torch
+    from typeinf.model_io import ModelConfig
+
+    data, _, _ = trained
+    parent_ck = Path(data).parent / "train" / "best.pt"
+    ck = torch.load(parent_ck, map_location="cpu", weights_only=False)
+    parent = TypeNet(NetConfig(**ck["net_config"]))
+    parent.load_state_dict(ck["model"])
+    grown = TypeNet(NetConfig(**{**ck["net_config"], "cand_attn": 1}))
+    grown.load_state_dict(ck["model"], strict=False)
+    b = to_torch(Split(Path(data) / "valid.npz").batch(np.arange(8), ModelConfig.load(Path(data) / "model").n_types))
+    with torch.no_grad():
+        for a, g in zip(parent.eval()(**b), grown.eval()(**b), strict=True):
+            assert torch.equal(a, g)
+    out = tmp_path / "grown"
+    assert train.main(["--data", str(data), "--out", str(out), "--max-steps", "20", "--minutes", "5",
+                       "--d", "64", "--layers", "1", "--heads", "2", "--ff", "128", "--batch-size", "16",
+                       "--eval-every", "10", "--init", str(parent_ck), "--cand-attn", "--lr", "3e-3"]) == 0  # fmt: skip
+    last = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+    assert last["net_config"]["cand_attn"] == 1 and last["model"]["cand_attn.out.weight"].abs().sum() > 0
+    model = tmp_path / "model"
+    assert export.main(["--checkpoint", str(out / "last.pt"), "--data", str(data), "--out", str(model),
+                        "--eval-dir", str(tmp_path)]) == 0  # fmt: skip
+    cfg = json.loads((model / "config.json").read_text())["network"]
+    assert cfg["cand_attn"] == 1
+    from models.requantize import dequantized_state
+
+    assert set(dequantized_state(model / "typeinf.onnx", NetConfig(**cfg))) == set(last["model"])
+    from typeinf.slices import extract
+
+    src = "class Repo:\n    pass\n\ndef load(path, repo=None):\n    if isinstance(repo, Repo):\n        return repo\n"
+    preds = Predictor(model).predict(extract(src, "python", "m.py"))
+    assert preds and all(0.0 <= p.confidence <= 1.0 and p.type for p in preds)
+    with pytest.raises(SystemExit):  # a checkpoint of another shape is refused, not half-loaded
+        train.main(["--data", str(data), "--out", str(tmp_path / "bad"), "--max-steps", "1", "--d", "64",
+                    "--layers", "2", "--heads", "2", "--ff", "128", "--init", str(parent_ck)])  # fmt: skip
