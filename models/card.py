@@ -57,6 +57,12 @@ def results_tables(res: dict[str, Any]) -> list[str]:
     return out
 
 
+def _precision(train: dict[str, Any]) -> str:
+    """How the last stage ran: bf16 autocast on a CPU with AMX, fp32 on one without (models.train)."""
+    p = train.get("precision") or ["bf16"]  # stages before the choice was recorded ran in bf16
+    return "bf16 autocast" if set(p) == {"bf16"} else "fp32" if set(p) == {"fp32"} else " then ".join(p)
+
+
 def strip_restore_tables() -> list[str]:
     """typeinf beside pyright / tsc on the same stripped sites of held-out applications."""
     out = []
@@ -124,6 +130,10 @@ def main() -> int:
         f"- encoder: {net.get('layers', '?')} layers, {net.get('d', '?')} hidden, {net.get('heads', '?')} heads, "
         f"FFN {net.get('ff', '?')}; input at most {cfg.get('max_tokens', '?')} BPE tokens "
         f"(byte-level BPE, {train.get('tokenizer_vocab', '?')} tokens, trained on the corpus)",
+        *([f"- candidate attention: each candidate (its name's tokens plus features) attends over the site's "
+           f"encoded tokens before it is scored ({net.get('heads', '?')} heads), so the ranking head sees where the "
+           f"evidence mentions a name (`isinstance(x, Foo)`, `Foo(...)`, `x: Foo` elsewhere), not only whether"]
+          if net.get("cand_attn") else []),
         f"- type vocabulary: {', '.join(f'{k} {v}' for k, v in train.get('types', {}).items())}",
         f"- parameters: {train.get('parameters', '?')}; files in `typeinf/model/`: {size / 1e6:.1f} MB",
         "",
@@ -148,7 +158,7 @@ def main() -> int:
                          f"best validation top-1 {_pct(st.get('best'))}%" + (f" ({st['note']})" if st.get("note") else ""))  # fmt: skip
         lines += [f"- {'stage ' + str(len(stages) + 1) + ' (from the previous weights, a new learning-rate schedule): ' if stages else ''}"
                   f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
-                  f"{train.get('minutes', '?')} minutes on 2 CPU cores (bf16 autocast), "
+                  f"{train.get('minutes', '?')} minutes on 2 CPU cores ({_precision(train)}), "
                   f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%."]  # fmt: skip
         if stages:
             lines.append(f"- in all {total:.0f} minutes of training.")

@@ -196,9 +196,11 @@ def test_a_network_grown_with_candidate_attention_starts_with_the_same_scores_an
     out = tmp_path / "grown"
     assert train.main(["--data", str(data), "--out", str(out), "--max-steps", "20", "--minutes", "5",
                        "--d", "64", "--layers", "1", "--heads", "2", "--ff", "128", "--batch-size", "16",
-                       "--eval-every", "10", "--init", str(parent_ck), "--cand-attn", "--lr", "3e-3"]) == 0  # fmt: skip
+                       "--eval-every", "10", "--init", str(parent_ck), "--cand-attn", "--lr", "3e-3",
+                       "--precision", "fp32"]) == 0  # fmt: skip
     last = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
     assert last["net_config"]["cand_attn"] == 1 and last["model"]["cand_attn.out.weight"].abs().sum() > 0
+    assert last["state"]["precision"] == ["fp32"]
     model = tmp_path / "model"
     assert export.main(["--checkpoint", str(out / "last.pt"), "--data", str(data), "--out", str(model),
                         "--eval-dir", str(tmp_path)]) == 0  # fmt: skip
