@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.eval_dir / "training.json").write_text(json.dumps({
         "steps": st["step"], "epochs": st["epoch"], "minutes": round(st["elapsed"] / 60, 1),
         "best": st["best"], "history": st["history"], "batch_size": st.get("batch_size"),
-        "precision": st.get("precision", ["bf16"]),
+        "precision": st.get("precision"),  # None: a stage from before it was recorded (bf16)
         "parameters": sum(v.numel() for v in ck["model"].values()),
         "tokenizer_vocab": mcfg.tokenizer().get_vocab_size(),
         "types": {k: len(v) for k, v in mcfg.types.items()},

@@ -103,8 +103,11 @@ class TypeNet(nn.Module):
         bias = ((1.0 - mask.to(x.dtype)) * -1e4)[:, None, None, :]
         for blk in self.blocks:
             x = blk(x, bias)
-        x = self.norm(x)
-        site = x[:, 0]
+        if self.cand_attn is not None:  # the candidates attend over every normalised token
+            x = self.norm(x)
+            site = x[:, 0]
+        else:
+            site = self.norm(x[:, 0])
         type_logits = self.type_head(site)
         emb = self.tok(cand_tok)  # [B, C, L, d]
         m = (cand_tok != 0).to(emb.dtype).unsqueeze(-1)

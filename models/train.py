@@ -1,9 +1,9 @@
 """Train the type model on 2 CPU cores: `python -m models.train [--minutes 90]`.
 
-bf16 autocast where the CPU has AMX (fp32 otherwise: see `has_amx`), length-bucketed batches, a learning-rate schedule
-over a wall-clock budget, checkpoints every few minutes under ~/.cache/typeinf/train/ so
-a run can stop and resume (`--resume`); the best checkpoint on the validation subset is
-kept as `best.pt`.
+bf16 autocast where the CPU has AMX (fp32 otherwise: see `has_amx`), length-bucketed batches,
+a learning-rate schedule over a wall-clock budget, checkpoints every few minutes under
+~/.cache/typeinf/train/ so a run can stop and resume (`--resume`); the best checkpoint on the
+validation subset is kept as `best.pt`.
 """
 
 from __future__ import annotations
