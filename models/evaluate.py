@@ -210,6 +210,21 @@ def threshold_for(meta: list[dict[str, Any]], finals: list[Any], target: float =
     return 1.0
 
 
+def write_sites(path: Path, meta: list[dict[str, Any]], finals: list[Any], ranked: list[list[str]],
+                scored: Scored) -> None:  # fmt: skip
+    """One JSON line per test site: what it is, its label, the final top-5 and whether the label
+    was nameable at all (by the vocabulary or a local candidate)."""
+    import gzip
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for i, m in enumerate(meta):
+            row = {k: m[k] for k in ("language", "kind", "category", "generic", "package", "label", "inferred")}
+            row.update(top=ranked[i][:5], confidence=round(finals[i][1], 4), source=finals[i][2],
+                       representable=bool(not np.isnan(scored.target_lse[i, 0])))  # fmt: skip
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--data", type=Path, default=cache_dir() / "dataset")
@@ -218,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--valid-limit", type=int, default=60_000, help="validation sites used for calibration")
     ap.add_argument("--quantization", type=Path, default=None, help="quantization.json written by models.export")
     ap.add_argument("--no-calibrate", action="store_true", help="keep the model directory's calibration")
+    ap.add_argument("--sites", type=Path, default=None,
+                    help="also write each test site's ranked predictions here (JSON lines, .gz) for models.errors")  # fmt: skip
     args = ap.parse_args(argv)
     pred = Predictor(args.model)
     valid_meta = load_meta(args.data / "valid.meta.jsonl")
@@ -295,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         "static_share": round(sum(1 for f in d_finals if f[2] == "static") / max(1, len(d_finals)), 4),
         "representable": round(float(np.mean([not np.isnan(ts.target_lse[i, 0]) for i in declared])), 4),
     }  # fmt: skip
+    if args.sites is not None:
+        write_sites(args.sites, test_meta, finals, model_ranked, ts)
     qpath = args.quantization if args.quantization is not None else EVAL_DIR / "quantization.json"
     if qpath.is_file():
         results["quantization"] = json.loads(qpath.read_text())

@@ -34,7 +34,8 @@ def trained(tmp_path_factory):
                         "--eval-dir", str(work)]) == 0  # fmt: skip
     out = work / "results.json"
     assert evaluate.main(["--data", str(data), "--model", str(model), "--out", str(out),
-                          "--quantization", str(work / "quantization.json")]) == 0  # fmt: skip
+                          "--quantization", str(work / "quantization.json"),
+                          "--sites", str(work / "sites.jsonl.gz")]) == 0  # fmt: skip
     return data, model, json.loads(out.read_text())
 
 
@@ -88,6 +89,27 @@ def test_evaluation_reports_every_breakdown(trained):
     assert q["n"] > 0 and 0.0 <= q["int8_exact"] <= 1.0 and 0.0 <= q["agree"] <= 1.0
     cal = json.loads((Path(model) / "thresholds.json").read_text())
     assert 0.0 < cal["temperature"] and 0.0 <= cal["default"] <= 1.0
+
+
+def test_the_error_budget_accounts_for_every_headline_site(trained):
+    """models.errors splits each language's headline sites into disjoint buckets whose 'right'
+    share is the evaluation's exact@1 and whose top-5 share is its exact@5."""
+    from models import errors
+
+    data, _, res = trained
+    sites = errors.read_sites(Path(data).parent / "sites.jsonl.gz")
+    assert sites and all(len(s["top"]) <= 5 for s in sites)
+    for lang in ("python", "typescript"):
+        r = errors.breakdown(sites, lang)
+        model = res["test"]["model"][lang]["all"]
+        assert r["n"] == model["n"] == sum(v["n"] for v in r["buckets"].values())
+        assert r["buckets"]["right"]["n"] == round(model["exact@1"] * r["n"])
+        assert r["buckets"]["right"]["n"] + r["buckets"]["ranked 2-5"]["n"] == round(model["exact@5"] * r["n"])
+        assert sum(d["n"] for d in r["detail"]) == r["n"] == sum(p["n"] for p in r["largest_packages"])
+        assert sum(sum(c.values()) for c in r["by_category"].values()) == r["n"]
+        # a label nobody could name is never ranked
+        assert all(errors.bucket(s) != "not nameable" or s["label"] not in s["top"] for s in sites)
+    assert "| right |" in errors.render({lang: errors.breakdown(sites, lang) for lang in ("python", "typescript")})
 
 
 def test_export_respells_nullable_callbacks_of_old_vocabularies():
@@ -217,3 +239,43 @@ def test_a_network_grown_with_candidate_attention_starts_with_the_same_scores_an
     with pytest.raises(SystemExit):  # a checkpoint of another shape is refused, not half-loaded
         train.main(["--data", str(data), "--out", str(tmp_path / "bad"), "--max-steps", "1", "--d", "64",
                     "--layers", "2", "--heads", "2", "--ff", "128", "--init", str(parent_ck)])  # fmt: skip
+
+
+def test_averaged_weights_interpolate_between_a_stage_and_its_grown_continuation(trained, tmp_path):
+    """`models.average A B --weight w`: w=1 is A, w=0 is B (a parent without the grown candidate
+    attention: its output projection goes to zero), and the result loads into A's network for --init."""
+    import torch
+
+    from models import average, train
+    from models.network import NetConfig, TypeNet
+    from models.train import Split, to_torch
+    from typeinf.model_io import ModelConfig
+
+    data, _, _ = trained
+    parent_ck = Path(data).parent / "train" / "best.pt"
+    out = tmp_path / "grown"
+    assert train.main(["--data", str(data), "--out", str(out), "--max-steps", "10", "--minutes", "5",
+                       "--d", "64", "--layers", "1", "--heads", "2", "--ff", "128", "--batch-size", "16",
+                       "--eval-every", "10", "--init", str(parent_ck), "--cand-attn", "--lr", "3e-3",
+                       "--precision", "fp32"]) == 0  # fmt: skip
+    b = to_torch(Split(Path(data) / "valid.npz").batch(np.arange(8), ModelConfig.load(Path(data) / "model").n_types))
+
+    def logits(ck_path: Path) -> tuple[torch.Tensor, ...]:
+        ck = torch.load(ck_path, map_location="cpu", weights_only=False)
+        net = TypeNet(NetConfig(**ck["net_config"]))
+        net.load_state_dict(ck["model"])
+        with torch.no_grad():
+            return tuple(net.eval()(**b))
+
+    for w, same_as in ((1.0, out / "last.pt"), (0.0, parent_ck)):
+        soup = tmp_path / f"soup{w}.pt"
+        assert average.main([str(out / "last.pt"), str(parent_ck), "--weight", str(w), "--out", str(soup)]) == 0
+        for x, y in zip(logits(soup), logits(same_as), strict=True):
+            assert torch.allclose(x, y, atol=1e-5)
+    mid = tmp_path / "mid.pt"
+    assert average.main([str(out / "last.pt"), str(parent_ck), "--out", str(mid)]) == 0
+    assert not torch.allclose(logits(mid)[1], logits(parent_ck)[1])
+    other = tmp_path / "other"  # weights of another shape are refused with a usage error
+    assert train.main(["--data", str(data), "--out", str(other), "--max-steps", "1", "--d", "32", "--layers", "1",
+                       "--heads", "2", "--ff", "64", "--batch-size", "16"]) == 0  # fmt: skip
+    assert average.main([str(other / "last.pt"), str(parent_ck), "--out", str(tmp_path / "bad.pt")]) == 2
