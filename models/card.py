@@ -91,6 +91,23 @@ def strip_restore_tables() -> list[str]:
     return out
 
 
+def written_table() -> list[str]:
+    """What `typeinf annotate` wrote at the default threshold (benchmarks/annotate_restore.py)."""
+    out = []
+    for lang in ("python", "typescript"):
+        for setting, suffix in (("classic", ""), ("strict", "_strict")):
+            data = _load(EVAL / f"annotate_restore_{lang}{suffix}.json")
+            if not data or not data.get("all"):
+                continue
+            if not out:
+                out += ["| language | setting | projects | stripped sites | written | exact | precision | restored |",
+                        "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            a = data["all"]
+            out.append(f"| {lang} | {setting} | {a['projects']} | {a['sites']:,} | {a['written']:,} | {a['exact']:,} | "
+                       f"{_pct(a['precision'])} | {_pct(a['restored'])} |")  # fmt: skip
+    return out
+
+
 def main() -> int:
     cfg = _load(MODEL / "config.json")
     res = _load(EVAL / "results.json")
@@ -159,7 +176,8 @@ def main() -> int:
         lines += [f"- {'stage ' + str(len(stages) + 1) + ' (from the previous weights, a new learning-rate schedule): ' if stages else ''}"
                   f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
                   f"{train.get('minutes', '?')} minutes on 2 CPU cores ({_precision(train)}), "
-                  f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%."]  # fmt: skip
+                  f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%"
+                  + (f"; shipped weights: {train['note']}." if train.get("note") else ".")]  # fmt: skip
         if stages:
             lines.append(f"- in all {total:.0f} minutes of training.")
     q = res.get("quantization", {})
@@ -209,6 +227,12 @@ def main() -> int:
                   "(*strict*: also the imports only annotations used), then `typeinf predict` and the checker's",
                   "own inference (pyright hover, tsc `getTypeAtLocation`) scored on the same sites. Reproduce:",
                   "`python benchmarks/strip_restore_eval.py LANG DIR... --baseline [--drop]`.", "", *sr]  # fmt: skip
+    wr = written_table()
+    if wr:
+        lines += ["", "What `typeinf annotate` itself wrote into the stripped copies at the default threshold, read",
+                  "back by stripping the annotated copy again and scored by the same protocol (precision: exact",
+                  "among the written; restored: exact written / stripped sites). Reproduce:",
+                  "`python benchmarks/annotate_restore.py LANG DIR... [--drop]`.", "", *wr]  # fmt: skip
     lines += ["", "## Confidence", "",
               f"Temperature {cal.get('temperature', '?')} (least NLL on validation). Default threshold for writing",
               f"code: **{cal.get('default_threshold', '?')}**, the lowest at which validation precision is >= 95%"

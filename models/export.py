@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         "tokenizer_vocab": mcfg.tokenizer().get_vocab_size(),
         "types": {k: len(v) for k, v in mcfg.types.items()},
         "stages": [{k: x[k] for k in ("step", "elapsed", "best", "note") if k in x} for x in st.get("stages", [])],
+        "note": st.get("note"),  # e.g. the weights are an average (models.average)
     }, indent=1) + "\n")  # fmt: skip
     shutil.copy(args.data / "model" / "tokenizer.json", args.out / "tokenizer.json")
     types = json.loads((args.data / "model" / "types.json").read_text(encoding="utf-8"))
