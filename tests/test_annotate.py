@@ -336,14 +336,14 @@ let verbose = false;
 def test_typescript_byte_exact_and_idempotent(tmp_path):
     root = project(tmp_path, {"src/a.ts": TS})
     (root / "package.json").write_text('{"name": "demo"}')
-    r = run(["annotate", "src/a.ts"], root)
+    # a fixed threshold: the write-back is under test, not where the calibration puts its default
+    # (the shipped model gives `boolean` 0.92 and 0.90 here, `flush(queue): Promise<void>` 0.84)
+    r = run(["annotate", "--min-confidence", "0.85", "src/a.ts"], root)
     assert r.returncode == 0, r.stderr
     out = (root / "src" / "a.ts").read_text()
-    # (`flush(queue): Promise<void>` is written at lower thresholds: the stage-3 model's calibrated
-    # confidence for it is below the default)
     want = TS.replace("isEmpty(items) {", "isEmpty(items): boolean {").replace("let verbose =", "let verbose: boolean =")
     assert out == want  # only the annotations were inserted, byte for byte
-    assert run(["annotate", "src/a.ts"], root).returncode == 0
+    assert run(["annotate", "--min-confidence", "0.85", "src/a.ts"], root).returncode == 0
     assert (root / "src" / "a.ts").read_text() == out
 
 
@@ -392,7 +392,8 @@ def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
     src = ("export function toggle(enabled = false) {\n  console.log(enabled);\n}\n\n"
            "export class Box {\n  open(force = true) {\n    return force;\n  }\n}\n")  # fmt: skip
     root = project(tmp_path, {"src/a.ts": src, "package.json": '{"name": "p"}'})
-    r = run(["annotate", "--stubs", "types", "src/a.ts"], root)
+    # the boolean defaults are static facts at 0.91 with the shipped model: a fixed threshold below them
+    r = run(["annotate", "--stubs", "types", "--min-confidence", "0.9", "src/a.ts"], root)
     assert r.returncode == 0, r.stderr
     assert (root / "src" / "a.ts").read_text() == src  # the source is not touched
     dts = (root / "types" / "src" / "a.d.ts").read_text()
