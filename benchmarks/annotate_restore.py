@@ -88,22 +88,22 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path, min_confidence: flo
     for d in (stripped, work, restripped):
         shutil.rmtree(d)
     m = res["all"]
-    n, written, exact = m["sites"], m["predicted"], m["exact_n"]
-    # written where the authors had left the site unannotated: nothing to judge them against
-    return {"sites": n, "written": written, "exact": exact, "unjudged": res["unattached_predictions"],
-            "precision": round(exact / written, 4) if written else None,
-            "written_share": round(written / n, 4) if n else 0.0, "restored": round(exact / n, 4) if n else 0.0,
+    # unjudged: written where the authors had left the site unannotated, nothing to judge them against
+    return {**rates(m["sites"], m["predicted"], m["exact_n"]), "unjudged": res["unattached_predictions"],
             "by_kind": {k: {"sites": res[k]["sites"], "written": res[k]["predicted"], "exact": res[k]["exact_n"]}
                         for k in ("param", "return", "var")}}  # fmt: skip
 
 
-def summary(results: dict[str, dict]) -> dict:
-    n = sum(r["sites"] for r in results.values())
-    written = sum(r["written"] for r in results.values())
-    exact = sum(r["exact"] for r in results.values())
-    return {"projects": len(results), "sites": n, "written": written, "exact": exact,
+def rates(n: int, written: int, exact: int) -> dict:
+    """Counts and the shares issue #5 reads: precision of the written, written and restored shares."""
+    return {"sites": n, "written": written, "exact": exact,
             "precision": round(exact / written, 4) if written else None,
             "written_share": round(written / n, 4) if n else 0.0, "restored": round(exact / n, 4) if n else 0.0}  # fmt: skip
+
+
+def summary(results: dict[str, dict]) -> dict:
+    total = {k: sum(r[k] for r in results.values()) for k in ("sites", "written", "exact")}
+    return {"projects": len(results), **rates(total["sites"], total["written"], total["exact"])}
 
 
 def main() -> None:

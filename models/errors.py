@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from models.evaluate import UNINFORMATIVE
 from typeinf.types import base_type
 
-UNINFORMATIVE = {"Any", "object", "any", "unknown", "Object"}
 BUCKETS = ("right", "ranked 2-5", "ranked out", "not nameable")
 
 
