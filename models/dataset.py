@@ -227,6 +227,34 @@ def encode_split(shards: Path, split: str, model_dir: Path, projects: dict[str, 
     return n
 
 
+def refresh_static(shards: Path, out: Path, split: str, inferred: bool) -> int:
+    """Recompute the meta's static facts (typeinf.static) after a rule changed, without
+    re-encoding: the facts are not model inputs, only evaluation and calibration read them."""
+    path = out / f"{split}.meta.jsonl"
+    tmp = path.with_suffix(".tmp")
+    changed = 0
+    with open(path, encoding="utf-8") as old, open(tmp, "w", encoding="utf-8") as new:
+        for p in shard_files(shards, split, inferred):
+            with open(p, encoding="utf-8") as fh:
+                for line in fh:
+                    s = slice_from_dict(json.loads(line))
+                    m = json.loads(old.readline() or "null")
+                    if m is None or (m["name"], m["line"], m["kind"]) != (s.name, s.line, s.kind):
+                        tmp.unlink()
+                        raise SystemExit(f"{path}: does not follow the shards at {p.name} ({s.name}:{s.line}); "
+                                         "rebuild the split instead")  # fmt: skip
+                    fact = static_fact(s)
+                    static = [fact.type, fact.rule] if fact else None
+                    changed += static != m["static"]
+                    m["static"] = static
+                    new.write(json.dumps(m, ensure_ascii=False) + "\n")
+        if old.readline():
+            tmp.unlink()
+            raise SystemExit(f"{path}: has more sites than the shards; rebuild the split instead")
+    tmp.replace(path)
+    return changed
+
+
 def _tokenizer_texts(shards: Path, n: int) -> list[str]:
     """Site texts (and scope names) of a sample of train records: a chunk from each shard."""
     texts: list[str] = []
@@ -260,8 +288,15 @@ def main(argv: list[str] | None = None) -> int:
                          "evaluation reports them apart); '' for none")  # fmt: skip
     ap.add_argument("--train-share", type=float, default=1.0,
                     help="encode only this share of the train split (chunks chosen evenly)")  # fmt: skip
+    ap.add_argument("--refresh-static", action="store_true",
+                    help="only recompute the static facts in the splits' meta (after a rule in typeinf.static changed)")  # fmt: skip
     args = ap.parse_args(argv)
     out: Path = args.out
+    if args.refresh_static:
+        for split in args.splits.split(","):
+            n = refresh_static(args.shards, out, split, split in args.inferred.split(","))
+            print(f"{split}: {n:,} static facts changed", file=sys.stderr)
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     model_dir = out / "model"
     model_dir.mkdir(exist_ok=True)

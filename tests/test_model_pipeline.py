@@ -279,3 +279,21 @@ def test_averaged_weights_interpolate_between_a_stage_and_its_grown_continuation
     assert train.main(["--data", str(data), "--out", str(other), "--max-steps", "1", "--d", "32", "--layers", "1",
                        "--heads", "2", "--ff", "64", "--batch-size", "16"]) == 0  # fmt: skip
     assert average.main([str(other / "last.pt"), str(parent_ck), "--out", str(tmp_path / "bad.pt")]) == 2
+
+
+def test_refreshing_static_facts_rewrites_only_them_and_refuses_a_meta_out_of_step(trained, tmp_path):
+    from models import dataset
+
+    data, _, _ = trained
+    built = (data / "test.meta.jsonl").read_text().splitlines()
+    assert any(json.loads(line)["static"] for line in built)
+    stale = [json.loads(line) | {"static": ["Stale", "literal"]} for line in built]
+    (tmp_path / "test.meta.jsonl").write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in stale))
+    assert dataset.main(["--shards", str(FIXTURE), "--out", str(tmp_path), "--splits", "test",
+                         "--refresh-static"]) == 0  # fmt: skip
+    assert (tmp_path / "test.meta.jsonl").read_text().splitlines() == built
+    (tmp_path / "test.meta.jsonl").write_text("\n".join(built[1:]) + "\n")  # a site short: out of step
+    with pytest.raises(SystemExit, match="rebuild the split"):
+        dataset.main(["--shards", str(FIXTURE), "--out", str(tmp_path), "--splits", "test", "--refresh-static"])
+    assert (tmp_path / "test.meta.jsonl").read_text().splitlines() == built[1:]
+    assert not (tmp_path / "test.meta.tmp").exists()

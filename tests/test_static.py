@@ -30,11 +30,24 @@ class Base:
     def passes(self):
         pass
 
+    def __call__(
+        self, sender, /, *args,
+    ): ...
+
     @overload
     def over(self, x): ...
 
+    def rejects(self, value):
+        raise ValueError(
+            f"unsupported {value!r}",
+        )
+
     def prints(self):
         print("side effect")
+
+    def checks(self, value):
+        if value is None:
+            raise ValueError("missing")
 
     def bare_return(self):
         """Doc."""
@@ -46,18 +59,49 @@ def _returns(source: str) -> dict[str, object]:
     return {s.name: s for s in extract(source, "python", "m.py") if s.kind == "return"}
 
 
-@pytest.mark.parametrize("name", ["documented", "ellipsis", "raises", "passes", "over"])
+@pytest.mark.parametrize("name", ["documented", "ellipsis", "raises", "rejects", "passes", "over", "__call__"])
 def test_stub_bodies_get_no_none_fact(name: str) -> None:
     s = _returns(STUBS)[name]
     assert is_stub(s)
     assert static_fact(s) is None
 
 
-@pytest.mark.parametrize("name", ["prints", "bare_return"])
+@pytest.mark.parametrize("name", ["prints", "checks", "bare_return"])
 def test_functions_that_run_and_return_nothing_are_none(name: str) -> None:
     s = _returns(STUBS)[name]
     assert not is_stub(s)
     assert static_fact(s) == Fact("None", "no-return")
+
+
+TS_STUBS = """
+export class Target {
+  opener() {
+    throw new UnsupportedOperation();
+  }
+  async launch(name: string) {
+    throw new Error(`not in the browser: ${name}`);
+  }
+  close(): void {}
+  check(value: unknown) {
+    if (value === undefined) {
+      throw new Error("missing");
+    }
+  }
+  async stop() {
+    await this.flush();
+  }
+}
+export const fail = () => { throw new Error("x"); };
+"""
+
+
+def test_typescript_bodies_that_only_throw_get_no_void_fact() -> None:
+    by = {s.name: s for s in extract(TS_STUBS, "typescript", "a.ts") if s.kind == "return"}
+    assert is_stub(by["opener"]) and static_fact(by["opener"]) is None
+    assert is_stub(by["launch"]) and static_fact(by["launch"]) is None
+    assert is_stub(by["fail"]) and static_fact(by["fail"]) is None
+    assert static_fact(by["check"]) == Fact("void", "no-return")
+    assert static_fact(by["stop"]) == Fact("Promise<void>", "no-return")
 
 
 def test_literal_and_constructor_facts() -> None:

@@ -10,8 +10,10 @@ model in `static_rules.json`; see models/evaluate.py):
               (`x = Foo(...)`, `new Foo(...)` -> Foo)
   no-return   a function with no return value: `None` (Python) / `void` (TypeScript);
               an async one: `Promise<void>` in TypeScript.  Not for stubs (a body of only a
-              docstring, `...`, `pass` or `raise NotImplementedError`; `@overload`,
-              `@abstractmethod`): their overrides or implementations return the real type
+              docstring, `...`, `pass` or `raise` / `throw` statements; `@overload`,
+              `@abstractmethod`): their overrides or implementations return the real type.
+              (On the validation split 82% of Python bodies that only raise and 87% of
+              TypeScript bodies that only throw were annotated with something else)
   literal-returns  every return is a literal of one type (`return True` / `return False`)
 """
 
@@ -100,11 +102,32 @@ def _constructor(s: Slice) -> str | None:
 
 
 _STUB_DECORATORS = ("overload", "abstractmethod", "abstractproperty")
-_STUB_STATEMENTS = re.compile(r"^(\.\.\.|pass|raise\s+NotImplementedError\b.*|return\s+NotImplemented)$")
+_STUB_STATEMENTS = re.compile(r"^(\.\.\.|pass|raise\b.*|return\s+NotImplemented)$", re.S)
+# a TypeScript body made only of `throw` statements (template literals may hold `${...}`)
+_TS_THROW_ONLY = re.compile(r"\)\s*(?:=>\s*)?\{\s*(?:throw\b(?:[^;{}]|\$\{[^{}]*\})*;?\s*)+\}\s*[;,]?\s*$")
+
+
+def _statements(body: str) -> list[str]:
+    """The body's statements, one per entry: lines joined while brackets are open."""
+    out: list[str] = []
+    depth = 0
+    for line in body.splitlines():
+        code = line.split("#", 1)[0].strip()
+        if not code:
+            continue
+        if depth > 0:
+            out[-1] += " " + code
+        else:
+            out.append(code)
+        depth = max(0, depth + sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}"))
+    return out
 
 
 def is_stub(s: Slice) -> bool:
-    """A Python function whose body only marks it as a placeholder (see no-return above)."""
+    """A function whose body only marks it as a placeholder (see no-return above)."""
+    if s.language != "python":
+        window = s.evidence.window
+        return bool(window) and not window.endswith("\u2026") and _TS_THROW_ONLY.search(window) is not None
     if any(d.rsplit(".", 1)[-1].split("(")[0] in _STUB_DECORATORS for d in s.evidence.decorators):
         return True
     window = s.evidence.window
@@ -119,8 +142,8 @@ def is_stub(s: Slice) -> bool:
         if depth <= 0 and code.endswith(":"):
             body_start = i + 1
             break
-        if depth <= 0 and ":" in code and code.lstrip().startswith(("def ", "async def ")) and not code.endswith(":"):
-            tail = code.rsplit(":", 1)[-1].strip()  # `def f(): ...` on one line
+        if depth <= 0 and ":" in code:  # the signature ends with the body on its line: `def f(): ...`
+            tail = code.rsplit(":", 1)[-1].strip()
             return bool(_STUB_STATEMENTS.match(tail))
     if body_start is None:
         return False
@@ -133,8 +156,7 @@ def is_stub(s: Slice) -> bool:
                     return False
                 body = body[end + 3 :].strip()
                 break
-    statements = [ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return all(_STUB_STATEMENTS.match(st) for st in statements)
+    return all(_STUB_STATEMENTS.match(st) for st in _statements(body))
 
 
 def static_fact(s: Slice) -> Fact | None:
@@ -157,8 +179,10 @@ def static_fact(s: Slice) -> Fact | None:
         return None
     values = [r for r in ev.returns if r.category != "bare"]
     if not values:
+        if is_stub(s):
+            return None
         if lang == "python":
-            return None if is_stub(s) else Fact("None", "no-return")
+            return Fact("None", "no-return")
         return Fact("Promise<void>" if s.is_async else "void", "no-return")
     lits = {literal_type(r, lang) for r in values}
     if len(lits) == 1 and None not in lits and not s.is_async:
