@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     vs = score_split(pred, args.data, "valid", valid_meta, limit=args.valid_limit)
     keep = [i for i in sorted(vs.scored) if not valid_meta[i].get("inferred")]  # calibrate on declared labels
+    declared = [m for m in valid_meta if not m.get("inferred")]  # the rules need no model scores: all of them
     valid_meta = [valid_meta[i] for i in keep]
     vs.top = [vs.top[i] for i in keep]
     vs.lse, vs.target_lse = vs.lse[keep], vs.target_lse[keep]
@@ -256,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         t_index = int(np.argmin(nll))
         pred.temperature = TEMPERATURES[t_index]
         rules: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for m in valid_meta:
+        for m in declared:
             if m["static"]:
                 key = rule_key(m["language"], m["kind"], Fact(*m["static"]))
                 rules[key][1] += 1

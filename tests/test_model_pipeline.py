@@ -5,6 +5,7 @@ no train/serve skew: the runtime builds byte-identical model inputs for the same
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -275,6 +276,16 @@ def test_averaged_weights_interpolate_between_a_stage_and_its_grown_continuation
     mid = tmp_path / "mid.pt"
     assert average.main([str(out / "last.pt"), str(parent_ck), "--out", str(mid)]) == 0
     assert not torch.allclose(logits(mid)[1], logits(parent_ck)[1])
+    chosen = tmp_path / "chosen.pt"  # several weights: each scored on validation, the best written
+    assert average.main([str(out / "last.pt"), str(parent_ck), "--weight", "0,1", "--data", str(data),
+                         "--valid-sites", "200", "--out", str(chosen)]) == 0  # fmt: skip
+    note = torch.load(chosen, weights_only=False)["state"]["note"]
+    scores = {float(w): float(v) for w, v in re.findall(r"([\d.]+) -> ([\d.]+)", note)}
+    assert set(scores) == {0.0, 1.0}
+    best = max(scores, key=lambda w: scores[w])
+    assert note.startswith(f"weight average: {best:g} x last.pt")
+    for x, y in zip(logits(chosen), logits(out / "last.pt" if best == 1.0 else parent_ck), strict=True):
+        assert torch.allclose(x, y, atol=1e-5)
     other = tmp_path / "other"  # weights of another shape are refused with a usage error
     assert train.main(["--data", str(data), "--out", str(other), "--max-steps", "1", "--d", "32", "--layers", "1",
                        "--heads", "2", "--ff", "64", "--batch-size", "16"]) == 0  # fmt: skip
