@@ -378,27 +378,36 @@ def test_verify_drops_what_the_type_checker_rejects(tmp_path):
 
 
 def test_stubs_instead_of_edits(tmp_path):
-    root = project(tmp_path, {"pkg/m.py": PY})
-    r = run(["annotate", "--stubs", "stubs", "pkg/m.py"], root)
+    typed = "def double(x: int) -> int:\n    y: int = x * 2\n    return y\n"
+    root = project(tmp_path, {"pkg/m.py": PY, "pkg/__init__.py": "", "pkg/typed.py": typed})
+    r = run(["annotate", "--stubs", "stubs", "pkg"], root)
     assert r.returncode == 0, r.stderr
     assert (root / "pkg" / "m.py").read_text() == PY
     stub = (root / "stubs" / "pkg" / "m.pyi").read_text()
     assert "def report(rows, verbose: bool = False) -> None: ..." in stub
     assert "def is_enabled(config, strict: bool = False) -> bool: ..." in stub
     compile(stub, "m.pyi", "exec")
+    # files with nothing to add get their stub too: a checker reading the directory finds every module
+    assert "def double(x: int) -> int: ..." in (root / "stubs" / "pkg" / "typed.pyi").read_text()
+    assert (root / "stubs" / "pkg" / "__init__.pyi").is_file()
+    assert "3 stub file(s) written" in r.stderr
 
 
 def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
     src = ("export function toggle(enabled = false) {\n  console.log(enabled);\n}\n\n"
            "export class Box {\n  open(force = true) {\n    return force;\n  }\n}\n")  # fmt: skip
-    root = project(tmp_path, {"src/a.ts": src, "package.json": '{"name": "p"}'})
+    typed = "export function twice(n: number): number {\n  return n * 2;\n}\n"
+    root = project(tmp_path, {"src/a.ts": src, "src/typed.ts": typed, "package.json": '{"name": "p"}'})
     # the boolean defaults are static facts at 0.91 with the shipped model: a fixed threshold below them
-    r = run(["annotate", "--stubs", "types", "--min-confidence", "0.9", "src/a.ts"], root)
+    r = run(["annotate", "--stubs", "types", "--min-confidence", "0.9", "src"], root)
     assert r.returncode == 0, r.stderr
     assert (root / "src" / "a.ts").read_text() == src  # the source is not touched
     dts = (root / "types" / "src" / "a.d.ts").read_text()
     assert "export declare function toggle(enabled?: boolean): void;" in dts
     assert "open(force?: boolean): boolean;" in dts
+    # a file with nothing to add is declared too
+    assert "export declare function twice(n: number): number;" in (root / "types" / "src" / "typed.d.ts").read_text()
+    assert "2 stub file(s) written" in r.stderr
 
 
 def test_predict_reports_every_unannotated_site_of_every_file(tmp_path):

@@ -277,7 +277,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
                for src, data in iter_sources(args, settings, failures)]  # fmt: skip
     # --verify re-applies a subset of the edits to the original text: one round only
     results = annotate_files(sources, predictor, index, options, rounds=1 if args.verify else MAX_ROUNDS)
-    changed_files, rejected, runtime_skipped, unimportable = 0, 0, 0, 0
+    changed_files, rejected, runtime_skipped, unimportable, stubbed = 0, 0, 0, 0, 0
     ts_stubs: dict[Path, tuple[str, bytes]] = {}
     added: Counter[str] = Counter()
     report = []
@@ -300,22 +300,28 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             rejected += len(dropped)
             if dropped:
                 new, applied, _ = apply(r.data, r.source.language, kept, options, r.proj_rel)
-        if not applied or new is None or new == r.data:
+        unchanged = not applied or new is None or new == r.data
+        if args.stubs is not None:  # every file gets a stub: a checker reading the set finds every module
+            content = r.data if unchanged or new is None else new
+            if r.source.language != "python":
+                ts_stubs[r.source.path] = (r.rel, content)  # declarations are emitted for all of them at once
+            elif _emit(args, r.rel, r.proj_rel, r.source, r.data, content, failures):
+                stubbed += 1
+        if unchanged or new is None:
             continue
         changed_files += 1
         reported = {(e.kind, e.start, e.type): p for e, p in zip(r.applied, r.reported, strict=True)}
         for edit in applied:
             added[edit.kind] += 1
             report.append(reported[(edit.kind, edit.start, edit.type)].to_dict())
-        if args.stubs is not None and r.source.language != "python":
-            ts_stubs[r.source.path] = (r.rel, new)  # declarations are emitted for all of them at once
-            continue
-        if not _emit(args, r.rel, r.proj_rel, r.source, r.data, new, failures):
+        if args.stubs is None and not _emit(args, r.rel, r.proj_rel, r.source, r.data, new, failures):
             changed_files -= 1
     if ts_stubs:
+        before = len(failures)
         status = _emit_declarations(args.stubs, root, ts_stubs, failures)
         if status is not None:
             return status
+        stubbed += len(ts_stubs) - (len(failures) - before)
     if args.format == "json":
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -324,7 +330,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(added.items())) or "nothing"
     warn(f"{changed_files} file(s) {verb}: {kinds} (threshold {_thresholds_text(options, langs_seen)}); "
          f"{runtime_skipped} skipped as read at run time, {unimportable} needing an unknown import, "
-         + (f"{rejected} rejected by the type checker, " if args.verify else "") +
+         + (f"{rejected} rejected by the type checker, " if args.verify else "")
+         + (f"{stubbed} stub file(s) written, " if args.stubs is not None else "") +
          f"{len(failures)} file(s) not processed")  # fmt: skip
     if failures:
         return EXIT_FAILED
