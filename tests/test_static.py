@@ -148,3 +148,13 @@ def test_the_confidence_calibrator_learns_and_applies():
     p.calibrators = {"python": cal}
     t, conf, source, alts = p.combine("python", None, [("int", 0.9), ("str", 0.05)], kind="param")
     assert (t, source) == ("int", "model") and conf == alts[0][1] == sure
+
+
+def test_the_throw_only_check_reads_long_or_unclosed_windows_in_one_pass() -> None:
+    from typeinf.static import _ts_throw_only
+
+    # a backtracking pattern took exponential time on these; the check must answer, and right
+    assert not _ts_throw_only("f() {" + " throw x" * 2000 + " ;;")
+    assert not _ts_throw_only(") {" * 3000 + "throw a")
+    assert _ts_throw_only("f() {\n  // not here\n  throw new Error(`no ${a}`);\n}")
+    assert not _ts_throw_only("f() {\n  log();\n  throw new Error('x');\n}")

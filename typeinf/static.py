@@ -103,8 +103,41 @@ def _constructor(s: Slice) -> str | None:
 
 _STUB_DECORATORS = ("overload", "abstractmethod", "abstractproperty")
 _STUB_STATEMENTS = re.compile(r"^(\.\.\.|pass|raise\b.*|return\s+NotImplemented)$", re.S)
-# a TypeScript body made only of `throw` statements (template literals may hold `${...}`)
-_TS_THROW_ONLY = re.compile(r"\)\s*(?:=>\s*)?\{\s*(?:throw\b(?:[^;{}]|\$\{[^{}]*\})*;?\s*)+\}\s*[;,]?\s*$")
+_THROW = re.compile(r"throw\b")
+
+
+def _ts_throw_only(window: str) -> bool:
+    """A TypeScript function whose body (the window's last braces) is only `throw` statements.
+    One pass each way, no regular expression over the body (a window may be long)."""
+    w = window.rstrip().rstrip(";,").rstrip()
+    if not w.endswith("}"):
+        return False
+    depth, start = 0, -1
+    for i in range(len(w) - 1, -1, -1):
+        if w[i] == "}":
+            depth += 1
+        elif w[i] == "{":
+            depth -= 1
+            if depth == 0:
+                start = i
+                break
+    head = w[:start].rstrip() if start > 0 else ""
+    head = head[:-2].rstrip() if head.endswith("=>") else head
+    if not head.endswith(")"):
+        return False
+    statements: list[str] = []
+    part: list[str] = []
+    depth = 0
+    for c in w[start + 1 : -1]:
+        depth += (c in "([{") - (c in ")]}")
+        if depth == 0 and c in ";\n":
+            statements.append("".join(part).strip())
+            part = []
+        else:
+            part.append(c)
+    statements.append("".join(part).strip())
+    code = [st for st in statements if st and not st.startswith(("//", "/*", "*"))]
+    return bool(code) and all(_THROW.match(st) for st in code)
 
 
 def _statements(body: str) -> list[str]:
@@ -127,7 +160,7 @@ def is_stub(s: Slice) -> bool:
     """A function whose body only marks it as a placeholder (see no-return above)."""
     if s.language != "python":
         window = s.evidence.window
-        return bool(window) and not window.endswith("\u2026") and _TS_THROW_ONLY.search(window) is not None
+        return bool(window) and not window.endswith("\u2026") and _ts_throw_only(window)
     if any(d.rsplit(".", 1)[-1].split("(")[0] in _STUB_DECORATORS for d in s.evidence.decorators):
         return True
     window = s.evidence.window
