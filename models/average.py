@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,9 @@ def average(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], weight: floa
     return out
 
 
-def valid_top1(weights: dict[str, torch.Tensor], net_config: dict[str, Any], data: Path, sites: int) -> float:
-    """Top-1 of the weights on the first `sites` of the validation permutation models.train uses."""
+def valid_scorer(data: Path, sites: int) -> Callable[[dict[str, torch.Tensor], dict[str, Any]], float]:
+    """Top-1 of a set of weights on the first `sites` of the validation permutation models.train
+    uses; the split is read once for all the weights scored."""
     import numpy as np
 
     from models.network import NetConfig, TypeNet
@@ -54,10 +56,15 @@ def valid_top1(weights: dict[str, torch.Tensor], net_config: dict[str, Any], dat
     from typeinf.model_io import ModelConfig
 
     valid = Split(data / "valid.npz")
-    net = TypeNet(NetConfig(**net_config))
-    net.load_state_dict(weights)
+    cfg = ModelConfig.load(data / "model")
     idx = np.random.default_rng(0).permutation(valid.n)[:sites]
-    return evaluate(net, ModelConfig.load(data / "model"), valid, idx, bf16=False)
+
+    def score(weights: dict[str, torch.Tensor], net_config: dict[str, Any]) -> float:
+        net = TypeNet(NetConfig(**net_config))
+        net.load_state_dict(weights)
+        return evaluate(net, cfg, valid, idx, bf16=False)
+
+    return score
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: choosing among weights needs the validation split: no {args.data / 'valid.npz'}",
                   file=sys.stderr)  # fmt: skip
             return 2
-        top1 = {w: valid_top1(m, ca["net_config"], args.data, args.valid_sites) for w, m in soups.items()}
+        score = valid_scorer(args.data, args.valid_sites)
+        top1 = {w: score(m, ca["net_config"]) for w, m in soups.items()}
         for w, acc in top1.items():
             print(f"weight {w:g}: valid top-1 {100 * acc:.2f}", file=sys.stderr)
         best = max(weights, key=lambda w: top1[w])

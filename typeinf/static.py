@@ -125,35 +125,26 @@ def _ts_throw_only(window: str) -> bool:
     head = head[:-2].rstrip() if head.endswith("=>") else head
     if not head.endswith(")"):
         return False
-    statements: list[str] = []
-    part: list[str] = []
-    depth = 0
-    for c in w[start + 1 : -1]:
-        depth += (c in "([{") - (c in ")]}")
-        if depth == 0 and c in ";\n":
-            statements.append("".join(part).strip())
-            part = []
-        else:
-            part.append(c)
-    statements.append("".join(part).strip())
-    code = [st for st in statements if st and not st.startswith(("//", "/*", "*"))]
+    statements = _top_level_parts(w[start + 1 : -1], ";\n")
+    code = [st for st in statements if not st.startswith(("//", "/*", "*"))]
     return bool(code) and all(_THROW.match(st) for st in code)
 
 
-def _statements(body: str) -> list[str]:
-    """The body's statements, one per entry: lines joined while brackets are open."""
-    out: list[str] = []
+def _top_level_parts(text: str, separators: str) -> list[str]:
+    """The stripped, non-empty parts of `text` split at the separators outside brackets (its
+    statements, when the separators end statements)."""
+    parts: list[str] = []
+    part: list[str] = []
     depth = 0
-    for line in body.splitlines():
-        code = line.split("#", 1)[0].strip()
-        if not code:
-            continue
-        if depth > 0:
-            out[-1] += " " + code
+    for c in text:
+        depth = max(0, depth + (c in "([{") - (c in ")]}"))
+        if depth == 0 and c in separators:
+            parts.append("".join(part).strip())
+            part = []
         else:
-            out.append(code)
-        depth = max(0, depth + sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}"))
-    return out
+            part.append(c)
+    parts.append("".join(part).strip())
+    return [p for p in parts if p]
 
 
 def is_stub(s: Slice) -> bool:
@@ -189,7 +180,8 @@ def is_stub(s: Slice) -> bool:
                     return False
                 body = body[end + 3 :].strip()
                 break
-    return all(_STUB_STATEMENTS.match(st) for st in _statements(body))
+    code = "\n".join(line.split("#", 1)[0] for line in body.splitlines())
+    return all(_STUB_STATEMENTS.match(st) for st in _top_level_parts(code, "\n"))
 
 
 def static_fact(s: Slice) -> Fact | None:
