@@ -24,7 +24,7 @@ from ..features import lang_family
 from ..predict import Prediction
 from ..slices.source import parse
 from ..types import names_in
-from .edits import TYPING_NAMES, Edit
+from .edits import TYPING_NAMES, Edit, NotParsable
 from .typescript import annotate_typescript
 
 KINDS = ("param", "return", "var")
@@ -95,10 +95,6 @@ def plan(predictions: list[Prediction], options: Options, language: str) -> Plan
     return out
 
 
-class NotParsable(ValueError):
-    pass
-
-
 def parses(data: bytes, language: str) -> bool:
     return not parse(data, language).root_node.has_error
 
@@ -109,10 +105,15 @@ def apply(data: bytes, language: str, edits: list[Edit], options: Options, rel_p
     if not edits:
         return data, [], []
     if language == "python":
+        from .check import python_problem
         from .python import annotate_python  # libcst: imported on first use
 
-        text, applied, runtime = annotate_python(data.decode("utf-8"), edits, options.python_target, options.aggressive)
+        old = data.decode("utf-8")
+        text, applied, runtime = annotate_python(old, edits, options.python_target, options.aggressive)
         new = text.encode("utf-8")
+        problem = python_problem(old, text) if applied else None
+        if problem is not None:
+            raise NotParsable(problem)
     else:
         new, applied = annotate_typescript(data, language, edits, rel_path)
         runtime = []

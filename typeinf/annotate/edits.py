@@ -14,6 +14,11 @@ TYPING_NAMES = frozenset(
 )
 
 
+class NotParsable(ValueError):
+    """The annotated text would not parse, compile or import (or could not be edited safely):
+    the file is left as it is and reported."""
+
+
 @dataclass(frozen=True)
 class Edit:
     kind: str  # param | return | var

@@ -26,7 +26,9 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
-from .edits import Edit
+from .bound import BUILTINS, Env, Key, annotation_roots, evaluation_envs, future_annotations
+from .check import too_deep
+from .edits import Edit, NotParsable
 from .units import Lines, import_prefix, parse_tree, units_for
 
 RUNTIME_CLASS_DECORATORS = re.compile(
@@ -47,7 +49,6 @@ _BUILTIN_GENERICS = {"list": "List", "dict": "Dict", "set": "Set", "frozenset": 
 @dataclass
 class _State:
     edits: dict[tuple[str, int], Edit]
-    quote: set[str] = field(default_factory=set)  # names that must be quoted (TYPE_CHECKING-only)
     applied: list[Edit] = field(default_factory=list)
     runtime_skipped: list[Edit] = field(default_factory=list)
 
@@ -94,11 +95,24 @@ def _is_none(n: ast.expr) -> bool:
     return isinstance(n, ast.Constant) and n.value is None
 
 
-def _quote_names(type_text: str, names: set[str]) -> str:
-    """Quote the whole annotation when it uses a name only imported for type checking."""
-    if not names or not any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", type_text) for n in names):
-        return type_text
+def _quoted(type_text: str) -> str:
     return '"' + type_text.replace('"', "'") + '"'
+
+
+def _needs_quotes(type_text: str, key: Key, added: set[str], envs: dict[Key, Env | None] | None) -> bool:
+    """Whether the annotation uses a name that is not bound where Python evaluates it (a type
+    imported only for type checking or only in a function, a class defined further down or being
+    defined): quoted, it is not evaluated.  `added`: names this run imports at run time."""
+    try:
+        roots = annotation_roots(ast.parse(type_text, mode="eval").body)
+    except SyntaxError:
+        return False
+    env: Env | None = BUILTINS  # a site the analysis did not see: only builtins are certain
+    if envs is not None and key in envs:
+        env = envs[key]
+    if env is None:  # not evaluated at run time
+        return False
+    return any(r not in env and r not in added for r in roots)
 
 
 def _decorator_names(decorators: Sequence[cst.Decorator]) -> list[str]:
@@ -155,7 +169,7 @@ class _Annotate(cst.CSTTransformer):
 
     def _annotation(self, edit: Edit) -> cst.Annotation:
         self.state.applied.append(edit)
-        return cst.Annotation(cst.parse_expression(_quote_names(edit.type, self.state.quote)))
+        return cst.Annotation(cst.parse_expression(edit.type))
 
     def leave_Param(self, original_node: cst.Param, updated_node: cst.Param) -> cst.Param:
         if updated_node.annotation is not None:
@@ -229,13 +243,17 @@ def _type_checking_block(module: cst.Module, imports: set[tuple[str, str]]) -> c
     return module.with_changes(body=body)
 
 
-def _spell(edits: list[Edit], future: bool, target: tuple[int, int]) -> tuple[list[Edit], set[str]]:
-    """The edits with their types spelled for the target Python, and the `typing` names needed."""
+def _spell(edits: list[Edit], future: bool, target: tuple[int, int], envs: dict[Key, Env | None] | None
+           ) -> tuple[list[Edit], set[str]]:  # fmt: skip
+    """The edits with their types spelled for the target Python (quoted where a name would not be
+    bound at run time), and the `typing` names needed."""
     spelled = []
     typing_needed: set[str] = set()
     for e in edits:
         text, needed = for_target(e.type, (3, 14) if future else target)
         typing_needed |= needed
+        if not future and _needs_quotes(text, (e.kind, e.start), needed | {n for _, n in e.imports}, envs):
+            text = _quoted(text)
         spelled.append(Edit(e.kind, e.start, text, e.imports, e.type_only_imports))
     return spelled, typing_needed
 
@@ -252,23 +270,34 @@ def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3
     """Apply the edits; returns the new source, the edits applied and those skipped because the
     annotation would be read at run time.  Only the functions and statements holding edits go
     through libcst (typeinf.annotate.units); imports are added to the module's head alone."""
-    if edits:
-        done = _annotate_units(source, edits, target, aggressive)
+    if not edits:
+        return source, [], []
+    tree, envs = analysed(source)
+    if tree is not None:
+        done = _annotate_units(source, tree, envs, edits, target, aggressive)
         if done is not None:
             return done
-    return _annotate_module(source, edits, target, aggressive)
+    return _annotate_module(source, envs, edits, target, aggressive)
 
 
-def _annotate_units(source: str, edits: list[Edit], target: tuple[int, int], aggressive: bool
-                    ) -> tuple[str, list[Edit], list[Edit]] | None:  # fmt: skip
-    """The edits applied unit by unit; None when the whole module must be edited instead (a unit
-    cannot be cut out exactly, or the edits need an import the module does not have)."""
+def analysed(source: str) -> tuple[ast.Module | None, dict[Key, Env | None] | None]:
+    """The module's `ast` and where each site's annotation is evaluated (None, None: the running
+    Python cannot parse it); NotParsable when it is nested too deep for libcst to parse."""
     tree = parse_tree(source)
     if tree is None:
-        return None
-    future = _has_future_annotations_ast(tree)
-    spelled, typing_needed = _spell(edits, future, target)
-    quote = set() if future else {n for e in spelled for _, n in e.type_only_imports}
+        depth = too_deep(source)
+        if depth is not None:
+            raise NotParsable(f"nested {depth} levels deep, too deep to edit safely; nothing written")
+        return None, None
+    return tree, evaluation_envs(tree, source.encode("utf-8"))
+
+
+def _annotate_units(source: str, tree: ast.Module, envs: dict[Key, Env | None] | None, edits: list[Edit],
+                    target: tuple[int, int], aggressive: bool) -> tuple[str, list[Edit], list[Edit]] | None:  # fmt: skip
+    """The edits applied unit by unit; None when the whole module must be edited instead (a unit
+    cannot be cut out exactly, or the edits need an import the module does not have)."""
+    future = future_annotations(tree)
+    spelled, typing_needed = _spell(edits, future, target, envs)
     lines = Lines(source)
     units = units_for(lines, tree, [(e.start, e.kind) for e in spelled])
     if units is None:
@@ -281,7 +310,7 @@ def _annotate_units(source: str, edits: list[Edit], target: tuple[int, int], agg
         mine = [e for e in spelled if u.first <= lines.line_of(e.start) < u.end]
         local = [Edit(e.kind, lines.local_offset(u, e.start), e.type, e.imports, e.type_only_imports) for e in mine]
         back = {id(le): e for le, e in zip(local, mine, strict=True)}
-        state = _State({(le.kind, le.start): le for le in local}, quote=quote)
+        state = _State({(le.kind, le.start): le for le in local})
         try:
             module = cst.parse_module(u.code)
         except cst.ParserSyntaxError:
@@ -321,14 +350,13 @@ def _annotate_units(source: str, edits: list[Edit], target: tuple[int, int], agg
     return _add_imports(head, missing, needed_tc).code + "".join(edited[end:]), applied, runtime
 
 
-def _annotate_module(source: str, edits: list[Edit], target: tuple[int, int], aggressive: bool
-                     ) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
+def _annotate_module(source: str, envs: dict[Key, Env | None] | None, edits: list[Edit], target: tuple[int, int],
+                     aggressive: bool) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
     """The edits applied over the whole module with libcst, imports added where needed."""
     module = cst.parse_module(source)
     future = _has_future_annotations(module)
-    spelled, typing_needed = _spell(edits, future, target)
-    type_only = {imp for e in spelled for imp in e.type_only_imports}
-    state = _State({(e.kind, e.start): e for e in spelled}, quote=set() if future else {n for _, n in type_only})
+    spelled, typing_needed = _spell(edits, future, target, envs)
+    state = _State({(e.kind, e.start): e for e in spelled})
     new = MetadataWrapper(module, unsafe_skip_copy=True).visit(_Annotate(state, aggressive))
     if not state.applied:
         return source, [], state.runtime_skipped
@@ -359,9 +387,6 @@ def _add_imports(module: cst.Module, missing: set[tuple[str, str]], needed_tc: s
     return _separate_new_imports(module, new)
 
 
-def _has_future_annotations_ast(tree: ast.Module) -> bool:
-    return any(isinstance(s, ast.ImportFrom) and s.module == "__future__" and s.level == 0
-               and any(a.name == "annotations" for a in s.names) for s in tree.body)  # fmt: skip
 
 
 def _module_level_imports_ast(tree: ast.Module) -> set[tuple[str, str]]:

@@ -117,7 +117,8 @@ class Scope:
     qualname: str
     bindings: dict[str, Binding] = field(default_factory=dict)
     refs: list[Node] = field(default_factory=list)
-    globals: set[str] = field(default_factory=set)
+    globals: set[str] = field(default_factory=set)  # declared `global` here
+    nonlocals: set[str] = field(default_factory=set)  # declared `nonlocal` here
     self_name: str | None = None  # first parameter of a method
     instance: dict[str, Binding] | None = None  # class scope: self.x attributes
     returns: list[Node | None] = field(default_factory=list)  # function scope: return values (None: bare)
@@ -222,9 +223,10 @@ class _PythonSlicer:
                 self._bind_target(target_scope, name, node.child_by_field_name("value"), None,
                                   annotatable=False)  # fmt: skip
         elif t in ("global_statement", "nonlocal_statement"):
+            declared = scope.globals if t == "global_statement" else scope.nonlocals
             for c in node.named_children:
                 if c.type == "identifier":
-                    scope.globals.add(self.src.text(c))
+                    declared.add(self.src.text(c))
         elif t in ("import_statement", "import_from_statement"):
             self._import(node, scope)
         elif t == "type_alias_statement":
@@ -278,11 +280,7 @@ class _PythonSlicer:
         return fn
 
     def _bind(self, scope: Scope, name: str, kind: str, node: Node) -> Binding:
-        if name in scope.globals:
-            root = scope
-            while root.parent is not None and (root.kind != "module"):
-                root = root.parent
-            scope = root
+        scope = _declaring_scope(scope, name)
         b = scope.bindings.get(name)
         if b is None:
             b = Binding(name, kind, node, scope)
@@ -336,9 +334,18 @@ class _PythonSlicer:
             if scope.kind in ("lambda", "comprehension"):
                 self._bind(scope, name, "skip", target)
                 return
+            # `global x` / `nonlocal x`: an annotation of x in this scope is a SyntaxError
+            declared_elsewhere = name in scope.globals or name in scope.nonlocals
             b = self._bind(scope, name, "var", target)
             if b.node is target:
-                b.annotation, b.annotatable = annotation, annotatable
+                b.annotation, b.annotatable = annotation, annotatable and not declared_elsewhere
+                b.definition, b.definition_category = value, cat
+            elif (b.kind == "var" and not b.annotatable and b.annotation is None and annotatable
+                  and not declared_elsewhere and annotation is None):  # fmt: skip
+                # the site moves to the first binding that can carry the annotation (in its own scope)
+                if b.definition is not None:
+                    b.later.append(b.definition)
+                b.node, b.scope, b.annotatable = target, scope, True
                 b.definition, b.definition_category = value, cat
             elif b.kind == "var":
                 _rebind(b, target, b.scope, value, cat, annotation, annotatable)
@@ -554,6 +561,27 @@ class _PythonSlicer:
 
 
 # ---------------------------------------------------------------------- helpers
+def _declaring_scope(scope: Scope, name: str) -> Scope:
+    """The scope a name bound in `scope` belongs to: the module for `global`, the nearest enclosing
+    function binding it for `nonlocal` (class scopes are skipped, as Python does)."""
+    if name in scope.globals:
+        while scope.parent is not None and scope.kind != "module":
+            scope = scope.parent
+        return scope
+    if name in scope.nonlocals:
+        outer = scope.parent
+        first: Scope | None = None
+        while outer is not None and outer.kind != "module":
+            if outer.kind == "function":
+                first = first or outer
+                if name in outer.bindings:
+                    return _declaring_scope(outer, name)
+            outer = outer.parent
+        if first is not None:
+            return _declaring_scope(first, name)
+    return scope
+
+
 def _rebind(b: Binding, target: Node, scope: Scope, value: Node | None, cat: str | None,
             annotation: Node | None, annotatable: bool) -> None:  # fmt: skip
     """A later binding of a site's name: the first *annotated* binding is where the site is
