@@ -100,3 +100,22 @@ def run_stdin(args: list[str], cwd: Path, data: bytes):  # noqa: ANN201
 
     return subprocess.run([sys.executable, "-m", "typeinf", *args], cwd=cwd, input=data, capture_output=True,
                           timeout=300)  # fmt: skip
+
+
+def test_a_file_deleted_during_the_run_is_not_counted(tmp_path):
+    """The type checker of --verify (a stand-in for mypy on PATH) deletes a file while annotate
+    runs: it is reported as not written, and neither counted nor in the json report."""
+    root = project(tmp_path, {"a.py": PY, "gone.py": PY})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mypy").write_text(f'#!/bin/sh\nrm -f "{root / "gone.py"}"\n')
+    os.chmod(bin_dir / "mypy", 0o755)
+    path = os.pathsep.join([str(bin_dir), *[p for p in os.environ.get("PATH", "").split(os.pathsep)
+                                            if not (Path(p) / "pyright").exists()]])  # fmt: skip
+    r = run(["annotate", "--verify", "--format", "json", "a.py", "gone.py"], root, {"PATH": path})
+    assert r.returncode == 123, r.stderr
+    assert "gone.py: not written:" in r.stderr and "No such file or directory" in r.stderr
+    assert not (root / "gone.py").exists()
+    assert (root / "a.py").read_text() == PY_ANNOTATED
+    assert {row["file"] for row in json.loads(r.stdout)} == {"a.py"}
+    assert "1 file(s) annotated: 2 param, 2 return" in r.stderr
