@@ -61,13 +61,12 @@ def test_bad_files_are_reported_and_the_rest_processed(tmp_path):
     (tmp_path / "latin1.py").write_bytes("x = 'caf\xe9'\n".encode("latin-1"))
     (tmp_path / "bin.py").write_bytes(b"\x00\x01\x02binary")
     (tmp_path / "broken.py").write_text("def f(a):\n    return a +\n\ndef g(b):\n    return b\n")
-    r = run(["slices", ".", "missing_dir"], tmp_path)
+    r = run(["slices", "."], tmp_path)
     assert r.returncode == 123
     files = {d["file"] for d in json.loads(r.stdout)}
     assert files == {"ok.py", "broken.py"}
     assert "latin1.py: skipped: not valid UTF-8 (line 1)" in r.stderr
     assert "bin.py: skipped: binary file" in r.stderr
-    assert "missing_dir: skipped: no such file or directory" in r.stderr
     assert "broken.py:2:" in r.stderr  # the syntax error is named with file and line
 
 
@@ -87,6 +86,8 @@ def test_usage_and_configuration_errors_exit_2(tmp_path):
     assert run(["slices"], tmp_path).returncode == 2
     assert run(["slices", "a.py", "--format", "xml"], tmp_path).returncode == 2
     assert run(["slices", "a.py", "--max-bytes", "-1"], tmp_path).returncode == 2
+    r = run(["slices", "a.py", "missing_dir"], tmp_path)  # a path that does not exist is a usage error
+    assert r.returncode == 2 and "missing_dir: no such file or directory" in r.stderr and r.stdout == ""
     (tmp_path / "pyproject.toml").write_text("[tool.typeinf]\nmax-bytes = 'big'\n")
     r = run(["slices", "a.py"], tmp_path)
     assert r.returncode == 2 and "max-bytes must be a positive integer" in r.stderr

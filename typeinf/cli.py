@@ -9,16 +9,18 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings
-from .files import Skipped, SourceFile, display_path, read_source, walk
-from .slices import Diagnostic, Slice, extract_with_diagnostics
+from .files import Read, Skipped, SourceFile, display_path, read_file, to_internal, walk
+from .slices import Diagnostic, Slice, extract_with_diagnostics, language_for_path
+from .slices.source import SourceError
 
 EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 
@@ -55,14 +57,37 @@ def _kinds(text: str) -> list[str]:
     return kinds
 
 
+def _host_port(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT with a port from 1 to 65535 (got {text!r})")
+    return text
+
+
 def _add_file_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
-    p.add_argument("--lang", choices=["python", "typescript"],
-                   help="only this language (typescript includes .tsx)")  # fmt: skip
-    p.add_argument("--max-bytes", type=_positive_int, default=None,
-                   help="skip files larger than this (default 1000000, or [tool.typeinf] max-bytes)")  # fmt: skip
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="files or directories; - reads one file from stdin (see --stdin-filename)")  # fmt: skip
+    p.add_argument("--lang", choices=["python", "typescript"], default=None,
+                   help="only this language (typescript includes .tsx) (default: both)")  # fmt: skip
+    p.add_argument("--max-bytes", type=_positive_int, default=None, metavar="N",
+                   help="skip files larger than this (default: 1000000, or [tool.typeinf] max-bytes)")  # fmt: skip
     p.add_argument("--exclude", action="append", default=None, metavar="GLOB",
-                   help="gitignore-style pattern to skip (repeatable; adds to [tool.typeinf] exclude)")  # fmt: skip
+                   help="gitignore-style pattern of paths to skip, also when they are named on the command "
+                        "line (repeatable; adds to [tool.typeinf] exclude) (default: none)")  # fmt: skip
+    p.add_argument("--stdin-filename", default=None, metavar="PATH",
+                   help="with - as PATH: the file's name, for its language, the messages and exclude "
+                        "(default: - , read as Python)")  # fmt: skip
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--project", type=Path, default=None, metavar="DIR",
+                   help="project root whose types can be predicted and imported (default: the nearest "
+                        "directory above the first PATH with pyproject.toml, package.json, setup.py or .git)")  # fmt: skip
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="threads the model runs on (default: 2, or fewer CPUs)")  # fmt: skip
+
+
+SUBPARSERS: dict[str, argparse.ArgumentParser] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,49 +97,61 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("slices", help="print the usage slice of every parameter, return and variable")
     _add_file_options(p)
     p.add_argument("--format", choices=["json", "jsonl"], default="json",
-                   help="json: one array; jsonl: one slice per line")  # fmt: skip
+                   help="json: one array; jsonl: one slice per line (default: json)")  # fmt: skip
     p.set_defaults(func=cmd_slices)
+    SUBPARSERS["slices"] = p
 
     p = sub.add_parser("predict", help="predict the type of every unannotated parameter, return and variable")
     _add_file_options(p)
-    p.add_argument("--format", choices=["json", "text"], default="text")
+    p.add_argument("--format", choices=["json", "text"], default="text",
+                   help="text: one line per site; json: one array with the alternatives (default: text)")  # fmt: skip
     p.add_argument("--min-confidence", type=_probability, default=0.0, metavar="X",
-                   help="only predictions at least this confident (default: all)")  # fmt: skip
-    p.add_argument("--top-k", type=_positive_int, default=5, metavar="K", help="alternatives to list (default 5)")
-    p.add_argument("--project", type=Path, default=None, metavar="DIR",
-                   help="project root whose types can be predicted (default: nearest pyproject.toml, "
-                        "package.json or .git)")  # fmt: skip
-    p.add_argument("--threads", type=_positive_int, default=None, help="model threads (default 2)")
+                   help="only predictions at least this confident (default: 0, all)")  # fmt: skip
+    p.add_argument("--top-k", type=_positive_int, default=5, metavar="K",
+                   help="alternatives to list (default: 5)")  # fmt: skip
+    _add_model_options(p)
     p.set_defaults(func=cmd_predict)
+    SUBPARSERS["predict"] = p
 
     p = sub.add_parser("annotate", help="write predicted annotations into the files (in place by default)")
     _add_file_options(p)
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
-    mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if something would be annotated")
+    mode.add_argument("--diff", action="store_true",
+                      help="print a unified diff, write nothing (default: write the files)")  # fmt: skip
+    mode.add_argument("--check", action="store_true",
+                      help="write nothing; list the files that would change and exit 1 if there are any "
+                           "(default: write the files)")  # fmt: skip
     p.add_argument("--min-confidence", type=_probability, default=None, metavar="X",
                    help="write only predictions at least this confident (default: the model's threshold "
                         "for >= 95%% precision)")  # fmt: skip
     p.add_argument("--kinds", type=_kinds, default=None, metavar="KINDS",
-                   help="comma-separated site kinds to annotate: param,return,var (default all)")  # fmt: skip
+                   help="comma-separated site kinds to annotate: param,return,var (default: all, or "
+                        "[tool.typeinf] kinds)")  # fmt: skip
     p.add_argument("--aggressive", action="store_true", default=None,
                    help="also annotate sites whose annotations are read at run time (dataclass fields, "
-                        "web routes, CLI commands, validators)")  # fmt: skip
+                        "web routes, CLI commands, validators) (default: off, or [tool.typeinf] aggressive)")  # fmt: skip
     p.add_argument("--format", choices=["text", "json"], default="text",
-                   help="json: print what was (or would be) inserted")  # fmt: skip
+                   help="json: print what was (or would be) inserted; not with --diff (default: text, a "
+                        "summary on stderr)")  # fmt: skip
     mode.add_argument("--stubs", type=Path, default=None, metavar="DIR",
                       help="write stubs with the predicted annotations into DIR instead of editing sources: .pyi for "
-                           "Python, .d.ts for TypeScript (emitted by the TypeScript compiler)")  # fmt: skip
+                           "Python, .d.ts for TypeScript (emitted by the TypeScript compiler) (default: edit the sources)")  # fmt: skip
     p.add_argument("--verify", action="store_true",
-                   help="run the type checker (pyright or mypy; tsc) and drop annotations it rejects")  # fmt: skip
-    p.add_argument("--project", type=Path, default=None, metavar="DIR")
-    p.add_argument("--threads", type=_positive_int, default=None)
+                   help="run the type checker (pyright or mypy; tsc) and drop annotations it rejects "
+                        "(default: off)")  # fmt: skip
+    _add_model_options(p)
     p.set_defaults(func=cmd_annotate)
+    SUBPARSERS["annotate"] = p
 
     p = sub.add_parser("lsp", help="run the language server (stdio; --tcp HOST:PORT for debugging)")
-    p.add_argument("--tcp", metavar="HOST:PORT", default=None)
+    p.add_argument("--tcp", metavar="HOST:PORT", default=None, type=_host_port,
+                   help="listen on this TCP address instead of stdio, e.g. 127.0.0.1:2087 (default: stdio)")  # fmt: skip
     p.set_defaults(func=cmd_lsp)
+    SUBPARSERS["lsp"] = p
     return ap
+
+
+STDIN = Path("-")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -129,21 +166,76 @@ def _languages(args: argparse.Namespace) -> set[str] | None:
     return {"python"} if args.lang == "python" else {"typescript", "tsx"}
 
 
-def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Skipped]):
-    """(SourceFile, bytes) for each readable source; skips are reported on stderr."""
-    for item in walk(args.paths, _languages(args), settings.exclude):
+def _path_problem(args: argparse.Namespace) -> str | None:
+    """Why the PATH arguments are a usage error (exit 2): a path that does not exist (a symbolic
+    link that cannot be followed does exist: it is skipped, exit 123), - beside other paths."""
+    if STDIN in args.paths:
+        if len(args.paths) > 1:
+            return "- (stdin) must be the only PATH"
+        if args.stdin_filename is not None and language_for_path(args.stdin_filename) is None:
+            return f"--stdin-filename {args.stdin_filename}: not a Python or TypeScript file name (.py, .ts, .tsx)"
+        return None
+    if args.stdin_filename is not None:
+        return "--stdin-filename needs - (stdin) as PATH"
+    for p in args.paths:
+        if not os.path.lexists(p):
+            return f"{p}: no such file or directory"
+    return None
+
+
+def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Skipped]) -> Iterator[tuple[SourceFile, Read]]:
+    """(SourceFile, Read) for each readable source; skips are reported on stderr."""
+    if args.paths == [STDIN]:
+        yield from _stdin_source(args, settings, failures)
+        return
+    base = settings.source.parent if settings.source is not None else None
+    found = 0
+    for item in walk(args.paths, _languages(args), settings.exclude, base=base):
+        found += 1
         if isinstance(item, Skipped):
             warn(f"{display_path(item.path)}: skipped: {item.reason}")
             if item.error:
                 failures.append(item)
             continue
-        data = read_source(item.path, settings.max_bytes)
-        if isinstance(data, Skipped):
-            warn(f"{display_path(item.path)}: skipped: {data.reason}")
-            if data.error:
-                failures.append(data)
+        read = read_file(item.path, settings.max_bytes)
+        if isinstance(read, Skipped):
+            warn(f"{display_path(item.path)}: skipped: {read.reason}")
+            if read.error:
+                failures.append(read)
             continue
-        yield item, data
+        yield item, read
+    if not found:
+        warn("no Python or TypeScript files found")
+
+
+def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[Skipped]) -> Iterator[tuple[SourceFile, Read]]:
+    """The one file read from stdin (`-`), named by --stdin-filename (Python when unnamed)."""
+    import pathspec
+
+    from .files import excluded_named
+
+    raw = sys.stdin.buffer.read()
+    args.stdin_raw = raw
+    name = args.stdin_filename
+    path = Path(name) if name is not None else STDIN
+    lang = language_for_path(path) if name is not None else "python"
+    assert lang is not None  # checked by _path_problem
+    langs = _languages(args)
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", settings.exclude)
+    base = settings.source.parent if settings.source is not None else None
+    if langs is not None and lang not in langs:
+        return
+    if name is not None and settings.exclude and excluded_named(path, spec, base):
+        warn(f"{display_path(path)}: skipped: excluded (exclude setting or --exclude)")
+        return
+    try:
+        data, encoding = to_internal(raw, lang)
+    except SourceError as e:
+        warn(f"{display_path(path)}: skipped: {e}")
+        failures.append(Skipped(path, str(e), True))
+        args.stdin_raw = None
+        return
+    yield SourceFile(path, lang), Read(data, raw, encoding)
 
 
 def _slice(src: SourceFile, data: bytes, failures: list[Skipped]) -> tuple[list[Slice], list[Diagnostic]] | None:
@@ -167,8 +259,8 @@ def cmd_slices(args: argparse.Namespace) -> int:
     first = True
     if args.format == "json":
         out.write("[")
-    for src, data in iter_sources(args, settings, failures):
-        got = _slice(src, data, failures)
+    for src, read in iter_sources(args, settings, failures):
+        got = _slice(src, read.data, failures)
         if got is None:
             continue
         slices, _ = got
@@ -193,15 +285,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predictor = _load_predictor(args)
     if predictor is None:
         return EXIT_USAGE
-    root = args.project if args.project is not None else find_root(args.paths[0])
+    root = args.project if args.project is not None else find_root(_first_path(args))
     if args.project is not None and not root.is_dir():
         warn(f"--project {root}: not a directory")
         return EXIT_USAGE
     index = ProjectIndex.build(root, settings.max_bytes)
     failures: list[Skipped] = []
     groups = []  # every file's unannotated sites, for one batched model pass over all of them
-    for src, data in iter_sources(args, settings, failures):
-        got = _slice(src, data, failures)
+    for src, read in iter_sources(args, settings, failures):
+        got = _slice(src, read.data, failures)
         if got is None:
             continue
         todo = [s for s in got[0] if s.annotation is None]
@@ -246,6 +338,24 @@ def _annotated(data: bytes, language: str, options: Any, rel: str, edits: list[A
     return apply(data, language, edits, options, rel)[0]
 
 
+def _first_path(args: argparse.Namespace) -> Path:
+    """Where the project root is looked for: the first PATH (stdin: its --stdin-filename, or here)."""
+    if args.paths == [STDIN]:
+        return Path(args.stdin_filename) if args.stdin_filename is not None else Path.cwd()
+    return Path(args.paths[0])
+
+
+def _annotate_usage_problem(args: argparse.Namespace) -> str | None:
+    if args.diff and args.format == "json":
+        return "--format json cannot be combined with --diff (the diff is the output)"
+    if args.paths == [STDIN]:
+        if args.stubs is not None or args.verify:
+            return "--stubs and --verify need files on disk, not - (stdin)"
+        if args.format == "json" and not args.check:
+            return "with - (stdin) the annotated file is the output: --format json only with --check"
+    return None
+
+
 def cmd_annotate(args: argparse.Namespace) -> int:
     from collections import Counter
 
@@ -255,6 +365,10 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from .features import lang_family
     from .project import ProjectIndex, find_root
 
+    problem = _annotate_usage_problem(args)
+    if problem is not None:
+        warn(problem)
+        return EXIT_USAGE
     settings = _settings(args)
     predictor = _load_predictor(args)
     if predictor is None:
@@ -270,11 +384,16 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         warn("--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too")
     options = Options(threshold, frozenset(args.kinds or settings.kinds), aggressive, settings.python_target(),
                       by_language)  # fmt: skip
-    root = args.project if args.project is not None else find_root(args.paths[0])
+    root = args.project if args.project is not None else find_root(_first_path(args))
     index = ProjectIndex.build(root, settings.max_bytes)
     failures: list[Skipped] = []
-    sources = [(src, data, display_path(src.path), project_relative(src.path, root))
-               for src, data in iter_sources(args, settings, failures)]  # fmt: skip
+    reads: dict[Path, Read] = {}
+    sources = []
+    for src, read in iter_sources(args, settings, failures):
+        reads[src.path] = read
+        sources.append((src, read.data, display_path(src.path), project_relative(src.path, root)))
+    # with - (stdin) in write mode the output is the file: as read unless annotations are written
+    stdin_out: bytes | None = getattr(args, "stdin_raw", None)
     # --verify re-applies a subset of the edits to the original text: one round only
     results = annotate_files(sources, predictor, index, options, rounds=1 if args.verify else MAX_ROUNDS)
     changed_files, rejected, runtime_skipped, unimportable, stubbed = 0, 0, 0, 0, 0
@@ -301,27 +420,41 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             if dropped:
                 new, applied, _ = apply(r.data, r.source.language, kept, options, r.proj_rel)
         unchanged = not applied or new is None or new == r.data
+        read = reads[r.source.path]
         if args.stubs is not None:  # every file gets a stub: a checker reading the set finds every module
             content = r.data if unchanged or new is None else new
             if r.source.language != "python":
                 ts_stubs[r.source.path] = (r.rel, content)  # declarations are emitted for all of them at once
-            elif _emit(args, r.rel, r.proj_rel, r.source, r.data, content, failures):
+            elif _emit(args, r.rel, r.proj_rel, r.source, read, content, failures):
                 stubbed += 1
         if unchanged or new is None:
             continue
+        if args.paths == [STDIN]:
+            if not (args.check or args.diff):
+                try:
+                    stdin_out = read.encoding.encode(new)
+                except UnicodeEncodeError as e:
+                    return _stdin_not_encodable(r.rel, read, e)
+            elif args.diff:
+                _emit(args, r.rel, r.proj_rel, r.source, read, new, failures)
+        elif args.stubs is None and not _emit(args, r.rel, r.proj_rel, r.source, read, new, failures):
+            continue  # not written: neither counted nor reported
+        if args.check:
+            warn(f"would annotate {r.rel}")
         changed_files += 1
         reported = {(e.kind, e.start, e.type): p for e, p in zip(r.applied, r.reported, strict=True)}
         for edit in applied:
             added[edit.kind] += 1
             report.append(reported[(edit.kind, edit.start, edit.type)].to_dict())
-        if args.stubs is None and not _emit(args, r.rel, r.proj_rel, r.source, r.data, new, failures):
-            changed_files -= 1
     if ts_stubs:
         before = len(failures)
         status = _emit_declarations(args.stubs, root, ts_stubs, failures)
         if status is not None:
             return status
         stubbed += len(ts_stubs) - (len(failures) - before)
+    if stdin_out is not None and not (args.check or args.diff) and not failures:
+        sys.stdout.buffer.write(stdin_out)
+        sys.stdout.flush()
     if args.format == "json":
         json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -338,30 +471,41 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     return EXIT_CHANGES if args.check and changed_files else EXIT_OK
 
 
-def _emit(args: argparse.Namespace, rel: str, proj_rel: str, src: SourceFile, old: bytes, new: bytes,
+def _stdin_not_encodable(rel: str, read: Read, e: UnicodeEncodeError) -> int:
+    warn(f"{rel}: the annotations cannot be written in {read.encoding.codec} ({e.reason}); nothing written")
+    return EXIT_FAILED
+
+
+def _emit(args: argparse.Namespace, rel: str, proj_rel: str, src: SourceFile, read: Read, new: bytes,
           failures: list[Skipped]) -> bool:  # fmt: skip
-    """Write, stub, diff or only count one annotated file; False if it could not be written."""
+    """Write, stub, diff or only count one annotated file; False if it could not be written.
+    `new` is UTF-8: it is written back in the file's own encoding (and BOM)."""
     import difflib
 
     from .annotate import write_atomic
 
-    if args.stubs is not None:
-        from .annotate.stubs import python_stub
+    try:
+        if args.stubs is not None:
+            from .annotate.stubs import python_stub
 
-        target = args.stubs / Path(proj_rel).with_suffix(".pyi")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(python_stub(new.decode("utf-8")), encoding="utf-8")
-    elif args.diff:
-        sys.stdout.writelines(difflib.unified_diff(
-            old.decode("utf-8").splitlines(keepends=True), new.decode("utf-8").splitlines(keepends=True),
-            fromfile=f"a/{rel}", tofile=f"b/{rel}"))  # fmt: skip
-    elif not args.check:
-        try:
-            write_atomic(src.path, new, old)
-        except (OSError, RuntimeError) as e:
-            warn(f"{rel}: not written: {e}")
-            failures.append(Skipped(src.path, str(e), True))
-            return False
+            target = args.stubs / Path(proj_rel).with_suffix(".pyi")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(read.encoding.encode(python_stub(new.decode("utf-8")).encode("utf-8")))
+        elif args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                read.data.decode("utf-8").splitlines(keepends=True), new.decode("utf-8").splitlines(keepends=True),
+                fromfile=f"a/{rel}", tofile=f"b/{rel}"))  # fmt: skip
+        elif not args.check:
+            write_atomic(src.path, read.encoding.encode(new), read.raw)
+    except UnicodeEncodeError as e:
+        warn(f"{rel}: not written: the annotations cannot be written in {read.encoding.codec} ({e.reason})")
+        failures.append(Skipped(src.path, "not encodable", True))
+        return False
+    except (OSError, RuntimeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        warn(f"{rel}: not written: {reason}")
+        failures.append(Skipped(src.path, reason, True))
+        return False
     return True
 
 
@@ -407,7 +551,14 @@ def cmd_lsp(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the subcommand's usage, not the top-level one (argparse reports them at the top)
+        SUBPARSERS[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    if hasattr(args, "paths"):
+        problem = _path_problem(args)
+        if problem is not None:
+            warn(problem)
+            return EXIT_USAGE
     try:
         return int(args.func(args))
     except ConfigError as e:

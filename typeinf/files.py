@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
+import errno
+import io
 import os
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +35,71 @@ class Skipped:
     path: Path
     reason: str
     error: bool  # True: could not be processed (exit 123); False: skipped by policy
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a file is stored.  typeinf works on UTF-8 without a BOM (slicer byte offsets and edit
+    positions are in those bytes) and converts at the edges: on reading, and when writing back."""
+
+    codec: str = "utf-8"  # a Python file's PEP 263 declaration, else UTF-8
+    bom: bool = False
+
+    def encode(self, data: bytes) -> bytes:
+        """The file's bytes for internal UTF-8 `data`; UnicodeEncodeError if the codec cannot hold it."""
+        if self.codec != "utf-8":
+            data = data.decode("utf-8").encode(self.codec)
+        return BOM + data if self.bom else data
+
+
+@dataclass(frozen=True)
+class Read:
+    data: bytes  # UTF-8 without a BOM
+    raw: bytes  # as on disk
+    encoding: Encoding
+
+
+def to_internal(raw: bytes, language: str | None) -> tuple[bytes, Encoding]:
+    """UTF-8 bytes (no BOM) of a file's content and how to write it back; SourceError if it is
+    binary or not in its encoding (UTF-8, or for Python the PEP 263 declaration)."""
+    if b"\x00" in raw[:8192]:
+        raise SourceError("binary file (contains NUL bytes)")
+    bom = raw.startswith(BOM)
+    body = raw[3:] if bom else raw
+    codec = "utf-8"
+    if language == "python":
+        try:
+            declared = tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
+        except SyntaxError as e:  # an unknown or contradictory declaration; else not UTF-8, below
+            if "invalid or missing encoding declaration" not in str(e):
+                raise SourceError(f"bad encoding declaration ({e})") from None
+            declared = "utf-8"
+        codec = codecs.lookup(declared).name
+        if codec in ("utf-8", "utf-8-sig"):
+            codec = "utf-8"
+    if codec == "utf-8":
+        decode(body)  # validates, with the line of the first bad byte
+        return body, Encoding("utf-8", bom)
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError as e:
+        line = body[: e.start].count(b"\n") + 1
+        raise SourceError(f"not valid {codec} as its coding declaration says (line {line})") from None
+    return text.encode("utf-8", "surrogatepass"), Encoding(codec)
+
+
+def link_problem(p: Path) -> str | None:
+    """Why a symbolic link cannot be followed (a loop, or a missing target); None otherwise."""
+    if not p.is_symlink():
+        return None
+    try:
+        os.stat(p)
+    except OSError as e:
+        return "symbolic link loop" if e.errno == errno.ELOOP else "broken symbolic link"
+    return None
 
 
 def _is_venv(d: Path) -> bool:
@@ -65,22 +134,52 @@ def _ignored(
     return any(s.match_file(p.relative_to(base).as_posix() + suffix) for base, s in specs)
 
 
+def excluded_named(p: Path, spec: pathspec.PathSpec, base: Path | None) -> bool:
+    """Whether a path named on the command line matches the exclude globs, taken relative to
+    `base` (the directory of the settings), else to the current directory."""
+    full = Path(os.path.abspath(p))
+    rel = None
+    for b in ([base] if base is not None else []) + [Path.cwd()]:
+        try:
+            rel = full.relative_to(os.path.abspath(b))
+            break
+        except ValueError:
+            continue
+    if rel is None or rel == Path("."):
+        return False
+    return spec.match_file(rel.as_posix() + ("/" if full.is_dir() else ""))
+
+
 def walk(
-    paths: list[Path], languages: set[str] | None = None, exclude: list[str] | None = None
+    paths: list[Path], languages: set[str] | None = None, exclude: list[str] | None = None,
+    force_exclude: bool = True, base: Path | None = None,
 ) -> Iterator[SourceFile | Skipped]:
-    """Source files under `paths` (files given explicitly are always considered).
+    """Source files under `paths`.
 
     Directories are walked honouring every `.gitignore` on the way, skipping version-control,
-    dependency, virtualenv and vendored folders; `exclude` holds extra gitignore-style globs."""
+    dependency, virtualenv and vendored folders; `exclude` holds extra gitignore-style globs,
+    relative to the walked directory for what is found in it, and (with `force_exclude`, as
+    ruff's option of that name) relative to `base` or the current directory for paths named
+    explicitly: pre-commit names every file, and an excluded file must stay excluded there.
+    A named file is processed even when a .gitignore lists it."""
     extra = pathspec.PathSpec.from_lines("gitwildmatch", exclude or [])
     seen: set[Path] = set()
     for root in paths:
+        problem = link_problem(root)
+        if problem is not None:
+            yield Skipped(root, problem, True)
+            continue
         if not root.exists():
             yield Skipped(root, "no such file or directory", True)
             continue
+        if exclude and force_exclude and root.is_dir() and excluded_named(root, extra, base):
+            yield Skipped(root, "excluded (exclude setting or --exclude)", False)
+            continue
         if root.is_file():
             lang = language_for_path(root)
-            if lang is None:
+            if exclude and force_exclude and excluded_named(root, extra, base):
+                yield Skipped(root, "excluded (exclude setting or --exclude)", False)
+            elif lang is None:
                 yield Skipped(root, "not a Python or TypeScript source (.py, .ts, .tsx)", False)
             elif languages is None or lang in languages:
                 yield SourceFile(root, lang)
@@ -106,30 +205,43 @@ def walk(
                 if p in seen or _ignored(p, False, root, extra, specs):
                     continue
                 seen.add(p)
-                yield SourceFile(p, lang)
+                problem = link_problem(p)
+                yield SourceFile(p, lang) if problem is None else Skipped(p, problem, True)
 
 
 def read_source(path: Path, max_bytes: int) -> bytes | Skipped:
-    """The bytes of a source file, or why it is skipped (too big, binary, not UTF-8, unreadable)."""
+    """The content of a source file as UTF-8 without a BOM, or why it is skipped (too big,
+    binary, not in its encoding, unreadable)."""
+    got = read_file(path, max_bytes)
+    return got.data if isinstance(got, Read) else got
+
+
+def read_file(path: Path, max_bytes: int) -> Read | Skipped:
+    """A source file's content (UTF-8, no BOM), its bytes on disk and its encoding, or why it is skipped."""
+    problem = link_problem(path)
+    if problem is not None:
+        return Skipped(path, problem, True)
     try:
         size = path.stat().st_size
         if size > max_bytes:
             return Skipped(path, f"larger than {max_bytes} bytes ({size}); see --max-bytes", False)
-        data = path.read_bytes()
+        raw = path.read_bytes()
     except OSError as e:
         return Skipped(path, f"cannot read: {e.strerror or e}", True)
     try:
-        decode(data)
+        data, encoding = to_internal(raw, language_for_path(path))
     except SourceError as e:
         return Skipped(path, str(e), True)
     if is_generated(path, data[:600]):
         return Skipped(path, "generated file", False)
-    return data
+    return Read(data, raw, encoding)
 
 
 def display_path(path: Path) -> str:
-    """Path relative to the current directory when below it, else as given."""
+    """Path relative to the current directory when below it, else as given (the file itself is
+    not followed: a symbolic link is shown as named, and a link loop does not fail)."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
+        full = Path(os.path.abspath(path))
+        return (full.parent.resolve() / full.name).relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
         return path.as_posix()

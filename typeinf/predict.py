@@ -127,8 +127,13 @@ class Predictor:
         self.member_check = os.environ.get("TYPEINF_MEMBER_CHECK", "1") != "0"
 
     def _new_session(self, threads: int) -> Any:
+        # onnxruntime writes a device id and an event database under ~/.cache/Microsoft (or
+        # $XDG_CACHE_HOME) when it is imported; only this variable, set before the import, stops it
+        # (disable_telemetry_events() comes too late for the files, but stops the events themselves)
+        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
         import onnxruntime as ort
 
+        ort.disable_telemetry_events()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1

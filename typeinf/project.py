@@ -11,6 +11,7 @@ Files are scanned with tree-sitter (top-level definitions only) and cached by co
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,10 @@ _TS_DEFS = {"class_declaration": "class", "abstract_class_declaration": "class",
 
 
 def find_root(path: Path) -> Path:
-    p = path.resolve()
+    try:
+        p = path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop: its directory
+        p = Path(os.path.abspath(path)).parent.resolve()
     start = p if p.is_dir() else p.parent
     for d in [start, *start.parents]:
         if any((d / m).exists() for m in ROOT_MARKERS):

@@ -126,12 +126,16 @@ def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same directory and a rename.
 
     A symlink is written through to its target; the permissions are kept; a file whose content
-    is no longer `expected` (changed on disk since it was read) is left alone (RuntimeError)."""
+    is no longer `expected` (changed on disk since it was read), or that its owner may not write
+    (mode bits: the rename would replace it for root, or anyone owning the directory), is left
+    alone (RuntimeError)."""
     target = path.resolve()
     current = target.read_bytes()
     if current != expected:
         raise RuntimeError("changed on disk since it was read; not overwritten")
     mode = stat.S_IMODE(target.stat().st_mode)
+    if not mode & stat.S_IWUSR:
+        raise RuntimeError("read-only file (no write permission for its owner); not modified")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".typeinf", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
