@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, need_tool
 
 from typeinf.annotate import write_atomic
+from typeinf.annotate.dts import NoCompiler, find_typescript
 from typeinf.annotate.python import Edit, annotate_python, for_target
 from typeinf.slices import extract
 
@@ -398,6 +399,10 @@ def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
     src = ("export function toggle(enabled = false) {\n  console.log(enabled);\n}\n\n"
            "export class Box {\n  open(force = true) {\n    return force;\n  }\n}\n")  # fmt: skip
     typed = "export function twice(n: number): number {\n  return n * 2;\n}\n"
+    try:
+        find_typescript(tmp_path)
+    except NoCompiler:
+        need_tool(None, "the TypeScript compiler (npm install typescript; TYPEINF_TYPESCRIPT)")
     root = project(tmp_path, {"src/a.ts": src, "src/typed.ts": typed, "package.json": '{"name": "p"}'})
     # the boolean defaults are static facts at 0.91 with the shipped model: a fixed threshold below them
     r = run(["annotate", "--stubs", "types", "--min-confidence", "0.9", "src"], root)

@@ -9,6 +9,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from conftest import need_tool
 
 from models.corpus.build import _Stats
 from models.corpus.infer import infer_package, typescript_dir, usable
@@ -53,8 +54,7 @@ def _tarball(tmp: Path, files: dict[str, str]) -> Path:
 @pytest.fixture(scope="module")
 def records(tmp_path_factory) -> tuple[dict, list[dict]]:
     ts = typescript_dir(install=False)
-    if ts is None:
-        pytest.fail("the TypeScript compiler is not installed (scripts/test.sh installs it; TYPEINF_TYPESCRIPT)")
+    need_tool(ts, "the TypeScript compiler (npm install typescript; TYPEINF_TYPESCRIPT)")
     tmp = tmp_path_factory.mktemp("infer")
     archive = _tarball(tmp, {"src/index.ts": SOURCE, "src/util.ts": UTIL, "package.json": "{}"})
     out = tmp / "pkg.inferred.jsonl.gz"

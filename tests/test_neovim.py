@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import need_tool
+
 ROOT = Path(__file__).resolve().parents[1]
 
 APP = '''def load(path, store=None):
@@ -29,7 +31,7 @@ REPO = '''class Store:
 
 def test_neovim_applies_a_hint_and_a_code_action_with_an_import(tmp_path):
     nvim = shutil.which("nvim")
-    assert nvim, "Neovim is not installed: scripts/test.sh installs it (apt-get install neovim)"
+    need_tool(nvim, "Neovim (nvim; apt-get install neovim)")
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nrequires-python = ">=3.10"\n')
     (tmp_path / "store.py").write_text(REPO)
     app = tmp_path / "app.py"

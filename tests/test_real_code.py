@@ -11,7 +11,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from conftest import validate
+from conftest import need_tool, validate
 
 from typeinf.slices import extract_with_diagnostics, language_for_path
 
@@ -47,7 +47,7 @@ def stdlib_sample(n: int = 300) -> list[Path]:
 def npm_root() -> Path:
     root = os.environ.get("TYPEINF_TEST_NPM", str(Path.home() / ".cache/typeinf/test-npm"))
     nm = Path(root) / "node_modules"
-    assert nm.is_dir(), f"npm test packages missing at {nm}: run scripts/test.sh"
+    need_tool(nm.is_dir(), f"the npm test packages (npm; expected at {nm})")
     return nm
 
 

@@ -1,20 +1,14 @@
-"""Tests of the TypeScript / TSX slicer: sites, positions, qualnames, evidence, harness agreement."""
+"""Tests of the TypeScript / TSX slicer: sites, positions, qualnames, evidence (agreement with the
+shared strip-and-restore harness: benchmarks/protocol_agreement.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import textwrap
 from dataclasses import asdict
-from pathlib import Path
-from types import ModuleType
-
-import pytest
 
 from typeinf.slices.model import CallOn, Expr, Neighbour, Operation, PassedTo, Slice, slice_from_dict
 from typeinf.slices.typescript import extract_typescript
-
-HARNESS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "strip_restore_ts.py"
 
 
 def extract(src: str, language: str = "typescript") -> list[Slice]:
@@ -557,102 +551,3 @@ def test_slices_round_trip_through_dicts() -> None:
     for s in extract("function f(a: number, b = [1]) { const c = a.toFixed(b.length); return c; }\n"):
         d = json.loads(json.dumps(s.to_dict()))
         assert slice_from_dict(d) == s
-
-
-# --------------------------------------------------------------------------- harness agreement
-
-
-def _harness() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("strip_restore_ts", HARNESS)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-HARNESS_SAMPLE = """\
-import { Thing } from "./thing";
-export namespace Outer.Inner {
-  export function util(a: number, b?: string, ...rest: Thing[]): Promise<void> | null { return null; }
-}
-declare function ambient(x: string): void;
-function overloaded(a: string): string;
-function overloaded(a: any): any { return a; }
-export default class Repo<T> extends Base<T> implements IRepo {
-  private static instances: Map<string, Repo<any>> = new Map();
-  private items: T[] = [];
-  count?: number;
-  handler = async (e: Event, { x, y }: Point = origin): Promise<boolean> => true;
-  constructor(private readonly db: Db, public name: string = "r") { super(); }
-  get size(): number { return this.items.length; }
-  set size(v: number) {}
-  *walk(this: Repo<T>, depth: number): Generator<T> { yield* this.items; }
-  check(x: unknown): x is T { return true; }
-  async find({ id, ...others }: Query, [first]: string[]): Promise<T | undefined> {
-    const { a, b: [c] }: Pair = others;
-    let value: T | undefined = undefined;
-    for (const item of this.items) { const matched: boolean = item === id; }
-    try { value = await this.db.get(id); } catch (err: unknown) { value = undefined; }
-    const cb = function (this: void, q: string): string { return q; };
-    return value;
-  }
-}
-const api = {
-  ping: (n: number): string => `${n}`,
-  "quoted": (s: string): string => s,
-  method(z: number): number { return z; },
-};
-[1, 2].map((v: number): number => v * 2);
-const ünïcode: string = "é"; const after: number = 1;
-function outer(): () => number { function inner(): number { return 1; } return inner; }
-const C2 = class { m(p: number): void {} };
-"""
-
-HARNESS_TSX_SAMPLE = """\
-import React from "react";
-export const Card = ({ title, onClick }: CardProps): JSX.Element => {
-  const [open, setOpen]: [boolean, (v: boolean) => void] = React.useState<boolean>(false);
-  const toggle = (): void => setOpen(!open);
-  return <div onClick={(e: React.MouseEvent) => onClick(e)}>{title}</div>;
-};
-export function List<T,>({ items }: { items: T[] }): JSX.Element { return <ul>{items.map((i: T) => <li>{String(i)}</li>)}</ul>; }
-"""
-
-HARNESS_ODD_SAMPLE = """\
-export default function (a: number): void {}
-export const d = (b: string): number => 1;
-class K { "quoted"(q: number): void {} [Symbol.iterator](): Iterator<number> { return null!; } #priv(p: number): void {} static { const s: number = 1; } accessor acc: number = 1; }
-const o = { 1: (n: number): void => {}, ['c']: (m: number): void => {} };
-abstract class AB { abstract f(x: number): void; protected g(y: number = 1): number { return y; } }
-function outer<T>(t: T) { return class Inner { m(u: T): T { return u; } }; }
-let u: number, w: string = "s";
-for (let i: number = 0; i < 1; i++) {}
-label: { const inLabel: boolean = true; }
-declare global { interface Window { x: number } }
-enum E { A = (() => { const e: number = 1; return e; })() }
-"""
-
-
-@pytest.mark.parametrize(
-    ("sample", "tsx"), [(HARNESS_SAMPLE, False), (HARNESS_TSX_SAMPLE, True), (HARNESS_ODD_SAMPLE, False)]
-)
-def test_agrees_with_the_strip_restore_harness(sample: str, tsx: bool) -> None:
-    harness = _harness()
-    stripped, truth, errors = harness._strip_source(sample.encode(), tsx)
-    assert errors == 0
-    assert len(truth) >= 8
-    slices, diagnostics = extract_typescript(stripped, "tsx" if tsx else "typescript", "sample")
-    assert diagnostics == []
-    by_key = {(s.line, s.column, s.kind): s for s in slices}
-    for site in truth:
-        s = by_key.get((site["line"], site["column"], site["kind"]))
-        assert s is not None, site
-        assert (s.name, s.qualname) == (site["name"], site["qualname"]), site
-        assert s.annotation is None
-    # on the original file, every truth annotation is the label of a slice at the same place
-    # (stripping only removes bytes inside lines, so lines are the same and order is kept)
-    language = "tsx" if tsx else "typescript"
-    original = extract_typescript(sample.encode(), language, "sample")[0]
-    labelled = sorted((s.line, s.kind, s.qualname, s.name, s.annotation) for s in original if s.annotation)
-    expected = sorted((t["line"], t["kind"], t["qualname"], t["name"], t["annotation"]) for t in truth)
-    assert set(expected) <= set(labelled)
