@@ -158,3 +158,88 @@ def test_the_throw_only_check_reads_long_or_unclosed_windows_in_one_pass() -> No
     assert not _ts_throw_only(") {" * 3000 + "throw a")
     assert _ts_throw_only("f() {\n  // not here\n  throw new Error(`no ${a}`);\n}")
     assert not _ts_throw_only("f() {\n  log();\n  throw new Error('x');\n}")
+
+
+def _facts(src: str, language: str = "python") -> dict[str, Fact | None]:
+    path = "m.py" if language == "python" else "m.ts"
+    return {s.name: static_fact(s) for s in extract(src, language, path) if s.kind in ("return", "var")}
+
+
+def test_raw_strings_are_str_and_only_b_prefixes_are_bytes() -> None:
+    facts = _facts('P = r"\\d+"\nQ = R"x"\nB = b"x"\nRB = rb"x"\nBR = Br"x"\nF = rf"{P}"\nU = u"x"\n')
+    assert {k: f.type if f else None for k, f in facts.items()} == {
+        "P": "str", "Q": "str", "B": "bytes", "RB": "bytes", "BR": "bytes", "F": "str", "U": "str"}
+
+
+PY_FALLS = '''
+def falls_off(fd):
+    if fd:
+        return True
+
+
+def bare(x):
+    if x:
+        return True
+    return
+
+
+def both(x):
+    if x:
+        return True
+    elif x is None:
+        return False
+    else:
+        return False
+
+
+def loop(x):
+    while True:
+        if x:
+            return True
+
+
+def loop_with_break(x):
+    while True:
+        if x:
+            break
+        return True
+
+
+def handled(x):
+    try:
+        return True
+    except ValueError:
+        return False
+
+
+def swallowed(x):
+    try:
+        return True
+    except ValueError:
+        pass
+'''
+
+
+def test_a_function_that_can_end_without_a_value_gets_no_literal_returns_fact() -> None:
+    facts = _facts(PY_FALLS)
+    assert {k for k, f in facts.items() if f is not None} == {"both", "loop", "handled"}
+    assert facts["both"] == Fact("bool", "literal-returns")
+    ts = _facts("function a(x) { if (x) { return true; } }\n"
+                "function b(x) { if (x) return true; else return false; }\n"
+                "function c(x) { if (x) { return true; } return; }\n"
+                "function d(x) { try { return true; } finally { cleanup(); } }\n", "typescript")
+    assert {k: f.type if f else None for k, f in ts.items()} == {"a": None, "b": "boolean", "c": None, "d": "boolean"}
+
+
+def test_declaration_qualifiers_are_not_predicted_as_types() -> None:
+    from typeinf.predict import types_not_qualifiers
+    from typeinf.types import without_qualifier
+
+    assert [without_qualifier(t) for t in ("Final", "TypeAlias", "Final[int]", "ClassVar[list[str]]", "int")] == [
+        None, None, "int", "list[str]", "int"]
+    ranked = types_not_qualifiers([("Final", 0.5), ("Final[int]", 0.2), ("int", 0.2), ("str", 0.1)])
+    assert ranked[0][0] == "int" and abs(ranked[0][1] - 0.4) < 1e-9 and [t for t, _ in ranked] == ["int", "str"]
+    predictor = Predictor()
+    preds = predictor.predict(extract("DEFAULT_LIMIT = 50\nPATTERN = r'x'\nNAME = 'n'\n", "python", "m.py"))
+    for p in preds:
+        assert all(without_qualifier(t) == t for t, _ in p.alternatives), p.alternatives

@@ -31,7 +31,7 @@ from .members import BUILTIN_MEMBERS, class_of, used_members
 from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .slices.model import Slice
 from .static import Fact, rule_key, static_fact
-from .types import normalize
+from .types import normalize, without_qualifier
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 DEFAULT_THRESHOLD = 0.9
@@ -338,6 +338,8 @@ class Predictor:
                     table = tables[(id(proj), fam)] = {**BUILTIN_MEMBERS[fam],
                                                        **{p.name: p.members for p in proj if p.members is not None}}  # fmt: skip
                 alts = rule_out_by_members(alts, used, table, fam)
+            if s.language == "python":
+                alts = types_not_qualifiers(alts)
             fact = static_fact(s)
             t, conf, source, alternatives = self.combine(lang_family(s.language), fact, alts, top_k, s.kind)
             out.append(Prediction(s, t, conf, source, alternatives, modules.get(t),
@@ -369,6 +371,19 @@ class Predictor:
                 return t, conf, "static", [(t, conf), *rest][:top_k]
         t, c = alts[0] if alts else ("", 0.0)
         return t, c, "model", alts[:top_k]
+
+
+def types_not_qualifiers(alts: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The ranking with declaration qualifiers taken off (`Final[int]` counts for `int`) and bare
+    ones (`Final`, `TypeAlias`) dropped: they are not types to write."""
+    if not any(without_qualifier(t) != t for t, _ in alts):
+        return alts
+    merged: dict[str, float] = {}
+    for t, p in alts:
+        u = without_qualifier(t)
+        if u is not None:
+            merged[u] = merged.get(u, 0.0) + p
+    return sorted(merged.items(), key=lambda x: -x[1])
 
 
 MEMBER_PENALTY = 0.1

@@ -14,7 +14,8 @@ model in `static_rules.json`; see models/evaluate.py):
               `@abstractmethod`): their overrides or implementations return the real type.
               (On the validation split 82% of Python bodies that only raise and 87% of
               TypeScript bodies that only throw were annotated with something else)
-  literal-returns  every return is a literal of one type (`return True` / `return False`)
+  literal-returns  every return is a literal of one type (`return True` / `return False`), and
+              no path ends without a value (a bare `return`, or the end of the body)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .memo import by_identity
 from .slices.model import Expr, ScopeName, Slice
 
 _PY_STR = re.compile(r"^[rRuUfF]{0,2}('|\")")
-_PY_BYTES = re.compile(r"^[rRbB]{1,2}('|\")")
+_PY_BYTES = re.compile(r"^(?:[bB][rR]?|[rR][bB])('|\")")
 _INT = re.compile(r"^-?(0[xXoObB][0-9a-fA-F_]+|\d[\d_]*)$")
 _FLOAT = re.compile(r"^-?(\d[\d_]*\.\d*|\.\d+|\d[\d_]*(\.\d*)?[eE][-+]?\d+)$")
 _CTOR_PY = re.compile(r"^([A-Z][\w]*(?:\.[A-Z][\w]*)*)\(")
@@ -210,7 +211,8 @@ def static_fact(s: Slice) -> Fact | None:
             return Fact("None", "no-return")
         return Fact("Promise<void>" if s.is_async else "void", "no-return")
     lits = {literal_type(r, lang) for r in values}
-    if len(lits) == 1 and None not in lits and not s.is_async:
+    # `return True` beside a path that ends without a value returns None too: not a bool
+    if len(lits) == 1 and None not in lits and not s.is_async and not ev.ends_without_value:
         (t,) = lits
         assert t is not None
         return Fact(t, "literal-returns")

@@ -430,3 +430,20 @@ def is_generic(text: str, language: str = "python") -> bool:
     if language == "python":
         return "[" in norm and not norm.startswith("Literal[")
     return "<" in norm or "[]" in norm
+
+
+# Qualifiers of a declaration, not types: `X: Final = 50` declares a constant whose type is int;
+# `NotRequired[str]` is only meaningful in a TypedDict body (which annotate never writes into).
+_QUALIFIERS = ("Final", "ClassVar", "InitVar", "NotRequired", "Required", "ReadOnly")
+_BARE_QUALIFIERS = frozenset({*_QUALIFIERS, "TypeAlias", "KW_ONLY"})
+_QUALIFIED = re.compile(r"^(?:(?:typing|typing_extensions|t|T|dataclasses)\.)?(" + "|".join(_QUALIFIERS) + r")\[(.*)\]$", re.S)
+
+
+def without_qualifier(text: str) -> str | None:
+    """A Python type text without a declaration qualifier: `Final[int]` -> `int`; a bare qualifier
+    (`Final`, `TypeAlias`, `ClassVar`) -> None, it names no type; other texts unchanged."""
+    t = text.strip()
+    if t.rsplit(".", 1)[-1] in _BARE_QUALIFIERS:
+        return None
+    m = _QUALIFIED.match(t)
+    return without_qualifier(m.group(2)) if m else text

@@ -84,6 +84,7 @@ class Evidence:
     type_checks: list[str] = field(default_factory=list)
     returns: list[Expr] = field(default_factory=list)
     yields: list[Expr] = field(default_factory=list)
+    ends_without_value: bool = False  # for returns: a bare `return`, or the end of the body is reachable
     signature: str = ""
     decorators: list[str] = field(default_factory=list)
     window: str = ""

@@ -527,6 +527,8 @@ class _PythonSlicer:
                          else Expr("", "bare") for r in returns[:12]]  # fmt: skip
         eb.ev.yields = [Expr(self.src.expr_text(y), category(y)) if y is not None
                         else Expr("", "bare") for y in yields[:12]]  # fmt: skip
+        body = fnode.child_by_field_name("body")
+        eb.ev.ends_without_value = None in returns or (body is not None and _completes(body))
         # how callers use the result: f(...).m(), len(f(...)), x = f(...)
         fb = fscope.parent.bindings.get(self.src.text(name)) if fscope.parent else None
         if fb is not None:
@@ -593,6 +595,68 @@ def _rebind(b: Binding, target: Node, scope: Scope, value: Node | None, cat: str
         b.definition, b.definition_category = value, cat
     elif value is not None:
         b.later.append(value)
+
+
+_NO_COMPLETION = frozenset({"return_statement", "raise_statement"})
+
+
+def _completes(node: Node, depth: int = 0) -> bool:
+    """Whether running a statement (or block) can reach its end, so a function body can end
+    without a `return`.  Where unsure (deep nesting, `match`, calls that never return) it says yes."""
+    t = node.type
+    if t in _NO_COMPLETION:
+        return False
+    if depth > 100:
+        return True
+    if t == "block":
+        return all(_completes(c, depth + 1) for c in node.named_children if c.type != "comment")
+    if t == "if_statement":
+        branches = [node.child_by_field_name("consequence")]
+        has_else = False
+        for alt in node.children_by_field_name("alternative"):
+            branches.append(alt.child_by_field_name("consequence") or alt.child_by_field_name("body"))
+            has_else = has_else or alt.type == "else_clause"
+        return not has_else or any(b is None or _completes(b, depth + 1) for b in branches)
+    if t == "while_statement":
+        cond = node.child_by_field_name("condition")
+        forever = cond is not None and cond.type in ("true", "integer") and cond.text not in (b"0",)
+        return not forever or _breaks(node.child_by_field_name("body"))
+    if t == "try_statement":
+        parts = {c.type: c for c in node.named_children}
+        fin = parts.get("finally_clause")
+        if fin is not None and not _completes_clause(fin, depth):
+            return False
+        body = node.child_by_field_name("body")
+        else_clause = parts.get("else_clause")
+        main = body is None or _completes(body, depth + 1)
+        if else_clause is not None and main:
+            main = _completes_clause(else_clause, depth)
+        handlers = [c for c in node.named_children if c.type in ("except_clause", "except_group_clause")]
+        return main or any(_completes_clause(h, depth) for h in handlers)
+    if t in ("with_statement", "decorated_definition"):
+        body = node.child_by_field_name("body")
+        return body is None or t == "decorated_definition" or _completes(body, depth + 1)
+    return True
+
+
+def _completes_clause(clause: Node, depth: int) -> bool:
+    block = next((c for c in clause.named_children if c.type == "block"), None)
+    return block is None or _completes(block, depth + 1)
+
+
+def _breaks(body: Node | None) -> bool:
+    """A `break` of this loop in its body (not of a loop nested in it, not in a nested function)."""
+    if body is None:
+        return False
+    stack = list(body.named_children)
+    while stack:
+        n = stack.pop()
+        if n.type == "break_statement":
+            return True
+        if n.type not in ("while_statement", "for_statement", "function_definition", "class_definition",
+                          "lambda"):  # fmt: skip
+            stack.extend(n.named_children)
+    return False
 
 
 def _is_reference(node: Node) -> bool:

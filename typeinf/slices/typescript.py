@@ -989,6 +989,9 @@ class _EvidenceBuilder:
         """Returned and yielded expressions, and how callers use the result (`f().m()`)."""
         eb.ev.returns = [self.expr_or_bare(n) for _, n in sorted(fn.returns, key=_first)[:MAX_RETURNS]]
         eb.ev.yields = [self.expr_or_bare(n) for _, n in sorted(fn.yields, key=_first)[:MAX_RETURNS]]
+        body = fn.node.child_by_field_name("body")
+        eb.ev.ends_without_value = any(n is None for _, n in fn.returns) or (
+            body is not None and body.type == "statement_block" and _completes(body))
         refs: list[Node] = []
         if fn.binding is not None:
             refs += fn.binding.refs
@@ -1278,3 +1281,52 @@ class _EvidenceBuilder:
 
     def use_throw(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         eb.operator("raise", "", "unary")
+
+
+def _completes(node: Node, depth: int = 0) -> bool:
+    """Whether running a statement (or block) can reach its end, so a function body can end
+    without a `return` (an implicit `undefined`).  Where unsure it says yes."""
+    t = node.type
+    if t in ("return_statement", "throw_statement"):
+        return False
+    if depth > 100:
+        return True
+    if t == "statement_block":
+        return all(_completes(c, depth + 1) for c in node.named_children if c.type != "comment")
+    if t == "if_statement":
+        cons = node.child_by_field_name("consequence")
+        alt = node.child_by_field_name("alternative")
+        if alt is None:
+            return True
+        alt_stmt = next((c for c in alt.named_children if c.type != "comment"), None)
+        return any(b is None or _completes(b, depth + 1) for b in (cons, alt_stmt))
+    if t == "while_statement":
+        cond = node.child_by_field_name("condition")
+        forever = cond is not None and cond.text is not None and cond.text.strip(b"() \t\n") == b"true"
+        return not forever or _breaks(node.child_by_field_name("body"))
+    if t == "try_statement":
+        fin = node.child_by_field_name("finalizer")
+        fin_body = fin.child_by_field_name("body") if fin is not None else None
+        if fin_body is not None and not _completes(fin_body, depth + 1):
+            return False
+        body = node.child_by_field_name("body")
+        handler = node.child_by_field_name("handler")
+        handler_body = handler.child_by_field_name("body") if handler is not None else None
+        return (body is None or _completes(body, depth + 1)) or (
+            handler_body is not None and _completes(handler_body, depth + 1))
+    return True
+
+
+def _breaks(body: Node | None) -> bool:
+    """A `break` of this loop in its body (not of a nested loop or switch, not in a nested function)."""
+    if body is None:
+        return False
+    stack = list(body.named_children)
+    while stack:
+        n = stack.pop()
+        if n.type == "break_statement":
+            return True
+        if n.type not in ("while_statement", "for_statement", "for_in_statement", "do_statement",
+                          "switch_statement") and n.type not in FUNC_TYPES:  # fmt: skip
+            stack.extend(n.named_children)
+    return False
