@@ -22,3 +22,29 @@ def test_predict_writes_nothing_under_the_home_cache(tmp_path):
     assert "strict : bool" in r.stdout  # the model really ran
     written = [p.relative_to(home).as_posix() for p in Path(home).rglob("*")]
     assert not [p for p in written if "Microsoft" in p], written
+
+
+def test_predict_shows_what_annotate_writes_and_marks_it(tmp_path):
+    """annotate runs several predict-and-apply rounds; predict runs the same rounds (writing nothing)
+    so that every site annotate writes is shown with the type and confidence annotate writes."""
+    import json as _json
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nrequires-python = ">=3.10"\n')
+    src = "def f(flag=False):\n    return 1\n\n\ndef is_on(x, strict=False):\n    if strict:\n        return False\n    return True\n"
+    (tmp_path / "m.py").write_text(src)
+    pred = subprocess.run([sys.executable, "-m", "typeinf", "predict", "--format", "json", "m.py"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert pred.returncode == 0, pred.stderr
+    marked = {(d["line"], d["column"], d["kind"]): (d["type"], d["confidence"]) for d in _json.loads(pred.stdout)
+              if d["annotate"]}
+    ann = subprocess.run([sys.executable, "-m", "typeinf", "annotate", "--diff", "--format", "text", "m.py"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    ann_json = subprocess.run([sys.executable, "-m", "typeinf", "annotate", "--check", "--format", "json", "m.py"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    written = {(d["line"], d["column"], d["kind"]): (d["type"], d["confidence"]) for d in _json.loads(ann_json.stdout)}
+    assert written and marked == written, (marked, written, ann.stdout)
+    assert (tmp_path / "m.py").read_text() == src  # predict writes nothing
+    text = subprocess.run([sys.executable, "-m", "typeinf", "predict", "m.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300).stdout
+    assert sum("[annotate]" in line for line in text.splitlines()) == len(written)
+    assert "| " in text  # alternatives are shown

@@ -243,3 +243,20 @@ def test_declaration_qualifiers_are_not_predicted_as_types() -> None:
     preds = predictor.predict(extract("DEFAULT_LIMIT = 50\nPATTERN = r'x'\nNAME = 'n'\n", "python", "m.py"))
     for p in preds:
         assert all(without_qualifier(t) == t for t, _ in p.alternatives), p.alternatives
+
+
+def test_the_model_overrides_a_fact_only_with_a_type_that_holds_its_value() -> None:
+    from typeinf.static import holds
+
+    ret_int = Fact("int", "literal-returns")
+    assert not holds("bool", ret_int, "python") and not holds("str | None", ret_int, "python")
+    assert all(holds(t, ret_int, "python") for t in ("int", "float", "int | None", "Optional[int]", "Any", "Literal[1]"))
+    assert holds("Base", Fact("Derived", "constructor"), "python")  # a subclass relation is not known here
+    assert not holds("string", Fact("number", "literal"), "typescript") and holds("0 | 1", Fact("number", "literal"), "typescript")
+    predictor = Predictor()
+    # a model that puts `bool` first beside `return 1` (its parameter is annotated bool) does not win
+    fact = Fact("int", "literal-returns")
+    t, _, source, _ = predictor.combine_raw("python", fact, [("bool", 0.97), ("int", 0.02)], 5, "return")
+    assert (t, source) == ("int", "static")
+    t, _, source, _ = predictor.combine_raw("python", fact, [("float", 0.97), ("int", 0.02)], 5, "return")
+    assert (t, source) == ("float", "model")

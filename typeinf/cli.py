@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--check", action="store_true",
                       help="write nothing; list the files that would change and exit 1 if there are any "
                            "(default: write the files)")  # fmt: skip
-    p.add_argument("--min-confidence", type=_probability, default=None, metavar="X",
+    p.add_argument("--min-confidence", type=_probability, default=None, metavar="X", dest="threshold",
                    help="write only predictions at least this confident (default: the model's threshold "
                         "for >= 95%% precision)")  # fmt: skip
     p.add_argument("--kinds", type=_kinds, default=None, metavar="KINDS",
@@ -278,6 +279,9 @@ def cmd_slices(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """Every unannotated site's prediction; where `annotate` would write one (its rounds run here,
+    nothing is written), the prediction it writes, marked."""
+    from .annotate.run import annotate_files, project_relative
     from .predict import Prediction
     from .project import ProjectIndex, find_root
 
@@ -292,26 +296,60 @@ def cmd_predict(args: argparse.Namespace) -> int:
     index = ProjectIndex.build(root, settings.max_bytes)
     failures: list[Skipped] = []
     groups = []  # every file's unannotated sites, for one batched model pass over all of them
+    sources = []
     for src, read in iter_sources(args, settings, failures):
         got = _slice(src, read.data, failures)
         if got is None:
             continue
         todo = [s for s in got[0] if s.annotation is None]
         groups.append((todo, index.types_for(src.path, src.language)))
-    results: list[Prediction] = [
-        p for preds in predictor.predict_groups(groups, top_k=args.top_k) for p in preds
-        if p.confidence >= args.min_confidence and p.type
-    ]  # fmt: skip
+        if not got[1]:  # annotate writes only files that parse
+            sources.append((src, read.data, display_path(src.path), project_relative(src.path, root)))
+    options = _annotate_options(args, settings, predictor)
+    written: dict[tuple[str, int, int, str], Prediction] = {}
+    for r in annotate_files(sources, predictor, index, options) if sources else []:
+        if r.error is None:
+            for p in r.reported:
+                written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
+    results: list[tuple[Prediction, bool]] = []
+    for preds in predictor.predict_groups(groups, top_k=args.top_k):
+        for p in preds:
+            w = written.get(p.slice.key)
+            if w is not None:
+                p = replace(w, slice=p.slice, alternatives=w.alternatives[: args.top_k])
+            if p.confidence >= args.min_confidence and p.type:
+                results.append((p, w is not None))
     if args.format == "json":
-        json.dump([p.to_dict(args.top_k) for p in results], sys.stdout, ensure_ascii=False, indent=1)
+        json.dump([{**p.to_dict(args.top_k), "annotate": marked} for p, marked in results], sys.stdout,
+                  ensure_ascii=False, indent=1)  # fmt: skip
         sys.stdout.write("\n")
     else:
-        for p in results:
+        for p, marked in results:
             s = p.slice
             sep = "->" if s.kind == "return" else ":"
-            print(f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  "
-                  f"({p.confidence:.2f}, {p.source})")  # fmt: skip
+            others = ", ".join(f"{t} {c:.2f}" for t, c in p.alternatives[1 : args.top_k] if t != p.type)
+            print(f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  ({p.confidence:.2f}, {p.source})"
+                  + ("  [annotate]" if marked else "") + (f"  | {others}" if others else ""))  # fmt: skip
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _annotate_options(args: argparse.Namespace, settings: Settings, predictor: Any) -> Any:
+    """What `annotate` writes with these flags and settings: threshold (the model's own per language
+    unless --min-confidence or [tool.typeinf] min-confidence set one), kinds, aggressive, target."""
+    from .annotate import Options
+
+    threshold = getattr(args, "threshold", None)
+    if threshold is None:
+        threshold = settings.min_confidence
+    by_language = predictor.thresholds if threshold is None else {}  # the model's own, per language
+    if threshold is None:
+        threshold = predictor.default_threshold
+    aggressive = bool(getattr(args, "aggressive", None) if getattr(args, "aggressive", None) is not None
+                      else settings.aggressive)  # fmt: skip
+    if getattr(args, "stubs", None) is not None:
+        aggressive = True  # a stub changes nothing at run time
+    kinds = getattr(args, "kinds", None) or settings.kinds
+    return Options(threshold, frozenset(kinds), aggressive, settings.python_target(), by_language)
 
 
 def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | None
@@ -359,7 +397,7 @@ def _annotate_usage_problem(args: argparse.Namespace) -> str | None:
 def cmd_annotate(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from .annotate import Options, apply
+    from .annotate import apply
     from .annotate.run import MAX_ROUNDS, annotate_files, project_relative
     from .annotate.verify import NoChecker, verify
     from .features import lang_family
@@ -373,17 +411,9 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     predictor = _load_predictor(args)
     if predictor is None:
         return EXIT_USAGE
-    threshold = args.min_confidence if args.min_confidence is not None else settings.min_confidence
-    by_language = predictor.thresholds if threshold is None else {}  # the model's own, per language
-    if threshold is None:
-        threshold = predictor.default_threshold
-    aggressive = bool(args.aggressive if args.aggressive is not None else settings.aggressive)
-    if args.stubs is not None:
-        aggressive = True  # a stub changes nothing at run time
-    elif aggressive:
+    options = _annotate_options(args, settings, predictor)
+    if options.aggressive and args.stubs is None:
         warn("--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too")
-    options = Options(threshold, frozenset(args.kinds or settings.kinds), aggressive, settings.python_target(),
-                      by_language)  # fmt: skip
     root = args.project if args.project is not None else find_root(_first_path(args))
     index = ProjectIndex.build(root, settings.max_bytes)
     failures: list[Skipped] = []

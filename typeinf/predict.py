@@ -30,7 +30,7 @@ from .features import N_FEATURES, Candidate, ProjectType, lang_family, local_can
 from .members import BUILTIN_MEMBERS, class_of, used_members
 from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .slices.model import Slice
-from .static import Fact, rule_key, static_fact
+from .static import Fact, holds, rule_key, static_fact
 from .types import normalize, without_qualifier
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -365,7 +365,8 @@ class Predictor:
         if fact is not None:
             t = normalize(fact.type, fam)
             rule_p = float(self.rules.get(rule_key(fam, kind, fact), 0.8))
-            if not alts or alts[0][0] == t or alts[0][1] <= rule_p:
+            # the model overrides a fact only with a type that holds the fact's value
+            if not alts or alts[0][0] == t or alts[0][1] <= rule_p or not holds(alts[0][0], fact, fam):
                 conf = max(rule_p, dict(alts).get(t, 0.0))
                 rest = [(x, c) for x, c in alts if x != t]
                 return t, conf, "static", [(t, conf), *rest][:top_k]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from .memo import by_identity
 from .slices.model import Expr, ScopeName, Slice
+from .types import union_members
 
 _PY_STR = re.compile(r"^[rRuUfF]{0,2}('|\")")
 _PY_BYTES = re.compile(r"^(?:[bB][rR]?|[rR][bB])('|\")")
@@ -217,3 +218,53 @@ def static_fact(s: Slice) -> Fact | None:
         assert t is not None
         return Fact(t, "literal-returns")
     return None
+
+
+# The types that can hold a value of a fact's type (its supertypes and the top types), by language:
+# a prediction that overrides a fact must be one of these (in a union, one member suffices), else a
+# checker would reject it (`def f(): return 1` annotated `-> bool`).
+_HOLDS = {
+    "python": {
+        "bool": {"bool", "int", "float", "complex"},
+        "int": {"int", "float", "complex", "SupportsInt", "SupportsIndex", "numbers.Number", "Number"},
+        "float": {"float", "complex", "SupportsFloat"},
+        "str": {"str", "AnyStr", "Sequence[str]", "Iterable[str]", "Hashable"},
+        "bytes": {"bytes", "AnyStr", "Sequence[int]", "Hashable"},
+        "None": {"None", "NoReturn", "Never"},
+        "_top": {"Any", "object", "typing.Any"},
+    },
+    "typescript": {
+        "boolean": {"boolean", "true", "false"},
+        "number": {"number"},
+        "string": {"string"},
+        "void": {"void", "undefined"},
+        "Promise<void>": {"Promise<void>", "Promise<undefined>"},
+        "_top": {"any", "unknown", "Object", "object", "{}"},
+    },
+}
+
+
+def holds(candidate: str, fact: Fact, language: str) -> bool:
+    """Whether a type written in place of a literal or no-return fact would still accept the
+    value the code has (always true for other facts: a constructor's class may be a subclass)."""
+    fam = "python" if language == "python" else "typescript"
+    if fact.rule not in ("literal", "literal-returns", "no-return"):
+        return True
+    table = _HOLDS[fam]
+    accepted = table.get(fact.type)
+    if accepted is None:
+        return True
+    for member in union_members(candidate, fam):
+        if member in accepted or member in table["_top"] or member.startswith(("Literal[", "Optional[")):
+            return True
+        if fam == "typescript" and fact.type in ("number", "string", "boolean") and _ts_literal_of(member, fact.type):
+            return True
+    return False
+
+
+def _ts_literal_of(member: str, ts_type: str) -> bool:
+    if ts_type == "string":
+        return member[:1] in ("'", '"', "`")
+    if ts_type == "boolean":
+        return member in ("true", "false")
+    return bool(_INT.match(member) or _FLOAT.match(member))

@@ -447,3 +447,17 @@ def without_qualifier(text: str) -> str | None:
         return None
     m = _QUALIFIED.match(t)
     return without_qualifier(m.group(2)) if m else text
+
+
+def union_members(text: str, language: str = "python") -> list[str]:
+    """The members of a union type text at its top level (`int | None` -> int, None; `Optional[int]`
+    -> int, None); the text itself when it is not a union."""
+    t = text.strip()
+    if language == "python":
+        m = re.match(r"^(?:typing\.)?Optional\[(.*)\]$", t, re.S)
+        if m:
+            return [*union_members(m.group(1), language), "None"]
+        m = re.match(r"^(?:typing\.)?Union\[(.*)\]$", t, re.S)
+        if m:
+            return [u for part in _split_top(m.group(1), ",") for u in union_members(part, language)]
+    return _split_top(t, "|") or [t]
