@@ -399,7 +399,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 
     from .annotate import apply
     from .annotate.run import MAX_ROUNDS, annotate_files, project_relative
-    from .annotate.verify import NoChecker, verify
+    from .annotate.verify import NoChecker, Target, Verdict, verify_all
     from .features import lang_family
     from .project import ProjectIndex, find_root
 
@@ -426,7 +426,17 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     stdin_out: bytes | None = getattr(args, "stdin_raw", None)
     # --verify re-applies a subset of the edits to the original text: one round only
     results = annotate_files(sources, predictor, index, options, rounds=1 if args.verify else MAX_ROUNDS)
-    changed_files, rejected, runtime_skipped, unimportable, stubbed = 0, 0, 0, 0, 0
+    verdicts: dict[Path, Verdict] = {}
+    if args.verify:
+        targets = [Target(r.source.path, r.source.language, r.data, r.applied,
+                          functools.partial(_annotated, r.data, r.source.language, options, r.proj_rel))
+                   for r in results if r.error is None and r.applied and r.new is not None]  # fmt: skip
+        try:
+            verdicts = {t.path: v for t, v in zip(targets, verify_all(targets, root), strict=True)}
+        except NoChecker as e:
+            warn(str(e))
+            return EXIT_USAGE
+    changed_files, rejected, runtime_skipped, unimportable, stubbed, unexplained = 0, 0, 0, 0, 0, 0
     ts_stubs: dict[Path, tuple[str, bytes]] = {}
     added: Counter[str] = Counter()
     report = []
@@ -438,17 +448,15 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         runtime_skipped += len(r.runtime)
         unimportable += r.planned.unimportable if r.planned is not None else 0
         new, applied = r.new, r.applied
-        if args.verify and applied and new is not None:
-            try:
-                kept, dropped = verify(r.source.path, r.source.language, r.data, applied,
-                                       functools.partial(_annotated, r.data, r.source.language, options, r.proj_rel),
-                                       root)  # fmt: skip
-            except NoChecker as e:
-                warn(str(e))
-                return EXIT_USAGE
-            rejected += len(dropped)
-            if dropped:
-                new, applied, _ = apply(r.data, r.source.language, kept, options, r.proj_rel)
+        verdict = verdicts.get(r.source.path)
+        if verdict is not None:
+            rejected += len(verdict.removed)
+            for line, msg in verdict.unattributed:
+                unexplained += 1
+                warn(f"{r.rel}:{line}: the type checker reports a new error no annotation could be blamed for "
+                     f"(kept): {msg}")  # fmt: skip
+            if verdict.removed:
+                new, applied, _ = apply(r.data, r.source.language, verdict.kept, options, r.proj_rel)
         unchanged = not applied or new is None or new == r.data
         read = reads[r.source.path]
         if args.stubs is not None:  # every file gets a stub: a checker reading the set finds every module
@@ -493,7 +501,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(added.items())) or "nothing"
     warn(f"{changed_files} file(s) {verb}: {kinds} (threshold {_thresholds_text(options, langs_seen)}); "
          f"{runtime_skipped} skipped as read at run time, {unimportable} needing an unknown import, "
-         + (f"{rejected} rejected by the type checker, " if args.verify else "")
+         + (f"{rejected} rejected by the type checker ({unexplained} new error(s) not attributed), "
+            if args.verify else "")
          + (f"{stubbed} stub file(s) written, " if args.stubs is not None else "") +
          f"{len(failures)} file(s) not processed")  # fmt: skip
     if failures:
