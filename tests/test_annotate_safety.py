@@ -202,3 +202,20 @@ def test_a_deep_file_is_reported_and_the_others_annotated(tmp_path):
     assert "deep.py" in r.stderr and "too deep" in r.stderr
     for i in range(8):
         assert "strict: bool = False" in (tmp_path / f"ok{i}.py").read_text()
+
+
+# ------------------------------------------------------------------ #18.9 inferrable TypeScript types
+def test_typescript_sites_the_compiler_infers_from_a_literal_are_left_alone(tmp_path):
+    (tmp_path / "package.json").write_text('{"name": "t"}\n')
+    src = ("export function count(items, start = 0) {\n  let i = 0;\n  const label = 'n';\n"
+           "  const double = (x) => x * 2;\n  for (const it of items) { i += double(it); }\n  return i + start;\n}\n")  # fmt: skip
+    (tmp_path / "a.ts").write_text(src)
+    r = run(["annotate", "--min-confidence", "0", "a.ts"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = (tmp_path / "a.ts").read_text()
+    assert "start = 0" in out and "let i = 0;" in out and "const label = 'n';" in out and "const double = (" in out
+    assert "items:" in out  # the others are still written
+    (tmp_path / "a.ts").write_text(src)
+    r = run(["annotate", "--min-confidence", "0", "--inferrable-types", "a.ts"], tmp_path)
+    out = (tmp_path / "a.ts").read_text()
+    assert r.returncode == 0 and "start: number = 0" in out and "let i: number = 0" in out

@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aggressive", action="store_true", default=None,
                    help="also annotate sites whose annotations are read at run time (dataclass fields, "
                         "web routes, CLI commands, validators) (default: off, or [tool.typeinf] aggressive)")  # fmt: skip
+    p.add_argument("--inferrable-types", action="store_true", default=None,
+                   help="TypeScript: also annotate variables and parameters whose type the compiler infers from a "
+                        "literal initializer or default, and variables bound to a function (default: off, as "
+                        "@typescript-eslint/no-inferrable-types; or [tool.typeinf] inferrable-types)")  # fmt: skip
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="json: print what was (or would be) inserted; not with --diff (default: text, a "
                         "summary on stderr)")  # fmt: skip
@@ -349,7 +353,10 @@ def _annotate_options(args: argparse.Namespace, settings: Settings, predictor: A
     if getattr(args, "stubs", None) is not None:
         aggressive = True  # a stub changes nothing at run time
     kinds = getattr(args, "kinds", None) or settings.kinds
-    return Options(threshold, frozenset(kinds), aggressive, settings.python_target(), by_language)
+    inferrable = getattr(args, "inferrable_types", None)
+    return Options(threshold, frozenset(kinds), aggressive,
+                   inferrable if inferrable is not None else settings.inferrable_types, settings.python_target(),
+                   by_language)  # fmt: skip
 
 
 def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | None

@@ -26,6 +26,7 @@ class Settings:
     min_confidence: float | None = None  # None: the model's calibrated threshold
     kinds: list[str] = field(default_factory=lambda: ["param", "return", "var"])
     aggressive: bool = False
+    inferrable_types: bool = False  # TypeScript: also sites whose type tsc infers from a literal
     requires_python: str | None = None  # from [project] requires-python
     source: Path | None = None  # the pyproject.toml the settings came from
 
@@ -44,7 +45,8 @@ class Settings:
 
 
 _KEYS = {"max-bytes": ("max_bytes", int), "exclude": ("exclude", list), "min-confidence": ("min_confidence", float),
-         "kinds": ("kinds", list), "aggressive": ("aggressive", bool)}
+         "kinds": ("kinds", list), "aggressive": ("aggressive", bool),
+         "inferrable-types": ("inferrable_types", bool)}
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..categories import PY_BUILTIN_NAMES, TS_BUILTIN_NAMES
 from ..features import lang_family
 from ..predict import Prediction
+from ..slices.model import Slice
 from ..slices.source import parse
 from ..types import names_in
 from .edits import TYPING_NAMES, Edit, NotParsable
@@ -38,6 +39,9 @@ class Options:
     min_confidence: float
     kinds: frozenset[str] = frozenset(KINDS)
     aggressive: bool = False
+    # TypeScript: also variables and parameters whose type the compiler infers from a literal
+    # initializer or default, or a variable bound to a function (@typescript-eslint/no-inferrable-types)
+    inferrable_types: bool = False
     python_target: tuple[int, int] = (3, 10)
     by_language: Mapping[str, float] = field(default_factory=dict)  # the model's own, when no threshold is set
 
@@ -78,12 +82,24 @@ def _imports_for(p: Prediction, language: str) -> tuple[tuple[tuple[str, str], .
     return tuple(runtime), tuple(type_only)
 
 
+def inferrable(s: Slice) -> bool:
+    """A TypeScript site whose type the compiler infers from the code: a variable or parameter
+    with a literal initializer or default (`let i = 0`, `b = false`), a variable bound to a
+    function (its parameters and return carry the types)."""
+    if s.kind == "param":
+        return s.evidence.default is not None and s.evidence.default.category == "literal"
+    d = s.evidence.definition
+    return s.kind == "var" and d is not None and d.category in ("literal", "lambda")
+
+
 def plan(predictions: list[Prediction], options: Options, language: str) -> Planned:
     out = Planned()
     for p in predictions:
         s = p.slice
         if (s.annotation is not None or not s.annotatable or s.kind not in options.kinds
                 or p.confidence < options.threshold(language) or not p.type):  # fmt: skip
+            continue
+        if language != "python" and not options.inferrable_types and inferrable(s):
             continue
         imports = _imports_for(p, language)
         if imports is None:
