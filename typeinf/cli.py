@@ -451,6 +451,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         if r.error is not None:
             warn(r.error if r.error.startswith(r.rel) else f"{r.rel}: {r.error}")
             failures.append(Skipped(r.source.path, r.error, True))
+            if args.stubs is not None and r.source.language != "python":
+                ts_stubs[r.source.path] = (r.rel, r.data)  # not annotated, but the compiler may still declare it
             continue
         runtime_skipped += len(r.runtime)
         unimportable += r.planned.unimportable if r.planned is not None else 0
