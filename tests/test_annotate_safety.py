@@ -219,3 +219,20 @@ def test_typescript_sites_the_compiler_infers_from_a_literal_are_left_alone(tmp_
     r = run(["annotate", "--min-confidence", "0", "--inferrable-types", "a.ts"], tmp_path)
     out = (tmp_path / "a.ts").read_text()
     assert r.returncode == 0 and "start: number = 0" in out and "let i: number = 0" in out
+
+
+def test_the_typescript_compilers_parser_judges_the_annotated_text(tmp_path):
+    from conftest import need_tool
+
+    from typeinf.annotate.dts import NoCompiler, find_typescript, syntax_regressions
+
+    try:
+        find_typescript(tmp_path)
+    except NoCompiler:
+        need_tool(None, "the TypeScript compiler (npm install typescript; TYPEINF_TYPESCRIPT)")
+    good = b"export function f(x) {\n  return x;\n}\n"
+    pairs = {tmp_path / "a.ts": (good, good.replace(b"f(x)", b"f(x: number)")),
+             tmp_path / "b.ts": (good, good.replace(b"f(x)", b"f(x: )")),
+             tmp_path / "c.tsx": (b"const a = <div/>;\n", b"const a: JSX.Element = <div/>;\n")}  # fmt: skip
+    broken = syntax_regressions(tmp_path, pairs)
+    assert broken is not None and set(broken) == {tmp_path / "b.ts"} and "expected" in broken[tmp_path / "b.ts"]

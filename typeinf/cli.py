@@ -433,6 +433,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     stdin_out: bytes | None = getattr(args, "stdin_raw", None)
     # --verify re-applies a subset of the edits to the original text: one round only
     results = annotate_files(sources, predictor, index, options, rounds=1 if args.verify else MAX_ROUNDS)
+    _refuse_typescript_syntax_regressions(results, root)
     verdicts: dict[Path, Verdict] = {}
     if args.verify:
         targets = [Target(r.source.path, r.source.language, r.data, r.applied,
@@ -517,6 +518,23 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if failures:
         return EXIT_FAILED
     return EXIT_CHANGES if args.check and changed_files else EXIT_OK
+
+
+def _refuse_typescript_syntax_regressions(results: list[Any], root: Path) -> None:
+    """A TypeScript file whose annotated text the compiler's parser finds a new syntax error in is
+    not written (its result becomes an error), where the compiler is installed."""
+    from .annotate.dts import syntax_regressions
+
+    pairs = {r.source.path: (r.data, r.new) for r in results
+             if r.error is None and r.new is not None and r.source.language != "python"}  # fmt: skip
+    try:
+        broken = syntax_regressions(root, pairs) or {}
+    except (RuntimeError, OSError, ValueError) as e:
+        warn(f"the TypeScript compiler's syntax check could not run ({e}); tree-sitter's check applies")
+        return
+    for r in results:
+        if r.source.path in broken:
+            r.error = f"the annotated file would have a syntax error ({broken[r.source.path]}); nothing written"
 
 
 def _stdin_not_encodable(rel: str, read: Read, e: UnicodeEncodeError) -> int:

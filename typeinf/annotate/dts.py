@@ -1,4 +1,5 @@
-"""`.d.ts` stubs of annotated TypeScript (`typeinf annotate --stubs DIR`), by the TypeScript compiler.
+"""The TypeScript compiler's part in annotate: `.d.ts` stubs (`typeinf annotate --stubs DIR`) and the
+check that an annotated file has no syntax error its original had not (`syntax_regressions`).
 
 Declaration emit is the compiler's job: the annotated sources are handed to `dts_emit.js`
 in memory (the project itself is not touched) and the compiler writes their declarations, with
@@ -16,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().with_name("dts_emit.js")
+SYNTAX_SCRIPT = Path(__file__).resolve().with_name("ts_syntax.js")
 
 
 class NoCompiler(RuntimeError):
@@ -53,3 +55,23 @@ def declarations(root: Path, sources: dict[Path, bytes], timeout: float = 600) -
     out = json.loads(proc.stdout)
     errors = out.pop("__errors__", [])
     return {Path(k): v for k, v in out.items()}, errors
+
+
+def syntax_regressions(root: Path, pairs: dict[Path, tuple[bytes, bytes]], timeout: float = 600) -> dict[Path, str] | None:
+    """The files whose annotated text has more syntax diagnostics than the original, by the
+    compiler's own parser (one node process for all), with the first new message; None when no
+    compiler is installed (the caller's tree-sitter check still applies)."""
+    if not pairs or shutil.which("node") is None:
+        return None
+    try:
+        typescript = find_typescript(root)
+    except NoCompiler:
+        return None
+    payload = json.dumps({str(p): [a.decode("utf-8", "replace"), b.decode("utf-8", "replace")]
+                          for p, (a, b) in pairs.items()})  # fmt: skip
+    proc = subprocess.run(["node", str(SYNTAX_SCRIPT), str(typescript)], input=payload, capture_output=True,
+                          text=True, timeout=timeout)  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"the TypeScript syntax check failed: {proc.stderr.strip()[-500:]}")
+    out = json.loads(proc.stdout)
+    return {Path(k): v[2] or "syntax error" for k, v in out.items() if v[1] > v[0]}
