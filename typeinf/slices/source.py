@@ -66,6 +66,34 @@ def parse(data: bytes, language: str) -> Tree:
         return tree
 
 
+class Parents:
+    """Parent links recorded by a slicer's own walk over the tree.
+
+    tree-sitter's `Node.parent` (and `prev_sibling`) searches down from the root, so it costs
+    O(depth): a slicer that climbs from every reference that way is quadratic in the nesting of
+    `f(f(f(...)))`.  The slicers record each node's parent when their walk reaches it and climb
+    through this table instead; a node the walk never reached falls back to `Node.parent` and
+    is counted in `fallbacks` (the tests require none)."""
+
+    __slots__ = ("links", "fallbacks")
+
+    def __init__(self) -> None:
+        self.links: dict[int, Node | None] = {}
+        self.fallbacks = 0
+
+    def __call__(self, node: Node) -> Node | None:
+        try:
+            return self.links[node.id]
+        except KeyError:
+            self.fallbacks += 1
+            parent = self.links[node.id] = node.parent
+            return parent
+
+    def add(self, parent: Node | None, child: Node | None) -> None:
+        if child is not None:
+            self.links[child.id] = parent
+
+
 @dataclass(slots=True)
 class Diagnostic:
     line: int
