@@ -88,9 +88,10 @@ def operand_kind(src: Source, node: Node) -> str:
     if t == "identifier":
         return "name:" + src.text(node)
     if t == "call":
-        return "call:" + clip(src.text(node.child_by_field_name("function")), 40)
+        f = node.child_by_field_name("function")
+        return "call:" + (src.clipped(f.start_byte, f.end_byte, 40) if f is not None else "")
     if t == "attribute":
-        return "attr:" + clip(src.text(node), 40)
+        return "attr:" + src.clipped(node.start_byte, node.end_byte, 40)
     return t
 
 
@@ -161,11 +162,9 @@ class _PythonSlicer:
             node, scope = stack.pop()
             if node.type == "type":  # annotations are labels, never evidence
                 continue
-            children = node.children
-            for c in children:  # before the visit, which looks at parents
+            child_scope = self._visit(node, scope)  # looks at the parents of `node`, not below
+            for c in reversed(node.children):
                 links[c.id] = node
-            child_scope = self._visit(node, scope)
-            for c in reversed(children):
                 stack.append((c, child_scope))
         self.src.finish()
 
@@ -628,14 +627,18 @@ def _param_name(p: Node) -> Node | None:
 
 
 def _targets(node: Node) -> list[Node]:
-    """Names (identifiers and attributes) bound by an assignment/for/with target."""
-    if node.type in ("identifier", "attribute"):
-        return [node]
-    if node.type == "as_pattern_target":
-        return [t for c in node.named_children for t in _targets(c)]
-    if node.type in _TARGET_CONTAINERS:
-        return [t for c in node.named_children for t in _targets(c)]
-    return []
+    """Names (identifiers and attributes) bound by an assignment/for/with target, in order
+    (an explicit stack: `((((x)))) = 1` may nest deeper than Python's recursion limit)."""
+    out: list[Node] = []
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        t = n.type
+        if t in ("identifier", "attribute"):
+            out.append(n)
+        elif t == "as_pattern_target" or t in _TARGET_CONTAINERS:
+            todo.extend(reversed(n.named_children))
+    return out
 
 
 def _before(parent: Node, child: Node) -> Node | None:

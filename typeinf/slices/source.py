@@ -108,6 +108,8 @@ class Source:
     line_starts: list[int] = field(init=False)
     # spans (start, end) of annotation text *with* its ':'/'->' indicator and leading blanks
     annotation_spans: list[tuple[int, int]] = field(default_factory=list)
+    # window texts by line range: the sites of nested functions on one long line share one
+    _windows: dict[tuple[int, int], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         starts = [0]
@@ -138,6 +140,8 @@ class Source:
         while start > 0 and self.data[start - 1 : start] in (b" ", b"\t"):
             start -= 1
         self.annotation_spans.append((start, end))
+        if self._windows:
+            self._windows.clear()
 
     def finish(self) -> None:
         self.annotation_spans.sort()
@@ -162,10 +166,28 @@ class Source:
         return b"".join(out).decode("utf-8", "replace")
 
     def expr_text(self, node: Node | None, limit: int = MAX_TEXT) -> str:
-        """An expression's text without annotations (arrow functions carry some), clipped."""
+        """An expression's text without annotations (arrow functions carry some), clipped.
+
+        Only a prefix of a long expression is rendered (the same result as clipping the whole
+        text): rendering all of it made nested expressions, each of which is some site's
+        evidence, quadratic in their size."""
         if node is None:
             return ""
-        return clip(self.strip_annotations(node.start_byte, node.end_byte), limit)
+        return self.clipped(node.start_byte, node.end_byte, limit, strip=True)
+
+    def clipped(self, start: int, end: int, limit: int, strip: bool = False) -> str:
+        """`clip` of the text of bytes [start, end) (annotations removed with `strip`), reading
+        only as much of it as the clipped text needs."""
+        span = 8 * limit + 64
+        while end - start > span:
+            head = start + span
+            raw = self.strip_annotations(start, head) if strip else self.data[start:head].decode("utf-8", "replace")
+            text = " ".join(raw.split())
+            if len(text) > limit:  # a prefix of the collapsed whole: cut where clip would cut
+                return text[: limit - 1] + "\u2026"
+            span *= 4
+        raw = self.strip_annotations(start, end) if strip else self.data[start:end].decode("utf-8", "replace")
+        return clip(raw, limit)
 
     def window(self, site_offset: int, scope_node: Node | None) -> str:
         """At most WINDOW_LINES lines around the site, annotations removed.
@@ -183,9 +205,12 @@ class Source:
             hi = min(last, lo + WINDOW_LINES - 1)
             lo = max(first, hi - WINDOW_LINES + 1)
             first, last = lo, hi
-        start = self.line_starts[first]
-        end = self.line_starts[last + 1] if last + 1 < len(self.line_starts) else len(self.data)
-        return self.strip_annotations(start, end).rstrip("\n")
+        text = self._windows.get((first, last))
+        if text is None:
+            start = self.line_starts[first]
+            end = self.line_starts[last + 1] if last + 1 < len(self.line_starts) else len(self.data)
+            text = self._windows[(first, last)] = self.strip_annotations(start, end).rstrip("\n")
+        return text
 
 
 def syntax_diagnostics(source: Source, root: Node, limit: int = 5) -> list[Diagnostic]:
