@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
 
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from .model import MAX_TEXT, clip
 
@@ -60,6 +60,9 @@ def parse(data: bytes, language: str) -> Tree:
             _TREES.move_to_end(key)
             return tree
         tree = parser(language).parse(data)
+        bridged = bridge_grammar_gaps(data, language, tree)
+        if bridged is not None:
+            tree = bridged
         _TREES[key] = tree
         if len(_TREES) > 4:
             _TREES.popitem(last=False)
@@ -300,3 +303,233 @@ def blank(data: bytes | bytearray, start: int, end: int) -> bytearray:
         if out[i] not in (10, 13):
             out[i] = 32
     return out
+
+
+# ---------------------------------------------------------------------------- grammar gaps
+# Syntax that CPython 3.12/3.13 and TypeScript 5.x/7 accept but that the grammars typeinf pins
+# (the newest wheels on PyPI: tree-sitter-python 0.25.0, tree-sitter-typescript 0.23.2) do not
+# parse.  Such a file is parsed a second time with each construct rewritten, at the same byte
+# positions, into one the grammar knows and that says the same to the slicers and the writers:
+# a keyword or a type-level part that carries no evidence becomes spaces.  The tree then has no
+# ERROR node there (so annotate can write the file, never into the rewritten bytes: they hold no
+# site), while the slicers keep reading the original bytes (`Source.data`).
+#
+#   TypeScript  variance annotations  `<in T>`, `<out T>`, `<in out T>`     -> `<   T>` ...
+#               `export type * (as ns) from`, `import defer * as ns from`  -> keyword blanked
+#               `static accessor x` (accessor after another modifier)       -> `static          x`
+#               type arguments of a tagged template  tag<{ id: number }[]>`...` -> tag        `...`
+#   Python      a format spec that starts with `=`  f"{x:=^10}", f"{v:=06.2f}"  -> f"{x: ^10}"
+#               (tree-sitter reads `x:=10` there as a walrus, which CPython never does:
+#               an unparenthesised `:=` cannot stand at the top of an interpolation)
+#               PEP 696 type parameter defaults  def f[T = int]()              -> def f[T      ]()
+#
+# A rewrite is only tried on the lines of an ERROR/MISSING node (the f-string one: wherever the
+# grammar made a walrus of a format spec), and kept only if the new tree has fewer errors (the
+# f-string one: no more).  Anything else stays an error and is reported as before.
+
+_PY_SPEC_WALRUS = "(interpolation expression: (named_expression) @walrus)"
+_TS_TEMPLATES = "(template_string) @template"
+_TS_KEYWORDS = re.compile(
+    rb"\bexport\s+(type)\s*\*|\bimport\s+(defer)\s*\*"
+    rb"|\b(?:static|override|readonly|declare|public|private|protected|abstract)\s+(accessor)\s+(?=[#\w$\[\"'])"
+)
+_VARIANCE = re.compile(rb"(?<![\w$.])(in|out)(?=\s+(?!extends\b)[A-Za-z_$])")
+
+
+@cache
+def _query(language: str, source: str) -> Query:
+    return Query(parser(language).language, source)  # type: ignore[arg-type]
+
+
+def error_nodes(root: Node, limit: int = 1000) -> list[Node]:
+    """The ERROR and MISSING nodes of a tree (the first `limit`), in document order."""
+    out: list[Node] = []
+    if not root.has_error:
+        return out
+    stack = [root]
+    while stack and len(out) < limit:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            out.append(node)
+        elif node.has_error:
+            stack.extend(reversed(node.children))
+    return out
+
+
+def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
+    """A tree of `data` with the constructs the grammar lacks rewritten (positions kept), or
+    None when there is nothing to rewrite or rewriting does not remove errors."""
+    p = parser(language)
+    errors = error_nodes(tree.root_node)
+    bridged = None
+    if language == "python" and b":=" in data:
+        blanks = _format_specs(data, tree.root_node)
+        if blanks:
+            buf = _blanked(data, blanks)
+            new = p.parse(buf)
+            new_errors = error_nodes(new.root_node)
+            if len(new_errors) <= len(errors):
+                data, tree, errors = buf, new, new_errors
+                bridged = new
+    for _ in range(4):  # a bridged error can uncover the next one (`<out A, out B>`)
+        if not errors:
+            break
+        if language == "python":
+            blanks = _python_gaps(data, errors)
+        else:
+            blanks = _typescript_gaps(data, language, tree, errors)
+        if not blanks:
+            break
+        buf = _blanked(data, blanks)
+        new = p.parse(buf)
+        new_errors = error_nodes(new.root_node)
+        if len(new_errors) >= len(errors):
+            break
+        data, tree, errors = buf, new, new_errors
+        bridged = new
+    return bridged
+
+
+def _blanked(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    out = bytearray(data)
+    for start, end in spans:
+        for i in range(start, end):
+            if out[i] not in (10, 13):
+                out[i] = 32
+    return bytes(out)
+
+
+def _format_specs(data: bytes, root: Node) -> list[tuple[int, int]]:
+    """The `=` opening a format spec that the grammar read as a walrus: f"{x:=^10}"."""
+    out = []
+    for w in QueryCursor(_query("python", _PY_SPEC_WALRUS)).captures(root).get("walrus", []):
+        name = w.child_by_field_name("name")
+        if name is None:
+            continue
+        at = data.find(b":=", name.end_byte, w.end_byte)
+        if at >= 0 and not data[name.end_byte : at].strip():
+            out.append((at + 1, at + 2))
+    return out
+
+
+def _python_gaps(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
+    """PEP 696 defaults in the type parameter lists that hold an error."""
+    out: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    for e in errors:
+        tp = e.parent
+        if tp is None or tp.type != "type_parameter" or tp.id in seen:
+            continue
+        seen.add(tp.id)
+        out.extend(_defaults(data, tp.start_byte, tp.end_byte))
+    return out
+
+
+def _defaults(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of the `= default` parts at the top level of the bracketed list data[start:end]."""
+    out: list[tuple[int, int]] = []
+    depth = 0
+    quote = 0
+    default_at = -1
+    i = start
+    while i < end:
+        c = data[i]
+        if quote:
+            if c == 92:  # backslash
+                i += 1
+            elif c == quote:
+                quote = 0
+        elif c in (34, 39):  # " '
+            quote = c
+        elif c in (40, 91, 123):  # ( [ {
+            depth += 1
+        elif c in (41, 93, 125):  # ) ] }
+            depth -= 1
+            if depth == 0 and default_at >= 0:
+                _add_default(data, default_at, i, out)
+                default_at = -1
+        elif c == 44 and depth == 1 and default_at >= 0:  # ,
+            _add_default(data, default_at, i, out)
+            default_at = -1
+        elif c == 61 and depth == 1 and default_at < 0:  # =
+            default_at = i
+        i += 1
+    return out
+
+
+def _add_default(data: bytes, at: int, end: int, out: list[tuple[int, int]]) -> None:
+    if data[at + 1 : end].strip():  # `T = ` without a default stays an error
+        out.append((at, end))
+
+
+def _regions(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
+    """The lines of each error node, with one line of context either side."""
+    out = []
+    for e in errors:
+        start = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, e.start_byte))) + 1
+        end = data.find(b"\n", e.end_byte)
+        if end >= 0:
+            end = data.find(b"\n", end + 1)
+        out.append((start, len(data) if end < 0 else end))
+    return out
+
+
+def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in _regions(data, errors):
+        for m in _VARIANCE.finditer(data, start, end):  # `<in T`, `, out U`, `<in out V`
+            at = _code_before(data, m.start(), max(0, m.start() - 2000))
+            prev = data[at - 1 : at]
+            if (prev == b"," or (prev == b"<" and at > 1 and (chr(data[at - 2]).isalnum() or data[at - 2] in b"_$"))
+                    or (m.group(1) == b"out" and data[at - 2 : at] == b"in")):  # fmt: skip
+                out.append(m.span(1))
+        for m in _TS_KEYWORDS.finditer(data, start, end):
+            group = next(g for g in (1, 2, 3) if m.group(g) is not None)
+            out.append(m.span(group))
+        cursor = QueryCursor(_query(language, _TS_TEMPLATES))
+        cursor.set_byte_range(start, end)
+        for t in cursor.captures(tree.root_node).get("template", []):
+            span = _template_type_arguments(data, t.start_byte)
+            if span is not None:
+                out.append(span)
+    return out
+
+
+def _code_before(data: bytes, pos: int, lo: int) -> int:
+    """The end of the code before `pos` (blanks and comments skipped), not below `lo`."""
+    i = pos
+    while i > lo:
+        if data[i - 1] in (32, 9, 10, 13):
+            i -= 1
+        elif data[i - 2 : i] == b"*/" and (j := data.rfind(b"/*", lo, i - 2)) >= 0:
+            i = j
+        elif (k := data.find(b"//", max(lo, data.rfind(b"\n", 0, i) + 1), i)) >= 0:
+            i = k
+        else:
+            break
+    return i
+
+
+def _template_type_arguments(data: bytes, tick: int) -> tuple[int, int] | None:
+    """The span of `<...>` in tag<...>`...` (type arguments of a tagged template), if any."""
+    close = tick - 1
+    while close >= 0 and data[close] in (32, 9, 10, 13):
+        close -= 1
+    if close < 1 or data[close] != 62:  # >
+        return None
+    depth = 0
+    i = close
+    while i >= 0 and close - i < 4000:
+        c = data[i]
+        if c == 62 and data[i - 1] != 61:  # > but not =>
+            depth += 1
+        elif c == 60:  # <
+            depth -= 1
+            if depth == 0:
+                if i > 0 and (chr(data[i - 1]).isalnum() or data[i - 1] in b"_$)]") and data[i + 1 : close].strip():
+                    return i, close + 1
+                return None
+        elif c in (59, 96):  # ; or a backtick: not type arguments
+            return None
+        i -= 1
+    return None
