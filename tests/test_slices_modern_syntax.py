@@ -99,6 +99,14 @@ def test_zod_v4_variance_annotations(name):
     assert diags == [] and len(sl) > 100
 
 
+@pytest.mark.parametrize("path", ["mobx/src/mobx.ts", "mobx/src/api/action.ts", "mobx/src/api/observable.ts",
+                                  "mobx/src/api/computed.ts", "zod/src/v4/core/checks.ts"])  # fmt: skip
+def test_npm_sources_with_call_signatures_and_keyword_named_parameters(path):
+    """`<T>(v: T): T` after a member without `;`, `(any) => void`, `<in T>` in real packages."""
+    full = npm_root() / path
+    assert extract_with_diagnostics(full.read_bytes(), "typescript", str(full))[1] == []
+
+
 def test_tagged_template_with_type_arguments_is_a_call_with_its_original_text():
     sl, _ = slices_of("modern.ts")
     rows = by(sl, "var", "query", "rows")
@@ -136,6 +144,8 @@ def test_type_parameter_defaults_keep_the_sites():
     ("typescript", "interface X<in T {\n  a: T;\n"),
     ("typescript", "const r = tag<>`x`;\n"),
     ("typescript", "class C { static accessor = ; }\n"),
+    ("typescript", "const f = (any) => ;\n"),
+    ("typescript", "interface A {\n  x: number\n  <T>(v: T): \n}\n"),
     ("python", "def f[T = ](x):\n    return x\n"),
     ("python", "x = f\"{y:=}\" +\n"),
 ])  # fmt: skip

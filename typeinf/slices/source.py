@@ -318,6 +318,9 @@ def blank(data: bytes | bytearray, start: int, end: int) -> bytearray:
 #               `export type * (as ns) from`, `import defer * as ns from`  -> keyword blanked
 #               `static accessor x` (accessor after another modifier)       -> `static          x`
 #               type arguments of a tagged template  tag<{ id: number }[]>`...` -> tag        `...`
+#               a function type's parameter named like a type  (any) => void   -> (___) => void
+#               a generic call signature on the line after a member with no `;`:
+#                 `x: number\n  <T>(v: T): T`  ->  `x: number\n ;<T>(v: T): T` (an indent becomes `;`)
 #   Python      a format spec that starts with `=`  f"{x:=^10}", f"{v:=06.2f}"  -> f"{x: ^10}"
 #               (tree-sitter reads `x:=10` there as a walrus, which CPython never does:
 #               an unparenthesised `:=` cannot stand at the top of an interpolation)
@@ -333,6 +336,27 @@ _TS_KEYWORDS = re.compile(
     rb"\bexport\s+(type)\s*\*|\bimport\s+(defer)\s*\*"
     rb"|\b(?:static|override|readonly|declare|public|private|protected|abstract)\s+(accessor)\s+(?=[#\w$\[\"'])"
 )
+# a function type's parameter named like a predefined type: `(any) => void`, `(string, n) => 0`
+_KEYWORD_PARAMETER = re.compile(
+    rb"\(\s*(any|unknown|string|number|boolean|bigint|symbol|object|never|void|undefined)"
+    rb"(?=\s*[,)])"
+)
+
+
+def _arrow_follows(data: bytes, paren: int) -> bool:
+    """Whether the parenthesised list opened at `paren` is followed by `=>` (a function type)."""
+    depth = 0
+    for i in range(paren, min(len(data), paren + 2000)):
+        c = data[i]
+        if c in (40, 91, 123, 60):  # ( [ { <
+            depth += 1
+        elif c in (41, 93, 125) or (c == 62 and data[i - 1] != 61):  # ) ] } > (not =>)
+            depth -= 1
+            if depth == 0:
+                return data[i + 1 : i + 64].lstrip().startswith(b"=>")
+    return False
+# a line that starts (after its indentation) with a generic call signature `<T>(...`
+_CALL_SIGNATURE_LINE = re.compile(rb"\n([ \t]+)<[^\n;{}]*?>\s*\(")
 _VARIANCE = re.compile(rb"(?<![\w$.])(in|out)(?=\s+(?!extends\b)[A-Za-z_$])")
 
 
@@ -390,16 +414,20 @@ def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
     return bridged
 
 
-def _blanked(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+Rewrite = tuple[int, int, int]  # bytes [start, end) become `fill` (line breaks are kept)
+SPACE, UNDERSCORE, SEMICOLON = 32, 95, 59
+
+
+def _blanked(data: bytes, rewrites: list[Rewrite]) -> bytes:
     out = bytearray(data)
-    for start, end in spans:
+    for start, end, fill in rewrites:
         for i in range(start, end):
             if out[i] not in (10, 13):
-                out[i] = 32
+                out[i] = fill
     return bytes(out)
 
 
-def _format_specs(data: bytes, root: Node) -> list[tuple[int, int]]:
+def _format_specs(data: bytes, root: Node) -> list[Rewrite]:
     """The `=` opening a format spec that the grammar read as a walrus: f"{x:=^10}"."""
     out = []
     for w in QueryCursor(_query("python", _PY_SPEC_WALRUS)).captures(root).get("walrus", []):
@@ -408,13 +436,13 @@ def _format_specs(data: bytes, root: Node) -> list[tuple[int, int]]:
             continue
         at = data.find(b":=", name.end_byte, w.end_byte)
         if at >= 0 and not data[name.end_byte : at].strip():
-            out.append((at + 1, at + 2))
+            out.append((at + 1, at + 2, SPACE))
     return out
 
 
-def _python_gaps(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
+def _python_gaps(data: bytes, errors: list[Node]) -> list[Rewrite]:
     """PEP 696 defaults in the type parameter lists that hold an error."""
-    out: list[tuple[int, int]] = []
+    out: list[Rewrite] = []
     seen: set[int] = set()
     for e in errors:
         tp = e.parent
@@ -425,9 +453,9 @@ def _python_gaps(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
     return out
 
 
-def _defaults(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans of the `= default` parts at the top level of the bracketed list data[start:end]."""
-    out: list[tuple[int, int]] = []
+def _defaults(data: bytes, start: int, end: int) -> list[Rewrite]:
+    """The `= default` parts at the top level of the bracketed list data[start:end], blanked."""
+    out: list[Rewrite] = []
     depth = 0
     quote = 0
     default_at = -1
@@ -457,9 +485,9 @@ def _defaults(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
-def _add_default(data: bytes, at: int, end: int, out: list[tuple[int, int]]) -> None:
+def _add_default(data: bytes, at: int, end: int, out: list[Rewrite]) -> None:
     if data[at + 1 : end].strip():  # `T = ` without a default stays an error
-        out.append((at, end))
+        out.append((at, end, SPACE))
 
 
 def _regions(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
@@ -474,24 +502,32 @@ def _regions(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
     return out
 
 
-def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
+def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node]) -> list[Rewrite]:
+    out: list[Rewrite] = []
     for start, end in _regions(data, errors):
         for m in _VARIANCE.finditer(data, start, end):  # `<in T`, `, out U`, `<in out V`
             at = _code_before(data, m.start(), max(0, m.start() - 2000))
             prev = data[at - 1 : at]
             if (prev == b"," or (prev == b"<" and at > 1 and (chr(data[at - 2]).isalnum() or data[at - 2] in b"_$"))
                     or (m.group(1) == b"out" and data[at - 2 : at] == b"in")):  # fmt: skip
-                out.append(m.span(1))
+                out.append((*m.span(1), SPACE))
         for m in _TS_KEYWORDS.finditer(data, start, end):
             group = next(g for g in (1, 2, 3) if m.group(g) is not None)
-            out.append(m.span(group))
+            out.append((*m.span(group), SPACE))
         cursor = QueryCursor(_query(language, _TS_TEMPLATES))
         cursor.set_byte_range(start, end)
         for t in cursor.captures(tree.root_node).get("template", []):
             span = _template_type_arguments(data, t.start_byte)
             if span is not None:
-                out.append(span)
+                out.append((*span, SPACE))
+        for m in _KEYWORD_PARAMETER.finditer(data, start, end):  # (any) => void
+            if _arrow_follows(data, m.start()):
+                out.append((*m.span(1), UNDERSCORE))
+        for m in _CALL_SIGNATURE_LINE.finditer(data, start, end):  # a member, then `<T>(x: T): T`
+            at = _code_before(data, m.start(1), max(0, m.start(1) - 2000))
+            prev = data[at - 1 : at]
+            if prev and (chr(prev[0]).isalnum() or prev in b"_$)]}>'\"") and data[at - 2 : at] != b"=>":
+                out.append((m.end(1) - 1, m.end(1), SEMICOLON))
     return out
 
 
