@@ -117,6 +117,17 @@ def test_tagged_template_with_type_arguments_is_a_call_with_its_original_text():
     assert style.evidence.definition.category == "call"
 
 
+def test_using_declarations_are_declarations():
+    """`using r = getRes()` was read as an assignment to `r` (no site, no diagnostic)."""
+    sl, _ = slices_of("modern.ts")
+    r = by(sl, "var", "useRes", "r")
+    assert r.annotatable and r.evidence.definition.text == "getRes()"
+    assert by(sl, "var", "useRes", "a").evidence.definition.text == "aRes()"
+    each = by(sl, "var", "useRes", "each")
+    assert each.evidence.definition.category == "iteration"
+    assert [c.method for c in by(sl, "var", "useRes", "item").evidence.calls_on] == ["close"]
+
+
 def test_accessor_fields_after_other_modifiers_are_sites():
     sl, _ = slices_of("modern.ts")
     total = by(sl, "var", "Service", "total")

@@ -332,10 +332,12 @@ def blank(data: bytes | bytearray, start: int, end: int) -> bytearray:
 
 _PY_SPEC_WALRUS = "(interpolation expression: (named_expression) @walrus)"
 _TS_TEMPLATES = "(template_string) @template"
+_TS_USING = '(assignment_expression "using" @using)'
 _TS_KEYWORDS = re.compile(
     rb"\bexport\s+(type)\s*\*|\bimport\s+(defer)\s*\*"
     rb"|\b(?:static|override|readonly|declare|public|private|protected|abstract)\s+(accessor)\s+(?=[#\w$\[\"'])"
 )
+_FOR_USING = re.compile(rb"\bfor\s*(?:await\s*)?\(\s*(?:(await)[ \t]+)?(using)[ \t]+(?=[A-Za-z_$])")
 # a function type's parameter named like a predefined type: `(any) => void`, `(string, n) => 0`
 _KEYWORD_PARAMETER = re.compile(
     rb"\(\s*(any|unknown|string|number|boolean|bigint|symbol|object|never|void|undefined)"
@@ -386,44 +388,53 @@ def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
     p = parser(language)
     errors = error_nodes(tree.root_node)
     bridged = None
-    if language == "python" and b":=" in data:
-        blanks = _format_specs(data, tree.root_node)
-        if blanks:
-            buf = _blanked(data, blanks)
-            new = p.parse(buf)
-            new_errors = error_nodes(new.root_node)
-            if len(new_errors) <= len(errors):
-                data, tree, errors = buf, new, new_errors
-                bridged = new
-    for _ in range(4):  # a bridged error can uncover the next one (`<out A, out B>`)
-        if not errors:
+    silent_done = False
+    for _ in range(6):
+        if errors:  # constructs that make errors, on the error lines; kept if errors go down
+            if language == "python":
+                rewrites = _python_gaps(data, errors)
+            else:
+                rewrites = _typescript_gaps(data, language, tree, errors)
+            if rewrites:
+                buf = _blanked(data, rewrites)
+                new = p.parse(buf)
+                new_errors = error_nodes(new.root_node)
+                if len(new_errors) < len(errors):
+                    data, tree, errors, bridged = buf, new, new_errors, new
+                    continue  # a bridged error can uncover the next one (`<out A, out B>`)
+        if silent_done:
             break
-        if language == "python":
-            blanks = _python_gaps(data, errors)
-        else:
-            blanks = _typescript_gaps(data, language, tree, errors)
-        if not blanks:
+        silent_done = True  # constructs the grammar parses, but as something else (once)
+        rewrites = []
+        if language == "python" and b":=" in data:
+            rewrites = _format_specs(data, tree.root_node)
+        elif language != "python" and b"using" in data:
+            rewrites = _using_declarations(data, language, tree.root_node)
+        if not rewrites:
             break
-        buf = _blanked(data, blanks)
+        buf = _blanked(data, rewrites)
         new = p.parse(buf)
         new_errors = error_nodes(new.root_node)
-        if len(new_errors) >= len(errors):
+        if len(new_errors) > len(errors):
             break
-        data, tree, errors = buf, new, new_errors
-        bridged = new
+        data, tree, errors, bridged = buf, new, new_errors, new
     return bridged
 
 
-Rewrite = tuple[int, int, int]  # bytes [start, end) become `fill` (line breaks are kept)
-SPACE, UNDERSCORE, SEMICOLON = 32, 95, 59
+# bytes [start, end) become `fill`: one byte repeated (line breaks are kept), or as many bytes
+Rewrite = tuple[int, int, bytes]
+SPACE, UNDERSCORE, SEMICOLON = b" ", b"_", b";"
 
 
 def _blanked(data: bytes, rewrites: list[Rewrite]) -> bytes:
     out = bytearray(data)
     for start, end, fill in rewrites:
+        if len(fill) == end - start and len(fill) > 1:
+            out[start:end] = fill
+            continue
         for i in range(start, end):
             if out[i] not in (10, 13):
-                out[i] = fill
+                out[i] = fill[0]
     return bytes(out)
 
 
@@ -437,6 +448,21 @@ def _format_specs(data: bytes, root: Node) -> list[Rewrite]:
         at = data.find(b":=", name.end_byte, w.end_byte)
         if at >= 0 and not data[name.end_byte : at].strip():
             out.append((at + 1, at + 2, SPACE))
+    return out
+
+
+def _using_declarations(data: bytes, language: str, root: Node) -> list[Rewrite]:
+    """`using x = ...` / `await using x = ...`, which the grammar reads as an assignment."""
+    out: list[Rewrite] = []
+    for u in QueryCursor(_query(language, _TS_USING)).captures(root).get("using", []):
+        name = u.next_sibling  # a sibling of a token: the assignment is small
+        if name is None or b"\n" in data[u.end_byte : name.start_byte]:
+            continue  # `using` NEWLINE `x = 1` is two statements
+        out.append((u.start_byte, u.end_byte, b"const"))
+        holder = u.parent
+        outer = holder.parent if holder is not None else None
+        if outer is not None and outer.type == "await_expression" and outer.children[0].type == "await":
+            out.append((outer.children[0].start_byte, outer.children[0].end_byte, SPACE))
     return out
 
 
@@ -520,6 +546,10 @@ def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node])
             span = _template_type_arguments(data, t.start_byte)
             if span is not None:
                 out.append((*span, SPACE))
+        for m in _FOR_USING.finditer(data, start, end):  # for (await using x of xs)
+            if m.group(1) is not None:
+                out.append((*m.span(1), SPACE))
+            out.append((*m.span(2), b"const"))
         for m in _KEYWORD_PARAMETER.finditer(data, start, end):  # (any) => void
             if _arrow_follows(data, m.start()):
                 out.append((*m.span(1), UNDERSCORE))
