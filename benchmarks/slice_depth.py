@@ -12,6 +12,8 @@ reference to a parameter (which the slicer classifies by climbing to its parent)
 
 for Python and TypeScript.  Prints seconds per (language, form, depth), the ratio to the
 smallest depth, and whether a depth came back as a diagnostic (too deep) instead of slices.
+Times are CPU seconds of this process (the best of --repeat runs): the machines these run on
+are shared, and wall-clock time there measures the neighbours too.
 """
 
 from __future__ import annotations
@@ -68,9 +70,9 @@ def measure(language: str, form: str, n: int, repeat: int) -> tuple[float, int, 
     best = float("inf")
     slices = diags = 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         sl, dg = extract_with_diagnostics(src, language, f"deep.{form}")
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
         slices, diags = len(sl), len(dg)
     return best, slices, diags
 

@@ -321,14 +321,17 @@ def blank(data: bytes | bytearray, start: int, end: int) -> bytearray:
 #               a function type's parameter named like a type  (any) => void   -> (___) => void
 #               a generic call signature on the line after a member with no `;`:
 #                 `x: number\n  <T>(v: T): T`  ->  `x: number\n ;<T>(v: T): T` (an indent becomes `;`)
-#   Python      a format spec that starts with `=`  f"{x:=^10}", f"{v:=06.2f}"  -> f"{x: ^10}"
-#               (tree-sitter reads `x:=10` there as a walrus, which CPython never does:
-#               an unparenthesised `:=` cannot stand at the top of an interpolation)
-#               PEP 696 type parameter defaults  def f[T = int]()              -> def f[T      ]()
+#               `for (using x of xs)`, `for await (await using x of xs)`   -> `const` (same length)
+#   Python      PEP 696 type parameter defaults  def f[T = int]()              -> def f[T      ]()
 #
-# A rewrite is only tried on the lines of an ERROR/MISSING node (the f-string one: wherever the
-# grammar made a walrus of a format spec), and kept only if the new tree has fewer errors (the
-# f-string one: no more).  Anything else stays an error and is reported as before.
+# A rewrite of these is only tried on the lines of an ERROR/MISSING node, and kept only if the
+# new tree has fewer errors.  Two constructs parse without an error but as something else, so
+# they are rewritten wherever the grammar produced them (kept if errors do not go up):
+#   TypeScript  `using x = f()`, `await using x = f()`: an assignment to x  -> `const x = f()`
+#   Python      a format spec that starts with `=`: f"{x:=^10}", f"{v:=10}" -> f"{x: ^10}"
+#               (read as a walrus, which CPython never does: an unparenthesised `:=` cannot
+#               stand at the top of an interpolation; f"{v:=06.2f}" was an error)
+# Anything else stays an error and is reported as before.
 
 _PY_SPEC_WALRUS = "(interpolation expression: (named_expression) @walrus)"
 _TS_TEMPLATES = "(template_string) @template"
@@ -344,19 +347,6 @@ _KEYWORD_PARAMETER = re.compile(
     rb"(?=\s*[,)])"
 )
 
-
-def _arrow_follows(data: bytes, paren: int) -> bool:
-    """Whether the parenthesised list opened at `paren` is followed by `=>` (a function type)."""
-    depth = 0
-    for i in range(paren, min(len(data), paren + 2000)):
-        c = data[i]
-        if c in (40, 91, 123, 60):  # ( [ { <
-            depth += 1
-        elif c in (41, 93, 125) or (c == 62 and data[i - 1] != 61):  # ) ] } > (not =>)
-            depth -= 1
-            if depth == 0:
-                return data[i + 1 : i + 64].lstrip().startswith(b"=>")
-    return False
 # a line that starts (after its indentation) with a generic call signature `<T>(...`
 _CALL_SIGNATURE_LINE = re.compile(rb"\n([ \t]+)<[^\n;{}]*?>\s*\(")
 _VARIANCE = re.compile(rb"(?<![\w$.])(in|out)(?=\s+(?!extends\b)[A-Za-z_$])")
@@ -517,14 +507,18 @@ def _add_default(data: bytes, at: int, end: int, out: list[Rewrite]) -> None:
 
 
 def _regions(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
-    """The lines of each error node, with one line of context either side."""
-    out = []
-    for e in errors:
+    """The lines of the error nodes, with one line of context either side (merged)."""
+    out: list[tuple[int, int]] = []
+    for e in errors:  # in document order
         start = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, e.start_byte))) + 1
         end = data.find(b"\n", e.end_byte)
         if end >= 0:
             end = data.find(b"\n", end + 1)
-        out.append((start, len(data) if end < 0 else end))
+        end = len(data) if end < 0 else end
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
     return out
 
 
@@ -559,6 +553,20 @@ def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node])
             if prev and (chr(prev[0]).isalnum() or prev in b"_$)]}>'\"") and data[at - 2 : at] != b"=>":
                 out.append((m.end(1) - 1, m.end(1), SEMICOLON))
     return out
+
+
+def _arrow_follows(data: bytes, paren: int) -> bool:
+    """Whether the parenthesised list opened at `paren` is followed by `=>` (a function type)."""
+    depth = 0
+    for i in range(paren, min(len(data), paren + 2000)):
+        c = data[i]
+        if c in (40, 91, 123, 60):  # ( [ { <
+            depth += 1
+        elif c in (41, 93, 125) or (c == 62 and data[i - 1] != 61):  # ) ] } > (not =>)
+            depth -= 1
+            if depth == 0:
+                return data[i + 1 : i + 64].lstrip().startswith(b"=>")
+    return False
 
 
 def _code_before(data: bytes, pos: int, lo: int) -> int:
