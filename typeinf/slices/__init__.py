@@ -55,13 +55,19 @@ def extract_with_diagnostics(
     else:
         decode(source)  # validates
         data = source[3:] if source.startswith(b"\xef\xbb\xbf") else source
-    if language == "python":
-        from .python import extract_python
+    try:
+        if language == "python":
+            from .python import extract_python
 
-        return extract_python(data, path)
-    from .typescript import extract_typescript
+            return extract_python(data, path)
+        from .typescript import extract_typescript
 
-    return extract_typescript(data, language, path)
+        return extract_typescript(data, language, path)
+    except RecursionError:  # the slicers walk with explicit stacks; this is a last resort
+        return [], [Diagnostic(1, TOO_DEEP)]
+
+
+TOO_DEEP = "nesting too deep to slice; no slices for this file"
 
 
 def extract(source: str | bytes, language: str, path: str = "<string>") -> list[Slice]:

@@ -21,7 +21,16 @@ from tree_sitter import Node
 
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
-from .source import Diagnostic, Source, blank, broken_region, first_error_offset, parse, syntax_diagnostics
+from .source import (
+    Diagnostic,
+    Parents,
+    Source,
+    blank,
+    broken_region,
+    first_error_offset,
+    parse,
+    syntax_diagnostics,
+)
 
 PY_BUILTIN_TYPES = (
     "int", "float", "complex", "bool", "str", "bytes", "bytearray", "memoryview", "list",
@@ -79,9 +88,10 @@ def operand_kind(src: Source, node: Node) -> str:
     if t == "identifier":
         return "name:" + src.text(node)
     if t == "call":
-        return "call:" + clip(src.text(node.child_by_field_name("function")), 40)
+        f = node.child_by_field_name("function")
+        return "call:" + (src.clipped(f.start_byte, f.end_byte, 40) if f is not None else "")
     if t == "attribute":
-        return "attr:" + clip(src.text(node), 40)
+        return "attr:" + src.clipped(node.start_byte, node.end_byte, 40)
     return t
 
 
@@ -139,6 +149,7 @@ class _PythonSlicer:
         self.functions: list[tuple[Node, Scope]] = []  # (function_definition, its scope)
         self.file_scope: list[ScopeName] = list(_BUILTIN_SCOPE)
         self.annotated: dict[int, Node] = {}  # start byte of a name node -> its annotation
+        self.parent = Parents()  # filled by the walk: climbing never uses Node.parent
 
     # ------------------------------------------------------------------ pass 1: scopes
     def build(self) -> None:
@@ -146,12 +157,15 @@ class _PythonSlicer:
         module = Scope("module", None, None, "")
         self.scopes.append(module)
         stack: list[tuple[Node, Scope]] = [(root, module)]
+        links = self.parent.links
+        links[root.id] = None
         while stack:
             node, scope = stack.pop()
             if node.type == "type":  # annotations are labels, never evidence
                 continue
-            child_scope = self._visit(node, scope)
+            child_scope = self._visit(node, scope)  # looks at the parents of `node`, not below
             for c in reversed(node.children):
+                links[c.id] = node
                 stack.append((c, child_scope))
         self.src.finish()
 
@@ -167,7 +181,7 @@ class _PythonSlicer:
     def _visit(self, node: Node, scope: Scope) -> Scope:
         t = node.type
         if t == "identifier":
-            if _is_reference(node):
+            if _is_reference(node, self.parent):
                 scope.refs.append(node)
             return scope
         if t == "return_statement" or t == "yield":  # collected in this pass, not by a walk per function
@@ -209,9 +223,10 @@ class _PythonSlicer:
             if left is not None:
                 for target in _targets(left):
                     self._bind_target(scope, target, right, "iteration", annotatable=False)
-        elif t == "as_pattern_target" and node.parent and node.parent.parent:
-            if node.parent.parent.type == "with_item":
-                value = node.parent.child_by_field_name("value") or node.parent.named_children[0]
+        elif t == "as_pattern_target" and (ap := self.parent(node)) is not None and \
+                (item := self.parent(ap)) is not None:  # fmt: skip
+            if item.type == "with_item":
+                value = ap.child_by_field_name("value") or ap.named_children[0]
                 for target in _targets(node):
                     self._bind_target(scope, target, value, "with", annotatable=False)
         elif t == "named_expression":
@@ -244,7 +259,7 @@ class _PythonSlicer:
             self._bind(scope, fname, "def", name)
         rt = node.child_by_field_name("return_type")
         if rt is not None:
-            arrow = rt.prev_sibling
+            arrow = _before(node, rt)
             self.src.add_annotation(arrow.start_byte if arrow is not None else rt.start_byte,
                                     rt.end_byte)  # fmt: skip
         fn = self._new_scope("function", node, scope, fname)
@@ -253,7 +268,7 @@ class _PythonSlicer:
         if params is None:
             return fn
         first = True
-        is_method = scope.kind == "class" and not _has_decorator(node, "staticmethod")
+        is_method = scope.kind == "class" and not _has_decorator(self.src, node, "staticmethod", self.parent)
         for p in params.named_children:
             n = _param_name(p)
             if n is None:
@@ -263,12 +278,12 @@ class _PythonSlicer:
             if ann is None and p.type == "typed_parameter":
                 ann = next((c for c in p.named_children if c.type == "type"), None)
             if ann is not None:
-                colon = ann.prev_sibling
+                colon = _before(p, ann)
                 self.src.add_annotation(colon.start_byte if colon is not None else ann.start_byte,
                                         ann.end_byte)  # fmt: skip
             if first and is_method and p.type in ("identifier", "typed_parameter"):
                 first = False
-                if not _has_decorator(node, "classmethod") and fname != "__new__":
+                if not _has_decorator(self.src, node, "classmethod", self.parent) and fname != "__new__":
                     fn.self_name = pname
                 self._bind(fn, pname, "skip", n)
                 continue
@@ -298,7 +313,7 @@ class _PythonSlicer:
         if left is None:
             return
         if ann is not None:
-            colon = ann.prev_sibling
+            colon = _before(node, ann)
             self.src.add_annotation(colon.start_byte if colon is not None else ann.start_byte,
                                     ann.end_byte)  # fmt: skip
         if scope.kind == "module" and left.type == "identifier" and self._module_type_name(left, right, ann):
@@ -405,7 +420,7 @@ class _PythonSlicer:
             if sb is None:
                 continue
             for ref in sb.refs:
-                parent = ref.parent
+                parent = self.parent(ref)
                 if parent is None or parent.type != "attribute":
                     continue
                 attr = parent.child_by_field_name("attribute")
@@ -459,11 +474,11 @@ class _PythonSlicer:
         return sig
 
     def _enclosing_function(self, node: Node) -> Node | None:
-        p = node.parent
+        p = self.parent(node)
         while p is not None:
             if p.type == "function_definition":
                 return p
-            p = p.parent
+            p = self.parent(p)
         return None
 
     def _make(self, b_node: Node, kind: str, name: str, qualname: str, annotatable: bool,
@@ -482,7 +497,7 @@ class _PythonSlicer:
     def _usages(self, b: Binding) -> EvidenceBuilder:
         eb = EvidenceBuilder()
         for ref in b.refs:
-            classify_use(self.src, ref, eb)
+            classify_use(self.src, ref, eb, self.parent)
         for v in b.later:
             e = _expr(self.src, v)
             if e is not None:
@@ -495,7 +510,7 @@ class _PythonSlicer:
         eb = self._usages(b)
         eb.ev.default = _expr(self.src, b.default)
         eb.ev.signature = self._signature(fnode, sigs)
-        eb.ev.decorators = _decorators(self.src, fnode)
+        eb.ev.decorators = _decorators(self.src, fnode, self.parent)
         return self._make(b.node, "param", b.name, b.scope.qualname, True, b.annotation, eb.ev,
                           fnode, self._fn_neighbours(fnode, b.scope, exclude=b),
                           _is_async(fnode))  # fmt: skip
@@ -533,11 +548,11 @@ class _PythonSlicer:
         fb = fscope.parent.bindings.get(self.src.text(name)) if fscope.parent else None
         if fb is not None:
             for ref in fb.refs:
-                call = ref.parent
+                call = self.parent(ref)
                 if call is not None and call.type == "call" and call.child_by_field_name("function") == ref:
-                    classify_use(self.src, call, eb)
+                    classify_use(self.src, call, eb, self.parent)
         eb.ev.signature = self._signature(fnode, sigs)
-        eb.ev.decorators = _decorators(self.src, fnode)
+        eb.ev.decorators = _decorators(self.src, fnode, self.parent)
         node = name if name is not None else fnode
         return self._make(node, "return", self.src.text(name), fscope.qualname, True,
                           fnode.child_by_field_name("return_type"), eb.ev, fnode,
@@ -659,9 +674,9 @@ def _breaks(body: Node | None) -> bool:
     return False
 
 
-def _is_reference(node: Node) -> bool:
+def _is_reference(node: Node, parent: Parents) -> bool:
     """Whether an identifier reads (or rebinds) a variable, as opposed to naming something else."""
-    p = node.parent
+    p = parent(node)
     if p is None:
         return False
     pt = p.type
@@ -676,7 +691,7 @@ def _is_reference(node: Node) -> bool:
         if pt in ("default_parameter", "typed_default_parameter"):
             return p.child_by_field_name("value") == node
         if pt in ("list_splat_pattern", "dictionary_splat_pattern"):
-            gp = p.parent
+            gp = parent(p)
             return gp is not None and gp.type not in ("parameters", "lambda_parameters",
                                                       "typed_parameter")  # fmt: skip
         return False
@@ -704,29 +719,44 @@ def _param_name(p: Node) -> Node | None:
 
 
 def _targets(node: Node) -> list[Node]:
-    """Names (identifiers and attributes) bound by an assignment/for/with target."""
-    if node.type in ("identifier", "attribute"):
-        return [node]
-    if node.type == "as_pattern_target":
-        return [t for c in node.named_children for t in _targets(c)]
-    if node.type in _TARGET_CONTAINERS:
-        return [t for c in node.named_children for t in _targets(c)]
-    return []
+    """Names (identifiers and attributes) bound by an assignment/for/with target, in order
+    (an explicit stack: `((((x)))) = 1` may nest deeper than Python's recursion limit)."""
+    out: list[Node] = []
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        t = n.type
+        if t in ("identifier", "attribute"):
+            out.append(n)
+        elif t == "as_pattern_target" or t in _TARGET_CONTAINERS:
+            todo.extend(reversed(n.named_children))
+    return out
 
 
-def _decorators(src: Source, fnode: Node) -> list[str]:
-    p = fnode.parent
+def _before(parent: Node, child: Node) -> Node | None:
+    """The child of `parent` just before `child` (tokens included): `Node.prev_sibling`
+    costs O(depth), this O(siblings)."""
+    prev = None
+    for c in parent.children:
+        if c.id == child.id:
+            return prev
+        prev = c
+    return None
+
+
+def _decorators(src: Source, fnode: Node, parent: Parents) -> list[str]:
+    p = parent(fnode)
     if p is None or p.type != "decorated_definition":
         return []
     return [clip(src.text(d).lstrip("@"), 80) for d in p.named_children if d.type == "decorator"]
 
 
-def _has_decorator(fnode: Node, name: str) -> bool:
-    p = fnode.parent
+def _has_decorator(src: Source, fnode: Node, name: str, parent: Parents) -> bool:
+    p = parent(fnode)
     if p is None or p.type != "decorated_definition":
         return False
     for d in p.named_children:
-        if d.type == "decorator" and d.text is not None and d.text.decode().strip("@ \t") == name:
+        if d.type == "decorator" and src.text(d).strip("@ \t") == name:
             return True
     return False
 
@@ -735,36 +765,35 @@ def _is_async(fnode: Node) -> bool:
     return fnode.child_count > 0 and fnode.children[0].type == "async"
 
 
-def _unwrap_up(node: Node) -> Node:
-    """Climb out of parentheses: the node whose parent says how the value is used."""
-    p = node.parent
+def _unwrap_up(node: Node, parent: Parents) -> tuple[Node, Node | None]:
+    """Climb out of parentheses: the node whose parent says how the value is used, and that parent."""
+    p = parent(node)
     while p is not None and p.type == "parenthesized_expression":
-        node, p = p, p.parent
-    return node
+        node, p = p, parent(p)
+    return node, p
 
 
-def _call_of_args(arglist: Node) -> tuple[str, Node | None]:
-    call = arglist.parent
+def _call_of_args(src: Source, arglist: Node, parent: Parents) -> tuple[str, Node | None]:
+    call = parent(arglist)
     if call is None:
         return "", None
     if call.type == "call":
         f = call.child_by_field_name("function")
-        return (f.text.decode("utf-8", "replace") if f is not None and f.text else ""), call
+        return src.text(f), call
     if call.type == "class_definition":  # a base class or metaclass argument
         return "class", call
     return call.type, call
 
 
-def classify_use(src: Source, ref: Node, eb: EvidenceBuilder) -> None:
+def classify_use(src: Source, ref: Node, eb: EvidenceBuilder, parent: Parents) -> None:
     """Record what one use of a value (an identifier, `self.x`, or a call result) tells."""
-    node = _unwrap_up(ref)
-    p = node.parent
+    node, p = _unwrap_up(ref, parent)
     if p is None:
         return
     pt = p.type
     if pt == "attribute" and p.child_by_field_name("object") == node:
         attr = src.text(p.child_by_field_name("attribute"))
-        gp = _unwrap_up(p).parent
+        gp = _unwrap_up(p, parent)[1]
         if gp is not None and gp.type == "call" and gp.child_by_field_name("function") == p:
             args = gp.child_by_field_name("arguments")
             eb.call_on(attr, args.named_child_count if args is not None else 0)
@@ -774,7 +803,7 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder) -> None:
         else:
             eb.attr_read(attr)
     elif pt == "argument_list":
-        callee, call = _call_of_args(p)
+        callee, call = _call_of_args(src, p, parent)
         idx = 0
         for c in p.named_children:
             if c == node:
@@ -785,14 +814,14 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder) -> None:
         if callee in ("isinstance", "issubclass") and idx == 0 and p.named_child_count > 1:
             eb.type_check(src.text(p.named_children[1]))
     elif pt == "keyword_argument":
-        arglist = p.parent
+        arglist = parent(p)
         if arglist is not None and arglist.type == "argument_list":
-            callee, _ = _call_of_args(arglist)
+            callee, _ = _call_of_args(src, arglist, parent)
             eb.passed_to(callee, keyword=src.text(p.child_by_field_name("name")))
     elif pt in ("list_splat", "dictionary_splat"):
-        arglist = p.parent
+        arglist = parent(p)
         if arglist is not None and arglist.type == "argument_list":
-            callee, _ = _call_of_args(arglist)
+            callee, _ = _call_of_args(src, arglist, parent)
             eb.passed_to(callee, keyword="*" if pt == "list_splat" else "**")
         if pt == "list_splat":
             eb.iterated()
@@ -822,7 +851,7 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder) -> None:
         eb.awaited()
     elif pt == "return_statement":
         eb.returned()
-    elif pt == "as_pattern" and p.parent is not None and p.parent.type == "with_item":
+    elif pt == "as_pattern" and (item := parent(p)) is not None and item.type == "with_item":
         eb.call_on("__enter__", 0)
     elif pt == "yield":
         eb.operator("yield", "", "unary")

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
 
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from .model import MAX_TEXT, clip
 
@@ -60,10 +60,41 @@ def parse(data: bytes, language: str) -> Tree:
             _TREES.move_to_end(key)
             return tree
         tree = parser(language).parse(data)
+        bridged = bridge_grammar_gaps(data, language, tree)
+        if bridged is not None:
+            tree = bridged
         _TREES[key] = tree
         if len(_TREES) > 4:
             _TREES.popitem(last=False)
         return tree
+
+
+class Parents:
+    """Parent links recorded by a slicer's own walk over the tree.
+
+    tree-sitter's `Node.parent` (and `prev_sibling`) searches down from the root, so it costs
+    O(depth): a slicer that climbs from every reference that way is quadratic in the nesting of
+    `f(f(f(...)))`.  The slicers record each node's parent when their walk reaches it and climb
+    through this table instead; a node the walk never reached falls back to `Node.parent` and
+    is counted in `fallbacks` (the tests require none)."""
+
+    __slots__ = ("links", "fallbacks")
+
+    def __init__(self) -> None:
+        self.links: dict[int, Node | None] = {}
+        self.fallbacks = 0
+
+    def __call__(self, node: Node) -> Node | None:
+        try:
+            return self.links[node.id]
+        except KeyError:
+            self.fallbacks += 1
+            parent = self.links[node.id] = node.parent
+            return parent
+
+    def add(self, parent: Node | None, child: Node | None) -> None:
+        if child is not None:
+            self.links[child.id] = parent
 
 
 @dataclass(slots=True)
@@ -80,6 +111,8 @@ class Source:
     line_starts: list[int] = field(init=False)
     # spans (start, end) of annotation text *with* its ':'/'->' indicator and leading blanks
     annotation_spans: list[tuple[int, int]] = field(default_factory=list)
+    # window texts by line range: the sites of nested functions on one long line share one
+    _windows: dict[tuple[int, int], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         starts = [0]
@@ -110,6 +143,8 @@ class Source:
         while start > 0 and self.data[start - 1 : start] in (b" ", b"\t"):
             start -= 1
         self.annotation_spans.append((start, end))
+        if self._windows:
+            self._windows.clear()
 
     def finish(self) -> None:
         self.annotation_spans.sort()
@@ -134,10 +169,28 @@ class Source:
         return b"".join(out).decode("utf-8", "replace")
 
     def expr_text(self, node: Node | None, limit: int = MAX_TEXT) -> str:
-        """An expression's text without annotations (arrow functions carry some), clipped."""
+        """An expression's text without annotations (arrow functions carry some), clipped.
+
+        Only a prefix of a long expression is rendered (the same result as clipping the whole
+        text): rendering all of it made nested expressions, each of which is some site's
+        evidence, quadratic in their size."""
         if node is None:
             return ""
-        return clip(self.strip_annotations(node.start_byte, node.end_byte), limit)
+        return self.clipped(node.start_byte, node.end_byte, limit, strip=True)
+
+    def clipped(self, start: int, end: int, limit: int, strip: bool = False) -> str:
+        """`clip` of the text of bytes [start, end) (annotations removed with `strip`), reading
+        only as much of it as the clipped text needs."""
+        span = 8 * limit + 64
+        while end - start > span:
+            head = start + span
+            raw = self.strip_annotations(start, head) if strip else self.data[start:head].decode("utf-8", "replace")
+            text = " ".join(raw.split())
+            if len(text) > limit:  # a prefix of the collapsed whole: cut where clip would cut
+                return text[: limit - 1] + "\u2026"
+            span *= 4
+        raw = self.strip_annotations(start, end) if strip else self.data[start:end].decode("utf-8", "replace")
+        return clip(raw, limit)
 
     def window(self, site_offset: int, scope_node: Node | None) -> str:
         """At most WINDOW_LINES lines around the site, annotations removed.
@@ -155,9 +208,12 @@ class Source:
             hi = min(last, lo + WINDOW_LINES - 1)
             lo = max(first, hi - WINDOW_LINES + 1)
             first, last = lo, hi
-        start = self.line_starts[first]
-        end = self.line_starts[last + 1] if last + 1 < len(self.line_starts) else len(self.data)
-        return self.strip_annotations(start, end).rstrip("\n")
+        text = self._windows.get((first, last))
+        if text is None:
+            start = self.line_starts[first]
+            end = self.line_starts[last + 1] if last + 1 < len(self.line_starts) else len(self.data)
+            text = self._windows[(first, last)] = self.strip_annotations(start, end).rstrip("\n")
+        return text
 
 
 def syntax_diagnostics(source: Source, root: Node, limit: int = 5) -> list[Diagnostic]:
@@ -247,3 +303,307 @@ def blank(data: bytes | bytearray, start: int, end: int) -> bytearray:
         if out[i] not in (10, 13):
             out[i] = 32
     return out
+
+
+# ---------------------------------------------------------------------------- grammar gaps
+# Syntax that CPython 3.12/3.13 and TypeScript 5.x/7 accept but that the grammars typeinf pins
+# (the newest wheels on PyPI: tree-sitter-python 0.25.0, tree-sitter-typescript 0.23.2) do not
+# parse.  Such a file is parsed a second time with each construct rewritten, at the same byte
+# positions, into one the grammar knows and that says the same to the slicers and the writers:
+# a keyword or a type-level part that carries no evidence becomes spaces.  The tree then has no
+# ERROR node there (so annotate can write the file, never into the rewritten bytes: they hold no
+# site), while the slicers keep reading the original bytes (`Source.data`).
+#
+#   TypeScript  variance annotations  `<in T>`, `<out T>`, `<in out T>`     -> `<   T>` ...
+#               `export type * (as ns) from`, `import defer * as ns from`  -> keyword blanked
+#               `static accessor x` (accessor after another modifier)       -> `static          x`
+#               type arguments of a tagged template  tag<{ id: number }[]>`...` -> tag        `...`
+#               a function type's parameter named like a type  (any) => void   -> (___) => void
+#               a generic call signature on the line after a member with no `;`:
+#                 `x: number\n  <T>(v: T): T`  ->  `x: number\n ;<T>(v: T): T` (an indent becomes `;`)
+#               `for (using x of xs)`, `for await (await using x of xs)`   -> `const` (same length)
+#   Python      PEP 696 type parameter defaults  def f[T = int]()              -> def f[T      ]()
+#
+# A rewrite of these is only tried on the lines of an ERROR/MISSING node, and kept only if the
+# new tree has fewer errors.  Two constructs parse without an error but as something else, so
+# they are rewritten wherever the grammar produced them (kept if errors do not go up):
+#   TypeScript  `using x = f()`, `await using x = f()`: an assignment to x  -> `const x = f()`
+#   Python      a format spec that starts with `=`: f"{x:=^10}", f"{v:=10}" -> f"{x: ^10}"
+#               (read as a walrus, which CPython never does: an unparenthesised `:=` cannot
+#               stand at the top of an interpolation; f"{v:=06.2f}" was an error)
+# Anything else stays an error and is reported as before.
+
+_PY_SPEC_WALRUS = "(interpolation expression: (named_expression) @walrus)"
+_TS_TEMPLATES = "(template_string) @template"
+_TS_USING = '(assignment_expression "using" @using)'
+_TS_KEYWORDS = re.compile(
+    rb"\bexport\s+(type)\s*\*|\bimport\s+(defer)\s*\*"
+    rb"|\b(?:static|override|readonly|declare|public|private|protected|abstract)\s+(accessor)\s+(?=[#\w$\[\"'])"
+)
+_FOR_USING = re.compile(rb"\bfor\s*(?:await\s*)?\(\s*(?:(await)[ \t]+)?(using)[ \t]+(?=[A-Za-z_$])")
+# a function type's parameter named like a predefined type: `(any) => void`, `(string, n) => 0`
+_KEYWORD_PARAMETER = re.compile(
+    rb"\(\s*(any|unknown|string|number|boolean|bigint|symbol|object|never|void|undefined)"
+    rb"(?=\s*[,)])"
+)
+
+# a line that starts (after its indentation) with a generic call signature `<T>(...`
+_CALL_SIGNATURE_LINE = re.compile(rb"\n([ \t]+)<[^\n;{}]*?>\s*\(")
+_VARIANCE = re.compile(rb"(?<![\w$.])(in|out)(?=\s+(?!extends\b)[A-Za-z_$])")
+
+
+@cache
+def _query(language: str, source: str) -> Query:
+    return Query(parser(language).language, source)  # type: ignore[arg-type]
+
+
+def error_nodes(root: Node, limit: int = 1000) -> list[Node]:
+    """The ERROR and MISSING nodes of a tree (the first `limit`), in document order."""
+    out: list[Node] = []
+    if not root.has_error:
+        return out
+    stack = [root]
+    while stack and len(out) < limit:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            out.append(node)
+        elif node.has_error:
+            stack.extend(reversed(node.children))
+    return out
+
+
+def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
+    """A tree of `data` with the constructs the grammar lacks rewritten (positions kept), or
+    None when there is nothing to rewrite or rewriting does not remove errors."""
+    p = parser(language)
+    errors = error_nodes(tree.root_node)
+    bridged = None
+    silent_done = False
+    for _ in range(6):
+        if errors:  # constructs that make errors, on the error lines; kept if errors go down
+            if language == "python":
+                rewrites = _python_gaps(data, errors)
+            else:
+                rewrites = _typescript_gaps(data, language, tree, errors)
+            if rewrites:
+                buf = _blanked(data, rewrites)
+                new = p.parse(buf)
+                new_errors = error_nodes(new.root_node)
+                if len(new_errors) < len(errors):
+                    data, tree, errors, bridged = buf, new, new_errors, new
+                    continue  # a bridged error can uncover the next one (`<out A, out B>`)
+        if silent_done:
+            break
+        silent_done = True  # constructs the grammar parses, but as something else (once)
+        rewrites = []
+        if language == "python" and b":=" in data:
+            rewrites = _format_specs(data, tree.root_node)
+        elif language != "python" and b"using" in data:
+            rewrites = _using_declarations(data, language, tree.root_node)
+        if not rewrites:
+            break
+        buf = _blanked(data, rewrites)
+        new = p.parse(buf)
+        new_errors = error_nodes(new.root_node)
+        if len(new_errors) > len(errors):
+            break
+        data, tree, errors, bridged = buf, new, new_errors, new
+    return bridged
+
+
+# bytes [start, end) become `fill`: one byte repeated (line breaks are kept), or as many bytes
+Rewrite = tuple[int, int, bytes]
+SPACE, UNDERSCORE, SEMICOLON = b" ", b"_", b";"
+
+
+def _blanked(data: bytes, rewrites: list[Rewrite]) -> bytes:
+    out = bytearray(data)
+    for start, end, fill in rewrites:
+        if len(fill) == end - start and len(fill) > 1:
+            out[start:end] = fill
+            continue
+        for i in range(start, end):
+            if out[i] not in (10, 13):
+                out[i] = fill[0]
+    return bytes(out)
+
+
+def _format_specs(data: bytes, root: Node) -> list[Rewrite]:
+    """The `=` opening a format spec that the grammar read as a walrus: f"{x:=^10}"."""
+    out = []
+    for w in QueryCursor(_query("python", _PY_SPEC_WALRUS)).captures(root).get("walrus", []):
+        name = w.child_by_field_name("name")
+        if name is None:
+            continue
+        at = data.find(b":=", name.end_byte, w.end_byte)
+        if at >= 0 and not data[name.end_byte : at].strip():
+            out.append((at + 1, at + 2, SPACE))
+    return out
+
+
+def _using_declarations(data: bytes, language: str, root: Node) -> list[Rewrite]:
+    """`using x = ...` / `await using x = ...`, which the grammar reads as an assignment."""
+    out: list[Rewrite] = []
+    for u in QueryCursor(_query(language, _TS_USING)).captures(root).get("using", []):
+        name = u.next_sibling  # a sibling of a token: the assignment is small
+        if name is None or b"\n" in data[u.end_byte : name.start_byte]:
+            continue  # `using` NEWLINE `x = 1` is two statements
+        out.append((u.start_byte, u.end_byte, b"const"))
+        holder = u.parent
+        outer = holder.parent if holder is not None else None
+        if outer is not None and outer.type == "await_expression" and outer.children[0].type == "await":
+            out.append((outer.children[0].start_byte, outer.children[0].end_byte, SPACE))
+    return out
+
+
+def _python_gaps(data: bytes, errors: list[Node]) -> list[Rewrite]:
+    """PEP 696 defaults in the type parameter lists that hold an error."""
+    out: list[Rewrite] = []
+    seen: set[int] = set()
+    for e in errors:
+        tp = e.parent
+        if tp is None or tp.type != "type_parameter" or tp.id in seen:
+            continue
+        seen.add(tp.id)
+        out.extend(_defaults(data, tp.start_byte, tp.end_byte))
+    return out
+
+
+def _defaults(data: bytes, start: int, end: int) -> list[Rewrite]:
+    """The `= default` parts at the top level of the bracketed list data[start:end], blanked."""
+    out: list[Rewrite] = []
+    depth = 0
+    quote = 0
+    default_at = -1
+    i = start
+    while i < end:
+        c = data[i]
+        if quote:
+            if c == 92:  # backslash
+                i += 1
+            elif c == quote:
+                quote = 0
+        elif c in (34, 39):  # " '
+            quote = c
+        elif c in (40, 91, 123):  # ( [ {
+            depth += 1
+        elif c in (41, 93, 125):  # ) ] }
+            depth -= 1
+            if depth == 0 and default_at >= 0:
+                _add_default(data, default_at, i, out)
+                default_at = -1
+        elif c == 44 and depth == 1 and default_at >= 0:  # ,
+            _add_default(data, default_at, i, out)
+            default_at = -1
+        elif c == 61 and depth == 1 and default_at < 0:  # =
+            default_at = i
+        i += 1
+    return out
+
+
+def _add_default(data: bytes, at: int, end: int, out: list[Rewrite]) -> None:
+    if data[at + 1 : end].strip():  # `T = ` without a default stays an error
+        out.append((at, end, SPACE))
+
+
+def _regions(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
+    """The lines of the error nodes, with one line of context either side (merged)."""
+    out: list[tuple[int, int]] = []
+    for e in errors:  # in document order
+        start = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, e.start_byte))) + 1
+        end = data.find(b"\n", e.end_byte)
+        if end >= 0:
+            end = data.find(b"\n", end + 1)
+        end = len(data) if end < 0 else end
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node]) -> list[Rewrite]:
+    out: list[Rewrite] = []
+    for start, end in _regions(data, errors):
+        for m in _VARIANCE.finditer(data, start, end):  # `<in T`, `, out U`, `<in out V`
+            at = _code_before(data, m.start(), max(0, m.start() - 2000))
+            prev = data[at - 1 : at]
+            if (prev == b"," or (prev == b"<" and at > 1 and (chr(data[at - 2]).isalnum() or data[at - 2] in b"_$"))
+                    or (m.group(1) == b"out" and data[at - 2 : at] == b"in")):  # fmt: skip
+                out.append((*m.span(1), SPACE))
+        for m in _TS_KEYWORDS.finditer(data, start, end):
+            group = next(g for g in (1, 2, 3) if m.group(g) is not None)
+            out.append((*m.span(group), SPACE))
+        cursor = QueryCursor(_query(language, _TS_TEMPLATES))
+        cursor.set_byte_range(start, end)
+        for t in cursor.captures(tree.root_node).get("template", []):
+            span = _template_type_arguments(data, t.start_byte)
+            if span is not None:
+                out.append((*span, SPACE))
+        for m in _FOR_USING.finditer(data, start, end):  # for (await using x of xs)
+            if m.group(1) is not None:
+                out.append((*m.span(1), SPACE))
+            out.append((*m.span(2), b"const"))
+        for m in _KEYWORD_PARAMETER.finditer(data, start, end):  # (any) => void
+            if _arrow_follows(data, m.start()):
+                out.append((*m.span(1), UNDERSCORE))
+        for m in _CALL_SIGNATURE_LINE.finditer(data, start, end):  # a member, then `<T>(x: T): T`
+            at = _code_before(data, m.start(1), max(0, m.start(1) - 2000))
+            prev = data[at - 1 : at]
+            if prev and (chr(prev[0]).isalnum() or prev in b"_$)]}>'\"") and data[at - 2 : at] != b"=>":
+                out.append((m.end(1) - 1, m.end(1), SEMICOLON))
+    return out
+
+
+def _arrow_follows(data: bytes, paren: int) -> bool:
+    """Whether the parenthesised list opened at `paren` is followed by `=>` (a function type)."""
+    depth = 0
+    for i in range(paren, min(len(data), paren + 2000)):
+        c = data[i]
+        if c in (40, 91, 123, 60):  # ( [ { <
+            depth += 1
+        elif c in (41, 93, 125) or (c == 62 and data[i - 1] != 61):  # ) ] } > (not =>)
+            depth -= 1
+            if depth == 0:
+                return data[i + 1 : i + 64].lstrip().startswith(b"=>")
+    return False
+
+
+def _code_before(data: bytes, pos: int, lo: int) -> int:
+    """The end of the code before `pos` (blanks and comments skipped), not below `lo`."""
+    i = pos
+    while i > lo:
+        if data[i - 1] in (32, 9, 10, 13):
+            i -= 1
+        elif data[i - 2 : i] == b"*/" and (j := data.rfind(b"/*", lo, i - 2)) >= 0:
+            i = j
+        elif (k := data.find(b"//", max(lo, data.rfind(b"\n", 0, i) + 1), i)) >= 0:
+            i = k
+        else:
+            break
+    return i
+
+
+def _template_type_arguments(data: bytes, tick: int) -> tuple[int, int] | None:
+    """The span of `<...>` in tag<...>`...` (type arguments of a tagged template), if any."""
+    close = tick - 1
+    while close >= 0 and data[close] in (32, 9, 10, 13):
+        close -= 1
+    if close < 1 or data[close] != 62:  # >
+        return None
+    depth = 0
+    i = close
+    while i >= 0 and close - i < 4000:
+        c = data[i]
+        if c == 62 and data[i - 1] != 61:  # > but not =>
+            depth += 1
+        elif c == 60:  # <
+            depth -= 1
+            if depth == 0:
+                if i > 0 and (chr(data[i - 1]).isalnum() or data[i - 1] in b"_$)]") and data[i + 1 : close].strip():
+                    return i, close + 1
+                return None
+        elif c in (59, 96):  # ; or a backtick: not type arguments
+            return None
+        i -= 1
+    return None

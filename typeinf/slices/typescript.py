@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
-from .source import WINDOW_LINES, Diagnostic, Source, parse, syntax_diagnostics
+from .source import WINDOW_LINES, Diagnostic, Parents, Source, parse, syntax_diagnostics
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -228,6 +228,8 @@ class _Walker:
         self.refs: list[tuple[Node, _Scope]] = []
         self.type_names: list[ScopeName] = []
         self.stack: list[tuple[Node, _Ctx]] = []
+        # every node pushed on the stack has its parent recorded: climbing never uses Node.parent
+        self.parent = Parents()
         self.handlers = {
             "import_statement": self._import,
             "lexical_declaration": self._declaration,
@@ -257,12 +259,18 @@ class _Walker:
             return ""
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
-    def push(self, node: Node | None, ctx: _Ctx) -> None:
+    def push(self, node: Node | None, ctx: _Ctx, parent: Node) -> None:
+        """Walk `node` (a child of `parent`) later."""
         if node is not None:
+            self.parent.links[node.id] = parent
             self.stack.append((node, ctx))
 
     def push_children(self, node: Node, ctx: _Ctx) -> None:
-        self.stack.extend((c, ctx) for c in reversed(node.named_children))
+        links = self.parent.links
+        push = self.stack.append
+        for c in reversed(node.named_children):
+            links[c.id] = node
+            push((c, ctx))
 
     def annotation(self, node: Node | None) -> Node | None:
         """Register an annotation node (hidden from all evidence) and return it if it is one."""
@@ -332,6 +340,9 @@ class _Walker:
         stack = self.stack
         handlers = self.handlers
         refs = self.refs
+        links = self.parent.links
+        links[root.id] = None
+        push = stack.append
         self.push_children(root, ctx)
         while stack:
             node, ctx = stack.pop()
@@ -345,7 +356,9 @@ class _Walker:
             elif t in ANNOTATION_TYPES:
                 self.annotation(node)
             elif t not in OPAQUE_TYPES:
-                stack.extend((c, ctx) for c in reversed(node.named_children))
+                for c in reversed(node.named_children):
+                    links[c.id] = node
+                    push((c, ctx))
 
     # ---------------------------------------------------------------- functions
     def bound_name(self, fn: Node) -> Node | None:
@@ -353,7 +366,7 @@ class _Walker:
         name = fn.child_by_field_name("name")
         if name is not None:
             return name
-        par = fn.parent
+        par = self.parent(fn)
         if par is None or par.child_by_field_name("value") != fn:
             return None
         if par.type == "variable_declarator":
@@ -401,7 +414,7 @@ class _Walker:
             self.push_children(body, inner)
         else:
             fn.returns.append((body.start_byte, body))
-            self.push(body, inner)
+            self.push(body, inner, node)
 
     def return_site(
         self, node: Node, name_node: Node | None, name: str, fqual: str, fn: _Func, inner: _Ctx
@@ -428,7 +441,7 @@ class _Walker:
             pat = p.child_by_field_name("pattern")
             ann = self.annotation(p.child_by_field_name("type"))
             default = p.child_by_field_name("value")
-            self.push(default, inner)
+            self.push(default, inner, p)
             if pat is None or pat.type == "this":
                 continue
             self.param(p, pat, ann, default, fn, fqual, inner, ctor_class)
@@ -463,11 +476,16 @@ class _Walker:
             site.pattern = name_node
             for n, _node, _path, d in self.pattern_names(name_node):
                 self.bind(inner.scope, n)
-                self.push(d, inner)
+                self.push_default(d, inner)
 
     def finish_param(self, site: _Site, fn: _Func) -> None:
         site.is_async = fn.is_async
         fn.sites.append(site)
+
+    def push_default(self, default: Node | None, ctx: _Ctx) -> None:
+        """Walk the default of a destructured name (`pattern_names` recorded its parent)."""
+        if default is not None:
+            self.stack.append((default, ctx))
 
     # ---------------------------------------------------------------- patterns
     def pattern_names(self, pat: Node) -> list[tuple[str, Node, str, Node | None]]:
@@ -491,7 +509,9 @@ class _Walker:
             elif t == "assignment_pattern":
                 left = node.child_by_field_name("left")
                 if left is not None:
-                    todo.append((left, path, node.child_by_field_name("right")))
+                    right = node.child_by_field_name("right")
+                    self.parent.add(node, right)
+                    todo.append((left, path, right))
             elif t == "rest_pattern":
                 todo.extend((c, path, None) for c in node.named_children if c.type != "comment")
         out.sort(key=lambda item: item[1].start_byte)
@@ -510,7 +530,9 @@ class _Walker:
             elif t == "object_assignment_pattern":
                 left = c.child_by_field_name("left")
                 if left is not None:
-                    items.append((left, path, c.child_by_field_name("right")))
+                    right = c.child_by_field_name("right")
+                    self.parent.add(c, right)
+                    items.append((left, path, right))
             elif t == "rest_pattern":
                 items.append((c, path, None))
         return items
@@ -565,7 +587,7 @@ class _Walker:
         name_node = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
         ann = self.annotation(node.child_by_field_name("type"))
-        self.push(value, ctx)
+        self.push(value, ctx, node)
         if name_node is None:
             return
         if name_node.type == "identifier":
@@ -595,7 +617,7 @@ class _Walker:
     def bind_pattern(self, pat: Node, scope: _Scope, ctx: _Ctx, derive: _Derive) -> None:
         """Non-annotatable var sites for the names bound by a destructuring pattern."""
         for name, node, path, default in self.pattern_names(pat):
-            self.push(default, ctx)
+            self.push_default(default, ctx)
             existing = scope.names.get(name)
             if existing is not None and existing.site is not None:
                 continue
@@ -609,10 +631,10 @@ class _Walker:
         left = node.child_by_field_name("left")
         right = node.child_by_field_name("right")
         body = node.child_by_field_name("body")
-        self.push(right, ctx)
+        self.push(right, ctx, node)
         if kind is None or left is None:
-            self.push(left, ctx)
-            self.push(body, ctx)
+            self.push(left, ctx, node)
+            self.push(body, ctx, node)
             return
         scope = ctx.fscope if kind.type == "var" else _Scope(ctx.scope)
         inner = ctx if kind.type == "var" else _replace_scope(ctx, scope)
@@ -627,7 +649,7 @@ class _Walker:
                 self.bind(scope, name, site)
         else:
             self.bind_pattern(left, scope, inner, lambda path: (iterable, category))
-        self.push(body, inner)
+        self.push(body, inner, node)
 
     def _field(self, node: Node, ctx: _Ctx) -> None:
         value = node.child_by_field_name("value")
@@ -636,11 +658,11 @@ class _Walker:
         cls = ctx.cls
         for c in node.named_children:
             if c.type == "decorator":
-                self.push(c, ctx)
+                self.push(c, ctx, node)
         value_ctx = _Ctx(
             ctx.scope, ctx.fscope, ctx.qual, ctx.fn, None, ctx.this_cls, ctx.container, ctx.type_params
         )
-        self.push(value, value_ctx)
+        self.push(value, value_ctx, node)
         if name_node is None or cls is None or _has_token(node, "declare") or _has_token(node, "abstract"):
             return
         site = self.add_site("var", self.text(name_node), ctx.qual, name_node, ctx, annotation=ann)
@@ -658,8 +680,8 @@ class _Walker:
             else:
                 for name, _node, _path, default in self.pattern_names(param):
                     self.bind(scope, name)
-                    self.push(default, ctx)
-        self.push(node.child_by_field_name("body"), _replace_scope(ctx, scope))
+                    self.push_default(default, ctx)
+        self.push(node.child_by_field_name("body"), _replace_scope(ctx, scope), node)
 
     def _block_scope(self, node: Node, ctx: _Ctx) -> None:
         self.push_children(node, _replace_scope(ctx, _Scope(ctx.scope)))
@@ -680,7 +702,7 @@ class _Walker:
             self.push_children(body, inner)
         for c in reversed(node.named_children):
             if c.type in ("class_heritage", "decorator"):
-                self.push(c, ctx)
+                self.push(c, ctx, node)
 
     def _namespace(self, node: Node, ctx: _Ctx) -> None:
         name_node = node.child_by_field_name("name")
@@ -704,7 +726,7 @@ class _Walker:
         body = node.child_by_field_name("body")
         for member in body.named_children if body is not None else ():
             if member.type == "enum_assignment":
-                self.push(member.child_by_field_name("value"), ctx)
+                self.push(member.child_by_field_name("value"), ctx, member)
 
     def _type_declaration(self, node: Node, ctx: _Ctx) -> None:
         self.declare_type(node)
@@ -774,12 +796,12 @@ class _Walker:
             if cls is not None and prop is not None:
                 cls.this_refs.setdefault(self.text(prop), []).append(node)
             return
-        self.push(obj, ctx)
+        self.push(obj, ctx, node)
 
     def _cast(self, node: Node, ctx: _Ctx) -> None:
         children = _expr_children(node)
         if children:
-            self.push(children[0], ctx)
+            self.push(children[0], ctx, node)
 
 
 def _replace_scope(ctx: _Ctx, scope: _Scope) -> _Ctx:
@@ -812,11 +834,11 @@ def _unwrap(node: Node) -> Node:
     return node
 
 
-def _climb(node: Node) -> tuple[Node, Node | None]:
+def _climb(node: Node, parent_of: Parents) -> tuple[Node, Node | None]:
     """(outermost wrapper of `node`, its parent) going up through transparent wrappers."""
-    parent = node.parent
+    parent = parent_of(node)
     while parent is not None and parent.type in TRANSPARENT_TYPES:
-        node, parent = parent, parent.parent
+        node, parent = parent, parent_of(parent)
     return node, parent
 
 
@@ -848,6 +870,7 @@ class _EvidenceBuilder:
         self.path = path
         self.language = language
         self.text = walker.text
+        self.parent = walker.parent
         seen: set[tuple[str, str]] = set()
         self.file_scope: list[ScopeName] = []
         for sn in [ScopeName(n, "builtin") for n in BUILTIN_TYPES] + walker.type_names:
@@ -855,7 +878,7 @@ class _EvidenceBuilder:
                 seen.add((sn.name, sn.kind))
                 self.file_scope.append(sn)
         self.signatures: dict[int, str] = {}
-        self.decorators: dict[int, list[str]] = {}
+        self.decorators: dict[int, dict[int, list[str]]] = {}  # class body -> member -> decorators
         self.windows: dict[tuple[int, int, int], str] = {}
         self.uses: dict[str, Callable[[EvidenceBuilder, Node, Node], None]] = {
             "member_expression": self.use_member,
@@ -1001,7 +1024,7 @@ class _EvidenceBuilder:
         if fn.cls is not None:
             refs += fn.cls.this_refs.get(site.name, ())
         for ref in sorted(refs, key=_start):
-            up, parent = _climb(ref)
+            up, parent = _climb(ref, self.parent)
             if parent is not None and parent.type == "call_expression":
                 if parent.child_by_field_name("function") == up:
                     self.use(eb, parent)
@@ -1040,18 +1063,21 @@ class _EvidenceBuilder:
     def method_decorators(self, fn: _Func) -> list[str]:
         if fn.node.type != "method_definition":
             return []
-        key = id(fn)
-        decs = self.decorators.get(key)
-        if decs is None:
-            decs = []
-            prev = fn.node.prev_named_sibling
-            while prev is not None and prev.type in ("decorator", "comment"):
-                if prev.type == "decorator":
-                    decs.append(self.source.expr_text(prev, SHORT_TEXT).lstrip("@"))
-                prev = prev.prev_named_sibling
-            decs.reverse()
-            self.decorators[key] = decs
-        return list(decs)
+        body = self.parent(fn.node)
+        if body is None:
+            return []
+        decorators = self.decorators.get(body.id)
+        if decorators is None:  # once per class body (prev_named_sibling costs O(depth))
+            decorators = self.decorators[body.id] = {}
+            run: list[str] = []  # the decorators (and comments) just before a member
+            for c in body.named_children:
+                if c.type == "decorator":
+                    run.append(self.source.expr_text(c, SHORT_TEXT).lstrip("@"))
+                elif c.type != "comment":
+                    if c.type == "method_definition":
+                        decorators[c.id] = run
+                    run = []
+        return list(decorators.get(fn.node.id, ()))
 
     def window(self, site: _Site) -> str:
         src = self.source
@@ -1070,7 +1096,7 @@ class _EvidenceBuilder:
     # ---------------------------------------------------------------- uses
     def use(self, eb: EvidenceBuilder, node: Node) -> None:
         """Record what one use of the value (identifier, `this.x`, call result) tells."""
-        node, parent = _climb(node)
+        node, parent = _climb(node, self.parent)
         if parent is not None:
             handler = self.uses.get(parent.type)
             if handler is not None:
@@ -1109,7 +1135,7 @@ class _EvidenceBuilder:
         name = self.text(prop)
         if parent.child_by_field_name("optional_chain") is not None:
             eb.operator("?.", "", "unary")
-        up, grand = _climb(parent)
+        up, grand = _climb(parent, self.parent)
         if (
             grand is not None
             and grand.type == "call_expression"
@@ -1146,33 +1172,34 @@ class _EvidenceBuilder:
             eb.called()
 
     def use_argument(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
-        call = parent.parent
+        call = self.parent(parent)
         if call is not None:
             index = next((i for i, a in enumerate(_expr_children(parent)) if a == node), None)
             eb.passed_to(self.callee(call), arg=index)
 
     def use_spread(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
-        holder = parent.parent
+        holder = self.parent(parent)
         if holder is None:
             return
         if holder.type == "arguments":
-            if holder.parent is not None:
-                eb.passed_to(self.callee(holder.parent), keyword="*")
+            call = self.parent(holder)
+            if call is not None:
+                eb.passed_to(self.callee(call), keyword="*")
             eb.iterated()
         elif holder.type == "array":
             eb.iterated()
         elif holder.type == "object":
             eb.operator("spread", "object", "unary")
-        elif holder.type == "jsx_expression" and holder.parent is not None:
-            tag = holder.parent.child_by_field_name("name")
+        elif holder.type == "jsx_expression" and (element := self.parent(holder)) is not None:
+            tag = element.child_by_field_name("name")
             eb.passed_to(f"<{self.text(tag)}>" if tag is not None else "<>", keyword="**")
 
     def use_jsx(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
-        holder = parent.parent
+        holder = self.parent(parent)
         if holder is None:
             return
         if holder.type == "jsx_attribute":
-            element, keyword = holder.parent, self.text(holder.named_children[0])
+            element, keyword = self.parent(holder), self.text(holder.named_children[0])
         elif holder.type == "jsx_element":
             element, keyword = holder.child_by_field_name("open_tag"), "children"
         else:
@@ -1200,7 +1227,7 @@ class _EvidenceBuilder:
 
     def typeof_check(self, unary: Node) -> str | None:
         """`typeof x === "string"` -> "string"."""
-        up, grand = _climb(unary)
+        up, grand = _climb(unary, self.parent)
         if grand is None or grand.type != "binary_expression" or _operator(grand, "") not in EQUALITY_OPS:
             return None
         left, right = grand.child_by_field_name("left"), grand.child_by_field_name("right")
