@@ -16,7 +16,7 @@ from typing import Any
 from ..files import SourceFile
 from ..predict import Prediction, Predictor
 from ..project import ProjectIndex
-from ..slices import Slice, extract_with_diagnostics
+from ..slices import TOO_DEEP, Slice, extract_with_diagnostics
 from . import NotParsable, Options, Planned, apply, plan
 from .edits import Edit
 
@@ -57,13 +57,18 @@ class Progress:
             sys.stderr.write("\r" + " " * 60 + "\r")
 
 
-def _slice_one(args: tuple[bytes, str, str]) -> tuple[list[Slice], int | None] | str:
+def _slice_one(args: tuple[bytes, str, str]) -> tuple[list[Slice], str | None] | str:
+    """The file's slices and, if it does not parse, why it is skipped."""
     data, language, rel = args
     try:
         slices, diags = extract_with_diagnostics(data, language, rel)
     except Exception as e:  # noqa: BLE001 - reported per file
         return f"internal error while slicing ({type(e).__name__}: {e})"
-    return slices, (diags[0].line if diags else None)
+    if not diags:
+        return slices, None
+    d = diags[0]
+    what = d.message if d.message == TOO_DEEP else "syntax error"
+    return slices, f"{rel}:{d.line}: {what}; file skipped (annotate writes only files that parse)"
 
 
 def _apply_one(args: tuple[bytes, str, list[Edit], Options, str]) -> tuple[bytes, list[Edit], list[Edit]] | str:
@@ -126,8 +131,7 @@ def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, o
     for f, got in zip(files, sliced, strict=True):
         if isinstance(got, str) or got[1] is not None:
             if first:
-                f.error = got if isinstance(got, str) else (
-                    f"{f.rel}:{got[1]}: syntax error; file skipped (annotate writes only files that parse)")
+                f.error = got if isinstance(got, str) else got[1]
             continue
         if first:
             for s in got[0]:
