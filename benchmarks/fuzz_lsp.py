@@ -327,6 +327,24 @@ def _big_document(s: Session) -> str:
             f"{'served' if other and dt < 10 else 'STALLED'}; " + ("served" if s.served() else "DEAF"))
 
 
+def _busy_document(s: Session) -> str:
+    """While a large document (under max-bytes: ~18000 sites, tens of seconds of model time) is
+    analysed, an edit of another document is answered within seconds; closing the large one
+    stops its analysis."""
+    text = "".join(f"def f{i}(a, b=1, c='x'):\n    return a + b\n\n" for i in range(6000))
+    uri = s.server.open("busy.py", text)
+    time.sleep(0.5)
+    s.server.version += 1
+    s.server.notify("textDocument/didChange", {"textDocument": {"uri": s.canary, "version": s.server.version},
+                                               "contentChanges": [{"text": CANARY + "\n"}]})  # fmt: skip
+    t0 = time.monotonic()
+    got = s.server.hints(s.canary)
+    dt = time.monotonic() - t0
+    s.server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    other = "other doc served in < 5 s" if got is not None and "result" in got and dt < 5 else f"other doc took {dt:.0f} s"
+    return f"{other}; " + ("served" if s.served() else "DEAF")
+
+
 def _deep_document(s: Session) -> str:
     text = "x = " + "(" * 3000 + "1" + ")" * 3000 + "\ndef g(a, b=[" + "[" * 3000 + "]" * 3000 + "]):\n    pass\n"
     return _doc_request(lambda s: s.server.open("deep.py", text))(s)
@@ -436,6 +454,8 @@ def probes() -> list[Probe]:
               lambda o: o == "no popup; served"),
         Probe("document over max-bytes", "result null/result null; 1 popup; other doc served; served",
               _big_document, lambda o: o == "result null/result null; 1 popup; other doc served; served"),
+        Probe("another document while a large one is analysed", "other doc served in < 5 s; served",
+              _busy_document, lambda o: o == "other doc served in < 5 s; served"),
         Probe("deeply nested document", "result; served", _deep_document, _is("result")),
         Probe("request superseded by an edit", "result [hints] or -32801; served", _stale_request,
               lambda o: _served(o) and (o.startswith("result [") and not o.startswith("result [0]")
