@@ -30,11 +30,16 @@ SHAPES = """class Widget:
 """
 
 
+USER_TS = "export interface User {\n  name: string;\n  email: string;\n  greet(): string;\n}\n"
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "typeinf", "lsp"]))
 async def client(lsp_client: LanguageClient, tmp_path_factory):
     root = tmp_path_factory.mktemp("ws")
     (root / "pyproject.toml").write_text('[project]\nname = "ws"\nrequires-python = ">=3.10"\n')
     (root / "shapes.py").write_text(SHAPES)  # another module: the server indexes the workspace's types
+    (root / "src" / "models").mkdir(parents=True)
+    (root / "src" / "models" / "user.ts").write_text(USER_TS)
     @lsp_client.feature(lsp.WORKSPACE_INLAY_HINT_REFRESH)
     def refresh(params: None) -> None:  # the server asks for a refresh when late predictions arrive
         lsp_client.refreshes = getattr(lsp_client, "refreshes", 0) + 1  # type: ignore[attr-defined]
@@ -51,6 +56,7 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
 
 def open_doc(client: LanguageClient, name: str, text: str, language: str = "python") -> str:
     path = Path(client.root) / name  # type: ignore[attr-defined]
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     uri = path.as_uri()
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, language, 1, text)))
@@ -151,3 +157,48 @@ async def test_types_of_other_project_modules_are_predicted_and_imported(client:
     new_text = "".join(e.new_text for e in site.edit.changes[uri])  # type: ignore[union-attr,index]
     # a project module is imported for type checking only (no import cycle at run time), so quoted
     assert "if TYPE_CHECKING:\n    from shapes import Widget" in new_text and 'widget: "Widget"' in new_text
+
+
+def apply_edits(text: str, edits: list[lsp.TextEdit]) -> str:
+    """The text with edits (in UTF-16 units = characters here: ASCII) applied, last first."""
+    lines = text.splitlines(keepends=True)
+    offset = lambda p: sum(len(x) for x in lines[: p.line]) + p.character  # noqa: E731
+    for e in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end) :]
+    return text
+
+
+async def code_actions_at(client: LanguageClient, uri: str, line: int, col: int) -> list[lsp.CodeAction]:
+    got = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(line, col), lsp.Position(line, col)),
+        lsp.CodeActionContext(diagnostics=[])))  # fmt: skip
+    return [a for a in got or [] if isinstance(a, lsp.CodeAction)]
+
+
+async def test_inlay_hint_edit_writes_what_the_code_action_writes(client: LanguageClient):
+    """One format for both (PEP 8: `verbose: bool = False`, not `verbose: bool=False`)."""
+    uri = open_doc(client, "pep8.py", SOURCE)
+    hint = next(h for h in await hints(client, uri, SOURCE) if h.position == lsp.Position(5, 24))
+    by_hint = apply_edits(SOURCE, hint.text_edits or []).splitlines()[5]
+    site = next(a for a in await code_actions_at(client, uri, 5, 20) if a.title.startswith("Annotate `verbose"))
+    by_action = apply_edits(SOURCE, site.edit.changes[uri]).splitlines()[5]  # type: ignore[union-attr,index]
+    assert by_hint == by_action == "def report(rows, verbose: bool = False):"
+
+
+async def test_only_a_confident_prediction_is_the_preferred_quick_fix(client: LanguageClient):
+    uri = open_doc(client, "pref.py", SOURCE)
+    rows = next(a for a in await code_actions_at(client, uri, 5, 12) if a.title.startswith("Annotate `rows"))
+    verbose = next(a for a in await code_actions_at(client, uri, 5, 20) if a.title.startswith("Annotate `verbose"))
+    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(5, 12)))
+    assert hover is not None and "(model)" in hover.contents.value  # type: ignore[union-attr]
+    assert not rows.is_preferred  # a model guess far below the >= 95%-precision threshold
+    assert verbose.is_preferred  # `bool` from the default: at the threshold annotate writes at
+
+
+async def test_typescript_code_action_imports_project_types_relative_to_the_document(client: LanguageClient):
+    text = "export function welcome(user) {\n  console.log(user.greet());\n  return user.email;\n}\n"
+    uri = open_doc(client, "src/app/main.ts", text, "typescript")
+    await hints(client, uri, text)
+    site = next(a for a in await code_actions_at(client, uri, 0, 25) if a.title == "Annotate `user: User`")
+    new_text = "".join(e.new_text for e in site.edit.changes[uri])  # type: ignore[union-attr,index]
+    assert "import type { User } from '../models/user';" in new_text  # as `typeinf annotate` writes it

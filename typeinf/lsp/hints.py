@@ -4,7 +4,8 @@ edits from an annotated copy of a document.  No LSP types here except in `text_e
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, replace
 
 from tree_sitter import Node
 
@@ -16,12 +17,35 @@ from ..slices.source import parse
 @dataclass(frozen=True)
 class Insertion:
     offset: int  # byte offset in the document
-    text: str  # what to insert there (": T" / " -> T")
+    text: str  # what the hint shows there (": T" / " -> T")
+    end: int | None = None  # accepting it replaces [offset, end) ...
+    edit: str | None = None  # ... with this (default: `text` is inserted at offset)
+
+    @property
+    def new_text(self) -> str:
+        return self.text if self.edit is None else self.edit
+
+    @property
+    def stop(self) -> int:
+        return self.offset if self.end is None else self.end
+
+
+def annotated_default(type_: str) -> str:
+    """What goes between a parameter's name and its default once annotated: PEP 8 `x: T = v`
+    (the annotate engine writes the same; `x=v` without spaces is for unannotated parameters)."""
+    return f": {type_} = "
 
 
 def _py_insertion(root: Node, p: Prediction) -> Insertion | None:
     s = p.slice
-    if s.kind in ("param", "var"):
+    if s.kind == "param":
+        name = root.descendant_for_byte_range(s.span[0], s.span[1])
+        parent = name.parent if name is not None else None
+        value = parent.child_by_field_name("value") if parent is not None and parent.type == "default_parameter" else None
+        if value is not None:
+            return Insertion(s.span[1], f": {p.type}", value.start_byte, annotated_default(p.type))
+        return Insertion(s.span[1], f": {p.type}")
+    if s.kind == "var":
         return Insertion(s.span[1], f": {p.type}")
     node = root.descendant_for_byte_range(s.span[0], s.span[1])
     while node is not None and node.type != "function_definition":
@@ -76,6 +100,41 @@ def tooltip(p: Prediction) -> str:
         src = p.source if i == 0 else "model"
         lines.append(f"{i + 1}. `{t}` — {c:.0%} ({src})")
     return "\n".join(lines)
+
+
+def _line_starts(data: bytes) -> list[int]:
+    starts = [0]
+    k = data.find(b"\n")
+    while k != -1:
+        starts.append(k + 1)
+        k = data.find(b"\n", k + 1)
+    return starts
+
+
+def map_insertions(old: bytes, new: bytes, hints: list[tuple[Prediction, Insertion]]
+                   ) -> list[tuple[Prediction, Insertion]]:  # fmt: skip
+    """The hints of an older version of a document moved to a newer one: those on the lines
+    before the first changed line and after the last one (their text is the same), the others
+    dropped.  (An edit while typing changes a few lines: most hints stay.)"""
+    a, b = old.split(b"\n"), new.split(b"\n")
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    starts = _line_starts(old)
+    first_tail_line = len(a) - tail  # lines >= this are unchanged, shifted by the length change
+    shift = len(new) - len(old)
+    out = []
+    for p, ins in hints:
+        line = bisect_right(starts, ins.offset) - 1
+        last = bisect_right(starts, ins.stop) - 1
+        if last < head:
+            out.append((p, ins))
+        elif line >= first_tail_line:
+            out.append((p, replace(ins, offset=ins.offset + shift, end=None if ins.end is None else ins.end + shift)))
+    return out
 
 
 def changed_lines(old: str, new: str) -> list[tuple[int, int, str]]:

@@ -7,6 +7,13 @@ single-thread executor, never on the event loop nor pygls's shared pool; slices 
 predictions are cached by content (an edit re-predicts only what it changed); analyses are
 debounced per document, stale versions are never answered with old positions, and a
 `workspace/inlayHint/refresh` is sent when late predictions arrive.
+
+Hostile input (typeinf.lsp.wire, typeinf.lsp.protocol): frames are read by typeinf's own
+parser, which resynchronises after a broken frame; malformed messages and params are answered
+with their JSON-RPC error codes.  Only open `file:` documents use the project (its index and
+settings); a document over the project's `max-bytes` is not analysed (the user is told once);
+an analysis is done in chunks on the model thread, so a newer version of the document stops it
+and another document's analysis is not held up behind it for long.
 """
 
 from __future__ import annotations
@@ -14,30 +21,63 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
+import sys
 import threading
 from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcContentModified
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from .. import __version__
 from ..annotate import NotParsable, Options, apply, plan
-from ..config import ConfigError, load_settings
+from ..annotate.run import project_relative
+from ..config import DEFAULT_MAX_BYTES, ConfigError, Settings, load_settings
 from ..predict import Prediction, Predictor
 from ..project import ProjectIndex, find_root
 from ..slices import extract_with_diagnostics, language_for_path
-from .hints import Insertion, changed_lines, insertions, tooltip
+from ..slices.source import SourceError
+from .hints import Insertion, changed_lines, insertions, map_insertions, tooltip
 from .options import ServerOptions, parse_options
+from .protocol import TypeinfProtocol, serve, stream_chunks
+from .wire import MAX_MESSAGE_BYTES
 
 log = logging.getLogger("typeinf.lsp")
 DEBOUNCE_S = 0.15
 LANGUAGE_IDS = {"python": "python", "typescript": "typescript", "typescriptreact": "tsx"}
+CHUNK = 64  # sites predicted per job on the model thread (between jobs: superseded? others' turn)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class Superseded(Exception):
+    """A newer version of the document (or its closing) made an analysis useless."""
+
+
+class Stopping(Exception):
+    """The server is exiting: background work stops."""
+
+
+def local_path(uri: str) -> Path | None:
+    """The file of a `file:` URI on this machine; None for other schemes (untitled:, https:) and
+    for files on another host: those documents are analysed without a project."""
+    u = urlparse(uri)
+    if u.scheme != "file" or u.netloc not in ("", "localhost") or not u.path:
+        return None
+    return Path(unquote(u.path))
+
+
+def document_bytes(text: str) -> bytes:
+    """UTF-8 of a document; a lone surrogate (valid in JSON strings, not in UTF-8) becomes U+FFFD,
+    which has the same length in UTF-8, UTF-16 and UTF-32 units, so positions do not move."""
+    return _SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
 @dataclass
@@ -53,7 +93,11 @@ class Analysis:
 
 class TypeinfServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("typeinf", __version__)
+        super().__init__("typeinf", __version__, protocol_cls=TypeinfProtocol)
+        self.max_message_bytes = MAX_MESSAGE_BYTES
+        self.too_big: set[str] = set()  # documents the user was told are over max-bytes
+        self.settings: dict[Path, Settings] = {}
+        self.stopping = False
         self.options = ServerOptions()
         self.model_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="typeinf-model")
         # the project index (types of the other files) is scanned in its own thread; analyses use
@@ -70,6 +114,77 @@ class TypeinfServer(LanguageServer):
         self.tasks: dict[str, asyncio.Task[Analysis | None]] = {}
         self.projects: dict[Path, ProjectIndex] = {}
         self.model_ready: asyncio.Event | None = None
+
+    @property
+    def rpc(self) -> TypeinfProtocol:
+        assert isinstance(self.protocol, TypeinfProtocol)
+        return self.protocol
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.rpc.exit_code
+
+    # ------------------------------------------------------------------ transport
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve stdio with typeinf's frame reader (pygls's cannot resynchronise)."""
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def run() -> None:
+            await serve(self.rpc, stream_chunks(stdin or sys.stdin.buffer), self.max_message_bytes)
+
+        try:
+            asyncio.run(run())
+        except BrokenPipeError:
+            log.error("the client closed the connection")
+        finally:
+            self.stop()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        async def run() -> None:
+            done = asyncio.Event()
+
+            async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                self.protocol.set_writer(writer)  # type: ignore[arg-type]
+                await serve(self.rpc, lambda: reader.read(65536), self.max_message_bytes)
+                done.set()
+
+            async with await asyncio.start_server(connection, host, port):
+                await done.wait()
+
+        try:
+            asyncio.run(run())
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the background threads' work: the process can end without waiting for them."""
+        self.stopping = True
+        self.model_idle.set()
+        for ex in (self.model_executor, self.index_executor):
+            ex.shutdown(wait=False, cancel_futures=True)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Errors out of band (a notification's handler): logged, no pop-up the user cannot act on."""
+        log.error("%s: %s", getattr(source, "__name__", source), error)
+
+    # ------------------------------------------------------------------ settings
+    def settings_for(self, path: Path | None) -> Settings:
+        """The project's settings (pyproject.toml [tool.typeinf]); defaults off a project or when invalid."""
+        if path is None:
+            return Settings()
+        root = find_root(path)
+        got = self.settings.get(root)
+        if got is None:
+            try:
+                got = load_settings(root)
+            except ConfigError as e:
+                log.warning("%s (defaults used)", e)
+                got = Settings()
+            self.settings[root] = got
+        return got
+
+    def max_bytes(self, uri: str) -> int:
+        return self.settings_for(local_path(uri)).max_bytes if local_path(uri) else DEFAULT_MAX_BYTES
 
     def ready_event(self) -> asyncio.Event:
         if self.model_ready is None:
@@ -96,7 +211,8 @@ class TypeinfServer(LanguageServer):
         index = self.projects.get(root)
         if index is None:
             index = self.projects[root] = ProjectIndex(root.resolve())
-            future = self.index_executor.submit(index.populate, between=self._wait_model_idle)
+            future = self.index_executor.submit(index.populate, self.settings_for(path).max_bytes,
+                                                between=self._wait_model_idle)  # fmt: skip
             future.add_done_callback(lambda _f: self._project_indexed(index))
         return index
 
@@ -115,53 +231,98 @@ class TypeinfServer(LanguageServer):
 
     def _wait_model_idle(self) -> None:
         self.model_idle.wait(timeout=5.0)  # (bounded: a long analysis never stalls the scan for good)
+        if self.stopping:
+            raise Stopping
 
-    def _analyze(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
+    def _run(self, fn: Any, *args: Any) -> Any:
+        """(model thread) One job; the index scan waits while it runs."""
         self.model_idle.clear()
         try:
-            return self._analyze_now(uri, version, text, language)
+            return fn(*args)
         finally:
             self.model_idle.set()
 
-    def _analyze_now(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
-        data = text.encode("utf-8", "surrogatepass")
+    def _prepare(self, uri: str, version: int | None, text: str, language: str) -> tuple[Analysis, list[Any], Any]:
+        """(model thread) Slices of the document and the project's types for it."""
+        data = document_bytes(text)
         result = Analysis(version, data, language, self.predictor is not None)
         if self.predictor is None:
-            return result
-        path = Path(to_fs_path(uri) or uri)
-        slices, _ = extract_with_diagnostics(data, language, str(path))
+            return result, [], []
+        path = local_path(uri)
+        slices, _ = extract_with_diagnostics(data, language, str(path or urlparse(uri).path or uri))
+        todo = [s for s in slices if s.annotation is None]
+        if path is None:  # not a file of a project: no project types
+            return result, todo, []
         project = self._project_for(path)
         result.indexed = project.complete
         project.add(path, language, data=data)
-        todo = [s for s in slices if s.annotation is None]
-        result.preds = self.predictor.predict(todo, project.types_for(path, language))
-        result.hints = insertions(data, language, result.preds)
+        return result, todo, project.types_for(path, language)
+
+    async def _analyze(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
+        """The analysis of one version, in jobs of CHUNK sites on the model thread; Superseded when
+        the document changed or closed in between (another document's jobs run between ours)."""
+
+        def check() -> None:
+            doc = self.workspace.text_documents.get(uri)
+            if doc is None or doc.version != version or self.stopping:
+                raise Superseded
+
+        result, todo, types = await self.run_model(self._prepare, uri, version, text, language)
+        if self.predictor is None:
+            return result
+        for k in range(0, len(todo), CHUNK):
+            check()
+            result.preds += await self.run_model(self.predictor.predict, todo[k : k + CHUNK], types)
+        check()
+        result.hints = await self.run_model(insertions, result.data, language, result.preds)
         return result
 
     def _project_complete(self, uri: str) -> bool:
-        index = self.projects.get(find_root(Path(to_fs_path(uri) or uri)))
+        path = local_path(uri)
+        if path is None:
+            return False
+        index = self.projects.get(find_root(path))
         return index is not None and index.complete
 
     async def run_model(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.model_executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.model_executor, self._run, fn, *args)
 
     # ------------------------------------------------------------------ documents
     def language_of(self, doc: TextDocument) -> str | None:
         lang = LANGUAGE_IDS.get(doc.language_id or "")
         return lang or language_for_path(doc.uri)
 
+    def too_large(self, doc: TextDocument) -> bool:
+        """Over the project's max-bytes (the CLI's limit): not analysed; the user is told once."""
+        limit = self.max_bytes(doc.uri)
+        text = doc.source
+        if len(text) <= limit // 4 or len(text) <= limit and len(text.encode("utf-8", "surrogatepass")) <= limit:
+            return False
+        if doc.uri not in self.too_big:
+            self.too_big.add(doc.uri)
+            name = PurePosixPath(urlparse(doc.uri).path).name or doc.uri
+            self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, (
+                f"typeinf: {name} is larger than {limit} bytes: no types are predicted for it "
+                "(the limit is max-bytes in [tool.typeinf] of pyproject.toml)")))  # fmt: skip
+        return True
+
     async def analysis(self, uri: str, debounce: float = 0.0) -> Analysis | None:
-        """The analysis of the document's current version (computed or awaited)."""
-        doc = self.workspace.get_text_document(uri)
+        """The analysis of the document's current version (computed or awaited); None for a
+        document that is not open, not ours, or too large."""
+        doc = self.workspace.text_documents.get(uri)
+        if doc is None:
+            return None
         lang = self.language_of(doc)
-        if lang is None:
+        if lang is None or self.too_large(doc):
             return None
         if not self.ready_event().is_set():  # the model is loading: answer once it is there
             try:
                 await asyncio.wait_for(self.ready_event().wait(), timeout=60)
             except asyncio.TimeoutError:
                 return None
-            doc = self.workspace.get_text_document(uri)
+            doc = self.workspace.text_documents.get(uri)
+            if doc is None:
+                return None
         indexed = self._project_complete(uri)
         cached = self.analyses.get(uri)
         if (cached is not None and cached.version == doc.version and cached.indexed == indexed
@@ -191,16 +352,28 @@ class TypeinfServer(LanguageServer):
             task = self.tasks.get(uri)
             if task is not None:
                 task.typeinf_waiting = False  # type: ignore[attr-defined]
-        doc = self.workspace.get_text_document(uri)
-        if doc.version != version:
+        doc = self.workspace.text_documents.get(uri)
+        if doc is None or doc.version != version:
             return None
         lang = self.language_of(doc)
         if lang is None:
             return None
-        result: Analysis = await self.run_model(self._analyze, uri, version, doc.source, lang)
-        if self.workspace.get_text_document(uri).version == version:
+        try:
+            result = await self._analyze(uri, version, doc.source, lang)
+        except Superseded:
+            return None
+        except SourceError as e:  # a binary file (NUL bytes): nothing to predict, as in the CLI
+            log.info("%s: %s", uri, e)
+            result = Analysis(version, document_bytes(doc.source), lang, self.predictor is not None)
+        doc = self.workspace.text_documents.get(uri)
+        if doc is not None and doc.version == version:
             self.analyses[uri] = result
         return result
+
+    def confident(self, p: Prediction) -> bool:
+        """At or above the model's calibrated threshold (the one `typeinf annotate` writes at):
+        only such a prediction may be the preferred quick fix."""
+        return self.predictor is not None and p.confidence >= self.predictor.threshold(p.slice.language)
 
     def visible(self, p: Prediction) -> bool:
         o = self.options
@@ -301,6 +474,7 @@ async def did_change(ls: TypeinfServer, params: lsp.DidChangeTextDocumentParams)
 @SERVER.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.analyses.pop(params.text_document.uri, None)
+    ls.too_big.discard(params.text_document.uri)
     task = ls.tasks.pop(params.text_document.uri, None)
     if task is not None:
         task.cancel()
@@ -316,7 +490,7 @@ async def _analyze_then_refresh(ls: TypeinfServer, uri: str, debounce: float) ->
 @SERVER.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=True))
 async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint] | None:
     uri = params.text_document.uri
-    current = await _current(ls, uri)
+    current = await _current(ls, uri, stale_hints=True)
     if current is None:
         return None
     result, doc = current
@@ -328,10 +502,11 @@ async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp
         if not (start <= ins.offset <= end) or not ls.visible(p):
             continue
         pos = at.client(ins.offset)
+        rng = lsp.Range(pos, pos if ins.end is None else at.client(ins.end))
         hints.append(lsp.InlayHint(
             position=pos, label=ins.text.strip() if ins.text.startswith(" ->") else ins.text,
             kind=lsp.InlayHintKind.Type, padding_left=ins.text.startswith(" "),
-            text_edits=[lsp.TextEdit(lsp.Range(pos, pos), ins.text)],
+            text_edits=[lsp.TextEdit(rng, ins.new_text)],
             data={"uri": uri, "version": doc.version, "offset": ins.offset}))  # fmt: skip
         if len(hints) >= ls.options.max_hints:
             break
@@ -350,13 +525,30 @@ def inlay_hint_resolve(ls: TypeinfServer, hint: lsp.InlayHint) -> lsp.InlayHint:
     return hint
 
 
-async def _current(ls: TypeinfServer, uri: str) -> tuple[Analysis, TextDocument] | None:
-    """The analysis of the document's current version; None when it is stale or not ours."""
+async def _current(ls: TypeinfServer, uri: str, stale_hints: bool = False) -> tuple[Analysis, TextDocument] | None:
+    """The analysis of the document's current version; None when the document is not ours.
+
+    When the document changed while the request waited, the request is superseded: with
+    `stale_hints`, the hints of the latest analysis that are on unchanged lines are moved to the
+    current version (so hints do not vanish while typing); otherwise, or with no analysis at
+    all, ContentModified (-32801), after which the client asks again."""
+    doc = ls.workspace.text_documents.get(uri)
+    version = doc.version if doc is not None else None
     result = await ls.analysis(uri)
-    doc = ls.workspace.get_text_document(uri)
-    if result is None or result.version != doc.version:
+    doc = ls.workspace.text_documents.get(uri)
+    if doc is None:
         return None
-    return result, doc
+    if result is not None and result.version == doc.version:
+        return result, doc
+    if result is None and doc.version == version:
+        return None  # not ours (language, size) or no model
+    last = result if result is not None else ls.analyses.get(uri)
+    if not stale_hints or last is None:
+        raise JsonRpcContentModified(f"{uri} changed (version {doc.version}) while the request waited")
+    data = document_bytes(doc.source)
+    moved = Analysis(doc.version, data, last.language, last.with_model, last.indexed, [],
+                     map_insertions(last.data, data, last.hints))  # fmt: skip
+    return moved, doc
 
 
 def _site_at(result: Analysis, offset: int) -> Prediction | None:
@@ -383,15 +575,17 @@ async def hover(ls: TypeinfServer, params: lsp.HoverParams) -> lsp.Hover | None:
 
 def _edit_for(ls: TypeinfServer, doc: TextDocument, result: Analysis, preds: list[Prediction]) -> lsp.WorkspaceEdit | None:
     """A WorkspaceEdit that writes the given predictions through the annotate engine."""
-    path = Path(to_fs_path(doc.uri) or doc.uri)
+    path = local_path(doc.uri)
     try:
-        target = load_settings(find_root(path)).python_target()
+        target = ls.settings_for(path).python_target()
     except ConfigError:
         target = (3, 9)
     options = Options(min_confidence=0.0, python_target=target)
     planned = plan(preds, options, result.language)
+    # the path relative to the project root: TypeScript imports of project types are relative to it
+    rel_path = project_relative(path, find_root(path)) if path is not None else PurePosixPath(urlparse(doc.uri).path).name
     try:
-        new, applied, _ = apply(result.data, result.language, planned.edits, options)
+        new, applied, _ = apply(result.data, result.language, planned.edits, options, rel_path=rel_path)
     except NotParsable:
         return None
     if not applied:
@@ -422,7 +616,7 @@ async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[l
         edit = _edit_for(ls, doc, result, [p])
         if edit is not None:
             actions.append(lsp.CodeAction(f"Annotate `{label}`", kind=lsp.CodeActionKind.QuickFix,
-                                          edit=edit, is_preferred=True))  # fmt: skip
+                                          edit=edit, is_preferred=ls.confident(p)))  # fmt: skip
         fn = [q for q in result.preds if ls.visible(q) and q.slice.qualname == p.slice.qualname]
         edit = _edit_for(ls, doc, result, fn) if len(fn) > 1 else None
         if edit is not None:
@@ -446,4 +640,5 @@ def main(argv: list[str] | None = None) -> int:
         SERVER.start_tcp(host or "127.0.0.1", int(port))
     else:
         SERVER.start_io()
-    return 0
+    # `exit` after `shutdown`: 0; `exit` without it: 1 (LSP); end of input: 0
+    return SERVER.exit_code or 0
