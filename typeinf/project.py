@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
+from .config import DEFAULT_MAX_BYTES
 from .features import ProjectType
 from .files import SourceFile, read_source, walk
 from .members import ClassDef, class_defs, resolve, top_level
@@ -90,12 +91,12 @@ class ProjectIndex:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
-    def build(cls, root: Path, max_bytes: int = 1_000_000, max_files: int = 20_000) -> ProjectIndex:
+    def build(cls, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, max_files: int = 20_000) -> ProjectIndex:
         index = cls(root.resolve())
         index.populate(max_bytes, max_files)
         return index
 
-    def populate(self, max_bytes: int = 1_000_000, max_files: int = 20_000,
+    def populate(self, max_bytes: int = DEFAULT_MAX_BYTES, max_files: int = 20_000,
                  between: Callable[[], object] | None = None) -> None:  # fmt: skip
         """Scan every source file under the root (the language server runs this in a background
         thread while it already answers from what is indexed so far; `between` is called before
@@ -111,7 +112,7 @@ class ProjectIndex:
             self._lists.clear()  # lists built during the scan may miss files: rebuilt on demand
             self.complete = True
 
-    def add(self, path: Path, language: str, max_bytes: int = 1_000_000, data: bytes | None = None) -> None:
+    def add(self, path: Path, language: str, max_bytes: int = DEFAULT_MAX_BYTES, data: bytes | None = None) -> None:
         if data is None:
             got = read_source(path, max_bytes)
             if not isinstance(got, bytes):
