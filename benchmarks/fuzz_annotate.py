@@ -218,7 +218,7 @@ const ts = require(process.argv[2]);
 const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const out = {};
 const opts = {compilerOptions: {target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext, jsx: ts.JsxEmit.Preserve,
-  experimentalDecorators: true, useDefineForClassFields: false, verbatimModuleSyntax: false,
+  experimentalDecorators: true, useDefineForClassFields: false, verbatimModuleSyntax: false, removeComments: true,
   isolatedModules: false}, reportDiagnostics: false};
 for (const [name, pair] of Object.entries(input)) {
   const kind = name.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
