@@ -8,6 +8,9 @@ A model directory holds:
     static_rules.json   measured precision of each static-fact rule
     thresholds.json     confidence thresholds (default for writing code: >= 95% precision)
     MODEL_CARD.md
+
+The runtime reads them all through typeinf.bundle.ModelBundle (strictly: a file missing or
+malformed is an error naming it).
 """
 
 from __future__ import annotations
