@@ -11,7 +11,7 @@
 
 Runs the INT8 ONNX model through the runtime's own pieces, on the arrays that models.dataset
 built with typeinf.features (the runtime feature code): the session of typeinf.scorer.Scorer, its
-decoding steps (site_logits, label_at, merge), typeinf.finalize.combine for the final prediction,
+decoding steps (site_logits, labels, merge), typeinf.finalize.combine for the final prediction,
 and typeinf.bundle.Calibration for what is fitted and written.
 """
 
@@ -36,7 +36,7 @@ from typeinf.confidence import confidence_features
 from typeinf.confidence import fit as fit_calibrator
 from typeinf.finalize import Choice, combine
 from typeinf.model_io import pad_batch
-from typeinf.scorer import Scorer, label_at, merge, site_logits
+from typeinf.scorer import Scorer, labels, merge, site_logits
 from typeinf.static import Fact, rule_key
 from typeinf.types import base_type
 
@@ -95,8 +95,8 @@ def score_split(scorer: Scorer, data: Path, split: str, meta: list[dict[str, Any
             a, b = cfg.lang_range(fam)
             nc = int(coff[i + 1] - coff[i])
             logits = site_logits(cfg, fam, type_logits[row], cand_logits[row, :nc]).astype(np.float64)
-            top = np.argsort(-logits)[:TOPN]
-            out.top[i] = [(label_at(cfg, fam, int(k), m["cands"]), float(logits[k])) for k in top]
+            top = np.argsort(-logits)[:TOPN].tolist()
+            out.top[i] = list(zip(labels(cfg, fam, top, m["cands"]), (float(logits[k]) for k in top), strict=True))
             for ti, temp in enumerate(TEMPERATURES):
                 x = logits / temp
                 mx = x.max()

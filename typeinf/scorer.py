@@ -11,7 +11,7 @@ or calibrated confidence here (typeinf.finalize does that).
 The scorer owns the inference sessions (one with all threads for a few batches; one
 single-threaded stream per thread for many sites), batching by length, and a cache by slice
 content and by exact model input.  A site's scores depend neither on its batch nor on its
-stream.  `decode`, `site_logits`, `label_at` and `merge` are the decoding steps, shared with
+stream.  `decode`, `site_logits`, `labels` and `merge` are the decoding steps, shared with
 models.evaluate.
 """
 
@@ -112,10 +112,11 @@ def site_logits(config: ModelConfig, fam: str, type_logits: np.ndarray, cand_log
     return np.concatenate([type_logits[a:b], cand_logits])
 
 
-def label_at(config: ModelConfig, fam: str, k: int, cand_types: Sequence[str]) -> str:
-    """The type text of entry `k` of `site_logits`."""
+def labels(config: ModelConfig, fam: str, ks: Iterable[int], cand_types: Sequence[str]) -> list[str]:
+    """The type texts of entries `ks` of `site_logits`."""
     a, b = config.lang_range(fam)
-    return config.types[fam][k] if k < b - a else cand_types[k - (b - a)]
+    n, vocab = b - a, config.types[fam]
+    return [vocab[k] if k < n else cand_types[k - n] for k in ks]
 
 
 def merge(pairs: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -136,8 +137,8 @@ def decode(config: ModelConfig, temperature: float, fam: str, type_logits: np.nd
     p = np.exp(logits)
     p /= p.sum()
     top = np.argpartition(-p, TOP_N)[:TOP_N] if p.size > TOP_N else np.arange(p.size)
-    return merge((label_at(config, fam, int(k), cand_types), float(p[k]))
-                 for k in top[np.argsort(-p[top], kind="stable")])  # fmt: skip
+    ks = top[np.argsort(-p[top], kind="stable")].tolist()
+    return merge(zip(labels(config, fam, ks, cand_types), (float(p[k]) for k in ks), strict=True))
 
 
 # ---------------------------------------------------------------------- keys
