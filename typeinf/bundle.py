@@ -68,10 +68,8 @@ class Calibration:
     rules: Mapping[str, float] = field(default_factory=lambda: _frozen({}))  # rule_key -> precision
 
     def __post_init__(self) -> None:
-        for name in ("thresholds", "calibrators", "rules"):
-            value = getattr(self, name)
-            if not isinstance(value, MappingProxyType):
-                object.__setattr__(self, name, _frozen(value))
+        for name in ("thresholds", "calibrators", "rules"):  # copied: the caller's dicts stay theirs
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     def threshold(self, language: str) -> float:
         """The confidence from which a prediction at a site of this language is written as code."""
