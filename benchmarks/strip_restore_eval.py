@@ -21,6 +21,8 @@ from pathlib import Path
 
 from harness import load
 
+from typeinf.bundle import MODEL_DIR, Calibration
+
 
 def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = False) -> dict:
     h = load(lang)
@@ -52,10 +54,8 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = Fa
 
 def _thresholds(lang: str) -> str:
     """The usual thresholds plus the shipped model's default for the language (what `typeinf annotate` writes)."""
-    cal = Path(__file__).resolve().parents[1] / "typeinf" / "model" / "thresholds.json"
-    data = json.loads(cal.read_text()) if cal.is_file() else {}
-    default = (data.get("by_language") or {}).get(lang, data.get("default"))
-    values = {0.0, 0.5, 0.7, 0.9, 0.95} | ({round(float(default), 3)} if default is not None else set())
+    default = Calibration.load(MODEL_DIR).threshold(lang)
+    values = {0.0, 0.5, 0.7, 0.9, 0.95, round(default, 3)}
     return ",".join(str(v) for v in sorted(values))
 
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from typeinf.features import N_FEATURES, ProjectType, site_text
 from typeinf.model_io import CAND_TOKENS, MAX_TOKENS, ModelConfig, encode_names
-from typeinf.predict import Predictor
 from typeinf.project import module_name
+from typeinf.scorer import features
 from typeinf.slices import slice_from_dict
 from typeinf.static import static_fact
 
@@ -125,7 +125,7 @@ def encode_records(recs: list[dict[str, Any]], drop_imports_p: float = 0.0, seed
         if drop_imports_p and rng.random() < drop_imports_p:
             # unannotated code imports fewer types: hide imports the window does not use
             s.scope = [e for e in s.scope if e.kind != "import" or e.name in s.evidence.window]
-        text, cands = Predictor.features(s, projects.get(r["package"], []))
+        text, cands = features(s, projects.get(r["package"], []))
         texts.append(text)
         cand_counts.append(len(cands))
         cand_names.extend(c.name for c in cands)

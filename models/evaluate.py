@@ -9,8 +9,10 @@
        (most frequent type per kind, name lookup table) on the same sites;
     3. write models/eval/results.json (and the tables for the model card).
 
-Runs the INT8 ONNX model through typeinf.predict (the runtime code), on the arrays that
-models.dataset built with typeinf.features (the runtime feature code).
+Runs the INT8 ONNX model through the runtime's own pieces, on the arrays that models.dataset
+built with typeinf.features (the runtime feature code): the session of typeinf.scorer.Scorer, its
+decoding steps (site_logits, labels, merge), typeinf.finalize.combine for the final prediction,
+and typeinf.bundle.Calibration for what is fitted and written.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -28,10 +31,12 @@ from typing import Any
 import numpy as np
 
 from models.dataset import cache_dir
+from typeinf.bundle import MODEL_DIR, RULE_PRIOR, Calibration, ModelBundle
 from typeinf.confidence import confidence_features
 from typeinf.confidence import fit as fit_calibrator
+from typeinf.finalize import Choice, combine
 from typeinf.model_io import pad_batch
-from typeinf.predict import MODEL_DIR, Predictor
+from typeinf.scorer import Scorer, labels, merge, site_logits
 from typeinf.static import Fact, rule_key
 from typeinf.types import base_type
 
@@ -59,13 +64,10 @@ class Scored:
 
     def ranked(self, i: int, t_index: int) -> list[tuple[str, float]]:
         temp = TEMPERATURES[t_index]
-        probs: dict[str, float] = {}
-        for t, logit in self.top[i]:
-            probs[t] = probs.get(t, 0.0) + float(np.exp(logit / temp - self.lse[i, t_index]))
-        return sorted(probs.items(), key=lambda x: -x[1])
+        return merge((t, float(np.exp(logit / temp - self.lse[i, t_index]))) for t, logit in self.top[i])
 
 
-def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, Any]], batch: int = 128,
+def score_split(scorer: Scorer, data: Path, split: str, meta: list[dict[str, Any]], batch: int = 128,
                 limit: int | None = None) -> Scored:  # fmt: skip
     z = np.load(data / f"{split}.npz")
     ids, ids_off = z["ids"], z["ids_off"]
@@ -73,6 +75,7 @@ def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, An
     tgt, toff = z["tgt"], z["tgt_off"]
     n = len(meta)
     out = Scored(n)
+    cfg = scorer.bundle.config
     lengths = np.diff(ids_off)
     order = np.argsort(lengths, kind="stable")
     if limit is not None and limit < n:  # an evenly spread, fixed subset (calibration)
@@ -85,23 +88,22 @@ def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, An
         arrays = pad_batch([ids[ids_off[i] : ids_off[i + 1]] for i in part],
                            [ctok[coff[i] : coff[i + 1]] for i in part],
                            [feats[coff[i] : coff[i + 1]] for i in part])  # fmt: skip
-        type_logits, cand_logits = pred.session.run(None, arrays)
+        type_logits, cand_logits = scorer.session.run(None, arrays)
         for row, i in enumerate(part):
             m = meta[i]
             fam = m["language"]
-            a, b = pred.cfg.lang_range(fam)
+            a, b = cfg.lang_range(fam)
             nc = int(coff[i + 1] - coff[i])
-            logits = np.concatenate([type_logits[row, a:b], cand_logits[row, :nc]]).astype(np.float64)
-            vocab = pred.cfg.types[fam]
-            top = np.argsort(-logits)[:TOPN]
-            out.top[i] = [(vocab[k] if k < b - a else m["cands"][k - (b - a)], float(logits[k])) for k in top]
+            logits = site_logits(cfg, fam, type_logits[row], cand_logits[row, :nc]).astype(np.float64)
+            top = np.argsort(-logits)[:TOPN].tolist()
+            out.top[i] = list(zip(labels(cfg, fam, top, m["cands"]), (float(logits[k]) for k in top), strict=True))
             for ti, temp in enumerate(TEMPERATURES):
                 x = logits / temp
                 mx = x.max()
                 out.lse[i, ti] = mx + np.log(np.exp(x - mx).sum())
                 targets = tgt[toff[i] : toff[i + 1]]
                 if len(targets):
-                    idx = [int(t) - a if t < pred.cfg.n_types else int(t) - pred.cfg.n_types + (b - a)
+                    idx = [int(t) - a if t < cfg.n_types else int(t) - cfg.n_types + (b - a)
                            for t in targets]  # fmt: skip
                     y = x[idx]
                     ym = y.max()
@@ -115,12 +117,12 @@ def score_split(pred: Predictor, data: Path, split: str, meta: list[dict[str, An
     return out
 
 
-def final_predictions(pred: Predictor, scored: Scored, meta: list[dict[str, Any]], t_index: int
-                      ) -> list[tuple[str, float, str, list[tuple[str, float]]]]:  # fmt: skip
+def final_predictions(calibration: Calibration, scored: Scored, meta: list[dict[str, Any]], t_index: int
+                      ) -> list[Choice]:  # fmt: skip
     out = []
     for i, m in enumerate(meta):
         fact = Fact(*m["static"]) if m["static"] else None
-        out.append(pred.combine(m["language"], fact, scored.ranked(i, t_index), top_k=5, kind=m["kind"]))
+        out.append(combine(calibration, m["language"], fact, scored.ranked(i, t_index), top_k=5, kind=m["kind"]))
     return out
 
 
@@ -236,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sites", type=Path, default=None,
                     help="also write each test site's ranked predictions here (JSON lines, .gz) for models.errors")  # fmt: skip
     args = ap.parse_args(argv)
-    pred = Predictor(args.model)
+    bundle = ModelBundle.load(args.model)
+    scorer = Scorer(bundle, threads=min(2, os.cpu_count() or 1))
+    calibration = bundle.calibration
     valid_meta = load_meta(args.data / "valid.meta.jsonl")
     test_meta = load_meta(args.data / "test.meta.jsonl")
     train_meta = load_meta(args.data / "train.meta.jsonl")
@@ -245,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     results: dict[str, Any] = {}
     t0 = time.monotonic()
-    vs = score_split(pred, args.data, "valid", valid_meta, limit=args.valid_limit)
+    vs = score_split(scorer, args.data, "valid", valid_meta, limit=args.valid_limit)
     keep = [i for i in sorted(vs.scored) if not valid_meta[i].get("inferred")]  # calibrate on declared labels
     declared = [m for m in valid_meta if not m.get("inferred")]  # the rules need no model scores: all of them
     valid_meta = [valid_meta[i] for i in keep]
@@ -255,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         has = ~np.isnan(vs.target_lse[:, 0])
         nll = [float(np.mean(vs.lse[has, i] - vs.target_lse[has, i])) for i in range(len(TEMPERATURES))]
         t_index = int(np.argmin(nll))
-        pred.temperature = TEMPERATURES[t_index]
+        temperature = TEMPERATURES[t_index]
         rules: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for m in declared:
             if m["static"]:
@@ -263,41 +267,41 @@ def main(argv: list[str] | None = None) -> int:
                 rules[key][1] += 1
                 rules[key][0] += int(m["static"][0] == m["label"])
         # a rule seen fewer than 20 times keeps a cautious prior instead of a noisy estimate
-        pred.rules = {k: round(ok / n, 4) if n >= 20 else 0.8 for k, (ok, n) in rules.items() if n}
-        pred.calibrators = {}
-        raw = final_predictions(pred, vs, valid_meta, t_index)
+        precisions = {k: round(ok / n, 4) if n >= 20 else RULE_PRIOR for k, (ok, n) in rules.items() if n}
+        uncalibrated = Calibration(temperature, rules=precisions)  # the rules, no confidence calibrator yet
+        raw = final_predictions(uncalibrated, vs, valid_meta, t_index)
         feats = []
         for i, (m, f) in enumerate(zip(valid_meta, raw, strict=True)):
             fact = Fact(*m["static"]) if m["static"] else None
-            rule_p = float(pred.rules.get(rule_key(m["language"], m["kind"], fact), 0.8)) if fact else 0.0
+            rule_p = uncalibrated.rule_precision(m["language"], m["kind"], fact) if fact else 0.0
             feats.append(confidence_features(f[0], f[1], vs.ranked(i, t_index), f[2], rule_p, m["kind"], m["language"]))
         right = [f[0] == m["label"] for m, f in zip(valid_meta, raw, strict=True)]
-        pred.calibrators = {fam: fit_calibrator([x for x, m in zip(feats, valid_meta, strict=True) if m["language"] == fam],
-                                                [y for y, m in zip(right, valid_meta, strict=True) if m["language"] == fam])
-                            for fam in ("python", "typescript") if any(m["language"] == fam for m in valid_meta)}  # fmt: skip
-        finals = final_predictions(pred, vs, valid_meta, t_index)
+        calibrators = {fam: fit_calibrator([x for x, m in zip(feats, valid_meta, strict=True) if m["language"] == fam],
+                                           [y for y, m in zip(right, valid_meta, strict=True) if m["language"] == fam])
+                       for fam in ("python", "typescript") if any(m["language"] == fam for m in valid_meta)}  # fmt: skip
+        finals = final_predictions(Calibration(temperature, rules=precisions, calibrators=calibrators), vs, valid_meta,
+                                   t_index)  # fmt: skip
         default = threshold_for(valid_meta, finals)
         # the calibrators differ by language: each gets the lowest threshold reaching the target on its own sites
         by_language = {fam: threshold_for([m for m in valid_meta if m["language"] == fam],
                                           [f for f, m in zip(finals, valid_meta, strict=True) if m["language"] == fam])
-                       for fam in pred.calibrators}  # fmt: skip
+                       for fam in calibrators}  # fmt: skip
         # a language that reaches the target at no threshold keeps the overall one (rather than writing nothing)
         by_language = {fam: th for fam, th in by_language.items() if th < 1.0}
-        (args.model / "static_rules.json").write_text(json.dumps(pred.rules, indent=1, sort_keys=True) + "\n")
-        (args.model / "thresholds.json").write_text(json.dumps(
-            {"temperature": pred.temperature, "default": default, "by_language": by_language, "target_precision": 0.95,
-             "calibrators": {fam: c.to_dict() for fam, c in pred.calibrators.items()},
-             "valid_nll_by_temperature": dict(zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll),
-                                                  strict=True))}, indent=1) + "\n")  # fmt: skip
-        results["calibration"] = {"temperature": pred.temperature, "default_threshold": default,
+        calibration = Calibration(temperature, default, by_language, calibrators, precisions)
+        calibration.write(args.model, target_precision=0.95,
+                          valid_nll_by_temperature=dict(zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll),
+                                                            strict=True)))  # fmt: skip
+        results["calibration"] = {"temperature": calibration.temperature, "default_threshold": default,
                                   "threshold_by_language": by_language,
-                                  "static_rules": pred.rules,
+                                  "static_rules": dict(calibration.rules),
                                   "static_rule_counts": {k: n for k, (_, n) in rules.items()},
                                   "valid_precision_coverage": precision_table(valid_meta, finals),
                                   "valid_precision_coverage_uncalibrated": precision_table(valid_meta, raw)}  # fmt: skip
-    t_index = TEMPERATURES.index(pred.temperature) if pred.temperature in TEMPERATURES else 4
-    ts = score_split(pred, args.data, "test", test_meta)
-    finals = final_predictions(pred, ts, test_meta, t_index)
+    temperature = calibration.temperature
+    t_index = TEMPERATURES.index(temperature) if temperature in TEMPERATURES else 4
+    ts = score_split(scorer, args.data, "test", test_meta)
+    finals = final_predictions(calibration, ts, test_meta, t_index)
     model_ranked = [[f[0]] + [t for t, _ in f[3] if t != f[0]] for f in finals]
     base = Baselines(train_meta)
     declared = [i for i, m in enumerate(test_meta) if not m.get("inferred")]

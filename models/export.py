@@ -2,8 +2,10 @@
 
     python -m models.export [--checkpoint ~/.cache/typeinf/train/best.pt] [--out typeinf/model]
 
-Writes typeinf.onnx (INT8, see `quantize`), tokenizer.json, types.json and config.json; checks
-the INT8 model against PyTorch on real inputs and reports how often the first choice agrees.
+Writes typeinf.onnx (INT8, see `quantize`), tokenizer.json, types.json, config.json and an
+explicitly uncalibrated thresholds.json / static_rules.json (typeinf.bundle.UNCALIBRATED: the new
+weights' calibration is models.evaluate's to fit); checks the INT8 model against PyTorch on real
+inputs and reports how often the first choice agrees.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 from models.dataset import cache_dir
 from models.network import NetConfig, TypeNet
 from models.train import Split, lang_mask, to_torch
+from typeinf.bundle import UNCALIBRATED
 from typeinf.model_io import ModelConfig
 from typeinf.types import normalize
 
@@ -200,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = ModelConfig.load(args.out)
     cfg.extra["network"] = NetConfig(**ck["net_config"]).to_dict()
     cfg.save()
+    UNCALIBRATED.write(args.out)  # a calibration fitted for earlier weights would not hold for these
     size = sum(p.stat().st_size for p in args.out.iterdir() if p.is_file())
     print(f"model directory {args.out}: {size / 1e6:.1f} MB", file=sys.stderr)
     return 0

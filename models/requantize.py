@@ -5,7 +5,8 @@
 The weights are read back from the INT8 ONNX file (dequantized: exactly the values the shipped
 model computes with), loaded into `models.network.TypeNet`, exported to fp32 ONNX and quantized
 again by `models.export.quantize` (static activation scales). Calibration inputs are the runtime's
-own model inputs (`typeinf.predict`) for up to 3,000 sites of each directory: pass unpacked
+own model inputs (`typeinf.scorer.Scorer`, recorded through the session it is given) for up to
+3,000 sites of each directory: pass unpacked
 packages of the validation split (`python -m models.corpus unpack --dest DIR NAME ...`).
 Prints how often the new file's first choice matches the dequantized fp32 model and the old file.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -25,7 +27,8 @@ import torch
 
 from models.export import export_onnx, quantize
 from models.network import NetConfig, TypeNet
-from typeinf.predict import Predictor
+from typeinf.bundle import ModelBundle
+from typeinf.scorer import Scorer, new_session
 from typeinf.slices import extract, language_for_path
 
 EVAL = Path(__file__).resolve().parent / "eval"
@@ -88,16 +91,30 @@ def dequantized_state(onnx_path: Path, cfg: NetConfig) -> dict[str, torch.Tensor
     return state
 
 
-def runtime_feeds(pred: Predictor, dirs: list[Path], per_dir: int = 3000) -> list[dict[str, np.ndarray]]:
-    """The arrays `typeinf.predict` feeds the model for a sample of each directory's sites."""
-    feeds: list[dict[str, np.ndarray]] = []
-    real = pred.session
+class Recorder:
+    """An inference session that keeps a copy of every input it runs."""
 
-    class Recorder:
-        def run(self, names: Any, arrays: dict[str, np.ndarray]) -> Any:
-            feeds.append({k: v.copy() for k, v in arrays.items()})
-            return real.run(names, arrays)
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.feeds: list[dict[str, np.ndarray]] = []
 
+    def run(self, names: Any, arrays: dict[str, np.ndarray]) -> Any:
+        self.feeds.append({k: v.copy() for k, v in arrays.items()})
+        return self.session.run(names, arrays)
+
+
+def recording_scorer(bundle: ModelBundle, threads: int = 2) -> tuple[Scorer, Recorder]:
+    """A scorer whose every batch goes through one recorded session (of `threads` threads): with one
+    scorer thread there are no single-threaded streams, which the recorder would not see."""
+    recorder = Recorder(new_session(bundle.onnx_path, threads))
+    return Scorer(bundle, threads=1, session=recorder), recorder
+
+
+def runtime_feeds(scorer: Scorer, recorder: Recorder, dirs: list[Path], per_dir: int = 3000
+                  ) -> list[dict[str, np.ndarray]]:  # fmt: skip
+    """The arrays the runtime feeds the model for a sample of each directory's sites (sites the
+    scorer has already seen come from its cache and are not fed again)."""
+    start = len(recorder.feeds)
     for d in dirs:
         slices = []
         for f in sorted(d.rglob("*")):
@@ -109,15 +126,8 @@ def runtime_feeds(pred: Predictor, dirs: list[Path], per_dir: int = 3000) -> lis
             except (UnicodeDecodeError, ValueError):
                 continue
         random.Random(0).shuffle(slices)
-        # one thread: every batch then goes through `pred.session` (with more, many sites go to
-        # one single-threaded session per thread instead, which the recorder would not see)
-        threads, pred.threads = pred.threads, 1
-        pred._session = Recorder()
-        try:
-            pred.rank(slices[:per_dir])
-        finally:
-            pred._session, pred.threads = real, threads
-    return feeds
+        scorer.rank(slices[:per_dir])
+    return recorder.feeds[start:]
 
 
 def first_choices(path: Path, feeds: list[dict[str, np.ndarray]]) -> np.ndarray:
@@ -150,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.calib:
         ap.error("calibration directories are needed to re-quantize")
-    pred = Predictor(args.model)
-    calib = runtime_feeds(pred, args.calib)
-    check = runtime_feeds(pred, args.check) if args.check else []
+    scorer, recorder = recording_scorer(ModelBundle.load(args.model), min(2, os.cpu_count() or 1))
+    calib = runtime_feeds(scorer, recorder, args.calib)
+    check = runtime_feeds(scorer, recorder, args.check) if args.check else []
     with tempfile.TemporaryDirectory() as tmp:
         fp32, new, old = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx", Path(tmp) / "old.onnx"
         old.write_bytes((args.model / "typeinf.onnx").read_bytes())

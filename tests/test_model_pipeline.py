@@ -124,7 +124,7 @@ def test_export_respells_nullable_callbacks_of_old_vocabularies():
 
 def test_length_batches_cover_every_site_within_the_budget():
     from typeinf.model_io import MAX_TOKENS
-    from typeinf.predict import length_batches
+    from typeinf.scorer import length_batches
 
     lengths = [5, 300, 40, 41, 7, 128, 90, 2, 60, 60, 60]
     batches = length_batches(lengths, max_batch=4, token_budget=200)
@@ -147,25 +147,24 @@ def test_shipped_model_scores_a_site_the_same_whatever_its_batch():
     together = Predictor().rank(slices)
     alone = Predictor()
     for s, batched in zip(slices, together, strict=True):
-        assert alone.rank([s])[0][0][:3] == batched[0][:3], s.name
+        assert alone.rank([s])[0].types[:3] == batched.types[:3], s.name
 
 
-def test_many_sites_run_in_one_stream_per_thread_with_the_same_rankings(monkeypatch):
+def test_many_sites_run_in_one_stream_per_thread_with_the_same_rankings():
     """A project's sites go to one single-threaded session per thread, chunk by chunk as their
     features are computed; the rankings are those of one session taking every batch in turn."""
-    import typeinf.predict as predict
+    from typeinf.bundle import ModelBundle
+    from typeinf.scorer import Scorer
     from typeinf.slices import extract
 
-    src = (ROOT / "typeinf" / "annotate" / "python.py").read_text() + (ROOT / "typeinf" / "predict.py").read_text()
+    src = (ROOT / "typeinf" / "annotate" / "python.py").read_text() + (ROOT / "typeinf" / "scorer.py").read_text()
     slices = extract(src, "python", "m.py")
     assert len(slices) > 100
-    monkeypatch.setattr(predict, "STREAM_MIN_SITES", 10**9)
-    one = Predictor(threads=2)
+    bundle = ModelBundle.load(ROOT / "typeinf" / "model")
+    one = Scorer(bundle, threads=2, stream_min_sites=10**9)
     serial = one.rank(slices)
     assert one._stream_sessions == []
-    monkeypatch.setattr(predict, "STREAM_MIN_SITES", 50)
-    monkeypatch.setattr(predict, "STREAM_CHUNK", 13)  # many chunks, batches of every size
-    streamed = Predictor(threads=2)
+    streamed = Scorer(bundle, threads=2, stream_min_sites=50, stream_chunk=13)  # many chunks, batches of every size
     assert streamed.rank(slices) == serial
     assert len(streamed._stream_sessions) == 2 and streamed._session is None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from typeinf.bundle import Calibration
+from typeinf.finalize import combine, combine_raw
 from typeinf.predict import Predictor
 from typeinf.slices import extract
 from typeinf.static import Fact, is_stub, static_fact
@@ -114,18 +116,17 @@ def test_literal_and_constructor_facts() -> None:
 
 
 def test_a_weak_rule_yields_to_a_more_confident_model() -> None:
-    p = Predictor()
-    p.rules = {"python:var:constructor": 0.2, "python:param:literal:bool": 0.96}
+    cal = Calibration(rules={"python:var:constructor": 0.2, "python:param:literal:bool": 0.96})
     fact = Fact("Foo", "constructor")
-    t, conf, source, alts = p.combine_raw("python", fact, [("Base", 0.7), ("Foo", 0.2)], kind="var")
+    t, conf, source, alts = combine_raw(cal, "python", fact, [("Base", 0.7), ("Foo", 0.2)], kind="var")
     assert (t, source) == ("Base", "model") and conf == 0.7
     # ... but not when the model is less sure than the rule has been
-    t, conf, source, alts = p.combine_raw("python", fact, [("Base", 0.15), ("Foo", 0.1)], kind="var")
+    t, conf, source, alts = combine_raw(cal, "python", fact, [("Base", 0.15), ("Foo", 0.1)], kind="var")
     assert (t, source, conf) == ("Foo", "static", 0.2)
     assert alts[0] == ("Foo", 0.2) and ("Base", 0.15) in alts
     # a reliable rule wins over a model that disagrees with less confidence than the rule's precision
     bool_fact = Fact("bool", "literal")
-    t, conf, source, _ = p.combine_raw("python", bool_fact, [("int", 0.9), ("bool", 0.05)], kind="param")
+    t, conf, source, _ = combine_raw(cal, "python", bool_fact, [("int", 0.9), ("bool", 0.05)], kind="param")
     assert (t, source, conf) == ("bool", "static", 0.96)
 
 
@@ -144,9 +145,8 @@ def test_the_confidence_calibrator_learns_and_applies():
     assert sure > 0.8 > 0.2 > unsure
     assert Calibrator.from_dict(cal.to_dict()) == cal
     assert Calibrator.from_dict({**cal.to_dict(), "features": list(FEATURES[:-1])}) is None
-    p = Predictor()
-    p.calibrators = {"python": cal}
-    t, conf, source, alts = p.combine("python", None, [("int", 0.9), ("str", 0.05)], kind="param")
+    calibration = Calibration(calibrators={"python": cal})
+    t, conf, source, alts = combine(calibration, "python", None, [("int", 0.9), ("str", 0.05)], kind="param")
     assert (t, source) == ("int", "model") and conf == alts[0][1] == sure
 
 

@@ -1,7 +1,7 @@
 """Model inputs from a slice: the site text and the local type candidates with their features.
 
 The SAME code runs when the training set is built (models/dataset.py) and at prediction time
-(typeinf/predict.py), so the model never sees inputs shaped differently from its training.
+(typeinf/scorer.py), so the model never sees inputs shaped differently from its training.
 
     site_text(slice)                      the text the encoder reads (no annotation text)
     local_candidates(slice, project)      in-scope (and project) type names, each composed with

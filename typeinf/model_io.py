@@ -8,6 +8,9 @@ A model directory holds:
     static_rules.json   measured precision of each static-fact rule
     thresholds.json     confidence thresholds (default for writing code: >= 95% precision)
     MODEL_CARD.md
+
+The runtime reads them all through typeinf.bundle.ModelBundle (strictly: a file missing or
+malformed is an error naming it).
 """
 
 from __future__ import annotations
@@ -52,9 +55,14 @@ class ModelConfig:
         extra = {}
         if (directory / "config.json").is_file():
             extra = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-            if extra.get("feature_version", FEATURE_VERSION) != FEATURE_VERSION:
-                raise ValueError(f"{directory}: model built for feature version {extra['feature_version']}, "
-                                 f"this typeinf uses {FEATURE_VERSION}")  # fmt: skip
+        return cls.from_data(directory, types, extra)
+
+    @classmethod
+    def from_data(cls, directory: Path, types: dict[str, list[str]], extra: dict[str, Any]) -> ModelConfig:
+        """The config of types.json and config.json as read (a ValueError if built for other features)."""
+        if extra.get("feature_version", FEATURE_VERSION) != FEATURE_VERSION:
+            raise ValueError(f"{directory}: model built for feature version {extra['feature_version']}, "
+                             f"this typeinf uses {FEATURE_VERSION}")  # fmt: skip
         return cls(directory, types, extra)
 
     def save(self) -> None:

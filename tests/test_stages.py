@@ -1,0 +1,174 @@
+"""The prediction stages on their own: the model bundle loads strictly (a missing or corrupt
+calibration file is an error naming it), and finalisation turns fixed rankings into predictions
+without a model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from typeinf.bundle import RULE_PRIOR, BundleError, Calibration, ModelBundle
+from typeinf.confidence import FEATURES, Calibrator
+from typeinf.finalize import combine_raw, finalize, member_table
+from typeinf.scorer import Ranking
+from typeinf.slices import extract
+from typeinf.static import Fact
+
+MODEL = ROOT / "typeinf" / "model"
+
+
+@pytest.fixture
+def model_copy(tmp_path: Path) -> Path:
+    """The shipped model directory, its big ONNX file linked rather than copied."""
+    d = tmp_path / "model"
+    d.mkdir()
+    for f in MODEL.iterdir():
+        if f.name == "typeinf.onnx":
+            (d / f.name).symlink_to(f)
+        else:
+            shutil.copy(f, d / f.name)
+    return d
+
+
+def test_the_shipped_bundle_loads_with_its_calibration(model_copy: Path) -> None:
+    b = ModelBundle.load(model_copy)
+    cal = json.loads((MODEL / "thresholds.json").read_text())
+    assert b.calibration.temperature == cal["temperature"] and b.calibration.default_threshold == cal["default"]
+    assert dict(b.calibration.thresholds) == cal["by_language"]
+    assert set(b.calibration.calibrators) == set(cal["calibrators"])
+    assert dict(b.calibration.rules) == json.loads((MODEL / "static_rules.json").read_text())
+    with pytest.raises(AttributeError):
+        b.calibration.temperature = 2.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        b.calibration.rules["python:var:constructor"] = 1.0  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", ["thresholds.json", "static_rules.json"])
+@pytest.mark.parametrize("content", [None, "", "{not json", "[1, 2]"], ids=["missing", "empty", "corrupt", "array"])
+def test_a_missing_or_corrupt_calibration_file_is_an_error_naming_it(model_copy: Path, name: str,
+                                                                     content: str | None) -> None:  # fmt: skip
+    path = model_copy / name
+    if content is None:
+        path.unlink()
+    else:
+        path.write_text(content)
+    with pytest.raises(BundleError) as e:
+        ModelBundle.load(model_copy)
+    assert str(e.value).startswith(f"{path}: ") and e.value.path == path
+    assert isinstance(e.value, ValueError)  # the CLI reports "cannot load the model: <file>: ..."
+
+
+@pytest.mark.parametrize("name", ["thresholds.json", "static_rules.json"])
+def test_the_predictor_refuses_a_model_without_its_calibration(model_copy: Path, name: str) -> None:
+    """Through the facade the CLI and the editor use (they report the ValueError and stop)."""
+    from typeinf.predict import Predictor
+
+    (model_copy / name).unlink()
+    with pytest.raises(ValueError, match=f"^{model_copy / name}: missing"):
+        Predictor(model_copy)
+    (model_copy / name).write_text("{")
+    with pytest.raises(ValueError, match=f"^{model_copy / name}: not valid JSON"):
+        Predictor(model_copy)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d.pop("temperature"),
+    lambda d: d.update(temperature="1.1"),
+    lambda d: d.update(temperature=0),
+    lambda d: d.pop("default"),
+    lambda d: d.update(by_language={"python": None}),
+    lambda d: d.update(calibrators={"python": {"features": list(FEATURES), "mean": []}}),
+    lambda d: d.update(calibrators=[]),
+], ids=["no-temperature", "string-temperature", "zero-temperature", "no-default", "null-threshold",
+        "half-calibrator", "calibrators-list"])  # fmt: skip
+def test_a_malformed_thresholds_file_is_an_error_naming_it(model_copy: Path, edit) -> None:  # noqa: ANN001
+    path = model_copy / "thresholds.json"
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(BundleError, match=f"^{path}: "):
+        ModelBundle.load(model_copy)
+
+
+def test_a_rule_precision_that_is_not_a_number_is_an_error_naming_the_file(model_copy: Path) -> None:
+    path = model_copy / "static_rules.json"
+    path.write_text(json.dumps({"python:var:constructor": "high"}))
+    with pytest.raises(BundleError, match=f"^{path}: python:var:constructor"):
+        ModelBundle.load(model_copy)
+
+
+def test_other_model_files_missing_are_named_too(model_copy: Path) -> None:
+    (model_copy / "types.json").unlink()
+    with pytest.raises(BundleError, match=f"^{model_copy / 'types.json'}: missing"):
+        ModelBundle.load(model_copy)
+    (model_copy / "tokenizer.json").unlink()
+    with pytest.raises(BundleError, match=f"^{model_copy / 'tokenizer.json'}: missing"):
+        ModelBundle.load(model_copy)
+
+
+def test_a_calibration_written_reads_back_equal(tmp_path: Path) -> None:
+    cal = Calibration(1.25, 0.88, {"python": 0.9}, {"python": Calibrator([0.0] * len(FEATURES), [1.0] * len(FEATURES),
+                                                                          [0.5] * len(FEATURES), -1.0)},
+                      {"python:var:constructor": 0.25})  # fmt: skip
+    cal.write(tmp_path, target_precision=0.95)
+    assert Calibration.load(tmp_path) == cal
+    assert list(json.loads((tmp_path / "thresholds.json").read_text())) == [
+        "temperature", "default", "by_language", "target_precision", "calibrators"]
+
+
+# ---------------------------------------------------------------------- finalisation, no model
+def _site(src: str, name: str, kind: str, language: str = "python"):  # noqa: ANN202
+    path = "m.py" if language == "python" else "m.ts"
+    return next(s for s in extract(src, language, path) if s.name == name and s.kind == kind)
+
+
+def test_a_static_fact_wins_with_its_rule_precision_over_a_less_sure_model() -> None:
+    s = _site("def f(flag=False):\n    return flag\n", "flag", "param")
+    cal = Calibration(rules={"python:param:literal:bool": 0.96})
+    p = finalize(cal, s, Ranking((("int", 0.9), ("bool", 0.05)), {}))
+    assert (p.type, p.source, p.confidence, p.rule) == ("bool", "static", 0.96, "literal")
+    assert p.alternatives == [("bool", 0.96), ("int", 0.9)]
+    # an unmeasured rule has the prior: the model wins only when it is more confident than that
+    p = finalize(Calibration(), s, Ranking((("int", 0.7), ("bool", 0.05)), {}))
+    assert (p.type, p.confidence) == ("bool", RULE_PRIOR)
+    p = finalize(Calibration(), s, Ranking((("int", 0.9), ("bool", 0.05)), {}))
+    assert (p.type, p.confidence, p.source) == ("int", 0.9, "model")
+
+
+def test_the_model_and_the_module_of_its_type_where_there_is_no_fact() -> None:
+    s = _site("def f(repo):\n    return repo\n", "repo", "param")
+    p = finalize(Calibration(), s, Ranking((("Repo", 0.7), ("str", 0.2)), {"Repo": "app.models"}))
+    assert (p.type, p.source, p.confidence, p.module, p.rule) == ("Repo", "model", 0.7, "app.models", None)
+    assert p.to_dict()["alternatives"] == [{"type": "Repo", "confidence": 0.7}, {"type": "str", "confidence": 0.2}]
+
+
+def test_the_member_check_and_qualifiers_apply_to_a_fixed_ranking() -> None:
+    s = _site("def f(x):\n    return x.startswith('a')\n", "x", "param")
+    ranking = Ranking((("int", 0.6), ("Final[str]", 0.3), ("Final", 0.1)), {})
+    table = member_table((), "python")
+    p = finalize(Calibration(), s, ranking, members=lambda: table)
+    assert p.type == "str" and p.alternatives[0][0] == "str"  # int lacks startswith; Final[...] taken off
+    assert "Final" not in dict(p.alternatives)
+    off = finalize(Calibration(), s, ranking, members=None)
+    assert off.type == "int"  # no member check: the model's first choice (the qualifiers still go)
+    assert "Final[str]" not in dict(off.alternatives)
+
+
+def test_the_calibrator_gives_the_final_confidence() -> None:
+    s = _site("def f(n):\n    return n + 1\n", "n", "param")
+    n = len(FEATURES)
+    sure = Calibrator([0.0] * n, [1.0] * n, [0.0] * n, 2.0)  # a constant: sigmoid(2)
+    p = finalize(Calibration(calibrators={"python": sure}), s, Ranking((("int", 0.4), ("float", 0.3)), {}))
+    assert p.type == "int" and p.confidence == pytest.approx(0.8808, abs=1e-4) and p.alternatives[0] == ("int", p.confidence)
+    ts = _site("function f(n) { return n + 1; }\n", "n", "param", "typescript")
+    q = finalize(Calibration(calibrators={"python": sure}), ts, Ranking((("number", 0.4),), {}))
+    assert q.confidence == 0.4  # no calibrator for the language: the model's probability
+
+
+def test_combine_raw_returns_a_typed_choice() -> None:
+    c = combine_raw(Calibration(), "python", Fact("int", "literal"), [("float", 0.95), ("int", 0.03)], kind="var")
+    assert (c.type, c.source) == ("float", "model") and c.confidence == 0.95

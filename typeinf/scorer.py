@@ -1,0 +1,309 @@
+"""The model stage: slices in, the model's ranked types out (onnxruntime only).
+
+    scorer = Scorer(bundle, threads=2)          # sessions are created on first use
+    rankings = scorer.rank(slices, project)     # one typed Ranking per slice, in order
+
+A `Ranking` is the model's answer alone: a softmax over the language's vocabulary and the
+site's local candidates at the bundle's temperature, equal type texts added up, most probable
+first, and the module each project candidate is imported from.  No static facts, member check
+or calibrated confidence here (typeinf.finalize does that).
+
+The scorer owns the inference sessions (one with all threads for a few batches; one
+single-threaded stream per thread for many sites), batching by length, and a cache by slice
+content and by exact model input.  A site's scores depend neither on its batch nor on its
+stream.  `decode`, `site_logits`, `labels` and `merge` are the decoding steps, shared with
+models.evaluate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bundle import ModelBundle
+from .features import N_FEATURES, Candidate, ProjectType, lang_family, local_candidates, site_text
+from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
+from .slices.model import Slice
+
+# Padded tokens per model call: batches of similar length, so a short site is not padded to the
+# longest one (on a 31-site function, 52 ms in one batch of 31 -> 30 ms in three).
+TOKEN_BUDGET = 1024
+# from this many slices on (a project, not one file), inference runs in one stream per thread,
+# fed in chunks of this many sites as their features are computed
+STREAM_MIN_SITES = 256
+STREAM_CHUNK = 256
+# the most probable entries of the softmax kept in a ranking
+TOP_N = 40
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The model's ranking of one site."""
+
+    types: tuple[tuple[str, float], ...]  # (type text, probability), most probable first
+    modules: Mapping[str, str | None]  # where each project type among the candidates is imported from
+
+
+@dataclass
+class _Todo:
+    """A slice waiting for the model: its input and where its result goes."""
+
+    index: int
+    key: str
+    cands: list[Candidate]
+    ikey: str
+    feats: np.ndarray
+    text: str
+    fam: str
+
+
+def features(s: Slice, project: Sequence[ProjectType] = ()) -> tuple[str, list[Candidate]]:
+    """The site text and local candidates: the same functions the training set was built with."""
+    return site_text(s), local_candidates(s, project)
+
+
+def length_batches(lengths: Sequence[int], max_batch: int, token_budget: int = TOKEN_BUDGET) -> list[list[int]]:
+    """Indices grouped into batches sorted by length, each at most `max_batch` long and with at most
+    `token_budget` tokens once padded to its longest member (a single long site still gets a batch)."""
+    order = sorted(range(len(lengths)), key=lambda j: lengths[j])
+    batches: list[list[int]] = []
+    cur: list[int] = []
+    for j in order:
+        padded = min(lengths[j], MAX_TOKENS) + 1
+        if cur and (len(cur) + 1 > max_batch or (len(cur) + 1) * padded > token_budget):
+            batches.append(cur)
+            cur = []
+        cur.append(j)
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def new_session(path: Path, threads: int) -> Any:
+    """An onnxruntime CPU session of the model file, on `threads` intra-op threads."""
+    # onnxruntime writes a device id and an event database under ~/.cache/Microsoft (or
+    # $XDG_CACHE_HOME) when it is imported; only this variable, set before the import, stops it
+    # (disable_telemetry_events() comes too late for the files, but stops the events themselves)
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime as ort
+
+    ort.disable_telemetry_events()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+# ---------------------------------------------------------------------- decoding
+def site_logits(config: ModelConfig, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray) -> np.ndarray:
+    """One site's logits over its language's vocabulary followed by its local candidates."""
+    a, b = config.lang_range(fam)
+    return np.concatenate([type_logits[a:b], cand_logits])
+
+
+def labels(config: ModelConfig, fam: str, ks: Iterable[int], cand_types: Sequence[str]) -> list[str]:
+    """The type texts of entries `ks` of `site_logits`."""
+    a, b = config.lang_range(fam)
+    n, vocab = b - a, config.types[fam]
+    return [vocab[k] if k < n else cand_types[k - n] for k in ks]
+
+
+def merge(pairs: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
+    """(type, probability) pairs with the probabilities of equal type texts added up, most probable
+    first (ties in the order given)."""
+    probs: dict[str, float] = {}
+    for t, p in pairs:
+        probs[t] = probs.get(t, 0.0) + p
+    return sorted(probs.items(), key=lambda x: -x[1])
+
+
+def decode(config: ModelConfig, temperature: float, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray,
+           cand_types: Sequence[str]) -> list[tuple[str, float]]:  # fmt: skip
+    """Ranked (type, probability): one softmax over the language's vocabulary and the local
+    candidates (at the calibrated temperature), the TOP_N most probable, equal type texts added up."""
+    logits = site_logits(config, fam, type_logits, cand_logits).astype(np.float64) / temperature
+    logits -= logits.max()
+    p = np.exp(logits)
+    p /= p.sum()
+    top = np.argpartition(-p, TOP_N)[:TOP_N] if p.size > TOP_N else np.arange(p.size)
+    ks = top[np.argsort(-p[top], kind="stable")].tolist()
+    return merge(zip(labels(config, fam, ks, cand_types), (float(p[k]) for k in ks), strict=True))
+
+
+# ---------------------------------------------------------------------- keys
+def _key(s: Slice, context_fp: str) -> str:
+    """The cache key: everything the model reads of the slice (not where it is in the file).
+    The dataclass repr is exact and far cheaper than a JSON dump (the editor computes a key
+    for every slice of the file on each edit); the scope list is fingerprinted once per file."""
+    content = (s.language, s.kind, s.name, s.qualname, s.annotatable, s.annotation, s.is_async,
+               s.evidence, s.neighbours)  # fmt: skip
+    h = hashlib.blake2b(repr(content).encode("utf-8", "surrogatepass"), digest_size=16)
+    h.update(context_fp.encode())
+    return h.hexdigest()
+
+
+def _scope_fingerprint(s: Slice) -> str:
+    return hashlib.blake2b(repr([(e.name, e.kind, e.module) for e in s.scope]).encode("utf-8", "surrogatepass"),
+                           digest_size=16).hexdigest()  # fmt: skip
+
+
+def _fingerprint(project: Sequence[ProjectType]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for name, module in sorted((p.name, p.module) for p in project):
+        h.update(f"{name}\0{module}\0".encode())
+    return h.hexdigest()
+
+
+def _input_key(language: str, text: str, cands: Sequence[Candidate], feats: np.ndarray) -> str:
+    """A key of exactly what the model reads: the site text and the candidates with their
+    features (as the float32 array the model is given)."""
+    h = hashlib.blake2b(f"{lang_family(language)}\0{text}\0".encode("utf-8", "surrogatepass"), digest_size=16)
+    h.update("\0".join(f"{c.type}\1{c.name}" for c in cands).encode("utf-8", "surrogatepass"))
+    h.update(feats.tobytes())
+    return "in:" + h.hexdigest()
+
+
+def _modules(cands: Sequence[Candidate]) -> dict[str, str | None]:
+    return {c.type: c.module for c in cands if c.kind == "project"}
+
+
+class Scorer:
+    """The model's rankings of slices: sessions, batching and caches.
+
+    `session`, when given, is used instead of loading one (anything with onnxruntime's
+    `run(names, feeds)`: models.requantize records the inputs through it); with threads=1 every
+    batch goes through it."""
+
+    def __init__(self, bundle: ModelBundle, threads: int = 1, cache_size: int = 20_000, session: Any = None,
+                 stream_min_sites: int = STREAM_MIN_SITES, stream_chunk: int = STREAM_CHUNK) -> None:  # fmt: skip
+        self.bundle = bundle
+        self.threads = threads
+        self.cache_size = cache_size
+        self.stream_min_sites = stream_min_sites
+        self.stream_chunk = stream_chunk
+        self._session: Any = session
+        self._stream_sessions: list[Any] = []
+        self._cache: OrderedDict[str, Ranking] = OrderedDict()
+
+    @property
+    def session(self) -> Any:
+        """The session for a few batches (one file in the editor): all threads on each batch."""
+        if self._session is None:
+            self._session = new_session(self.bundle.onnx_path, self.threads)
+        return self._session
+
+    def _streams(self) -> list[Any]:
+        """One single-threaded session per thread, for many slices (a project): each runs its own
+        batches, so that the Python work overlaps inference (faster than all threads on each batch
+        in turn: benchmarks/predict_speed.py)."""
+        if not self._stream_sessions:
+            self._stream_sessions = [new_session(self.bundle.onnx_path, 1) for _ in range(self.threads)]
+        return self._stream_sessions
+
+    def rank(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), batch_size: int = 64,
+             projects: Sequence[Sequence[ProjectType]] | None = None) -> list[Ranking]:  # fmt: skip
+        """For each slice: the model's Ranking. `projects` gives each slice its own project types
+        (one batched pass over several files).
+
+        Many slices (a project) are fed to one single-threaded inference stream per thread, chunk
+        by chunk as their features are computed, so that the Python work (features, padding,
+        decoding) overlaps inference; a site's scores do not depend on its batch or stream."""
+        results: list[Any] = [None] * len(slices)
+        todo: list[_Todo] = []
+        fingerprints: dict[int, str] = {}
+        scopes: dict[int, str] = {}
+        streams = self._streams() if self.threads > 1 and len(slices) >= self.stream_min_sites else []
+        pool = ThreadPoolExecutor(len(streams), thread_name_prefix="typeinf-model") if streams else None
+        free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for sess in streams:
+            free.put(sess)
+        local = threading.local()
+        batches: list[Any] = []  # futures (streams) or finished (items, rankings)
+        tok = self.bundle.config.tokenizer()
+
+        def in_stream(items: list[_Todo], ids: list[np.ndarray], ctok: list[Any]) -> Any:
+            if getattr(local, "session", None) is None:
+                local.session = free.get()  # one session per worker thread
+            return items, self._run(local.session, items, ids, ctok)
+
+        def submit(chunk: list[_Todo]) -> None:
+            if not chunk:
+                return
+            enc = tok.encode_batch([t.text for t in chunk])
+            for part in length_batches([len(e.ids) for e in enc], batch_size, TOKEN_BUDGET):
+                items = [chunk[j] for j in part]
+                ids = [np.asarray(enc[j].ids[:MAX_TOKENS], dtype=np.int64) for j in part]
+                ctok = [encode_names(tok, [c.name for c in t.cands]) for t in items]
+                if pool is not None:
+                    batches.append(pool.submit(in_stream, items, ids, ctok))
+                else:
+                    batches.append((items, self._run(self.session, items, ids, ctok)))
+
+        sent = 0
+        try:
+            for i, s in enumerate(slices):
+                proj = projects[i] if projects is not None else project
+                fp = fingerprints.get(id(proj))
+                if fp is None:
+                    fp = fingerprints[id(proj)] = _fingerprint(proj)
+                sfp = scopes.get(id(s.scope))
+                if sfp is None:
+                    sfp = scopes[id(s.scope)] = _scope_fingerprint(s)
+                key = _key(s, fp + sfp)
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    results[i] = hit
+                    continue
+                text, cands = features(s, proj)
+                feats = np.asarray([c.feats for c in cands], dtype=np.float32).reshape(-1, N_FEATURES)
+                # the same model input as an earlier slice (an edit a few lines away changed only the
+                # slice's context window, not what the model reads): the same ranking
+                ikey = _input_key(s.language, text, cands, feats)
+                same = self._cache.get(ikey)
+                if same is not None:
+                    out = Ranking(same.types, _modules(cands))
+                    self._store(key, out)
+                    results[i] = out
+                    continue
+                todo.append(_Todo(i, key, cands, ikey, feats, text, lang_family(s.language)))
+                if pool is not None and len(todo) - sent >= self.stream_chunk:
+                    submit(todo[sent:])
+                    sent = len(todo)
+            submit(todo[sent:])
+            done = [b.result() if pool is not None else b for b in batches]
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        for items, ranked in done:
+            for t, r in zip(items, ranked, strict=True):
+                out = Ranking(tuple(r), _modules(t.cands))
+                results[t.index] = out
+                self._store(t.key, out)
+                self._store(t.ikey, out)
+        return results
+
+    def _run(self, session: Any, items: list[_Todo], ids: list[np.ndarray], ctok: list[Any]
+             ) -> list[list[tuple[str, float]]]:  # fmt: skip
+        """One batch through the model, decoded."""
+        type_logits, cand_logits = session.run(None, pad_batch(ids, ctok, [t.feats for t in items]))
+        cfg, temperature = self.bundle.config, self.bundle.calibration.temperature
+        return [decode(cfg, temperature, t.fam, type_logits[row], cand_logits[row, : len(t.cands)],
+                       [c.type for c in t.cands])
+                for row, t in enumerate(items)]  # fmt: skip
+
+    def _store(self, key: str, value: Ranking) -> None:
+        self._cache[key] = value
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
