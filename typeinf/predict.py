@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import DEFAULT_THRESHOLD, MODEL_DIR, BundleError, Calibration, ModelBundle, ModelMissing
+from .cache import RankingCache, default_directory, namespace
 from .features import Candidate, ProjectType, lang_family
 from .finalize import (
     MEMBER_PENALTY,
@@ -62,10 +63,16 @@ class PredictorSettings:
 
     model_dir: Path = MODEL_DIR
     member_check: bool = True
+    cache_dir: Path | None = None  # rankings kept across runs (typeinf.cache); None: not kept
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> PredictorSettings:
-        return cls(Path(environ.get("TYPEINF_MODEL_DIR") or MODEL_DIR), environ.get("TYPEINF_MEMBER_CHECK", "1") != "0")
+        """TYPEINF_MODEL_DIR, TYPEINF_MEMBER_CHECK=0, TYPEINF_CACHE_DIR (default: $XDG_CACHE_HOME/typeinf)
+        and TYPEINF_NO_CACHE=1."""
+        cache = None if environ.get("TYPEINF_NO_CACHE", "") not in ("", "0") else Path(
+            environ.get("TYPEINF_CACHE_DIR") or default_directory(environ))  # fmt: skip
+        return cls(Path(environ.get("TYPEINF_MODEL_DIR") or MODEL_DIR), environ.get("TYPEINF_MEMBER_CHECK", "1") != "0",
+                   cache)  # fmt: skip
 
 
 class Predictor:
@@ -75,7 +82,13 @@ class Predictor:
                  member_check: bool | None = None, settings: PredictorSettings | None = None) -> None:  # fmt: skip
         settings = settings or PredictorSettings.from_env()
         self.bundle = ModelBundle.load(Path(model_dir or settings.model_dir))
-        self.scorer = Scorer(self.bundle, threads or min(2, os.cpu_count() or 1), cache_size)
+        disk = None
+        if settings.cache_dir is not None:
+            model_files = [self.bundle.onnx_path, *(self.bundle.directory / n for n in ("types.json", "tokenizer.json",
+                                                                                        "config.json"))]  # fmt: skip
+            space = namespace([p for p in model_files if p.exists()], self.bundle.calibration.temperature)
+            disk = RankingCache.open(settings.cache_dir, space)
+        self.scorer = Scorer(self.bundle, threads or min(2, os.cpu_count() or 1), cache_size, disk=disk)
         # the class-member check (finalize.rule_out_by_members)
         self.member_check = settings.member_check if member_check is None else member_check
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import ModelBundle
+from .cache import RankingCache
 from .features import N_FEATURES, Candidate, ProjectType, lang_family, local_candidates, site_text
 from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .slices.model import Slice
@@ -186,8 +187,10 @@ class Scorer:
     batch goes through it."""
 
     def __init__(self, bundle: ModelBundle, threads: int = 1, cache_size: int = 20_000, session: Any = None,
-                 stream_min_sites: int = STREAM_MIN_SITES, stream_chunk: int = STREAM_CHUNK) -> None:  # fmt: skip
+                 stream_min_sites: int = STREAM_MIN_SITES, stream_chunk: int = STREAM_CHUNK,
+                 disk: RankingCache | None = None) -> None:  # fmt: skip
         self.bundle = bundle
+        self.disk = disk  # rankings kept across runs (typeinf.cache), by model input
         self.threads = threads
         self.cache_size = cache_size
         self.stream_min_sites = stream_min_sites
@@ -251,6 +254,7 @@ class Scorer:
                     batches.append((items, self._run(self.session, items, ids, ctok)))
 
         sent = 0
+        used: list[str] = []  # rankings read from the disk cache
         try:
             for i, s in enumerate(slices):
                 proj = projects[i] if projects is not None else project
@@ -272,6 +276,12 @@ class Scorer:
                 # slice's context window, not what the model reads): the same ranking
                 ikey = _input_key(s.language, text, cands, feats)
                 same = self._cache.get(ikey)
+                if same is None and self.disk is not None:
+                    kept = self.disk.get(ikey)
+                    if kept is not None:
+                        same = Ranking(kept, {})
+                        self._store(ikey, same)
+                        used.append(ikey)
                 if same is not None:
                     out = Ranking(same.types, _modules(cands))
                     self._store(key, out)
@@ -292,6 +302,8 @@ class Scorer:
                 results[t.index] = out
                 self._store(t.key, out)
                 self._store(t.ikey, out)
+        if self.disk is not None:
+            self.disk.put_many(((t.ikey, results[t.index].types) for t in todo), used)
         return results
 
     def _run(self, session: Any, items: list[_Todo], ids: list[np.ndarray], ctok: list[Any]

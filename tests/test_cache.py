@@ -1,0 +1,62 @@
+"""The persistent ranking cache (typeinf.cache): a second run on unchanged code does no model work
+and predicts the same; entries are bounded; a cache that cannot be used is a miss, not an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from typeinf.cache import RankingCache, namespace
+from typeinf.predict import Predictor, PredictorSettings
+from typeinf.slices import extract
+
+SRC = "def is_on(config, strict=False):\n    if strict:\n        return False\n    return config.enabled\n"
+
+
+def _predictor(cache: Path | None) -> Predictor:
+    return Predictor(threads=1, settings=PredictorSettings(cache_dir=cache))
+
+
+def test_a_second_run_reads_the_cache_and_runs_no_model(tmp_path, monkeypatch):
+    slices = extract(SRC, "python", "m.py")
+    first = [p.to_dict() for p in _predictor(tmp_path).predict(slices)]
+    second = _predictor(tmp_path)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model ran although every ranking was cached")
+
+    monkeypatch.setattr(second.scorer, "_run", no_model)
+    assert [p.to_dict() for p in second.predict(slices)] == first
+    assert second.scorer.disk is not None and second.scorer.disk.hits == len(slices)
+    # without the cache the model runs, and predicts the same
+    third = _predictor(None)
+    assert third.scorer.disk is None and [p.to_dict() for p in third.predict(slices)] == first
+
+
+def test_entries_are_bounded_and_namespaced(tmp_path):
+    cache = RankingCache.open(tmp_path, "space", max_entries=3)
+    assert cache is not None
+    cache.put_many([(f"k{i}", (("int", 0.5),)) for i in range(5)])
+    kept = [k for k in (f"k{i}" for i in range(5)) if cache.get(k) is not None]
+    assert len(kept) == 3
+    assert RankingCache.open(tmp_path, "other") is not None and RankingCache.open(tmp_path, "other").get("k4") is None
+    model = Path(__file__).resolve().parents[1] / "typeinf" / "model"
+    files = [model / "typeinf.onnx", model / "types.json"]
+    assert namespace(files, 1.0) != namespace(files, 1.1) != namespace(files[:1], 1.0)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "directory"])
+def test_a_cache_that_cannot_be_used_is_a_miss(tmp_path, damage):
+    root = tmp_path / "cache"
+    if damage == "directory":
+        root.write_text("not a directory")
+    else:
+        root.mkdir()
+    p = _predictor(root)
+    if damage == "garbage":
+        for f in root.glob("*.sqlite"):
+            f.write_bytes(b"\x00garbage" * 100)
+        p = _predictor(root)
+    got = [x.to_dict() for x in p.predict(extract(SRC, "python", "m.py"))]
+    assert got == [x.to_dict() for x in _predictor(None).predict(extract(SRC, "python", "m.py"))]
