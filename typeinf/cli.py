@@ -313,7 +313,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     written: dict[tuple[str, int, int, str], Prediction] = {}
     for r in annotate_files(sources, predictor, index, options) if sources else []:
         if r.error is None:
-            for p in r.reported:
+            for p in (e.prediction for e in r.applied if e.prediction is not None):
                 written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
     results: list[tuple[Prediction, bool]] = []
     for preds in predictor.predict_groups(groups, top_k=args.top_k):
@@ -456,7 +456,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
                 ts_stubs[r.source.path] = (r.rel, r.data)  # not annotated, but the compiler may still declare it
             continue
         runtime_skipped += len(r.runtime)
-        unimportable += r.planned.unimportable if r.planned is not None else 0
+        unimportable += r.unimportable
         new, applied = r.new, r.applied
         verdict = verdicts.get(r.source.path)
         if verdict is not None:
@@ -490,10 +490,10 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         if args.check:
             warn(f"would annotate {r.rel}")
         changed_files += 1
-        reported = {(e.kind, e.start, e.type): p for e, p in zip(r.applied, r.reported, strict=True)}
         for edit in applied:
             added[edit.kind] += 1
-            report.append(reported[(edit.kind, edit.start, edit.type)].to_dict())
+            assert edit.prediction is not None  # every planned edit carries its prediction
+            report.append(edit.prediction.to_dict())
     if ts_stubs:
         before = len(failures)
         status = _emit_declarations(args.stubs, root, ts_stubs, failures)
