@@ -185,10 +185,12 @@ def _path_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Skipped]) -> Iterator[tuple[SourceFile, Read]]:
-    """(SourceFile, Read) for each readable source; skips are reported on stderr."""
+def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Skipped],
+                 stdin: bytes | None = None) -> Iterator[tuple[SourceFile, Read]]:  # fmt: skip
+    """(SourceFile, Read) for each readable source; skips are reported on stderr.  With - as PATH,
+    `stdin` is what was read from it (read here when not given)."""
     if args.paths == [STDIN]:
-        yield from _stdin_source(args, settings, failures)
+        yield from _stdin_source(args, settings, failures, sys.stdin.buffer.read() if stdin is None else stdin)
         return
     base = settings.source.parent if settings.source is not None else None
     found = 0
@@ -210,14 +212,13 @@ def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Sk
         warn("no Python or TypeScript files found")
 
 
-def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[Skipped]) -> Iterator[tuple[SourceFile, Read]]:
+def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[Skipped], raw: bytes
+                  ) -> Iterator[tuple[SourceFile, Read]]:  # fmt: skip
     """The one file read from stdin (`-`), named by --stdin-filename (Python when unnamed)."""
     import pathspec
 
     from .files import excluded_named
 
-    raw = sys.stdin.buffer.read()
-    args.stdin_raw = raw
     name = args.stdin_filename
     path = Path(name) if name is not None else STDIN
     lang = language_for_path(path) if name is not None else "python"
@@ -235,7 +236,6 @@ def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[S
     except SourceError as e:
         warn(f"{display_path(path)}: skipped: {e}")
         failures.append(Skipped(path, str(e), True))
-        args.stdin_raw = None
         return
     yield SourceFile(path, lang), Read(data, raw, encoding)
 
@@ -407,9 +407,10 @@ def cmd_annotate(args: argparse.Namespace) -> int:
                       write_back, args.stubs, args.verify, args.format == "json", args.paths == [STDIN])  # fmt: skip
     index = ProjectIndex.build(request.root, settings.max_bytes)
     report = Report(write_back, request.verify)
-    sources = list(iter_sources(args, settings, report.failures))
     # with - (stdin) in place the output is the file: as read unless annotations are written
-    return annotate(sources, predictor, index, request, report, warn, getattr(args, "stdin_raw", None)).return_code
+    stdin = sys.stdin.buffer.read() if request.stdin else None
+    sources = list(iter_sources(args, settings, report.failures, stdin))
+    return annotate(sources, predictor, index, request, report, warn, stdin).return_code
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:
