@@ -7,10 +7,8 @@ change, 2 usage or configuration error, 123 some files could not be processed (t
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -19,11 +17,10 @@ from typing import Any
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings
+from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .files import Read, Skipped, SourceFile, display_path, read_file, to_internal, walk
 from .slices import Diagnostic, Slice, extract_with_diagnostics, language_for_path
 from .slices.source import SourceError
-
-EXIT_OK, EXIT_CHANGES, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 123
 
 
 def warn(message: str) -> None:
@@ -188,10 +185,12 @@ def _path_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Skipped]) -> Iterator[tuple[SourceFile, Read]]:
-    """(SourceFile, Read) for each readable source; skips are reported on stderr."""
+def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Skipped],
+                 stdin: bytes | None = None) -> Iterator[tuple[SourceFile, Read]]:  # fmt: skip
+    """(SourceFile, Read) for each readable source; skips are reported on stderr.  With - as PATH,
+    `stdin` is what was read from it (read here when not given)."""
     if args.paths == [STDIN]:
-        yield from _stdin_source(args, settings, failures)
+        yield from _stdin_source(args, settings, failures, sys.stdin.buffer.read() if stdin is None else stdin)
         return
     base = settings.source.parent if settings.source is not None else None
     found = 0
@@ -213,14 +212,13 @@ def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Sk
         warn("no Python or TypeScript files found")
 
 
-def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[Skipped]) -> Iterator[tuple[SourceFile, Read]]:
+def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[Skipped], raw: bytes
+                  ) -> Iterator[tuple[SourceFile, Read]]:  # fmt: skip
     """The one file read from stdin (`-`), named by --stdin-filename (Python when unnamed)."""
     import pathspec
 
     from .files import excluded_named
 
-    raw = sys.stdin.buffer.read()
-    args.stdin_raw = raw
     name = args.stdin_filename
     path = Path(name) if name is not None else STDIN
     lang = language_for_path(path) if name is not None else "python"
@@ -238,7 +236,6 @@ def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[S
     except SourceError as e:
         warn(f"{display_path(path)}: skipped: {e}")
         failures.append(Skipped(path, str(e), True))
-        args.stdin_raw = None
         return
     yield SourceFile(path, lang), Read(data, raw, encoding)
 
@@ -309,11 +306,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         groups.append((todo, index.types_for(src.path, src.language)))
         if not got[1]:  # annotate writes only files that parse
             sources.append((src, read.data, display_path(src.path), project_relative(src.path, root)))
-    options = _annotate_options(args, settings, predictor)
+    options = _annotate_options(settings, predictor)
     written: dict[tuple[str, int, int, str], Prediction] = {}
     for r in annotate_files(sources, predictor, index, options) if sources else []:
         if r.error is None:
-            for p in r.reported:
+            for p in (e.prediction for e in r.applied if e.prediction is not None):
                 written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
     results: list[tuple[Prediction, bool]] = []
     for preds in predictor.predict_groups(groups, top_k=args.top_k):
@@ -337,26 +334,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failures else EXIT_OK
 
 
-def _annotate_options(args: argparse.Namespace, settings: Settings, predictor: Any) -> Any:
-    """What `annotate` writes with these flags and settings: threshold (the model's own per language
-    unless --min-confidence or [tool.typeinf] min-confidence set one), kinds, aggressive, target."""
+def _annotate_options(settings: Settings, predictor: Any, *, threshold: float | None = None,
+                      kinds: list[str] | None = None, aggressive: bool | None = None,
+                      inferrable_types: bool | None = None, stubs: bool = False) -> Any:  # fmt: skip
+    """What `annotate` writes with these flags (None: not given) and settings: threshold (the model's
+    own per language unless --min-confidence or [tool.typeinf] min-confidence set one), kinds,
+    aggressive, target."""
     from .annotate import Options
 
-    threshold = getattr(args, "threshold", None)
     if threshold is None:
         threshold = settings.min_confidence
     by_language = predictor.thresholds if threshold is None else {}  # the model's own, per language
     if threshold is None:
         threshold = predictor.default_threshold
-    aggressive = bool(getattr(args, "aggressive", None) if getattr(args, "aggressive", None) is not None
-                      else settings.aggressive)  # fmt: skip
-    if getattr(args, "stubs", None) is not None:
+    aggressive = bool(aggressive if aggressive is not None else settings.aggressive)
+    if stubs:
         aggressive = True  # a stub changes nothing at run time
-    kinds = getattr(args, "kinds", None) or settings.kinds
-    inferrable = getattr(args, "inferrable_types", None)
-    return Options(threshold, frozenset(kinds), aggressive,
-                   inferrable if inferrable is not None else settings.inferrable_types, settings.python_target(),
-                   by_language)  # fmt: skip
+    return Options(threshold, frozenset(kinds or settings.kinds), aggressive,
+                   inferrable_types if inferrable_types is not None else settings.inferrable_types,
+                   settings.python_target(), by_language)  # fmt: skip
 
 
 def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | None
@@ -367,20 +363,6 @@ def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | Non
     except (ModelMissing, ValueError) as e:
         warn(f"cannot load the model: {e}")
         return None
-
-
-def _thresholds_text(options: Any, families: list[str]) -> str:
-    """`0.88`, or `python 0.88, typescript 0.71` when the model's per-language thresholds differ."""
-    values = {fam: options.threshold(fam) for fam in families}
-    if len(set(values.values())) <= 1:
-        return f"{next(iter(values.values()), options.min_confidence):.2f}"
-    return ", ".join(f"{fam} {v:.2f}" for fam, v in values.items())
-
-
-def _annotated(data: bytes, language: str, options: Any, rel: str, edits: list[Any]) -> bytes:
-    from .annotate import apply
-
-    return apply(data, language, edits, options, rel)[0]
 
 
 def _first_path(args: argparse.Namespace) -> Path:
@@ -402,12 +384,9 @@ def _annotate_usage_problem(args: argparse.Namespace) -> str | None:
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
-    from collections import Counter
-
-    from .annotate import apply
-    from .annotate.run import MAX_ROUNDS, annotate_files, project_relative
-    from .annotate.verify import NoChecker, Target, Verdict, verify_all
-    from .features import lang_family
+    """The flags parsed once into a Request; the files read; the pipeline does the rest."""
+    from .annotate.pipeline import Request, annotate
+    from .annotate.report import Report, WriteBack
     from .project import ProjectIndex, find_root
 
     problem = _annotate_usage_problem(args)
@@ -418,192 +397,20 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     predictor = _load_predictor(args)
     if predictor is None:
         return EXIT_USAGE
-    options = _annotate_options(args, settings, predictor)
-    if options.aggressive and args.stubs is None:
+    write_back = WriteBack.from_flags(check=args.check, diff=args.diff, stubs=args.stubs is not None)
+    options = _annotate_options(settings, predictor, threshold=args.threshold, kinds=args.kinds,
+                                aggressive=args.aggressive, inferrable_types=args.inferrable_types,
+                                stubs=write_back is WriteBack.STUBS)  # fmt: skip
+    if options.aggressive and write_back is not WriteBack.STUBS:
         warn("--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too")
-    root = args.project if args.project is not None else find_root(_first_path(args))
-    index = ProjectIndex.build(root, settings.max_bytes)
-    failures: list[Skipped] = []
-    reads: dict[Path, Read] = {}
-    sources = []
-    for src, read in iter_sources(args, settings, failures):
-        reads[src.path] = read
-        sources.append((src, read.data, display_path(src.path), project_relative(src.path, root)))
-    # with - (stdin) in write mode the output is the file: as read unless annotations are written
-    stdin_out: bytes | None = getattr(args, "stdin_raw", None)
-    # --verify re-applies a subset of the edits to the original text: one round only
-    results = annotate_files(sources, predictor, index, options, rounds=1 if args.verify else MAX_ROUNDS)
-    _refuse_typescript_syntax_regressions(results, root)
-    verdicts: dict[Path, Verdict] = {}
-    if args.verify:
-        targets = [Target(r.source.path, r.source.language, r.data, r.applied,
-                          functools.partial(_annotated, r.data, r.source.language, options, r.proj_rel))
-                   for r in results if r.error is None and r.applied and r.new is not None]  # fmt: skip
-        try:
-            verdicts = {t.path: v for t, v in zip(targets, verify_all(targets, root), strict=True)}
-        except NoChecker as e:
-            warn(str(e))
-            return EXIT_USAGE
-    changed_files, rejected, runtime_skipped, unimportable, stubbed, unexplained = 0, 0, 0, 0, 0, 0
-    ts_stubs: dict[Path, tuple[str, bytes]] = {}
-    added: Counter[str] = Counter()
-    report = []
-    for r in results:
-        if r.error is not None:
-            warn(r.error if r.error.startswith(r.rel) else f"{r.rel}: {r.error}")
-            failures.append(Skipped(r.source.path, r.error, True))
-            if args.stubs is not None and r.source.language != "python":
-                ts_stubs[r.source.path] = (r.rel, r.data)  # not annotated, but the compiler may still declare it
-            continue
-        runtime_skipped += len(r.runtime)
-        unimportable += r.planned.unimportable if r.planned is not None else 0
-        new, applied = r.new, r.applied
-        verdict = verdicts.get(r.source.path)
-        if verdict is not None:
-            rejected += len(verdict.removed)
-            for line, msg in verdict.unattributed:
-                unexplained += 1
-                warn(f"{r.rel}:{line}: the type checker reports a new error no annotation could be blamed for "
-                     f"(kept): {msg}")  # fmt: skip
-            if verdict.removed:
-                new, applied, _ = apply(r.data, r.source.language, verdict.kept, options, r.proj_rel)
-        unchanged = not applied or new is None or new == r.data
-        read = reads[r.source.path]
-        if args.stubs is not None:  # every file gets a stub: a checker reading the set finds every module
-            content = r.data if unchanged or new is None else new
-            if r.source.language != "python":
-                ts_stubs[r.source.path] = (r.rel, content)  # declarations are emitted for all of them at once
-            elif _emit(args, r.rel, r.proj_rel, r.source, read, content, failures):
-                stubbed += 1
-        if unchanged or new is None:
-            continue
-        if args.paths == [STDIN]:
-            if not (args.check or args.diff):
-                try:
-                    stdin_out = read.encoding.encode(new)
-                except UnicodeEncodeError as e:
-                    return _stdin_not_encodable(r.rel, read, e)
-            elif args.diff:
-                _emit(args, r.rel, r.proj_rel, r.source, read, new, failures)
-        elif args.stubs is None and not _emit(args, r.rel, r.proj_rel, r.source, read, new, failures):
-            continue  # not written: neither counted nor reported
-        if args.check:
-            warn(f"would annotate {r.rel}")
-        changed_files += 1
-        reported = {(e.kind, e.start, e.type): p for e, p in zip(r.applied, r.reported, strict=True)}
-        for edit in applied:
-            added[edit.kind] += 1
-            report.append(reported[(edit.kind, edit.start, edit.type)].to_dict())
-    if ts_stubs:
-        before = len(failures)
-        status = _emit_declarations(args.stubs, root, ts_stubs, failures)
-        if status is not None:
-            return status
-        stubbed += len(ts_stubs) - (len(failures) - before)
-    if stdin_out is not None and not (args.check or args.diff) and not failures:
-        sys.stdout.buffer.write(stdin_out)
-        sys.stdout.flush()
-    if args.format == "json":
-        json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
-    langs_seen = sorted({lang_family(src.language) for src, _, _, _ in sources})
-    verb = "would be annotated" if (args.check or args.diff) else "stubbed" if args.stubs else "annotated"
-    kinds = ", ".join(f"{n} {k}" for k, n in sorted(added.items())) or "nothing"
-    warn(f"{changed_files} file(s) {verb}: {kinds} (threshold {_thresholds_text(options, langs_seen)}); "
-         f"{runtime_skipped} skipped as read at run time, {unimportable} needing an unknown import, "
-         + (f"{rejected} rejected by the type checker ({unexplained} new error(s) not attributed), "
-            if args.verify else "")
-         + (f"{stubbed} stub file(s) written, " if args.stubs is not None else "") +
-         f"{len(failures)} file(s) not processed")  # fmt: skip
-    if failures:
-        return EXIT_FAILED
-    return EXIT_CHANGES if args.check and changed_files else EXIT_OK
-
-
-def _refuse_typescript_syntax_regressions(results: list[Any], root: Path) -> None:
-    """A TypeScript file whose annotated text the compiler's parser finds a new syntax error in is
-    not written (its result becomes an error), where the compiler is installed."""
-    from .annotate.dts import syntax_regressions
-
-    pairs = {r.source.path: (r.data, r.new) for r in results
-             if r.error is None and r.new is not None and r.source.language != "python"}  # fmt: skip
-    try:
-        broken = syntax_regressions(root, pairs) or {}
-    except (RuntimeError, OSError, ValueError) as e:
-        warn(f"the TypeScript compiler's syntax check could not run ({e}); tree-sitter's check applies")
-        return
-    for r in results:
-        if r.source.path in broken:
-            r.error = f"the annotated file would have a syntax error ({broken[r.source.path]}); nothing written"
-
-
-def _stdin_not_encodable(rel: str, read: Read, e: UnicodeEncodeError) -> int:
-    warn(f"{rel}: the annotations cannot be written in {read.encoding.codec} ({e.reason}); nothing written")
-    return EXIT_FAILED
-
-
-def _emit(args: argparse.Namespace, rel: str, proj_rel: str, src: SourceFile, read: Read, new: bytes,
-          failures: list[Skipped]) -> bool:  # fmt: skip
-    """Write, stub, diff or only count one annotated file; False if it could not be written.
-    `new` is UTF-8: it is written back in the file's own encoding (and BOM)."""
-    import difflib
-
-    from .annotate import write_atomic
-
-    try:
-        if args.stubs is not None:
-            from .annotate.stubs import python_stub
-
-            target = args.stubs / Path(proj_rel).with_suffix(".pyi")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(read.encoding.encode(python_stub(new.decode("utf-8")).encode("utf-8")))
-        elif args.diff:
-            sys.stdout.writelines(difflib.unified_diff(
-                read.data.decode("utf-8").splitlines(keepends=True), new.decode("utf-8").splitlines(keepends=True),
-                fromfile=f"a/{rel}", tofile=f"b/{rel}"))  # fmt: skip
-        elif not args.check:
-            write_atomic(src.path, read.encoding.encode(new), read.raw)
-    except UnicodeEncodeError as e:
-        warn(f"{rel}: not written: the annotations cannot be written in {read.encoding.codec} ({e.reason})")
-        failures.append(Skipped(src.path, "not encodable", True))
-        return False
-    except (OSError, RuntimeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        warn(f"{rel}: not written: {reason}")
-        failures.append(Skipped(src.path, reason, True))
-        return False
-    return True
-
-
-def _emit_declarations(out_dir: Path, root: Path, sources: dict[Path, tuple[str, bytes]],
-                       failures: list[Skipped]) -> int | None:  # fmt: skip
-    """`.d.ts` stubs of the annotated TypeScript files, by the TypeScript compiler; an exit code
-    when it cannot run at all."""
-    from .annotate.dts import NoCompiler, declarations
-
-    try:
-        emitted, errors = declarations(root, {p: data for p, (_rel, data) in sources.items()})
-    except NoCompiler as e:
-        warn(str(e))
-        return EXIT_USAGE
-    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
-        warn(f"declarations not written: {e}")
-        failures.extend(Skipped(p, str(e), True) for p in sources)
-        return None
-    for msg in errors[:10]:
-        warn(f"tsc: {msg}")
-    base = root.resolve()
-    for path, (rel, _data) in sources.items():
-        stem = path.resolve().with_suffix("")
-        dts = next((p for p in emitted if p.with_suffix("").with_suffix("") == stem), None)
-        if dts is None:
-            warn(f"{rel}: the compiler emitted no declarations")
-            failures.append(Skipped(path, "no declarations emitted", True))
-            continue
-        target = out_dir / dts.relative_to(base) if dts.is_relative_to(base) else out_dir / dts.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(emitted[dts], encoding="utf-8")
-    return None
+    request = Request(options, args.project if args.project is not None else find_root(_first_path(args)),
+                      write_back, args.stubs, args.verify, args.format == "json", args.paths == [STDIN])  # fmt: skip
+    index = ProjectIndex.build(request.root, settings.max_bytes)
+    report = Report(write_back, request.verify)
+    # with - (stdin) in place the output is the file: as read unless annotations are written
+    stdin = sys.stdin.buffer.read() if request.stdin else None
+    sources = list(iter_sources(args, settings, report.failures, stdin))
+    return annotate(sources, predictor, index, request, report, warn, stdin).return_code
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:

@@ -1,8 +1,12 @@
 """From predictions to edits to files: what `typeinf annotate` writes, and how safely.
 
-    plan(predictions, options, language) -> list[Edit]        which predictions become edits
+    plan(predictions, options, language) -> Planned          which predictions become edits (each
+                                                              Edit carries its Prediction)
     apply(data, language, edits, ...) -> bytes, applied       the new file content (pure)
     write_atomic(path, data, expected)                        temp file + rename, never clobbering
+
+Over many files, `typeinf.annotate.pipeline` runs the stages (plan and apply in rounds, the
+compiler's syntax check, verify, write back) and returns a `Report`.
 
 Only predictions at or above the confidence threshold, of the requested kinds, for sites that
 have no annotation and can take one inline, are written; every name a type uses must be
@@ -51,8 +55,7 @@ class Options:
 
 @dataclass
 class Planned:
-    edits: list[Edit] = field(default_factory=list)
-    predictions: dict[tuple[str, int], Prediction] = field(default_factory=dict)
+    edits: list[Edit] = field(default_factory=list)  # each with the prediction it writes
     unimportable: int = 0
 
 
@@ -105,9 +108,7 @@ def plan(predictions: list[Prediction], options: Options, language: str) -> Plan
         if imports is None:
             out.unimportable += 1
             continue
-        e = Edit(s.kind, s.span[0], p.type, imports[0], imports[1])
-        out.edits.append(e)
-        out.predictions[(e.kind, e.start)] = p
+        out.edits.append(Edit(s.kind, s.span[0], p.type, imports[0], imports[1], prediction=p))
     return out
 
 

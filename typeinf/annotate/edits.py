@@ -3,7 +3,11 @@ engine's interface stays cheap for the language server until it builds an edit).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..predict import Prediction
 
 TYPING_NAMES = frozenset(
     "Any Callable Iterable Iterator Sequence Mapping MutableMapping MutableSequence Generator "
@@ -26,3 +30,6 @@ class Edit:
     type: str
     imports: tuple[tuple[str, str], ...] = ()  # (module, name) needed at run time
     type_only_imports: tuple[tuple[str, str], ...] = ()  # (module, name) for TYPE_CHECKING
+    # the prediction the edit writes, carried through the codemods (which respell `type` with
+    # dataclasses.replace) to the report; not part of the edit's identity
+    prediction: Prediction | None = field(default=None, compare=False, repr=False)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -254,7 +254,7 @@ def _spell(edits: list[Edit], future: bool, target: tuple[int, int], envs: dict[
         typing_needed |= needed
         if not future and _needs_quotes(text, (e.kind, e.start), needed | {n for _, n in e.imports}, envs):
             text = _quoted(text)
-        spelled.append(Edit(e.kind, e.start, text, e.imports, e.type_only_imports))
+        spelled.append(replace(e, type=text))
     return spelled, typing_needed
 
 

@@ -17,7 +17,7 @@ from ..files import SourceFile
 from ..predict import Prediction, Predictor
 from ..project import ProjectIndex
 from ..slices import TOO_DEEP, Slice, extract_with_diagnostics
-from . import NotParsable, Options, Planned, apply, plan
+from . import NotParsable, Options, apply, plan
 from .edits import Edit
 
 PARALLEL_MIN_FILES = 8
@@ -30,10 +30,9 @@ class FileResult:
     proj_rel: str  # path relative to the project root
     data: bytes
     new: bytes | None = None
-    applied: list[Edit] = field(default_factory=list)
+    applied: list[Edit] = field(default_factory=list)  # each with its prediction, positioned as read
     runtime: list[Edit] = field(default_factory=list)
-    planned: Planned | None = None  # the first round's plan
-    reported: list[Prediction] = field(default_factory=list)  # the prediction of each applied edit
+    unimportable: int = 0  # the first round's predictions needing an import that cannot be written
     origin: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)  # site -> line, column read
     error: str | None = None  # why the file could not be processed
 
@@ -144,14 +143,14 @@ def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, o
     planned = [(f, plan(p, options, f.source.language)) for f, p in zip(owners, preds, strict=True)]
     if first:
         for f, pl in planned:
-            f.planned = pl
+            f.unimportable = pl.unimportable
     todo = [(f, pl) for f, pl in planned if pl.edits]
     prog = Progress("annotating", len(todo))
     applied = _map(_apply_one, [(_current(f), f.source.language, pl.edits, options, f.proj_rel)
                                 for f, pl in todo], jobs, prog)  # fmt: skip
     prog.done()
     changed = []
-    for (f, pl), got in zip(todo, applied, strict=True):
+    for (f, _), got in zip(todo, applied, strict=True):
         if isinstance(got, str):
             if first:
                 f.error = got
@@ -162,18 +161,16 @@ def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, o
         if not done or new == _current(f):
             continue
         f.new = new
-        f.applied += done
-        f.reported += [pl.predictions[(e.kind, e.start)] if first else _as_read(f, pl.predictions[(e.kind, e.start)])
-                       for e in done]  # fmt: skip
+        f.applied += done if first else [replace(e, prediction=_as_read(f, e.prediction)) for e in done]
         changed.append(f)
     return changed
 
 
-def _as_read(f: FileResult, p: Prediction) -> Prediction:
+def _as_read(f: FileResult, p: Prediction | None) -> Prediction | None:
     """A later round's prediction positioned where its site is in the file as read (earlier rounds'
     imports and annotations moved it), so reports match the file on disk."""
-    at = f.origin.get((p.slice.kind, p.slice.qualname, p.slice.name))
-    if at is None:
+    at = f.origin.get((p.slice.kind, p.slice.qualname, p.slice.name)) if p is not None else None
+    if p is None or at is None:
         return p
     return replace(p, slice=replace(p.slice, line=at[0], column=at[1]))
 
