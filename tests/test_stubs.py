@@ -69,6 +69,12 @@ def test_a_stub_keeps_what_a_checker_needs():
     compile(stub, "pkg.pyi", "exec")
 
 
+def test_conditional_definitions_keep_their_first_branch():
+    stub = python_stub("if a:\n    x = 1\nelif b:\n    x = 2\nelse:\n    z = 4\n"
+                       "class C:\n    if a:\n        def f(self): pass\n    elif b:\n        def f(self): return 1\n")
+    assert stub == "x: int\nclass C:\n    def f(self): ...\n"
+
+
 def test_mypy_reports_no_more_errors_on_the_stubs_than_on_the_sources(tmp_path):
     root = project(tmp_path / "proj", {"pkg/__init__.py": PKG_INIT, "pkg/core.py": CORE, "pkg/version.py": "version = '1.0'\n"})
     r = run(["annotate", "--stubs", str(tmp_path / "stubs"), "pkg"], root)

@@ -204,6 +204,11 @@ def write_one(request: Request, r: FileResult, read: Read, new: bytes, report: R
         warn(f"{r.rel}: not written: {reason}")
         report.failed(r.source.path, reason)
         return False
+    except Exception as e:  # noqa: BLE001 - one file's failure is reported; the others are written
+        reason = f"internal error ({type(e).__name__}: {e})"
+        warn(f"{r.rel}: not written: {reason}")
+        report.failed(r.source.path, reason)
+        return False
     return True
 
 

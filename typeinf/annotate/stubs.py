@@ -98,6 +98,12 @@ class _Stub(cst.CSTTransformer):
     def __init__(self) -> None:
         super().__init__()
         self.needs: set[tuple[str, str]] = set()  # (module, name) the stub itself must import
+        self.elifs: set[int] = set()  # ids of `elif` nodes: dropped with the rest of their `if`
+
+    def visit_If(self, node: cst.If) -> bool:
+        if isinstance(node.orelse, cst.If):
+            self.elifs.add(id(node.orelse))
+        return True
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # the body becomes `...`; the parameters are rewritten on the way out
@@ -176,6 +182,8 @@ class _Stub(cst.CSTTransformer):
                  ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:  # fmt: skip
         # `if __name__ == "__main__":` runs nothing a checker needs; other conditional code keeps
         # its first branch (TYPE_CHECKING imports, version-dependent definitions)
+        if id(original_node) in self.elifs:
+            return cst.RemoveFromParent()  # an `elif`: only the first branch is kept
         test = cst.Module([]).code_for_node(original_node.test)
         if "__name__" in test and "__main__" in test:
             return cst.RemoveFromParent()
