@@ -60,3 +60,27 @@ def test_a_cache_that_cannot_be_used_is_a_miss(tmp_path, damage):
         p = _predictor(root)
     got = [x.to_dict() for x in p.predict(extract(SRC, "python", "m.py"))]
     assert got == [x.to_dict() for x in _predictor(None).predict(extract(SRC, "python", "m.py"))]
+
+
+def test_the_cli_keeps_rankings_where_configured_and_not_with_no_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "m.py").write_text(SRC)
+    (tmp_path / "pyproject.toml").write_text('[tool.typeinf]\ncache-dir = "kept"\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("TYPEINF_CACHE_DIR", "TYPEINF_NO_CACHE")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+
+    def predict(*flags: str) -> str:
+        r = subprocess.run([sys.executable, "-m", "typeinf", "predict", *flags, "m.py"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    cold = predict("--no-cache")
+    assert not (tmp_path / "kept").exists() and not (tmp_path / "xdg").exists()
+    assert predict() == cold and list((tmp_path / "kept").glob("rankings-*.sqlite"))
+    assert predict() == cold  # warm
+    (tmp_path / "pyproject.toml").write_text("")
+    assert predict() == cold and list((tmp_path / "xdg" / "typeinf").glob("rankings-*.sqlite"))

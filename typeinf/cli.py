@@ -83,6 +83,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         "directory above the first PATH with pyproject.toml, package.json, setup.py or .git)")  # fmt: skip
     p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                    help="threads the model runs on (default: 2, or fewer CPUs)")  # fmt: skip
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read or keep the model's rankings across runs (default: kept in "
+                        "$XDG_CACHE_HOME/typeinf, or [tool.typeinf] cache-dir, or $TYPEINF_CACHE_DIR)")  # fmt: skip
 
 
 SUBPARSERS: dict[str, argparse.ArgumentParser] = {}
@@ -356,10 +359,16 @@ def _annotate_options(settings: Settings, predictor: Any, *, threshold: float | 
 
 
 def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | None
-    from .predict import ModelMissing, Predictor
+    from .predict import ModelMissing, Predictor, PredictorSettings
 
+    settings = PredictorSettings.from_env()  # the environment, read once, here at the edge
+    configured = _settings(args).cache_dir
+    if args.no_cache:
+        settings = replace(settings, cache_dir=None)
+    elif configured is not None and settings.cache_dir is not None and "TYPEINF_CACHE_DIR" not in os.environ:
+        settings = replace(settings, cache_dir=configured)
     try:
-        return Predictor(threads=args.threads)
+        return Predictor(threads=args.threads, settings=settings)
     except (ModelMissing, ValueError) as e:
         warn(f"cannot load the model: {e}")
         return None

@@ -27,6 +27,7 @@ class Settings:
     kinds: list[str] = field(default_factory=lambda: ["param", "return", "var"])
     aggressive: bool = False
     inferrable_types: bool = False  # TypeScript: also sites whose type tsc infers from a literal
+    cache_dir: Path | None = None  # where the model's rankings are kept across runs (None: the default)
     requires_python: str | None = None  # from [project] requires-python
     source: Path | None = None  # the pyproject.toml the settings came from
 
@@ -46,7 +47,7 @@ class Settings:
 
 _KEYS = {"max-bytes": ("max_bytes", int), "exclude": ("exclude", list), "min-confidence": ("min_confidence", float),
          "kinds": ("kinds", list), "aggressive": ("aggressive", bool),
-         "inferrable-types": ("inferrable_types", bool)}
+         "inferrable-types": ("inferrable_types", bool), "cache-dir": ("cache_dir", str)}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -83,6 +84,10 @@ def load_settings(start: Path, warn: Any = None) -> Settings:
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be a list of strings")
         if typ is float and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be a number between 0 and 1")
+        if typ is str and not isinstance(value, str):
+            raise ConfigError(f"{path}: [tool.typeinf] {key} must be a string")
+        if key == "cache-dir":
+            value = (path.parent / Path(value).expanduser()).resolve()
         if typ is bool and not isinstance(value, bool):
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be true or false")
         if key == "kinds" and not set(value) <= {"param", "return", "var"}:
