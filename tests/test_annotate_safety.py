@@ -180,7 +180,7 @@ def test_apply_leaves_a_file_it_would_break_unchanged():
     data = GLOBALS.encode()
     edit = Edit("var", offset(GLOBALS, "atexit_done = False"), "bool")
     with pytest.raises(NotParsable, match="would not compile"):
-        apply(data, "python", [edit], Options(min_confidence=0.0))
+        apply(data, "python", [edit], Options(min_confidence=0.0), "g.py")
 
 
 # ------------------------------------------------------------------ #19.1 deep nesting

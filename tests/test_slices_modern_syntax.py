@@ -169,12 +169,12 @@ def test_annotate_writes_a_file_with_recent_syntax():
     data = (MODERN / "modern.ts").read_bytes()
     sl, _ = slices_of("modern.ts")
     site = by(sl, "var", "query", "rows")  # beside the type arguments the grammar lacks
-    new, applied, _ = apply(data, "typescript", [Edit("var", site.span[0], "unknown[]")], Options(0.0))
+    new, applied, _ = apply(data, "typescript", [Edit("var", site.span[0], "unknown[]")], Options(0.0), "m.ts")
     assert len(applied) == 1
     assert b"const rows: unknown[] = await prisma.$queryRaw<{ id: number }[]>`SELECT" in new
     assert b"interface Both<in out T>" in new and b"$queryRaw<{ id: number }[]>`SELECT" in new
     assert parses(new, "typescript")
     data = (MODERN / "py311.py").read_bytes()
     site = by(slices_of("py311.py")[0], "param", "fstrings", "width")
-    new, applied, _ = apply(data, "python", [Edit("param", site.span[0], "int")], Options(0.0))
+    new, applied, _ = apply(data, "python", [Edit("param", site.span[0], "int")], Options(0.0), "m.py")
     assert len(applied) == 1 and b"def fstrings(x, score, width: int):" in new and b'f"{score:=06.2f}"' in new

@@ -116,9 +116,11 @@ def parses(data: bytes, language: str) -> bool:
     return not parse(data, language).root_node.has_error
 
 
-def apply(data: bytes, language: str, edits: list[Edit], options: Options, rel_path: str = ""
+def apply(data: bytes, language: str, edits: list[Edit], options: Options, rel_path: str
           ) -> tuple[bytes, list[Edit], list[Edit]]:  # fmt: skip
-    """New content, edits applied, edits skipped because annotations are read at run time."""
+    """New content, edits applied, edits skipped because annotations are read at run time.
+    `rel_path`: the file's path relative to the project root (TypeScript imports project types
+    relative to it), required: a default would write imports relative to nothing."""
     if not edits:
         return data, [], []
     if language == "python":
