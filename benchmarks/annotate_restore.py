@@ -58,9 +58,18 @@ def written_annotations(restripped: Path, stripped: Path) -> list[dict]:
         lines = _line_map(a, b)
         for t in items:
             line = lines.get(t["line"] - 1)
-            preds.append({"file": rel, "line": line + 1 if line is not None else t["line"], "column": t["column"],
-                          "kind": t["kind"], "qualname": t["qualname"], "name": t["name"],
-                          "type": t["annotation"], "confidence": 1.0})  # fmt: skip
+            preds.append(
+                {
+                    "file": rel,
+                    "line": line + 1 if line is not None else t["line"],
+                    "column": t["column"],
+                    "kind": t["kind"],
+                    "qualname": t["qualname"],
+                    "name": t["name"],
+                    "type": t["annotation"],
+                    "confidence": 1.0,
+                }
+            )
     return preds
 
 
@@ -89,16 +98,26 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path, min_confidence: flo
         shutil.rmtree(d)
     m = res["all"]
     # unjudged: written where the authors had left the site unannotated, nothing to judge them against
-    return {**rates(m["sites"], m["predicted"], m["exact_n"]), "unjudged": res["unattached_predictions"],
-            "by_kind": {k: {"sites": res[k]["sites"], "written": res[k]["predicted"], "exact": res[k]["exact_n"]}
-                        for k in ("param", "return", "var")}}  # fmt: skip
+    return {
+        **rates(m["sites"], m["predicted"], m["exact_n"]),
+        "unjudged": res["unattached_predictions"],
+        "by_kind": {
+            k: {"sites": res[k]["sites"], "written": res[k]["predicted"], "exact": res[k]["exact_n"]}
+            for k in ("param", "return", "var")
+        },
+    }
 
 
 def rates(n: int, written: int, exact: int) -> dict:
     """Counts and the shares issue #5 reads: precision of the written, written and restored shares."""
-    return {"sites": n, "written": written, "exact": exact,
-            "precision": round(exact / written, 4) if written else None,
-            "written_share": round(written / n, 4) if n else 0.0, "restored": round(exact / n, 4) if n else 0.0}  # fmt: skip
+    return {
+        "sites": n,
+        "written": written,
+        "exact": exact,
+        "precision": round(exact / written, 4) if written else None,
+        "written_share": round(written / n, 4) if n else 0.0,
+        "restored": round(exact / n, 4) if n else 0.0,
+    }
 
 
 def summary(results: dict[str, dict]) -> dict:
@@ -117,10 +136,16 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for src in args.src:
-            results[src.name] = run_project(args.lang, src.resolve(), args.drop, Path(tmp), args.min_confidence)
+            results[src.name] = run_project(
+                args.lang, src.resolve(), args.drop, Path(tmp), args.min_confidence
+            )
             print(f"{src.name}: {json.dumps(results[src.name])}", file=sys.stderr)
-    out = {"setting": "strict" if args.drop else "classic", "min_confidence": args.min_confidence,
-           "all": summary(results), "projects": results}  # fmt: skip
+    out = {
+        "setting": "strict" if args.drop else "classic",
+        "min_confidence": args.min_confidence,
+        "all": summary(results),
+        "projects": results,
+    }
     text = json.dumps(out, indent=1)
     if args.out:
         args.out.write_text(text + "\n")

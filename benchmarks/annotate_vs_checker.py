@@ -60,14 +60,36 @@ def _checker(lang: str, root: Path) -> tuple[list[str], list[str]]:
     a program and checks no types when a file fails to parse, so such files are not given to it."""
     if lang == "python":
         return [str(NPM / ".bin" / "pyright"), "--outputjson", "."], []
-    files = [str(p.relative_to(root)) for p in sorted(root.rglob("*.ts*"))
-             if p.suffix in (".ts", ".tsx") and not p.name.endswith(".d.ts") and "node_modules" not in p.parts]  # fmt: skip
-    proc = subprocess.run(["node", "-e", _TS_SYNTAX_JS, str(NPM / "typescript")], input=json.dumps(files),
-                          cwd=root, capture_output=True, text=True, check=True)  # fmt: skip
+    files = [
+        str(p.relative_to(root))
+        for p in sorted(root.rglob("*.ts*"))
+        if p.suffix in (".ts", ".tsx") and not p.name.endswith(".d.ts") and "node_modules" not in p.parts
+    ]
+    proc = subprocess.run(
+        ["node", "-e", _TS_SYNTAX_JS, str(NPM / "typescript")],
+        input=json.dumps(files),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     left_out = json.loads(proc.stdout)
     files = [f for f in files if f not in set(left_out)]
-    return ["node", str(NPM / "typescript" / "bin" / "tsc"), "--noEmit", "--skipLibCheck", "--target", "ES2022",
-            "--module", "ESNext", "--moduleResolution", "bundler", "--jsx", "preserve", *files], left_out  # fmt: skip
+    return [
+        "node",
+        str(NPM / "typescript" / "bin" / "tsc"),
+        "--noEmit",
+        "--skipLibCheck",
+        "--target",
+        "ES2022",
+        "--module",
+        "ESNext",
+        "--moduleResolution",
+        "bundler",
+        "--jsx",
+        "preserve",
+        *files,
+    ], left_out
 
 
 def run(lang: str, src: Path, repeat: int, tmp: Path) -> dict:
@@ -75,8 +97,11 @@ def run(lang: str, src: Path, repeat: int, tmp: Path) -> dict:
     stripped = tmp / f"{src.name}-stripped"
     argv = ["strip", str(src), str(stripped)] + ([] if lang == "python" else ["--skip-tests"])
     h.main(argv)
-    lines = sum(len(p.read_bytes().splitlines()) for p in stripped.rglob("*")
-                if p.is_file() and p.suffix in (".py", ".ts", ".tsx"))  # fmt: skip
+    lines = sum(
+        len(p.read_bytes().splitlines())
+        for p in stripped.rglob("*")
+        if p.is_file() and p.suffix in (".py", ".ts", ".tsx")
+    )
     annotate_argv = [sys.executable, "-m", "typeinf", "annotate", ".", "--project", ".", "--lang", lang]
     annotate, checker, safety = [], [], {}
     checker_argv, left_out = _checker(lang, stripped)
@@ -93,15 +118,25 @@ def run(lang: str, src: Path, repeat: int, tmp: Path) -> dict:
             safety = check_safety(h, lang, stripped, work, tmp, annotate_argv)
         shutil.rmtree(work)
     a, c = statistics.median(annotate), statistics.median(checker)
-    return {"lines": lines, "annotate_s": round(a, 2), "checker": "pyright" if lang == "python" else "tsc",
-            "checker_s": round(c, 2), "ratio": round(a / c, 3), "runs": repeat,
-            "checker_left_out": left_out, **safety}  # fmt: skip
+    return {
+        "lines": lines,
+        "annotate_s": round(a, 2),
+        "checker": "pyright" if lang == "python" else "tsc",
+        "checker_s": round(c, 2),
+        "ratio": round(a / c, 3),
+        "runs": repeat,
+        "checker_left_out": left_out,
+        **safety,
+    }
 
 
 def _sources(root: Path, lang: str) -> dict[str, bytes]:
     suffixes = (".py",) if lang == "python" else (".ts", ".tsx")
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.suffix in suffixes and not p.name.endswith(".d.ts")}  # fmt: skip
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.suffix in suffixes and not p.name.endswith(".d.ts")
+    }
 
 
 def _parses(lang: str, name: str, data: bytes) -> bool:
@@ -176,9 +211,16 @@ def check_safety(h, lang: str, stripped: Path, work: Path, tmp: Path, annotate_a
         if n in rs and _parses(lang, n, after[n]) and _skeleton(lang, rs[n]) != _skeleton(lang, before[n])
     ]
     shutil.rmtree(restripped)
-    return {"files": len(before), "files_annotated": len(changed), "still_parses": not broken,
-            "broken": broken[:5], "idempotent": not not_idempotent, "changed_on_second_run": not_idempotent[:5],
-            "only_types": not other, "other_changes": other[:5]}  # fmt: skip
+    return {
+        "files": len(before),
+        "files_annotated": len(changed),
+        "still_parses": not broken,
+        "broken": broken[:5],
+        "idempotent": not not_idempotent,
+        "changed_on_second_run": not_idempotent[:5],
+        "only_types": not other,
+        "other_changes": other[:5],
+    }
 
 
 def main() -> None:

@@ -79,8 +79,12 @@ def tsc(root: Path) -> list[dict]:
     script = root / ".tsc_baseline.js"
     script.write_text(TSC_SCRIPT)
     try:
-        proc = subprocess.run(["node", str(script), str(NPM / "node_modules" / "typescript"), str(root)],
-                              capture_output=True, text=True, timeout=3600)  # fmt: skip
+        proc = subprocess.run(
+            ["node", str(script), str(NPM / "node_modules" / "typescript"), str(root)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
     finally:
         script.unlink()
     if proc.returncode != 0:
@@ -122,8 +126,13 @@ async def _pyright(root: Path) -> list[dict]:
         return None
 
     await client.start_io(str(NPM / "node_modules" / ".bin" / "pyright-langserver"), "--stdio")
-    await client.initialize_async(lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
-        workspace_folders=[lsp.WorkspaceFolder(root.as_uri(), "root")]))  # fmt: skip
+    await client.initialize_async(
+        lsp.InitializeParams(
+            capabilities=lsp.ClientCapabilities(),
+            root_uri=root.as_uri(),
+            workspace_folders=[lsp.WorkspaceFolder(root.as_uri(), "root")],
+        )
+    )
     client.initialized(lsp.InitializedParams())
     out = []
     by_file: dict[str, list[dict]] = {}
@@ -133,14 +142,20 @@ async def _pyright(root: Path) -> list[dict]:
         path = root / rel
         text = path.read_text(encoding="utf-8", errors="replace")
         uri = path.resolve().as_uri()
-        client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "python", 1, text)))
+        client.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "python", 1, text))
+        )
         lines = text.split("\n")
         for t in sites:
             line = lines[t["line"] - 1] if t["line"] - 1 < len(lines) else ""
             col16 = len(line[: t["column"]].encode("utf-16-le")) // 2
             try:
-                h = await asyncio.wait_for(client.text_document_hover_async(lsp.HoverParams(
-                    lsp.TextDocumentIdentifier(uri), lsp.Position(t["line"] - 1, col16))), 20)  # fmt: skip
+                h = await asyncio.wait_for(
+                    client.text_document_hover_async(
+                        lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(t["line"] - 1, col16))
+                    ),
+                    20,
+                )
             except Exception:  # noqa: BLE001
                 continue
             if h is None:
@@ -149,8 +164,13 @@ async def _pyright(root: Path) -> list[dict]:
             value = contents.value if hasattr(contents, "value") else str(contents)
             typ = _hover_type(t["kind"], value)
             if typ:
-                out.append({**{k: t[k] for k in ("file", "line", "column", "kind", "qualname", "name")},
-                            "type": typ, "confidence": 1.0})  # fmt: skip
+                out.append(
+                    {
+                        **{k: t[k] for k in ("file", "line", "column", "kind", "qualname", "name")},
+                        "type": typ,
+                        "confidence": 1.0,
+                    }
+                )
         client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
     await client.shutdown_async(None)
     client.exit(None)

@@ -48,8 +48,13 @@ class RawServer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "typeinf", "lsp"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.stderr, env=os.environ.copy())  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "typeinf", "lsp"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=os.environ.copy(),
+        )
         self.inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
         self.responses: dict[Any, dict[str, Any]] = {}
@@ -126,9 +131,15 @@ class RawServer:
 
     def initialize(self) -> dict[str, Any] | None:
         # minConfidence 0: every prediction is a hint, so that a count of hints means something
-        rid = self.request("initialize", {"processId": None, "rootUri": self.root.as_uri(), "capabilities": {
-            "workspace": {"inlayHint": {"refreshSupport": True}}},
-            "initializationOptions": {"typeinf": {"minConfidence": 0.0}}})  # fmt: skip
+        rid = self.request(
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": self.root.as_uri(),
+                "capabilities": {"workspace": {"inlayHint": {"refreshSupport": True}}},
+                "initializationOptions": {"typeinf": {"minConfidence": 0.0}},
+            },
+        )
         got = self.wait(rid, 60)
         self.notify("initialized", {})
         return got
@@ -137,13 +148,20 @@ class RawServer:
         path = self.root / name
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         uri = path.as_uri()
-        self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language, "version": 1,
-                                                              "text": text}})  # fmt: skip
+        self.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+        )
         return uri
 
     def hints(self, uri: str, lines: int = 100) -> dict[str, Any] | None:
-        rid = self.request("textDocument/inlayHint", {"textDocument": {"uri": uri}, "range": {
-            "start": {"line": 0, "character": 0}, "end": {"line": lines, "character": 0}}})  # fmt: skip
+        rid = self.request(
+            "textDocument/inlayHint",
+            {
+                "textDocument": {"uri": uri},
+                "range": {"start": {"line": 0, "character": 0}, "end": {"line": lines, "character": 0}},
+            },
+        )
         return self.wait(rid)
 
     def exit_code(self, timeout: float = 10.0) -> int | None:
@@ -184,7 +202,9 @@ class Session:
         return got is not None and isinstance(got.get("result"), list)
 
     def popups(self) -> list[str]:
-        return [n["params"]["message"] for n in self.server.notifications if n["method"] == "window/showMessage"]
+        return [
+            n["params"]["message"] for n in self.server.notifications if n["method"] == "window/showMessage"
+        ]
 
 
 def start(root: Path, *, initialize: bool = True) -> Session:
@@ -220,8 +240,11 @@ def _req(rid: int, method: str, params: Any = None) -> bytes:
     return message({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
 
 
-def _framing(header: bytes, body_of: Callable[[int, Session], bytes], expect_reply: bool = True,
-             ) -> Callable[[Session], str]:  # fmt: skip
+def _framing(
+    header: bytes,
+    body_of: Callable[[int, Session], bytes],
+    expect_reply: bool = True,
+) -> Callable[[Session], str]:
     def run(s: Session) -> str:
         rid = s.server.new_id()
         s.server.send(header.replace(b"LEN", b"%d" % len(body_of(rid, s))) + body_of(rid, s))
@@ -229,12 +252,14 @@ def _framing(header: bytes, body_of: Callable[[int, Session], bytes], expect_rep
         nulls = s.server.responses.pop(None, None)
         observed = summary(got) if got is not None else (summary(nulls) if nulls is not None else "no reply")
         return f"{observed}; " + ("served" if s.served() else "DEAF")
+
     return run
 
 
 def _hover_body(rid: int, s: Session) -> bytes:
-    return json.dumps({"jsonrpc": "2.0", "id": rid, "method": "textDocument/hover",
-                       "params": _hover(s.canary)}).encode()  # fmt: skip
+    return json.dumps(
+        {"jsonrpc": "2.0", "id": rid, "method": "textDocument/hover", "params": _hover(s.canary)}
+    ).encode()
 
 
 def _served_after(send: Callable[[Session, int], None], wait: float = 5.0) -> Callable[[Session], str]:
@@ -245,6 +270,7 @@ def _served_after(send: Callable[[Session, int], None], wait: float = 5.0) -> Ca
         if got is None and None in s.server.responses:
             got = s.server.responses.pop(None)
         return f"{summary(got)}; " + ("served" if s.served() else "DEAF")
+
     return run
 
 
@@ -261,8 +287,10 @@ def _send(data_of: Callable[[Session, int], bytes]) -> Callable[[Session, int], 
 
 
 def _hint_params(s: Session, **over: Any) -> dict[str, Any]:
-    p: dict[str, Any] = {"textDocument": {"uri": s.canary},
-                         "range": {"start": {"line": 0, "character": 0}, "end": {"line": 9, "character": 0}}}
+    p: dict[str, Any] = {
+        "textDocument": {"uri": s.canary},
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 9, "character": 0}},
+    }
     p.update(over)
     return p
 
@@ -286,24 +314,36 @@ def _shutdown_then_request(s: Session) -> str:
     return f"shutdown {first}; then {after}; exit code {s.server.exit_code()}"
 
 
-def _doc_request(uri_of: Callable[[Session], str], text: str | None = None, language: str = "python",
-                 ) -> Callable[[Session], str]:  # fmt: skip
+def _doc_request(
+    uri_of: Callable[[Session], str],
+    text: str | None = None,
+    language: str = "python",
+) -> Callable[[Session], str]:
     def run(s: Session) -> str:
         uri = uri_of(s)
         if text is not None:
-            s.server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language,
-                                                                      "version": 1, "text": text}})  # fmt: skip
-        got = s.server.wait(s.server.request("textDocument/inlayHint", _hint_params(s, textDocument={"uri": uri})))
+            s.server.notify(
+                "textDocument/didOpen",
+                {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+            )
+        got = s.server.wait(
+            s.server.request("textDocument/inlayHint", _hint_params(s, textDocument={"uri": uri}))
+        )
         pop = " +popup" if s.popups() else ""
         s.server.notifications.clear()
         return f"{summary(got)}{pop}; " + ("served" if s.served() else "DEAF")
+
     return run
 
 
 def _did_change_unopened(s: Session) -> str:
-    s.server.notify("textDocument/didChange", {"textDocument": {"uri": (s.server.root / "nope.py").as_uri(),
-                                                                "version": 2},
-                                               "contentChanges": [{"text": "x = 1\n"}]})  # fmt: skip
+    s.server.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": (s.server.root / "nope.py").as_uri(), "version": 2},
+            "contentChanges": [{"text": "x = 1\n"}],
+        },
+    )
     s.server.settle(1.0)
     pop = "popup" if s.popups() else "no popup"
     s.server.notifications.clear()
@@ -323,8 +363,10 @@ def _big_document(s: Session) -> str:
     s.server.settle(0.5)
     pops = len([m for m in s.popups() if "big.py" in m or "larger" in m])
     s.server.notifications.clear()
-    return (f"{summary(got)}/{summary(again)}; {pops} popup; other doc "
-            f"{'served' if other and dt < 10 else 'STALLED'}; " + ("served" if s.served() else "DEAF"))
+    return (
+        f"{summary(got)}/{summary(again)}; {pops} popup; other doc "
+        f"{'served' if other and dt < 10 else 'STALLED'}; " + ("served" if s.served() else "DEAF")
+    )
 
 
 def _busy_document(s: Session) -> str:
@@ -335,18 +377,36 @@ def _busy_document(s: Session) -> str:
     uri = s.server.open("busy.py", text)
     time.sleep(0.5)
     s.server.version += 1
-    s.server.notify("textDocument/didChange", {"textDocument": {"uri": s.canary, "version": s.server.version},
-                                               "contentChanges": [{"text": CANARY + "\n"}]})  # fmt: skip
+    s.server.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": s.canary, "version": s.server.version},
+            "contentChanges": [{"text": CANARY + "\n"}],
+        },
+    )
     t0 = time.monotonic()
     got = s.server.hints(s.canary)
     dt = time.monotonic() - t0
     s.server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
-    other = "other doc served in < 5 s" if got is not None and "result" in got and dt < 5 else f"other doc took {dt:.0f} s"
+    other = (
+        "other doc served in < 5 s"
+        if got is not None and "result" in got and dt < 5
+        else f"other doc took {dt:.0f} s"
+    )
     return f"{other}; " + ("served" if s.served() else "DEAF")
 
 
 def _deep_document(s: Session) -> str:
-    text = "x = " + "(" * 3000 + "1" + ")" * 3000 + "\ndef g(a, b=[" + "[" * 3000 + "]" * 3000 + "]):\n    pass\n"
+    text = (
+        "x = "
+        + "(" * 3000
+        + "1"
+        + ")" * 3000
+        + "\ndef g(a, b=["
+        + "[" * 3000
+        + "]" * 3000
+        + "]):\n    pass\n"
+    )
     return _doc_request(lambda s: s.server.open("deep.py", text))(s)
 
 
@@ -358,11 +418,19 @@ def _stale_request(s: Session) -> str:
     rid = None
     for v in range(2, 5):  # typing in the middle of the file: edit, request, edit ...
         new = text.replace("def g150(a, b=1)", "def g150(a, b=1" + ", c" * v + ")")
-        s.server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": v},
-                                                   "contentChanges": [{"text": new}]})  # fmt: skip
+        s.server.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": v}, "contentChanges": [{"text": new}]},
+        )
         if rid is None:
-            rid = s.server.request("textDocument/inlayHint", _hint_params(s, textDocument={"uri": uri}, range={
-                "start": {"line": 0, "character": 0}, "end": {"line": 2000, "character": 0}}))  # fmt: skip
+            rid = s.server.request(
+                "textDocument/inlayHint",
+                _hint_params(
+                    s,
+                    textDocument={"uri": uri},
+                    range={"start": {"line": 0, "character": 0}, "end": {"line": 2000, "character": 0}},
+                ),
+            )
     got = s.server.wait(rid)
     return f"{summary(got)}; " + ("served" if s.served() else "DEAF")
 
@@ -371,100 +439,272 @@ def probes() -> list[Probe]:
     cl = b"Content-Length: LEN\r\n\r\n"
     return [
         # ---- framing (items 1, 2)
-        Probe("Content-Length 99999999999999", "rejected (-32600 or none); served",
-              _framing(b"Content-Length: 99999999999999\r\n\r\n", _hover_body), _is("error -32600", "no reply")),
-        Probe("Content-Length shorter than body", "error -32700 id=null; served",
-              _framing(b"Content-Length: 20\r\n\r\n", _hover_body), _is("error -32700")),
-        Probe("Content-Length longer than body", "answered or -32700; served",
-              _framing(b"Content-Length: 4000\r\n\r\n", _hover_body), _is("result", "error -32700", "no reply")),
-        Probe("Content-Length non-numeric", "no reply; served",
-              _framing(b"Content-Length: abc\r\n\r\n", _hover_body), _is("no reply", "error -32700")),
-        Probe("Content-Length negative", "no reply; served",
-              _framing(b"Content-Length: -5\r\n\r\n", _hover_body), _is("no reply", "error -32700")),
-        Probe("Content-Length missing", "no reply; served",
-              _framing(b"Content-Type: application/vscode-jsonrpc\r\n\r\n", _hover_body), _is("no reply")),
-        Probe("lowercase content-length", "answered; served",
-              _framing(b"content-length: LEN\r\n\r\n", _hover_body), _is("result")),
-        Probe("LF-only line endings", "answered; served",
-              _framing(b"Content-Length: LEN\n\n", _hover_body), _is("result")),
-        Probe("garbage before the header", "answered; served",
-              _framing(b"\x00\xffgarbage\r\n" + cl, _hover_body), _is("result")),
-        Probe("unparsable JSON", "error -32700 id=null; served",
-              _framing(cl, lambda rid, s: b'{"jsonrpc": "2.0", "id": %d, "method": ' % rid), _is("error -32700")),
-        Probe("invalid UTF-8 body", "error -32700 id=null; served",
-              _framing(cl, lambda rid, s: b'{"jsonrpc": "2.0", "id": %d, "method": "\xff\xfe"}' % rid),
-              _is("error -32700")),
+        Probe(
+            "Content-Length 99999999999999",
+            "rejected (-32600 or none); served",
+            _framing(b"Content-Length: 99999999999999\r\n\r\n", _hover_body),
+            _is("error -32600", "no reply"),
+        ),
+        Probe(
+            "Content-Length shorter than body",
+            "error -32700 id=null; served",
+            _framing(b"Content-Length: 20\r\n\r\n", _hover_body),
+            _is("error -32700"),
+        ),
+        Probe(
+            "Content-Length longer than body",
+            "answered or -32700; served",
+            _framing(b"Content-Length: 4000\r\n\r\n", _hover_body),
+            _is("result", "error -32700", "no reply"),
+        ),
+        Probe(
+            "Content-Length non-numeric",
+            "no reply; served",
+            _framing(b"Content-Length: abc\r\n\r\n", _hover_body),
+            _is("no reply", "error -32700"),
+        ),
+        Probe(
+            "Content-Length negative",
+            "no reply; served",
+            _framing(b"Content-Length: -5\r\n\r\n", _hover_body),
+            _is("no reply", "error -32700"),
+        ),
+        Probe(
+            "Content-Length missing",
+            "no reply; served",
+            _framing(b"Content-Type: application/vscode-jsonrpc\r\n\r\n", _hover_body),
+            _is("no reply"),
+        ),
+        Probe(
+            "lowercase content-length",
+            "answered; served",
+            _framing(b"content-length: LEN\r\n\r\n", _hover_body),
+            _is("result"),
+        ),
+        Probe(
+            "LF-only line endings",
+            "answered; served",
+            _framing(b"Content-Length: LEN\n\n", _hover_body),
+            _is("result"),
+        ),
+        Probe(
+            "garbage before the header",
+            "answered; served",
+            _framing(b"\x00\xffgarbage\r\n" + cl, _hover_body),
+            _is("result"),
+        ),
+        Probe(
+            "unparsable JSON",
+            "error -32700 id=null; served",
+            _framing(cl, lambda rid, s: b'{"jsonrpc": "2.0", "id": %d, "method": ' % rid),
+            _is("error -32700"),
+        ),
+        Probe(
+            "invalid UTF-8 body",
+            "error -32700 id=null; served",
+            _framing(cl, lambda rid, s: b'{"jsonrpc": "2.0", "id": %d, "method": "\xff\xfe"}' % rid),
+            _is("error -32700"),
+        ),
         # ---- malformed messages (item 3)
-        Probe("body is an array", "error -32600 id=null; served",
-              _framing(cl, lambda rid, s: b"[1, 2]"), _is("error -32600")),
-        Probe("jsonrpc 1.0 with an id", "error -32600; served",
-              _framing(cl, lambda rid, s: b'{"jsonrpc": "1.0", "id": %d, "method": "textDocument/hover"}' % rid),
-              _is("error -32600")),
-        Probe("method not a string", "error -32600; served",
-              _framing(cl, lambda rid, s: b'{"jsonrpc": "2.0", "id": %d, "method": 7}' % rid), _is("error -32600")),
-        Probe("id is an object", "error -32600 id=null; served",
-              _framing(cl, lambda rid, s: b'{"jsonrpc": "2.0", "id": {"a": 1}, "method": "shutdown"}'),
-              _is("error -32600")),
-        Probe("inlayHint range is a string", "error -32602; served",
-              _served_after(_send(lambda s, rid: _req(rid, "textDocument/inlayHint", _hint_params(s, range="all")))),
-              _is("error -32602")),
-        Probe("inlayHint line -1", "error -32602; served",
-              _served_after(_send(lambda s, rid: _req(rid, "textDocument/inlayHint", _hint_params(
-                  s, range={"start": {"line": -1, "character": 0}, "end": {"line": 3, "character": 0}})))),
-              _is("error -32602")),
-        Probe("inlayHint line 2**40", "error -32602; served",
-              _served_after(_send(lambda s, rid: _req(rid, "textDocument/inlayHint", _hint_params(
-                  s, range={"start": {"line": 0, "character": 0}, "end": {"line": 2**40, "character": 0}})))),
-              _is("error -32602")),
-        Probe("inlayHint params an array", "error -32602; served",
-              _served_after(_send(lambda s, rid: _req(rid, "textDocument/inlayHint", [s.canary]))),
-              _is("error -32602")),
-        Probe("inlayHint without params", "error -32602; served",
-              _served_after(_send(lambda s, rid: message({"jsonrpc": "2.0", "id": rid,
-                                                          "method": "textDocument/inlayHint"}))),
-              _is("error -32602")),
-        Probe("hover character -1", "error -32602; served",
-              _served_after(_send(lambda s, rid: _req(rid, "textDocument/hover", _hover(s.canary, 0, -1)))),
-              _is("error -32602")),
-        Probe("unknown method", "error -32601; served",
-              _served_after(_send(lambda s, rid: _req(rid, "typeinf/nothing", {}))), _is("error -32601")),
+        Probe(
+            "body is an array",
+            "error -32600 id=null; served",
+            _framing(cl, lambda rid, s: b"[1, 2]"),
+            _is("error -32600"),
+        ),
+        Probe(
+            "jsonrpc 1.0 with an id",
+            "error -32600; served",
+            _framing(
+                cl, lambda rid, s: b'{"jsonrpc": "1.0", "id": %d, "method": "textDocument/hover"}' % rid
+            ),
+            _is("error -32600"),
+        ),
+        Probe(
+            "method not a string",
+            "error -32600; served",
+            _framing(cl, lambda rid, s: b'{"jsonrpc": "2.0", "id": %d, "method": 7}' % rid),
+            _is("error -32600"),
+        ),
+        Probe(
+            "id is an object",
+            "error -32600 id=null; served",
+            _framing(cl, lambda rid, s: b'{"jsonrpc": "2.0", "id": {"a": 1}, "method": "shutdown"}'),
+            _is("error -32600"),
+        ),
+        Probe(
+            "inlayHint range is a string",
+            "error -32602; served",
+            _served_after(
+                _send(lambda s, rid: _req(rid, "textDocument/inlayHint", _hint_params(s, range="all")))
+            ),
+            _is("error -32602"),
+        ),
+        Probe(
+            "inlayHint line -1",
+            "error -32602; served",
+            _served_after(
+                _send(
+                    lambda s, rid: _req(
+                        rid,
+                        "textDocument/inlayHint",
+                        _hint_params(
+                            s,
+                            range={"start": {"line": -1, "character": 0}, "end": {"line": 3, "character": 0}},
+                        ),
+                    )
+                )
+            ),
+            _is("error -32602"),
+        ),
+        Probe(
+            "inlayHint line 2**40",
+            "error -32602; served",
+            _served_after(
+                _send(
+                    lambda s, rid: _req(
+                        rid,
+                        "textDocument/inlayHint",
+                        _hint_params(
+                            s,
+                            range={
+                                "start": {"line": 0, "character": 0},
+                                "end": {"line": 2**40, "character": 0},
+                            },
+                        ),
+                    )
+                )
+            ),
+            _is("error -32602"),
+        ),
+        Probe(
+            "inlayHint params an array",
+            "error -32602; served",
+            _served_after(_send(lambda s, rid: _req(rid, "textDocument/inlayHint", [s.canary]))),
+            _is("error -32602"),
+        ),
+        Probe(
+            "inlayHint without params",
+            "error -32602; served",
+            _served_after(
+                _send(
+                    lambda s, rid: message({"jsonrpc": "2.0", "id": rid, "method": "textDocument/inlayHint"})
+                )
+            ),
+            _is("error -32602"),
+        ),
+        Probe(
+            "hover character -1",
+            "error -32602; served",
+            _served_after(_send(lambda s, rid: _req(rid, "textDocument/hover", _hover(s.canary, 0, -1)))),
+            _is("error -32602"),
+        ),
+        Probe(
+            "unknown method",
+            "error -32601; served",
+            _served_after(_send(lambda s, rid: _req(rid, "typeinf/nothing", {}))),
+            _is("error -32601"),
+        ),
         # ---- lifecycle (items 3, 5)
-        Probe("request before initialize", "error -32002; initialize answered", _lifecycle_before_init,
-              lambda o: o == "error -32002; initialize answered", fresh=True, initialize=False),
-        Probe("exit without shutdown", "exit code 1", _exit_without_shutdown, lambda o: o == "exit code 1",
-              fresh=True),
-        Probe("request after shutdown", "shutdown result null; then error -32600; exit code 0",
-              _shutdown_then_request, lambda o: o == "shutdown result null; then error -32600; exit code 0",
-              fresh=True),
+        Probe(
+            "request before initialize",
+            "error -32002; initialize answered",
+            _lifecycle_before_init,
+            lambda o: o == "error -32002; initialize answered",
+            fresh=True,
+            initialize=False,
+        ),
+        Probe(
+            "exit without shutdown",
+            "exit code 1",
+            _exit_without_shutdown,
+            lambda o: o == "exit code 1",
+            fresh=True,
+        ),
+        Probe(
+            "request after shutdown",
+            "shutdown result null; then error -32600; exit code 0",
+            _shutdown_then_request,
+            lambda o: o == "shutdown result null; then error -32600; exit code 0",
+            fresh=True,
+        ),
         # ---- documents (items 4, 6, 7)
-        Probe("unopened file missing on disk", "result null; served",
-              _doc_request(lambda s: (s.server.root / "missing.py").as_uri()), _is("result null")),
-        Probe("https: URI", "result null; served", _doc_request(lambda s: "https://example.com/x.py"),
-              _is("result null")),
-        Probe("untitled:foo.py opened", "result; served",
-              _doc_request(lambda s: "untitled:foo.py", CANARY), _is("result")),
-        Probe("file://host/ URI opened", "result; served",
-              _doc_request(lambda s: "file://host/share/x.py", CANARY), _is("result")),
-        Probe("document with NUL", "result; served", _doc_request(lambda s: (s.server.root / "nul.py").as_uri(),
-                                                                  CANARY + "s = '\x00'\n"), _is("result")),
-        Probe("document with lone surrogate", "result; served",
-              _doc_request(lambda s: (s.server.root / "sur.py").as_uri(), CANARY + "s = '\ud800'\n"),
-              _is("result")),
-        Probe("didChange of an unopened document", "no popup; served", _did_change_unopened,
-              lambda o: o == "no popup; served"),
-        Probe("document over max-bytes", "result null/result null; 1 popup; other doc served; served",
-              _big_document, lambda o: o == "result null/result null; 1 popup; other doc served; served"),
-        Probe("another document while a large one is analysed", "other doc served in < 5 s; served",
-              _busy_document, lambda o: o == "other doc served in < 5 s; served"),
+        Probe(
+            "unopened file missing on disk",
+            "result null; served",
+            _doc_request(lambda s: (s.server.root / "missing.py").as_uri()),
+            _is("result null"),
+        ),
+        Probe(
+            "https: URI",
+            "result null; served",
+            _doc_request(lambda s: "https://example.com/x.py"),
+            _is("result null"),
+        ),
+        Probe(
+            "untitled:foo.py opened",
+            "result; served",
+            _doc_request(lambda s: "untitled:foo.py", CANARY),
+            _is("result"),
+        ),
+        Probe(
+            "file://host/ URI opened",
+            "result; served",
+            _doc_request(lambda s: "file://host/share/x.py", CANARY),
+            _is("result"),
+        ),
+        Probe(
+            "document with NUL",
+            "result; served",
+            _doc_request(lambda s: (s.server.root / "nul.py").as_uri(), CANARY + "s = '\x00'\n"),
+            _is("result"),
+        ),
+        Probe(
+            "document with lone surrogate",
+            "result; served",
+            _doc_request(lambda s: (s.server.root / "sur.py").as_uri(), CANARY + "s = '\ud800'\n"),
+            _is("result"),
+        ),
+        Probe(
+            "didChange of an unopened document",
+            "no popup; served",
+            _did_change_unopened,
+            lambda o: o == "no popup; served",
+        ),
+        Probe(
+            "document over max-bytes",
+            "result null/result null; 1 popup; other doc served; served",
+            _big_document,
+            lambda o: o == "result null/result null; 1 popup; other doc served; served",
+        ),
+        Probe(
+            "another document while a large one is analysed",
+            "other doc served in < 5 s; served",
+            _busy_document,
+            lambda o: o == "other doc served in < 5 s; served",
+        ),
         Probe("deeply nested document", "result; served", _deep_document, _is("result")),
-        Probe("request superseded by an edit", "result [hints] or -32801; served", _stale_request,
-              lambda o: _served(o) and (o.startswith("result [") and not o.startswith("result [0]")
-                                        or o.startswith("error -32801"))),  # fmt: skip
+        Probe(
+            "request superseded by an edit",
+            "result [hints] or -32801; served",
+            _stale_request,
+            lambda o: (
+                _served(o)
+                and (
+                    o.startswith("result [")
+                    and not o.startswith("result [0]")
+                    or o.startswith("error -32801")
+                )
+            ),
+        ),
     ]
 
 
-def run_probes(root: Path, selected: list[Probe] | None = None,
-               report: Callable[[tuple[str, str, str, bool]], None] | None = None) -> list[tuple[str, str, str, bool]]:  # fmt: skip
+def run_probes(
+    root: Path,
+    selected: list[Probe] | None = None,
+    report: Callable[[tuple[str, str, str, bool]], None] | None = None,
+) -> list[tuple[str, str, str, bool]]:
     rows = []
     shared: Session | None = None
     try:
@@ -505,7 +745,9 @@ def random_case(rng: random.Random, s: Session) -> str:
             "truncated body": frame(body[:cut], b"Content-Length: %d\r\n\r\n" % len(body)),
             "length off": frame(body, b"Content-Length: %d\r\n\r\n" % (len(body) + rng.randint(-30, 30))),
             "bit flip": frame(bytes(b ^ (1 << rng.randrange(8)) if rng.random() < 0.02 else b for b in body)),
-            "random header": frame(body, bytes(rng.randrange(256) for _ in range(rng.randint(0, 40))) + b"\r\n\r\n"),
+            "random header": frame(
+                body, bytes(rng.randrange(256) for _ in range(rng.randint(0, 40))) + b"\r\n\r\n"
+            ),
             "random bytes": bytes(rng.randrange(256) for _ in range(rng.randint(1, 300))),
         }
         name = rng.choice(sorted(variants))
@@ -529,16 +771,28 @@ def random_case(rng: random.Random, s: Session) -> str:
         return f"params: {method} {where}={value!r}"
     if kind == "edit":
         lines = rng.randint(0, 40)
-        change = {"range": {"start": {"line": rng.randint(-1, lines), "character": rng.randint(-1, 50)},
-                            "end": {"line": rng.randint(0, lines), "character": rng.randint(0, 80)}},
-                  "text": rng.choice(["", "x", "(", "def h(a=1):\n    return a\n", "\n" * 5, "é😀", "\x00", "'''"])}
+        change = {
+            "range": {
+                "start": {"line": rng.randint(-1, lines), "character": rng.randint(-1, 50)},
+                "end": {"line": rng.randint(0, lines), "character": rng.randint(0, 80)},
+            },
+            "text": rng.choice(["", "x", "(", "def h(a=1):\n    return a\n", "\n" * 5, "é😀", "\x00", "'''"]),
+        }
         srv.version += 1
-        srv.notify("textDocument/didChange", {"textDocument": {"uri": s.canary, "version": srv.version},
-                                              "contentChanges": [change]})  # fmt: skip
+        srv.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": s.canary, "version": srv.version}, "contentChanges": [change]},
+        )
         return f"edit: {json.dumps(change)[:80]}"
     depth = rng.randint(100, 5000)
-    text = rng.choice(["(" * depth, "[" * depth + "]" * depth, "def f(" + "a," * depth + "):\n    pass\n",
-                       "if x:\n" + "".join("    " * i + "if x:\n" for i in range(1, min(depth, 200)))])
+    text = rng.choice(
+        [
+            "(" * depth,
+            "[" * depth + "]" * depth,
+            "def f(" + "a," * depth + "):\n    pass\n",
+            "if x:\n" + "".join("    " * i + "if x:\n" for i in range(1, min(depth, 200))),
+        ]
+    )
     srv.open(f"r{rng.randrange(10**6)}.py", text)
     return f"doc: {text[:30]!r}... ({len(text)} chars)"
 
@@ -553,8 +807,13 @@ def fuzz(root: Path, rounds: int, seed: int) -> tuple[int, str | None]:
             s.server.settle(0.05)
             # the canary may have been edited into anything: reset it, then it must be answered
             s.server.version += 1
-            s.server.notify("textDocument/didChange", {"textDocument": {"uri": s.canary, "version": s.server.version},
-                                                       "contentChanges": [{"text": CANARY}]})  # fmt: skip
+            s.server.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": s.canary, "version": s.server.version},
+                    "contentChanges": [{"text": CANARY}],
+                },
+            )
             if not s.served():
                 return i + 1, f"{what} (exit {s.server.proc.poll()})"
             if s.popups():

@@ -15,8 +15,10 @@ def load(lang: str) -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     if not (EVAL / f"{name}.py").is_file():
-        raise SystemExit(f"the shared evaluation harness is missing: {EVAL / name}.py (../shared/eval beside the "
-                         "repository, on the project's machines and CI only)")  # fmt: skip
+        raise SystemExit(
+            f"the shared evaluation harness is missing: {EVAL / name}.py (../shared/eval beside the "
+            "repository, on the project's machines and CI only)"
+        )
     spec = importlib.util.spec_from_file_location(name, EVAL / f"{name}.py")
     assert spec and spec.loader, f"the shared evaluation harness is missing: {EVAL}"
     mod = importlib.util.module_from_spec(spec)

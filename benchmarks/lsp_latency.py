@@ -61,8 +61,11 @@ async def run(path: Path, edits: int) -> dict:
         return None
 
     await client.start_io(sys.executable, "-m", "typeinf", "lsp")
-    caps = lsp.ClientCapabilities(workspace=lsp.WorkspaceClientCapabilities(
-        inlay_hint=lsp.InlayHintWorkspaceClientCapabilities(refresh_support=True)))  # fmt: skip
+    caps = lsp.ClientCapabilities(
+        workspace=lsp.WorkspaceClientCapabilities(
+            inlay_hint=lsp.InlayHintWorkspaceClientCapabilities(refresh_support=True)
+        )
+    )
     await client.initialize_async(lsp.InitializeParams(capabilities=caps, root_uri=path.parent.as_uri()))
     client.initialized(lsp.InitializedParams())
     text = path.read_text()
@@ -73,7 +76,9 @@ async def run(path: Path, edits: int) -> dict:
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "python", 1, text)))
     hints = None
     while not hints:
-        hints = await client.text_document_inlay_hint_async(lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), rng))
+        hints = await client.text_document_inlay_hint_async(
+            lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), rng)
+        )
     first = time.perf_counter() - t0
     # edit inside one function at a time, rotating over the file's functions: a new parameter with a
     # default at the end of the signature, so the edited function's sites miss the cache
@@ -81,12 +86,16 @@ async def run(path: Path, edits: int) -> dict:
     for k in range(edits):
         sigs = signature_ends(lines)  # (again after each edit: the edited line's columns moved)
         i, col = sigs[k % len(sigs)]
-        before = "\n".join(lines[: i] + [lines[i][:col]]).rstrip()
+        before = "\n".join(lines[:i] + [lines[i][:col]]).rstrip()
         sep = "" if before.endswith(("(", ",")) else ", "
         lines[i] = lines[i][:col] + sep + f"bench_{k}=0" + lines[i][col:]
         new = "\n".join(lines) + "\n"
-        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            lsp.VersionedTextDocumentIdentifier(version=k + 2, uri=uri), [lsp.TextDocumentContentChangeWholeDocument(new)]))  # fmt: skip
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                lsp.VersionedTextDocumentIdentifier(version=k + 2, uri=uri),
+                [lsp.TextDocumentContentChangeWholeDocument(new)],
+            )
+        )
         t = time.perf_counter()
         await client.text_document_inlay_hint_async(lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), rng))
         latencies.append((time.perf_counter() - t) * 1000)
@@ -96,10 +105,15 @@ async def run(path: Path, edits: int) -> dict:
     client.exit(None)
     await client.stop()
     latencies.sort()
-    return {"file": str(path), "lines": len(lines), "first_hints_s": round(first, 2),
-            "edit_hint_ms_median": round(statistics.median(latencies), 1),
-            "edit_hint_ms_p90": round(latencies[int(0.9 * (len(latencies) - 1))], 1),
-            "edits": edits, "peak_rss_mb": round(rss, 1)}  # fmt: skip
+    return {
+        "file": str(path),
+        "lines": len(lines),
+        "first_hints_s": round(first, 2),
+        "edit_hint_ms_median": round(statistics.median(latencies), 1),
+        "edit_hint_ms_p90": round(latencies[int(0.9 * (len(latencies) - 1))], 1),
+        "edits": edits,
+        "peak_rss_mb": round(rss, 1),
+    }
 
 
 def main() -> None:

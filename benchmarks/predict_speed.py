@@ -43,8 +43,11 @@ def cold(path: Path) -> dict:
     runs = []
     for _ in range(3):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "typeinf", "predict", str(path), "--format", "json"],
-                       capture_output=True, check=False)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "typeinf", "predict", str(path), "--format", "json"],
+            capture_output=True,
+            check=False,
+        )
         runs.append(time.perf_counter() - t0)
     lines = path.read_bytes().count(b"\n")
     return {"file": str(path), "lines": lines, "seconds_median": round(statistics.median(runs), 2)}

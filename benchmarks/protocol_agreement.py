@@ -112,22 +112,33 @@ def python_agreement() -> list[str]:
 def typescript_agreement() -> list[str]:
     harness = load("typescript")
     problems = []
-    for label, sample, tsx in (("typescript", HARNESS_SAMPLE, False), ("tsx", HARNESS_TSX_SAMPLE, True),
-                               ("odd forms", HARNESS_ODD_SAMPLE, False)):  # fmt: skip
+    for label, sample, tsx in (
+        ("typescript", HARNESS_SAMPLE, False),
+        ("tsx", HARNESS_TSX_SAMPLE, True),
+        ("odd forms", HARNESS_ODD_SAMPLE, False),
+    ):
         language = "tsx" if tsx else "typescript"
         stripped, truth, errors = harness._strip_source(sample.encode(), tsx)
         slices, diagnostics = extract_typescript(stripped, language, "sample")
         if errors or len(truth) < 8 or diagnostics:
-            problems.append(f"{label}: {errors} strip errors, {len(truth)} truth sites, {len(diagnostics)} diagnostics")
+            problems.append(
+                f"{label}: {errors} strip errors, {len(truth)} truth sites, {len(diagnostics)} diagnostics"
+            )
         by_key = {(s.line, s.column, s.kind): s for s in slices}
         for site in truth:
             s = by_key.get((site["line"], site["column"], site["kind"]))
-            if s is None or (s.name, s.qualname) != (site["name"], site["qualname"]) or s.annotation is not None:
+            if (
+                s is None
+                or (s.name, s.qualname) != (site["name"], site["qualname"])
+                or s.annotation is not None
+            ):
                 problems.append(f"{label}: truth site not sliced alike: {site}")
         original = extract_typescript(sample.encode(), language, "sample")[0]
         labelled = {(s.line, s.kind, s.qualname, s.name, s.annotation) for s in original if s.annotation}
         expected = {(t["line"], t["kind"], t["qualname"], t["name"], t["annotation"]) for t in truth}
-        problems += [f"{label}: truth annotation not a slice's label: {e}" for e in sorted(expected - labelled)]
+        problems += [
+            f"{label}: truth annotation not a slice's label: {e}" for e in sorted(expected - labelled)
+        ]
         print(f"{label}: {len(truth)} truth sites")
     return problems
 

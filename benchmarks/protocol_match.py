@@ -82,9 +82,16 @@ def _used_in_body(s, data: bytes) -> bool:
 
     tree = parser(s.language).parse(data)
     node = tree.root_node.descendant_for_byte_range(s.span[0], s.span[1])
-    fn_types = {"function_definition", "function_declaration", "function_expression",
-                "arrow_function", "method_definition", "generator_function_declaration",
-                "generator_function", "function"}
+    fn_types = {
+        "function_definition",
+        "function_declaration",
+        "function_expression",
+        "arrow_function",
+        "method_definition",
+        "generator_function_declaration",
+        "generator_function",
+        "function",
+    }
     while node is not None and node.type not in fn_types:
         node = node.parent
     body = node.child_by_field_name("body") if node is not None else None

@@ -101,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
                 if diags:
                     notes.append(f"{n}: {diags} diagnostic(s), {slices} slices")
             ratio = times[-1] / times[0] if times and times[0] > 0 else float("nan")
-            print(f"{language:<11}{form:<8}" + "".join(f"{t:>10.3f}" for t in times)
-                  + f"{ratio:>8.1f}  " + "; ".join(notes))  # fmt: skip
+            print(
+                f"{language:<11}{form:<8}"
+                + "".join(f"{t:>10.3f}" for t in times)
+                + f"{ratio:>8.1f}  "
+                + "; ".join(notes)
+            )
             sys.stdout.flush()
     return 0
 

@@ -38,8 +38,12 @@ def stdlib_files() -> list[Path]:
 
 
 def ts_files(dirs: list[Path]) -> list[Path]:
-    return sorted(p for d in dirs for p in d.rglob("*.ts") if language_for_path(p)
-                  and "node_modules" not in p.relative_to(d).parts)  # fmt: skip
+    return sorted(
+        p
+        for d in dirs
+        for p in d.rglob("*.ts")
+        if language_for_path(p) and "node_modules" not in p.relative_to(d).parts
+    )
 
 
 def load(files: list[Path]) -> list[tuple[Path, bytes, str]]:
@@ -65,8 +69,14 @@ def time_slicing(items, repeat: int) -> dict:
         runs.append(time.perf_counter() - t0)
     med = statistics.median(runs)
     lines = sum(d.count(b"\n") for _, d, _ in items)
-    return {"files": len(items), "lines": lines, "slices": n, "seconds_median": round(med, 2),
-            "slices_per_s": round(n / med), "lines_per_s": round(lines / med)}  # fmt: skip
+    return {
+        "files": len(items),
+        "lines": lines,
+        "slices": n,
+        "seconds_median": round(med, 2),
+        "slices_per_s": round(n / med),
+        "lines_per_s": round(lines / med),
+    }
 
 
 def time_pyright(items, repeat: int) -> dict:
@@ -74,8 +84,12 @@ def time_pyright(items, repeat: int) -> dict:
     exe = home / "node_modules/.bin/pyright"
     if not exe.exists():
         home.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "pyright@1.1.407"], cwd=home,
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "pyright@1.1.407"],
+            cwd=home,
+            check=True,
+            capture_output=True,
+        )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "code"
         for i, (p, data, _) in enumerate(items):
@@ -86,8 +100,11 @@ def time_pyright(items, repeat: int) -> dict:
         runs = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            subprocess.run([str(exe), "--outputjson", "-p", str(root / "pyrightconfig.json")],
-                           cwd=root, capture_output=True)  # fmt: skip
+            subprocess.run(
+                [str(exe), "--outputjson", "-p", str(root / "pyrightconfig.json")],
+                cwd=root,
+                capture_output=True,
+            )
             runs.append(time.perf_counter() - t0)
     return {"seconds_median": round(statistics.median(runs), 2)}
 
@@ -108,7 +125,8 @@ def main() -> None:
     if args.pyright and shutil.which("node"):
         res["pyright_stdlib"] = time_pyright(py, max(1, args.repeat // 2))
         res["pyright_over_slicing"] = round(
-            res["pyright_stdlib"]["seconds_median"] / res["python_stdlib"]["seconds_median"], 2)
+            res["pyright_stdlib"]["seconds_median"] / res["python_stdlib"]["seconds_median"], 2
+        )
     print(json.dumps(res, indent=1))
 
 

@@ -33,8 +33,24 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = Fa
     h.main(argv)
     pred_path = tmp / f"{src.name}.pred.json"
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "typeinf", "predict", ".", "--format", "json",
-                           "--lang", lang, "--project", "."], cwd=dst, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "typeinf",
+            "predict",
+            ".",
+            "--format",
+            "json",
+            "--lang",
+            lang,
+            "--project",
+            ".",
+        ],
+        cwd=dst,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode not in (0, 123):
         raise RuntimeError(proc.stderr[-2000:])
@@ -45,8 +61,10 @@ def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = Fa
         tool = "pyright" if lang == "python" else "tsc"
         base_path = tmp / f"{src.name}.{tool}.json"
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, str(Path(__file__).with_name("baselines.py")), tool, str(dst), str(base_path)],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("baselines.py")), tool, str(dst), str(base_path)],
+            check=True,
+        )
         res[tool] = score(h, dst, base_path, tmp / f"{src.name}.{tool}.score.json", lang)
         res[tool]["seconds"] = round(time.perf_counter() - t0, 1)
     return res
@@ -71,9 +89,12 @@ def main() -> None:
     ap.add_argument("--drop", action="store_true", help="strict: also drop annotation-only imports")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--baseline", action="store_true", help="also score pyright (Python) or tsc (TypeScript)")
-    ap.add_argument("--baseline-from", type=Path,
-                    help="reuse the checker's scores from an earlier results file of the same setting (the checker "
-                         "and the stripped sites are unchanged; a project whose site count differs is re-run)")  # fmt: skip
+    ap.add_argument(
+        "--baseline-from",
+        type=Path,
+        help="reuse the checker's scores from an earlier results file of the same setting (the checker "
+        "and the stripped sites are unchanged; a project whose site count differs is re-run)",
+    )
     args = ap.parse_args()
     prev = json.loads(args.baseline_from.read_text()) if args.baseline_from else {}
     tool = "pyright" if args.lang == "python" else "tsc"
@@ -82,7 +103,9 @@ def main() -> None:
         for src in args.src:
             old = prev.get(src.name, {})
             reuse = bool(old.get(tool)) and not args.baseline
-            res = run_project(args.lang, src.resolve(), args.drop, Path(tmp), args.baseline or (bool(prev) and not reuse))
+            res = run_project(
+                args.lang, src.resolve(), args.drop, Path(tmp), args.baseline or (bool(prev) and not reuse)
+            )
             if reuse and old.get("typeinf", {}).get("truth_sites") != res["typeinf"].get("truth_sites"):
                 res = run_project(args.lang, src.resolve(), args.drop, Path(tmp), True)
             elif reuse:

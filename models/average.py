@@ -73,8 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
-    ap.add_argument("--weight", default="0.5",
-                    help="share of A; several (comma-separated): the best on validation is written")  # fmt: skip
+    ap.add_argument(
+        "--weight",
+        default="0.5",
+        help="share of A; several (comma-separated): the best on validation is written",
+    )
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--data", type=Path, default=cache_dir() / "dataset", help="models.dataset output")
     ap.add_argument("--valid-sites", type=int, default=12_000)
@@ -95,16 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     scores = ""
     if len(weights) > 1:
         if not (args.data / "valid.npz").is_file():
-            print(f"error: choosing among weights needs the validation split: no {args.data / 'valid.npz'}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"error: choosing among weights needs the validation split: no {args.data / 'valid.npz'}",
+                file=sys.stderr,
+            )
             return 2
         score = valid_scorer(args.data, args.valid_sites)
         top1 = {w: score(m, ca["net_config"]) for w, m in soups.items()}
         for w, acc in top1.items():
             print(f"weight {w:g}: valid top-1 {100 * acc:.2f}", file=sys.stderr)
         best = max(weights, key=lambda w: top1[w])
-        scores = f" (chosen on {args.valid_sites:,} validation sites, top-1: " + ", ".join(
-            f"{w:g} -> {100 * acc:.2f}" for w, acc in top1.items()) + ")"  # fmt: skip
+        scores = (
+            f" (chosen on {args.valid_sites:,} validation sites, top-1: "
+            + ", ".join(f"{w:g} -> {100 * acc:.2f}" for w, acc in top1.items())
+            + ")"
+        )
     model = soups[best]
     state = dict(ca["state"])
     state["note"] = f"weight average: {best:g} x {args.a.name} + {1 - best:g} x {args.b.name}{scores}"

@@ -37,14 +37,20 @@ def results_tables(res: dict[str, Any]) -> list[str]:
     for lang in ("python", "typescript"):
         if lang not in test.get("model", {}):
             continue
-        out += ["", f"### {lang}", "",
-                "| sites | n | model exact@1 | exact@5 | base@1 | name lookup exact@1 | most frequent exact@1 |",
-                "|---|---|---|---|---|---|---|"]  # fmt: skip
+        out += [
+            "",
+            f"### {lang}",
+            "",
+            "| sites | n | model exact@1 | exact@5 | base@1 | name lookup exact@1 | most frequent exact@1 |",
+            "|---|---|---|---|---|---|---|",
+        ]
         m, nl, mf = test["model"][lang], test["name_lookup"][lang], test["most_frequent_per_kind"][lang]
 
         def line(label: str, a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> str:
-            return (f"| {label} | {a.get('n', 0):,} | {_pct(a.get('exact@1'))} | {_pct(a.get('exact@5'))} "
-                    f"| {_pct(a.get('base@1'))} | {_pct(b.get('exact@1'))} | {_pct(c.get('exact@1'))} |")  # fmt: skip
+            return (
+                f"| {label} | {a.get('n', 0):,} | {_pct(a.get('exact@1'))} | {_pct(a.get('exact@5'))} "
+                f"| {_pct(a.get('base@1'))} | {_pct(b.get('exact@1'))} | {_pct(c.get('exact@1'))} |"
+            )
 
         out.append(line("**all (headline)**", m["all"], nl["all"], mf["all"]))
         for k in ("param", "return", "var"):
@@ -52,8 +58,14 @@ def results_tables(res: dict[str, Any]) -> list[str]:
         for c in ("builtin", "third-party", "user-defined"):
             out.append(line(c, m["by_category"][c], nl["by_category"][c], mf["by_category"][c]))
         out.append(line("generic", m["generic"], nl["generic"], mf["generic"]))
-        out.append(line("Any/object/any/unknown (apart)", m["uninformative_labels"], nl["uninformative_labels"],
-                        mf["uninformative_labels"]))  # fmt: skip
+        out.append(
+            line(
+                "Any/object/any/unknown (apart)",
+                m["uninformative_labels"],
+                nl["uninformative_labels"],
+                mf["uninformative_labels"],
+            )
+        )
     return out
 
 
@@ -72,9 +84,11 @@ def strip_restore_tables() -> list[str]:
             if not data:
                 continue
             if not out:
-                out += ["| language | setting | project | sites | typeinf exact | typeinf base | "
-                        f"{'pyright / tsc'} exact | base | typeinf precision / coverage at the default threshold |",
-                        "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                out += [
+                    "| language | setting | project | sites | typeinf exact | typeinf base | "
+                    f"{'pyright / tsc'} exact | base | typeinf precision / coverage at the default threshold |",
+                    "|---|---|---|---|---|---|---|---|---|",
+                ]
             for project, r in sorted(data.items()):
                 t = r.get("typeinf", {}).get("all", {})
                 b = r.get(tool, {}).get("all", {})
@@ -85,9 +99,11 @@ def strip_restore_tables() -> list[str]:
                 default = keys[0] if keys else default
                 at = prec.get(default, {}) if default else {}
                 cov = at.get("n", 0) / max(1, t.get("sites", 0))
-                out.append(f"| {lang} | {setting} | {project} | {t.get('sites', 0):,} | {_pct(t.get('exact'))} | "
-                           f"{_pct(t.get('base'))} | {tool} {_pct(b.get('exact'))} | {_pct(b.get('base'))} | "
-                           f"{_pct(at.get('exact'))} / {_pct(cov)} (at {default}) |")  # fmt: skip
+                out.append(
+                    f"| {lang} | {setting} | {project} | {t.get('sites', 0):,} | {_pct(t.get('exact'))} | "
+                    f"{_pct(t.get('base'))} | {tool} {_pct(b.get('exact'))} | {_pct(b.get('base'))} | "
+                    f"{_pct(at.get('exact'))} / {_pct(cov)} (at {default}) |"
+                )
     return out
 
 
@@ -100,11 +116,15 @@ def written_table() -> list[str]:
             if not data or not data.get("all"):
                 continue
             if not out:
-                out += ["| language | setting | projects | stripped sites | written | exact | precision | restored |",
-                        "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                out += [
+                    "| language | setting | projects | stripped sites | written | exact | precision | restored |",
+                    "|---|---|---|---|---|---|---|---|",
+                ]
             a = data["all"]
-            out.append(f"| {lang} | {setting} | {a['projects']} | {a['sites']:,} | {a['written']:,} | {a['exact']:,} | "
-                       f"{_pct(a['precision'])} | {_pct(a['restored'])} |")  # fmt: skip
+            out.append(
+                f"| {lang} | {setting} | {a['projects']} | {a['sites']:,} | {a['written']:,} | {a['exact']:,} | "
+                f"{_pct(a['precision'])} | {_pct(a['restored'])} |"
+            )
     return out
 
 
@@ -147,10 +167,15 @@ def main() -> int:
         f"- encoder: {net.get('layers', '?')} layers, {net.get('d', '?')} hidden, {net.get('heads', '?')} heads, "
         f"FFN {net.get('ff', '?')}; input at most {cfg.get('max_tokens', '?')} BPE tokens "
         f"(byte-level BPE, {train.get('tokenizer_vocab', '?')} tokens, trained on the corpus)",
-        *([f"- candidate attention: each candidate (its name's tokens plus features) attends over the site's "
-           f"encoded tokens before it is scored ({net.get('heads', '?')} heads), so the ranking head sees where the "
-           f"evidence mentions a name (`isinstance(x, Foo)`, `Foo(...)`, `x: Foo` elsewhere), not only whether"]
-          if net.get("cand_attn") else []),
+        *(
+            [
+                f"- candidate attention: each candidate (its name's tokens plus features) attends over the site's "
+                f"encoded tokens before it is scored ({net.get('heads', '?')} heads), so the ranking head sees where the "
+                f"evidence mentions a name (`isinstance(x, Foo)`, `Foo(...)`, `x: Foo` elsewhere), not only whether"
+            ]
+            if net.get("cand_attn")
+            else []
+        ),
         f"- type vocabulary: {', '.join(f'{k} {v}' for k, v in train.get('types', {}).items())}",
         f"- parameters: {train.get('parameters', '?')}; files in `typeinf/model/`: {size / 1e6:.1f} MB",
         "",
@@ -164,37 +189,50 @@ def main() -> int:
             f"(train {sp.get('train', {}).get('sites', 0):,} / valid {sp.get('valid', {}).get('sites', 0):,} / "
             f"test {sp.get('test', {}).get('sites', 0):,}), split by package, files deduplicated across packages, "
             f"at most {st.get('cap_per_package', '?'):,} sites per package (2%)."  # type: ignore[str-format]
-            if isinstance(st.get("cap_per_package"), int) else f"- {lang}: {st.get('sites', 0):,} sites"
+            if isinstance(st.get("cap_per_package"), int)
+            else f"- {lang}: {st.get('sites', 0):,} sites"
         )
     lines += ["- details: `models/corpus/STATS.md`; manifests `models/corpus/*.toml`.", "", "## Training", ""]
     if train:
         stages = train.get("stages", [])
         total = sum(st.get("elapsed", 0) / 60 for st in stages) + float(train.get("minutes", 0) or 0)
         for i, st in enumerate(stages, 1):
-            lines.append(f"- stage {i}: {st.get('step', '?')} steps in {st.get('elapsed', 0) / 60:.0f} minutes, "
-                         f"best validation top-1 {_pct(st.get('best'))}%" + (f" ({st['note']})" if st.get("note") else ""))  # fmt: skip
-        lines += [f"- {'stage ' + str(len(stages) + 1) + ' (from the previous weights, a new learning-rate schedule): ' if stages else ''}"
-                  f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
-                  f"{train.get('minutes', '?')} minutes on 2 CPU cores ({_precision(train)}), "
-                  f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%"
-                  + (f"; shipped weights: {train['note']}." if train.get("note") else ".")]  # fmt: skip
+            lines.append(
+                f"- stage {i}: {st.get('step', '?')} steps in {st.get('elapsed', 0) / 60:.0f} minutes, "
+                f"best validation top-1 {_pct(st.get('best'))}%"
+                + (f" ({st['note']})" if st.get("note") else "")
+            )
+        lines += [
+            f"- {'stage ' + str(len(stages) + 1) + ' (from the previous weights, a new learning-rate schedule): ' if stages else ''}"
+            f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
+            f"{train.get('minutes', '?')} minutes on 2 CPU cores ({_precision(train)}), "
+            f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%"
+            + (f"; shipped weights: {train['note']}." if train.get("note") else ".")
+        ]
         if stages:
             lines.append(f"- in all {total:.0f} minutes of training.")
     q = res.get("quantization", {})
     if q:
-        how = ("static, QDQ: per-channel weights, activation scales fixed from validation sites, the two heads in fp32"
-               if q.get("method") == "static" else "dynamic, per-channel")
-        lines += [f"- INT8 ({how}) vs fp32 ONNX on the validation sample: first choice agrees "
-                  f"{_pct(q.get('agree'))}%; exact@1 fp32 {_pct(q.get('fp32_exact'))}% / int8 "
-                  f"{_pct(q.get('int8_exact'))}%."]  # fmt: skip
+        how = (
+            "static, QDQ: per-channel weights, activation scales fixed from validation sites, the two heads in fp32"
+            if q.get("method") == "static"
+            else "dynamic, per-channel"
+        )
+        lines += [
+            f"- INT8 ({how}) vs fp32 ONNX on the validation sample: first choice agrees "
+            f"{_pct(q.get('agree'))}%; exact@1 fp32 {_pct(q.get('fp32_exact'))}% / int8 "
+            f"{_pct(q.get('int8_exact'))}%."
+        ]
     rq = _load(EVAL / "requantize.json")
     if rq and q.get("method") != "static":  # the shipped file was re-quantized from a dynamic export
-        lines += [f"- The shipped file was then re-quantized statically (`python -m models.requantize`: the same "
-                  f"INT8 weights, activation scales fixed from validation packages, heads in fp32) so that a site's "
-                  f"scores do not depend on the other sites of its batch: on {rq['sites']:,} sites of held-out "
-                  f"code its first choice is the dequantized fp32 model's for {_pct(rq['static_agree'])}% "
-                  f"(dynamic: {_pct(rq['dynamic_agree'])}%). The figures below were measured with the dynamic "
-                  f"file of the same weights."]  # fmt: skip
+        lines += [
+            f"- The shipped file was then re-quantized statically (`python -m models.requantize`: the same "
+            f"INT8 weights, activation scales fixed from validation packages, heads in fp32) so that a site's "
+            f"scores do not depend on the other sites of its batch: on {rq['sites']:,} sites of held-out "
+            f"code its first choice is the dequantized fp32 model's for {_pct(rq['static_agree'])}% "
+            f"(dynamic: {_pct(rq['dynamic_agree'])}%). The figures below were measured with the dynamic "
+            f"file of the same weights."
+        ]
     test = res.get("test", {})
     lines += [
         "",
@@ -211,52 +249,96 @@ def main() -> int:
     inferred = test.get("model", {}).get("typescript", {}).get("inferred_labels")
     if inferred:
         a = inferred["all"]
-        lines += ["", f"Compiler-inferred labels (TypeScript variables and returns without an annotation, labelled "
-                  f"with tsc's type; not in the headline): {a.get('n', 0):,} sites, exact@1 {_pct(a.get('exact@1'))}%, "
-                  f"exact@5 {_pct(a.get('exact@5'))}%, base@1 {_pct(a.get('base@1'))}%; "
-                  + ", ".join(f"{k} {_pct(v.get('exact@1'))}% (n={v.get('n', 0):,})"
-                              for k, v in inferred.get("by_kind", {}).items()) + "."]  # fmt: skip
+        lines += [
+            "",
+            f"Compiler-inferred labels (TypeScript variables and returns without an annotation, labelled "
+            f"with tsc's type; not in the headline): {a.get('n', 0):,} sites, exact@1 {_pct(a.get('exact@1'))}%, "
+            f"exact@5 {_pct(a.get('exact@5'))}%, base@1 {_pct(a.get('base@1'))}%; "
+            + ", ".join(
+                f"{k} {_pct(v.get('exact@1'))}% (n={v.get('n', 0):,})"
+                for k, v in inferred.get("by_kind", {}).items()
+            )
+            + ".",
+        ]
     if test:
-        lines += ["", f"Static facts answered {_pct(test.get('static_share'))}% of test sites; "
-                  f"{_pct(test.get('representable'))}% of test labels are nameable by the vocabulary or a local "
-                  "candidate (the rest cannot be predicted exactly by construction)."]  # fmt: skip
+        lines += [
+            "",
+            f"Static facts answered {_pct(test.get('static_share'))}% of test sites; "
+            f"{_pct(test.get('representable'))}% of test labels are nameable by the vocabulary or a local "
+            "candidate (the rest cannot be predicted exactly by construction).",
+        ]
     sr = strip_restore_tables()
     if sr:
-        lines += ["", "## Real applications: strip and restore, beside pyright and tsc", "",
-                  "The shared protocol (`../shared/eval`): every annotation of a held-out application removed",
-                  "(*strict*: also the imports only annotations used), then `typeinf predict` and the checker's",
-                  "own inference (pyright hover, tsc `getTypeAtLocation`) scored on the same sites. Reproduce:",
-                  "`python benchmarks/strip_restore_eval.py LANG DIR... --baseline [--drop]`.", "", *sr]  # fmt: skip
+        lines += [
+            "",
+            "## Real applications: strip and restore, beside pyright and tsc",
+            "",
+            "The shared protocol (`../shared/eval`): every annotation of a held-out application removed",
+            "(*strict*: also the imports only annotations used), then `typeinf predict` and the checker's",
+            "own inference (pyright hover, tsc `getTypeAtLocation`) scored on the same sites. Reproduce:",
+            "`python benchmarks/strip_restore_eval.py LANG DIR... --baseline [--drop]`.",
+            "",
+            *sr,
+        ]
     wr = written_table()
     if wr:
-        lines += ["", "What `typeinf annotate` itself wrote into the stripped copies at the default threshold, read",
-                  "back by stripping the annotated copy again and scored by the same protocol (precision: exact",
-                  "among the written; restored: exact written / stripped sites). Reproduce:",
-                  "`python benchmarks/annotate_restore.py LANG DIR... [--drop]`.", "", *wr]  # fmt: skip
-    lines += ["", "## Confidence", "",
-              f"Temperature {cal.get('temperature', '?')} (least NLL on validation). Default threshold for writing",
-              f"code: **{cal.get('default_threshold', '?')}**, the lowest at which validation precision is >= 95%"
-              + (", or per language (what `typeinf annotate` and the language server use): " + ", ".join(
-                  f"{k} **{v}**" for k, v in cal["threshold_by_language"].items()) + "."
-                 if cal.get("threshold_by_language") else "."),
-              "", "| threshold | valid coverage | valid precision | test coverage | test precision |",
-              "|---|---|---|---|---|"]  # fmt: skip
-    for v, t in zip(cal.get("valid_precision_coverage", []), test.get("precision_coverage", []), strict=False):
-        lines.append(f"| {v['threshold']} | {_pct(v['coverage'])} | {_pct(v['precision'])} | "
-                     f"{_pct(t['coverage'])} | {_pct(t['precision'])} |")  # fmt: skip
+        lines += [
+            "",
+            "What `typeinf annotate` itself wrote into the stripped copies at the default threshold, read",
+            "back by stripping the annotated copy again and scored by the same protocol (precision: exact",
+            "among the written; restored: exact written / stripped sites). Reproduce:",
+            "`python benchmarks/annotate_restore.py LANG DIR... [--drop]`.",
+            "",
+            *wr,
+        ]
+    lines += [
+        "",
+        "## Confidence",
+        "",
+        f"Temperature {cal.get('temperature', '?')} (least NLL on validation). Default threshold for writing",
+        f"code: **{cal.get('default_threshold', '?')}**, the lowest at which validation precision is >= 95%"
+        + (
+            ", or per language (what `typeinf annotate` and the language server use): "
+            + ", ".join(f"{k} **{v}**" for k, v in cal["threshold_by_language"].items())
+            + "."
+            if cal.get("threshold_by_language")
+            else "."
+        ),
+        "",
+        "| threshold | valid coverage | valid precision | test coverage | test precision |",
+        "|---|---|---|---|---|",
+    ]
+    for v, t in zip(
+        cal.get("valid_precision_coverage", []), test.get("precision_coverage", []), strict=False
+    ):
+        lines.append(
+            f"| {v['threshold']} | {_pct(v['coverage'])} | {_pct(v['precision'])} | "
+            f"{_pct(t['coverage'])} | {_pct(t['precision'])} |"
+        )
     rules = cal.get("static_rules", {})
     if rules:
-        lines += ["", "Static-fact rules, precision on validation (count): " + ", ".join(
-            f"`{k}` {_pct(v)}% ({cal.get('static_rule_counts', {}).get(k, '?')})" for k, v in sorted(rules.items()))]  # fmt: skip
-    lines += ["", "## Limits", "",
-              "- Types the vocabulary does not hold and no local candidate spells (deep generics, callables,",
-              "  object/function types, literal types) cannot be predicted exactly.",
-              "- Trained on library code from the registries; application code differs (see the strip-and-restore",
-              "  table above): TypeScript applications get far fewer predictions above the threshold.",
-              "- Class members rule candidates out only when the class is defined in the project or is a builtin;",
-              "  third-party classes are not resolved (no installed-package index).",
-              "- Inferred TypeScript labels (the compiler's types of unannotated sites) are reported apart and",
-              "  were not used in training.", ""]
+        lines += [
+            "",
+            "Static-fact rules, precision on validation (count): "
+            + ", ".join(
+                f"`{k}` {_pct(v)}% ({cal.get('static_rule_counts', {}).get(k, '?')})"
+                for k, v in sorted(rules.items())
+            ),
+        ]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Types the vocabulary does not hold and no local candidate spells (deep generics, callables,",
+        "  object/function types, literal types) cannot be predicted exactly.",
+        "- Trained on library code from the registries; application code differs (see the strip-and-restore",
+        "  table above): TypeScript applications get far fewer predictions above the threshold.",
+        "- Class members rule candidates out only when the class is defined in the project or is a builtin;",
+        "  third-party classes are not resolved (no installed-package index).",
+        "- Inferred TypeScript labels (the compiler's types of unannotated sites) are reported apart and",
+        "  were not used in training.",
+        "",
+    ]
     (MODEL / "MODEL_CARD.md").write_text("\n".join(lines))
     print(f"wrote {MODEL / 'MODEL_CARD.md'}", file=sys.stderr)
     return 0

@@ -74,8 +74,9 @@ def scan_corpus(shards: Path, jobs: int = 2) -> tuple[dict[str, list[ProjectType
     labels: dict[str, Counter[str]] = {lang: Counter() for lang in LANGS}
     tasks = [(str(p), lang) for lang in LANGS for p in sorted((shards / ECO_OF[lang]).glob("*.jsonl"))]
     with ProcessPoolExecutor(jobs) as pool:
-        for (path, lang), (idx, counts) in zip(tasks, pool.map(_scan_shard, *zip(*tasks, strict=True)),
-                                               strict=True):  # fmt: skip
+        for (path, lang), (idx, counts) in zip(
+            tasks, pool.map(_scan_shard, *zip(*tasks, strict=True)), strict=True
+        ):
             if Path(path).name.startswith("train-"):
                 labels[lang].update(counts)
             for pkg, types in idx.items():
@@ -89,7 +90,9 @@ def project_index(shards: Path) -> dict[str, list[ProjectType]]:
 
 
 def build_vocab(labels: dict[str, Counter[str]], per_lang: int, min_count: int) -> dict[str, list[str]]:
-    return {lang: [t for t, n in labels[lang].most_common(per_lang) if n >= min_count and t] for lang in LANGS}
+    return {
+        lang: [t for t, n in labels[lang].most_common(per_lang) if n >= min_count and t] for lang in LANGS
+    }
 
 
 def train_tokenizer(texts: list[str], size: int, out: Path) -> None:
@@ -98,8 +101,12 @@ def train_tokenizer(texts: list[str], size: int, out: Path) -> None:
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=size, min_frequency=3, special_tokens=["<pad>", "<cls>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    trainer = trainers.BpeTrainer(
+        vocab_size=size,
+        min_frequency=3,
+        special_tokens=["<pad>", "<cls>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer)
     tok.save(str(out))
 
@@ -139,11 +146,23 @@ def encode_records(recs: list[dict[str, Any]], drop_imports_p: float = 0.0, seed
         targets.append(tgt)
         lang_ids.append(0 if lang == "python" else 1)
         fact = static_fact(s)
-        meta.append({"language": lang, "kind": s.kind, "label": label, "category": r["category"],
-                     "generic": r["generic"], "package": r["package"], "name": s.name, "file": r["file"],
-                     "line": s.line, "column": s.column,
-                     "static": [fact.type, fact.rule] if fact else None, "inferred": bool(r.get("inferred")),
-                     "cands": [c.type for c in cands]})  # fmt: skip
+        meta.append(
+            {
+                "language": lang,
+                "kind": s.kind,
+                "label": label,
+                "category": r["category"],
+                "generic": r["generic"],
+                "package": r["package"],
+                "name": s.name,
+                "file": r["file"],
+                "line": s.line,
+                "column": s.column,
+                "static": [fact.type, fact.rule] if fact else None,
+                "inferred": bool(r.get("inferred")),
+                "cands": [c.type for c in cands],
+            }
+        )
     ids = cfg.tokenizer().encode_batch(texts)
     name_tok = encode_names(cfg.tokenizer(), cand_names)
     return {
@@ -186,19 +205,35 @@ def shard_files(shards: Path, split: str, inferred: bool = False) -> list[Path]:
     return files
 
 
-def encode_split(shards: Path, split: str, model_dir: Path, projects: dict[str, list[ProjectType]],
-                 out: Path, jobs: int, drop_imports_p: float, share: float = 1.0,
-                 inferred: bool = False) -> int:  # fmt: skip
+def encode_split(
+    shards: Path,
+    split: str,
+    model_dir: Path,
+    projects: dict[str, list[ProjectType]],
+    out: Path,
+    jobs: int,
+    drop_imports_p: float,
+    share: float = 1.0,
+    inferred: bool = False,
+) -> int:
     ids: list[np.ndarray] = []
     cand_tok, feats, cand_counts, targets, langs = [], [], [], [], []
     n = 0
     start = time.monotonic()
-    tasks = [(str(p), off, cnt) for p in shard_files(shards, split, inferred) for off, cnt in _chunk_offsets(p, 2000)]
+    tasks = [
+        (str(p), off, cnt)
+        for p in shard_files(shards, split, inferred)
+        for off, cnt in _chunk_offsets(p, 2000)
+    ]
     if share < 1.0:  # a fixed, evenly spread subset of the chunks
         tasks = [t for i, t in enumerate(tasks) if (i * 37) % 100 < share * 100]
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(model_dir), projects)) as pool, \
-            open(out / f"{split}.meta.jsonl", "w", encoding="utf-8") as meta_fh:  # fmt: skip
-        futs = [pool.submit(encode_chunk, p, off, cnt, drop_imports_p, i) for i, (p, off, cnt) in enumerate(tasks)]
+    with (
+        ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(str(model_dir), projects)) as pool,
+        open(out / f"{split}.meta.jsonl", "w", encoding="utf-8") as meta_fh,
+    ):
+        futs = [
+            pool.submit(encode_chunk, p, off, cnt, drop_imports_p, i) for i, (p, off, cnt) in enumerate(tasks)
+        ]
         for f in futs:
             res = f.result()
             ids.extend(np.asarray(x, dtype=np.int16) for x in res["ids"])
@@ -241,8 +276,10 @@ def refresh_static(shards: Path, out: Path, split: str, inferred: bool) -> int:
                     m = json.loads(old.readline() or "null")
                     if m is None or (m["name"], m["line"], m["kind"]) != (s.name, s.line, s.kind):
                         tmp.unlink()
-                        raise SystemExit(f"{path}: does not follow the shards at {p.name} ({s.name}:{s.line}); "
-                                         "rebuild the split instead")  # fmt: skip
+                        raise SystemExit(
+                            f"{path}: does not follow the shards at {p.name} ({s.name}:{s.line}); "
+                            "rebuild the split instead"
+                        )
                     fact = static_fact(s)
                     static = [fact.type, fact.rule] if fact else None
                     changed += static != m["static"]
@@ -280,16 +317,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tokenizer-size", type=int, default=8192)
     ap.add_argument("--tokenizer-sample", type=int, default=300_000)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--drop-imports", type=float, default=0.3,
-                    help="share of train sites whose imports are thinned as in unannotated code")  # fmt: skip
+    ap.add_argument(
+        "--drop-imports",
+        type=float,
+        default=0.3,
+        help="share of train sites whose imports are thinned as in unannotated code",
+    )
     ap.add_argument("--splits", default="train,valid,test")
-    ap.add_argument("--inferred", default="valid,test",
-                    help="splits that also encode compiler-inferred TypeScript labels (meta `inferred`; "
-                         "evaluation reports them apart); '' for none")  # fmt: skip
-    ap.add_argument("--train-share", type=float, default=1.0,
-                    help="encode only this share of the train split (chunks chosen evenly)")  # fmt: skip
-    ap.add_argument("--refresh-static", action="store_true",
-                    help="only recompute the static facts in the splits' meta (after a rule in typeinf.static changed)")  # fmt: skip
+    ap.add_argument(
+        "--inferred",
+        default="valid,test",
+        help="splits that also encode compiler-inferred TypeScript labels (meta `inferred`; "
+        "evaluation reports them apart); '' for none",
+    )
+    ap.add_argument(
+        "--train-share",
+        type=float,
+        default=1.0,
+        help="encode only this share of the train split (chunks chosen evenly)",
+    )
+    ap.add_argument(
+        "--refresh-static",
+        action="store_true",
+        help="only recompute the static facts in the splits' meta (after a rule in typeinf.static changed)",
+    )
     args = ap.parse_args(argv)
     out: Path = args.out
     if args.refresh_static:
@@ -306,15 +357,26 @@ def main(argv: list[str] | None = None) -> int:
     if not (model_dir / "tokenizer.json").is_file():
         vocab = build_vocab(labels, args.types_per_lang, args.min_count)
         (model_dir / "types.json").write_text(json.dumps(vocab, ensure_ascii=False))
-        train_tokenizer(_tokenizer_texts(args.shards, args.tokenizer_sample), args.tokenizer_size,
-                        model_dir / "tokenizer.json")  # fmt: skip
+        train_tokenizer(
+            _tokenizer_texts(args.shards, args.tokenizer_sample),
+            args.tokenizer_size,
+            model_dir / "tokenizer.json",
+        )
         ModelConfig.create(model_dir)
         print(f"vocabulary and tokenizer: {time.monotonic() - t0:.0f}s", file=sys.stderr)
     for split in args.splits.split(","):
         p = args.drop_imports if split == "train" else 0.0
-        n = encode_split(args.shards, split, model_dir, projects, out, args.jobs, p,
-                         args.train_share if split == "train" else 1.0,
-                         inferred=split in args.inferred.split(","))  # fmt: skip
+        n = encode_split(
+            args.shards,
+            split,
+            model_dir,
+            projects,
+            out,
+            args.jobs,
+            p,
+            args.train_share if split == "train" else 1.0,
+            inferred=split in args.inferred.split(","),
+        )
         print(f"{split}: {n:,} sites", file=sys.stderr)
     print(f"dataset done in {time.monotonic() - t0:.0f}s -> {out}", file=sys.stderr)
     return 0

@@ -46,8 +46,11 @@ def bucket(site: dict[str, Any]) -> str:
 
 
 def headline(sites: Iterable[dict[str, Any]], language: str) -> list[dict[str, Any]]:
-    return [s for s in sites if s["language"] == language and not s.get("inferred")
-            and s["label"] not in UNINFORMATIVE]  # fmt: skip
+    return [
+        s
+        for s in sites
+        if s["language"] == language and not s.get("inferred") and s["label"] not in UNINFORMATIVE
+    ]
 
 
 def breakdown(
@@ -84,7 +87,7 @@ def breakdown(
         "detail": [
             {"bucket": b, "label": g, "first choice": r, "n": k, "share": share(k)}
             for (b, g, r), k in sorted(detail.items(), key=lambda x: -x[1])
-        ],  # fmt: skip
+        ],
         "by_category": {
             c: {b: by_cat[(c, b)] for b in BUCKETS} for c in ("builtin", "third-party", "user-defined")
         },
@@ -93,7 +96,7 @@ def breakdown(
         "largest_packages": [
             {"package": p, "n": k, "share": share(k), "exact@1": round(100 * pkg_ok[p] / k, 1)}
             for p, k in pkg_n.most_common(packages)
-        ],  # fmt: skip
+        ],
         "confusions": [{"predicted": a, "label": b, "n": k} for (a, b), k in conf.most_common(confusions)],
     }
 
@@ -103,8 +106,10 @@ def render(res: dict[str, Any]) -> str:
     for lang, r in res.items():
         if not r.get("n"):
             continue
-        out.append(f"## {lang}: {r['n']:,} headline sites, {r['packages']} packages "
-                   f"(macro exact@1 {r['macro_exact@1']})\n")  # fmt: skip
+        out.append(
+            f"## {lang}: {r['n']:,} headline sites, {r['packages']} packages "
+            f"(macro exact@1 {r['macro_exact@1']})\n"
+        )
         out.append("| bucket | sites | share |\n|---|---|---|")
         out.extend(f"| {b} | {v['n']:,} | {v['share']} |" for b, v in r["buckets"].items())
         out.append("\n| category | " + " | ".join(BUCKETS) + " |\n|---|" + "---|" * len(BUCKETS))
@@ -114,8 +119,10 @@ def render(res: dict[str, Any]) -> str:
                 f"| {c} ({tot:,}) | " + " | ".join(f"{100 * counts[b] / tot:.1f}" for b in BUCKETS) + " |"
             )
         out.append("\n| bucket | label | first choice | sites | share |\n|---|---|---|---|---|")
-        out.extend(f"| {d['bucket']} | {d['label']} | {d['first choice']} | {d['n']:,} | {d['share']} |"
-                   for d in r["detail"])  # fmt: skip
+        out.extend(
+            f"| {d['bucket']} | {d['label']} | {d['first choice']} | {d['n']:,} | {d['share']} |"
+            for d in r["detail"]
+        )
         out.append("\n| package | sites | share | exact@1 |\n|---|---|---|---|")
         out.extend(
             f"| {p['package']} | {p['n']:,} | {p['share']} | {p['exact@1']} |" for p in r["largest_packages"]

@@ -67,8 +67,14 @@ class Scored:
         return merge((t, float(np.exp(logit / temp - self.lse[i, t_index]))) for t, logit in self.top[i])
 
 
-def score_split(scorer: Scorer, data: Path, split: str, meta: list[dict[str, Any]], batch: int = 128,
-                limit: int | None = None) -> Scored:  # fmt: skip
+def score_split(
+    scorer: Scorer,
+    data: Path,
+    split: str,
+    meta: list[dict[str, Any]],
+    batch: int = 128,
+    limit: int | None = None,
+) -> Scored:
     z = np.load(data / f"{split}.npz")
     ids, ids_off = z["ids"], z["ids_off"]
     ctok, feats, coff = z["cand_tok"], z["feats"], z["cand_off"]
@@ -85,9 +91,11 @@ def score_split(scorer: Scorer, data: Path, split: str, meta: list[dict[str, Any
     start = time.monotonic()
     for s in range(0, len(order), batch):
         part = order[s : s + batch]
-        arrays = pad_batch([ids[ids_off[i] : ids_off[i + 1]] for i in part],
-                           [ctok[coff[i] : coff[i + 1]] for i in part],
-                           [feats[coff[i] : coff[i + 1]] for i in part])  # fmt: skip
+        arrays = pad_batch(
+            [ids[ids_off[i] : ids_off[i + 1]] for i in part],
+            [ctok[coff[i] : coff[i + 1]] for i in part],
+            [feats[coff[i] : coff[i + 1]] for i in part],
+        )
         type_logits, cand_logits = scorer.session.run(None, arrays)
         for row, i in enumerate(part):
             m = meta[i]
@@ -96,33 +104,41 @@ def score_split(scorer: Scorer, data: Path, split: str, meta: list[dict[str, Any
             nc = int(coff[i + 1] - coff[i])
             logits = site_logits(cfg, fam, type_logits[row], cand_logits[row, :nc]).astype(np.float64)
             top = np.argsort(-logits)[:TOPN].tolist()
-            out.top[i] = list(zip(labels(cfg, fam, top, m["cands"]), (float(logits[k]) for k in top), strict=True))
+            out.top[i] = list(
+                zip(labels(cfg, fam, top, m["cands"]), (float(logits[k]) for k in top), strict=True)
+            )
             for ti, temp in enumerate(TEMPERATURES):
                 x = logits / temp
                 mx = x.max()
                 out.lse[i, ti] = mx + np.log(np.exp(x - mx).sum())
                 targets = tgt[toff[i] : toff[i + 1]]
                 if len(targets):
-                    idx = [int(t) - a if t < cfg.n_types else int(t) - cfg.n_types + (b - a)
-                           for t in targets]  # fmt: skip
+                    idx = [int(t) - a if t < cfg.n_types else int(t) - cfg.n_types + (b - a) for t in targets]
                     y = x[idx]
                     ym = y.max()
                     out.target_lse[i, ti] = ym + np.log(np.exp(y - ym).sum())
         done = min(len(order), s + batch)
         if done % (batch * 50) < batch or done == len(order):
             el = time.monotonic() - start
-            print(f"\r{split}: {done:,}/{len(order):,} ({done / max(el, 1e-9):.0f} sites/s)", end="", file=sys.stderr)
+            print(
+                f"\r{split}: {done:,}/{len(order):,} ({done / max(el, 1e-9):.0f} sites/s)",
+                end="",
+                file=sys.stderr,
+            )
     print(file=sys.stderr)
     out.scored = set(order.tolist())
     return out
 
 
-def final_predictions(calibration: Calibration, scored: Scored, meta: list[dict[str, Any]], t_index: int
-                      ) -> list[Choice]:  # fmt: skip
+def final_predictions(
+    calibration: Calibration, scored: Scored, meta: list[dict[str, Any]], t_index: int
+) -> list[Choice]:
     out = []
     for i, m in enumerate(meta):
         fact = Fact(*m["static"]) if m["static"] else None
-        out.append(combine(calibration, m["language"], fact, scored.ranked(i, t_index), top_k=5, kind=m["kind"]))
+        out.append(
+            combine(calibration, m["language"], fact, scored.ranked(i, t_index), top_k=5, kind=m["kind"])
+        )
     return out
 
 
@@ -148,22 +164,35 @@ def breakdown(meta: list[dict[str, Any]], ranked: list[list[str]]) -> dict[str, 
     """Headline (informative labels) by language, then by kind, category and generic."""
     res: dict[str, Any] = {}
     for lang in ("python", "typescript"):
-        rows = [(m, r) for m, r in zip(meta, ranked, strict=True) if m["language"] == lang and not m.get("inferred")]
+        rows = [
+            (m, r)
+            for m, r in zip(meta, ranked, strict=True)
+            if m["language"] == lang and not m.get("inferred")
+        ]
         head = [(m, r) for m, r in rows if m["label"] not in UNINFORMATIVE]
         res[lang] = {
             "all": metrics(head),
             "uninformative_labels": metrics((m, r) for m, r in rows if m["label"] in UNINFORMATIVE),
-            "by_kind": {k: metrics((m, r) for m, r in head if m["kind"] == k) for k in ("param", "return", "var")},
-            "by_category": {c: metrics((m, r) for m, r in head if m["category"] == c)
-                            for c in ("builtin", "third-party", "user-defined")},
+            "by_kind": {
+                k: metrics((m, r) for m, r in head if m["kind"] == k) for k in ("param", "return", "var")
+            },
+            "by_category": {
+                c: metrics((m, r) for m, r in head if m["category"] == c)
+                for c in ("builtin", "third-party", "user-defined")
+            },
             "generic": metrics((m, r) for m, r in head if m["generic"]),
-        }  # fmt: skip
-        inferred = [(m, r) for m, r in zip(meta, ranked, strict=True)
-                    if m["language"] == lang and m.get("inferred") and m["label"] not in UNINFORMATIVE]  # fmt: skip
+        }
+        inferred = [
+            (m, r)
+            for m, r in zip(meta, ranked, strict=True)
+            if m["language"] == lang and m.get("inferred") and m["label"] not in UNINFORMATIVE
+        ]
         if inferred:  # compiler-inferred labels of unannotated sites: apart from the headline
             res[lang]["inferred_labels"] = {
                 "all": metrics(inferred),
-                "by_kind": {k: metrics((m, r) for m, r in inferred if m["kind"] == k) for k in ("return", "var")},
+                "by_kind": {
+                    k: metrics((m, r) for m, r in inferred if m["kind"] == k) for k in ("return", "var")
+                },
             }
     return res
 
@@ -194,8 +223,14 @@ def precision_table(meta: list[dict[str, Any]], finals: list[Any]) -> list[dict[
     for th in THRESHOLDS:
         sel = [(m, f) for m, f in zip(meta, finals, strict=True) if f[1] >= th]
         ok = sum(1 for m, f in sel if f[0] == m["label"])
-        rows.append({"threshold": th, "coverage": round(len(sel) / max(1, n), 4),
-                     "precision": round(ok / max(1, len(sel)), 4), "n": len(sel)})  # fmt: skip
+        rows.append(
+            {
+                "threshold": th,
+                "coverage": round(len(sel) / max(1, n), 4),
+                "precision": round(ok / max(1, len(sel)), 4),
+                "n": len(sel),
+            }
+        )
     return rows
 
 
@@ -212,8 +247,9 @@ def threshold_for(meta: list[dict[str, Any]], finals: list[Any], target: float =
     return 1.0
 
 
-def write_sites(path: Path, meta: list[dict[str, Any]], finals: list[Any], ranked: list[list[str]],
-                scored: Scored) -> None:  # fmt: skip
+def write_sites(
+    path: Path, meta: list[dict[str, Any]], finals: list[Any], ranked: list[list[str]], scored: Scored
+) -> None:
     """One JSON line per test site: what it is, its label, the final top-5 and whether the label
     was nameable at all (by the vocabulary or a local candidate)."""
     import gzip
@@ -221,9 +257,15 @@ def write_sites(path: Path, meta: list[dict[str, Any]], finals: list[Any], ranke
     path.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         for i, m in enumerate(meta):
-            row = {k: m[k] for k in ("language", "kind", "category", "generic", "package", "label", "inferred")}
-            row.update(top=ranked[i][:5], confidence=round(finals[i][1], 4), source=finals[i][2],
-                       representable=bool(not np.isnan(scored.target_lse[i, 0])))  # fmt: skip
+            row = {
+                k: m[k] for k in ("language", "kind", "category", "generic", "package", "label", "inferred")
+            }
+            row.update(
+                top=ranked[i][:5],
+                confidence=round(finals[i][1], 4),
+                source=finals[i][2],
+                representable=bool(not np.isnan(scored.target_lse[i, 0])),
+            )
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
@@ -233,10 +275,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=MODEL_DIR)
     ap.add_argument("--out", type=Path, default=EVAL_DIR / "results.json")
     ap.add_argument("--valid-limit", type=int, default=60_000, help="validation sites used for calibration")
-    ap.add_argument("--quantization", type=Path, default=None, help="quantization.json written by models.export")
+    ap.add_argument(
+        "--quantization", type=Path, default=None, help="quantization.json written by models.export"
+    )
     ap.add_argument("--no-calibrate", action="store_true", help="keep the model directory's calibration")
-    ap.add_argument("--sites", type=Path, default=None,
-                    help="also write each test site's ranked predictions here (JSON lines, .gz) for models.errors")  # fmt: skip
+    ap.add_argument(
+        "--sites",
+        type=Path,
+        default=None,
+        help="also write each test site's ranked predictions here (JSON lines, .gz) for models.errors",
+    )
     args = ap.parse_args(argv)
     bundle = ModelBundle.load(args.model)
     scorer = Scorer(bundle, threads=min(2, os.cpu_count() or 1))
@@ -274,30 +322,49 @@ def main(argv: list[str] | None = None) -> int:
         for i, (m, f) in enumerate(zip(valid_meta, raw, strict=True)):
             fact = Fact(*m["static"]) if m["static"] else None
             rule_p = uncalibrated.rule_precision(m["language"], m["kind"], fact) if fact else 0.0
-            feats.append(confidence_features(f[0], f[1], vs.ranked(i, t_index), f[2], rule_p, m["kind"], m["language"]))
+            feats.append(
+                confidence_features(f[0], f[1], vs.ranked(i, t_index), f[2], rule_p, m["kind"], m["language"])
+            )
         right = [f[0] == m["label"] for m, f in zip(valid_meta, raw, strict=True)]
-        calibrators = {fam: fit_calibrator([x for x, m in zip(feats, valid_meta, strict=True) if m["language"] == fam],
-                                           [y for y, m in zip(right, valid_meta, strict=True) if m["language"] == fam])
-                       for fam in ("python", "typescript") if any(m["language"] == fam for m in valid_meta)}  # fmt: skip
-        finals = final_predictions(Calibration(temperature, rules=precisions, calibrators=calibrators), vs, valid_meta,
-                                   t_index)  # fmt: skip
+        calibrators = {
+            fam: fit_calibrator(
+                [x for x, m in zip(feats, valid_meta, strict=True) if m["language"] == fam],
+                [y for y, m in zip(right, valid_meta, strict=True) if m["language"] == fam],
+            )
+            for fam in ("python", "typescript")
+            if any(m["language"] == fam for m in valid_meta)
+        }
+        finals = final_predictions(
+            Calibration(temperature, rules=precisions, calibrators=calibrators), vs, valid_meta, t_index
+        )
         default = threshold_for(valid_meta, finals)
         # the calibrators differ by language: each gets the lowest threshold reaching the target on its own sites
-        by_language = {fam: threshold_for([m for m in valid_meta if m["language"] == fam],
-                                          [f for f, m in zip(finals, valid_meta, strict=True) if m["language"] == fam])
-                       for fam in calibrators}  # fmt: skip
+        by_language = {
+            fam: threshold_for(
+                [m for m in valid_meta if m["language"] == fam],
+                [f for f, m in zip(finals, valid_meta, strict=True) if m["language"] == fam],
+            )
+            for fam in calibrators
+        }
         # a language that reaches the target at no threshold keeps the overall one (rather than writing nothing)
         by_language = {fam: th for fam, th in by_language.items() if th < 1.0}
         calibration = Calibration(temperature, default, by_language, calibrators, precisions)
-        calibration.write(args.model, target_precision=0.95,
-                          valid_nll_by_temperature=dict(zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll),
-                                                            strict=True)))  # fmt: skip
-        results["calibration"] = {"temperature": calibration.temperature, "default_threshold": default,
-                                  "threshold_by_language": by_language,
-                                  "static_rules": dict(calibration.rules),
-                                  "static_rule_counts": {k: n for k, (_, n) in rules.items()},
-                                  "valid_precision_coverage": precision_table(valid_meta, finals),
-                                  "valid_precision_coverage_uncalibrated": precision_table(valid_meta, raw)}  # fmt: skip
+        calibration.write(
+            args.model,
+            target_precision=0.95,
+            valid_nll_by_temperature=dict(
+                zip(map(str, TEMPERATURES), map(lambda x: round(x, 4), nll), strict=True)
+            ),
+        )
+        results["calibration"] = {
+            "temperature": calibration.temperature,
+            "default_threshold": default,
+            "threshold_by_language": by_language,
+            "static_rules": dict(calibration.rules),
+            "static_rule_counts": {k: n for k, (_, n) in rules.items()},
+            "valid_precision_coverage": precision_table(valid_meta, finals),
+            "valid_precision_coverage_uncalibrated": precision_table(valid_meta, raw),
+        }
     temperature = calibration.temperature
     t_index = TEMPERATURES.index(temperature) if temperature in TEMPERATURES else 4
     ts = score_split(scorer, args.data, "test", test_meta)
@@ -316,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         "precision_coverage": precision_table(d_meta, d_finals),
         "static_share": round(sum(1 for f in d_finals if f[2] == "static") / max(1, len(d_finals)), 4),
         "representable": round(float(np.mean([not np.isnan(ts.target_lse[i, 0]) for i in declared])), 4),
-    }  # fmt: skip
+    }
     if args.sites is not None:
         write_sites(args.sites, test_meta, finals, model_ranked, ts)
     qpath = args.quantization if args.quantization is not None else EVAL_DIR / "quantization.json"
@@ -328,8 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     for lang in ("python", "typescript"):
         m = results["test"]["model"][lang]["all"]
         nl = results["test"]["name_lookup"][lang]["all"]
-        print(f"{lang}: model exact@1 {m.get('exact@1')} exact@5 {m.get('exact@5')} base@1 {m.get('base@1')} "
-              f"| name lookup exact@1 {nl.get('exact@1')} (n={m.get('n')})", file=sys.stderr)  # fmt: skip
+        print(
+            f"{lang}: model exact@1 {m.get('exact@1')} exact@5 {m.get('exact@5')} base@1 {m.get('base@1')} "
+            f"| name lookup exact@1 {nl.get('exact@1')} (n={m.get('n')})",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -56,16 +56,33 @@ def load_checkpoint(ck: dict[str, Any]) -> TypeNet:
 
 
 def export_onnx(model: TypeNet, sample: dict[str, torch.Tensor], path: Path) -> None:
-    dynamic = {"ids": {0: "batch", 1: "tokens"}, "mask": {0: "batch", 1: "tokens"},
-               "cand_tok": {0: "batch", 1: "cands"}, "cand_feat": {0: "batch", 1: "cands"},
-               "cand_mask": {0: "batch", 1: "cands"}, "type_logits": {0: "batch"},
-               "cand_logits": {0: "batch", 1: "cands"}}  # fmt: skip
-    torch.onnx.export(model, tuple(sample[k] for k in INPUTS), str(path), input_names=list(INPUTS),
-                      output_names=["type_logits", "cand_logits"], dynamic_axes=dynamic, opset_version=17,
-                      dynamo=False)  # fmt: skip
+    dynamic = {
+        "ids": {0: "batch", 1: "tokens"},
+        "mask": {0: "batch", 1: "tokens"},
+        "cand_tok": {0: "batch", 1: "cands"},
+        "cand_feat": {0: "batch", 1: "cands"},
+        "cand_mask": {0: "batch", 1: "cands"},
+        "type_logits": {0: "batch"},
+        "cand_logits": {0: "batch", 1: "cands"},
+    }
+    torch.onnx.export(
+        model,
+        tuple(sample[k] for k in INPUTS),
+        str(path),
+        input_names=list(INPUTS),
+        output_names=["type_logits", "cand_logits"],
+        dynamic_axes=dynamic,
+        opset_version=17,
+        dynamo=False,
+    )
 
 
-HEADS = ("/type_head/", "/cand_mlp/", "/feat/", "/cand_attn/")  # node-name prefixes of the heads, kept in fp32
+HEADS = (
+    "/type_head/",
+    "/cand_mlp/",
+    "/feat/",
+    "/cand_attn/",
+)  # node-name prefixes of the heads, kept in fp32
 
 
 def weight_nodes(model: Any) -> list[str]:
@@ -73,7 +90,11 @@ def weight_nodes(model: Any) -> list[str]:
     inits = {x.name for x in model.graph.initializer}
     nodes = []
     for n in model.graph.node:
-        if n.op_type in ("MatMul", "Gemm") and any(i in inits for i in n.input) and not n.name.startswith(HEADS):
+        if (
+            n.op_type in ("MatMul", "Gemm")
+            and any(i in inits for i in n.input)
+            and not n.name.startswith(HEADS)
+        ):
             nodes.append(n.name)
         elif n.op_type == "Gather" and n.input[0] in ("tok.weight", "pos.weight"):
             nodes.append(n.name)
@@ -108,14 +129,23 @@ def quantize(src: Path, dst: Path, calibration: Iterable[dict[str, np.ndarray]])
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
         nodes = weight_nodes(onnx.load(str(pre)))
-        quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=["MatMul", "Gemm", "Gather"], nodes_to_quantize=nodes,
-                        calibrate_method=CalibrationMethod.MinMax)  # fmt: skip
+        quantize_static(
+            str(pre),
+            str(dst),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gemm", "Gather"],
+            nodes_to_quantize=nodes,
+            calibrate_method=CalibrationMethod.MinMax,
+        )
 
 
-def calibration_batches(split: Split, n_types: int, sites: int = 4096, batch: int = 64,
-                        seed: int = 0) -> list[dict[str, np.ndarray]]:  # fmt: skip
+def calibration_batches(
+    split: Split, n_types: int, sites: int = 4096, batch: int = 64, seed: int = 0
+) -> list[dict[str, np.ndarray]]:
     """Validation sites in length-sorted batches, padded as the runtime pads them."""
     rng = np.random.default_rng(seed)
     half = np.arange(split.n // 2, split.n)  # the first half is left for the agreement check
@@ -128,8 +158,9 @@ def calibration_batches(split: Split, n_types: int, sites: int = 4096, batch: in
     return out
 
 
-def compare(model: TypeNet, mcfg: ModelConfig, split: Split, idx: np.ndarray, paths: dict[str, Path],
-            batch: int = 64) -> dict[str, float]:  # fmt: skip
+def compare(
+    model: TypeNet, mcfg: ModelConfig, split: Split, idx: np.ndarray, paths: dict[str, Path], batch: int = 64
+) -> dict[str, float]:
     """exact@1 of each ONNX file on the sites `idx` (runtime-like length-sorted batches), their
     largest difference from PyTorch, and how often the INT8 first choice is the fp32 one."""
     import onnxruntime as ort
@@ -155,10 +186,15 @@ def compare(model: TypeNet, mcfg: ModelConfig, split: Split, idx: np.ndarray, pa
     quant: dict[str, float] = {"n": len(idx)}
     for k in paths:
         quant[f"{k}_exact"] = round(hits[k] / len(idx), 4)
-        print(f"{k}: max |diff| vs torch {diff[k]:.4f}, exact@1 on {len(idx)} validation sites "
-              f"{quant[f'{k}_exact']:.4f}", file=sys.stderr)  # fmt: skip
+        print(
+            f"{k}: max |diff| vs torch {diff[k]:.4f}, exact@1 on {len(idx)} validation sites "
+            f"{quant[f'{k}_exact']:.4f}",
+            file=sys.stderr,
+        )
     if "fp32" in paths and "int8" in paths:
-        quant["agree"] = round(float((np.concatenate(firsts["fp32"]) == np.concatenate(firsts["int8"])).mean()), 4)
+        quant["agree"] = round(
+            float((np.concatenate(firsts["fp32"]) == np.concatenate(firsts["int8"])).mean()), 4
+        )
         print(f"int8 vs fp32: first choice agrees {quant['agree']:.1%}", file=sys.stderr)
     return quant
 
@@ -168,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", type=Path, default=cache_dir() / "train" / "best.pt")
     ap.add_argument("--data", type=Path, default=cache_dir() / "dataset")
     ap.add_argument("--out", type=Path, default=ROOT / "typeinf" / "model")
-    ap.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help="where quantization.json / training.json go")
+    ap.add_argument(
+        "--eval-dir", type=Path, default=EVAL_DIR, help="where quantization.json / training.json go"
+    )
     args = ap.parse_args(argv)
     ck = torch.load(args.checkpoint, weights_only=False, map_location="cpu")
     model = load_checkpoint(ck)
@@ -181,21 +219,37 @@ def main(argv: list[str] | None = None) -> int:
         fp32 = Path(tmp) / "fp32.onnx"
         export_onnx(model, sample, fp32)
         quantize(fp32, args.out / "typeinf.onnx", calibration_batches(valid, mcfg.n_types))
-        quant = {"method": "static", **compare(model, mcfg, valid, check, {"fp32": fp32, "int8": args.out / "typeinf.onnx"})}
+        quant = {
+            "method": "static",
+            **compare(model, mcfg, valid, check, {"fp32": fp32, "int8": args.out / "typeinf.onnx"}),
+        }
     st = ck.get("state")
     args.eval_dir.mkdir(parents=True, exist_ok=True)
     (args.eval_dir / "quantization.json").write_text(json.dumps(quant, indent=1) + "\n")
     if st is not None:  # a training checkpoint (not weights rebuilt from an earlier export)
-        (args.eval_dir / "training.json").write_text(json.dumps({
-        "steps": st["step"], "epochs": st["epoch"], "minutes": round(st["elapsed"] / 60, 1),
-        "best": st["best"], "history": st["history"], "batch_size": st.get("batch_size"),
-        "precision": st.get("precision"),  # None: a stage from before it was recorded (bf16)
-        "parameters": sum(v.numel() for v in ck["model"].values()),
-        "tokenizer_vocab": mcfg.tokenizer().get_vocab_size(),
-        "types": {k: len(v) for k, v in mcfg.types.items()},
-        "stages": [{k: x[k] for k in ("step", "elapsed", "best", "note") if k in x} for x in st.get("stages", [])],
-        "note": st.get("note"),  # e.g. the weights are an average (models.average)
-    }, indent=1) + "\n")  # fmt: skip
+        (args.eval_dir / "training.json").write_text(
+            json.dumps(
+                {
+                    "steps": st["step"],
+                    "epochs": st["epoch"],
+                    "minutes": round(st["elapsed"] / 60, 1),
+                    "best": st["best"],
+                    "history": st["history"],
+                    "batch_size": st.get("batch_size"),
+                    "precision": st.get("precision"),  # None: a stage from before it was recorded (bf16)
+                    "parameters": sum(v.numel() for v in ck["model"].values()),
+                    "tokenizer_vocab": mcfg.tokenizer().get_vocab_size(),
+                    "types": {k: len(v) for k, v in mcfg.types.items()},
+                    "stages": [
+                        {k: x[k] for k in ("step", "elapsed", "best", "note") if k in x}
+                        for x in st.get("stages", [])
+                    ],
+                    "note": st.get("note"),  # e.g. the weights are an average (models.average)
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     shutil.copy(args.data / "model" / "tokenizer.json", args.out / "tokenizer.json")
     types = json.loads((args.data / "model" / "types.json").read_text(encoding="utf-8"))
     types["typescript"] = [repair_ts_label(t) for t in types.get("typescript", [])]

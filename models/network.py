@@ -43,8 +43,9 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
         qkv = self.qkv(self.ln1(x)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=bias,
-                                           dropout_p=self.drop.p if self.training else 0.0)  # fmt: skip
+        y = F.scaled_dot_product_attention(
+            qkv[0], qkv[1], qkv[2], attn_mask=bias, dropout_p=self.drop.p if self.training else 0.0
+        )
         y = y.transpose(1, 2).reshape(b, t, d)
         x = x + self.drop(self.proj(y))
         return x + self.drop(self.ff2(F.gelu(self.ff1(self.ln2(x)))))

@@ -110,8 +110,9 @@ def recording_scorer(bundle: ModelBundle, threads: int = 2) -> tuple[Scorer, Rec
     return Scorer(bundle, threads=1, session=recorder), recorder
 
 
-def runtime_feeds(scorer: Scorer, recorder: Recorder, dirs: list[Path], per_dir: int = 3000
-                  ) -> list[dict[str, np.ndarray]]:  # fmt: skip
+def runtime_feeds(
+    scorer: Scorer, recorder: Recorder, dirs: list[Path], per_dir: int = 3000
+) -> list[dict[str, np.ndarray]]:
     """The arrays the runtime feeds the model for a sample of each directory's sites (sites the
     scorer has already seen come from its cache and are not fed again)."""
     start = len(recorder.feeds)
@@ -142,9 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("calib", nargs="*", type=Path, help="directories of validation-split packages")
     ap.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "typeinf" / "model")
     ap.add_argument("--check", nargs="*", type=Path, default=[], help="directories for the agreement check")
-    ap.add_argument("--to-checkpoint", type=Path, default=None,
-                    help="only write the dequantized weights as a checkpoint for `models.train --init` (with the "
-                         "stage figures of eval/training.json and --note), and stop")  # fmt: skip
+    ap.add_argument(
+        "--to-checkpoint",
+        type=Path,
+        default=None,
+        help="only write the dequantized weights as a checkpoint for `models.train --init` (with the "
+        "stage figures of eval/training.json and --note), and stop",
+    )
     ap.add_argument("--note", default="")
     args = ap.parse_args(argv)
     cfg = NetConfig(**json.loads((args.model / "config.json").read_text())["network"])
@@ -152,10 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     net.load_state_dict(dequantized_state(args.model / "typeinf.onnx", cfg))
     if args.to_checkpoint is not None:
         t = json.loads((EVAL / "training.json").read_text())
-        state = {"step": t["steps"], "elapsed": t["minutes"] * 60, "best": t["best"], "history": t["history"],
-                 "stages": t.get("stages", []), **({"note": args.note} if args.note else {})}  # fmt: skip
+        state = {
+            "step": t["steps"],
+            "elapsed": t["minutes"] * 60,
+            "best": t["best"],
+            "history": t["history"],
+            "stages": t.get("stages", []),
+            **({"note": args.note} if args.note else {}),
+        }
         args.to_checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": net.state_dict(), "state": state, "net_config": cfg.to_dict()}, args.to_checkpoint)
+        torch.save(
+            {"model": net.state_dict(), "state": state, "net_config": cfg.to_dict()}, args.to_checkpoint
+        )
         print(f"wrote {args.to_checkpoint}", file=sys.stderr)
         return 0
     if not args.calib:
@@ -170,12 +183,18 @@ def main(argv: list[str] | None = None) -> int:
         quantize(fp32, new, calib)
         if check:
             ref = first_choices(fp32, check)
-            report: dict[str, Any] = {"sites": len(ref), "calibration": [d.name for d in args.calib],
-                                      "check": [str(d) for d in args.check]}  # fmt: skip
+            report: dict[str, Any] = {
+                "sites": len(ref),
+                "calibration": [d.name for d in args.calib],
+                "check": [str(d) for d in args.check],
+            }
             for name, p in (("static", new), ("dynamic", old)):
                 report[f"{name}_agree"] = round(float((first_choices(p, check) == ref).mean()), 4)
-                print(f"{name}: first choice = dequantized fp32 on {len(ref)} sites: "
-                      f"{report[f'{name}_agree']:.2%}", file=sys.stderr)  # fmt: skip
+                print(
+                    f"{name}: first choice = dequantized fp32 on {len(ref)} sites: "
+                    f"{report[f'{name}_agree']:.2%}",
+                    file=sys.stderr,
+                )
             (EVAL / "requantize.json").write_text(json.dumps(report, indent=1) + "\n")
         (args.model / "typeinf.onnx").write_bytes(new.read_bytes())
     print(f"wrote {args.model / 'typeinf.onnx'}", file=sys.stderr)

@@ -114,8 +114,9 @@ def to_torch(b: dict[str, Any]) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def evaluate(model: TypeNet, cfg: ModelConfig, split: Split, idx: np.ndarray, bs: int = 128,
-             bf16: bool = True) -> float:  # fmt: skip
+def evaluate(
+    model: TypeNet, cfg: ModelConfig, split: Split, idx: np.ndarray, bs: int = 128, bf16: bool = True
+) -> float:
     """Top-1 accuracy (argmax over vocabulary and candidates) on the given examples."""
     model.eval()
     hits = 0
@@ -154,15 +155,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint-minutes", type=float, default=5.0)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: budget only)")
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start from this checkpoint's weights (new optimizer and schedule: a further stage)")
-    ap.add_argument("--cand-attn", action="store_true",
-                    help="candidates attend over the site's tokens (grown from --init with the same scores)")  # fmt: skip
-    ap.add_argument("--dropout", type=float, default=0.0,
-                    help="0 by default: a run on 2 cores sees each site about once")  # fmt: skip
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this checkpoint's weights (new optimizer and schedule: a further stage)",
+    )
+    ap.add_argument(
+        "--cand-attn",
+        action="store_true",
+        help="candidates attend over the site's tokens (grown from --init with the same scores)",
+    )
+    ap.add_argument(
+        "--dropout", type=float, default=0.0, help="0 by default: a run on 2 cores sees each site about once"
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
-                    help="auto: bf16 autocast when the CPU has AMX, else fp32")  # fmt: skip
+    ap.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "fp32"),
+        default="auto",
+        help="auto: bf16 autocast when the CPU has AMX, else fp32",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     bf16 = args.precision == "bf16" or (args.precision == "auto" and has_amx())
@@ -174,24 +187,44 @@ def main(argv: list[str] | None = None) -> int:
     train_idx = np.flatnonzero(train.has_target())
     vrng = np.random.default_rng(0)
     valid_idx = vrng.permutation(valid.n)[:4000]
-    net_cfg = NetConfig(vocab_size=mcfg.tokenizer().get_vocab_size(), n_types=mcfg.n_types,
-                        n_features=N_FEATURES, d=args.d, layers=args.layers, heads=args.heads, ff=args.ff,
-                        max_len=MAX_TOKENS + 1, dropout=args.dropout,
-                        cand_attn=int(args.cand_attn))  # fmt: skip
+    net_cfg = NetConfig(
+        vocab_size=mcfg.tokenizer().get_vocab_size(),
+        n_types=mcfg.n_types,
+        n_features=N_FEATURES,
+        d=args.d,
+        layers=args.layers,
+        heads=args.heads,
+        ff=args.ff,
+        max_len=MAX_TOKENS + 1,
+        dropout=args.dropout,
+        cand_attn=int(args.cand_attn),
+    )
     model = TypeNet(net_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = args.out / "last.pt"
-    state = {"step": 0, "elapsed": 0.0, "epoch": 0, "best": -1.0, "history": [], "batch_size": args.batch_size}
+    state = {
+        "step": 0,
+        "elapsed": 0.0,
+        "epoch": 0,
+        "best": -1.0,
+        "history": [],
+        "batch_size": args.batch_size,
+    }
     if args.init is not None and not (args.resume and ckpt_path.is_file()):
         ck = torch.load(args.init, weights_only=False)
         missing, unexpected = model.load_state_dict(ck["model"], strict=False)
         if unexpected or any(not k.startswith("cand_attn.") for k in missing):
             raise SystemExit(f"--init {args.init}: does not fit this network ({missing=}, {unexpected=})")
         prev = ck["state"]
-        state["stages"] = [*prev.get("stages", []), {k: prev[k] for k in ("step", "elapsed", "best", "history", "note")
-                                                     if k in prev}]  # fmt: skip
-        print(f"initialised from {args.init} (step {prev['step']}, {prev['elapsed'] / 60:.1f} min)", file=sys.stderr)
+        state["stages"] = [
+            *prev.get("stages", []),
+            {k: prev[k] for k in ("step", "elapsed", "best", "history", "note") if k in prev},
+        ]
+        print(
+            f"initialised from {args.init} (step {prev['step']}, {prev['elapsed'] / 60:.1f} min)",
+            file=sys.stderr,
+        )
     if args.resume and ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["model"])
@@ -200,8 +233,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)", file=sys.stderr)
     n_params = sum(p.numel() for p in model.parameters())
     state.setdefault("precision", []).append("bf16" if bf16 else "fp32")
-    print(f"train: {len(train_idx):,} sites with a target of {train.n:,}; valid subset {len(valid_idx):,}; "
-          f"{n_params / 1e6:.1f}M parameters", file=sys.stderr)  # fmt: skip
+    print(
+        f"train: {len(train_idx):,} sites with a target of {train.n:,}; valid subset {len(valid_idx):,}; "
+        f"{n_params / 1e6:.1f}M parameters",
+        file=sys.stderr,
+    )
     budget = args.minutes * 60
     start = time.monotonic() - state["elapsed"]
     last_ckpt = t_proc = time.monotonic()
@@ -209,8 +245,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def save(path: Path) -> None:
         state["elapsed"] = time.monotonic() - start
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
-                    "net_config": net_cfg.to_dict()}, str(path) + ".tmp")  # fmt: skip
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "state": state,
+                "net_config": net_cfg.to_dict(),
+            },
+            str(path) + ".tmp",
+        )
         Path(str(path) + ".tmp").replace(path)
 
     done = False
@@ -237,13 +280,21 @@ def main(argv: list[str] | None = None) -> int:
             seen += len(bidx)
             if state["step"] % 50 == 0:
                 el = time.monotonic() - start
-                print(f"step {state['step']} epoch {state['epoch']} loss {loss.item():.3f} "
-                      f"lr {opt.param_groups[0]['lr']:.2e} {el / 60:.1f} min "
-                      f"{seen / max(1e-9, time.monotonic() - t_proc):.0f} ex/s", file=sys.stderr)  # fmt: skip
+                print(
+                    f"step {state['step']} epoch {state['epoch']} loss {loss.item():.3f} "
+                    f"lr {opt.param_groups[0]['lr']:.2e} {el / 60:.1f} min "
+                    f"{seen / max(1e-9, time.monotonic() - t_proc):.0f} ex/s",
+                    file=sys.stderr,
+                )
             if state["step"] % args.eval_every == 0:
                 acc = evaluate(model, mcfg, valid, valid_idx, bf16=bf16)
-                state["history"].append({"step": state["step"], "minutes": round((time.monotonic() - start) / 60, 1),
-                                         "valid_top1": round(acc, 4)})  # fmt: skip
+                state["history"].append(
+                    {
+                        "step": state["step"],
+                        "minutes": round((time.monotonic() - start) / 60, 1),
+                        "valid_top1": round(acc, 4),
+                    }
+                )
                 print(f"valid top-1 {acc:.4f} at step {state['step']}", file=sys.stderr)
                 if acc > state["best"]:
                     state["best"] = acc
@@ -254,8 +305,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             state["epoch"] += 1
     acc = evaluate(model, mcfg, valid, valid_idx, bf16=bf16)
-    state["history"].append({"step": state["step"], "minutes": round((time.monotonic() - start) / 60, 1),
-                             "valid_top1": round(acc, 4)})  # fmt: skip
+    state["history"].append(
+        {
+            "step": state["step"],
+            "minutes": round((time.monotonic() - start) / 60, 1),
+            "valid_top1": round(acc, 4),
+        }
+    )
     if acc > state["best"]:
         state["best"] = acc
         save(args.out / "best.pt")

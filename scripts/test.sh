@@ -56,5 +56,6 @@ if [ -f "$NPM_DIR/.installed-v2" ]; then
 fi
 
 ruff check typeinf models tests benchmarks
+ruff format --check typeinf models tests benchmarks
 mypy typeinf
 python -m pytest -q "$@"

@@ -21,7 +21,7 @@ from typeinf.annotate.dts import NoCompiler, find_typescript
 from typeinf.annotate.python import Edit, annotate_python, for_target
 from typeinf.slices import extract
 
-PY = '''def is_enabled(config, strict=False):
+PY = """def is_enabled(config, strict=False):
     if strict:
         return False
     return True
@@ -30,15 +30,22 @@ PY = '''def is_enabled(config, strict=False):
 def report(rows, verbose=False):
     for row in rows:
         print(row)
-'''
+"""
 # what the shipped model writes into PY at its default threshold
 PY_ANNOTATED = PY.replace("strict=False):", "strict: bool = False) -> bool:").replace(
-    "verbose=False):", "verbose: bool = False) -> None:")
+    "verbose=False):", "verbose: bool = False) -> None:"
+)
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "typeinf", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "typeinf", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def project(tmp_path: Path, files: dict[str, str], requires: str = ">=3.10") -> Path:
@@ -75,7 +82,11 @@ def test_idempotent_where_written_annotations_feed_later_predictions(tmp_path):
     report = json.loads(r.stdout)  # later rounds' edits are reported too, where the site is on disk
     (abort,) = [e for e in report if e["name"] == "abort" and e["kind"] == "return"]
     line = next(i for i, text in enumerate(src.splitlines(), 1) if "def abort(" in text)
-    assert (abort["line"], abort["column"], abort["type"]) == (line, src.splitlines()[line - 1].index("abort"), "None")
+    assert (abort["line"], abort["column"], abort["type"]) == (
+        line,
+        src.splitlines()[line - 1].index("abort"),
+        "None",
+    )
     check = run(["annotate", "--check", "hatch/cli/application.py"], root)
     assert check.returncode == 0, check.stderr
 
@@ -91,8 +102,18 @@ def test_check_and_diff_write_nothing(tmp_path):
     import json
 
     rows = json.loads(r.stdout)
-    assert {"file", "line", "column", "kind", "qualname", "name", "type", "confidence", "alternatives", "source"} \
-        <= set(rows[0])  # fmt: skip
+    assert {
+        "file",
+        "line",
+        "column",
+        "kind",
+        "qualname",
+        "name",
+        "type",
+        "confidence",
+        "alternatives",
+        "source",
+    } <= set(rows[0])
 
 
 def test_kinds_and_threshold_flags(tmp_path):
@@ -107,7 +128,7 @@ def test_kinds_and_threshold_flags(tmp_path):
 
 
 def test_runtime_read_annotations_are_left_alone(tmp_path):
-    src = '''from dataclasses import dataclass
+    src = """from dataclasses import dataclass
 
 
 @dataclass
@@ -118,7 +139,7 @@ class Config:
 @app.get("/items")
 def items(verbose=False):
     return []
-'''
+"""
     root = project(tmp_path, {"m.py": src})
     # the model predicts `bool` for both at 0.94 and 0.96: above this threshold
     r = run(["annotate", "--min-confidence", "0.9", "m.py"], root)
@@ -177,8 +198,11 @@ def test_imports_added_only_where_not_bound_unconditionally_at_module_level():
 
     bound = "from pathlib import Path\n\n\n"
     assert run(bound) == bound + "def f(x: Path | None = None):\n    return x\n"
-    for header in ("from pathlib import Path as P\n\n\n", "try:\n    from pathlib import Path\nexcept ImportError:\n    pass\n\n\n",
-                   "import pathlib\n\n\n"):  # fmt: skip
+    for header in (
+        "from pathlib import Path as P\n\n\n",
+        "try:\n    from pathlib import Path\nexcept ImportError:\n    pass\n\n\n",
+        "import pathlib\n\n\n",
+    ):
         out = run(header)
         assert "def f(x: Path | None = None):" in out
         ns: dict[str, object] = {}
@@ -219,9 +243,17 @@ def _unit_edits(raw: bytes) -> list[Edit]:
     def at(text: str) -> int:
         return raw.index(text.encode())
 
-    return [Edit("var", at("y = 2"), "int"), Edit("var", at("a = 0"), "int"), Edit("param", at("k=None"), "int | None"),
-            Edit("return", at("g(self"), "int | None"), Edit("param", at("v,"), "str"), Edit("param", at("w)"), "int"),
-            Edit("return", at("doc("), "str"), Edit("param", at("q=1"), "int"), Edit("return", at("top("), "int")]
+    return [
+        Edit("var", at("y = 2"), "int"),
+        Edit("var", at("a = 0"), "int"),
+        Edit("param", at("k=None"), "int | None"),
+        Edit("return", at("g(self"), "int | None"),
+        Edit("param", at("v,"), "str"),
+        Edit("param", at("w)"), "int"),
+        Edit("return", at("doc("), "str"),
+        Edit("param", at("q=1"), "int"),
+        Edit("return", at("top("), "int"),
+    ]
 
 
 def test_only_the_statements_holding_edits_go_through_libcst_with_the_same_result():
@@ -230,7 +262,9 @@ def test_only_the_statements_holding_edits_go_through_libcst_with_the_same_resul
     for text in (UNITS_PY, UNITS_PY.replace("\n", "\r\n")):
         edits = _unit_edits(text.encode())
         units = annotate_py._annotate_units(text, *annotate_py.analysed(text), edits, (3, 10), False)
-        assert units is not None and units == annotate_py._annotate_module(text, annotate_py.analysed(text)[1], edits, (3, 10), False)
+        assert units is not None and units == annotate_py._annotate_module(
+            text, annotate_py.analysed(text)[1], edits, (3, 10), False
+        )
         out, applied, runtime = units
         assert runtime == [edits[1]]  # a dataclass field is read at run time
         assert len(applied) == 8 and "x = 1; y: int = 2" in out and "def top(q: int = 1) -> int:" in out
@@ -278,19 +312,27 @@ def test_imports_are_added_to_the_module_head_alone_with_the_same_result():
         tabs = head + FUNCS.replace("    ", "\t")  # a new TYPE_CHECKING block is indented with a tab
         for text in (head + FUNCS, (head + FUNCS).replace("\n", "\r\n"), tabs):
             raw = text.encode()
-            edits = [Edit("param", raw.index(b"q=1"), "Path", (("pathlib", "Path"),)),
-                     Edit("param", raw.index(b"flag="), "bool"),
-                     Edit("var", raw.index(b"field ="), "int"), Edit("var", raw.index(b"total ="), "int"),
-                     Edit("return", raw.index(b"top("), "Repo", (), (("app.repo", "Repo"),)),
-                     Edit("param", raw.index(b"x): return"), "int"), Edit("return", raw.index(b"one("), "int"),
-                     Edit("param", raw.index(b"x): return", raw.index(b"two(")), "str")]  # fmt: skip
+            edits = [
+                Edit("param", raw.index(b"q=1"), "Path", (("pathlib", "Path"),)),
+                Edit("param", raw.index(b"flag="), "bool"),
+                Edit("var", raw.index(b"field ="), "int"),
+                Edit("var", raw.index(b"total ="), "int"),
+                Edit("return", raw.index(b"top("), "Repo", (), (("app.repo", "Repo"),)),
+                Edit("param", raw.index(b"x): return"), "int"),
+                Edit("return", raw.index(b"one("), "int"),
+                Edit("param", raw.index(b"x): return", raw.index(b"two(")), "str"),
+            ]
             units = annotate_py._annotate_units(text, *annotate_py.analysed(text), edits, (3, 10), False)
             whole = annotate_py._annotate_module(text, annotate_py.analysed(text)[1], edits, (3, 10), False)
             assert units is None or units == whole, head
             fast += units is not None
             out = whole[0]
-            assert "from pathlib import Path" in out and "from app.repo import Repo" in out and len(whole[1]) == 8
-            assert "def top(q: Path = 1, *, flag: bool = False) -> \"Repo\":" in out
+            assert (
+                "from pathlib import Path" in out
+                and "from app.repo import Repo" in out
+                and len(whole[1]) == 8
+            )
+            assert 'def top(q: Path = 1, *, flag: bool = False) -> "Repo":' in out
             compile(out, "m.py", "exec")
     assert fast == 3 * (len(HEADS) - 2)  # all but the `if ...: X = 1` / `else:` and `import os; X = 1` heads
 
@@ -319,7 +361,7 @@ def test_atomic_write_keeps_mode_and_writes_through_symlinks(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".typeinf")] == []
 
 
-TS = '''export async function flush(queue) {
+TS = """export async function flush(queue) {
   await queue.drain();
 }
 
@@ -331,7 +373,7 @@ export function isEmpty(items) {
 }
 
 let verbose = false;
-'''
+"""
 
 
 def test_typescript_byte_exact_and_idempotent(tmp_path):
@@ -343,10 +385,15 @@ def test_typescript_byte_exact_and_idempotent(tmp_path):
     r = run(["annotate", "--min-confidence", "0.5", "--inferrable-types", "src/a.ts"], root)
     assert r.returncode == 0, r.stderr
     out = (root / "src" / "a.ts").read_text()
-    want = (TS.replace("flush(queue) {", "flush(queue): Promise<void> {")  # an async function's return
-            .replace("isEmpty(items) {", "isEmpty(items): boolean {").replace("let verbose =", "let verbose: boolean ="))
+    want = (
+        TS.replace("flush(queue) {", "flush(queue): Promise<void> {")  # an async function's return
+        .replace("isEmpty(items) {", "isEmpty(items): boolean {")
+        .replace("let verbose =", "let verbose: boolean =")
+    )
     assert out == want  # only the annotations were inserted, byte for byte
-    assert run(["annotate", "--min-confidence", "0.5", "--inferrable-types", "src/a.ts"], root).returncode == 0
+    assert (
+        run(["annotate", "--min-confidence", "0.5", "--inferrable-types", "src/a.ts"], root).returncode == 0
+    )
     assert (root / "src" / "a.ts").read_text() == out
 
 
@@ -371,8 +418,14 @@ def test_verify_drops_what_the_type_checker_rejects(tmp_path):
     src = "def f(a=False):\n    print(a)\n\n\ndef g(b=False):\n    print(b)\n\n\nf('s')\ng(True)\n"
     root = project(tmp_path, {"m.py": src})
     env_path = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-    r = subprocess.run([sys.executable, "-m", "typeinf", "annotate", "--verify", "--kinds", "param", "m.py"],
-                       cwd=root, capture_output=True, text=True, timeout=600, env=dict(os.environ, PATH=env_path))  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "typeinf", "annotate", "--verify", "--kinds", "param", "m.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, PATH=env_path),
+    )
     assert r.returncode == 0, r.stderr
     out = (root / "m.py").read_text()
     assert "def g(b: bool = False):" in out  # accepted by the checker
@@ -397,8 +450,10 @@ def test_stubs_instead_of_edits(tmp_path):
 
 
 def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
-    src = ("export function toggle(enabled = false) {\n  console.log(enabled);\n}\n\n"
-           "export class Box {\n  open(force = true) {\n    return force;\n  }\n}\n")  # fmt: skip
+    src = (
+        "export function toggle(enabled = false) {\n  console.log(enabled);\n}\n\n"
+        "export class Box {\n  open(force = true) {\n    return force;\n  }\n}\n"
+    )
     typed = "export function twice(n: number): number {\n  return n * 2;\n}\n"
     try:
         find_typescript(tmp_path)
@@ -413,7 +468,10 @@ def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
     assert "export declare function toggle(enabled?: boolean): void;" in dts
     assert "open(force?: boolean): boolean;" in dts
     # a file with nothing to add is declared too
-    assert "export declare function twice(n: number): number;" in (root / "types" / "src" / "typed.d.ts").read_text()
+    assert (
+        "export declare function twice(n: number): number;"
+        in (root / "types" / "src" / "typed.d.ts").read_text()
+    )
     assert "2 stub file(s) written" in r.stderr
 
 
@@ -421,21 +479,29 @@ def test_predict_reports_every_unannotated_site_of_every_file(tmp_path):
     """`typeinf predict` over a project: one JSON array with every unannotated site of every file
     (one batched model pass over all files), whatever its confidence; the same sites, positions and
     predictions as predicting each file on its own; unreadable files reported, the rest done."""
-    root = project(tmp_path, {"m.py": PY, "src/a.ts": TS, "pkg/n.py": "def size(items):\n    return len(items)\n"})
+    root = project(
+        tmp_path, {"m.py": PY, "src/a.ts": TS, "pkg/n.py": "def size(items):\n    return len(items)\n"}
+    )
     (root / "package.json").write_text('{"name": "demo"}')
     (root / "pkg" / "latin1.py").write_bytes(b"x = '\xe9'\n")
     r = run(["predict", ".", "--format", "json"], root)
-    assert r.returncode == 123 and "latin1.py" in r.stderr, r.stderr  # not UTF-8: reported, the rest predicted
+    assert r.returncode == 123 and "latin1.py" in r.stderr, (
+        r.stderr
+    )  # not UTF-8: reported, the rest predicted
     rows = json.loads(r.stdout)
     assert {row["file"] for row in rows} == {"m.py", "src/a.ts", "pkg/n.py"}
     for name in ("m.py", "src/a.ts", "pkg/n.py"):
         alone = json.loads(run(["predict", name, "--format", "json"], root).stdout)
         assert [row for row in rows if row["file"] == name] == alone
         sites = [s for s in json.loads(run(["slices", name], root).stdout) if s["annotation"] is None]
-        assert [(row["line"], row["column"], row["kind"], row["name"]) for row in alone] == \
-            [(s["line"], s["column"], s["kind"], s["name"]) for s in sites]  # fmt: skip
+        assert [(row["line"], row["column"], row["kind"], row["name"]) for row in alone] == [
+            (s["line"], s["column"], s["kind"], s["name"]) for s in sites
+        ]
     by = {(row["file"], row["kind"], row["name"]): row for row in rows}
-    assert by[("m.py", "param", "strict")]["type"] == "bool" and by[("m.py", "param", "strict")]["source"] == "static"
+    assert (
+        by[("m.py", "param", "strict")]["type"] == "bool"
+        and by[("m.py", "param", "strict")]["source"] == "static"
+    )
     assert by[("pkg/n.py", "return", "size")]["type"] == "int"
     sure = json.loads(run(["predict", ".", "--format", "json", "--min-confidence", "0.9"], root).stdout)
     assert sure and all(row["confidence"] >= 0.9 for row in sure) and len(sure) < len(rows)

@@ -30,11 +30,19 @@ class FixedPredictor:
         self.tables = list(tables)
         self.calls = 0
 
-    def predict_groups(self, groups: Sequence[tuple[Sequence[Slice], object]], top_k: int = 5) -> list[list[Prediction]]:
+    def predict_groups(
+        self, groups: Sequence[tuple[Sequence[Slice], object]], top_k: int = 5
+    ) -> list[list[Prediction]]:
         table = self.tables[min(self.calls, len(self.tables) - 1)]
         self.calls += 1
-        return [[Prediction(s, table[(s.kind, s.name)], 1.0, "model", [(table[(s.kind, s.name)], 1.0)])
-                 for s in slices if (s.kind, s.name) in table] for slices, _ in groups]  # fmt: skip
+        return [
+            [
+                Prediction(s, table[(s.kind, s.name)], 1.0, "model", [(table[(s.kind, s.name)], 1.0)])
+                for s in slices
+                if (s.kind, s.name) in table
+            ]
+            for slices, _ in groups
+        ]
 
 
 def run(root: Path, predictor: FixedPredictor, mode: WriteBack, **kw: object) -> tuple[Report, list[str]]:
@@ -67,11 +75,16 @@ def test_write_back_modes_and_report(project: Path, capsys: pytest.CaptureFixtur
     report, messages = run(project, FixedPredictor(TABLE), WriteBack.CHECK, json_report=True)
     assert report.return_code == 1 and report.changed_files == 2
     assert messages[:2] == ["would annotate a.py", "would annotate b.py"] and len(messages) == 3
-    assert messages[-1] == ("2 file(s) would be annotated: 2 param, 1 return, 1 var (threshold 0.50); 0 skipped as "
-                            "read at run time, 0 needing an unknown import, 0 file(s) not processed")  # fmt: skip
+    assert messages[-1] == (
+        "2 file(s) would be annotated: 2 param, 1 return, 1 var (threshold 0.50); 0 skipped as "
+        "read at run time, 0 needing an unknown import, 0 file(s) not processed"
+    )
     assert [(e["file"], e["line"], e["kind"], e["name"], e["type"]) for e in report.entries] == [
-        ("a.py", 1, "return", "f", "int"), ("a.py", 1, "param", "x", "int"), ("a.py", 1, "param", "y", "int"),
-        ("b.py", 1, "var", "N", "int")]  # fmt: skip
+        ("a.py", 1, "return", "f", "int"),
+        ("a.py", 1, "param", "x", "int"),
+        ("a.py", 1, "param", "y", "int"),
+        ("b.py", 1, "var", "N", "int"),
+    ]
     assert '"name": "x"' in capsys.readouterr().out
     assert {p.name: p.read_text() for p in project.glob("*.py")} == before
 
@@ -108,7 +121,10 @@ def test_verified_edits_keep_their_predictions(project: Path, monkeypatch: pytes
     lists the predictions of the edits kept (the edits re-applied, respelled, carry them)."""
 
     def verdicts(targets: list, root: Path) -> list[Verdict]:
-        return [Verdict([e for e in t.edits if e.start != 9], [e for e in t.edits if e.start == 9]) for t in targets]
+        return [
+            Verdict([e for e in t.edits if e.start != 9], [e for e in t.edits if e.start == 9])
+            for t in targets
+        ]
 
     monkeypatch.setattr(pipeline_module, "verify_all", verdicts)
     report, messages = run(project, FixedPredictor(TABLE), WriteBack.YES, verify=True)
@@ -136,12 +152,23 @@ def test_an_edit_carries_its_prediction_through_respelling(tmp_path: Path) -> No
     _, applied, _ = annotate_python(src, planned.edits, (3, 8))
     assert [e.type for e in applied] == ["List[int]"]
     assert applied[0].prediction is preds[0]
-    assert applied[0] == replace(planned.edits[0], type="List[int]")  # the prediction is not the edit's identity
+    assert applied[0] == replace(
+        planned.edits[0], type="List[int]"
+    )  # the prediction is not the edit's identity
 
 
-@pytest.mark.parametrize(("mode", "changed", "failures", "code"), [
-    (WriteBack.YES, 3, 0, 0), (WriteBack.DIFF, 3, 0, 0), (WriteBack.STUBS, 3, 0, 0), (WriteBack.CHECK, 0, 0, 0),
-    (WriteBack.CHECK, 3, 0, 1), (WriteBack.CHECK, 3, 1, 123), (WriteBack.YES, 0, 1, 123)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("mode", "changed", "failures", "code"),
+    [
+        (WriteBack.YES, 3, 0, 0),
+        (WriteBack.DIFF, 3, 0, 0),
+        (WriteBack.STUBS, 3, 0, 0),
+        (WriteBack.CHECK, 0, 0, 0),
+        (WriteBack.CHECK, 3, 0, 1),
+        (WriteBack.CHECK, 3, 1, 123),
+        (WriteBack.YES, 0, 1, 123),
+    ],
+)
 def test_report_return_code(mode: WriteBack, changed: int, failures: int, code: int) -> None:
     report = Report(mode, changed_files=changed)
     for i in range(failures):

@@ -23,8 +23,14 @@ from typeinf.slices import extract
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "typeinf", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env=dict(os.environ))  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "typeinf", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
 
 
 def site(src: str, kind: str, name: str, nth: int = 0) -> int:
@@ -85,7 +91,7 @@ def test_annotating_every_site_of_global_and_nonlocal_code_still_compiles(tmp_pa
 
 
 # ------------------------------------------------------------------ 2. names bound at run time
-SHOP = '''from typing import TYPE_CHECKING
+SHOP = """from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shop.models import Order
@@ -114,17 +120,19 @@ class Thing:
 
 def after():
     return Thing()
-'''
+"""
 
 
 def test_annotations_naming_unbound_names_are_quoted():
-    edits = [Edit("param", site(SHOP, "param", "order"), "Order"),
-             Edit("return", site(SHOP, "return", "make_order"), "Order"),
-             Edit("return", site(SHOP, "return", "later"), "Thing | None"),
-             Edit("return", site(SHOP, "return", "copy"), "Thing"),
-             Edit("param", site(SHOP, "param", "other"), "list[Thing]"),
-             Edit("return", site(SHOP, "return", "after"), "Thing"),
-             Edit("param", site(SHOP, "param", "outdir"), "str")]  # fmt: skip
+    edits = [
+        Edit("param", site(SHOP, "param", "order"), "Order"),
+        Edit("return", site(SHOP, "return", "make_order"), "Order"),
+        Edit("return", site(SHOP, "return", "later"), "Thing | None"),
+        Edit("return", site(SHOP, "return", "copy"), "Thing"),
+        Edit("param", site(SHOP, "param", "other"), "list[Thing]"),
+        Edit("return", site(SHOP, "return", "after"), "Thing"),
+        Edit("param", site(SHOP, "param", "outdir"), "str"),
+    ]
     out, applied, _ = annotate_python(SHOP, edits)
     assert len(applied) == len(edits)
     assert 'def send_receipt(order: "Order", outdir: str):' in out  # TYPE_CHECKING-only import
@@ -147,8 +155,11 @@ def test_future_annotations_and_local_variables_need_no_quotes():
 
 def test_module_and_class_variable_annotations_are_evaluated_where_they_run():
     src = "X = build()\n\n\nclass A:\n    y = 1\n    z = A2()\n\n\nclass A2:\n    pass\n"
-    edits = [Edit("var", offset(src, "X"), "A2"), Edit("var", offset(src, "z"), "A2"),
-             Edit("var", offset(src, "y"), "int")]  # fmt: skip
+    edits = [
+        Edit("var", offset(src, "X"), "A2"),
+        Edit("var", offset(src, "z"), "A2"),
+        Edit("var", offset(src, "y"), "int"),
+    ]
     out, applied, _ = annotate_python(src, edits, aggressive=True)
     assert len(applied) == 3
     assert 'X: "A2" = build()' in out and 'z: "A2" = A2()' in out and "y: int = 1" in out
@@ -157,9 +168,12 @@ def test_module_and_class_variable_annotations_are_evaluated_where_they_run():
 def test_the_second_round_quotes_a_type_checking_import_written_by_the_first(tmp_path):
     """The issue's case: round 1 adds `if TYPE_CHECKING: from shop.models import Order` for the
     parameter; the return of another function written later must be quoted too."""
-    first = SHOP.replace("from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from shop.models import Order\n\n\n", "")
-    out, _, _ = annotate_python(first, [Edit("param", site(first, "param", "order"), "Order", (),
-                                             (("shop.models", "Order"),))])  # fmt: skip
+    first = SHOP.replace(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from shop.models import Order\n\n\n", ""
+    )
+    out, _, _ = annotate_python(
+        first, [Edit("param", site(first, "param", "order"), "Order", (), (("shop.models", "Order"),))]
+    )
     out2, _, _ = annotate_python(out, [Edit("return", site(out, "return", "make_order"), "Order")])
     assert 'order: "Order"' in out2 and 'def make_order() -> "Order":' in out2
 
@@ -194,7 +208,9 @@ def test_a_deep_file_is_reported_and_the_others_annotated(tmp_path):
     """Nine files (the worker pool's path): the deep one is skipped with a message, exit 123, and
     the others are written."""
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "d"\nrequires-python = ">=3.10"\n')
-    (tmp_path / "deep.py").write_text("def is_on(strict=False):\n    return " + "(" * 1500 + "1" + ")" * 1500 + "\n")
+    (tmp_path / "deep.py").write_text(
+        "def is_on(strict=False):\n    return " + "(" * 1500 + "1" + ")" * 1500 + "\n"
+    )
     for i in range(8):
         (tmp_path / f"ok{i}.py").write_text("def is_on(strict=False):\n    return True\n")
     r = run(["annotate", "--min-confidence", "0", "."], tmp_path)
@@ -207,13 +223,20 @@ def test_a_deep_file_is_reported_and_the_others_annotated(tmp_path):
 # ------------------------------------------------------------------ #18.9 inferrable TypeScript types
 def test_typescript_sites_the_compiler_infers_from_a_literal_are_left_alone(tmp_path):
     (tmp_path / "package.json").write_text('{"name": "t"}\n')
-    src = ("export function count(items, start = 0) {\n  let i = 0;\n  const label = 'n';\n"
-           "  const double = (x) => x * 2;\n  for (const it of items) { i += double(it); }\n  return i + start;\n}\n")  # fmt: skip
+    src = (
+        "export function count(items, start = 0) {\n  let i = 0;\n  const label = 'n';\n"
+        "  const double = (x) => x * 2;\n  for (const it of items) { i += double(it); }\n  return i + start;\n}\n"
+    )
     (tmp_path / "a.ts").write_text(src)
     r = run(["annotate", "--min-confidence", "0", "a.ts"], tmp_path)
     assert r.returncode == 0, r.stderr
     out = (tmp_path / "a.ts").read_text()
-    assert "start = 0" in out and "let i = 0;" in out and "const label = 'n';" in out and "const double = (" in out
+    assert (
+        "start = 0" in out
+        and "let i = 0;" in out
+        and "const label = 'n';" in out
+        and "const double = (" in out
+    )
     assert "items:" in out  # the others are still written
     (tmp_path / "a.ts").write_text(src)
     r = run(["annotate", "--min-confidence", "0", "--inferrable-types", "a.ts"], tmp_path)
@@ -231,8 +254,12 @@ def test_the_typescript_compilers_parser_judges_the_annotated_text(tmp_path):
     except NoCompiler:
         need_tool(None, "the TypeScript compiler (npm install typescript; TYPEINF_TYPESCRIPT)")
     good = b"export function f(x) {\n  return x;\n}\n"
-    pairs = {tmp_path / "a.ts": (good, good.replace(b"f(x)", b"f(x: number)")),
-             tmp_path / "b.ts": (good, good.replace(b"f(x)", b"f(x: )")),
-             tmp_path / "c.tsx": (b"const a = <div/>;\n", b"const a: JSX.Element = <div/>;\n")}  # fmt: skip
+    pairs = {
+        tmp_path / "a.ts": (good, good.replace(b"f(x)", b"f(x: number)")),
+        tmp_path / "b.ts": (good, good.replace(b"f(x)", b"f(x: )")),
+        tmp_path / "c.tsx": (b"const a = <div/>;\n", b"const a: JSX.Element = <div/>;\n"),
+    }
     broken = syntax_regressions(tmp_path, pairs)
-    assert broken is not None and set(broken) == {tmp_path / "b.ts"} and "expected" in broken[tmp_path / "b.ts"]
+    assert (
+        broken is not None and set(broken) == {tmp_path / "b.ts"} and "expected" in broken[tmp_path / "b.ts"]
+    )

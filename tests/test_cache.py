@@ -40,7 +40,10 @@ def test_entries_are_bounded_and_namespaced(tmp_path):
     cache.put_many([(f"k{i}", (("int", 0.5),)) for i in range(5)])
     kept = [k for k in (f"k{i}" for i in range(5)) if cache.get(k) is not None]
     assert len(kept) == 3
-    assert RankingCache.open(tmp_path, "other") is not None and RankingCache.open(tmp_path, "other").get("k4") is None
+    assert (
+        RankingCache.open(tmp_path, "other") is not None
+        and RankingCache.open(tmp_path, "other").get("k4") is None
+    )
     model = Path(__file__).resolve().parents[1] / "typeinf" / "model"
     files = [model / "typeinf.onnx", model / "types.json"]
     assert namespace(files, 1.0) != namespace(files, 1.1) != namespace(files[:1], 1.0)
@@ -73,8 +76,14 @@ def test_the_cli_keeps_rankings_where_configured_and_not_with_no_cache(tmp_path)
     env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
 
     def predict(*flags: str) -> str:
-        r = subprocess.run([sys.executable, "-m", "typeinf", "predict", *flags, "m.py"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=300)  # fmt: skip
+        r = subprocess.run(
+            [sys.executable, "-m", "typeinf", "predict", *flags, "m.py"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stderr
         return r.stdout
 

@@ -64,8 +64,13 @@ def _tree(root: Path, rng: random.Random) -> tuple[dict[Path, bytes], set[Path]]
 
 
 def _annotate(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "typeinf", "annotate", "."], cwd=root, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "typeinf", "annotate", "."],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))

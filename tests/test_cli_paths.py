@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_stdin(args: list[str], cwd: Path, data: bytes) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "typeinf", *args], cwd=cwd, input=data, capture_output=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "typeinf", *args], cwd=cwd, input=data, capture_output=True, timeout=300
+    )
 
 
 def test_symlink_loops_are_skipped_and_the_rest_processed(tmp_path):
@@ -45,8 +46,17 @@ def test_exclude_applies_to_files_named_on_the_command_line(tmp_path):
     root = project(tmp_path, {"app/models.py": PY, "app/migrations/0001_initial.py": PY, "legacy_old.py": PY})
     with open(root / "pyproject.toml", "a") as fh:
         fh.write('\n[tool.typeinf]\nexclude = ["migrations/"]\n')
-    r = run(["annotate", "app/models.py", "app/migrations/0001_initial.py", "legacy_old.py",
-             "--exclude", "*_old.py"], root)  # fmt: skip
+    r = run(
+        [
+            "annotate",
+            "app/models.py",
+            "app/migrations/0001_initial.py",
+            "legacy_old.py",
+            "--exclude",
+            "*_old.py",
+        ],
+        root,
+    )
     assert r.returncode == 0, r.stderr
     assert (root / "app" / "models.py").read_text() == PY_ANNOTATED
     assert (root / "app" / "migrations" / "0001_initial.py").read_text() == PY
@@ -135,8 +145,14 @@ def test_every_flag_has_help_with_its_default():
             flag = action.option_strings[-1]
             assert action.help, f"typeinf {name} {flag}: no help"
             assert "default" in action.help, f"typeinf {name} {flag}: default not shown"
-    r = subprocess.run([sys.executable, "-m", "typeinf", "annotate", "--help"], capture_output=True, text=True,
-                       timeout=60, cwd=ROOT, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "typeinf", "annotate", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert r.returncode == 0
     for text in ("--project DIR", "project root", "--threads N", "threads the model runs on"):
         assert text in r.stdout

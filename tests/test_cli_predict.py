@@ -16,8 +16,14 @@ def test_predict_writes_nothing_under_the_home_cache(tmp_path):
     (work / "m.py").write_text("def is_enabled(config, strict=False):\n    return strict\n")
     env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "ORT_DISABLE_TELEMETRY")}
     env["HOME"] = str(home)
-    r = subprocess.run([sys.executable, "-m", "typeinf", "predict", "m.py"], cwd=work, env=env,
-                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "typeinf", "predict", "m.py"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "strict : bool" in r.stdout  # the model really ran
     written = [p.relative_to(home).as_posix() for p in Path(home).rglob("*")]
@@ -32,19 +38,45 @@ def test_predict_shows_what_annotate_writes_and_marks_it(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nrequires-python = ">=3.10"\n')
     src = "def f(flag=False):\n    return 1\n\n\ndef is_on(x, strict=False):\n    if strict:\n        return False\n    return True\n"
     (tmp_path / "m.py").write_text(src)
-    pred = subprocess.run([sys.executable, "-m", "typeinf", "predict", "--format", "json", "m.py"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    pred = subprocess.run(
+        [sys.executable, "-m", "typeinf", "predict", "--format", "json", "m.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert pred.returncode == 0, pred.stderr
-    marked = {(d["line"], d["column"], d["kind"]): (d["type"], d["confidence"]) for d in _json.loads(pred.stdout)
-              if d["annotate"]}
-    ann = subprocess.run([sys.executable, "-m", "typeinf", "annotate", "--diff", "--format", "text", "m.py"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    ann_json = subprocess.run([sys.executable, "-m", "typeinf", "annotate", "--check", "--format", "json", "m.py"],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    written = {(d["line"], d["column"], d["kind"]): (d["type"], d["confidence"]) for d in _json.loads(ann_json.stdout)}
+    marked = {
+        (d["line"], d["column"], d["kind"]): (d["type"], d["confidence"])
+        for d in _json.loads(pred.stdout)
+        if d["annotate"]
+    }
+    ann = subprocess.run(
+        [sys.executable, "-m", "typeinf", "annotate", "--diff", "--format", "text", "m.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    ann_json = subprocess.run(
+        [sys.executable, "-m", "typeinf", "annotate", "--check", "--format", "json", "m.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    written = {
+        (d["line"], d["column"], d["kind"]): (d["type"], d["confidence"])
+        for d in _json.loads(ann_json.stdout)
+    }
     assert written and marked == written, (marked, written, ann.stdout)
     assert (tmp_path / "m.py").read_text() == src  # predict writes nothing
-    text = subprocess.run([sys.executable, "-m", "typeinf", "predict", "m.py"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300).stdout
+    text = subprocess.run(
+        [sys.executable, "-m", "typeinf", "predict", "m.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
     assert sum("[annotate]" in line for line in text.splitlines()) == len(written)
     assert "| " in text  # alternatives are shown

@@ -13,8 +13,9 @@ GOOD = "def area(w, h=2):\n    return w * h\n"
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "typeinf", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "typeinf", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def make_project(tmp_path: Path) -> Path:

@@ -98,8 +98,9 @@ def run_stdin(args: list[str], cwd: Path, data: bytes):  # noqa: ANN201
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "typeinf", *args], cwd=cwd, input=data, capture_output=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "typeinf", *args], cwd=cwd, input=data, capture_output=True, timeout=300
+    )
 
 
 def test_a_file_deleted_during_the_run_is_not_counted(tmp_path):
@@ -110,8 +111,12 @@ def test_a_file_deleted_during_the_run_is_not_counted(tmp_path):
     bin_dir.mkdir()
     (bin_dir / "mypy").write_text(f'#!/bin/sh\nrm -f "{root / "gone.py"}"\n')
     os.chmod(bin_dir / "mypy", 0o755)
-    path = os.pathsep.join([str(bin_dir), *[p for p in os.environ.get("PATH", "").split(os.pathsep)
-                                            if not (Path(p) / "pyright").exists()]])  # fmt: skip
+    path = os.pathsep.join(
+        [
+            str(bin_dir),
+            *[p for p in os.environ.get("PATH", "").split(os.pathsep) if not (Path(p) / "pyright").exists()],
+        ]
+    )
     r = run(["annotate", "--verify", "--format", "json", "a.py", "gone.py"], root, {"PATH": path})
     assert r.returncode == 123, r.stderr
     assert "gone.py: not written:" in r.stderr and "No such file or directory" in r.stderr

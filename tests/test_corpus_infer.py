@@ -37,7 +37,7 @@ export function build(n: number) {
 
 export const double = (x: number) => x * 2;
 """
-UTIL = 'export function helper(n: number) { return String(n); }\n'
+UTIL = "export function helper(n: number) { return String(n); }\n"
 
 
 def _tarball(tmp: Path, files: dict[str, str]) -> Path:
@@ -98,11 +98,12 @@ def test_usable_filters_uninformative_types():
 
 def test_stats_count_inferred_sites_apart():
     st = _Stats("npm")
-    declared = [{"kind": "param", "label": "string", "category": "builtin", "generic": False, "visible": True}]
+    declared = [
+        {"kind": "param", "label": "string", "category": "builtin", "generic": False, "visible": True}
+    ]
     st.add_package("train", 1, declared, {"dts_sites": 0})
     st.add_inferred("train", [{"kind": "var"}, {"kind": "var"}, {"kind": "return"}])
     out = st.finish()
     assert out["sites"] == 1 and out["inferred_sites"] == 3
     assert out["inferred_by_kind"] == {"return": 1, "var": 2}
     assert out["splits"]["train"]["inferred_sites"] == 3
-

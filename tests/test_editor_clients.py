@@ -16,12 +16,19 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 LSP = ROOT / "lsp"
-SETTINGS = {"typeinf.inlayHints.parameters", "typeinf.inlayHints.returns", "typeinf.inlayHints.variables",
-            "typeinf.minConfidence", "typeinf.maxHints"}  # fmt: skip
+SETTINGS = {
+    "typeinf.inlayHints.parameters",
+    "typeinf.inlayHints.returns",
+    "typeinf.inlayHints.variables",
+    "typeinf.minConfidence",
+    "typeinf.maxHints",
+}
 
 
 def test_vscode_extension_builds_into_a_vsix():
-    proc = subprocess.run(["bash", str(LSP / "vscode" / "build.sh")], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["bash", str(LSP / "vscode" / "build.sh")], capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     vsix = LSP / "vscode" / "typeinf.vsix"
     with zipfile.ZipFile(vsix) as z:
@@ -30,7 +37,9 @@ def test_vscode_extension_builds_into_a_vsix():
     assert "extension/out/extension.js" in names
     assert any(n.startswith("extension/node_modules/vscode-languageclient/") for n in names)
     assert SETTINGS <= set(manifest["contributes"]["configuration"]["properties"])
-    assert {"onLanguage:python", "onLanguage:typescript", "onLanguage:typescriptreact"} <= set(manifest["activationEvents"])
+    assert {"onLanguage:python", "onLanguage:typescript", "onLanguage:typescriptreact"} <= set(
+        manifest["activationEvents"]
+    )
 
 
 def test_helix_configuration():

@@ -10,7 +10,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-SOURCE = '''def scale(value, factor=2, label="x"):
+SOURCE = """def scale(value, factor=2, label="x"):
     print(label)
     return value * factor
 
@@ -18,7 +18,7 @@ SOURCE = '''def scale(value, factor=2, label="x"):
 def report(rows, verbose=False):
     for row in rows:
         print(row)
-'''
+"""
 
 
 SHAPES = """class Widget:
@@ -40,13 +40,17 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
     (root / "shapes.py").write_text(SHAPES)  # another module: the server indexes the workspace's types
     (root / "src" / "models").mkdir(parents=True)
     (root / "src" / "models" / "user.ts").write_text(USER_TS)
+
     @lsp_client.feature(lsp.WORKSPACE_INLAY_HINT_REFRESH)
     def refresh(params: None) -> None:  # the server asks for a refresh when late predictions arrive
         lsp_client.refreshes = getattr(lsp_client, "refreshes", 0) + 1  # type: ignore[attr-defined]
 
     # minConfidence 0: every prediction becomes a hint, so positions can be checked exactly
-    params = lsp.InitializeParams(capabilities=client_capabilities("neovim"), root_uri=root.as_uri(),
-                                  initialization_options={"typeinf": {"maxHints": 100, "minConfidence": 0.0}})  # fmt: skip
+    params = lsp.InitializeParams(
+        capabilities=client_capabilities("neovim"),
+        root_uri=root.as_uri(),
+        initialization_options={"typeinf": {"maxHints": 100, "minConfidence": 0.0}},
+    )
     result = await lsp_client.initialize_session(params)
     lsp_client.root = root  # type: ignore[attr-defined]
     lsp_client.encoding = result.capabilities.position_encoding or "utf-16"  # type: ignore[attr-defined]
@@ -69,7 +73,8 @@ def whole(text: str) -> lsp.Range:
 
 async def hints(client: LanguageClient, uri: str, text: str) -> list[lsp.InlayHint]:
     got = await client.text_document_inlay_hint_async(
-        lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), whole(text)))  # fmt: skip
+        lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), whole(text))
+    )
     return got or []
 
 
@@ -88,7 +93,8 @@ async def test_inlay_hints_insert_on_accept(client: LanguageClient):
 async def test_hover_shows_ranked_alternatives(client: LanguageClient):
     uri = open_doc(client, "h.py", SOURCE)
     got = await client.text_document_hover_async(
-        lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(0, 19)))  # factor
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(0, 19))
+    )  # factor
     assert got is not None
     text = got.contents.value  # type: ignore[union-attr]
     assert "`int`" in text and "%" in text and ("static" in text or "model" in text)
@@ -96,9 +102,13 @@ async def test_hover_shows_ranked_alternatives(client: LanguageClient):
 
 async def test_code_actions_annotate_site_function_and_file(client: LanguageClient):
     uri = open_doc(client, "c.py", SOURCE)
-    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
-        lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(5, 20), lsp.Position(5, 20)),
-        lsp.CodeActionContext(diagnostics=[])))  # fmt: skip
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            lsp.TextDocumentIdentifier(uri),
+            lsp.Range(lsp.Position(5, 20), lsp.Position(5, 20)),
+            lsp.CodeActionContext(diagnostics=[]),
+        )
+    )
     titles = [a.title for a in actions or []]
     assert any(t.startswith("Annotate `verbose: bool`") for t in titles), titles
     assert "Annotate this file (typeinf)" in titles
@@ -111,8 +121,12 @@ async def test_edit_then_hints_follow_the_new_version(client: LanguageClient):
     uri = open_doc(client, "e.py", SOURCE)
     await hints(client, uri, SOURCE)
     new = SOURCE.replace("verbose=False", "verbose=False, limit=10")
-    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-        lsp.VersionedTextDocumentIdentifier(version=2, uri=uri), [lsp.TextDocumentContentChangeWholeDocument(new)]))  # fmt: skip
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [lsp.TextDocumentContentChangeWholeDocument(new)],
+        )
+    )
     got = await hints(client, uri, new)
     assert any(h.label == ": int" and h.position.line == 5 for h in got)
 
@@ -130,15 +144,21 @@ async def test_typescript_hints_in_the_negotiated_position_encoding(client: Lang
     got = await hints(client, uri, text)
     ret = next(h for h in got if h.label == ": void")
     before = text[: text.index(") {") + 1]  # the hint goes right after `(message = "")`
-    units = {"utf-8": len(before.encode("utf-8")), "utf-16": len(before.encode("utf-16-le")) // 2,
-             "utf-32": len(before)}[client.encoding]  # type: ignore[attr-defined]  # fmt: skip
+    units = {
+        "utf-8": len(before.encode("utf-8")),
+        "utf-16": len(before.encode("utf-16-le")) // 2,
+        "utf-32": len(before),
+    }[client.encoding]  # type: ignore[attr-defined]
     assert ret.position == lsp.Position(0, units)
 
 
 async def test_settings_change_and_invalid_settings(client: LanguageClient):
     uri = open_doc(client, "s.py", SOURCE)
-    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
-        settings={"typeinf": {"inlayHints": {"returns": False}, "maxHints": "lots", "minConfidence": 0.0}}))  # fmt: skip
+    client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(
+            settings={"typeinf": {"inlayHints": {"returns": False}, "maxHints": "lots", "minConfidence": 0.0}}
+        )
+    )
     msg = await client.wait_for_notification(lsp.WINDOW_SHOW_MESSAGE)
     assert "maxHints" in msg.message
     got = await hints(client, uri, SOURCE)
@@ -149,10 +169,16 @@ async def test_types_of_other_project_modules_are_predicted_and_imported(client:
     text = "def render(widget, width):\n    widget.resize(width)\n    widget.draw()\n    return widget\n"
     uri = open_doc(client, "app.py", text)
     got = await hints(client, uri, text)
-    assert any(h.label == ": Widget" and h.position == lsp.Position(0, 17) for h in got), [h.label for h in got]
-    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
-        lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(0, 12), lsp.Position(0, 12)),
-        lsp.CodeActionContext(diagnostics=[])))  # fmt: skip
+    assert any(h.label == ": Widget" and h.position == lsp.Position(0, 17) for h in got), [
+        h.label for h in got
+    ]
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            lsp.TextDocumentIdentifier(uri),
+            lsp.Range(lsp.Position(0, 12), lsp.Position(0, 12)),
+            lsp.CodeActionContext(diagnostics=[]),
+        )
+    )
     site = next(a for a in actions or [] if a.title.startswith("Annotate `widget: Widget`"))
     new_text = "".join(e.new_text for e in site.edit.changes[uri])  # type: ignore[union-attr,index]
     # a project module is imported for type checking only (no import cycle at run time), so quoted
@@ -169,9 +195,13 @@ def apply_edits(text: str, edits: list[lsp.TextEdit]) -> str:
 
 
 async def code_actions_at(client: LanguageClient, uri: str, line: int, col: int) -> list[lsp.CodeAction]:
-    got = await client.text_document_code_action_async(lsp.CodeActionParams(
-        lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(line, col), lsp.Position(line, col)),
-        lsp.CodeActionContext(diagnostics=[])))  # fmt: skip
+    got = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            lsp.TextDocumentIdentifier(uri),
+            lsp.Range(lsp.Position(line, col), lsp.Position(line, col)),
+            lsp.CodeActionContext(diagnostics=[]),
+        )
+    )
     return [a for a in got or [] if isinstance(a, lsp.CodeAction)]
 
 
@@ -180,7 +210,9 @@ async def test_inlay_hint_edit_writes_what_the_code_action_writes(client: Langua
     uri = open_doc(client, "pep8.py", SOURCE)
     hint = next(h for h in await hints(client, uri, SOURCE) if h.position == lsp.Position(5, 24))
     by_hint = apply_edits(SOURCE, hint.text_edits or []).splitlines()[5]
-    site = next(a for a in await code_actions_at(client, uri, 5, 20) if a.title.startswith("Annotate `verbose"))
+    site = next(
+        a for a in await code_actions_at(client, uri, 5, 20) if a.title.startswith("Annotate `verbose")
+    )
     by_action = apply_edits(SOURCE, site.edit.changes[uri]).splitlines()[5]  # type: ignore[union-attr,index]
     assert by_hint == by_action == "def report(rows, verbose: bool = False):"
 
@@ -188,8 +220,12 @@ async def test_inlay_hint_edit_writes_what_the_code_action_writes(client: Langua
 async def test_only_a_confident_prediction_is_the_preferred_quick_fix(client: LanguageClient):
     uri = open_doc(client, "pref.py", SOURCE)
     rows = next(a for a in await code_actions_at(client, uri, 5, 12) if a.title.startswith("Annotate `rows"))
-    verbose = next(a for a in await code_actions_at(client, uri, 5, 20) if a.title.startswith("Annotate `verbose"))
-    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(5, 12)))
+    verbose = next(
+        a for a in await code_actions_at(client, uri, 5, 20) if a.title.startswith("Annotate `verbose")
+    )
+    hover = await client.text_document_hover_async(
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(5, 12))
+    )
     assert hover is not None and "(model)" in hover.contents.value  # type: ignore[union-attr]
     assert not rows.is_preferred  # a model guess far below the >= 95%-precision threshold
     assert verbose.is_preferred  # `bool` from the default: at the threshold annotate writes at

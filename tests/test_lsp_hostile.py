@@ -70,7 +70,7 @@ def test_probe(name, shared, workspace):
         if "DEAF" in observed:
             s.server.close()
         rows = [(name, probe.expected, observed, probe.ok(observed))]
-    (_, expected, observed, ok), = rows
+    ((_, expected, observed, ok),) = rows
     assert ok, f"{name}: expected {expected!r}, observed {observed!r}"
 
 
@@ -94,7 +94,9 @@ def test_frames_split_anywhere_are_reassembled():
 
 def test_oversized_frame_is_skipped_without_keeping_it():
     parser = FrameParser(max_bytes=1000)
-    events = parser.feed(b'Content-Length: 5000\r\n\r\n{"jsonrpc": "2.0", "id": 7, "method": "x", "params": "')
+    events = parser.feed(
+        b'Content-Length: 5000\r\n\r\n{"jsonrpc": "2.0", "id": 7, "method": "x", "params": "'
+    )
     assert [e.request_id for e in events if isinstance(e, Rejected)] == [7]
     for _ in range(10):
         parser.feed(b"a" * 500)
@@ -104,7 +106,10 @@ def test_oversized_frame_is_skipped_without_keeping_it():
 
 
 def test_a_length_too_long_stops_at_the_next_header():
-    first, second = b'{"jsonrpc": "2.0", "id": 1, "method": "a"}', fuzz.message({"jsonrpc": "2.0", "method": "b"})
+    first, second = (
+        b'{"jsonrpc": "2.0", "id": 1, "method": "a"}',
+        fuzz.message({"jsonrpc": "2.0", "method": "b"}),
+    )
     events = FrameParser().feed(b"Content-Length: 500\r\n\r\n" + first + second)
     assert _bodies(events) == [first, b'{"jsonrpc": "2.0", "method": "b"}']
 
@@ -113,8 +118,11 @@ def test_a_length_too_long_stops_at_the_next_header():
 def test_hints_of_an_older_version_move_to_unchanged_lines_only():
     old = b"def f(a):\n    pass\n\ndef g(b):\n    pass\n\ndef h(c):\n    pass\n"
     new = old.replace(b"def g(b)", b"def g(b, extra)").replace(b"def f", b"# top\ndef f")
-    hints = [(None, Insertion(old.index(b"a)") + 1, ": int")), (None, Insertion(old.index(b"b)") + 1, ": str")),
-             (None, Insertion(old.index(b"c)") + 1, ": float"))]  # fmt: skip
+    hints = [
+        (None, Insertion(old.index(b"a)") + 1, ": int")),
+        (None, Insertion(old.index(b"b)") + 1, ": str")),
+        (None, Insertion(old.index(b"c)") + 1, ": float")),
+    ]
     moved = map_insertions(old, new, hints)  # type: ignore[arg-type]
     assert [(new[i.offset - 1 : i.offset], i.text) for _, i in moved] == [(b"c", ": float")]
     same = map_insertions(old, old.replace(b"def g(b)", b"def g(bb)"), hints)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from typeinf.predict import rule_out_by_members
 from typeinf.project import ProjectIndex
 from typeinf.slices.source import parse
 
-PY = b'''
+PY = b"""
 from lib import Base
 
 class Shape:
@@ -36,9 +36,9 @@ class Dynamic:
 class Record:
     id: int
     name: str = ""
-'''
+"""
 
-TS = b'''
+TS = b"""
 import { Lib } from "lib";
 export class Shape { sides = 0; constructor(private readonly n: number, m: string) {} draw(): void {} get area() { return 1; } }
 class Square extends Shape { corners() {} }
@@ -46,7 +46,7 @@ class Remote extends Lib { ping() {} }
 interface Named { name: string; rename(to: string): void }
 interface Tagged extends Named { tag: string }
 interface Bag { [key: string]: unknown }
-'''
+"""
 
 
 def _resolved(src: bytes, language: str) -> dict:
@@ -73,12 +73,17 @@ def test_typescript_members_own_inherited_and_open():
 def test_class_of_and_used_members():
     assert class_of("Shape | None") == "Shape" and class_of("list[int]") == "list"
     assert class_of("int | str") is None and class_of("mod.Shape") is None
-    assert class_of("string[]", "typescript") == "Array" and class_of("Promise<void>", "typescript") == "Promise"
+    assert (
+        class_of("string[]", "typescript") == "Array" and class_of("Promise<void>", "typescript") == "Promise"
+    )
     assert used_members(["append", "__len__"], ["size"]) == {"append", "size"}
 
 
 def test_a_candidate_lacking_a_used_member_is_ruled_out():
-    table = {**BUILTIN_MEMBERS["python"], **{k: v for k, v in _resolved(PY, "python").items() if v is not None}}
+    table = {
+        **BUILTIN_MEMBERS["python"],
+        **{k: v for k, v in _resolved(PY, "python").items() if v is not None},
+    }
     alts = [("str", 0.5), ("Shape", 0.3), ("Remote", 0.1)]
     got = dict(rule_out_by_members(alts, {"draw", "area"}, table))
     assert got["str"] <= 0.1 + 1e-9 and got["Shape"] > 0.5  # str has no .draw: its share goes to the others
@@ -114,7 +119,9 @@ def test_index_serves_its_last_list_while_scanning_then_the_full_one(tmp_path):
     first = index.types_for(tmp_path / "app.py", "python")
     assert [p.name for p in first] == ["Alpha"]
     seen: list[list[str]] = []
-    index.populate(between=lambda: seen.append([p.name for p in index.types_for(tmp_path / "x.py", "python")]))
+    index.populate(
+        between=lambda: seen.append([p.name for p in index.types_for(tmp_path / "x.py", "python")])
+    )
     assert seen and all(names == ["Alpha"] for names in seen)  # the scan never rebuilt it midway
     assert index.complete
     assert sorted(p.name for p in index.types_for(tmp_path / "app.py", "python")) == ["Alpha", "Beta"]

@@ -26,17 +26,85 @@ def trained(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("pipeline")
     data, ckpt, model = work / "data", work / "train", work / "model"
-    assert dataset.main(["--shards", str(FIXTURE), "--out", str(data), "--tokenizer-size", "600",
-                         "--types-per-lang", "300", "--min-count", "1", "--jobs", "1"]) == 0  # fmt: skip
-    assert train.main(["--data", str(data), "--out", str(ckpt), "--max-steps", "40", "--minutes", "5",
-                       "--d", "64", "--layers", "1", "--heads", "2", "--ff", "128", "--batch-size", "16",
-                       "--eval-every", "20"]) == 0  # fmt: skip
-    assert export.main(["--checkpoint", str(ckpt / "best.pt"), "--data", str(data), "--out", str(model),
-                        "--eval-dir", str(work)]) == 0  # fmt: skip
+    assert (
+        dataset.main(
+            [
+                "--shards",
+                str(FIXTURE),
+                "--out",
+                str(data),
+                "--tokenizer-size",
+                "600",
+                "--types-per-lang",
+                "300",
+                "--min-count",
+                "1",
+                "--jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        train.main(
+            [
+                "--data",
+                str(data),
+                "--out",
+                str(ckpt),
+                "--max-steps",
+                "40",
+                "--minutes",
+                "5",
+                "--d",
+                "64",
+                "--layers",
+                "1",
+                "--heads",
+                "2",
+                "--ff",
+                "128",
+                "--batch-size",
+                "16",
+                "--eval-every",
+                "20",
+            ]
+        )
+        == 0
+    )
+    assert (
+        export.main(
+            [
+                "--checkpoint",
+                str(ckpt / "best.pt"),
+                "--data",
+                str(data),
+                "--out",
+                str(model),
+                "--eval-dir",
+                str(work),
+            ]
+        )
+        == 0
+    )
     out = work / "results.json"
-    assert evaluate.main(["--data", str(data), "--model", str(model), "--out", str(out),
-                          "--quantization", str(work / "quantization.json"),
-                          "--sites", str(work / "sites.jsonl.gz")]) == 0  # fmt: skip
+    assert (
+        evaluate.main(
+            [
+                "--data",
+                str(data),
+                "--model",
+                str(model),
+                "--out",
+                str(out),
+                "--quantization",
+                str(work / "quantization.json"),
+                "--sites",
+                str(work / "sites.jsonl.gz"),
+            ]
+        )
+        == 0
+    )
     return data, model, json.loads(out.read_text())
 
 
@@ -105,12 +173,16 @@ def test_the_error_budget_accounts_for_every_headline_site(trained):
         model = res["test"]["model"][lang]["all"]
         assert r["n"] == model["n"] == sum(v["n"] for v in r["buckets"].values())
         assert r["buckets"]["right"]["n"] == round(model["exact@1"] * r["n"])
-        assert r["buckets"]["right"]["n"] + r["buckets"]["ranked 2-5"]["n"] == round(model["exact@5"] * r["n"])
+        assert r["buckets"]["right"]["n"] + r["buckets"]["ranked 2-5"]["n"] == round(
+            model["exact@5"] * r["n"]
+        )
         assert sum(d["n"] for d in r["detail"]) == r["n"] == sum(p["n"] for p in r["largest_packages"])
         assert sum(sum(c.values()) for c in r["by_category"].values()) == r["n"]
         # a label nobody could name is never ranked
         assert all(errors.bucket(s) != "not nameable" or s["label"] not in s["top"] for s in sites)
-    assert "| right |" in errors.render({lang: errors.breakdown(sites, lang) for lang in ("python", "typescript")})
+    assert "| right |" in errors.render(
+        {lang: errors.breakdown(sites, lang) for lang in ("python", "typescript")}
+    )
 
 
 def test_export_respells_nullable_callbacks_of_old_vocabularies():
@@ -141,7 +213,9 @@ def test_shipped_model_scores_a_site_the_same_whatever_its_batch():
     from typeinf.slices import extract
 
     src = (ROOT / "slices" / "examples" / "python_example.py").read_text()
-    src += (ROOT / "typeinf" / "annotate" / "python.py").read_text()  # a real module: many sites, many lengths
+    src += (
+        ROOT / "typeinf" / "annotate" / "python.py"
+    ).read_text()  # a real module: many sites, many lengths
     slices = extract(src, "python", "m.py")
     assert len(slices) > 40
     together = Predictor().rank(slices)
@@ -157,14 +231,18 @@ def test_many_sites_run_in_one_stream_per_thread_with_the_same_rankings():
     from typeinf.scorer import Scorer
     from typeinf.slices import extract
 
-    src = (ROOT / "typeinf" / "annotate" / "python.py").read_text() + (ROOT / "typeinf" / "scorer.py").read_text()
+    src = (ROOT / "typeinf" / "annotate" / "python.py").read_text() + (
+        ROOT / "typeinf" / "scorer.py"
+    ).read_text()
     slices = extract(src, "python", "m.py")
     assert len(slices) > 100
     bundle = ModelBundle.load(ROOT / "typeinf" / "model")
     one = Scorer(bundle, threads=2, stream_min_sites=10**9)
     serial = one.rank(slices)
     assert one._stream_sessions == []
-    streamed = Scorer(bundle, threads=2, stream_min_sites=50, stream_chunk=13)  # many chunks, batches of every size
+    streamed = Scorer(
+        bundle, threads=2, stream_min_sites=50, stream_chunk=13
+    )  # many chunks, batches of every size
     assert streamed.rank(slices) == serial
     assert len(streamed._stream_sessions) == 2 and streamed._session is None
 
@@ -211,21 +289,66 @@ def test_a_network_grown_with_candidate_attention_starts_with_the_same_scores_an
     parent.load_state_dict(ck["model"])
     grown = TypeNet(NetConfig(**{**ck["net_config"], "cand_attn": 1}))
     grown.load_state_dict(ck["model"], strict=False)
-    b = to_torch(Split(Path(data) / "valid.npz").batch(np.arange(8), ModelConfig.load(Path(data) / "model").n_types))
+    b = to_torch(
+        Split(Path(data) / "valid.npz").batch(np.arange(8), ModelConfig.load(Path(data) / "model").n_types)
+    )
     with torch.no_grad():
         for a, g in zip(parent.eval()(**b), grown.eval()(**b), strict=True):
             assert torch.equal(a, g)
     out = tmp_path / "grown"
-    assert train.main(["--data", str(data), "--out", str(out), "--max-steps", "20", "--minutes", "5",
-                       "--d", "64", "--layers", "1", "--heads", "2", "--ff", "128", "--batch-size", "16",
-                       "--eval-every", "10", "--init", str(parent_ck), "--cand-attn", "--lr", "3e-3",
-                       "--precision", "fp32"]) == 0  # fmt: skip
+    assert (
+        train.main(
+            [
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--max-steps",
+                "20",
+                "--minutes",
+                "5",
+                "--d",
+                "64",
+                "--layers",
+                "1",
+                "--heads",
+                "2",
+                "--ff",
+                "128",
+                "--batch-size",
+                "16",
+                "--eval-every",
+                "10",
+                "--init",
+                str(parent_ck),
+                "--cand-attn",
+                "--lr",
+                "3e-3",
+                "--precision",
+                "fp32",
+            ]
+        )
+        == 0
+    )
     last = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
     assert last["net_config"]["cand_attn"] == 1 and last["model"]["cand_attn.out.weight"].abs().sum() > 0
     assert last["state"]["precision"] == ["fp32"]
     model = tmp_path / "model"
-    assert export.main(["--checkpoint", str(out / "last.pt"), "--data", str(data), "--out", str(model),
-                        "--eval-dir", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        export.main(
+            [
+                "--checkpoint",
+                str(out / "last.pt"),
+                "--data",
+                str(data),
+                "--out",
+                str(model),
+                "--eval-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     cfg = json.loads((model / "config.json").read_text())["network"]
     assert cfg["cand_attn"] == 1
     from models.requantize import dequantized_state
@@ -237,8 +360,26 @@ def test_a_network_grown_with_candidate_attention_starts_with_the_same_scores_an
     preds = Predictor(model).predict(extract(src, "python", "m.py"))
     assert preds and all(0.0 <= p.confidence <= 1.0 and p.type for p in preds)
     with pytest.raises(SystemExit):  # a checkpoint of another shape is refused, not half-loaded
-        train.main(["--data", str(data), "--out", str(tmp_path / "bad"), "--max-steps", "1", "--d", "64",
-                    "--layers", "2", "--heads", "2", "--ff", "128", "--init", str(parent_ck)])  # fmt: skip
+        train.main(
+            [
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "bad"),
+                "--max-steps",
+                "1",
+                "--d",
+                "64",
+                "--layers",
+                "2",
+                "--heads",
+                "2",
+                "--ff",
+                "128",
+                "--init",
+                str(parent_ck),
+            ]
+        )
 
 
 def test_averaged_weights_interpolate_between_a_stage_and_its_grown_continuation(trained, tmp_path):
@@ -254,11 +395,43 @@ def test_averaged_weights_interpolate_between_a_stage_and_its_grown_continuation
     data, _, _ = trained
     parent_ck = Path(data).parent / "train" / "best.pt"
     out = tmp_path / "grown"
-    assert train.main(["--data", str(data), "--out", str(out), "--max-steps", "10", "--minutes", "5",
-                       "--d", "64", "--layers", "1", "--heads", "2", "--ff", "128", "--batch-size", "16",
-                       "--eval-every", "10", "--init", str(parent_ck), "--cand-attn", "--lr", "3e-3",
-                       "--precision", "fp32"]) == 0  # fmt: skip
-    b = to_torch(Split(Path(data) / "valid.npz").batch(np.arange(8), ModelConfig.load(Path(data) / "model").n_types))
+    assert (
+        train.main(
+            [
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--max-steps",
+                "10",
+                "--minutes",
+                "5",
+                "--d",
+                "64",
+                "--layers",
+                "1",
+                "--heads",
+                "2",
+                "--ff",
+                "128",
+                "--batch-size",
+                "16",
+                "--eval-every",
+                "10",
+                "--init",
+                str(parent_ck),
+                "--cand-attn",
+                "--lr",
+                "3e-3",
+                "--precision",
+                "fp32",
+            ]
+        )
+        == 0
+    )
+    b = to_torch(
+        Split(Path(data) / "valid.npz").batch(np.arange(8), ModelConfig.load(Path(data) / "model").n_types)
+    )
 
     def logits(ck_path: Path) -> tuple[torch.Tensor, ...]:
         ck = torch.load(ck_path, map_location="cpu", weights_only=False)
@@ -269,15 +442,32 @@ def test_averaged_weights_interpolate_between_a_stage_and_its_grown_continuation
 
     for w, same_as in ((1.0, out / "last.pt"), (0.0, parent_ck)):
         soup = tmp_path / f"soup{w}.pt"
-        assert average.main([str(out / "last.pt"), str(parent_ck), "--weight", str(w), "--out", str(soup)]) == 0
+        assert (
+            average.main([str(out / "last.pt"), str(parent_ck), "--weight", str(w), "--out", str(soup)]) == 0
+        )
         for x, y in zip(logits(soup), logits(same_as), strict=True):
             assert torch.allclose(x, y, atol=1e-5)
     mid = tmp_path / "mid.pt"
     assert average.main([str(out / "last.pt"), str(parent_ck), "--out", str(mid)]) == 0
     assert not torch.allclose(logits(mid)[1], logits(parent_ck)[1])
     chosen = tmp_path / "chosen.pt"  # several weights: each scored on validation, the best written
-    assert average.main([str(out / "last.pt"), str(parent_ck), "--weight", "0,1", "--data", str(data),
-                         "--valid-sites", "200", "--out", str(chosen)]) == 0  # fmt: skip
+    assert (
+        average.main(
+            [
+                str(out / "last.pt"),
+                str(parent_ck),
+                "--weight",
+                "0,1",
+                "--data",
+                str(data),
+                "--valid-sites",
+                "200",
+                "--out",
+                str(chosen),
+            ]
+        )
+        == 0
+    )
     note = torch.load(chosen, weights_only=False)["state"]["note"]
     scores = {float(w): float(v) for w, v in re.findall(r"([\d.]+) -> ([\d.]+)", note)}
     assert set(scores) == {0.0, 1.0}
@@ -286,8 +476,29 @@ def test_averaged_weights_interpolate_between_a_stage_and_its_grown_continuation
     for x, y in zip(logits(chosen), logits(out / "last.pt" if best == 1.0 else parent_ck), strict=True):
         assert torch.allclose(x, y, atol=1e-5)
     other = tmp_path / "other"  # weights of another shape are refused with a usage error
-    assert train.main(["--data", str(data), "--out", str(other), "--max-steps", "1", "--d", "32", "--layers", "1",
-                       "--heads", "2", "--ff", "64", "--batch-size", "16"]) == 0  # fmt: skip
+    assert (
+        train.main(
+            [
+                "--data",
+                str(data),
+                "--out",
+                str(other),
+                "--max-steps",
+                "1",
+                "--d",
+                "32",
+                "--layers",
+                "1",
+                "--heads",
+                "2",
+                "--ff",
+                "64",
+                "--batch-size",
+                "16",
+            ]
+        )
+        == 0
+    )
     assert average.main([str(other / "last.pt"), str(parent_ck), "--out", str(tmp_path / "bad.pt")]) == 2
 
 
@@ -298,12 +509,20 @@ def test_refreshing_static_facts_rewrites_only_them_and_refuses_a_meta_out_of_st
     built = (data / "test.meta.jsonl").read_text().splitlines()
     assert any(json.loads(line)["static"] for line in built)
     stale = [json.loads(line) | {"static": ["Stale", "literal"]} for line in built]
-    (tmp_path / "test.meta.jsonl").write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in stale))
-    assert dataset.main(["--shards", str(FIXTURE), "--out", str(tmp_path), "--splits", "test",
-                         "--refresh-static"]) == 0  # fmt: skip
+    (tmp_path / "test.meta.jsonl").write_text(
+        "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in stale)
+    )
+    assert (
+        dataset.main(
+            ["--shards", str(FIXTURE), "--out", str(tmp_path), "--splits", "test", "--refresh-static"]
+        )
+        == 0
+    )
     assert (tmp_path / "test.meta.jsonl").read_text().splitlines() == built
     (tmp_path / "test.meta.jsonl").write_text("\n".join(built[1:]) + "\n")  # a site short: out of step
     with pytest.raises(SystemExit, match="rebuild the split"):
-        dataset.main(["--shards", str(FIXTURE), "--out", str(tmp_path), "--splits", "test", "--refresh-static"])
+        dataset.main(
+            ["--shards", str(FIXTURE), "--out", str(tmp_path), "--splits", "test", "--refresh-static"]
+        )
     assert (tmp_path / "test.meta.jsonl").read_text().splitlines() == built[1:]
     assert not (tmp_path / "test.meta.tmp").exists()

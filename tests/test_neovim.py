@@ -15,18 +15,18 @@ from conftest import need_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
-APP = '''def load(path, store=None):
+APP = """def load(path, store=None):
     return store.find(path)
 
 
 def report(rows, verbose=False):
     for row in rows:
         print(row)
-'''
-REPO = '''class Store:
+"""
+REPO = """class Store:
     def find(self, path):
         return [path]
-'''
+"""
 
 
 def test_neovim_applies_a_hint_and_a_code_action_with_an_import(tmp_path):
@@ -37,10 +37,19 @@ def test_neovim_applies_a_hint_and_a_code_action_with_an_import(tmp_path):
     app = tmp_path / "app.py"
     app.write_text(APP)
     log = tmp_path / "nvim.log"
-    env = dict(os.environ, TYPEINF_CMD=json.dumps([sys.executable, "-m", "typeinf", "lsp"]),
-               TYPEINF_FILE=str(app), TYPEINF_LOG=str(log))  # fmt: skip
-    proc = subprocess.run([nvim, "--headless", "--clean", "-u", "NONE", "-c", f"luafile {ROOT / 'tests' / 'nvim_e2e.lua'}"],
-                          env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    env = dict(
+        os.environ,
+        TYPEINF_CMD=json.dumps([sys.executable, "-m", "typeinf", "lsp"]),
+        TYPEINF_FILE=str(app),
+        TYPEINF_LOG=str(log),
+    )
+    proc = subprocess.run(
+        [nvim, "--headless", "--clean", "-u", "NONE", "-c", f"luafile {ROOT / 'tests' / 'nvim_e2e.lua'}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     report = log.read_text() if log.exists() else ""
     assert proc.returncode == 0 and "FAIL" not in report, report + proc.stderr[-2000:]
     out = app.read_text()

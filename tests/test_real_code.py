@@ -17,8 +17,14 @@ from typeinf.slices import extract_with_diagnostics, language_for_path
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 HAS_CODE = re.compile(rb"^\s*(def|async def)\s|^(?!__)[A-Za-z_]\w*\s*=(?!=)", re.M)
-TS_SITE_NODES = {"function_declaration", "arrow_function", "method_definition", "function_expression",
-                 "variable_declarator", "public_field_definition"}
+TS_SITE_NODES = {
+    "function_declaration",
+    "arrow_function",
+    "method_definition",
+    "function_expression",
+    "variable_declarator",
+    "public_field_definition",
+}
 
 
 def has_ts_sites(data: bytes, language: str) -> bool:
@@ -37,9 +43,10 @@ def has_ts_sites(data: bytes, language: str) -> bool:
 
 def stdlib_sample(n: int = 300) -> list[Path]:
     files = sorted(
-        p for p in STDLIB.rglob("*.py")
+        p
+        for p in STDLIB.rglob("*.py")
         if not {"test", "tests", "idlelib", "site-packages", "lib2to3"} & set(p.relative_to(STDLIB).parts)
-    )  # fmt: skip
+    )
     step = max(1, len(files) // n)
     return files[::step][:n]
 
@@ -72,8 +79,11 @@ def test_standard_library_sample():
 @pytest.mark.parametrize("package", ["zod", "rxjs", "mobx"])
 def test_typescript_packages(package):
     root = npm_root() / package
-    files = sorted(p for p in root.rglob("*.ts") if language_for_path(p) and "node_modules" not in
-                   p.relative_to(root).parts)  # fmt: skip
+    files = sorted(
+        p
+        for p in root.rglob("*.ts")
+        if language_for_path(p) and "node_modules" not in p.relative_to(root).parts
+    )
     assert len(files) >= 40, f"{package}: expected shipped .ts sources, found {len(files)}"
     total = 0
     for f in files:

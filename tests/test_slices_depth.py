@@ -21,7 +21,17 @@ SLICES = ROOT / "typeinf" / "slices"
 # tree-sitter Node members that walk down from the root of the tree on every call
 SLOW_NODE_MEMBERS = {"parent", "prev_sibling", "next_sibling", "prev_named_sibling", "next_named_sibling"}
 # `.parent` of these names is a scope's parent (Scope / _Scope) or the Parents table (self, walker)
-SCOPE_NAMES = {"self", "walker", "scope", "s", "fs", "fscope", "root", "target_scope", "outer"}  # Scope objects, not tree-sitter nodes
+SCOPE_NAMES = {
+    "self",
+    "walker",
+    "scope",
+    "s",
+    "fs",
+    "fscope",
+    "root",
+    "target_scope",
+    "outer",
+}  # Scope objects, not tree-sitter nodes
 
 
 def nested(language: str, form: str, n: int) -> str:

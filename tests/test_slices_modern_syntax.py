@@ -50,8 +50,14 @@ def by(slices, kind, qualname, name):
 
 
 def test_fixtures_are_all_there():
-    assert FIXTURES == ["modern.ts", "modern.tsx", "py311.py", "py312_pep695_701.py", "py313_pep696.py",
-                        "ts59.ts"]  # fmt: skip
+    assert FIXTURES == [
+        "modern.ts",
+        "modern.tsx",
+        "py311.py",
+        "py312_pep695_701.py",
+        "py313_pep696.py",
+        "ts59.ts",
+    ]
 
 
 @pytest.mark.parametrize("name", FIXTURES)
@@ -64,7 +70,10 @@ def test_recent_syntax_slices_without_diagnostics(name):
 
 
 def npm_root() -> Path:
-    npm = Path(os.environ.get("TYPEINF_TEST_NPM", str(Path.home() / ".cache/typeinf/test-npm"))) / "node_modules"
+    npm = (
+        Path(os.environ.get("TYPEINF_TEST_NPM", str(Path.home() / ".cache/typeinf/test-npm")))
+        / "node_modules"
+    )
     assert (npm / "typescript").is_dir(), f"npm test packages missing at {npm}: run scripts/test.sh"
     return npm
 
@@ -72,8 +81,13 @@ def npm_root() -> Path:
 def test_typescript_fixtures_are_accepted_by_the_typescript_parser():
     npm = npm_root()
     files = [str(MODERN / n) for n in ("modern.ts", "modern.tsx")]
-    out = subprocess.run(["node", "-e", TS_CHECK, str(npm / "typescript"), *files], capture_output=True,
-                         text=True, check=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        ["node", "-e", TS_CHECK, str(npm / "typescript"), *files],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert json.loads(out.stdout) == {f: [] for f in files}
 
 
@@ -99,8 +113,16 @@ def test_zod_v4_variance_annotations(name):
     assert diags == [] and len(sl) > 100
 
 
-@pytest.mark.parametrize("path", ["mobx/src/mobx.ts", "mobx/src/api/action.ts", "mobx/src/api/observable.ts",
-                                  "mobx/src/api/computed.ts", "zod/src/v4/core/checks.ts"])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [
+        "mobx/src/mobx.ts",
+        "mobx/src/api/action.ts",
+        "mobx/src/api/observable.ts",
+        "mobx/src/api/computed.ts",
+        "zod/src/v4/core/checks.ts",
+    ],
+)
 def test_npm_sources_with_call_signatures_and_keyword_named_parameters(path):
     """`<T>(v: T): T` after a member without `;`, `(any) => void`, `<in T>` in real packages."""
     full = npm_root() / path
@@ -110,7 +132,10 @@ def test_npm_sources_with_call_signatures_and_keyword_named_parameters(path):
 def test_tagged_template_with_type_arguments_is_a_call_with_its_original_text():
     sl, _ = slices_of("modern.ts")
     rows = by(sl, "var", "query", "rows")
-    assert rows.evidence.definition.text == "await prisma.$queryRaw<{ id: number }[]>`SELECT * FROM t WHERE id = ${id}`"
+    assert (
+        rows.evidence.definition.text
+        == "await prisma.$queryRaw<{ id: number }[]>`SELECT * FROM t WHERE id = ${id}`"
+    )
     assert rows.evidence.definition.category == "await"
     assert [o.op for o in by(sl, "param", "query", "id").evidence.operators] == ["format"]
     style = by(slices_of("modern.tsx")[0], "var", "Styled", "style")
@@ -147,19 +172,26 @@ def test_format_spec_starting_with_equals_is_not_a_walrus():
 def test_type_parameter_defaults_keep_the_sites():
     sl, _ = slices_of("py313_pep696.py")
     assert {(s.kind, s.qualname, s.name) for s in sl} >= {
-        ("param", "pick", "xs"), ("param", "pick", "i"), ("return", "pick", "pick"),
-        ("param", "Holder.put", "value"), ("var", "Holder.put", "self.value")}  # fmt: skip
+        ("param", "pick", "xs"),
+        ("param", "pick", "i"),
+        ("return", "pick", "pick"),
+        ("param", "Holder.put", "value"),
+        ("var", "Holder.put", "self.value"),
+    }
 
 
-@pytest.mark.parametrize("language,source", [
-    ("typescript", "interface X<in T {\n  a: T;\n"),
-    ("typescript", "const r = tag<>`x`;\n"),
-    ("typescript", "class C { static accessor = ; }\n"),
-    ("typescript", "const f = (any) => ;\n"),
-    ("typescript", "interface A {\n  x: number\n  <T>(v: T): \n}\n"),
-    ("python", "def f[T = ](x):\n    return x\n"),
-    ("python", "x = f\"{y:=}\" +\n"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "language,source",
+    [
+        ("typescript", "interface X<in T {\n  a: T;\n"),
+        ("typescript", "const r = tag<>`x`;\n"),
+        ("typescript", "class C { static accessor = ; }\n"),
+        ("typescript", "const f = (any) => ;\n"),
+        ("typescript", "interface A {\n  x: number\n  <T>(v: T): \n}\n"),
+        ("python", "def f[T = ](x):\n    return x\n"),
+        ("python", 'x = f"{y:=}" +\n'),
+    ],
+)
 def test_real_syntax_errors_are_still_reported(language, source):
     assert extract_with_diagnostics(source, language, "bad")[1]
 
@@ -169,7 +201,9 @@ def test_annotate_writes_a_file_with_recent_syntax():
     data = (MODERN / "modern.ts").read_bytes()
     sl, _ = slices_of("modern.ts")
     site = by(sl, "var", "query", "rows")  # beside the type arguments the grammar lacks
-    new, applied, _ = apply(data, "typescript", [Edit("var", site.span[0], "unknown[]")], Options(0.0), "m.ts")
+    new, applied, _ = apply(
+        data, "typescript", [Edit("var", site.span[0], "unknown[]")], Options(0.0), "m.ts"
+    )
     assert len(applied) == 1
     assert b"const rows: unknown[] = await prisma.$queryRaw<{ id: number }[]>`SELECT" in new
     assert b"interface Both<in out T>" in new and b"$queryRaw<{ id: number }[]>`SELECT" in new

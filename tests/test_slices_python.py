@@ -34,7 +34,7 @@ def test_sites_kinds_positions_and_qualnames():
 
 
 def test_labels_never_leak_into_evidence():
-    src = '''
+    src = """
 from m import Zqx, Wvy
 
 class K:
@@ -44,7 +44,7 @@ def f(a: Zqx, b: "Wvy" = None) -> list[Zqx]:
     c: dict[str, Wvy] = {}
     inner = lambda q: q
     return [a]
-'''
+"""
     sl = extract(src, "python", "f.py")
     assert len(sl) >= 6
     for s in sl:
@@ -55,11 +55,13 @@ def f(a: Zqx, b: "Wvy" = None) -> list[Zqx]:
     # other sites' annotations travel apart
     b = by_name(sl, "param")["b"]
     assert {(n.kind, n.name, n.annotation) for n in b.neighbours} == {
-        ("param", "a", "Zqx"), ("return", "f", "list[Zqx]")}
+        ("param", "a", "Zqx"),
+        ("return", "f", "list[Zqx]"),
+    }
 
 
 def test_usage_evidence():
-    src = '''
+    src = """
 import os
 
 def handle(path, items, count, flag, cb, req):
@@ -75,7 +77,7 @@ def handle(path, items, count, flag, cb, req):
     os.path.join(path, req.root)
     req.status = 200
     return items[0], text.strip().split(",")
-'''
+"""
     sl = by_name(extract(src, "python", "h.py"), "param")
     ev = sl["path"].evidence
     assert {(p.callee, p.arg) for p in ev.passed_to} >= {("open", 0), ("os.path.join", 0)}
@@ -92,7 +94,7 @@ def handle(path, items, count, flag, cb, req):
 
 
 def test_scopes_globals_nested_functions_and_shadowing():
-    src = '''
+    src = """
 counter = 0
 
 def outer(x):
@@ -107,7 +109,7 @@ class A:
     x = 1
     def m(self):
         return x
-'''
+"""
     sl = extract(src, "python", "s.py")
     names = [(s.kind, s.qualname, s.name) for s in sl]
     assert names.count(("var", "", "counter")) == 1  # the global is one module-level site
@@ -120,7 +122,7 @@ class A:
 
 
 def test_return_usage_from_callers_and_async():
-    src = '''
+    src = """
 async def fetch(url):
     return await get(url)
 
@@ -128,7 +130,7 @@ def name():
     return "n"
 
 n = name().upper()
-'''
+"""
     sl = by_name(extract(src, "python", "a.py"), "return")
     assert sl["fetch"].is_async and sl["fetch"].evidence.returns[0].category == "await"
     assert [c.method for c in sl["name"].evidence.calls_on] == ["upper"]

@@ -37,7 +37,9 @@ def model_copy(tmp_path: Path) -> Path:
 def test_the_shipped_bundle_loads_with_its_calibration(model_copy: Path) -> None:
     b = ModelBundle.load(model_copy)
     cal = json.loads((MODEL / "thresholds.json").read_text())
-    assert b.calibration.temperature == cal["temperature"] and b.calibration.default_threshold == cal["default"]
+    assert (
+        b.calibration.temperature == cal["temperature"] and b.calibration.default_threshold == cal["default"]
+    )
     assert dict(b.calibration.thresholds) == cal["by_language"]
     assert set(b.calibration.calibrators) == set(cal["calibrators"])
     assert dict(b.calibration.rules) == json.loads((MODEL / "static_rules.json").read_text())
@@ -48,9 +50,12 @@ def test_the_shipped_bundle_loads_with_its_calibration(model_copy: Path) -> None
 
 
 @pytest.mark.parametrize("name", ["thresholds.json", "static_rules.json"])
-@pytest.mark.parametrize("content", [None, "", "{not json", "[1, 2]"], ids=["missing", "empty", "corrupt", "array"])
-def test_a_missing_or_corrupt_calibration_file_is_an_error_naming_it(model_copy: Path, name: str,
-                                                                     content: str | None) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    "content", [None, "", "{not json", "[1, 2]"], ids=["missing", "empty", "corrupt", "array"]
+)
+def test_a_missing_or_corrupt_calibration_file_is_an_error_naming_it(
+    model_copy: Path, name: str, content: str | None
+) -> None:
     path = model_copy / name
     if content is None:
         path.unlink()
@@ -75,16 +80,27 @@ def test_the_predictor_refuses_a_model_without_its_calibration(model_copy: Path,
         Predictor(model_copy)
 
 
-@pytest.mark.parametrize("edit", [
-    lambda d: d.pop("temperature"),
-    lambda d: d.update(temperature="1.1"),
-    lambda d: d.update(temperature=0),
-    lambda d: d.pop("default"),
-    lambda d: d.update(by_language={"python": None}),
-    lambda d: d.update(calibrators={"python": {"features": list(FEATURES), "mean": []}}),
-    lambda d: d.update(calibrators=[]),
-], ids=["no-temperature", "string-temperature", "zero-temperature", "no-default", "null-threshold",
-        "half-calibrator", "calibrators-list"])  # fmt: skip
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.pop("temperature"),
+        lambda d: d.update(temperature="1.1"),
+        lambda d: d.update(temperature=0),
+        lambda d: d.pop("default"),
+        lambda d: d.update(by_language={"python": None}),
+        lambda d: d.update(calibrators={"python": {"features": list(FEATURES), "mean": []}}),
+        lambda d: d.update(calibrators=[]),
+    ],
+    ids=[
+        "no-temperature",
+        "string-temperature",
+        "zero-temperature",
+        "no-default",
+        "null-threshold",
+        "half-calibrator",
+        "calibrators-list",
+    ],
+)
 def test_a_malformed_thresholds_file_is_an_error_naming_it(model_copy: Path, edit) -> None:  # noqa: ANN001
     path = model_copy / "thresholds.json"
     data = json.loads(path.read_text())
@@ -111,13 +127,22 @@ def test_other_model_files_missing_are_named_too(model_copy: Path) -> None:
 
 
 def test_a_calibration_written_reads_back_equal(tmp_path: Path) -> None:
-    cal = Calibration(1.25, 0.88, {"python": 0.9}, {"python": Calibrator([0.0] * len(FEATURES), [1.0] * len(FEATURES),
-                                                                          [0.5] * len(FEATURES), -1.0)},
-                      {"python:var:constructor": 0.25})  # fmt: skip
+    cal = Calibration(
+        1.25,
+        0.88,
+        {"python": 0.9},
+        {"python": Calibrator([0.0] * len(FEATURES), [1.0] * len(FEATURES), [0.5] * len(FEATURES), -1.0)},
+        {"python:var:constructor": 0.25},
+    )
     cal.write(tmp_path, target_precision=0.95)
     assert Calibration.load(tmp_path) == cal
     assert list(json.loads((tmp_path / "thresholds.json").read_text())) == [
-        "temperature", "default", "by_language", "target_precision", "calibrators"]
+        "temperature",
+        "default",
+        "by_language",
+        "target_precision",
+        "calibrators",
+    ]
 
 
 # ---------------------------------------------------------------------- finalisation, no model
@@ -143,7 +168,10 @@ def test_the_model_and_the_module_of_its_type_where_there_is_no_fact() -> None:
     s = _site("def f(repo):\n    return repo\n", "repo", "param")
     p = finalize(Calibration(), s, Ranking((("Repo", 0.7), ("str", 0.2)), {"Repo": "app.models"}))
     assert (p.type, p.source, p.confidence, p.module, p.rule) == ("Repo", "model", 0.7, "app.models", None)
-    assert p.to_dict()["alternatives"] == [{"type": "Repo", "confidence": 0.7}, {"type": "str", "confidence": 0.2}]
+    assert p.to_dict()["alternatives"] == [
+        {"type": "Repo", "confidence": 0.7},
+        {"type": "str", "confidence": 0.2},
+    ]
 
 
 def test_the_member_check_and_qualifiers_apply_to_a_fixed_ranking() -> None:
@@ -163,12 +191,18 @@ def test_the_calibrator_gives_the_final_confidence() -> None:
     n = len(FEATURES)
     sure = Calibrator([0.0] * n, [1.0] * n, [0.0] * n, 2.0)  # a constant: sigmoid(2)
     p = finalize(Calibration(calibrators={"python": sure}), s, Ranking((("int", 0.4), ("float", 0.3)), {}))
-    assert p.type == "int" and p.confidence == pytest.approx(0.8808, abs=1e-4) and p.alternatives[0] == ("int", p.confidence)
+    assert (
+        p.type == "int"
+        and p.confidence == pytest.approx(0.8808, abs=1e-4)
+        and p.alternatives[0] == ("int", p.confidence)
+    )
     ts = _site("function f(n) { return n + 1; }\n", "n", "param", "typescript")
     q = finalize(Calibration(calibrators={"python": sure}), ts, Ranking((("number", 0.4),), {}))
     assert q.confidence == 0.4  # no calibrator for the language: the model's probability
 
 
 def test_combine_raw_returns_a_typed_choice() -> None:
-    c = combine_raw(Calibration(), "python", Fact("int", "literal"), [("float", 0.95), ("int", 0.03)], kind="var")
+    c = combine_raw(
+        Calibration(), "python", Fact("int", "literal"), [("float", 0.95), ("int", 0.03)], kind="var"
+    )
     assert (c.type, c.source) == ("float", "model") and c.confidence == 0.95

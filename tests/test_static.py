@@ -61,7 +61,9 @@ def _returns(source: str) -> dict[str, object]:
     return {s.name: s for s in extract(source, "python", "m.py") if s.kind == "return"}
 
 
-@pytest.mark.parametrize("name", ["documented", "ellipsis", "raises", "rejects", "passes", "over", "__call__"])
+@pytest.mark.parametrize(
+    "name", ["documented", "ellipsis", "raises", "rejects", "passes", "over", "__call__"]
+)
 def test_stub_bodies_get_no_none_fact(name: str) -> None:
     s = _returns(STUBS)[name]
     assert is_stub(s)
@@ -140,8 +142,12 @@ def test_the_confidence_calibrator_learns_and_applies():
         rows.append(confidence_features("int", p1, alts, "model", 0.0, "param", "python"))
         right.append(p1 - p2 > 0.5)
     cal = fit(rows, right)
-    sure = cal(confidence_features("int", 0.9, [("int", 0.9), ("str", 0.05)], "model", 0.0, "param", "python"))
-    unsure = cal(confidence_features("int", 0.35, [("int", 0.35), ("str", 0.3)], "model", 0.0, "param", "python"))
+    sure = cal(
+        confidence_features("int", 0.9, [("int", 0.9), ("str", 0.05)], "model", 0.0, "param", "python")
+    )
+    unsure = cal(
+        confidence_features("int", 0.35, [("int", 0.35), ("str", 0.3)], "model", 0.0, "param", "python")
+    )
     assert sure > 0.8 > 0.2 > unsure
     assert Calibrator.from_dict(cal.to_dict()) == cal
     assert Calibrator.from_dict({**cal.to_dict(), "features": list(FEATURES[:-1])}) is None
@@ -168,10 +174,17 @@ def _facts(src: str, language: str = "python") -> dict[str, Fact | None]:
 def test_raw_strings_are_str_and_only_b_prefixes_are_bytes() -> None:
     facts = _facts('P = r"\\d+"\nQ = R"x"\nB = b"x"\nRB = rb"x"\nBR = Br"x"\nF = rf"{P}"\nU = u"x"\n')
     assert {k: f.type if f else None for k, f in facts.items()} == {
-        "P": "str", "Q": "str", "B": "bytes", "RB": "bytes", "BR": "bytes", "F": "str", "U": "str"}
+        "P": "str",
+        "Q": "str",
+        "B": "bytes",
+        "RB": "bytes",
+        "BR": "bytes",
+        "F": "str",
+        "U": "str",
+    }
 
 
-PY_FALLS = '''
+PY_FALLS = """
 def falls_off(fd):
     if fd:
         return True
@@ -217,28 +230,39 @@ def swallowed(x):
         return True
     except ValueError:
         pass
-'''
+"""
 
 
 def test_a_function_that_can_end_without_a_value_gets_no_literal_returns_fact() -> None:
     facts = _facts(PY_FALLS)
     assert {k for k, f in facts.items() if f is not None} == {"both", "loop", "handled"}
     assert facts["both"] == Fact("bool", "literal-returns")
-    ts = _facts("function a(x) { if (x) { return true; } }\n"
-                "function b(x) { if (x) return true; else return false; }\n"
-                "function c(x) { if (x) { return true; } return; }\n"
-                "function d(x) { try { return true; } finally { cleanup(); } }\n", "typescript")
-    assert {k: f.type if f else None for k, f in ts.items()} == {"a": None, "b": "boolean", "c": None, "d": "boolean"}
+    ts = _facts(
+        "function a(x) { if (x) { return true; } }\n"
+        "function b(x) { if (x) return true; else return false; }\n"
+        "function c(x) { if (x) { return true; } return; }\n"
+        "function d(x) { try { return true; } finally { cleanup(); } }\n",
+        "typescript",
+    )
+    assert {k: f.type if f else None for k, f in ts.items()} == {
+        "a": None,
+        "b": "boolean",
+        "c": None,
+        "d": "boolean",
+    }
 
 
 def test_declaration_qualifiers_are_not_predicted_as_types() -> None:
     from typeinf.predict import types_not_qualifiers
     from typeinf.types import without_qualifier
 
-    assert [without_qualifier(t) for t in ("Final", "TypeAlias", "Final[int]", "ClassVar[list[str]]", "int")] == [
-        None, None, "int", "list[str]", "int"]
+    assert [
+        without_qualifier(t) for t in ("Final", "TypeAlias", "Final[int]", "ClassVar[list[str]]", "int")
+    ] == [None, None, "int", "list[str]", "int"]
     ranked = types_not_qualifiers([("Final", 0.5), ("Final[int]", 0.2), ("int", 0.2), ("str", 0.1)])
-    assert ranked[0][0] == "int" and abs(ranked[0][1] - 0.4) < 1e-9 and [t for t, _ in ranked] == ["int", "str"]
+    assert (
+        ranked[0][0] == "int" and abs(ranked[0][1] - 0.4) < 1e-9 and [t for t, _ in ranked] == ["int", "str"]
+    )
     predictor = Predictor()
     preds = predictor.predict(extract("DEFAULT_LIMIT = 50\nPATTERN = r'x'\nNAME = 'n'\n", "python", "m.py"))
     for p in preds:
@@ -250,9 +274,14 @@ def test_the_model_overrides_a_fact_only_with_a_type_that_holds_its_value() -> N
 
     ret_int = Fact("int", "literal-returns")
     assert not holds("bool", ret_int, "python") and not holds("str | None", ret_int, "python")
-    assert all(holds(t, ret_int, "python") for t in ("int", "float", "int | None", "Optional[int]", "Any", "Literal[1]"))
+    assert all(
+        holds(t, ret_int, "python")
+        for t in ("int", "float", "int | None", "Optional[int]", "Any", "Literal[1]")
+    )
     assert holds("Base", Fact("Derived", "constructor"), "python")  # a subclass relation is not known here
-    assert not holds("string", Fact("number", "literal"), "typescript") and holds("0 | 1", Fact("number", "literal"), "typescript")
+    assert not holds("string", Fact("number", "literal"), "typescript") and holds(
+        "0 | 1", Fact("number", "literal"), "typescript"
+    )
     predictor = Predictor()
     # a model that puts `bool` first beside `return 1` (its parameter is annotated bool) does not win
     fact = Fact("int", "literal-returns")

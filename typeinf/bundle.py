@@ -116,8 +116,11 @@ class Calibration:
         """thresholds.json (with `extra` keys after by_language, as models.evaluate records
         them) and static_rules.json."""
         (directory / RULES_FILE).write_text(json.dumps(dict(self.rules), indent=1, sort_keys=True) + "\n")
-        data: dict[str, Any] = {"temperature": self.temperature, "default": self.default_threshold,
-                                "by_language": dict(self.thresholds)}  # fmt: skip
+        data: dict[str, Any] = {
+            "temperature": self.temperature,
+            "default": self.default_threshold,
+            "by_language": dict(self.thresholds),
+        }
         target = extra.pop("target_precision", None)
         if target is not None:
             data["target_precision"] = target
@@ -161,8 +164,9 @@ def _read_object(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BundleError(path, "missing (models.export writes an uncalibrated one, models.evaluate the fitted one)"
-                          ) from None  # fmt: skip
+        raise BundleError(
+            path, "missing (models.export writes an uncalibrated one, models.evaluate the fitted one)"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise BundleError(path, f"unreadable ({e})") from None
     try:

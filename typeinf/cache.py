@@ -57,12 +57,18 @@ class RankingCache:
     def open(cls, directory: Path, space: str, max_entries: int = MAX_ENTRIES) -> RankingCache | None:
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(directory / f"rankings-{space}.sqlite", timeout=10, check_same_thread=False,
-                                 isolation_level=None)  # fmt: skip
+            db = sqlite3.connect(
+                directory / f"rankings-{space}.sqlite",
+                timeout=10,
+                check_same_thread=False,
+                isolation_level=None,
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS rankings (key TEXT PRIMARY KEY, value BLOB NOT NULL, "
-                       "used INTEGER NOT NULL)")  # fmt: skip
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS rankings (key TEXT PRIMARY KEY, value BLOB NOT NULL, "
+                "used INTEGER NOT NULL)"
+            )
             db.execute("CREATE INDEX IF NOT EXISTS rankings_used ON rankings (used)")
         except (OSError, sqlite3.Error):
             return None
@@ -95,12 +101,17 @@ class RankingCache:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    self._db.executemany("INSERT OR REPLACE INTO rankings (key, value, used) VALUES (?, ?, ?)", rows)
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO rankings (key, value, used) VALUES (?, ?, ?)", rows
+                    )
                     self._db.executemany("UPDATE rankings SET used = ? WHERE key = ?", touched)
                     (count,) = self._db.execute("SELECT COUNT(*) FROM rankings").fetchone()
                     if count > self.max_entries:
-                        self._db.execute("DELETE FROM rankings WHERE key IN (SELECT key FROM rankings ORDER BY used "
-                                         "LIMIT ?)", (count - self.max_entries,))  # fmt: skip
+                        self._db.execute(
+                            "DELETE FROM rankings WHERE key IN (SELECT key FROM rankings ORDER BY used "
+                            "LIMIT ?)",
+                            (count - self.max_entries,),
+                        )
                     self._db.execute("COMMIT")
                 except BaseException:
                     self._db.execute("ROLLBACK")

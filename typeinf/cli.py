@@ -63,29 +63,65 @@ def _host_port(text: str) -> str:
 
 
 def _add_file_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                   help="files or directories; - reads one file from stdin (see --stdin-filename)")  # fmt: skip
-    p.add_argument("--lang", choices=["python", "typescript"], default=None,
-                   help="only this language (typescript includes .tsx) (default: both)")  # fmt: skip
-    p.add_argument("--max-bytes", type=_positive_int, default=None, metavar="N",
-                   help="skip files larger than this (default: 1000000, or [tool.typeinf] max-bytes)")  # fmt: skip
-    p.add_argument("--exclude", action="append", default=None, metavar="GLOB",
-                   help="gitignore-style pattern of paths to skip, also when they are named on the command "
-                        "line (repeatable; adds to [tool.typeinf] exclude) (default: none)")  # fmt: skip
-    p.add_argument("--stdin-filename", default=None, metavar="PATH",
-                   help="with - as PATH: the file's name, for its language, the messages and exclude "
-                        "(default: - , read as Python)")  # fmt: skip
+    p.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="files or directories; - reads one file from stdin (see --stdin-filename)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=["python", "typescript"],
+        default=None,
+        help="only this language (typescript includes .tsx) (default: both)",
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="skip files larger than this (default: 1000000, or [tool.typeinf] max-bytes)",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="GLOB",
+        help="gitignore-style pattern of paths to skip, also when they are named on the command "
+        "line (repeatable; adds to [tool.typeinf] exclude) (default: none)",
+    )
+    p.add_argument(
+        "--stdin-filename",
+        default=None,
+        metavar="PATH",
+        help="with - as PATH: the file's name, for its language, the messages and exclude "
+        "(default: - , read as Python)",
+    )
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--project", type=Path, default=None, metavar="DIR",
-                   help="project root whose types can be predicted and imported (default: the nearest "
-                        "directory above the first PATH with pyproject.toml, package.json, setup.py or .git)")  # fmt: skip
-    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
-                   help="threads the model runs on (default: 2, or fewer CPUs)")  # fmt: skip
-    p.add_argument("--no-cache", action="store_true",
-                   help="do not read or keep the model's rankings across runs (default: kept in "
-                        "$XDG_CACHE_HOME/typeinf, or [tool.typeinf] cache-dir, or $TYPEINF_CACHE_DIR)")  # fmt: skip
+    p.add_argument(
+        "--project",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="project root whose types can be predicted and imported (default: the nearest "
+        "directory above the first PATH with pyproject.toml, package.json, setup.py or .git)",
+    )
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="threads the model runs on (default: 2, or fewer CPUs)",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or keep the model's rankings across runs (default: kept in "
+        "$XDG_CACHE_HOME/typeinf, or [tool.typeinf] cache-dir, or $TYPEINF_CACHE_DIR)",
+    )
 
 
 SUBPARSERS: dict[str, argparse.ArgumentParser] = {}
@@ -97,19 +133,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("slices", help="print the usage slice of every parameter, return and variable")
     _add_file_options(p)
-    p.add_argument("--format", choices=["json", "jsonl"], default="json",
-                   help="json: one array; jsonl: one slice per line (default: json)")  # fmt: skip
+    p.add_argument(
+        "--format",
+        choices=["json", "jsonl"],
+        default="json",
+        help="json: one array; jsonl: one slice per line (default: json)",
+    )
     p.set_defaults(func=cmd_slices)
     SUBPARSERS["slices"] = p
 
     p = sub.add_parser("predict", help="predict the type of every unannotated parameter, return and variable")
     _add_file_options(p)
-    p.add_argument("--format", choices=["json", "text"], default="text",
-                   help="text: one line per site; json: one array with the alternatives (default: text)")  # fmt: skip
-    p.add_argument("--min-confidence", type=_probability, default=0.0, metavar="X",
-                   help="only predictions at least this confident (default: 0, all)")  # fmt: skip
-    p.add_argument("--top-k", type=_positive_int, default=5, metavar="K",
-                   help="alternatives to list (default: 5)")  # fmt: skip
+    p.add_argument(
+        "--format",
+        choices=["json", "text"],
+        default="text",
+        help="text: one line per site; json: one array with the alternatives (default: text)",
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=_probability,
+        default=0.0,
+        metavar="X",
+        help="only predictions at least this confident (default: 0, all)",
+    )
+    p.add_argument(
+        "--top-k", type=_positive_int, default=5, metavar="K", help="alternatives to list (default: 5)"
+    )
     _add_model_options(p)
     p.set_defaults(func=cmd_predict)
     SUBPARSERS["predict"] = p
@@ -117,40 +167,79 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("annotate", help="write predicted annotations into the files (in place by default)")
     _add_file_options(p)
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--diff", action="store_true",
-                      help="print a unified diff, write nothing (default: write the files)")  # fmt: skip
-    mode.add_argument("--check", action="store_true",
-                      help="write nothing; list the files that would change and exit 1 if there are any "
-                           "(default: write the files)")  # fmt: skip
-    p.add_argument("--min-confidence", type=_probability, default=None, metavar="X", dest="threshold",
-                   help="write only predictions at least this confident (default: the model's threshold "
-                        "for >= 95%% precision)")  # fmt: skip
-    p.add_argument("--kinds", type=_kinds, default=None, metavar="KINDS",
-                   help="comma-separated site kinds to annotate: param,return,var (default: all, or "
-                        "[tool.typeinf] kinds)")  # fmt: skip
-    p.add_argument("--aggressive", action="store_true", default=None,
-                   help="also annotate sites whose annotations are read at run time (dataclass fields, "
-                        "web routes, CLI commands, validators) (default: off, or [tool.typeinf] aggressive)")  # fmt: skip
-    p.add_argument("--inferrable-types", action="store_true", default=None,
-                   help="TypeScript: also annotate variables and parameters whose type the compiler infers from a "
-                        "literal initializer or default, and variables bound to a function (default: off, as "
-                        "@typescript-eslint/no-inferrable-types; or [tool.typeinf] inferrable-types)")  # fmt: skip
-    p.add_argument("--format", choices=["text", "json"], default="text",
-                   help="json: print what was (or would be) inserted; not with --diff (default: text, a "
-                        "summary on stderr)")  # fmt: skip
-    mode.add_argument("--stubs", type=Path, default=None, metavar="DIR",
-                      help="write stubs with the predicted annotations into DIR instead of editing sources: .pyi for "
-                           "Python, .d.ts for TypeScript (emitted by the TypeScript compiler) (default: edit the sources)")  # fmt: skip
-    p.add_argument("--verify", action="store_true",
-                   help="run the type checker (pyright or mypy; tsc) and drop annotations it rejects "
-                        "(default: off)")  # fmt: skip
+    mode.add_argument(
+        "--diff", action="store_true", help="print a unified diff, write nothing (default: write the files)"
+    )
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; list the files that would change and exit 1 if there are any "
+        "(default: write the files)",
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=_probability,
+        default=None,
+        metavar="X",
+        dest="threshold",
+        help="write only predictions at least this confident (default: the model's threshold "
+        "for >= 95%% precision)",
+    )
+    p.add_argument(
+        "--kinds",
+        type=_kinds,
+        default=None,
+        metavar="KINDS",
+        help="comma-separated site kinds to annotate: param,return,var (default: all, or "
+        "[tool.typeinf] kinds)",
+    )
+    p.add_argument(
+        "--aggressive",
+        action="store_true",
+        default=None,
+        help="also annotate sites whose annotations are read at run time (dataclass fields, "
+        "web routes, CLI commands, validators) (default: off, or [tool.typeinf] aggressive)",
+    )
+    p.add_argument(
+        "--inferrable-types",
+        action="store_true",
+        default=None,
+        help="TypeScript: also annotate variables and parameters whose type the compiler infers from a "
+        "literal initializer or default, and variables bound to a function (default: off, as "
+        "@typescript-eslint/no-inferrable-types; or [tool.typeinf] inferrable-types)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="json: print what was (or would be) inserted; not with --diff (default: text, a "
+        "summary on stderr)",
+    )
+    mode.add_argument(
+        "--stubs",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write stubs with the predicted annotations into DIR instead of editing sources: .pyi for "
+        "Python, .d.ts for TypeScript (emitted by the TypeScript compiler) (default: edit the sources)",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="run the type checker (pyright or mypy; tsc) and drop annotations it rejects (default: off)",
+    )
     _add_model_options(p)
     p.set_defaults(func=cmd_annotate)
     SUBPARSERS["annotate"] = p
 
     p = sub.add_parser("lsp", help="run the language server (stdio; --tcp HOST:PORT for debugging)")
-    p.add_argument("--tcp", metavar="HOST:PORT", default=None, type=_host_port,
-                   help="listen on this TCP address instead of stdio, e.g. 127.0.0.1:2087 (default: stdio)")  # fmt: skip
+    p.add_argument(
+        "--tcp",
+        metavar="HOST:PORT",
+        default=None,
+        type=_host_port,
+        help="listen on this TCP address instead of stdio, e.g. 127.0.0.1:2087 (default: stdio)",
+    )
     p.set_defaults(func=cmd_lsp)
     SUBPARSERS["lsp"] = p
     return ap
@@ -188,12 +277,15 @@ def _path_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Skipped],
-                 stdin: bytes | None = None) -> Iterator[tuple[SourceFile, Read]]:  # fmt: skip
+def iter_sources(
+    args: argparse.Namespace, settings: Settings, failures: list[Skipped], stdin: bytes | None = None
+) -> Iterator[tuple[SourceFile, Read]]:
     """(SourceFile, Read) for each readable source; skips are reported on stderr.  With - as PATH,
     `stdin` is what was read from it (read here when not given)."""
     if args.paths == [STDIN]:
-        yield from _stdin_source(args, settings, failures, sys.stdin.buffer.read() if stdin is None else stdin)
+        yield from _stdin_source(
+            args, settings, failures, sys.stdin.buffer.read() if stdin is None else stdin
+        )
         return
     base = settings.source.parent if settings.source is not None else None
     found = 0
@@ -215,8 +307,9 @@ def iter_sources(args: argparse.Namespace, settings: Settings, failures: list[Sk
         warn("no Python or TypeScript files found")
 
 
-def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[Skipped], raw: bytes
-                  ) -> Iterator[tuple[SourceFile, Read]]:  # fmt: skip
+def _stdin_source(
+    args: argparse.Namespace, settings: Settings, failures: list[Skipped], raw: bytes
+) -> Iterator[tuple[SourceFile, Read]]:
     """The one file read from stdin (`-`), named by --stdin-filename (Python when unnamed)."""
     import pathspec
 
@@ -243,7 +336,9 @@ def _stdin_source(args: argparse.Namespace, settings: Settings, failures: list[S
     yield SourceFile(path, lang), Read(data, raw, encoding)
 
 
-def _slice(src: SourceFile, data: bytes, failures: list[Skipped]) -> tuple[list[Slice], list[Diagnostic]] | None:
+def _slice(
+    src: SourceFile, data: bytes, failures: list[Skipped]
+) -> tuple[list[Slice], list[Diagnostic]] | None:
     """Slices of one file with its syntax warnings reported; None (and a failure) on a slicer bug."""
     rel = display_path(src.path)
     try:
@@ -324,22 +419,36 @@ def cmd_predict(args: argparse.Namespace) -> int:
             if p.confidence >= args.min_confidence and p.type:
                 results.append((p, w is not None))
     if args.format == "json":
-        json.dump([{**p.to_dict(args.top_k), "annotate": marked} for p, marked in results], sys.stdout,
-                  ensure_ascii=False, indent=1)  # fmt: skip
+        json.dump(
+            [{**p.to_dict(args.top_k), "annotate": marked} for p, marked in results],
+            sys.stdout,
+            ensure_ascii=False,
+            indent=1,
+        )
         sys.stdout.write("\n")
     else:
         for p, marked in results:
             s = p.slice
             sep = "->" if s.kind == "return" else ":"
             others = ", ".join(f"{t} {c:.2f}" for t, c in p.alternatives[1 : args.top_k] if t != p.type)
-            print(f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  ({p.confidence:.2f}, {p.source})"
-                  + ("  [annotate]" if marked else "") + (f"  | {others}" if others else ""))  # fmt: skip
+            print(
+                f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  ({p.confidence:.2f}, {p.source})"
+                + ("  [annotate]" if marked else "")
+                + (f"  | {others}" if others else "")
+            )
     return EXIT_FAILED if failures else EXIT_OK
 
 
-def _annotate_options(settings: Settings, predictor: Any, *, threshold: float | None = None,
-                      kinds: list[str] | None = None, aggressive: bool | None = None,
-                      inferrable_types: bool | None = None, stubs: bool = False) -> Any:  # fmt: skip
+def _annotate_options(
+    settings: Settings,
+    predictor: Any,
+    *,
+    threshold: float | None = None,
+    kinds: list[str] | None = None,
+    aggressive: bool | None = None,
+    inferrable_types: bool | None = None,
+    stubs: bool = False,
+) -> Any:
     """What `annotate` writes with these flags (None: not given) and settings: threshold (the model's
     own per language unless --min-confidence or [tool.typeinf] min-confidence set one), kinds,
     aggressive, target."""
@@ -353,9 +462,14 @@ def _annotate_options(settings: Settings, predictor: Any, *, threshold: float | 
     aggressive = bool(aggressive if aggressive is not None else settings.aggressive)
     if stubs:
         aggressive = True  # a stub changes nothing at run time
-    return Options(threshold, frozenset(kinds or settings.kinds), aggressive,
-                   inferrable_types if inferrable_types is not None else settings.inferrable_types,
-                   settings.python_target(), by_language)  # fmt: skip
+    return Options(
+        threshold,
+        frozenset(kinds or settings.kinds),
+        aggressive,
+        inferrable_types if inferrable_types is not None else settings.inferrable_types,
+        settings.python_target(),
+        by_language,
+    )
 
 
 def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | None
@@ -407,13 +521,28 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if predictor is None:
         return EXIT_USAGE
     write_back = WriteBack.from_flags(check=args.check, diff=args.diff, stubs=args.stubs is not None)
-    options = _annotate_options(settings, predictor, threshold=args.threshold, kinds=args.kinds,
-                                aggressive=args.aggressive, inferrable_types=args.inferrable_types,
-                                stubs=write_back is WriteBack.STUBS)  # fmt: skip
+    options = _annotate_options(
+        settings,
+        predictor,
+        threshold=args.threshold,
+        kinds=args.kinds,
+        aggressive=args.aggressive,
+        inferrable_types=args.inferrable_types,
+        stubs=write_back is WriteBack.STUBS,
+    )
     if options.aggressive and write_back is not WriteBack.STUBS:
-        warn("--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too")
-    request = Request(options, args.project if args.project is not None else find_root(_first_path(args)),
-                      write_back, args.stubs, args.verify, args.format == "json", args.paths == [STDIN])  # fmt: skip
+        warn(
+            "--aggressive: annotations read at run time (dataclass fields, routes, commands) are written too"
+        )
+    request = Request(
+        options,
+        args.project if args.project is not None else find_root(_first_path(args)),
+        write_back,
+        args.stubs,
+        args.verify,
+        args.format == "json",
+        args.paths == [STDIN],
+    )
     index = ProjectIndex.build(request.root, settings.max_bytes)
     report = Report(write_back, request.verify)
     # with - (stdin) in place the output is the file: as read unless annotations are written

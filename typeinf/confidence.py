@@ -15,19 +15,44 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-FEATURES = ("log_conf", "log_p1", "log_p2", "margin", "conf", "static", "rule_precision", "param", "return",
-            "python", "union", "generic", "agrees")  # fmt: skip
+FEATURES = (
+    "log_conf",
+    "log_p1",
+    "log_p2",
+    "margin",
+    "conf",
+    "static",
+    "rule_precision",
+    "param",
+    "return",
+    "python",
+    "union",
+    "generic",
+    "agrees",
+)
 
 
-def confidence_features(t: str, conf: float, alts: Sequence[tuple[str, float]], source: str, rule_p: float,
-                        kind: str, fam: str) -> list[float]:  # fmt: skip
+def confidence_features(
+    t: str, conf: float, alts: Sequence[tuple[str, float]], source: str, rule_p: float, kind: str, fam: str
+) -> list[float]:
     """The features of a final prediction `t` (confidence `conf`) given the model's ranking `alts`."""
     p1 = alts[0][1] if alts else 0.0
     p2 = alts[1][1] if len(alts) > 1 else 0.0
-    return [math.log(conf + 1e-6), math.log(p1 + 1e-6), math.log(p2 + 1e-6), p1 - p2, conf,
-            1.0 if source == "static" else 0.0, rule_p, 1.0 if kind == "param" else 0.0,
-            1.0 if kind == "return" else 0.0, 1.0 if fam == "python" else 0.0, 1.0 if " | " in t else 0.0,
-            1.0 if ("[" in t or "<" in t) else 0.0, 1.0 if alts and alts[0][0] == t else 0.0]  # fmt: skip
+    return [
+        math.log(conf + 1e-6),
+        math.log(p1 + 1e-6),
+        math.log(p2 + 1e-6),
+        p1 - p2,
+        conf,
+        1.0 if source == "static" else 0.0,
+        rule_p,
+        1.0 if kind == "param" else 0.0,
+        1.0 if kind == "return" else 0.0,
+        1.0 if fam == "python" else 0.0,
+        1.0 if " | " in t else 0.0,
+        1.0 if ("[" in t or "<" in t) else 0.0,
+        1.0 if alts and alts[0][0] == t else 0.0,
+    ]
 
 
 @dataclass
@@ -38,7 +63,9 @@ class Calibrator:
     bias: float
 
     def __call__(self, x: Sequence[float]) -> float:
-        z = self.bias + sum(w * (v - m) / s for w, v, m, s in zip(self.weights, x, self.mean, self.scale, strict=True))
+        z = self.bias + sum(
+            w * (v - m) / s for w, v, m, s in zip(self.weights, x, self.mean, self.scale, strict=True)
+        )
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,7 +78,9 @@ class Calibrator:
         return cls(list(d["mean"]), list(d["scale"]), list(d["weights"]), float(d["bias"]))
 
 
-def fit(rows: Sequence[Sequence[float]], correct: Sequence[bool], l2: float = 1e-4, steps: int = 2000) -> Calibrator:
+def fit(
+    rows: Sequence[Sequence[float]], correct: Sequence[bool], l2: float = 1e-4, steps: int = 2000
+) -> Calibrator:
     """Logistic regression by full-batch gradient descent (numpy; deterministic)."""
     import numpy as np
 

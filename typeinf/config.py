@@ -45,9 +45,15 @@ class Settings:
         return Settings(**values)
 
 
-_KEYS = {"max-bytes": ("max_bytes", int), "exclude": ("exclude", list), "min-confidence": ("min_confidence", float),
-         "kinds": ("kinds", list), "aggressive": ("aggressive", bool),
-         "inferrable-types": ("inferrable_types", bool), "cache-dir": ("cache_dir", str)}
+_KEYS = {
+    "max-bytes": ("max_bytes", int),
+    "exclude": ("exclude", list),
+    "min-confidence": ("min_confidence", float),
+    "kinds": ("kinds", list),
+    "aggressive": ("aggressive", bool),
+    "inferrable-types": ("inferrable_types", bool),
+    "cache-dir": ("cache_dir", str),
+}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -82,7 +88,9 @@ def load_settings(start: Path, warn: Any = None) -> Settings:
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be a positive integer")
         if typ is list and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be a list of strings")
-        if typ is float and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
+        if typ is float and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
+        ):
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be a number between 0 and 1")
         if typ is str and not isinstance(value, str):
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be a string")

@@ -86,12 +86,22 @@ def site_text(s: Slice) -> str:
     if ev.operators:
         parts.append("ops " + " ; ".join(f"{o.op} {o.other}".strip() for o in ev.operators[:8]))
     if ev.passed_to:
-        parts.append("to " + " ; ".join(
-            f"{p.callee}#{p.arg if p.keyword is None else p.keyword}" for p in ev.passed_to[:8]))  # fmt: skip
+        parts.append(
+            "to "
+            + " ; ".join(f"{p.callee}#{p.arg if p.keyword is None else p.keyword}" for p in ev.passed_to[:8])
+        )
     if ev.subscripts:
         parts.append("index " + " ".join(ev.subscripts[:4]))
-    flags = [f for f, n in (("iterated", ev.iterated), ("called", ev.called), ("awaited", ev.awaited),
-                            ("returned", ev.returned)) if n]  # fmt: skip
+    flags = [
+        f
+        for f, n in (
+            ("iterated", ev.iterated),
+            ("called", ev.called),
+            ("awaited", ev.awaited),
+            ("returned", ev.returned),
+        )
+        if n
+    ]
     if flags:
         parts.append(" ".join(flags))
     if ev.returns:
@@ -147,8 +157,17 @@ def _words_cached(name: str) -> tuple[str, ...]:
 class _SiteContext:
     """Identifier sets of a slice's evidence, computed once per slice for all candidates."""
 
-    __slots__ = ("window", "checks", "default", "returns", "signature", "callees", "head", "site_words",
-                 "site_key")  # fmt: skip
+    __slots__ = (
+        "window",
+        "checks",
+        "default",
+        "returns",
+        "signature",
+        "callees",
+        "head",
+        "site_words",
+        "site_key",
+    )
 
     def __init__(self, s: Slice) -> None:
         ev = s.evidence
@@ -222,7 +241,11 @@ def _relevant_project_types(project: Sequence[ProjectType], ctx: _SiteContext) -
 
 _KIND_ONEHOT = {k: [1.0 if k == j else 0.0 for j in CAND_KINDS] for k in CAND_KINDS}
 _NO_KIND = [0.0] * len(CAND_KINDS)
-_TEMPLATE_ONEHOT = [[1.0 if t == i else 0.0 for i in range(N_TEMPLATE_SLOTS)] for t in range(N_TEMPLATE_SLOTS)]
+_TEMPLATE_ONEHOT = [
+    [1.0 if t == i else 0.0 for i in range(N_TEMPLATE_SLOTS)] for t in range(N_TEMPLATE_SLOTS)
+]
+
+
 @by_identity(maxsize=256)  # the slices of one file share their scope list
 def _type_like_names(scope: list[ScopeName]) -> dict[str, tuple[str, str | None]]:
     names: dict[str, tuple[str, str | None]] = {}
@@ -260,8 +283,11 @@ def local_candidates(s: Slice, project: Sequence[ProjectType] = ()) -> list[Cand
         for t, tpl in enumerate(templates):
             if fam == "typescript" and tpl.startswith("Promise") and s.kind != "return":
                 continue
-            out.append(Candidate(normalize(tpl.format(name), fam), name, t, kind, module,
-                                 f_kind + _TEMPLATE_ONEHOT[t]))  # fmt: skip
+            out.append(
+                Candidate(
+                    normalize(tpl.format(name), fam), name, t, kind, module, f_kind + _TEMPLATE_ONEHOT[t]
+                )
+            )
             if len(out) >= MAX_CANDIDATES:
                 return out
     return out

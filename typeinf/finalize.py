@@ -41,10 +41,18 @@ class Prediction:
 
     def to_dict(self, top_k: int = 5) -> dict[str, Any]:
         s = self.slice
-        return {"file": s.file, "line": s.line, "column": s.column, "kind": s.kind, "qualname": s.qualname,
-                "name": s.name, "type": self.type, "confidence": round(self.confidence, 4),
-                "alternatives": [{"type": t, "confidence": round(c, 4)} for t, c in self.alternatives[:top_k]],
-                "source": self.source}  # fmt: skip
+        return {
+            "file": s.file,
+            "line": s.line,
+            "column": s.column,
+            "kind": s.kind,
+            "qualname": s.qualname,
+            "name": s.name,
+            "type": self.type,
+            "confidence": round(self.confidence, 4),
+            "alternatives": [{"type": t, "confidence": round(c, 4)} for t, c in self.alternatives[:top_k]],
+            "source": self.source,
+        }
 
 
 class Choice(NamedTuple):
@@ -56,8 +64,14 @@ class Choice(NamedTuple):
     alternatives: list[tuple[str, float]]
 
 
-def combine_raw(calibration: Calibration, fam: str, fact: Fact | None, alts: list[tuple[str, float]],
-                top_k: int = 5, kind: str = "var") -> Choice:  # fmt: skip
+def combine_raw(
+    calibration: Calibration,
+    fam: str,
+    fact: Fact | None,
+    alts: list[tuple[str, float]],
+    top_k: int = 5,
+    kind: str = "var",
+) -> Choice:
     """Static facts first, with their rule's measured precision; the model's first choice when
     it is more confident than the rule has been (`x: float = 0`, `x: Base = Derived()`)."""
     if fact is not None:
@@ -72,8 +86,14 @@ def combine_raw(calibration: Calibration, fam: str, fact: Fact | None, alts: lis
     return Choice(t, c, "model", alts[:top_k])
 
 
-def combine(calibration: Calibration, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5,
-            kind: str = "var") -> Choice:  # fmt: skip
+def combine(
+    calibration: Calibration,
+    fam: str,
+    fact: Fact | None,
+    alts: list[tuple[str, float]],
+    top_k: int = 5,
+    kind: str = "var",
+) -> Choice:
     """The final prediction (see `combine_raw`) with its calibrated confidence: the probability,
     fitted on the validation split (typeinf.confidence), that it is exactly right."""
     t, conf, source, out = combine_raw(calibration, fam, fact, alts, top_k, kind)
@@ -90,8 +110,13 @@ def member_table(project: Sequence[ProjectType], fam: str) -> dict[str, frozense
     return {**BUILTIN_MEMBERS[fam], **{p.name: p.members for p in project if p.members is not None}}
 
 
-def finalize(calibration: Calibration, s: Slice, ranking: Ranking, top_k: int = 5,
-             members: Callable[[], Mapping[str, frozenset[str]]] | None = None) -> Prediction:  # fmt: skip
+def finalize(
+    calibration: Calibration,
+    s: Slice,
+    ranking: Ranking,
+    top_k: int = 5,
+    members: Callable[[], Mapping[str, frozenset[str]]] | None = None,
+) -> Prediction:
     """The prediction of a site from the model's ranking. `members` gives the member table
     (`member_table`; called only when the code uses members of the value), None: no member check."""
     fam = lang_family(s.language)
@@ -104,8 +129,15 @@ def finalize(calibration: Calibration, s: Slice, ranking: Ranking, top_k: int = 
         alts = types_not_qualifiers(alts)
     fact = static_fact(s)
     t, conf, source, alternatives = combine(calibration, fam, fact, alts, top_k, s.kind)
-    return Prediction(s, t, conf, source, alternatives, ranking.modules.get(t),
-                      fact.rule if fact is not None and source == "static" else None)  # fmt: skip
+    return Prediction(
+        s,
+        t,
+        conf,
+        source,
+        alternatives,
+        ranking.modules.get(t),
+        fact.rule if fact is not None and source == "static" else None,
+    )
 
 
 def types_not_qualifiers(alts: list[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -121,8 +153,12 @@ def types_not_qualifiers(alts: list[tuple[str, float]]) -> list[tuple[str, float
     return sorted(merged.items(), key=lambda x: -x[1])
 
 
-def rule_out_by_members(alts: list[tuple[str, float]], used: set[str], members: Mapping[str, frozenset[str]],
-                        language: str = "python") -> list[tuple[str, float]]:  # fmt: skip
+def rule_out_by_members(
+    alts: list[tuple[str, float]],
+    used: set[str],
+    members: Mapping[str, frozenset[str]],
+    language: str = "python",
+) -> list[tuple[str, float]]:
     """Candidates that are classes (of the project, or builtins such as `str`, `list`, `string`,
     `Array`) lacking a member the code uses on the value lose most of their probability to the
     others (the total stays the same)."""

@@ -58,8 +58,13 @@ def _walk_self_attrs(fn: Node, out: set[str]) -> None:
         if n.type == "attribute":
             obj = n.child_by_field_name("object")
             parent = n.parent
-            if (obj is not None and obj.type == "identifier" and _text(obj) == me and parent is not None
-                    and parent.type in ("assignment", "augmented_assignment", "pattern_list", "tuple_pattern")):  # fmt: skip
+            if (
+                obj is not None
+                and obj.type == "identifier"
+                and _text(obj) == me
+                and parent is not None
+                and parent.type in ("assignment", "augmented_assignment", "pattern_list", "tuple_pattern")
+            ):
                 out.add(_text(n.child_by_field_name("attribute")))
         if n.type not in ("function_definition", "class_definition", "lambda"):
             stack.extend(n.children)
@@ -89,16 +94,28 @@ def _py_class(node: Node) -> ClassDef | None:
             for a in stmt.named_children:
                 if a.type == "assignment":
                     left = a.child_by_field_name("left")
-                    targets = [left] if left is not None and left.type == "identifier" else (
-                        [c for c in left.named_children if c.type == "identifier"] if left is not None else [])  # fmt: skip
+                    targets = (
+                        [left]
+                        if left is not None and left.type == "identifier"
+                        else (
+                            [c for c in left.named_children if c.type == "identifier"]
+                            if left is not None
+                            else []
+                        )
+                    )
                     members.update(_text(t) for t in targets)
     if members & _OPEN_MARKERS:
         return name, "class", None, tuple(bases)
     return name, "class", frozenset(members), tuple(bases)
 
 
-_TS_MEMBER_NODES = ("method_definition", "public_field_definition", "method_signature", "property_signature",
-                    "abstract_method_signature")  # fmt: skip
+_TS_MEMBER_NODES = (
+    "method_definition",
+    "public_field_definition",
+    "method_signature",
+    "property_signature",
+    "abstract_method_signature",
+)
 
 
 def _ts_type(node: Node, kind: str) -> ClassDef | None:
@@ -232,31 +249,148 @@ _IDENT = re.compile(r"^[A-Za-z_$][\w$]*$")
 def _python_builtins() -> dict[str, frozenset[str]]:
     import builtins
 
-    names = ("str", "bytes", "bytearray", "int", "float", "complex", "bool", "list", "dict", "set", "frozenset",
-             "tuple", "range", "memoryview")  # fmt: skip
+    names = (
+        "str",
+        "bytes",
+        "bytearray",
+        "int",
+        "float",
+        "complex",
+        "bool",
+        "list",
+        "dict",
+        "set",
+        "frozenset",
+        "tuple",
+        "range",
+        "memoryview",
+    )
     return {n: frozenset(dir(getattr(builtins, n))) for n in names}
 
 
-_TS_OBJECT = ("toString", "valueOf", "toLocaleString", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable",
-              "constructor")  # fmt: skip
+_TS_OBJECT = (
+    "toString",
+    "valueOf",
+    "toLocaleString",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "constructor",
+)
 _TS_BUILTINS: dict[str, tuple[str, ...]] = {
-    "string": ("length", "at", "charAt", "charCodeAt", "codePointAt", "concat", "endsWith", "includes", "indexOf",
-               "lastIndexOf", "localeCompare", "match", "matchAll", "normalize", "padEnd", "padStart", "repeat",
-               "replace", "replaceAll", "search", "slice", "split", "startsWith", "substring", "substr",
-               "toLocaleLowerCase", "toLocaleUpperCase", "toLowerCase", "toUpperCase", "trim", "trimEnd",
-               "trimStart", "trimLeft", "trimRight", "isWellFormed", "toWellFormed", "anchor", "big", "blink",
-               "bold", "fixed", "fontcolor", "fontsize", "italics", "link", "small", "strike", "sub", "sup"),
+    "string": (
+        "length",
+        "at",
+        "charAt",
+        "charCodeAt",
+        "codePointAt",
+        "concat",
+        "endsWith",
+        "includes",
+        "indexOf",
+        "lastIndexOf",
+        "localeCompare",
+        "match",
+        "matchAll",
+        "normalize",
+        "padEnd",
+        "padStart",
+        "repeat",
+        "replace",
+        "replaceAll",
+        "search",
+        "slice",
+        "split",
+        "startsWith",
+        "substring",
+        "substr",
+        "toLocaleLowerCase",
+        "toLocaleUpperCase",
+        "toLowerCase",
+        "toUpperCase",
+        "trim",
+        "trimEnd",
+        "trimStart",
+        "trimLeft",
+        "trimRight",
+        "isWellFormed",
+        "toWellFormed",
+        "anchor",
+        "big",
+        "blink",
+        "bold",
+        "fixed",
+        "fontcolor",
+        "fontsize",
+        "italics",
+        "link",
+        "small",
+        "strike",
+        "sub",
+        "sup",
+    ),
     "number": ("toExponential", "toFixed", "toPrecision"),
     "boolean": (),
-    "Array": ("length", "at", "concat", "copyWithin", "entries", "every", "fill", "filter", "find", "findIndex",
-              "findLast", "findLastIndex", "flat", "flatMap", "forEach", "includes", "indexOf", "join", "keys",
-              "lastIndexOf", "map", "pop", "push", "reduce", "reduceRight", "reverse", "shift", "slice", "some",
-              "sort", "splice", "unshift", "values", "toReversed", "toSorted", "toSpliced", "with"),
+    "Array": (
+        "length",
+        "at",
+        "concat",
+        "copyWithin",
+        "entries",
+        "every",
+        "fill",
+        "filter",
+        "find",
+        "findIndex",
+        "findLast",
+        "findLastIndex",
+        "flat",
+        "flatMap",
+        "forEach",
+        "includes",
+        "indexOf",
+        "join",
+        "keys",
+        "lastIndexOf",
+        "map",
+        "pop",
+        "push",
+        "reduce",
+        "reduceRight",
+        "reverse",
+        "shift",
+        "slice",
+        "some",
+        "sort",
+        "splice",
+        "unshift",
+        "values",
+        "toReversed",
+        "toSorted",
+        "toSpliced",
+        "with",
+    ),
     "Promise": ("then", "catch", "finally"),
     "Map": ("clear", "delete", "forEach", "get", "has", "set", "size", "entries", "keys", "values"),
     "ReadonlyMap": ("forEach", "get", "has", "size", "entries", "keys", "values"),
-    "Set": ("add", "clear", "delete", "forEach", "has", "size", "entries", "keys", "values", "union",
-            "intersection", "difference", "symmetricDifference", "isSubsetOf", "isSupersetOf", "isDisjointFrom"),
+    "Set": (
+        "add",
+        "clear",
+        "delete",
+        "forEach",
+        "has",
+        "size",
+        "entries",
+        "keys",
+        "values",
+        "union",
+        "intersection",
+        "difference",
+        "symmetricDifference",
+        "isSubsetOf",
+        "isSupersetOf",
+        "isDisjointFrom",
+    ),
     "ReadonlySet": ("forEach", "has", "size", "entries", "keys", "values"),
 }
 

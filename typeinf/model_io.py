@@ -61,13 +61,20 @@ class ModelConfig:
     def from_data(cls, directory: Path, types: dict[str, list[str]], extra: dict[str, Any]) -> ModelConfig:
         """The config of types.json and config.json as read (a ValueError if built for other features)."""
         if extra.get("feature_version", FEATURE_VERSION) != FEATURE_VERSION:
-            raise ValueError(f"{directory}: model built for feature version {extra['feature_version']}, "
-                             f"this typeinf uses {FEATURE_VERSION}")  # fmt: skip
+            raise ValueError(
+                f"{directory}: model built for feature version {extra['feature_version']}, "
+                f"this typeinf uses {FEATURE_VERSION}"
+            )
         return cls(directory, types, extra)
 
     def save(self) -> None:
-        data = {"feature_version": FEATURE_VERSION, "max_tokens": MAX_TOKENS, "cand_tokens": CAND_TOKENS,
-                "n_features": N_FEATURES, **self.extra}  # fmt: skip
+        data = {
+            "feature_version": FEATURE_VERSION,
+            "max_tokens": MAX_TOKENS,
+            "cand_tokens": CAND_TOKENS,
+            "n_features": N_FEATURES,
+            **self.extra,
+        }
         (self.directory / "config.json").write_text(json.dumps(data, indent=1) + "\n")
 
     @cached_property
@@ -84,8 +91,11 @@ class ModelConfig:
 
     @cached_property
     def _index(self) -> dict[tuple[str, str], int]:
-        return {(lang, t): self.offsets[lang] + i for lang in LANG_FAMILIES
-                for i, t in enumerate(self.types.get(lang, []))}  # fmt: skip
+        return {
+            (lang, t): self.offsets[lang] + i
+            for lang in LANG_FAMILIES
+            for i, t in enumerate(self.types.get(lang, []))
+        }
 
     def type_index(self, lang: str, label: str) -> int | None:
         return self._index.get((lang, label))

@@ -52,9 +52,21 @@ from .slices.model import Slice
 from .static import Fact
 
 # re-exported: the names callers imported from here before the stages had modules of their own
-__all__ = ["DEFAULT_THRESHOLD", "MEMBER_PENALTY", "MODEL_DIR", "BundleError", "Choice", "ModelMissing", "Prediction",
-           "Predictor", "PredictorSettings", "Ranking", "length_batches", "rule_out_by_members",
-           "types_not_qualifiers"]  # fmt: skip
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "MEMBER_PENALTY",
+    "MODEL_DIR",
+    "BundleError",
+    "Choice",
+    "ModelMissing",
+    "Prediction",
+    "Predictor",
+    "PredictorSettings",
+    "Ranking",
+    "length_batches",
+    "rule_out_by_members",
+    "types_not_qualifiers",
+]
 
 
 @dataclass(frozen=True)
@@ -69,23 +81,37 @@ class PredictorSettings:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> PredictorSettings:
         """TYPEINF_MODEL_DIR, TYPEINF_MEMBER_CHECK=0, TYPEINF_CACHE_DIR (default: $XDG_CACHE_HOME/typeinf)
         and TYPEINF_NO_CACHE=1."""
-        cache = None if environ.get("TYPEINF_NO_CACHE", "") not in ("", "0") else Path(
-            environ.get("TYPEINF_CACHE_DIR") or default_directory(environ))  # fmt: skip
-        return cls(Path(environ.get("TYPEINF_MODEL_DIR") or MODEL_DIR), environ.get("TYPEINF_MEMBER_CHECK", "1") != "0",
-                   cache)  # fmt: skip
+        cache = (
+            None
+            if environ.get("TYPEINF_NO_CACHE", "") not in ("", "0")
+            else Path(environ.get("TYPEINF_CACHE_DIR") or default_directory(environ))
+        )
+        return cls(
+            Path(environ.get("TYPEINF_MODEL_DIR") or MODEL_DIR),
+            environ.get("TYPEINF_MEMBER_CHECK", "1") != "0",
+            cache,
+        )
 
 
 class Predictor:
     """Loads the model once; `predict` is batched and caches by slice content."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int | None = None, cache_size: int = 20_000,
-                 member_check: bool | None = None, settings: PredictorSettings | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        threads: int | None = None,
+        cache_size: int = 20_000,
+        member_check: bool | None = None,
+        settings: PredictorSettings | None = None,
+    ) -> None:
         settings = settings or PredictorSettings.from_env()
         self.bundle = ModelBundle.load(Path(model_dir or settings.model_dir))
         disk = None
         if settings.cache_dir is not None:
-            model_files = [self.bundle.onnx_path, *(self.bundle.directory / n for n in ("types.json", "tokenizer.json",
-                                                                                        "config.json"))]  # fmt: skip
+            model_files = [
+                self.bundle.onnx_path,
+                *(self.bundle.directory / n for n in ("types.json", "tokenizer.json", "config.json")),
+            ]
             space = namespace([p for p in model_files if p.exists()], self.bundle.calibration.temperature)
             disk = RankingCache.open(settings.cache_dir, space)
         self.scorer = Scorer(self.bundle, threads or min(2, os.cpu_count() or 1), cache_size, disk=disk)
@@ -133,19 +159,26 @@ class Predictor:
         """The site text and local candidates: the same functions the training set was built with."""
         return features(s, project)
 
-    def rank(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), batch_size: int = 64,
-             projects: Sequence[Sequence[ProjectType]] | None = None) -> list[Ranking]:  # fmt: skip
+    def rank(
+        self,
+        slices: Sequence[Slice],
+        project: Sequence[ProjectType] = (),
+        batch_size: int = 64,
+        projects: Sequence[Sequence[ProjectType]] | None = None,
+    ) -> list[Ranking]:
         """For each slice: the model's Ranking (typeinf.scorer.Scorer.rank)."""
         return self.scorer.rank(slices, project, batch_size, projects)
 
-    def decode(self, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray, cand_types: Sequence[str]
-               ) -> list[tuple[str, float]]:  # fmt: skip
+    def decode(
+        self, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray, cand_types: Sequence[str]
+    ) -> list[tuple[str, float]]:
         """Ranked (type, probability) of one site's logits (typeinf.scorer.decode)."""
         return decode(self.cfg, self.calibration.temperature, fam, type_logits, cand_logits, cand_types)
 
     # ------------------------------------------------------------------ public
-    def predict_groups(self, groups: Sequence[tuple[Sequence[Slice], Sequence[ProjectType]]], top_k: int = 5
-                       ) -> list[list[Prediction]]:  # fmt: skip
+    def predict_groups(
+        self, groups: Sequence[tuple[Sequence[Slice], Sequence[ProjectType]]], top_k: int = 5
+    ) -> list[list[Prediction]]:
         """Predictions for several files (each with its own project types) in one batched pass."""
         flat = [s for slices, _ in groups for s in slices]
         projects = [proj for slices, proj in groups for _ in slices]
@@ -156,8 +189,13 @@ class Predictor:
             i += len(slices)
         return out
 
-    def predict(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), top_k: int = 5,
-                projects: Sequence[Sequence[ProjectType]] | None = None) -> list[Prediction]:  # fmt: skip
+    def predict(
+        self,
+        slices: Sequence[Slice],
+        project: Sequence[ProjectType] = (),
+        top_k: int = 5,
+        projects: Sequence[Sequence[ProjectType]] | None = None,
+    ) -> list[Prediction]:
         ranked = self.scorer.rank(slices, project, projects=projects)
         tables: dict[tuple[int, str], dict[str, frozenset[str]]] = {}
 
@@ -174,12 +212,14 @@ class Predictor:
             out.append(finalize(self.calibration, s, ranking, top_k, check))
         return out
 
-    def combine(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5,
-                kind: str = "var") -> Choice:  # fmt: skip
+    def combine(
+        self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5, kind: str = "var"
+    ) -> Choice:
         """typeinf.finalize.combine with this model's calibration."""
         return combine(self.calibration, fam, fact, alts, top_k, kind)
 
-    def combine_raw(self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5,
-                    kind: str = "var") -> Choice:  # fmt: skip
+    def combine_raw(
+        self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5, kind: str = "var"
+    ) -> Choice:
         """typeinf.finalize.combine_raw with this model's calibration."""
         return combine_raw(self.calibration, fam, fact, alts, top_k, kind)

@@ -27,9 +27,13 @@ from .slices.source import parse
 
 ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
 _PY_DEFS = {"class_definition": "class"}
-_TS_DEFS = {"class_declaration": "class", "abstract_class_declaration": "class",
-            "interface_declaration": "interface", "type_alias_declaration": "alias",
-            "enum_declaration": "enum"}  # fmt: skip
+_TS_DEFS = {
+    "class_declaration": "class",
+    "abstract_class_declaration": "class",
+    "interface_declaration": "interface",
+    "type_alias_declaration": "alias",
+    "enum_declaration": "enum",
+}
 
 
 def find_root(path: Path) -> Path:
@@ -85,7 +89,9 @@ _SCAN_CACHE: dict[tuple[str, str], tuple[list[tuple[str, str]], list[ClassDef]]]
 @dataclass
 class ProjectIndex:
     root: Path
-    by_file: dict[Path, tuple[str, tuple[list[tuple[str, str]], list[ClassDef]]]] = field(default_factory=dict)
+    by_file: dict[Path, tuple[str, tuple[list[tuple[str, str]], list[ClassDef]]]] = field(
+        default_factory=dict
+    )
     _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
     complete: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -96,8 +102,12 @@ class ProjectIndex:
         index.populate(max_bytes, max_files)
         return index
 
-    def populate(self, max_bytes: int = DEFAULT_MAX_BYTES, max_files: int = 20_000,
-                 between: Callable[[], object] | None = None) -> None:  # fmt: skip
+    def populate(
+        self,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_files: int = 20_000,
+        between: Callable[[], object] | None = None,
+    ) -> None:
         """Scan every source file under the root (the language server runs this in a background
         thread while it already answers from what is indexed so far; `between` is called before
         each file, where the server waits while a document is being analysed)."""
@@ -112,7 +122,9 @@ class ProjectIndex:
             self._lists.clear()  # lists built during the scan may miss files: rebuilt on demand
             self.complete = True
 
-    def add(self, path: Path, language: str, max_bytes: int = DEFAULT_MAX_BYTES, data: bytes | None = None) -> None:
+    def add(
+        self, path: Path, language: str, max_bytes: int = DEFAULT_MAX_BYTES, data: bytes | None = None
+    ) -> None:
         if data is None:
             got = read_source(path, max_bytes)
             if not isinstance(got, bytes):

@@ -73,7 +73,9 @@ def features(s: Slice, project: Sequence[ProjectType] = ()) -> tuple[str, list[C
     return site_text(s), local_candidates(s, project)
 
 
-def length_batches(lengths: Sequence[int], max_batch: int, token_budget: int = TOKEN_BUDGET) -> list[list[int]]:
+def length_batches(
+    lengths: Sequence[int], max_batch: int, token_budget: int = TOKEN_BUDGET
+) -> list[list[int]]:
     """Indices grouped into batches sorted by length, each at most `max_batch` long and with at most
     `token_budget` tokens once padded to its longest member (a single long site still gets a batch)."""
     order = sorted(range(len(lengths)), key=lambda j: lengths[j])
@@ -107,7 +109,9 @@ def new_session(path: Path, threads: int) -> Any:
 
 
 # ---------------------------------------------------------------------- decoding
-def site_logits(config: ModelConfig, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray) -> np.ndarray:
+def site_logits(
+    config: ModelConfig, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray
+) -> np.ndarray:
     """One site's logits over its language's vocabulary followed by its local candidates."""
     a, b = config.lang_range(fam)
     return np.concatenate([type_logits[a:b], cand_logits])
@@ -129,8 +133,14 @@ def merge(pairs: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
     return sorted(probs.items(), key=lambda x: -x[1])
 
 
-def decode(config: ModelConfig, temperature: float, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray,
-           cand_types: Sequence[str]) -> list[tuple[str, float]]:  # fmt: skip
+def decode(
+    config: ModelConfig,
+    temperature: float,
+    fam: str,
+    type_logits: np.ndarray,
+    cand_logits: np.ndarray,
+    cand_types: Sequence[str],
+) -> list[tuple[str, float]]:
     """Ranked (type, probability): one softmax over the language's vocabulary and the local
     candidates (at the calibrated temperature), the TOP_N most probable, equal type texts added up."""
     logits = site_logits(config, fam, type_logits, cand_logits).astype(np.float64) / temperature
@@ -147,16 +157,26 @@ def _key(s: Slice, context_fp: str) -> str:
     """The cache key: everything the model reads of the slice (not where it is in the file).
     The dataclass repr is exact and far cheaper than a JSON dump (the editor computes a key
     for every slice of the file on each edit); the scope list is fingerprinted once per file."""
-    content = (s.language, s.kind, s.name, s.qualname, s.annotatable, s.annotation, s.is_async,
-               s.evidence, s.neighbours)  # fmt: skip
+    content = (
+        s.language,
+        s.kind,
+        s.name,
+        s.qualname,
+        s.annotatable,
+        s.annotation,
+        s.is_async,
+        s.evidence,
+        s.neighbours,
+    )
     h = hashlib.blake2b(repr(content).encode("utf-8", "surrogatepass"), digest_size=16)
     h.update(context_fp.encode())
     return h.hexdigest()
 
 
 def _scope_fingerprint(s: Slice) -> str:
-    return hashlib.blake2b(repr([(e.name, e.kind, e.module) for e in s.scope]).encode("utf-8", "surrogatepass"),
-                           digest_size=16).hexdigest()  # fmt: skip
+    return hashlib.blake2b(
+        repr([(e.name, e.kind, e.module) for e in s.scope]).encode("utf-8", "surrogatepass"), digest_size=16
+    ).hexdigest()
 
 
 def _fingerprint(project: Sequence[ProjectType]) -> str:
@@ -186,9 +206,16 @@ class Scorer:
     `run(names, feeds)`: models.requantize records the inputs through it); with threads=1 every
     batch goes through it."""
 
-    def __init__(self, bundle: ModelBundle, threads: int = 1, cache_size: int = 20_000, session: Any = None,
-                 stream_min_sites: int = STREAM_MIN_SITES, stream_chunk: int = STREAM_CHUNK,
-                 disk: RankingCache | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        threads: int = 1,
+        cache_size: int = 20_000,
+        session: Any = None,
+        stream_min_sites: int = STREAM_MIN_SITES,
+        stream_chunk: int = STREAM_CHUNK,
+        disk: RankingCache | None = None,
+    ) -> None:
         self.bundle = bundle
         self.disk = disk  # rankings kept across runs (typeinf.cache), by model input
         self.threads = threads
@@ -214,8 +241,13 @@ class Scorer:
             self._stream_sessions = [new_session(self.bundle.onnx_path, 1) for _ in range(self.threads)]
         return self._stream_sessions
 
-    def rank(self, slices: Sequence[Slice], project: Sequence[ProjectType] = (), batch_size: int = 64,
-             projects: Sequence[Sequence[ProjectType]] | None = None) -> list[Ranking]:  # fmt: skip
+    def rank(
+        self,
+        slices: Sequence[Slice],
+        project: Sequence[ProjectType] = (),
+        batch_size: int = 64,
+        projects: Sequence[Sequence[ProjectType]] | None = None,
+    ) -> list[Ranking]:
         """For each slice: the model's Ranking. `projects` gives each slice its own project types
         (one batched pass over several files).
 
@@ -306,14 +338,23 @@ class Scorer:
             self.disk.put_many(((t.ikey, results[t.index].types) for t in todo), used)
         return results
 
-    def _run(self, session: Any, items: list[_Todo], ids: list[np.ndarray], ctok: list[Any]
-             ) -> list[list[tuple[str, float]]]:  # fmt: skip
+    def _run(
+        self, session: Any, items: list[_Todo], ids: list[np.ndarray], ctok: list[Any]
+    ) -> list[list[tuple[str, float]]]:
         """One batch through the model, decoded."""
         type_logits, cand_logits = session.run(None, pad_batch(ids, ctok, [t.feats for t in items]))
         cfg, temperature = self.bundle.config, self.bundle.calibration.temperature
-        return [decode(cfg, temperature, t.fam, type_logits[row], cand_logits[row, : len(t.cands)],
-                       [c.type for c in t.cands])
-                for row, t in enumerate(items)]  # fmt: skip
+        return [
+            decode(
+                cfg,
+                temperature,
+                t.fam,
+                type_logits[row],
+                cand_logits[row, : len(t.cands)],
+                [c.type for c in t.cands],
+            )
+            for row, t in enumerate(items)
+        ]
 
     def _store(self, key: str, value: Ranking) -> None:
         self._cache[key] = value

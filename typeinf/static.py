@@ -257,7 +257,11 @@ def holds(candidate: str, fact: Fact, language: str) -> bool:
     for member in union_members(candidate, fam):
         if member in accepted or member in table["_top"] or member.startswith(("Literal[", "Optional[")):
             return True
-        if fam == "typescript" and fact.type in ("number", "string", "boolean") and _ts_literal_of(member, fact.type):
+        if (
+            fam == "typescript"
+            and fact.type in ("number", "string", "boolean")
+            and _ts_literal_of(member, fact.type)
+        ):
             return True
     return False
 

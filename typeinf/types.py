@@ -27,9 +27,17 @@ import re
 from functools import lru_cache
 
 PY_ALIASES = {
-    "List": "list", "Dict": "dict", "Set": "set", "FrozenSet": "frozenset", "Tuple": "tuple",
-    "Type": "type", "Text": "str", "NoneType": "None", "DefaultDict": "defaultdict", "Deque": "deque",
-}  # fmt: skip
+    "List": "list",
+    "Dict": "dict",
+    "Set": "set",
+    "FrozenSet": "frozenset",
+    "Tuple": "tuple",
+    "Type": "type",
+    "Text": "str",
+    "NoneType": "None",
+    "DefaultDict": "defaultdict",
+    "Deque": "deque",
+}
 _PY_DROP_PREFIXES = ("typing.", "typing_extensions.", "builtins.", "t.")
 _LAST = {"None": 2, "null": 2, "undefined": 3}
 
@@ -436,7 +444,9 @@ def is_generic(text: str, language: str = "python") -> bool:
 # `NotRequired[str]` is only meaningful in a TypedDict body (which annotate never writes into).
 _QUALIFIERS = ("Final", "ClassVar", "InitVar", "NotRequired", "Required", "ReadOnly")
 _BARE_QUALIFIERS = frozenset({*_QUALIFIERS, "TypeAlias", "KW_ONLY"})
-_QUALIFIED = re.compile(r"^(?:(?:typing|typing_extensions|t|T|dataclasses)\.)?(" + "|".join(_QUALIFIERS) + r")\[(.*)\]$", re.S)
+_QUALIFIED = re.compile(
+    r"^(?:(?:typing|typing_extensions|t|T|dataclasses)\.)?(" + "|".join(_QUALIFIERS) + r")\[(.*)\]$", re.S
+)
 
 
 def without_qualifier(text: str) -> str | None:

@@ -24,7 +24,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     failed = 0
     for eco in _langs(args.lang):
         wanted = set(args.names)
-        reqs = [FetchRequest(eco, p.name, p.version) for p in read_manifest(eco) if not wanted or p.name in wanted]
+        reqs = [
+            FetchRequest(eco, p.name, p.version) for p in read_manifest(eco) if not wanted or p.name in wanted
+        ]
         print(f"{eco}: {len(reqs)} packages -> {root / eco}", file=sys.stderr)
         results = fetch_all(root, reqs, jobs=args.jobs, label=f"fetch {eco}")
         summarize(results)

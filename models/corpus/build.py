@@ -82,8 +82,15 @@ def slice_package(job: Job) -> dict[str, Any]:
     files = list(iter_sources(job.archive, lang, include_dts=job.ecosystem == "npm"))
     own = _own_modules([f.path for f in files if not f.dts], job.ecosystem, job.name)
     key = normalize_name(job.name, job.ecosystem)
-    summary: dict[str, Any] = {"package": key, "files": 0, "sites": 0, "unlabelled": 0,
-                               "dts_sites": 0, "errors": 0, "index": []}  # fmt: skip
+    summary: dict[str, Any] = {
+        "package": key,
+        "files": 0,
+        "sites": 0,
+        "unlabelled": 0,
+        "dts_sites": 0,
+        "errors": 0,
+        "index": [],
+    }
     tmp = job.out + ".tmp"
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as fh:
         for f in files:
@@ -108,15 +115,25 @@ def slice_package(job: Job) -> dict[str, Any]:
                 d = s.to_dict()
                 del d["schema"]
                 d["scope"] = [x for x in d["scope"] if x["kind"] != "builtin"]
-                d.update(package=key, split=job.split, file_hash=file_hash, label_raw=s.annotation,
-                         label=label, category=cat, generic=generic, visible=visible,
-                         inferred=False)  # fmt: skip
+                d.update(
+                    package=key,
+                    split=job.split,
+                    file_hash=file_hash,
+                    label_raw=s.annotation,
+                    label=label,
+                    category=cat,
+                    generic=generic,
+                    visible=visible,
+                    inferred=False,
+                )
                 records.append(d)
             summary["files"] += 1
             summary["sites"] += len(records)
             summary["index"].append([file_hash, f.path, len(records)])
-            fh.write(json.dumps({"file_hash": file_hash, "path": f.path, "sites": records},
-                                ensure_ascii=False) + "\n")  # fmt: skip
+            fh.write(
+                json.dumps({"file_hash": file_hash, "path": f.path, "sites": records}, ensure_ascii=False)
+                + "\n"
+            )
     os.replace(tmp, job.out)
     summary["seconds"] = round(time.monotonic() - start, 1)
     Path(job.out + ".json").write_text(json.dumps(summary))
@@ -145,10 +162,15 @@ def run_slicing(ecosystem: str, root: Path, build_dir: Path, jobs: int) -> list[
         if not Path(str(out) + ".json").is_file():
             todo.append(Job(ecosystem, p.name, p.version, p.split, str(vdir / str(meta["file"])), str(out)))
     if missing:
-        print(f"build {ecosystem}: {len(missing)} packages not in the cache (run fetch): "
-              f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}", file=sys.stderr)  # fmt: skip
-    print(f"build {ecosystem}: {len(done) - len(todo)} packages already sliced, {len(todo)} to go",
-          file=sys.stderr)  # fmt: skip
+        print(
+            f"build {ecosystem}: {len(missing)} packages not in the cache (run fetch): "
+            f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}",
+            file=sys.stderr,
+        )
+    print(
+        f"build {ecosystem}: {len(done) - len(todo)} packages already sliced, {len(todo)} to go",
+        file=sys.stderr,
+    )
     start = time.monotonic()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(slice_package, j): j for j in todo}
@@ -190,10 +212,14 @@ def run_inference(root: Path, build_dir: Path, jobs: int) -> None:
             try:
                 r = fut.result()
                 msg = f"{r['sites']} of {r['candidates']} sites, {r['seconds']}s" + (
-                    f" ({r['error'][:80]})" if r["error"] else "")  # fmt: skip
+                    f" ({r['error'][:80]})" if r["error"] else ""
+                )
             except Exception as e:  # noqa: BLE001 - one package never stops the build
                 msg = f"FAILED {type(e).__name__}: {e}"
-            print(f"\r[{i}/{len(todo)} {time.monotonic() - start:.0f}s] {name}: {msg}".ljust(100), file=sys.stderr)
+            print(
+                f"\r[{i}/{len(todo)} {time.monotonic() - start:.0f}s] {name}: {msg}".ljust(100),
+                file=sys.stderr,
+            )
 
 
 def _read_records(path: Path) -> Iterator[dict[str, Any]]:
@@ -203,7 +229,9 @@ def _read_records(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _site_rank(rec: dict[str, Any]) -> str:
-    return hashlib.sha256(f"{rec['file_hash']}:{rec['line']}:{rec['column']}:{rec['kind']}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"{rec['file_hash']}:{rec['line']}:{rec['column']}:{rec['kind']}".encode()
+    ).hexdigest()
 
 
 def _cap(counts: dict[str, int], share: float) -> int:
@@ -352,10 +380,24 @@ class _Stats:
         self.splits: dict[str, dict[str, Any]] = {}
         self.all_labels: Counter[str] = Counter()
 
-    def add_package(self, split: str, files: int, recs: list[dict[str, Any]], summary: dict[str, Any]) -> None:
-        s = self.splits.setdefault(split, {"packages": 0, "files": 0, "sites": 0, "by_kind": Counter(),
-                                           "labels": Counter(), "category": Counter(), "generic": 0,
-                                           "user_defined_visible": 0, "dts_sites": 0, "inferred": Counter()})  # fmt: skip
+    def add_package(
+        self, split: str, files: int, recs: list[dict[str, Any]], summary: dict[str, Any]
+    ) -> None:
+        s = self.splits.setdefault(
+            split,
+            {
+                "packages": 0,
+                "files": 0,
+                "sites": 0,
+                "by_kind": Counter(),
+                "labels": Counter(),
+                "category": Counter(),
+                "generic": 0,
+                "user_defined_visible": 0,
+                "dts_sites": 0,
+                "inferred": Counter(),
+            },
+        )
         s["packages"] += 1 if recs else 0
         s["files"] += files
         s["sites"] += len(recs)
@@ -381,22 +423,37 @@ class _Stats:
         top = [c for _, c in s["labels"].most_common(1000)]
         ud = s["category"].get("user-defined", 0)
         return {
-            "packages": s["packages"], "files": s["files"], "sites": s["sites"],
-            "by_kind": dict(sorted(s["by_kind"].items())), "inferred_sites": sum(s["inferred"].values()),
+            "packages": s["packages"],
+            "files": s["files"],
+            "sites": s["sites"],
+            "by_kind": dict(sorted(s["by_kind"].items())),
+            "inferred_sites": sum(s["inferred"].values()),
             "inferred_by_kind": dict(sorted(s["inferred"].items())),
-            "dts_sites": s["dts_sites"], "distinct_types": len(s["labels"]),
-            "top10_share": round(sum(top[:10]) / n, 4), "top100_share": round(sum(top[:100]) / n, 4),
+            "dts_sites": s["dts_sites"],
+            "distinct_types": len(s["labels"]),
+            "top10_share": round(sum(top[:10]) / n, 4),
+            "top100_share": round(sum(top[:100]) / n, 4),
             "top1000_share": round(sum(top[:1000]) / n, 4),
-            "category_share": {k: round(s["category"].get(k, 0) / n, 4)
-                               for k in ("builtin", "third-party", "user-defined")},
+            "category_share": {
+                k: round(s["category"].get(k, 0) / n, 4) for k in ("builtin", "third-party", "user-defined")
+            },
             "generic_share": round(s["generic"] / n, 4),
             "user_defined_visible_share": round(s["user_defined_visible"] / max(1, ud), 4),
-        }  # fmt: skip
+        }
 
     def finish(self) -> dict[str, Any]:
-        total: dict[str, Any] = {"packages": 0, "files": 0, "sites": 0, "by_kind": Counter(),
-                                 "labels": self.all_labels, "category": Counter(), "generic": 0,
-                                 "user_defined_visible": 0, "dts_sites": 0, "inferred": Counter()}  # fmt: skip
+        total: dict[str, Any] = {
+            "packages": 0,
+            "files": 0,
+            "sites": 0,
+            "by_kind": Counter(),
+            "labels": self.all_labels,
+            "category": Counter(),
+            "generic": 0,
+            "user_defined_visible": 0,
+            "dts_sites": 0,
+            "inferred": Counter(),
+        }
         for s in self.splits.values():
             total["inferred"].update(s["inferred"])
             for k in ("packages", "files", "sites", "generic", "user_defined_visible", "dts_sites"):
@@ -430,14 +487,20 @@ def write_stats(results: dict[str, dict[str, Any]]) -> None:
 
 
 def render_stats_md(stats: dict[str, Any]) -> str:
-    lines = ["# Corpus statistics", "",
-             "Generated by `python -m models.corpus build` (declared labels after dedup and the per-package cap;",
-             "`.d.ts` sites are counted apart and not used; *inferred sites* are TypeScript variables and returns",
-             "without an annotation, labelled with the compiler's inferred type (models/corpus/infer.py): extra",
-             "labels, never counted in *sites*). Categories as in `typeinf/categories.py`.", ""]  # fmt: skip
-    head = ("| language | split | packages | files | sites | param | return | var | inferred sites | .d.ts sites "
-            "| distinct types | top-10 | top-100 | top-1000 | builtin | third-party | user-defined | generic "
-            "| user-defined in scope |")
+    lines = [
+        "# Corpus statistics",
+        "",
+        "Generated by `python -m models.corpus build` (declared labels after dedup and the per-package cap;",
+        "`.d.ts` sites are counted apart and not used; *inferred sites* are TypeScript variables and returns",
+        "without an annotation, labelled with the compiler's inferred type (models/corpus/infer.py): extra",
+        "labels, never counted in *sites*). Categories as in `typeinf/categories.py`.",
+        "",
+    ]
+    head = (
+        "| language | split | packages | files | sites | param | return | var | inferred sites | .d.ts sites "
+        "| distinct types | top-10 | top-100 | top-1000 | builtin | third-party | user-defined | generic "
+        "| user-defined in scope |"
+    )
     lines += [head, "|" + "---|" * 19]
     for lang, st in sorted(stats.items()):
         rows = [("all", st)] + sorted(st.get("splits", {}).items())
@@ -453,7 +516,10 @@ def render_stats_md(stats: dict[str, Any]) -> str:
                 f"| {s['generic_share']:.1%} | {s['user_defined_visible_share']:.1%} |"
             )
     for lang, st in sorted(stats.items()):
-        lines += ["", f"Most frequent {lang} types: " + ", ".join(f"`{t}` ({n:,})" for t, n in st["top_types"][:20])]
+        lines += [
+            "",
+            f"Most frequent {lang} types: " + ", ".join(f"`{t}` ({n:,})" for t, n in st["top_types"][:20]),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -477,7 +543,9 @@ def verify_digests(shards: Path) -> list[str]:
     return bad
 
 
-def run_build(ecosystems: list[str], root: Path, build_dir: Path, jobs: int, infer: bool = True) -> dict[str, Any]:
+def run_build(
+    ecosystems: list[str], root: Path, build_dir: Path, jobs: int, infer: bool = True
+) -> dict[str, Any]:
     results = {}
     for eco in ecosystems:
         packages = run_slicing(eco, root, build_dir, jobs)
@@ -485,7 +553,10 @@ def run_build(ecosystems: list[str], root: Path, build_dir: Path, jobs: int, inf
             run_inference(root, build_dir, jobs)
         start = time.monotonic()
         results[eco] = merge(eco, packages, build_dir / "shards")
-        print(f"build {eco}: merged in {time.monotonic() - start:.0f}s: {results[eco]['sites']:,} sites "
-              f"-> {build_dir / 'shards' / eco}", file=sys.stderr)  # fmt: skip
+        print(
+            f"build {eco}: merged in {time.monotonic() - start:.0f}s: {results[eco]['sites']:,} sites "
+            f"-> {build_dir / 'shards' / eco}",
+            file=sys.stderr,
+        )
     write_stats(results)
     return results

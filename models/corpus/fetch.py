@@ -166,9 +166,20 @@ def _download_python(spec: str, dest: Path) -> tuple[Path | None, str, str, str]
         for old in dest.iterdir():
             old.unlink() if old.is_file() else shutil.rmtree(old)
         cmd = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--ignore-requires-python",
-            "--progress-bar", "off", "-q", "-d", str(dest), *opts, spec,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--ignore-requires-python",
+            "--progress-bar",
+            "off",
+            "-q",
+            "-d",
+            str(dest),
+            *opts,
+            spec,
+        ]
         ok, _out, err = _run(cmd)
         files = [p for p in dest.iterdir() if p.is_file()]
         if ok and len(files) == 1:
@@ -218,10 +229,15 @@ def fetch_one(root: Path, req: FetchRequest) -> FetchResult:
             vdir, meta = hit
             archive = vdir / str(meta["file"])
             return FetchResult(
-                req, "skipped", version=str(meta.get("version", vdir.name)), archive=archive,
-                size=archive.stat().st_size, kind=str(meta.get("kind", "")),
-                fallback=bool(meta.get("fallback", False)), meta=meta,
-            )  # fmt: skip
+                req,
+                "skipped",
+                version=str(meta.get("version", vdir.name)),
+                archive=archive,
+                size=archive.stat().st_size,
+                kind=str(meta.get("kind", "")),
+                fallback=bool(meta.get("fallback", False)),
+                meta=meta,
+            )
         pdir = package_dir(root, req.ecosystem, req.name)
         pdir.mkdir(parents=True, exist_ok=True)
         download = _download_python if req.ecosystem == "python" else _download_npm
@@ -256,9 +272,16 @@ def fetch_one(root: Path, req: FetchRequest) -> FetchResult:
         tmp_marker.write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
         tmp_marker.replace(vdir / "meta.json")
         return FetchResult(
-            req, "ok", version=version, archive=final, size=int(meta["size"]), kind=kind,
-            fallback=fallback, seconds=time.monotonic() - start, meta=meta,
-        )  # fmt: skip
+            req,
+            "ok",
+            version=version,
+            archive=final,
+            size=int(meta["size"]),
+            kind=kind,
+            fallback=fallback,
+            seconds=time.monotonic() - start,
+            meta=meta,
+        )
     except Exception as exc:  # noqa: BLE001 - a package failure is never fatal
         return FetchResult(
             req, "failed", reason=f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - start

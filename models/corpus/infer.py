@@ -62,8 +62,19 @@ def typescript_dir(install: bool = True) -> Path | None:
     if not install or shutil.which("npm") is None or shutil.which("node") is None:
         return None
     tools_dir().mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tools_dir()),
-                           f"typescript@{TYPESCRIPT_VERSION}"], capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(tools_dir()),
+            f"typescript@{TYPESCRIPT_VERSION}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         print(f"infer: npm install typescript failed: {proc.stderr[-500:]}", file=sys.stderr)
         return None
@@ -82,8 +93,13 @@ def usable(label: str) -> bool:
 def run_tsc(typescript: Path, files: dict[str, str], sites: list[dict[str, Any]]) -> list[str | None]:
     """The compiler's type (or None) for each site, over the given in-memory files."""
     payload = json.dumps({"files": files, "sites": sites})
-    proc = subprocess.run(["node", "--max-old-space-size=4096", str(SCRIPT), str(typescript)], input=payload,
-                          capture_output=True, text=True, timeout=NODE_TIMEOUT)  # fmt: skip
+    proc = subprocess.run(
+        ["node", "--max-old-space-size=4096", str(SCRIPT), str(typescript)],
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT,
+    )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip()[-800:] or f"node exited with {proc.returncode}")
     out = json.loads(proc.stdout)
@@ -142,13 +158,24 @@ def infer_package(archive: str, out: str, package: str, split: str, typescript: 
                 d = s.to_dict()
                 del d["schema"]
                 d["scope"] = [x for x in d["scope"] if x["kind"] != "builtin"]
-                d.update(package=package, split=split, file_hash=file_hash, label_raw=raw, label=label,
-                         category=cat, generic=generic, visible=visible, inferred=True)  # fmt: skip
+                d.update(
+                    package=package,
+                    split=split,
+                    file_hash=file_hash,
+                    label_raw=raw,
+                    label=label,
+                    category=cat,
+                    generic=generic,
+                    visible=visible,
+                    inferred=True,
+                )
                 records.append(d)
             summary["sites"] += len(records)
             if records:
-                fh.write(json.dumps({"file_hash": file_hash, "path": path, "sites": records},
-                                    ensure_ascii=False) + "\n")  # fmt: skip
+                fh.write(
+                    json.dumps({"file_hash": file_hash, "path": path, "sites": records}, ensure_ascii=False)
+                    + "\n"
+                )
     os.replace(tmp, out)
     summary["seconds"] = round(time.monotonic() - start, 1)
     Path(out + ".json").write_text(json.dumps(summary))

@@ -126,16 +126,24 @@ def _select_ecosystem(
                 return rec["reason"]
             body, dts = counts["body"], counts["dts"]
             rec.update(
-                sites=body["sites"], files=body["files"], unparsed=body["unparsed"],
-                bytes=body["bytes"], params=body["params"], params_total=body["params_total"],
-                returns=body["returns"], returns_total=body["returns_total"],
-                variables=body["variables"], decls=body["decls"], fields=body["fields"],
-            )  # fmt: skip
+                sites=body["sites"],
+                files=body["files"],
+                unparsed=body["unparsed"],
+                bytes=body["bytes"],
+                params=body["params"],
+                params_total=body["params_total"],
+                returns=body["returns"],
+                returns_total=body["returns_total"],
+                variables=body["variables"],
+                decls=body["decls"],
+                fields=body["fields"],
+            )
             if ecosystem == "npm":
                 rec.update(
-                    map_files=counts["map_files"], dts_files=dts["files"],
+                    map_files=counts["map_files"],
+                    dts_files=dts["files"],
                     dts_sites=dts["sites"] + dts["signatures"] + dts["fields"],
-                )  # fmt: skip
+                )
             hashes[key] = counts["hashes"]
             return f"{body['sites']} sites in {body['files']} files"
         return None

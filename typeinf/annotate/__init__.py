@@ -33,9 +33,31 @@ from .edits import TYPING_NAMES, Edit, NotParsable
 from .typescript import annotate_typescript
 
 KINDS = ("param", "return", "var")
-_PY_BUILTINS = frozenset({"int", "str", "float", "bool", "bytes", "bytearray", "complex", "list", "dict", "set",
-                          "frozenset", "tuple", "type", "object", "None", "range", "slice", "memoryview",
-                          "BaseException", "Exception", "..."}) | {n for n in PY_BUILTIN_NAMES if n[:1].islower()}  # fmt: skip
+_PY_BUILTINS = frozenset(
+    {
+        "int",
+        "str",
+        "float",
+        "bool",
+        "bytes",
+        "bytearray",
+        "complex",
+        "list",
+        "dict",
+        "set",
+        "frozenset",
+        "tuple",
+        "type",
+        "object",
+        "None",
+        "range",
+        "slice",
+        "memoryview",
+        "BaseException",
+        "Exception",
+        "...",
+    }
+) | {n for n in PY_BUILTIN_NAMES if n[:1].islower()}
 
 
 @dataclass
@@ -47,7 +69,9 @@ class Options:
     # initializer or default, or a variable bound to a function (@typescript-eslint/no-inferrable-types)
     inferrable_types: bool = False
     python_target: tuple[int, int] = (3, 10)
-    by_language: Mapping[str, float] = field(default_factory=dict)  # the model's own, when no threshold is set
+    by_language: Mapping[str, float] = field(
+        default_factory=dict
+    )  # the model's own, when no threshold is set
 
     def threshold(self, language: str) -> float:
         return self.by_language.get(lang_family(language), self.min_confidence)
@@ -59,7 +83,9 @@ class Planned:
     unimportable: int = 0
 
 
-def _imports_for(p: Prediction, language: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] | None:
+def _imports_for(
+    p: Prediction, language: str
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] | None:
     """(run-time imports, type-checking imports) a predicted type needs; None if a name cannot
     be imported safely."""
     fam = "python" if language == "python" else "typescript"
@@ -99,8 +125,13 @@ def plan(predictions: list[Prediction], options: Options, language: str) -> Plan
     out = Planned()
     for p in predictions:
         s = p.slice
-        if (s.annotation is not None or not s.annotatable or s.kind not in options.kinds
-                or p.confidence < options.threshold(language) or not p.type):  # fmt: skip
+        if (
+            s.annotation is not None
+            or not s.annotatable
+            or s.kind not in options.kinds
+            or p.confidence < options.threshold(language)
+            or not p.type
+        ):
             continue
         if language != "python" and not options.inferrable_types and inferrable(s):
             continue
@@ -116,8 +147,9 @@ def parses(data: bytes, language: str) -> bool:
     return not parse(data, language).root_node.has_error
 
 
-def apply(data: bytes, language: str, edits: list[Edit], options: Options, rel_path: str
-          ) -> tuple[bytes, list[Edit], list[Edit]]:  # fmt: skip
+def apply(
+    data: bytes, language: str, edits: list[Edit], options: Options, rel_path: str
+) -> tuple[bytes, list[Edit], list[Edit]]:
     """New content, edits applied, edits skipped because annotations are read at run time.
     `rel_path`: the file's path relative to the project root (TypeScript imports project types
     relative to it), required: a default would write imports relative to nothing."""

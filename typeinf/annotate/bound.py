@@ -34,13 +34,19 @@ Key = tuple[str, int]  # (kind, byte offset of the site's name)
 
 
 def future_annotations(tree: ast.Module) -> bool:
-    return any(isinstance(s, ast.ImportFrom) and s.module == "__future__" and s.level == 0
-               and any(a.name == "annotations" for a in s.names) for s in tree.body)  # fmt: skip
+    return any(
+        isinstance(s, ast.ImportFrom)
+        and s.module == "__future__"
+        and s.level == 0
+        and any(a.name == "annotations" for a in s.names)
+        for s in tree.body
+    )
 
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")  # fmt: skip
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _target_names(t: ast.expr) -> Iterator[str]:
@@ -117,8 +123,11 @@ def _runtime_blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
     if isinstance(stmt, ast.If):
         if _is_type_checking(stmt.test):
             return [stmt.orelse]
-        if isinstance(stmt.test, ast.UnaryOp) and isinstance(stmt.test.op, ast.Not) and _is_type_checking(
-                stmt.test.operand):  # fmt: skip
+        if (
+            isinstance(stmt.test, ast.UnaryOp)
+            and isinstance(stmt.test.op, ast.Not)
+            and _is_type_checking(stmt.test.operand)
+        ):
             return [stmt.body]
         return [stmt.body, stmt.orelse]
     if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
@@ -278,5 +287,9 @@ def unbound_annotation_names(tree: ast.Module, data: bytes) -> list[tuple[int, s
     if future_annotations(tree):
         return []
     w = _walk(tree, data)
-    return sorted((expr.lineno, name) for expr, env in w.annotations for name in annotation_roots(expr)
-                  if name not in env)  # fmt: skip
+    return sorted(
+        (expr.lineno, name)
+        for expr, env in w.annotations
+        for name in annotation_roots(expr)
+        if name not in env
+    )

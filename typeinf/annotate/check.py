@@ -61,8 +61,10 @@ def python_problem(old: str, new: str) -> str | None:
         if before[name] > 0:
             before[name] -= 1
             continue
-        return (f"the annotated file would raise NameError at import: '{name}' is not bound where "
-                f"the annotation on line {line} is evaluated; nothing written")  # fmt: skip
+        return (
+            f"the annotated file would raise NameError at import: '{name}' is not bound where "
+            f"the annotation on line {line} is evaluated; nothing written"
+        )
     return None
 
 

@@ -41,15 +41,22 @@ def find_typescript(root: Path) -> Path:
     raise NoCompiler("--stubs for TypeScript needs the TypeScript compiler (npm install typescript)")
 
 
-def declarations(root: Path, sources: dict[Path, bytes], timeout: float = 600) -> tuple[dict[Path, str], list[str]]:
+def declarations(
+    root: Path, sources: dict[Path, bytes], timeout: float = 600
+) -> tuple[dict[Path, str], list[str]]:
     """`.d.ts` text for each annotated source (absolute paths), and the compiler's complaints."""
     if shutil.which("node") is None:
         raise NoCompiler("--stubs for TypeScript needs node")
     typescript = find_typescript(root)
-    payload = json.dumps({"root": str(root.resolve()),
-                          "files": {str(p.resolve()): d.decode("utf-8") for p, d in sources.items()}})  # fmt: skip
-    proc = subprocess.run(["node", str(SCRIPT), str(typescript)], input=payload, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+    payload = json.dumps(
+        {
+            "root": str(root.resolve()),
+            "files": {str(p.resolve()): d.decode("utf-8") for p, d in sources.items()},
+        }
+    )
+    proc = subprocess.run(
+        ["node", str(SCRIPT), str(typescript)], input=payload, capture_output=True, text=True, timeout=timeout
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"declaration emit failed: {proc.stderr.strip()[-500:]}")
     out = json.loads(proc.stdout)
@@ -57,7 +64,9 @@ def declarations(root: Path, sources: dict[Path, bytes], timeout: float = 600) -
     return {Path(k): v for k, v in out.items()}, errors
 
 
-def syntax_regressions(root: Path, pairs: dict[Path, tuple[bytes, bytes]], timeout: float = 600) -> dict[Path, str] | None:
+def syntax_regressions(
+    root: Path, pairs: dict[Path, tuple[bytes, bytes]], timeout: float = 600
+) -> dict[Path, str] | None:
     """The files whose annotated text has more syntax diagnostics than the original, by the
     compiler's own parser (one node process for all), with the first new message; None when no
     compiler is installed (the caller's tree-sitter check still applies)."""
@@ -67,10 +76,16 @@ def syntax_regressions(root: Path, pairs: dict[Path, tuple[bytes, bytes]], timeo
         typescript = find_typescript(root)
     except NoCompiler:
         return None
-    payload = json.dumps({str(p): [a.decode("utf-8", "replace"), b.decode("utf-8", "replace")]
-                          for p, (a, b) in pairs.items()})  # fmt: skip
-    proc = subprocess.run(["node", str(SYNTAX_SCRIPT), str(typescript)], input=payload, capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    payload = json.dumps(
+        {str(p): [a.decode("utf-8", "replace"), b.decode("utf-8", "replace")] for p, (a, b) in pairs.items()}
+    )
+    proc = subprocess.run(
+        ["node", str(SYNTAX_SCRIPT), str(typescript)],
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"the TypeScript syntax check failed: {proc.stderr.strip()[-500:]}")
     out = json.loads(proc.stdout)

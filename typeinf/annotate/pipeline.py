@@ -52,13 +52,28 @@ class Request:
         return 1 if self.verify else MAX_ROUNDS
 
 
-def annotate(sources: list[tuple[SourceFile, Read]], predictor: Predictor, index: ProjectIndex, request: Request,
-             report: Report, warn: Warn, stdin_echo: bytes | None = None) -> Report:  # fmt: skip
+def annotate(
+    sources: list[tuple[SourceFile, Read]],
+    predictor: Predictor,
+    index: ProjectIndex,
+    request: Request,
+    report: Report,
+    warn: Warn,
+    stdin_echo: bytes | None = None,
+) -> Report:
     """Run the stages over the files read; `report` may already hold the files that could not be
     read.  `stdin_echo`: with stdin in place, what is printed when no annotation is written."""
     reads = {src.path: read for src, read in sources}
-    results = annotate_files([(src, read.data, display_path(src.path), project_relative(src.path, request.root))
-                              for src, read in sources], predictor, index, request.options, rounds=request.rounds)  # fmt: skip
+    results = annotate_files(
+        [
+            (src, read.data, display_path(src.path), project_relative(src.path, request.root))
+            for src, read in sources
+        ],
+        predictor,
+        index,
+        request.options,
+        rounds=request.rounds,
+    )
     refuse_syntax_regressions(results, request.root, warn)
     try:
         verdicts = verified(results, request) if request.verify else {}
@@ -74,8 +89,11 @@ def refuse_syntax_regressions(results: list[FileResult], root: Path, warn: Warn)
     not written (its result becomes an error), where the compiler is installed."""
     from .dts import syntax_regressions
 
-    pairs = {r.source.path: (r.data, r.new) for r in results
-             if r.error is None and r.new is not None and r.source.language != "python"}  # fmt: skip
+    pairs = {
+        r.source.path: (r.data, r.new)
+        for r in results
+        if r.error is None and r.new is not None and r.source.language != "python"
+    }
     try:
         broken = syntax_regressions(root, pairs) or {}
     except (RuntimeError, OSError, ValueError) as e:
@@ -83,7 +101,9 @@ def refuse_syntax_regressions(results: list[FileResult], root: Path, warn: Warn)
         return
     for r in results:
         if r.source.path in broken:
-            r.error = f"the annotated file would have a syntax error ({broken[r.source.path]}); nothing written"
+            r.error = (
+                f"the annotated file would have a syntax error ({broken[r.source.path]}); nothing written"
+            )
 
 
 def _annotated(data: bytes, language: str, options: Options, rel: str, edits: list[Edit]) -> bytes:
@@ -92,30 +112,49 @@ def _annotated(data: bytes, language: str, options: Options, rel: str, edits: li
 
 def verified(results: list[FileResult], request: Request) -> dict[Path, Verdict]:
     """The type checker's verdict on each annotated file; NoChecker when there is none."""
-    targets = [Target(r.source.path, r.source.language, r.data, r.applied,
-                      functools.partial(_annotated, r.data, r.source.language, request.options, r.proj_rel))
-               for r in results if r.error is None and r.applied and r.new is not None]  # fmt: skip
+    targets = [
+        Target(
+            r.source.path,
+            r.source.language,
+            r.data,
+            r.applied,
+            functools.partial(_annotated, r.data, r.source.language, request.options, r.proj_rel),
+        )
+        for r in results
+        if r.error is None and r.applied and r.new is not None
+    ]
     return {t.path: v for t, v in zip(targets, verify_all(targets, request.root), strict=True)}
 
 
-def _after_verdict(r: FileResult, verdict: Verdict | None, options: Options, report: Report, warn: Warn
-                   ) -> tuple[bytes | None, list[Edit]]:  # fmt: skip
+def _after_verdict(
+    r: FileResult, verdict: Verdict | None, options: Options, report: Report, warn: Warn
+) -> tuple[bytes | None, list[Edit]]:
     """The file's annotated text and edits once the type checker's rejections are taken out."""
     if verdict is None:
         return r.new, r.applied
     report.rejected += len(verdict.removed)
     for line, msg in verdict.unattributed:
         report.unexplained += 1
-        warn(f"{r.rel}:{line}: the type checker reports a new error no annotation could be blamed for "
-             f"(kept): {msg}")  # fmt: skip
+        warn(
+            f"{r.rel}:{line}: the type checker reports a new error no annotation could be blamed for "
+            f"(kept): {msg}"
+        )
     if not verdict.removed:
         return r.new, r.applied
     new, applied, _ = apply(r.data, r.source.language, verdict.kept, options, r.proj_rel)
     return new, applied
 
 
-def write_back(results: list[FileResult], reads: dict[Path, Read], verdicts: dict[Path, Verdict], request: Request,
-               report: Report, warn: Warn, stdin_echo: bytes | None, families: list[str]) -> Report:  # fmt: skip
+def write_back(
+    results: list[FileResult],
+    reads: dict[Path, Read],
+    verdicts: dict[Path, Verdict],
+    request: Request,
+    report: Report,
+    warn: Warn,
+    stdin_echo: bytes | None,
+    families: list[str],
+) -> Report:
     """Write, diff, check or stub each file; then the declarations, stdout and the summary."""
     mode = request.write_back
     ts_stubs: dict[Path, tuple[str, bytes]] = {}
@@ -124,7 +163,10 @@ def write_back(results: list[FileResult], reads: dict[Path, Read], verdicts: dic
             warn(r.error if r.error.startswith(r.rel) else f"{r.rel}: {r.error}")
             report.failed(r.source.path, r.error)
             if mode is WriteBack.STUBS and r.source.language != "python":
-                ts_stubs[r.source.path] = (r.rel, r.data)  # not annotated, but the compiler may still declare it
+                ts_stubs[r.source.path] = (
+                    r.rel,
+                    r.data,
+                )  # not annotated, but the compiler may still declare it
             continue
         report.runtime_skipped += len(r.runtime)
         report.unimportable += r.unimportable
@@ -144,8 +186,10 @@ def write_back(results: list[FileResult], reads: dict[Path, Read], verdicts: dic
                 try:
                     stdin_echo = read.encoding.encode(new)
                 except UnicodeEncodeError as e:
-                    warn(f"{r.rel}: the annotations cannot be written in {read.encoding.codec} ({e.reason}); "
-                         "nothing written")  # fmt: skip
+                    warn(
+                        f"{r.rel}: the annotations cannot be written in {read.encoding.codec} ({e.reason}); "
+                        "nothing written"
+                    )
                     return report.abort(EXIT_FAILED)
             elif mode is WriteBack.DIFF:
                 write_one(request, r, read, new, report, warn)
@@ -190,9 +234,14 @@ def write_one(request: Request, r: FileResult, read: Read, new: bytes, report: R
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(read.encoding.encode(python_stub(new.decode("utf-8")).encode("utf-8")))
         elif request.write_back is WriteBack.DIFF:
-            sys.stdout.writelines(difflib.unified_diff(
-                read.data.decode("utf-8").splitlines(keepends=True), new.decode("utf-8").splitlines(keepends=True),
-                fromfile=f"a/{r.rel}", tofile=f"b/{r.rel}"))  # fmt: skip
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    read.data.decode("utf-8").splitlines(keepends=True),
+                    new.decode("utf-8").splitlines(keepends=True),
+                    fromfile=f"a/{r.rel}",
+                    tofile=f"b/{r.rel}",
+                )
+            )
         elif request.write_back is WriteBack.YES:
             write_atomic(r.source.path, read.encoding.encode(new), read.raw)
     except UnicodeEncodeError as e:
@@ -212,8 +261,9 @@ def write_one(request: Request, r: FileResult, read: Read, new: bytes, report: R
     return True
 
 
-def emit_declarations(out_dir: Path, root: Path, sources: dict[Path, tuple[str, bytes]], report: Report,
-                      warn: Warn) -> bool:  # fmt: skip
+def emit_declarations(
+    out_dir: Path, root: Path, sources: dict[Path, tuple[str, bytes]], report: Report, warn: Warn
+) -> bool:
     """`.d.ts` stubs of the annotated TypeScript files, by the TypeScript compiler; False when it
     cannot run at all (a usage error)."""
     from .dts import NoCompiler, declarations

@@ -33,17 +33,26 @@ from .units import Lines, import_prefix, parse_tree, units_for
 
 RUNTIME_CLASS_DECORATORS = re.compile(
     r"(^|\.)(dataclass|dataclasses\.dataclass|define|frozen|mutable|attrs|s|attributes|"
-    r"dataclass_transform|model|table|entity|pydantic_dataclass)\b")
+    r"dataclass_transform|model|table|entity|pydantic_dataclass)\b"
+)
 RUNTIME_BASES = re.compile(
     r"(^|\.)(BaseModel|RootModel|BaseSettings|NamedTuple|TypedDict|Enum|IntEnum|StrEnum|Flag|IntFlag|"
-    r"Struct|SQLModel|Model|Schema|DeclarativeBase|Base|Document|Protocol)\b")
+    r"Struct|SQLModel|Model|Schema|DeclarativeBase|Base|Document|Protocol)\b"
+)
 RUNTIME_FUNCTION_DECORATORS = re.compile(
     r"(^|\.)(get|post|put|patch|delete|head|options|trace|route|websocket|api_route|command|callback|"
     r"group|validate_call|validate_arguments|register|singledispatch|singledispatchmethod|task|tool|"
     r"field_validator|validator|root_validator|model_validator|computed_field|on_event|middleware|"
-    r"exception_handler|dependency|fixture|hookimpl|overload)\b")
-_BUILTIN_GENERICS = {"list": "List", "dict": "Dict", "set": "Set", "frozenset": "FrozenSet",
-                     "tuple": "Tuple", "type": "Type"}  # fmt: skip
+    r"exception_handler|dependency|fixture|hookimpl|overload)\b"
+)
+_BUILTIN_GENERICS = {
+    "list": "List",
+    "dict": "Dict",
+    "set": "Set",
+    "frozenset": "FrozenSet",
+    "tuple": "Tuple",
+    "type": "Type",
+}
 
 
 @dataclass
@@ -147,7 +156,9 @@ class _Annotate(cst.CSTTransformer):
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.append(("def", any(RUNTIME_FUNCTION_DECORATORS.search(n) for n in _decorator_names(node.decorators))))
+        self.stack.append(
+            ("def", any(RUNTIME_FUNCTION_DECORATORS.search(n) for n in _decorator_names(node.decorators)))
+        )
 
     def _sensitive(self, kind: str) -> bool:
         if self.aggressive or not self.stack:
@@ -182,7 +193,9 @@ class _Annotate(cst.CSTTransformer):
             changes["equal"] = cst.AssignEqual()  # `x: T = v`, as PEP 8 spells annotated defaults
         return updated_node.with_changes(**changes)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         if updated_node.returns is not None:
             self.stack.pop()
             return updated_node
@@ -190,8 +203,7 @@ class _Annotate(cst.CSTTransformer):
         self.stack.pop()
         return updated_node if edit is None else updated_node.with_changes(returns=self._annotation(edit))
 
-    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign
-                     ) -> cst.BaseSmallStatement:  # fmt: skip
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.BaseSmallStatement:
         if len(original_node.targets) != 1:
             return updated_node
         target = original_node.targets[0].target
@@ -200,15 +212,20 @@ class _Annotate(cst.CSTTransformer):
         edit = self._find("var", target)
         if edit is None:
             return updated_node
-        return cst.AnnAssign(target=updated_node.targets[0].target, annotation=self._annotation(edit),
-                             value=updated_node.value)  # fmt: skip
+        return cst.AnnAssign(
+            target=updated_node.targets[0].target, annotation=self._annotation(edit), value=updated_node.value
+        )
 
 
 def _has_future_annotations(module: cst.Module) -> bool:
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for s in stmt.body:
-                if isinstance(s, cst.ImportFrom) and isinstance(s.module, cst.Name) and s.module.value == "__future__":
+                if (
+                    isinstance(s, cst.ImportFrom)
+                    and isinstance(s.module, cst.Name)
+                    and s.module.value == "__future__"
+                ):
                     names = s.names
                     if isinstance(names, cst.ImportStar):
                         continue
@@ -222,7 +239,11 @@ def _type_checking_block(module: cst.Module, imports: set[tuple[str, str]]) -> c
     lines = [cst.parse_statement(f"from {m} import {n}") for m, n in sorted(imports)]
     body = list(module.body)
     for i, stmt in enumerate(body):
-        if isinstance(stmt, cst.If) and isinstance(stmt.test, cst.Name) and stmt.test.value == "TYPE_CHECKING":
+        if (
+            isinstance(stmt, cst.If)
+            and isinstance(stmt.test, cst.Name)
+            and stmt.test.value == "TYPE_CHECKING"
+        ):
             block = stmt.body
             if isinstance(block, cst.IndentedBlock):
                 body[i] = stmt.with_changes(body=block.with_changes(body=[*block.body, *lines]))
@@ -237,14 +258,16 @@ def _type_checking_block(module: cst.Module, imports: set[tuple[str, str]]) -> c
             continue  # docstring
         elif last_import >= 0:
             break
-    guard = cst.If(test=cst.Name("TYPE_CHECKING"), body=cst.IndentedBlock(body=lines),
-                   leading_lines=[cst.EmptyLine()])  # fmt: skip
+    guard = cst.If(
+        test=cst.Name("TYPE_CHECKING"), body=cst.IndentedBlock(body=lines), leading_lines=[cst.EmptyLine()]
+    )
     body.insert(last_import + 1, guard)
     return module.with_changes(body=body)
 
 
-def _spell(edits: list[Edit], future: bool, target: tuple[int, int], envs: dict[Key, Env | None] | None
-           ) -> tuple[list[Edit], set[str]]:  # fmt: skip
+def _spell(
+    edits: list[Edit], future: bool, target: tuple[int, int], envs: dict[Key, Env | None] | None
+) -> tuple[list[Edit], set[str]]:
     """The edits with their types spelled for the target Python (quoted where a name would not be
     bound at run time), and the `typing` names needed."""
     spelled = []
@@ -258,15 +281,18 @@ def _spell(edits: list[Edit], future: bool, target: tuple[int, int], envs: dict[
     return spelled, typing_needed
 
 
-def _imports_wanted(used: list[Edit], typing_needed: set[str]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+def _imports_wanted(
+    used: list[Edit], typing_needed: set[str]
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """(run-time imports, TYPE_CHECKING imports) that the applied edits need."""
     wanted = {imp for e in used for imp in e.imports}
     wanted |= {("typing", n) for e in used for n in typing_needed if re.search(rf"(?<![\w.]){n}\[", e.type)}
     return wanted, {imp for e in used for imp in e.type_only_imports}
 
 
-def annotate_python(source: str, edits: list[Edit], target: tuple[int, int] = (3, 10), aggressive: bool = False
-                    ) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
+def annotate_python(
+    source: str, edits: list[Edit], target: tuple[int, int] = (3, 10), aggressive: bool = False
+) -> tuple[str, list[Edit], list[Edit]]:
     """Apply the edits; returns the new source, the edits applied and those skipped because the
     annotation would be read at run time.  Only the functions and statements holding edits go
     through libcst (typeinf.annotate.units); imports are added to the module's head alone."""
@@ -292,8 +318,14 @@ def analysed(source: str) -> tuple[ast.Module | None, dict[Key, Env | None] | No
     return tree, evaluation_envs(tree, source.encode("utf-8"))
 
 
-def _annotate_units(source: str, tree: ast.Module, envs: dict[Key, Env | None] | None, edits: list[Edit],
-                    target: tuple[int, int], aggressive: bool) -> tuple[str, list[Edit], list[Edit]] | None:  # fmt: skip
+def _annotate_units(
+    source: str,
+    tree: ast.Module,
+    envs: dict[Key, Env | None] | None,
+    edits: list[Edit],
+    target: tuple[int, int],
+    aggressive: bool,
+) -> tuple[str, list[Edit], list[Edit]] | None:
     """The edits applied unit by unit; None when the whole module must be edited instead (a unit
     cannot be cut out exactly, or the edits need an import the module does not have)."""
     future = future_annotations(tree)
@@ -308,7 +340,9 @@ def _annotate_units(source: str, tree: ast.Module, envs: dict[Key, Env | None] |
     at = 0  # next line of the module to copy
     for u in units:
         mine = [e for e in spelled if u.first <= lines.line_of(e.start) < u.end]
-        local = [Edit(e.kind, lines.local_offset(u, e.start), e.type, e.imports, e.type_only_imports) for e in mine]
+        local = [
+            Edit(e.kind, lines.local_offset(u, e.start), e.type, e.imports, e.type_only_imports) for e in mine
+        ]
         back = {id(le): e for le, e in zip(local, mine, strict=True)}
         state = _State({(le.kind, le.start): le for le in local})
         try:
@@ -350,8 +384,13 @@ def _annotate_units(source: str, tree: ast.Module, envs: dict[Key, Env | None] |
     return _add_imports(head, missing, needed_tc).code + "".join(edited[end:]), applied, runtime
 
 
-def _annotate_module(source: str, envs: dict[Key, Env | None] | None, edits: list[Edit], target: tuple[int, int],
-                     aggressive: bool) -> tuple[str, list[Edit], list[Edit]]:  # fmt: skip
+def _annotate_module(
+    source: str,
+    envs: dict[Key, Env | None] | None,
+    edits: list[Edit],
+    target: tuple[int, int],
+    aggressive: bool,
+) -> tuple[str, list[Edit], list[Edit]]:
     """The edits applied over the whole module with libcst, imports added where needed."""
     module = cst.parse_module(source)
     future = _has_future_annotations(module)
@@ -369,7 +408,9 @@ def _annotate_module(source: str, envs: dict[Key, Env | None] | None, edits: lis
     return _add_imports(new, missing, needed_tc).code, used, state.runtime_skipped
 
 
-def _add_imports(module: cst.Module, missing: set[tuple[str, str]], needed_tc: set[tuple[str, str]]) -> cst.Module:
+def _add_imports(
+    module: cst.Module, missing: set[tuple[str, str]], needed_tc: set[tuple[str, str]]
+) -> cst.Module:
     """The run-time imports (AddImportsVisitor) and the TYPE_CHECKING ones added to the module."""
     # imported here: libcst.codemod (with libcst.matchers) takes ~0.3 s to import, and most
     # annotated files need no new import
@@ -387,12 +428,15 @@ def _add_imports(module: cst.Module, missing: set[tuple[str, str]], needed_tc: s
     return _separate_new_imports(module, new)
 
 
-
-
 def _module_level_imports_ast(tree: ast.Module) -> set[tuple[str, str]]:
     """As `_module_level_imports`, from the module's `ast`."""
-    return {("." * s.level + (s.module or ""), a.name) for s in tree.body if isinstance(s, ast.ImportFrom)
-            for a in s.names if a.asname is None and a.name != "*"}  # fmt: skip
+    return {
+        ("." * s.level + (s.module or ""), a.name)
+        for s in tree.body
+        if isinstance(s, ast.ImportFrom)
+        for a in s.names
+        if a.asname is None and a.name != "*"
+    }
 
 
 def _module_level_imports(module: cst.Module) -> set[tuple[str, str]]:

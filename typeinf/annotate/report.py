@@ -75,12 +75,22 @@ class Report:
         return EXIT_CHANGES if self.write_back is WriteBack.CHECK and self.changed_files else EXIT_OK
 
     def summary(self, thresholds: str) -> str:
-        verb = ("would be annotated" if self.write_back.writes_nothing
-                else "stubbed" if self.write_back is WriteBack.STUBS else "annotated")  # fmt: skip
+        verb = (
+            "would be annotated"
+            if self.write_back.writes_nothing
+            else "stubbed"
+            if self.write_back is WriteBack.STUBS
+            else "annotated"
+        )
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.added.items())) or "nothing"
-        return (f"{self.changed_files} file(s) {verb}: {kinds} (threshold {thresholds}); "
-                f"{self.runtime_skipped} skipped as read at run time, {self.unimportable} needing an unknown import, "
-                + (f"{self.rejected} rejected by the type checker ({self.unexplained} new error(s) not attributed), "
-                   if self.verify else "")
-                + (f"{self.stubbed} stub file(s) written, " if self.write_back is WriteBack.STUBS else "") +
-                f"{len(self.failures)} file(s) not processed")  # fmt: skip
+        return (
+            f"{self.changed_files} file(s) {verb}: {kinds} (threshold {thresholds}); "
+            f"{self.runtime_skipped} skipped as read at run time, {self.unimportable} needing an unknown import, "
+            + (
+                f"{self.rejected} rejected by the type checker ({self.unexplained} new error(s) not attributed), "
+                if self.verify
+                else ""
+            )
+            + (f"{self.stubbed} stub file(s) written, " if self.write_back is WriteBack.STUBS else "")
+            + f"{len(self.failures)} file(s) not processed"
+        )

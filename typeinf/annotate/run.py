@@ -33,7 +33,9 @@ class FileResult:
     applied: list[Edit] = field(default_factory=list)  # each with its prediction, positioned as read
     runtime: list[Edit] = field(default_factory=list)
     unimportable: int = 0  # the first round's predictions needing an import that cannot be written
-    origin: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)  # site -> line, column read
+    origin: dict[tuple[str, str, str], tuple[int, int]] = field(
+        default_factory=dict
+    )  # site -> line, column read
     error: str | None = None  # why the file could not be processed
 
 
@@ -48,7 +50,9 @@ class Progress:
     def step(self, k: int = 1) -> None:
         self.n += k
         if self.on:
-            sys.stderr.write(f"\rtypeinf: {self.label} {self.n}/{self.total} ({time.monotonic() - self.t0:.0f}s)")
+            sys.stderr.write(
+                f"\rtypeinf: {self.label} {self.n}/{self.total} ({time.monotonic() - self.t0:.0f}s)"
+            )
             sys.stderr.flush()
 
     def done(self) -> None:
@@ -70,7 +74,9 @@ def _slice_one(args: tuple[bytes, str, str]) -> tuple[list[Slice], str | None] |
     return slices, f"{rel}:{d.line}: {what}; file skipped (annotate writes only files that parse)"
 
 
-def _apply_one(args: tuple[bytes, str, list[Edit], Options, str]) -> tuple[bytes, list[Edit], list[Edit]] | str:
+def _apply_one(
+    args: tuple[bytes, str, list[Edit], Options, str],
+) -> tuple[bytes, list[Edit], list[Edit]] | str:
     data, language, edits, options, proj_rel = args
     try:
         return apply(data, language, edits, options, proj_rel)
@@ -102,8 +108,14 @@ def _map(fn: Callable[[Any], Any], items: list[Any], jobs: int, progress: Progre
 MAX_ROUNDS = 3
 
 
-def annotate_files(sources: Iterable[tuple[SourceFile, bytes, str, str]], predictor: Predictor, index: ProjectIndex,
-                   options: Options, jobs: int | None = None, rounds: int = MAX_ROUNDS) -> list[FileResult]:  # fmt: skip
+def annotate_files(
+    sources: Iterable[tuple[SourceFile, bytes, str, str]],
+    predictor: Predictor,
+    index: ProjectIndex,
+    options: Options,
+    jobs: int | None = None,
+    rounds: int = MAX_ROUNDS,
+) -> list[FileResult]:
     """Plan and apply annotations for (source, data, display path, project-relative path).
     With `rounds=1` every applied edit is positioned in the original text (what `--verify` needs)."""
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
@@ -118,8 +130,14 @@ def annotate_files(sources: Iterable[tuple[SourceFile, bytes, str, str]], predic
     return files
 
 
-def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, options: Options, jobs: int,
-           first: bool) -> list[FileResult]:  # fmt: skip
+def _round(
+    files: list[FileResult],
+    predictor: Predictor,
+    index: ProjectIndex,
+    options: Options,
+    jobs: int,
+    first: bool,
+) -> list[FileResult]:
     """One round of slice -> predict -> plan -> apply; returns the files it changed.  In later rounds
     (on the text the earlier ones wrote) a file that fails keeps what the earlier rounds wrote."""
     prog = Progress("slicing" if first else "checking", len(files))
@@ -146,8 +164,12 @@ def _round(files: list[FileResult], predictor: Predictor, index: ProjectIndex, o
             f.unimportable = pl.unimportable
     todo = [(f, pl) for f, pl in planned if pl.edits]
     prog = Progress("annotating", len(todo))
-    applied = _map(_apply_one, [(_current(f), f.source.language, pl.edits, options, f.proj_rel)
-                                for f, pl in todo], jobs, prog)  # fmt: skip
+    applied = _map(
+        _apply_one,
+        [(_current(f), f.source.language, pl.edits, options, f.proj_rel) for f, pl in todo],
+        jobs,
+        prog,
+    )
     prog.done()
     changed = []
     for (f, _), got in zip(todo, applied, strict=True):

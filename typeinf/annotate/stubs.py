@@ -24,7 +24,9 @@ from libcst.helpers import get_full_name_for_node
 
 _TYPE_FACTORIES = {"TypeVar", "ParamSpec", "TypeVarTuple", "NewType", "TypedDict", "TypeAliasType"}
 _LITERAL_TYPES = (
-    (cst.Integer, "int"), (cst.Float, "float"), (cst.Imaginary, "complex"),
+    (cst.Integer, "int"),
+    (cst.Float, "float"),
+    (cst.Imaginary, "complex"),
 )
 
 
@@ -88,7 +90,9 @@ def _namedtuple_fields(call: cst.Call) -> list[tuple[str, str]] | None:
         if name is not None:
             out.append((name, "Incomplete"))
         elif isinstance(v, cst.Tuple) and len(v.elements) == 2 and _string(v.elements[0].value) is not None:
-            out.append((_string(v.elements[0].value) or "", cst.Module([]).code_for_node(v.elements[1].value)))
+            out.append(
+                (_string(v.elements[0].value) or "", cst.Module([]).code_for_node(v.elements[1].value))
+            )
         else:
             return None
     return out
@@ -108,14 +112,17 @@ class _Stub(cst.CSTTransformer):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # the body becomes `...`; the parameters are rewritten on the way out
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         p = updated_node.params
 
         def bare(params: Sequence[cst.Param]) -> list[cst.Param]:
             return [x if x.default is None else x.with_changes(default=cst.Ellipsis()) for x in params]
 
-        params = p.with_changes(params=bare(p.params), posonly_params=bare(p.posonly_params),
-                                kwonly_params=bare(p.kwonly_params))  # fmt: skip
+        params = p.with_changes(
+            params=bare(p.params), posonly_params=bare(p.posonly_params), kwonly_params=bare(p.kwonly_params)
+        )
         body = cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())])
         return updated_node.with_changes(params=params, body=body)
 
@@ -136,19 +143,23 @@ class _Stub(cst.CSTTransformer):
                 self.needs.add(("typing", "NamedTuple"))
                 if any(t == "Incomplete" for _, t in fields):
                     self.needs.add(("_typeshed", "Incomplete"))
-                lines: list[cst.BaseStatement] = [cst.parse_statement(f"{f}: {t}") for f, t in fields if f.isidentifier()]
+                lines: list[cst.BaseStatement] = [
+                    cst.parse_statement(f"{f}: {t}") for f, t in fields if f.isidentifier()
+                ]
                 if not lines:
                     lines = [cst.SimpleStatementLine([cst.Expr(cst.Ellipsis())])]
-                return cst.ClassDef(name=target, body=cst.IndentedBlock(lines),
-                                    bases=[cst.Arg(cst.Name("NamedTuple"))])  # fmt: skip
+                return cst.ClassDef(
+                    name=target, body=cst.IndentedBlock(lines), bases=[cst.Arg(cst.Name("NamedTuple"))]
+                )
         typ = _literal_type(value)
         if typ is None:
             typ = "Incomplete"
             self.needs.add(("_typeshed", "Incomplete"))
         return cst.AnnAssign(target=target, annotation=cst.Annotation(cst.Name(typ)), value=None)
 
-    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-                                  ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:  # fmt: skip
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         kept: list[cst.BaseSmallStatement] = []
         classes: list[cst.BaseStatement] = []
         for stmt in updated_node.body:
@@ -178,8 +189,9 @@ class _Stub(cst.CSTTransformer):
             return cst.RemoveFromParent()
         return cst.FlattenSentinel(out) if len(out) > 1 else out[0]
 
-    def leave_If(self, original_node: cst.If, updated_node: cst.If
-                 ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:  # fmt: skip
+    def leave_If(
+        self, original_node: cst.If, updated_node: cst.If
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         # `if __name__ == "__main__":` runs nothing a checker needs; other conditional code keeps
         # its first branch (TYPE_CHECKING imports, version-dependent definitions)
         if id(original_node) in self.elifs:
@@ -189,12 +201,14 @@ class _Stub(cst.CSTTransformer):
             return cst.RemoveFromParent()
         return _flatten(updated_node.body)
 
-    def leave_Try(self, original_node: cst.Try, updated_node: cst.Try
-                  ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:  # fmt: skip
+    def leave_Try(
+        self, original_node: cst.Try, updated_node: cst.Try
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         return _flatten(updated_node.body)
 
-    def leave_With(self, original_node: cst.With, updated_node: cst.With
-                   ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:  # fmt: skip
+    def leave_With(
+        self, original_node: cst.With, updated_node: cst.With
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         return _flatten(updated_node.body)
 
     def _drop(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.RemovalSentinel:
@@ -214,7 +228,8 @@ def _reexported(stmt: cst.ImportFrom) -> tuple[cst.ImportFrom, list[cst.BaseSmal
     `from m import X as Y` as `from m import X as _typeinf_Y` and `Y = _typeinf_Y` (a stub exports
     an assigned name, not a renamed import)."""
     if isinstance(stmt.names, cst.ImportStar) or (
-            stmt.module is not None and get_full_name_for_node(stmt.module) == "__future__"):  # fmt: skip
+        stmt.module is not None and get_full_name_for_node(stmt.module) == "__future__"
+    ):
         return stmt, []
     names = []
     aliases: list[cst.BaseSmallStatement] = []
@@ -228,10 +243,21 @@ def _reexported(stmt: cst.ImportFrom) -> tuple[cst.ImportFrom, list[cst.BaseSmal
             if isinstance(target, cst.Name) and target.value != a.name.value:
                 hidden = f"_typeinf_{target.value}"
                 names.append(a.with_changes(asname=cst.AsName(name=cst.Name(hidden))))
-                aliases.append(cst.Assign(targets=[cst.AssignTarget(cst.Name(target.value))], value=cst.Name(hidden)))
+                aliases.append(
+                    cst.Assign(targets=[cst.AssignTarget(cst.Name(target.value))], value=cst.Name(hidden))
+                )
             else:
                 names.append(a)
     return stmt.with_changes(names=names), aliases
+
+
+def _is_future_import(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, cst.ImportFrom)
+        and s.module is not None
+        and get_full_name_for_node(s.module) == "__future__"
+        for s in stmt.body
+    )
 
 
 def python_stub(annotated_source: str) -> str:
@@ -243,9 +269,7 @@ def python_stub(annotated_source: str) -> str:
         lines = [cst.parse_statement(f"from {m} import {n}") for m, n in sorted(visitor.needs)]
         body = list(stub.body)
         at = 0
-        while at < len(body) and isinstance(body[at], cst.SimpleStatementLine) and all(
-                isinstance(s, cst.ImportFrom) and s.module is not None and get_full_name_for_node(s.module) == "__future__"
-                for s in body[at].body):  # type: ignore[union-attr]  # fmt: skip
+        while at < len(body) and _is_future_import(body[at]):
             at += 1
         stub = stub.with_changes(body=[*body[:at], *lines, *body[at:]])
     return stub.code

@@ -18,8 +18,15 @@ from tree_sitter import Node
 from ..slices.source import parse
 from .edits import Edit
 
-FUNC_TYPES = {"function_declaration", "generator_function_declaration", "function_expression",
-              "generator_function", "arrow_function", "method_definition", "function"}  # fmt: skip
+FUNC_TYPES = {
+    "function_declaration",
+    "generator_function_declaration",
+    "function_expression",
+    "generator_function",
+    "arrow_function",
+    "method_definition",
+    "function",
+}
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,11 @@ def _param_insert(node: Node, type_text: str) -> list[_Insert] | None:
         lone = p.child_by_field_name("parameter")
         if lone is None:
             return None
-        return [_Insert(lone.start_byte, b"(", 0), _Insert(lone.end_byte, f": {type_text}".encode(), 1),
-                _Insert(lone.end_byte, b")", 2)]
+        return [
+            _Insert(lone.start_byte, b"(", 0),
+            _Insert(lone.end_byte, f": {type_text}".encode(), 1),
+            _Insert(lone.end_byte, b")", 2),
+        ]
     if p.child_by_field_name("type") is not None:
         return None
     pattern = p.child_by_field_name("pattern")
@@ -89,8 +99,11 @@ def _return_insert(node: Node, start: int, type_text: str) -> list[_Insert] | No
         lone = fn.child_by_field_name("parameter")
         if lone is None:
             return None
-        return [_Insert(lone.start_byte, b"(", 0), _Insert(lone.end_byte, b")", 2),
-                _Insert(lone.end_byte, f": {type_text}".encode(), 3)]
+        return [
+            _Insert(lone.start_byte, b"(", 0),
+            _Insert(lone.end_byte, b")", 2),
+            _Insert(lone.end_byte, f": {type_text}".encode(), 3),
+        ]
     return [_Insert(params.end_byte, f": {type_text}".encode(), 3)]
 
 
@@ -132,15 +145,18 @@ def _import_insert(root: Node, data: bytes, imports: dict[str, set[str]]) -> lis
             at = c.end_byte
         elif c.type not in ("comment",) and at:
             break
-    lines = "".join(f"import type {{ {', '.join(sorted(names))} }} from '{spec}';\n"
-                    for spec, names in sorted(imports.items()))  # fmt: skip
+    lines = "".join(
+        f"import type {{ {', '.join(sorted(names))} }} from '{spec}';\n"
+        for spec, names in sorted(imports.items())
+    )
     if at == 0:
         return [_Insert(0, lines.encode())]
     return [_Insert(at, ("\n" + lines.rstrip("\n")).encode())]
 
 
-def annotate_typescript(data: bytes, language: str, edits: list[Edit], file: str = ""
-                        ) -> tuple[bytes, list[Edit]]:  # fmt: skip
+def annotate_typescript(
+    data: bytes, language: str, edits: list[Edit], file: str = ""
+) -> tuple[bytes, list[Edit]]:
     """Insert the annotations; returns the new bytes and the edits applied.  `file` is the
     project-relative path, used to spell imports of project types."""
     tree = parse(data, language)

@@ -146,8 +146,11 @@ def _assignment(node: ast.stmt, line: int) -> ast.Assign | None:
         blocks = [getattr(child, n, None) for n in ("body", "orelse", "finalbody")]
         blocks += [h.body for h in getattr(child, "handlers", None) or []]
         blocks += [c.body for c in getattr(child, "cases", None) or []]
-        inner = [b for b in blocks if isinstance(b, list) and b and isinstance(b[0], ast.stmt)
-                 and _containing(b, line) is not None]  # fmt: skip
+        inner = [
+            b
+            for b in blocks
+            if isinstance(b, list) and b and isinstance(b[0], ast.stmt) and _containing(b, line) is not None
+        ]
         if not inner:
             return None
         body = inner[0]
@@ -226,7 +229,9 @@ def import_prefix(lines: Lines, tree: ast.Module) -> tuple[int, str | None] | No
     body = tree.body
     if not body:
         return None
-    last = 1 if isinstance(body[0], ast.Expr) or isinstance(body[0], ast.Assign) else 0  # docstring, __strict__
+    last = (
+        1 if isinstance(body[0], ast.Expr) or isinstance(body[0], ast.Assign) else 0
+    )  # docstring, __strict__
     while last < len(body) and isinstance(body[last], _IMPORTS):
         last += 1
     j = next((n for n, st in enumerate(body) if isinstance(st, _IMPORTS)), None)

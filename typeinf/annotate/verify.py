@@ -90,7 +90,9 @@ def _python_errors(checker: list[str], texts: dict[Path, bytes]) -> dict[Path, E
             copies[os.path.realpath(tmp)] = path
         out: dict[Path, Errors] = {p: [] for p in texts}
         if Path(checker[0]).name.startswith(("pyright", "basedpyright")):
-            proc = subprocess.run([*checker, "--outputjson", *copies], capture_output=True, text=True, timeout=900)
+            proc = subprocess.run(
+                [*checker, "--outputjson", *copies], capture_output=True, text=True, timeout=900
+            )
             try:
                 diags = json.loads(proc.stdout).get("generalDiagnostics", [])
             except ValueError:
@@ -100,9 +102,21 @@ def _python_errors(checker: list[str], texts: dict[Path, bytes]) -> dict[Path, E
                 if owner is not None and d.get("severity") == "error":
                     out[owner].append((d["range"]["start"]["line"] + 1, d["message"]))
             return out
-        proc = subprocess.run([*checker, "--no-error-summary", "--show-column-numbers", "--follow-imports=silent",
-                               "--ignore-missing-imports", "--no-incremental", "--check-untyped-defs", *copies],
-                              capture_output=True, text=True, timeout=900)  # fmt: skip
+        proc = subprocess.run(
+            [
+                *checker,
+                "--no-error-summary",
+                "--show-column-numbers",
+                "--follow-imports=silent",
+                "--ignore-missing-imports",
+                "--no-incremental",
+                "--check-untyped-defs",
+                *copies,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         for line in proc.stdout.splitlines():
             m = re.match(r"(.*?):(\d+):(?:\d+:)? error: (.*?)(?:  \[[\w-]+\])?$", line)
             if m:
@@ -124,7 +138,9 @@ class _TsProject:
         self.checker, self.root = checker, root.resolve()
         self.tmp = tempfile.TemporaryDirectory()
         self.copy = Path(self.tmp.name) / "p"
-        shutil.copytree(self.root, self.copy, symlinks=True, ignore=shutil.ignore_patterns("node_modules", ".git"))
+        shutil.copytree(
+            self.root, self.copy, symlinks=True, ignore=shutil.ignore_patterns("node_modules", ".git")
+        )
         if (self.root / "node_modules").exists():
             (self.copy / "node_modules").symlink_to(self.root / "node_modules")
 
@@ -137,8 +153,13 @@ class _TsProject:
             args = ["--noEmit", "-p", str(self.copy), *build]
         else:
             args = ["--noEmit", *build, *(str(self.copy / r) for r in rel.values())]
-        proc = subprocess.run([*self.checker, *args, "--pretty", "false"], capture_output=True, text=True,
-                              timeout=900, cwd=self.copy)  # fmt: skip
+        proc = subprocess.run(
+            [*self.checker, *args, "--pretty", "false"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=self.copy,
+        )
         by_rel = {r: p for p, r in rel.items()}
         out: dict[Path, Errors] = {p: [] for p in texts}
         for line in proc.stdout.splitlines():
@@ -147,8 +168,12 @@ class _TsProject:
                 continue
             name = Path(m.group(1))
             try:
-                key = (name if name.is_absolute() else self.copy / name).resolve().relative_to(
-                    self.copy.resolve()).as_posix()  # fmt: skip
+                key = (
+                    (name if name.is_absolute() else self.copy / name)
+                    .resolve()
+                    .relative_to(self.copy.resolve())
+                    .as_posix()
+                )
             except ValueError:
                 continue
             if key in by_rel:
@@ -169,8 +194,10 @@ def verify_all(targets: Sequence[Target], root: Path) -> list[Verdict]:
         checker = find_checker(fam, root)
         ts = _TsProject(checker, root) if fam == "typescript" else None
         try:
-            def check(texts: dict[Path, bytes], ts: _TsProject | None = ts, checker: list[str] = checker
-                      ) -> dict[Path, Errors]:  # fmt: skip
+
+            def check(
+                texts: dict[Path, bytes], ts: _TsProject | None = ts, checker: list[str] = checker
+            ) -> dict[Path, Errors]:
                 return ts.errors(texts) if ts is not None else _python_errors(checker, texts)
 
             _verify_group([targets[i] for i in idx], [verdicts[i] for i in idx], check)
@@ -180,8 +207,9 @@ def verify_all(targets: Sequence[Target], root: Path) -> list[Verdict]:
     return verdicts
 
 
-def _verify_group(targets: list[Target], verdicts: list[Verdict],
-                  check: Callable[[dict[Path, bytes]], dict[Path, Errors]]) -> None:  # fmt: skip
+def _verify_group(
+    targets: list[Target], verdicts: list[Verdict], check: Callable[[dict[Path, bytes]], dict[Path, Errors]]
+) -> None:
     before = check({t.path: t.original for t in targets})
     active = [i for i, v in enumerate(verdicts) if v.kept]
     for _ in range(MAX_ROUNDS):
@@ -255,8 +283,9 @@ def _named_by_type(found: set[Edit], quoted: set[str], sites: dict[Edit, _Site])
     return typed or found
 
 
-def attribute(errors: Errors, new: bytes, original: bytes, language: str, edits: list[Edit]
-              ) -> tuple[set[Edit], Errors]:  # fmt: skip
+def attribute(
+    errors: Errors, new: bytes, original: bytes, language: str, edits: list[Edit]
+) -> tuple[set[Edit], Errors]:
     """The edits the errors are traced to, and the errors traced to none."""
     sites = _edit_sites(new, language, edits, original)
     lines = new.decode("utf-8", "replace").splitlines()
@@ -265,9 +294,13 @@ def attribute(errors: Errors, new: bytes, original: bytes, language: str, edits:
     for line, msg in errors:
         quoted = {a or b for a, b in _QUOTED.findall(msg)}
         call = re.match(r"(Argument|No overload)", msg) is not None  # about a call: the callee's params
-        found = ((call and _by_function(msg, quoted, sites)) or _on_its_line(line, quoted, sites)
-                 or _by_function(msg, quoted, sites) or _returned(msg, line, new, language, sites)
-                 or _at_a_use(line, lines, sites))  # fmt: skip
+        found = (
+            (call and _by_function(msg, quoted, sites))
+            or _on_its_line(line, quoted, sites)
+            or _by_function(msg, quoted, sites)
+            or _returned(msg, line, new, language, sites)
+            or _at_a_use(line, lines, sites)
+        )
         if found:
             blamed |= _named_by_type(found, quoted, sites)
         else:

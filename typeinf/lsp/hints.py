@@ -41,7 +41,11 @@ def _py_insertion(root: Node, p: Prediction) -> Insertion | None:
     if s.kind == "param":
         name = root.descendant_for_byte_range(s.span[0], s.span[1])
         parent = name.parent if name is not None else None
-        value = parent.child_by_field_name("value") if parent is not None and parent.type == "default_parameter" else None
+        value = (
+            parent.child_by_field_name("value")
+            if parent is not None and parent.type == "default_parameter"
+            else None
+        )
         if value is not None:
             return Insertion(s.span[1], f": {p.type}", value.start_byte, annotated_default(p.type))
         return Insertion(s.span[1], f": {p.type}")
@@ -111,8 +115,9 @@ def _line_starts(data: bytes) -> list[int]:
     return starts
 
 
-def map_insertions(old: bytes, new: bytes, hints: list[tuple[Prediction, Insertion]]
-                   ) -> list[tuple[Prediction, Insertion]]:  # fmt: skip
+def map_insertions(
+    old: bytes, new: bytes, hints: list[tuple[Prediction, Insertion]]
+) -> list[tuple[Prediction, Insertion]]:
     """The hints of an older version of a document moved to a newer one: those on the lines
     before the first changed line and after the last one (their text is the same), the others
     dropped.  (An edit while typing changes a few lines: most hints stay.)"""
@@ -133,7 +138,9 @@ def map_insertions(old: bytes, new: bytes, hints: list[tuple[Prediction, Inserti
         if last < head:
             out.append((p, ins))
         elif line >= first_tail_line:
-            out.append((p, replace(ins, offset=ins.offset + shift, end=None if ins.end is None else ins.end + shift)))
+            out.append(
+                (p, replace(ins, offset=ins.offset + shift, end=None if ins.end is None else ins.end + shift))
+            )
     return out
 
 

@@ -58,7 +58,9 @@ def parse_options(raw: Any) -> tuple[ServerOptions, str | None]:
             else:
                 problems.append(f"{key} must be true or false")
         elif key == "minConfidence":
-            if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+            if value is None or (
+                isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+            ):
                 opts.min_confidence = None if value is None else float(value)
             else:
                 problems.append("minConfidence must be a number between 0 and 1")

@@ -103,8 +103,12 @@ class TypeinfProtocol(LanguageServerProtocol):
                 assert rid is not None
                 self.reply_error(rid, JsonRpcInvalidParams(f"Invalid params for {method}: {problem}"))
             else:
-                log.warning("dropped %s: invalid %s (%s)", method or "a response", "params" if method else "body",
-                            problem)  # fmt: skip
+                log.warning(
+                    "dropped %s: invalid %s (%s)",
+                    method or "a response",
+                    "params" if method else "body",
+                    problem,
+                )
             return
         self.handle_message(message)
 
@@ -117,7 +121,9 @@ class TypeinfProtocol(LanguageServerProtocol):
             return True
         if not self.initialize_seen:
             if rid is not None:
-                self.reply_error(rid, JsonRpcServerNotInitialized(f"{method}: the server is not initialized yet"))
+                self.reply_error(
+                    rid, JsonRpcServerNotInitialized(f"{method}: the server is not initialized yet")
+                )
             else:
                 log.info("dropped %s: before initialize", method)
             return False
@@ -131,8 +137,9 @@ class TypeinfProtocol(LanguageServerProtocol):
         return True
 
     def reply_error(self, rid: _Id | None, error: JsonRpcException) -> None:
-        self._send_data({"jsonrpc": "2.0", "id": rid,
-                         "error": {"code": error.code, "message": error.message}})  # fmt: skip
+        self._send_data(
+            {"jsonrpc": "2.0", "id": rid, "error": {"code": error.code, "message": error.message}}
+        )
 
     # ------------------------------------------------------------------ outgoing
     def _send_handler_result(self, future: Future[Any], *, msg_id: _Id) -> None:
@@ -142,8 +149,12 @@ class TypeinfProtocol(LanguageServerProtocol):
             return
         self._request_futures.pop(msg_id, None)
         log.error("request %s failed", msg_id, exc_info=exc)
-        self.reply_error(msg_id, JsonRpcException(f"typeinf: internal error: {type(exc).__name__}: {exc}"
-                                                  " (the traceback is in the server log)"))  # fmt: skip
+        self.reply_error(
+            msg_id,
+            JsonRpcException(
+                f"typeinf: internal error: {type(exc).__name__}: {exc} (the traceback is in the server log)"
+            ),
+        )
 
     # ------------------------------------------------------------------ builtin features
     @lsp_method(lsp.EXIT)
@@ -153,14 +164,18 @@ class TypeinfProtocol(LanguageServerProtocol):
         yield from ()
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams) -> Generator[Any, Any, None]:
+    def lsp_text_document__did_change(
+        self, params: lsp.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
         if params.text_document.uri not in self.workspace.text_documents:
             log.info("didChange of a document that is not open, ignored: %s", params.text_document.uri)
             return
         yield from super().lsp_text_document__did_change(params)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams) -> Generator[Any, Any, None]:
+    def lsp_text_document__did_close(
+        self, params: lsp.DidCloseTextDocumentParams
+    ) -> Generator[Any, Any, None]:
         if params.text_document.uri not in self.workspace.text_documents:
             log.info("didClose of a document that is not open, ignored: %s", params.text_document.uri)
             return
@@ -168,8 +183,9 @@ class TypeinfProtocol(LanguageServerProtocol):
 
 
 # ---------------------------------------------------------------------- the read loop
-async def serve(protocol: TypeinfProtocol, read: Callable[[], Awaitable[bytes]],
-                max_bytes: int = MAX_MESSAGE_BYTES) -> None:  # fmt: skip
+async def serve(
+    protocol: TypeinfProtocol, read: Callable[[], Awaitable[bytes]], max_bytes: int = MAX_MESSAGE_BYTES
+) -> None:
     """Read frames until end of input or `exit`; each body goes to `protocol.receive`."""
     parser = FrameParser(max_bytes)
     while protocol.exit_code is None:
@@ -183,7 +199,9 @@ async def serve(protocol: TypeinfProtocol, read: Callable[[], Awaitable[bytes]],
             else:
                 log.warning("rejected a frame: %s (%d header bytes skipped)", event.reason, event.skipped)
                 if event.request_id is not None:
-                    protocol.reply_error(event.request_id, JsonRpcInvalidRequest(f"Invalid request: {event.reason}"))
+                    protocol.reply_error(
+                        event.request_id, JsonRpcInvalidRequest(f"Invalid request: {event.reason}")
+                    )
             if protocol.exit_code is not None:
                 return
 

@@ -211,8 +211,9 @@ class TypeinfServer(LanguageServer):
         index = self.projects.get(root)
         if index is None:
             index = self.projects[root] = ProjectIndex(root.resolve())
-            future = self.index_executor.submit(index.populate, self.settings_for(path).max_bytes,
-                                                between=self._wait_model_idle)  # fmt: skip
+            future = self.index_executor.submit(
+                index.populate, self.settings_for(path).max_bytes, between=self._wait_model_idle
+            )
             future.add_done_callback(lambda _f: self._project_indexed(index))
         return index
 
@@ -242,7 +243,9 @@ class TypeinfServer(LanguageServer):
         finally:
             self.model_idle.set()
 
-    def _prepare(self, uri: str, version: int | None, text: str, language: str) -> tuple[Analysis, list[Any], Any]:
+    def _prepare(
+        self, uri: str, version: int | None, text: str, language: str
+    ) -> tuple[Analysis, list[Any], Any]:
         """(model thread) Slices of the document and the project's types for it."""
         data = document_bytes(text)
         result = Analysis(version, data, language, self.predictor is not None)
@@ -296,14 +299,24 @@ class TypeinfServer(LanguageServer):
         """Over the project's max-bytes (the CLI's limit): not analysed; the user is told once."""
         limit = self.max_bytes(doc.uri)
         text = doc.source
-        if len(text) <= limit // 4 or len(text) <= limit and len(text.encode("utf-8", "surrogatepass")) <= limit:
+        if (
+            len(text) <= limit // 4
+            or len(text) <= limit
+            and len(text.encode("utf-8", "surrogatepass")) <= limit
+        ):
             return False
         if doc.uri not in self.too_big:
             self.too_big.add(doc.uri)
             name = PurePosixPath(urlparse(doc.uri).path).name or doc.uri
-            self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, (
-                f"typeinf: {name} is larger than {limit} bytes: no types are predicted for it "
-                "(the limit is max-bytes in [tool.typeinf] of pyproject.toml)")))  # fmt: skip
+            self.window_show_message(
+                lsp.ShowMessageParams(
+                    lsp.MessageType.Info,
+                    (
+                        f"typeinf: {name} is larger than {limit} bytes: no types are predicted for it "
+                        "(the limit is max-bytes in [tool.typeinf] of pyproject.toml)"
+                    ),
+                )
+            )
         return True
 
     async def analysis(self, uri: str, debounce: float = 0.0) -> Analysis | None:
@@ -325,12 +338,18 @@ class TypeinfServer(LanguageServer):
                 return None
         indexed = self._project_complete(uri)
         cached = self.analyses.get(uri)
-        if (cached is not None and cached.version == doc.version and cached.indexed == indexed
-                and cached.with_model == (self.predictor is not None)):  # fmt: skip
+        if (
+            cached is not None
+            and cached.version == doc.version
+            and cached.indexed == indexed
+            and cached.with_model == (self.predictor is not None)
+        ):
             return cached
         task = self.tasks.get(uri)
         old_version = getattr(task, "typeinf_version", None) != doc.version
-        stale = task is None or task.done() or old_version or getattr(task, "typeinf_indexed", None) != indexed
+        stale = (
+            task is None or task.done() or old_version or getattr(task, "typeinf_indexed", None) != indexed
+        )
         # a request does not wait out the debounce of an edit: it starts the analysis now
         hurry = not stale and debounce == 0 and getattr(task, "typeinf_waiting", False)
         if task is None or stale or hurry:
@@ -377,9 +396,16 @@ class TypeinfServer(LanguageServer):
 
     def visible(self, p: Prediction) -> bool:
         o = self.options
-        allowed = {"param": o.inlay_hints.parameters, "return": o.inlay_hints.returns, "var": o.inlay_hints.variables}
-        threshold = o.min_confidence if o.min_confidence is not None else (
-            self.predictor.threshold(p.slice.language) if self.predictor else 1.0)  # fmt: skip
+        allowed = {
+            "param": o.inlay_hints.parameters,
+            "return": o.inlay_hints.returns,
+            "var": o.inlay_hints.variables,
+        }
+        threshold = (
+            o.min_confidence
+            if o.min_confidence is not None
+            else (self.predictor.threshold(p.slice.language) if self.predictor else 1.0)
+        )
         return allowed.get(p.slice.kind, False) and p.confidence >= threshold
 
 
@@ -408,7 +434,9 @@ class _Positions:
         line = min(server.line, len(self.starts) - 1)
         start = self.starts[line]
         end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.data)
-        return start + len(self.data[start:end].decode("utf-8", "replace")[: server.character].encode("utf-8"))
+        return start + len(
+            self.data[start:end].decode("utf-8", "replace")[: server.character].encode("utf-8")
+        )
 
 
 # ---------------------------------------------------------------------- lifecycle
@@ -426,7 +454,9 @@ async def initialized(ls: TypeinfServer, params: lsp.InitializedParams) -> None:
     if root:  # index the workspace while the model loads
         ls._project_for(Path(root))
     token = "typeinf-model-load"
-    supports_progress = bool(ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress)
+    supports_progress = bool(
+        ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
+    )
     if supports_progress:
         try:
             await ls.work_done_progress.create_async(token)
@@ -453,7 +483,11 @@ def _refresh(ls: TypeinfServer) -> None:
 @SERVER.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
 def did_change_configuration(ls: TypeinfServer, params: lsp.DidChangeConfigurationParams) -> None:
     settings = params.settings
-    if isinstance(settings, dict) and "typeinf" in settings and not any(k.startswith("typeinf.") for k in settings):
+    if (
+        isinstance(settings, dict)
+        and "typeinf" in settings
+        and not any(k.startswith("typeinf.") for k in settings)
+    ):
         settings = settings["typeinf"]
     ls.options, problem = parse_options(settings)
     if problem:
@@ -503,11 +537,16 @@ async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp
             continue
         pos = at.client(ins.offset)
         rng = lsp.Range(pos, pos if ins.end is None else at.client(ins.end))
-        hints.append(lsp.InlayHint(
-            position=pos, label=ins.text.strip() if ins.text.startswith(" ->") else ins.text,
-            kind=lsp.InlayHintKind.Type, padding_left=ins.text.startswith(" "),
-            text_edits=[lsp.TextEdit(rng, ins.new_text)],
-            data={"uri": uri, "version": doc.version, "offset": ins.offset}))  # fmt: skip
+        hints.append(
+            lsp.InlayHint(
+                position=pos,
+                label=ins.text.strip() if ins.text.startswith(" ->") else ins.text,
+                kind=lsp.InlayHintKind.Type,
+                padding_left=ins.text.startswith(" "),
+                text_edits=[lsp.TextEdit(rng, ins.new_text)],
+                data={"uri": uri, "version": doc.version, "offset": ins.offset},
+            )
+        )
         if len(hints) >= ls.options.max_hints:
             break
     return hints
@@ -525,7 +564,9 @@ def inlay_hint_resolve(ls: TypeinfServer, hint: lsp.InlayHint) -> lsp.InlayHint:
     return hint
 
 
-async def _current(ls: TypeinfServer, uri: str, stale_hints: bool = False) -> tuple[Analysis, TextDocument] | None:
+async def _current(
+    ls: TypeinfServer, uri: str, stale_hints: bool = False
+) -> tuple[Analysis, TextDocument] | None:
     """The analysis of the document's current version; None when the document is not ours.
 
     When the document changed while the request waited, the request is superseded: with
@@ -546,8 +587,15 @@ async def _current(ls: TypeinfServer, uri: str, stale_hints: bool = False) -> tu
     if not stale_hints or last is None:
         raise JsonRpcContentModified(f"{uri} changed (version {doc.version}) while the request waited")
     data = document_bytes(doc.source)
-    moved = Analysis(doc.version, data, last.language, last.with_model, last.indexed, [],
-                     map_insertions(last.data, data, last.hints))  # fmt: skip
+    moved = Analysis(
+        doc.version,
+        data,
+        last.language,
+        last.with_model,
+        last.indexed,
+        [],
+        map_insertions(last.data, data, last.hints),
+    )
     return moved, doc
 
 
@@ -573,7 +621,9 @@ async def hover(ls: TypeinfServer, params: lsp.HoverParams) -> lsp.Hover | None:
     return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, tooltip(p)), rng)
 
 
-def _edit_for(ls: TypeinfServer, doc: TextDocument, result: Analysis, preds: list[Prediction]) -> lsp.WorkspaceEdit | None:
+def _edit_for(
+    ls: TypeinfServer, doc: TextDocument, result: Analysis, preds: list[Prediction]
+) -> lsp.WorkspaceEdit | None:
     """A WorkspaceEdit that writes the given predictions through the annotate engine."""
     path = local_path(doc.uri)
     try:
@@ -583,7 +633,11 @@ def _edit_for(ls: TypeinfServer, doc: TextDocument, result: Analysis, preds: lis
     options = Options(min_confidence=0.0, python_target=target)
     planned = plan(preds, options, result.language)
     # the path relative to the project root: TypeScript imports of project types are relative to it
-    rel_path = project_relative(path, find_root(path)) if path is not None else PurePosixPath(urlparse(doc.uri).path).name
+    rel_path = (
+        project_relative(path, find_root(path))
+        if path is not None
+        else PurePosixPath(urlparse(doc.uri).path).name
+    )
     try:
         new, applied, _ = apply(result.data, result.language, planned.edits, options, rel_path=rel_path)
     except NotParsable:
@@ -594,15 +648,20 @@ def _edit_for(ls: TypeinfServer, doc: TextDocument, result: Analysis, preds: lis
     at = _Positions(doc, result.data)
     edits = []
     for a, b, text in changed_lines(old_text, new.decode("utf-8")):
-        rng = lsp.Range(doc.position_codec.position_to_client_units(at.lines, lsp.Position(a, 0)),
-                        doc.position_codec.position_to_client_units(at.lines, lsp.Position(b, 0))
-                        if b < len(at.lines) else at.client(len(result.data)))  # fmt: skip
+        rng = lsp.Range(
+            doc.position_codec.position_to_client_units(at.lines, lsp.Position(a, 0)),
+            doc.position_codec.position_to_client_units(at.lines, lsp.Position(b, 0))
+            if b < len(at.lines)
+            else at.client(len(result.data)),
+        )
         edits.append(lsp.TextEdit(rng, text))
     return lsp.WorkspaceEdit(changes={doc.uri: edits})
 
 
-@SERVER.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
-                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Source]))
+@SERVER.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Source]),
+)
 async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
     current = await _current(ls, params.text_document.uri)
     if current is None:
@@ -615,17 +674,30 @@ async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[l
         label = f"{p.slice.name} -> {p.type}" if p.slice.kind == "return" else f"{p.slice.name}: {p.type}"
         edit = _edit_for(ls, doc, result, [p])
         if edit is not None:
-            actions.append(lsp.CodeAction(f"Annotate `{label}`", kind=lsp.CodeActionKind.QuickFix,
-                                          edit=edit, is_preferred=ls.confident(p)))  # fmt: skip
+            actions.append(
+                lsp.CodeAction(
+                    f"Annotate `{label}`",
+                    kind=lsp.CodeActionKind.QuickFix,
+                    edit=edit,
+                    is_preferred=ls.confident(p),
+                )
+            )
         fn = [q for q in result.preds if ls.visible(q) and q.slice.qualname == p.slice.qualname]
         edit = _edit_for(ls, doc, result, fn) if len(fn) > 1 else None
         if edit is not None:
-            actions.append(lsp.CodeAction(f"Annotate all in `{p.slice.qualname or 'module'}`",
-                                          kind=lsp.CodeActionKind.QuickFix, edit=edit))  # fmt: skip
+            actions.append(
+                lsp.CodeAction(
+                    f"Annotate all in `{p.slice.qualname or 'module'}`",
+                    kind=lsp.CodeActionKind.QuickFix,
+                    edit=edit,
+                )
+            )
     whole = [q for q in result.preds if ls.visible(q)]
     edit = _edit_for(ls, doc, result, whole) if whole else None
     if edit is not None:
-        actions.append(lsp.CodeAction("Annotate this file (typeinf)", kind=lsp.CodeActionKind.Source, edit=edit))
+        actions.append(
+            lsp.CodeAction("Annotate this file (typeinf)", kind=lsp.CodeActionKind.Source, edit=edit)
+        )
     return actions
 
 

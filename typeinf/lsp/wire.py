@@ -108,7 +108,9 @@ class FrameParser:
             rid = request_id_of(bytes(buf[body_start : body_start + 4096]))
             del buf[:body_start]
             self.skip, self.scanned = length, 0
-            return Rejected(f"Content-Length {length} is over the limit of {self.max_bytes} bytes", body_start, rid)
+            return Rejected(
+                f"Content-Length {length} is over the limit of {self.max_bytes} bytes", body_start, rid
+            )
         # a header line inside the body: the declared length ran into the next frame
         cut = _HEADER_LINE.search(buf, max(body_start, self.scanned - _TAIL), body_start + length + _TAIL)
         if cut is not None and cut.start() >= body_start + length:

@@ -30,8 +30,14 @@ __all__ = [
     "slice_from_dict",
 ]
 
-_SUFFIXES = {".py": "python", ".pyi": None, ".ts": "typescript", ".mts": "typescript",
-             ".cts": "typescript", ".tsx": "tsx"}  # fmt: skip
+_SUFFIXES = {
+    ".py": "python",
+    ".pyi": None,
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+}
 
 
 def language_for_path(path: str | PurePath) -> str | None:

@@ -33,28 +33,70 @@ from .source import (
 )
 
 PY_BUILTIN_TYPES = (
-    "int", "float", "complex", "bool", "str", "bytes", "bytearray", "memoryview", "list",
-    "tuple", "dict", "set", "frozenset", "range", "slice", "type", "object", "None",
-    "BaseException", "Exception", "ValueError", "TypeError", "KeyError", "RuntimeError",
-)  # fmt: skip
+    "int",
+    "float",
+    "complex",
+    "bool",
+    "str",
+    "bytes",
+    "bytearray",
+    "memoryview",
+    "list",
+    "tuple",
+    "dict",
+    "set",
+    "frozenset",
+    "range",
+    "slice",
+    "type",
+    "object",
+    "None",
+    "BaseException",
+    "Exception",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "RuntimeError",
+)
 _BUILTIN_SCOPE = [ScopeName(n, "builtin") for n in PY_BUILTIN_TYPES]
 
 _LITERALS = {
-    "integer": "int", "float": "float", "string": "str", "concatenated_string": "str",
-    "true": "bool", "false": "bool", "none": "None", "ellipsis": "ellipsis",
-}  # fmt: skip
+    "integer": "int",
+    "float": "float",
+    "string": "str",
+    "concatenated_string": "str",
+    "true": "bool",
+    "false": "bool",
+    "none": "None",
+    "ellipsis": "ellipsis",
+}
 _COLLECTIONS = {
-    "list": "list", "dictionary": "dict", "set": "set", "tuple": "tuple",
-    "list_comprehension": "list", "dictionary_comprehension": "dict",
-    "set_comprehension": "set", "generator_expression": "generator",
-}  # fmt: skip
+    "list": "list",
+    "dictionary": "dict",
+    "set": "set",
+    "tuple": "tuple",
+    "list_comprehension": "list",
+    "dictionary_comprehension": "dict",
+    "set_comprehension": "set",
+    "generator_expression": "generator",
+}
 _COMPREHENSIONS = {
-    "list_comprehension", "dictionary_comprehension", "set_comprehension", "generator_expression",
-}  # fmt: skip
-_BINARY = {"binary_operator", "boolean_operator", "comparison_operator", "not_operator",
-           "unary_operator"}  # fmt: skip
-_TARGET_CONTAINERS = {"pattern_list", "tuple_pattern", "list_pattern", "tuple", "list",
-                      "parenthesized_expression", "list_splat_pattern", "list_splat"}  # fmt: skip
+    "list_comprehension",
+    "dictionary_comprehension",
+    "set_comprehension",
+    "generator_expression",
+}
+_BINARY = {"binary_operator", "boolean_operator", "comparison_operator", "not_operator", "unary_operator"}
+_TARGET_CONTAINERS = {
+    "pattern_list",
+    "tuple_pattern",
+    "list_pattern",
+    "tuple",
+    "list",
+    "parenthesized_expression",
+    "list_splat_pattern",
+    "list_splat",
+}
 
 
 def category(node: Node | None) -> str:
@@ -69,10 +111,16 @@ def category(node: Node | None) -> str:
     if t in _COMPREHENSIONS:
         return "comprehension"
     return {
-        "call": "call", "identifier": "name", "attribute": "attribute", "lambda": "lambda",
-        "await": "await", "subscript": "subscript", "conditional_expression": "conditional",
-        "parenthesized_expression": "paren", "named_expression": "walrus",
-    }.get(t, "binary" if t in _BINARY else "other")  # fmt: skip
+        "call": "call",
+        "identifier": "name",
+        "attribute": "attribute",
+        "lambda": "lambda",
+        "await": "await",
+        "subscript": "subscript",
+        "conditional_expression": "conditional",
+        "parenthesized_expression": "paren",
+        "named_expression": "walrus",
+    }.get(t, "binary" if t in _BINARY else "other")
 
 
 def operand_kind(src: Source, node: Node) -> str:
@@ -223,8 +271,11 @@ class _PythonSlicer:
             if left is not None:
                 for target in _targets(left):
                     self._bind_target(scope, target, right, "iteration", annotatable=False)
-        elif t == "as_pattern_target" and (ap := self.parent(node)) is not None and \
-                (item := self.parent(ap)) is not None:  # fmt: skip
+        elif (
+            t == "as_pattern_target"
+            and (ap := self.parent(node)) is not None
+            and (item := self.parent(ap)) is not None
+        ):
             if item.type == "with_item":
                 value = ap.child_by_field_name("value") or ap.named_children[0]
                 for target in _targets(node):
@@ -235,8 +286,9 @@ class _PythonSlicer:
             while target_scope.kind == "comprehension" and target_scope.parent is not None:
                 target_scope = target_scope.parent
             if name is not None:
-                self._bind_target(target_scope, name, node.child_by_field_name("value"), None,
-                                  annotatable=False)  # fmt: skip
+                self._bind_target(
+                    target_scope, name, node.child_by_field_name("value"), None, annotatable=False
+                )
         elif t in ("global_statement", "nonlocal_statement"):
             declared = scope.globals if t == "global_statement" else scope.nonlocals
             for c in node.named_children:
@@ -260,8 +312,7 @@ class _PythonSlicer:
         rt = node.child_by_field_name("return_type")
         if rt is not None:
             arrow = _before(node, rt)
-            self.src.add_annotation(arrow.start_byte if arrow is not None else rt.start_byte,
-                                    rt.end_byte)  # fmt: skip
+            self.src.add_annotation(arrow.start_byte if arrow is not None else rt.start_byte, rt.end_byte)
         fn = self._new_scope("function", node, scope, fname)
         self.functions.append((node, fn))
         params = node.child_by_field_name("parameters")
@@ -279,8 +330,9 @@ class _PythonSlicer:
                 ann = next((c for c in p.named_children if c.type == "type"), None)
             if ann is not None:
                 colon = _before(p, ann)
-                self.src.add_annotation(colon.start_byte if colon is not None else ann.start_byte,
-                                        ann.end_byte)  # fmt: skip
+                self.src.add_annotation(
+                    colon.start_byte if colon is not None else ann.start_byte, ann.end_byte
+                )
             if first and is_method and p.type in ("identifier", "typed_parameter"):
                 first = False
                 if not _has_decorator(self.src, node, "classmethod", self.parent) and fname != "__new__":
@@ -314,8 +366,7 @@ class _PythonSlicer:
             return
         if ann is not None:
             colon = _before(node, ann)
-            self.src.add_annotation(colon.start_byte if colon is not None else ann.start_byte,
-                                    ann.end_byte)  # fmt: skip
+            self.src.add_annotation(colon.start_byte if colon is not None else ann.start_byte, ann.end_byte)
         if scope.kind == "module" and left.type == "identifier" and self._module_type_name(left, right, ann):
             self._bind(scope, self.src.text(left), "skip", left)  # a type, not a variable
             return
@@ -323,8 +374,9 @@ class _PythonSlicer:
         single = len(targets) == 1 and targets[0] is left
         cat = None if single else "unpack"
         for target in targets:
-            self._bind_target(scope, target, right, cat, annotatable=single,
-                              annotation=ann if single else None)  # fmt: skip
+            self._bind_target(
+                scope, target, right, cat, annotatable=single, annotation=ann if single else None
+            )
 
     def _module_type_name(self, left: Node, right: Node | None, ann: Node | None) -> bool:
         """`T = TypeVar("T")`, `X = NewType(...)`: names of types (True), not variables.
@@ -342,8 +394,16 @@ class _PythonSlicer:
                 return True
         return False
 
-    def _bind_target(self, scope: Scope, target: Node, value: Node | None, cat: str | None, *,
-                     annotatable: bool, annotation: Node | None = None) -> None:  # fmt: skip
+    def _bind_target(
+        self,
+        scope: Scope,
+        target: Node,
+        value: Node | None,
+        cat: str | None,
+        *,
+        annotatable: bool,
+        annotation: Node | None = None,
+    ) -> None:
         if target.type == "identifier":
             name = self.src.text(target)
             if scope.kind in ("lambda", "comprehension"):
@@ -355,8 +415,14 @@ class _PythonSlicer:
             if b.node is target:
                 b.annotation, b.annotatable = annotation, annotatable and not declared_elsewhere
                 b.definition, b.definition_category = value, cat
-            elif (b.kind == "var" and not b.annotatable and b.annotation is None and annotatable
-                  and not declared_elsewhere and annotation is None):  # fmt: skip
+            elif (
+                b.kind == "var"
+                and not b.annotatable
+                and b.annotation is None
+                and annotatable
+                and not declared_elsewhere
+                and annotation is None
+            ):
                 # the site moves to the first binding that can carry the annotation (in its own scope)
                 if b.definition is not None:
                     b.later.append(b.definition)
@@ -370,15 +436,28 @@ class _PythonSlicer:
             obj = target.child_by_field_name("object")
             attr = target.child_by_field_name("attribute")
             cls = scope.enclosing_class()
-            if (obj is None or attr is None or cls is None or cls.instance is None
-                    or obj.type != "identifier" or self.src.text(obj) != scope.self_name):  # fmt: skip
+            if (
+                obj is None
+                or attr is None
+                or cls is None
+                or cls.instance is None
+                or obj.type != "identifier"
+                or self.src.text(obj) != scope.self_name
+            ):
                 return
             name = f"{scope.self_name}.{self.src.text(attr)}"
             found = cls.instance.get(name)
             if found is None:
-                cls.instance[name] = Binding(name, "var", target, scope, annotation=annotation,
-                                             annotatable=annotatable, definition=value,
-                                             definition_category=cat)  # fmt: skip
+                cls.instance[name] = Binding(
+                    name,
+                    "var",
+                    target,
+                    scope,
+                    annotation=annotation,
+                    annotatable=annotatable,
+                    definition=value,
+                    definition_category=cat,
+                )
             else:
                 _rebind(found, target, scope, value, cat, annotation, annotatable)
 
@@ -481,18 +560,37 @@ class _PythonSlicer:
             p = self.parent(p)
         return None
 
-    def _make(self, b_node: Node, kind: str, name: str, qualname: str, annotatable: bool,
-              annotation: Node | None, ev: Evidence, window_node: Node | None,
-              neighbours: list[Neighbour], is_async: bool = False) -> Slice:  # fmt: skip
+    def _make(
+        self,
+        b_node: Node,
+        kind: str,
+        name: str,
+        qualname: str,
+        annotatable: bool,
+        annotation: Node | None,
+        ev: Evidence,
+        window_node: Node | None,
+        neighbours: list[Neighbour],
+        is_async: bool = False,
+    ) -> Slice:
         line, col = self.src.position(b_node.start_byte)
         ev.window = self.src.window(b_node.start_byte, window_node)
         return Slice(
-            file=self.path, language="python", kind=kind, name=name, qualname=qualname,
-            line=line, column=col, span=(b_node.start_byte, b_node.end_byte),
+            file=self.path,
+            language="python",
+            kind=kind,
+            name=name,
+            qualname=qualname,
+            line=line,
+            column=col,
+            span=(b_node.start_byte, b_node.end_byte),
             annotatable=annotatable,
             annotation=self.src.text(annotation).strip() if annotation is not None else None,
-            evidence=ev, scope=self.file_scope, neighbours=neighbours, is_async=is_async,
-        )  # fmt: skip
+            evidence=ev,
+            scope=self.file_scope,
+            neighbours=neighbours,
+            is_async=is_async,
+        )
 
     def _usages(self, b: Binding) -> EvidenceBuilder:
         eb = EvidenceBuilder()
@@ -511,15 +609,25 @@ class _PythonSlicer:
         eb.ev.default = _expr(self.src, b.default)
         eb.ev.signature = self._signature(fnode, sigs)
         eb.ev.decorators = _decorators(self.src, fnode, self.parent)
-        return self._make(b.node, "param", b.name, b.scope.qualname, True, b.annotation, eb.ev,
-                          fnode, self._fn_neighbours(fnode, b.scope, exclude=b),
-                          _is_async(fnode))  # fmt: skip
+        return self._make(
+            b.node,
+            "param",
+            b.name,
+            b.scope.qualname,
+            True,
+            b.annotation,
+            eb.ev,
+            fnode,
+            self._fn_neighbours(fnode, b.scope, exclude=b),
+            _is_async(fnode),
+        )
 
     def _var_slice(self, b: Binding, sigs: dict[int, str]) -> Slice:
         eb = self._usages(b)
         if b.definition is not None:
-            eb.ev.definition = Expr(self.src.expr_text(b.definition),
-                                    b.definition_category or category(b.definition))  # fmt: skip
+            eb.ev.definition = Expr(
+                self.src.expr_text(b.definition), b.definition_category or category(b.definition)
+            )
         fnode = self._enclosing_function(b.node)
         if fnode is not None:
             eb.ev.signature = self._signature(fnode, sigs)
@@ -531,17 +639,30 @@ class _PythonSlicer:
             neighbours = self._class_neighbours(b.scope, b)
         elif b.scope.kind == "function" and b.scope.node is not None:
             neighbours = self._fn_neighbours(b.scope.node, b.scope, exclude=b)
-        return self._make(b.node, "var", b.name, b.scope.qualname, b.annotatable, b.annotation,
-                          eb.ev, window_node, neighbours)  # fmt: skip
+        return self._make(
+            b.node,
+            "var",
+            b.name,
+            b.scope.qualname,
+            b.annotatable,
+            b.annotation,
+            eb.ev,
+            window_node,
+            neighbours,
+        )
 
     def _return_slice(self, fnode: Node, fscope: Scope, sigs: dict[int, str]) -> Slice:
         name = fnode.child_by_field_name("name")
         eb = EvidenceBuilder()
         returns, yields = fscope.returns, fscope.yields
-        eb.ev.returns = [Expr(self.src.expr_text(r), category(r)) if r is not None
-                         else Expr("", "bare") for r in returns[:12]]  # fmt: skip
-        eb.ev.yields = [Expr(self.src.expr_text(y), category(y)) if y is not None
-                        else Expr("", "bare") for y in yields[:12]]  # fmt: skip
+        eb.ev.returns = [
+            Expr(self.src.expr_text(r), category(r)) if r is not None else Expr("", "bare")
+            for r in returns[:12]
+        ]
+        eb.ev.yields = [
+            Expr(self.src.expr_text(y), category(y)) if y is not None else Expr("", "bare")
+            for y in yields[:12]
+        ]
         body = fnode.child_by_field_name("body")
         eb.ev.ends_without_value = None in returns or (body is not None and _completes(body))
         # how callers use the result: f(...).m(), len(f(...)), x = f(...)
@@ -554,13 +675,22 @@ class _PythonSlicer:
         eb.ev.signature = self._signature(fnode, sigs)
         eb.ev.decorators = _decorators(self.src, fnode, self.parent)
         node = name if name is not None else fnode
-        return self._make(node, "return", self.src.text(name), fscope.qualname, True,
-                          fnode.child_by_field_name("return_type"), eb.ev, fnode,
-                          self._fn_neighbours(fnode, fscope, exclude=None, is_return=True),
-                          _is_async(fnode))  # fmt: skip
+        return self._make(
+            node,
+            "return",
+            self.src.text(name),
+            fscope.qualname,
+            True,
+            fnode.child_by_field_name("return_type"),
+            eb.ev,
+            fnode,
+            self._fn_neighbours(fnode, fscope, exclude=None, is_return=True),
+            _is_async(fnode),
+        )
 
-    def _fn_neighbours(self, fnode: Node, fscope: Scope, exclude: Binding | None,
-                       is_return: bool = False) -> list[Neighbour]:  # fmt: skip
+    def _fn_neighbours(
+        self, fnode: Node, fscope: Scope, exclude: Binding | None, is_return: bool = False
+    ) -> list[Neighbour]:
         out = []
         for b in fscope.bindings.values():
             if b.kind == "param" and b is not exclude and b.annotation is not None:
@@ -572,9 +702,11 @@ class _PythonSlicer:
         return out
 
     def _class_neighbours(self, cscope: Scope, exclude: Binding) -> list[Neighbour]:
-        return [Neighbour("var", b.name, self.src.text(b.annotation).strip())
-                for b in cscope.bindings.values()
-                if b.kind == "var" and b is not exclude and b.annotation is not None][:16]  # fmt: skip
+        return [
+            Neighbour("var", b.name, self.src.text(b.annotation).strip())
+            for b in cscope.bindings.values()
+            if b.kind == "var" and b is not exclude and b.annotation is not None
+        ][:16]
 
 
 # ---------------------------------------------------------------------- helpers
@@ -599,8 +731,15 @@ def _declaring_scope(scope: Scope, name: str) -> Scope:
     return scope
 
 
-def _rebind(b: Binding, target: Node, scope: Scope, value: Node | None, cat: str | None,
-            annotation: Node | None, annotatable: bool) -> None:  # fmt: skip
+def _rebind(
+    b: Binding,
+    target: Node,
+    scope: Scope,
+    value: Node | None,
+    cat: str | None,
+    annotation: Node | None,
+    annotatable: bool,
+) -> None:
     """A later binding of a site's name: the first *annotated* binding is where the site is
     (that is where the declaration is); other values become later assignments."""
     if annotation is not None and b.annotation is None:
@@ -668,8 +807,13 @@ def _breaks(body: Node | None) -> bool:
         n = stack.pop()
         if n.type == "break_statement":
             return True
-        if n.type not in ("while_statement", "for_statement", "function_definition", "class_definition",
-                          "lambda"):  # fmt: skip
+        if n.type not in (
+            "while_statement",
+            "for_statement",
+            "function_definition",
+            "class_definition",
+            "lambda",
+        ):
             stack.extend(n.named_children)
     return False
 
@@ -686,17 +830,31 @@ def _is_reference(node: Node, parent: Parents) -> bool:
         return p.child_by_field_name("value") == node
     if pt in ("function_definition", "class_definition"):
         return False
-    if pt in ("parameters", "lambda_parameters", "list_splat_pattern", "dictionary_splat_pattern",
-              "typed_parameter", "default_parameter", "typed_default_parameter"):  # fmt: skip
+    if pt in (
+        "parameters",
+        "lambda_parameters",
+        "list_splat_pattern",
+        "dictionary_splat_pattern",
+        "typed_parameter",
+        "default_parameter",
+        "typed_default_parameter",
+    ):
         if pt in ("default_parameter", "typed_default_parameter"):
             return p.child_by_field_name("value") == node
         if pt in ("list_splat_pattern", "dictionary_splat_pattern"):
             gp = parent(p)
-            return gp is not None and gp.type not in ("parameters", "lambda_parameters",
-                                                      "typed_parameter")  # fmt: skip
+            return gp is not None and gp.type not in ("parameters", "lambda_parameters", "typed_parameter")
         return False
-    if pt in ("dotted_name", "aliased_import", "import_prefix", "global_statement",
-              "nonlocal_statement", "import_from_statement", "import_statement", "type"):  # fmt: skip
+    if pt in (
+        "dotted_name",
+        "aliased_import",
+        "import_prefix",
+        "global_statement",
+        "nonlocal_statement",
+        "import_from_statement",
+        "import_statement",
+        "type",
+    ):
         return False
     return True
 
@@ -797,8 +955,11 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder, parent: Parents) -
         if gp is not None and gp.type == "call" and gp.child_by_field_name("function") == p:
             args = gp.child_by_field_name("arguments")
             eb.call_on(attr, args.named_child_count if args is not None else 0)
-        elif gp is not None and gp.type in ("assignment", "augmented_assignment") and \
-                gp.child_by_field_name("left") == p:  # fmt: skip
+        elif (
+            gp is not None
+            and gp.type in ("assignment", "augmented_assignment")
+            and gp.child_by_field_name("left") == p
+        ):
             eb.attr_written(attr)
         else:
             eb.attr_read(attr)
@@ -891,6 +1052,7 @@ def _comparison(src: Source, p: Node, node: Node, eb: EvidenceBuilder) -> None:
         i = next(k for k, c in enumerate(kids) if c == node)
     except StopIteration:
         return
+
     # operators are unnamed children between operands; `is not` / `not in` span two tokens
     def op_between(a: int, b: int) -> str:
         return " ".join(src.text(c) for c in kids[a + 1 : b] if not c.is_named)

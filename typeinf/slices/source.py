@@ -184,7 +184,11 @@ class Source:
         span = 8 * limit + 64
         while end - start > span:
             head = start + span
-            raw = self.strip_annotations(start, head) if strip else self.data[start:head].decode("utf-8", "replace")
+            raw = (
+                self.strip_annotations(start, head)
+                if strip
+                else self.data[start:head].decode("utf-8", "replace")
+            )
             text = " ".join(raw.split())
             if len(text) > limit:  # a prefix of the collapsed whole: cut where clip would cut
                 return text[: limit - 1] + "\u2026"
@@ -232,8 +236,6 @@ def syntax_diagnostics(source: Source, root: Node, limit: int = 5) -> list[Diagn
             stack.extend(reversed(node.children))
     out.sort(key=lambda d: d.line)
     return out
-
-
 
 
 # ---------------------------------------------------------------------------- recovery
@@ -528,8 +530,11 @@ def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node])
         for m in _VARIANCE.finditer(data, start, end):  # `<in T`, `, out U`, `<in out V`
             at = _code_before(data, m.start(), max(0, m.start() - 2000))
             prev = data[at - 1 : at]
-            if (prev == b"," or (prev == b"<" and at > 1 and (chr(data[at - 2]).isalnum() or data[at - 2] in b"_$"))
-                    or (m.group(1) == b"out" and data[at - 2 : at] == b"in")):  # fmt: skip
+            if (
+                prev == b","
+                or (prev == b"<" and at > 1 and (chr(data[at - 2]).isalnum() or data[at - 2] in b"_$"))
+                or (m.group(1) == b"out" and data[at - 2 : at] == b"in")
+            ):
                 out.append((*m.span(1), SPACE))
         for m in _TS_KEYWORDS.finditer(data, start, end):
             group = next(g for g in (1, 2, 3) if m.group(g) is not None)
@@ -600,7 +605,11 @@ def _template_type_arguments(data: bytes, tick: int) -> tuple[int, int] | None:
         elif c == 60:  # <
             depth -= 1
             if depth == 0:
-                if i > 0 and (chr(data[i - 1]).isalnum() or data[i - 1] in b"_$)]") and data[i + 1 : close].strip():
+                if (
+                    i > 0
+                    and (chr(data[i - 1]).isalnum() or data[i - 1] in b"_$)]")
+                    and data[i + 1 : close].strip()
+                ):
                     return i, close + 1
                 return None
         elif c in (59, 96):  # ; or a backtick: not type arguments

@@ -50,56 +50,152 @@ if TYPE_CHECKING:
 
     _Derive = Callable[[str], tuple[str, str]]
 
-FUNC_TYPES = frozenset({
-    "function_declaration", "generator_function_declaration", "function_expression",
-    "generator_function", "arrow_function", "method_definition", "function",
-})  # fmt: skip
+FUNC_TYPES = frozenset(
+    {
+        "function_declaration",
+        "generator_function_declaration",
+        "function_expression",
+        "generator_function",
+        "arrow_function",
+        "method_definition",
+        "function",
+    }
+)
 CLASS_TYPES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
 NAMESPACE_TYPES = frozenset({"internal_module", "module"})
 PARAM_TYPES = frozenset({"required_parameter", "optional_parameter"})
 ANNOTATION_TYPES = frozenset({"type_annotation", "asserts_annotation", "type_predicate_annotation"})
 # Bodyless or ambient declarations: no sites, but their annotations are hidden from evidence.
-SIGNATURE_TYPES = frozenset({
-    "function_signature", "method_signature", "abstract_method_signature", "index_signature",
-    "ambient_declaration",
-})  # fmt: skip
+SIGNATURE_TYPES = frozenset(
+    {
+        "function_signature",
+        "method_signature",
+        "abstract_method_signature",
+        "index_signature",
+        "ambient_declaration",
+    }
+)
 # Type-level code (kept visible) and leaves without references: never walked.
-OPAQUE_TYPES = frozenset({
-    "interface_declaration", "type_alias_declaration", "type_arguments", "type_parameters",
-    "implements_clause", "comment", "string", "number", "regex", "property_identifier",
-    "private_property_identifier", "statement_identifier", "type_identifier", "predefined_type",
-    "this", "true", "false", "null", "undefined", "jsx_text", "hash_bang_line", "html_comment",
-})  # fmt: skip
+OPAQUE_TYPES = frozenset(
+    {
+        "interface_declaration",
+        "type_alias_declaration",
+        "type_arguments",
+        "type_parameters",
+        "implements_clause",
+        "comment",
+        "string",
+        "number",
+        "regex",
+        "property_identifier",
+        "private_property_identifier",
+        "statement_identifier",
+        "type_identifier",
+        "predefined_type",
+        "this",
+        "true",
+        "false",
+        "null",
+        "undefined",
+        "jsx_text",
+        "hash_bang_line",
+        "html_comment",
+    }
+)
 # In the walk for hidden annotations: type bodies whose annotations are code.
 TYPE_BODY_TYPES = frozenset({"object_type", "function_type", "constructor_type", "interface_body"})
 # Wrappers that do not change what a use of the wrapped expression says.
-TRANSPARENT_TYPES = frozenset({
-    "parenthesized_expression", "non_null_expression", "as_expression", "satisfies_expression",
-    "type_assertion",
-})  # fmt: skip
+TRANSPARENT_TYPES = frozenset(
+    {
+        "parenthesized_expression",
+        "non_null_expression",
+        "as_expression",
+        "satisfies_expression",
+        "type_assertion",
+    }
+)
 LITERAL_KINDS = {
-    "number": "number", "string": "string", "true": "boolean", "false": "boolean", "null": "null",
-    "undefined": "undefined", "regex": "regex", "array": "array", "object": "object",
+    "number": "number",
+    "string": "string",
+    "true": "boolean",
+    "false": "boolean",
+    "null": "null",
+    "undefined": "undefined",
+    "regex": "regex",
+    "array": "array",
+    "object": "object",
     "template_string": "template",
-}  # fmt: skip
+}
 CATEGORIES = {
-    "number": "literal", "string": "literal", "true": "literal", "false": "literal",
-    "null": "literal", "undefined": "literal", "regex": "literal", "template_string": "template",
-    "call_expression": "call", "subscript_expression": "subscript", "new_expression": "new",
-    "identifier": "name", "this": "name", "member_expression": "attribute", "array": "collection",
-    "object": "collection", "arrow_function": "lambda", "function_expression": "lambda",
-    "function": "lambda", "generator_function": "lambda", "await_expression": "await",
-    "binary_expression": "binary", "ternary_expression": "conditional",
-}  # fmt: skip
+    "number": "literal",
+    "string": "literal",
+    "true": "literal",
+    "false": "literal",
+    "null": "literal",
+    "undefined": "literal",
+    "regex": "literal",
+    "template_string": "template",
+    "call_expression": "call",
+    "subscript_expression": "subscript",
+    "new_expression": "new",
+    "identifier": "name",
+    "this": "name",
+    "member_expression": "attribute",
+    "array": "collection",
+    "object": "collection",
+    "arrow_function": "lambda",
+    "function_expression": "lambda",
+    "function": "lambda",
+    "generator_function": "lambda",
+    "await_expression": "await",
+    "binary_expression": "binary",
+    "ternary_expression": "conditional",
+}
 EQUALITY_OPS = frozenset({"===", "==", "!==", "!="})
 BUILTIN_TYPES: tuple[str, ...] = (
-    "string", "number", "boolean", "bigint", "symbol", "void", "undefined", "null", "never",
-    "unknown", "any", "object", "Array", "ReadonlyArray", "Promise", "Record", "Partial",
-    "Required", "Readonly", "Pick", "Omit", "Map", "Set", "WeakMap", "WeakSet", "Date", "RegExp",
-    "Error", "Function", "Iterable", "Iterator", "AsyncIterable", "Generator", "AsyncGenerator",
-    "Uint8Array", "ArrayBuffer", "ReturnType", "Parameters", "Awaited", "NonNullable", "Exclude",
+    "string",
+    "number",
+    "boolean",
+    "bigint",
+    "symbol",
+    "void",
+    "undefined",
+    "null",
+    "never",
+    "unknown",
+    "any",
+    "object",
+    "Array",
+    "ReadonlyArray",
+    "Promise",
+    "Record",
+    "Partial",
+    "Required",
+    "Readonly",
+    "Pick",
+    "Omit",
+    "Map",
+    "Set",
+    "WeakMap",
+    "WeakSet",
+    "Date",
+    "RegExp",
+    "Error",
+    "Function",
+    "Iterable",
+    "Iterator",
+    "AsyncIterable",
+    "Generator",
+    "AsyncGenerator",
+    "Uint8Array",
+    "ArrayBuffer",
+    "ReturnType",
+    "Parameters",
+    "Awaited",
+    "NonNullable",
+    "Exclude",
     "Extract",
-)  # fmt: skip
+)
 DECLARATION_KINDS = {
     "class_declaration": "class",
     "abstract_class_declaration": "class",
@@ -1014,7 +1110,8 @@ class _EvidenceBuilder:
         eb.ev.yields = [self.expr_or_bare(n) for _, n in sorted(fn.yields, key=_first)[:MAX_RETURNS]]
         body = fn.node.child_by_field_name("body")
         eb.ev.ends_without_value = any(n is None for _, n in fn.returns) or (
-            body is not None and body.type == "statement_block" and _completes(body))
+            body is not None and body.type == "statement_block" and _completes(body)
+        )
         refs: list[Node] = []
         if fn.binding is not None:
             refs += fn.binding.refs
@@ -1340,7 +1437,8 @@ def _completes(node: Node, depth: int = 0) -> bool:
         handler = node.child_by_field_name("handler")
         handler_body = handler.child_by_field_name("body") if handler is not None else None
         return (body is None or _completes(body, depth + 1)) or (
-            handler_body is not None and _completes(handler_body, depth + 1))
+            handler_body is not None and _completes(handler_body, depth + 1)
+        )
     return True
 
 
@@ -1353,7 +1451,16 @@ def _breaks(body: Node | None) -> bool:
         n = stack.pop()
         if n.type == "break_statement":
             return True
-        if n.type not in ("while_statement", "for_statement", "for_in_statement", "do_statement",
-                          "switch_statement") and n.type not in FUNC_TYPES:  # fmt: skip
+        if (
+            n.type
+            not in (
+                "while_statement",
+                "for_statement",
+                "for_in_statement",
+                "do_statement",
+                "switch_statement",
+            )
+            and n.type not in FUNC_TYPES
+        ):
             stack.extend(n.named_children)
     return False
