@@ -16,17 +16,8 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from ..slices.source import parse
+from ..slices.typescript import FUNC_TYPES
 from .edits import Edit
-
-FUNC_TYPES = {
-    "function_declaration",
-    "generator_function_declaration",
-    "function_expression",
-    "generator_function",
-    "arrow_function",
-    "method_definition",
-    "function",
-}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .source import (
     blank,
     broken_region,
     first_error_offset,
+    has_break,
     parse,
     syntax_diagnostics,
 )
@@ -774,7 +775,7 @@ def _completes(node: Node, depth: int = 0) -> bool:
     if t == "while_statement":
         cond = node.child_by_field_name("condition")
         forever = cond is not None and cond.type in ("true", "integer") and cond.text not in (b"0",)
-        return not forever or _breaks(node.child_by_field_name("body"))
+        return not forever or has_break(node.child_by_field_name("body"), _OWN_BREAKS)
     if t == "try_statement":
         parts = {c.type: c for c in node.named_children}
         fin = parts.get("finally_clause")
@@ -798,24 +799,9 @@ def _completes_clause(clause: Node, depth: int) -> bool:
     return block is None or _completes(block, depth + 1)
 
 
-def _breaks(body: Node | None) -> bool:
-    """A `break` of this loop in its body (not of a loop nested in it, not in a nested function)."""
-    if body is None:
-        return False
-    stack = list(body.named_children)
-    while stack:
-        n = stack.pop()
-        if n.type == "break_statement":
-            return True
-        if n.type not in (
-            "while_statement",
-            "for_statement",
-            "function_definition",
-            "class_definition",
-            "lambda",
-        ):
-            stack.extend(n.named_children)
-    return False
+_OWN_BREAKS = frozenset(
+    {"while_statement", "for_statement", "function_definition", "class_definition", "lambda"}
+)
 
 
 def _is_reference(node: Node, parent: Parents) -> bool:

@@ -616,3 +616,18 @@ def _template_type_arguments(data: bytes, tick: int) -> tuple[int, int] | None:
             return None
         i -= 1
     return None
+
+
+def has_break(body: Node | None, own_breaks: frozenset[str]) -> bool:
+    """Whether a loop's body holds a `break` of that loop: one not inside a node of the types in
+    `own_breaks` (nested loops and switches, functions and classes, which take their own)."""
+    if body is None:
+        return False
+    stack = list(body.named_children)
+    while stack:
+        n = stack.pop()
+        if n.type == "break_statement":
+            return True
+        if n.type not in own_breaks:
+            stack.extend(n.named_children)
+    return False

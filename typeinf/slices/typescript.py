@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
-from .source import WINDOW_LINES, Diagnostic, Parents, Source, parse, syntax_diagnostics
+from .source import WINDOW_LINES, Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -1427,7 +1427,7 @@ def _completes(node: Node, depth: int = 0) -> bool:
     if t == "while_statement":
         cond = node.child_by_field_name("condition")
         forever = cond is not None and cond.text is not None and cond.text.strip(b"() \t\n") == b"true"
-        return not forever or _breaks(node.child_by_field_name("body"))
+        return not forever or has_break(node.child_by_field_name("body"), _OWN_BREAKS)
     if t == "try_statement":
         fin = node.child_by_field_name("finalizer")
         fin_body = fin.child_by_field_name("body") if fin is not None else None
@@ -1442,25 +1442,6 @@ def _completes(node: Node, depth: int = 0) -> bool:
     return True
 
 
-def _breaks(body: Node | None) -> bool:
-    """A `break` of this loop in its body (not of a nested loop or switch, not in a nested function)."""
-    if body is None:
-        return False
-    stack = list(body.named_children)
-    while stack:
-        n = stack.pop()
-        if n.type == "break_statement":
-            return True
-        if (
-            n.type
-            not in (
-                "while_statement",
-                "for_statement",
-                "for_in_statement",
-                "do_statement",
-                "switch_statement",
-            )
-            and n.type not in FUNC_TYPES
-        ):
-            stack.extend(n.named_children)
-    return False
+_OWN_BREAKS = frozenset(
+    {"while_statement", "for_statement", "for_in_statement", "do_statement", "switch_statement", *FUNC_TYPES}
+)
