@@ -1,0 +1,381 @@
+"""Python type-checker backends over LSP: pyrefly, ty, basedpyright (issue #20, item 1).
+
+MEASUREMENT_PLACEHOLDER
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..types import normalize
+from .base import (
+    Checker,
+    CheckerCrashed,
+    CheckerTimeout,
+    CheckerUnavailable,
+    Diagnostic,
+    QueryLike,
+    as_query,
+)
+from .lsp_client import LspClient, codepoint_col, path_uri, utf16_col
+
+_SEVERITY = {1: "error", 2: "warning", 3: "information", 4: "hint"}
+
+
+def find_executable(name: str) -> str | None:
+    """``name`` next to the running interpreter (the same virtualenv), else on PATH."""
+    here = Path(sys.executable).parent / name
+    if here.is_file() and os.access(here, os.X_OK):
+        return str(here)
+    return shutil.which(name)
+
+
+# ---------------------------------------------------------------------------- hover -> type text
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*\n(.*?)```", re.S)
+_KIND_PREFIX = re.compile(r"^\((?P<kind>[a-z][a-z ]*)\)\s*")
+_LITERAL_BASES = {int: "int", str: "str", bytes: "bytes", bool: "bool", type(None): "None"}
+
+
+def _hover_code(contents: Any) -> str:
+    """The first code block of a hover's contents (MarkupContent, MarkedString or a list)."""
+    if isinstance(contents, list):
+        contents = contents[0] if contents else ""
+    if isinstance(contents, dict):
+        contents = contents.get("value", "")
+    text = str(contents or "")
+    m = _FENCE.search(text)
+    return (m.group(1) if m else text).strip()
+
+
+def _split_return(sig: str) -> str | None:
+    """The text after the top-level ``->`` of a signature (``def f(a: int) -> str: ...``)."""
+    depth = 0
+    i = 0
+    while i < len(sig):
+        ch = sig[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "-" and depth == 0 and sig.startswith("->", i):
+            ret = sig[i + 2:].strip()
+            if ret.endswith(": ..."):
+                ret = ret[:-5]
+            return ret.rstrip(":").strip()
+        i += 1
+    return None
+
+
+def _widen(node: ast.expr) -> list[ast.expr]:
+    """Literal types -> their base types (a union's members, as a list)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _widen(node.left) + _widen(node.right)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
+        elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        out: list[ast.expr] = []
+        for e in elts:
+            if isinstance(e, ast.Constant):
+                out.append(ast.Name(_LITERAL_BASES.get(type(e.value), "object")))
+            elif isinstance(e, ast.Attribute):  # an enum member: Color.RED -> Color
+                out.append(e.value)
+            else:
+                out.append(ast.Name("object"))
+        return out
+    if isinstance(node, ast.Name) and node.id == "LiteralString":
+        return [ast.Name("str")]
+    return [_WidenInner().visit(node)]
+
+
+class _WidenInner(ast.NodeTransformer):
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
+        if isinstance(node.value, ast.Name) and node.value.id == "Literal":
+            return _join(_widen(node))
+        self.generic_visit(node)
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        if isinstance(node.op, ast.BitOr):
+            return _join(_widen(node))
+        self.generic_visit(node)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return ast.Name("str") if node.id == "LiteralString" else node
+
+
+def _join(members: list[ast.expr]) -> ast.expr:
+    seen: dict[str, ast.expr] = {}
+    for m in members:
+        seen.setdefault(ast.unparse(m), m)
+    parts = list(seen.values())
+    out = parts[0]
+    for p in parts[1:]:
+        out = ast.BinOp(out, ast.BitOr(), p)
+    return out
+
+
+def writable_type(text: str | None) -> str | None:
+    """A checker's type text as an annotation would be written, or ``None`` when it is not one:
+    unknown, ``Any``, containing ``Unknown``, or not Python type syntax.  Literal types are widened
+    (``Literal[1]`` -> ``int``, ``LiteralString`` -> ``str``), ``Self@C`` -> ``Self``."""
+    if not text:
+        return None
+    text = " ".join(text.split())
+    text = re.sub(r"\s*\((?:invariant|covariant|contravariant|bivariant)\)", "", text)
+    text = re.sub(r"\b(\w+)@[\w.]+", r"\1", text)  # Self@C, T@f
+    if not text or re.search(r"\bUnknown\b", text):
+        return None
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+    try:
+        out = normalize(ast.unparse(_join(_widen(tree))))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if out in ("", "Any", "Unknown", "Never", "NoReturn"):
+        return None
+    return out
+
+
+def type_from_hover(contents: Any, kind: str, name: str | None = None) -> str | None:
+    """Type text from a hover's contents, for a site of ``kind`` (``return``: the return type of
+    the signature shown on the function's name)."""
+    code = _hover_code(contents)
+    if not code:
+        return None
+    hover_kind = None
+    m = _KIND_PREFIX.match(code)
+    if m:  # pyright / pyrefly: "(variable) x: int", "(function) def f() -> int"
+        hover_kind = m.group("kind")
+        code = code[m.end():]
+    if kind == "return":
+        if "->" not in code:
+            return None
+        ret = _split_return(code)
+        if ret is None:
+            return None
+        if code.lstrip().startswith("async ") or " async def " in code:
+            cm = re.match(r"^(?:Coroutine|CoroutineType)\[.*?,.*?,\s*(.*)\]$", ret, re.S)
+            if cm:
+                ret = cm.group(1)
+        return writable_type(ret)
+    if hover_kind in ("function", "method", "class", "module", "type alias", "type") or code.startswith(
+            ("def ", "async def ", "class ")):
+        return None
+    if hover_kind is not None:  # "name: T"
+        head, sep, rest = code.partition(":")
+        if not sep:
+            return None
+        code = rest
+    return writable_type(code)
+
+
+# ---------------------------------------------------------------------------- the LSP backend
+class LspChecker(Checker):
+    """A Python checker that speaks LSP over stdio (the backends below differ only in how
+    they are started and configured)."""
+
+    name = "lsp"
+    executable = ""
+    args: list[str] = []
+    settings: dict[str, Any] = {}
+    initialization_options: dict[str, Any] | None = None
+
+    def __init__(self, root: str | Path | None = None, *, executable: str | None = None,
+                 timeout: float = 60.0, open_timeout: float = 180.0) -> None:
+        self.exe = executable or find_executable(self.executable)
+        self.timeout = timeout
+        self.open_timeout = open_timeout
+        self.client: LspClient | None = None
+        self.root: Path | None = None
+        self._versions: dict[str, int] = {}
+        self._texts: dict[str, list[str]] = {}
+        self._first_query = True
+        if root is not None:
+            self.open(root)
+
+    # -- lifecycle
+    def open(self, root: str | Path) -> None:
+        if not self.exe:
+            raise CheckerUnavailable(f"{self.name} is not installed (no '{self.executable}' next to "
+                                     f"{sys.executable} or on PATH; pip install typeinf[checker])")
+        self.root = Path(root).resolve()
+        self.client = LspClient([self.exe, *self.args], self.root, timeout=self.timeout,
+                                settings=self.settings)
+        try:
+            self.client.initialize(self.root, self.initialization_options)
+        except CheckerUnavailable:
+            self.close()
+            raise
+        except RuntimeError as exc:
+            self.close()
+            raise CheckerUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.client.pid if self.client else None
+
+    def peak_rss_kb(self) -> int | None:
+        return self.client.peak_rss_kb() if self.client else None
+
+    # -- documents
+    def _abs(self, path: str | Path) -> Path:
+        p = Path(path)
+        if not p.is_absolute():
+            assert self.root is not None
+            p = self.root / p
+        return p.resolve()
+
+    def _c(self) -> LspClient:
+        if self.client is None:
+            raise CheckerUnavailable(f"{self.name} is not open")
+        return self.client
+
+    def set_text(self, path: str | Path, text: str) -> None:
+        c = self._c()
+        p = self._abs(path)
+        uri = path_uri(p)
+        self._texts[uri] = text.split("\n")
+        if uri not in self._versions:
+            self._versions[uri] = 1
+            c.notify("textDocument/didOpen", {"textDocument": {
+                "uri": uri, "languageId": "python", "version": 1, "text": text}})
+        else:
+            self._versions[uri] += 1
+            c.notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": self._versions[uri]},
+                "contentChanges": [{"text": text}]})
+
+    def release(self, path: str | Path) -> None:
+        """Close the in-memory document of ``path`` (the checker goes back to the disk's text)."""
+        c = self._c()
+        uri = path_uri(self._abs(path))
+        if self._versions.pop(uri, None) is not None:
+            self._texts.pop(uri, None)
+            c.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+
+    def _ensure_open(self, path: str | Path) -> str:
+        uri = path_uri(self._abs(path))
+        if uri not in self._versions:
+            self.set_text(path, self._abs(path).read_text(encoding="utf-8", errors="replace"))
+        return uri
+
+    # -- queries
+    def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
+        c = self._c()
+        uri = self._ensure_open(path)
+        lines = self._texts[uri]
+        out: list[str | None] = []
+        for q in map(as_query, positions):
+            line_text = lines[q.line - 1] if 0 < q.line <= len(lines) else ""
+            pos = {"line": q.line - 1, "character": utf16_col(line_text, q.column)}
+            timeout = self.open_timeout if self._first_query else self.timeout
+            try:
+                hover = c.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": pos},
+                                  timeout=timeout)
+            except RuntimeError as exc:
+                if isinstance(exc, CheckerUnavailable):
+                    raise
+                out.append(None)  # the server's own error on this position
+                continue
+            self._first_query = False
+            name = line_text[q.column:].split("(")[0].strip() if line_text else None
+            out.append(type_from_hover(hover.get("contents") if hover else None, q.kind, name))
+        return out
+
+    def diagnostics(self, path: str | Path) -> list[Diagnostic]:
+        c = self._c()
+        before = c.diag_seq
+        uri = self._ensure_open(path)
+        lines = self._texts[uri]
+        if c.server_capabilities.get("diagnosticProvider"):
+            report = c.request("textDocument/diagnostic", {"textDocument": {"uri": uri}},
+                               timeout=self.open_timeout) or {}
+            items = report.get("items") or []
+        else:
+            items = self._pushed(uri, before)
+        out = []
+        for d in items:
+            start = d["range"]["start"]
+            line_text = lines[start["line"]] if start["line"] < len(lines) else ""
+            code = d.get("code")
+            out.append(Diagnostic(start["line"] + 1, codepoint_col(line_text, start["character"]),
+                                  "" if code is None else str(code), d.get("message", ""),
+                                  _SEVERITY.get(d.get("severity", 1), "error")))
+        return out
+
+    def _pushed(self, uri: str, before: int) -> list[dict[str, Any]]:
+        """Pushed diagnostics of the current version: the last set published once the server has
+        been quiet on this file for a moment (some servers publish in stages)."""
+        c = self._c()
+        version = self._versions.get(uri)
+        if c.diag_versions.get(uri) is not None and version is not None and c.diag_versions[uri] == version \
+                and uri in c.diagnostics:
+            # already published for this version; still wait a moment for a later stage
+            before = c.diag_seq
+            got = list(c.diagnostics[uri])
+        else:
+            got = c.wait_diagnostics(uri, version, before, self.open_timeout)
+        while True:
+            seen = c.diag_seq
+            try:
+                got = c.wait_diagnostics(uri, version, seen, 0.5)
+            except CheckerTimeout:
+                return got
+            except CheckerCrashed:
+                raise
+
+
+class PyreflyChecker(LspChecker):
+    name = "pyrefly"
+    executable = "pyrefly"
+    args = ["lsp"]
+    initialization_options = {"pyrefly": {"displayTypeErrors": "force-on"}}
+
+
+class TyChecker(LspChecker):
+    name = "ty"
+    executable = "ty"
+    args = ["server"]
+
+
+class BasedPyrightChecker(LspChecker):
+    name = "basedpyright"
+    executable = "basedpyright-langserver"
+    args = ["--stdio"]
+    settings = {"basedpyright": {"analysis": {"typeCheckingMode": "standard",
+                                              "diagnosticMode": "openFilesOnly"}},
+                "python": {"analysis": {}}}
+
+
+BACKENDS: dict[str, type[LspChecker]] = {
+    "pyrefly": PyreflyChecker,
+    "ty": TyChecker,
+    "basedpyright": BasedPyrightChecker,
+}
+DEFAULT = "pyrefly"
+
+
+def python_checker(root: str | Path, name: str | None = None, **kwargs: Any) -> LspChecker:
+    """The Python checker for ``root``, started: the measured default (see the module docstring),
+    or the backend ``name`` (``pyrefly``, ``ty``, ``basedpyright``).  Raises CheckerUnavailable."""
+    name = name or os.environ.get("TYPEINF_PYTHON_CHECKER") or DEFAULT
+    try:
+        cls = BACKENDS[name]
+    except KeyError:
+        raise CheckerUnavailable(f"unknown Python checker {name!r} (one of {', '.join(BACKENDS)})") from None
+    return cls(root, **kwargs)
+
