@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..types import normalize
+from ..types import _split_top, normalize
 from .base import (
     Checker,
     CheckerCrashed,
@@ -121,15 +121,21 @@ def _join(members: list[ast.expr]) -> ast.expr:
     return out
 
 
-def writable_type(text: str | None) -> str | None:
+def writable_type(text: str | None, kind: str = "var", partial: bool = False) -> str | None:
     """A checker's type text as an annotation would be written, or ``None`` when it is not one:
-    unknown, ``Any``, containing ``Unknown``, or not Python type syntax.  Literal types are widened
-    (``Literal[1]`` -> ``int``, ``LiteralString`` -> ``str``), ``Self@C`` -> ``Self``."""
+    unknown, ``Any``, containing ``Unknown``, not Python type syntax, or (for a parameter or a
+    variable) just ``None`` (the narrowed type of ``x = None``, not a declaration).  Literal types
+    are widened (``Literal[1]`` -> ``int``, ``LiteralString`` -> ``str``), ``Self@C`` -> ``Self``.
+    With ``partial``, ``Unknown`` members of a top-level union are dropped first (``int | Unknown``,
+    a parameter's default with its callers unknown, -> ``int``)."""
     if not text:
         return None
     text = " ".join(text.split())
     text = re.sub(r"\s*\((?:invariant|covariant|contravariant|bivariant)\)", "", text)
     text = re.sub(r"\b(\w+)@[\w.]+", r"\1", text)  # Self@C, T@f
+    if partial and "|" in text:
+        members = [m for m in _split_top(text, "|") if m != "Unknown"]
+        text = " | ".join(members)
     if not text or re.search(r"\bUnknown\b", text):
         return None
     try:
@@ -140,14 +146,28 @@ def writable_type(text: str | None) -> str | None:
         out = normalize(ast.unparse(_join(_widen(tree))))
     except (ValueError, TypeError, AttributeError):
         return None
-    if out in ("", "Any", "Unknown", "Never", "NoReturn"):
+    if out in ("", "Any", "Unknown", "Never", "NoReturn") or (out in ("None", "Self") and kind != "return"):
         return None
     return out
 
 
-def type_from_hover(contents: Any, kind: str, name: str | None = None) -> str | None:
-    """Type text from a hover's contents, for a site of ``kind`` (``return``: the return type of
-    the signature shown on the function's name)."""
+def type_from_hover(contents: Any, kind: str, partial: bool = False) -> str | None:
+    """The writable type of a hover's contents for a site of ``kind`` (see :func:`writable_type`)."""
+    return writable_type(type_text_from_hover(contents, kind), kind, partial=partial)
+
+
+def _name_column(line_text: str, col: int) -> int:
+    """The column of the last name of a dotted target at ``col`` (``self.x = ...``: the ``x``),
+    where the hover tells the attribute's type rather than ``self``'s."""
+    m = re.match(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)+", line_text[col:])
+    if not m:
+        return col
+    return col + len(m.group(0)) - len(re.split(r"\s*\.\s*", m.group(0))[-1])
+
+
+def type_text_from_hover(contents: Any, kind: str) -> str | None:
+    """The checker's type text in a hover's contents, for a site of ``kind`` (``return``: the
+    return type of the signature shown on the function's name), not yet filtered."""
     code = _hover_code(contents)
     if not code:
         return None
@@ -166,7 +186,7 @@ def type_from_hover(contents: Any, kind: str, name: str | None = None) -> str | 
             cm = re.match(r"^(?:Coroutine|CoroutineType)\[.*?,.*?,\s*(.*)\]$", ret, re.S)
             if cm:
                 ret = cm.group(1)
-        return writable_type(ret)
+        return ret
     if hover_kind in ("function", "method", "class", "module", "type alias", "type") or code.startswith(
             ("def ", "async def ", "class ")):
         return None
@@ -175,7 +195,7 @@ def type_from_hover(contents: Any, kind: str, name: str | None = None) -> str | 
         if not sep:
             return None
         code = rest
-    return writable_type(code)
+    return " ".join(code.split()) or None
 
 
 # ---------------------------------------------------------------------------- the LSP backend
@@ -190,7 +210,8 @@ class LspChecker(Checker):
     initialization_options: dict[str, Any] | None = None
 
     def __init__(self, root: str | Path | None = None, *, executable: str | None = None,
-                 timeout: float = 60.0, open_timeout: float = 180.0) -> None:
+                 timeout: float = 60.0, open_timeout: float = 180.0, partial: bool = False) -> None:
+        self.partial = partial
         self.exe = executable or find_executable(self.executable)
         self.timeout = timeout
         self.open_timeout = open_timeout
@@ -274,14 +295,17 @@ class LspChecker(Checker):
         return uri
 
     # -- queries
-    def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
+    def hovers_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
+        """The checker's own type text at each position (before :func:`writable_type`): the hover
+        on the name, for a ``return`` site the text after the signature's top-level ``->``."""
         c = self._c()
         uri = self._ensure_open(path)
         lines = self._texts[uri]
         out: list[str | None] = []
         for q in map(as_query, positions):
             line_text = lines[q.line - 1] if 0 < q.line <= len(lines) else ""
-            pos = {"line": q.line - 1, "character": utf16_col(line_text, q.column)}
+            col = _name_column(line_text, q.column)
+            pos = {"line": q.line - 1, "character": utf16_col(line_text, col)}
             timeout = self.open_timeout if self._first_query else self.timeout
             try:
                 hover = c.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": pos},
@@ -292,9 +316,13 @@ class LspChecker(Checker):
                 out.append(None)  # the server's own error on this position
                 continue
             self._first_query = False
-            name = line_text[q.column:].split("(")[0].strip() if line_text else None
-            out.append(type_from_hover(hover.get("contents") if hover else None, q.kind, name))
+            out.append(type_text_from_hover(hover.get("contents") if hover else None, q.kind))
         return out
+
+    def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
+        queries = [as_query(q) for q in positions]
+        raw = self.hovers_at(path, queries)
+        return [writable_type(t, q.kind, partial=self.partial) for t, q in zip(raw, queries, strict=True)]
 
     def diagnostics(self, path: str | Path) -> list[Diagnostic]:
         c = self._c()
