@@ -199,12 +199,14 @@ def main() -> None:
                 resources[name]["peak_rss_mb"] = max(resources[name]["peak_rss_mb"], info.get("peak_rss_mb", 0))
                 if "recheck_ms_median" in info:
                     resources[name]["recheck_ms"].append(info["recheck_ms_median"])
-                if model_first:
-                    have = {_key(p) for p in preds}
-                    merged = preds + [p for k, p in model_first.items() if k not in have]
-                    sc = _score(h, dst, merged, f"{name}+model")
-                    res[f"{name}+model"] = {"score": summary(sc)}
-                    parts[f"{name}+model"].append(res[f"{name}+model"]["score"])
+                for tag, cpreds in ((name, preds), (f"{name} (partial)", ppreds)):
+                    if not model_first:
+                        break
+                    have = {_key(p) for p in cpreds}
+                    merged = cpreds + [p for k, p in model_first.items() if k not in have]
+                    sc = _score(h, dst, merged, f"{tag}+model".replace(" ", "_"))
+                    res[f"{tag}+model"] = {"score": summary(sc)}
+                    parts[f"{tag}+model"].append(res[f"{tag}+model"]["score"])
                 print(f"{src.name}: {name} {info}", file=sys.stderr)
             per_project[src.name] = res
     table = {}
