@@ -25,7 +25,7 @@ projects' median milliseconds from an in-memory edit to the file's new diagnosti
     pyrefly 1.5.0 strict 0.232  0.199  0.000  0.512 0.176    0.859      9.5 s  181 MB    9 ms
     pyrefly partial      0.321  0.269  0.090  0.560 0.184    0.839       (same run)
     ty 1.0.0 strict      0.013  0.008  0.000  0.000 0.139    0.617      4.7 s   79 MB   10 ms
-    ty partial           0.071  0.058  0.086  0.000 0.143    0.815       (same run)
+    ty partial           0.072  0.059  0.089  0.000 0.143    0.817       (same run)
     basedpyright 1.40.2  0.310  0.272  0.096  0.561 0.164    0.877     95.6 s  671 MB  360 ms
       (pyright 1.1.414; partial: the same but var 0.168)
     typeinf predict      0.995  0.593  0.566  0.666 0.382    0.595     94.7 s (model alone, process
@@ -182,6 +182,7 @@ def writable_type(text: str | None, kind: str = "var", partial: bool = False) ->
     text = " ".join(text.split())
     text = re.sub(r"\s*\((?:invariant|covariant|contravariant|bivariant)\)", "", text)
     text = re.sub(r"\b(\w+)@[\w.]+", r"\1", text)  # Self@C, T@f
+    text = re.sub(r"(\w)\*", r"\1", text)  # ty's float* (a float, not the int | float of an annotation)
     if partial and "|" in text:
         members = [m for m in _split_top(text, "|") if m != "Unknown"]
         text = " | ".join(members)
