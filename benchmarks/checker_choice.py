@@ -2,6 +2,7 @@
 
     python benchmarks/checker_choice.py SRC [SRC ...] [--checkers pyrefly,ty,basedpyright]
         [--bin DIR] [--drop] [--no-model] [--out benchmarks/results/checker_choice.json]
+    python benchmarks/checker_choice.py --lang typescript SRC [SRC ...] [--out ...]
 
 For each project SRC (held-out applications: the corpus's test split): strip its annotations with
 the shared protocol (../shared/eval; with --drop also the imports only annotations used) into a
@@ -40,8 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import load  # noqa: E402
 
 from typeinf.checker.base import CheckerUnavailable, Query  # noqa: E402
-from typeinf.checker.lsp_client import path_uri  # noqa: E402
+from typeinf.checker.lsp_client import _tree_hwm, path_uri  # noqa: E402
 from typeinf.checker.python import BACKENDS, find_executable, writable_type  # noqa: E402
+from typeinf.checker.typescript import TypeScriptChecker  # noqa: E402
 
 KINDS = ("param", "return", "var")
 
@@ -114,9 +116,44 @@ def _recheck_ms(ck, file: str) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def run_model(dst: Path) -> tuple[list[dict], dict]:
+def run_typescript(dst: Path, truth: list[dict]) -> tuple[list[dict], list[dict], dict]:
+    """The TypeScript checker (typeinf.checker.typescript) on every site: its predictions, time,
+    memory and re-check (edit to diagnostics) latency."""
+    by_file: dict[str, list[dict]] = defaultdict(list)
+    for site in truth:
+        by_file[site["file"]].append(site)
+    preds: list[dict] = []
+    recheck: list[float] = []
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "typeinf", "predict", ".", "--format", "json", "--lang", "python",
+    ck = TypeScriptChecker(dst)
+    info: dict = {"typescript": ck.version}
+    try:
+        for file, sites in sorted(by_file.items()):
+            types = ck.types_at(file, [Query(s["line"], s["column"], s["kind"]) for s in sites])
+            for s, t in zip(sites, types, strict=True):
+                if t is not None:
+                    preds.append({k: s[k] for k in ("file", "line", "column", "kind", "qualname", "name")}
+                                 | {"type": t, "confidence": 1.0})
+            if len(recheck) < RECHECK_FILES:
+                text = (dst / file).read_text(encoding="utf-8") + "\n// edited\n"
+                t1 = time.perf_counter()
+                ck.set_text(file, text)
+                ck.diagnostics(file)
+                recheck.append((time.perf_counter() - t1) * 1000)
+        assert ck.proc is not None
+        info["peak_rss_mb"] = round((_tree_hwm(ck.proc.pid) or 0) / 1024, 1)
+    finally:
+        ck.close()
+    info["seconds"] = round(time.perf_counter() - t0, 2)
+    if recheck:
+        info["recheck_ms_median"] = round(statistics.median(recheck), 1)
+        info["recheck_ms_max"] = round(max(recheck), 1)
+    return preds, preds, info
+
+
+def run_model(dst: Path, lang: str = "python") -> tuple[list[dict], dict]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "typeinf", "predict", ".", "--format", "json", "--lang", lang,
                            "--project", "."], cwd=dst, capture_output=True, text=True)  # fmt: skip
     seconds = time.perf_counter() - t0
     if proc.returncode not in (0, 123):
@@ -156,6 +193,8 @@ def pooled(parts: list[dict]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src", type=Path, nargs="+")
+    ap.add_argument("--lang", choices=["python", "typescript"], default="python",
+                    help="typescript: the TypeScript backend (no choice to make: the compiler itself)")
     ap.add_argument("--checkers", default=",".join(BACKENDS))
     ap.add_argument("--bin", type=Path, help="directory of the checkers' executables (default: beside "
                     "this Python, else PATH)")  # fmt: skip
@@ -163,8 +202,9 @@ def main() -> None:
     ap.add_argument("--no-model", action="store_true", help="skip typeinf predict")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    h = load("python")
-    names = [n for n in args.checkers.split(",") if n]
+    ap_lang = args.lang
+    h = load(ap_lang)
+    names = [n for n in args.checkers.split(",") if n] if ap_lang == "python" else ["typescript"]
     per_project: dict = {}
     parts: dict[str, list[dict]] = defaultdict(list)
     resources: dict[str, dict] = defaultdict(lambda: {"seconds": 0.0, "peak_rss_mb": 0.0, "recheck_ms": []})
@@ -172,12 +212,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for src in args.src:
             dst = Path(tmp) / src.name
-            h.main(["strip", str(src.resolve()), str(dst)] + (["--drop-annotation-imports"] if args.drop else []))
+            h.main(["strip", str(src.resolve()), str(dst)] + (["--drop-annotation-imports"] if args.drop else [])
+                   + (["--skip-tests"] if ap_lang == "typescript" else []))
             truth = json.loads((dst / ".truth.json").read_text())
             res: dict = {"sites": len(truth)}
             model_first: dict[tuple, dict] = {}
             if not args.no_model:
-                mpreds, minfo = run_model(dst)
+                mpreds, minfo = run_model(dst, ap_lang)
                 sc = _score(h, dst, mpreds, "model")
                 res["model"] = {**minfo, "score": summary(sc)}
                 parts["model"].append(res["model"]["score"])
@@ -185,21 +226,27 @@ def main() -> None:
                 for p in mpreds:
                     model_first.setdefault(_key(p), p)
             for name in names:
-                exe = str(args.bin / BACKENDS[name].executable) if args.bin else find_executable(
-                    BACKENDS[name].executable)
-                if not exe:
-                    raise SystemExit(f"{name}: executable {BACKENDS[name].executable} not found")
-                preds, ppreds, info = run_checker(name, exe, dst, truth)
+                if ap_lang == "typescript":
+                    preds, ppreds, info = run_typescript(dst, truth)
+                else:
+                    exe = str(args.bin / BACKENDS[name].executable) if args.bin else find_executable(
+                        BACKENDS[name].executable)
+                    if not exe:
+                        raise SystemExit(f"{name}: executable {BACKENDS[name].executable} not found")
+                    preds, ppreds, info = run_checker(name, exe, dst, truth)
                 sc = _score(h, dst, preds, name)
                 res[name] = {**info, "score": summary(sc)}
                 parts[name].append(res[name]["score"])
-                res[f"{name} (partial)"] = {"score": summary(_score(h, dst, ppreds, f"{name}.partial"))}
-                parts[f"{name} (partial)"].append(res[f"{name} (partial)"]["score"])
+                variants = [(name, preds)]
+                if ap_lang == "python":
+                    variants.append((f"{name} (partial)", ppreds))
+                    res[f"{name} (partial)"] = {"score": summary(_score(h, dst, ppreds, f"{name}.partial"))}
+                    parts[f"{name} (partial)"].append(res[f"{name} (partial)"]["score"])
                 resources[name]["seconds"] += info["seconds"]
                 resources[name]["peak_rss_mb"] = max(resources[name]["peak_rss_mb"], info.get("peak_rss_mb", 0))
                 if "recheck_ms_median" in info:
                     resources[name]["recheck_ms"].append(info["recheck_ms_median"])
-                for tag, cpreds in ((name, preds), (f"{name} (partial)", ppreds)):
+                for tag, cpreds in variants:
                     if not model_first:
                         break
                     have = {_key(p) for p in cpreds}
