@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import need_tool
 from typeinf.checker import (
     PYTHON_BACKENDS,
+    CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
     NoChecker,
@@ -67,6 +68,9 @@ def test_each_backend_var_and_set_text(project: Path, name: str) -> None:
         # and again: incremental changes of one document
         ck.set_text(path, SOURCE.replace("x = 1", "x = 1.5"))
         assert ck.types_at("pkg/m.py", [(1, 0)]) == ["float"]
+        # released: the disk's text again
+        ck.release(path)
+        assert ck.types_at("pkg/m.py", [(1, 0)]) == ["int"]
 
 
 @pytest.mark.parametrize("name", sorted(PYTHON_BACKENDS))
@@ -103,6 +107,14 @@ def test_without_a_checker_model_only(project: Path, caplog: pytest.LogCaptureFi
     assert "model-only" in caplog.text
     assert ck.types_at("pkg/m.py", [(1, 0), (4, 4, "return")]) == [None, None]
     assert ck.diagnostics("pkg/m.py") == []
+
+
+def test_checker_that_does_not_answer_times_out(project: Path) -> None:
+    mute = project / "mute-checker"
+    mute.write_text("#!/bin/sh\nexec sleep 60\n")
+    mute.chmod(0o755)
+    with pytest.raises(CheckerTimeout):
+        python_checker(project, DEFAULT, executable=str(mute), timeout=1, open_timeout=1)
 
 
 def test_crashed_checker_raises_unavailable(project: Path) -> None:
@@ -168,6 +180,8 @@ def test_typescript_checker(ts_project: Path) -> None:
         assert path.read_text() == TS_SOURCE
         errors = ck.diagnostics("src/a.ts")
         assert [(d.line, d.column, d.code) for d in errors] == [(10, 13, "TS2322")]
+        ck.release(path)
+        assert ck.types_at("src/a.ts", [(1, 13)]) == ["number"] and ck.diagnostics("src/a.ts") == []
 
 
 def test_typescript_checker_unavailable(tmp_path: Path) -> None:

@@ -96,6 +96,11 @@ class Checker(abc.ABC):
     def diagnostics(self, path: str | Path) -> list[Diagnostic]:
         """The checker's diagnostics for ``path`` in its current (in-memory) text."""
 
+    def release(self, path: str | Path) -> None:
+        """Forget the in-memory text of ``path`` (the editor closed it): the disk's text counts again.
+        A backend that keeps no text of its own has nothing to do."""
+        return None
+
     @abc.abstractmethod
     def close(self) -> None:
         """Stop the checker process."""

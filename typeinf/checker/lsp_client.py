@@ -200,7 +200,8 @@ class LspClient:
     def notify(self, method: str, params: Any) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
 
-    def initialize(self, root: Path, initialization_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def initialize(self, root: Path, initialization_options: dict[str, Any] | None = None,
+                   timeout: float | None = None) -> dict[str, Any]:
         caps = {
             "general": {"positionEncodings": ["utf-16"]},
             "workspace": {"configuration": True, "workspaceFolders": True,
@@ -222,7 +223,7 @@ class LspClient:
         }
         if initialization_options is not None:
             params["initializationOptions"] = initialization_options
-        result = self.request("initialize", params) or {}
+        result = self.request("initialize", params, timeout=timeout) or {}
         self.server_capabilities = result.get("capabilities") or {}
         self.notify("initialized", {})
         if self.settings:
@@ -257,12 +258,12 @@ class LspClient:
         self._closed = True
         if self.proc.poll() is None:
             try:
-                self.request("shutdown", None, timeout=5)
+                self.request("shutdown", None, timeout=min(5.0, self.timeout))
                 self.notify("exit", None)
             except Exception:  # noqa: BLE001 - a dying server is closed the hard way below
                 pass
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=min(5.0, self.timeout))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)

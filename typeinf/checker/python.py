@@ -59,6 +59,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,6 @@ from typing import Any
 from ..types import _split_top, normalize
 from .base import (
     Checker,
-    CheckerCrashed,
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
@@ -258,6 +258,7 @@ class LspChecker(Checker):
     args: list[str] = []
     settings: dict[str, Any] = {}
     initialization_options: dict[str, Any] | None = None
+    settle = 0.1  # seconds of quiet after pushed diagnostics before they are taken as final
 
     def __init__(self, root: str | Path | None = None, *, executable: str | None = None,
                  timeout: float = 60.0, open_timeout: float = 180.0, partial: bool = True) -> None:
@@ -282,7 +283,7 @@ class LspChecker(Checker):
         self.client = LspClient([self.exe, *self.args], self.root, timeout=self.timeout,
                                 settings=self.settings)
         try:
-            self.client.initialize(self.root, self.initialization_options)
+            self.client.initialize(self.root, self.initialization_options, timeout=self.open_timeout)
         except CheckerUnavailable:
             self.close()
             raise
@@ -396,25 +397,22 @@ class LspChecker(Checker):
         return out
 
     def _pushed(self, uri: str, before: int) -> list[dict[str, Any]]:
-        """Pushed diagnostics of the current version: the last set published once the server has
-        been quiet on this file for a moment (some servers publish in stages)."""
+        """Pushed diagnostics of the current version: the first set published for it (or the one
+        already there), then any later set while the server keeps publishing (some servers
+        publish in stages) until it has been quiet for ``settle`` seconds."""
         c = self._c()
         version = self._versions.get(uri)
-        if c.diag_versions.get(uri) is not None and version is not None and c.diag_versions[uri] == version \
-                and uri in c.diagnostics:
-            # already published for this version; still wait a moment for a later stage
-            before = c.diag_seq
+        deadline = time.monotonic() + self.open_timeout
+        if version is not None and c.diag_versions.get(uri) == version and uri in c.diagnostics:
             got = list(c.diagnostics[uri])
         else:
             got = c.wait_diagnostics(uri, version, before, self.open_timeout)
-        while True:
-            seen = c.diag_seq
+        while time.monotonic() < deadline:
             try:
-                got = c.wait_diagnostics(uri, version, seen, 0.5)
+                got = c.wait_diagnostics(uri, version, c.diag_seq, self.settle)
             except CheckerTimeout:
-                return got
-            except CheckerCrashed:
-                raise
+                break
+        return got
 
 
 class PyreflyChecker(LspChecker):

@@ -6,6 +6,7 @@
 // One JSON object a line on stdin, one reply a line on stdout:
 //   {"id": 1, "method": "open", "params": {"root": "/abs/project"}}       -> {"id": 1, "result": {"files": n, "config": path|null, "version": "5.7.2"}}
 //   {"id": 2, "method": "setText", "params": {"path": "/abs/a.ts", "text": "..."}}
+//   {"id": 2, "method": "release", "params": {"path": "/abs/a.ts"}}       (the disk's text again)
 //   {"id": 3, "method": "typesAt", "params": {"path": "/abs/a.ts", "positions": [[line0, utf16col, "var"|"param"|"return"], ...]}}
 //        -> {"id": 3, "result": ["number", null, ...]}   (null: no type, any or unknown)
 //   {"id": 4, "method": "diagnostics", "params": {"path": "/abs/a.ts"}}
@@ -69,6 +70,11 @@ function setText(params) {
   const prev = overlay.get(f);
   overlay.set(f, { text: params.text, version: prev ? prev.version + 1 : 1 });
   fileNames.add(f);
+  return null;
+}
+
+function release(params) {
+  overlay.delete(path.resolve(params.path));
   return null;
 }
 
@@ -153,7 +159,7 @@ function diagnostics(params) {
   });
 }
 
-const METHODS = { open, setText, typesAt, diagnostics };
+const METHODS = { open, setText, release, typesAt, diagnostics };
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
 rl.on("line", (line) => {
   if (!line.trim()) return;

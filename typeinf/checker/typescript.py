@@ -3,7 +3,7 @@
 ``tsserver_bridge.js`` (beside this file) keeps a ``LanguageService`` over an in-memory host that
 honours the project's ``tsconfig.json`` (its files and compiler options; without one, every
 ``.ts``/``.tsx`` file under the root, strict, ES2022 modules), and speaks JSON lines on stdio:
-``open``, ``setText``, ``typesAt``, ``diagnostics``.  Types are the checker's
+``open``, ``setText``, ``release``, ``typesAt``, ``diagnostics``.  Types are the checker's
 ``typeToString`` of the declared symbol (for a ``return`` site, the return type of the signature
 of the function whose name is at the position), literal types widened to their base type
 (``1`` -> ``number``), ``null`` where the type is ``any``/``unknown`` or contains ``any``;
@@ -179,6 +179,11 @@ class TypeScriptChecker(Checker):
         p = self._abs(path)
         self._texts[p] = text.split("\n")
         self._call("setText", {"path": str(p), "text": text})
+
+    def release(self, path: str | Path) -> None:
+        p = self._abs(path)
+        self._texts.pop(p, None)
+        self._call("release", {"path": str(p)})
 
     def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
         p = self._abs(path)
