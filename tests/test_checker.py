@@ -117,6 +117,23 @@ def test_checker_that_does_not_answer_times_out(project: Path) -> None:
         python_checker(project, DEFAULT, executable=str(mute), timeout=1, open_timeout=1)
 
 
+def test_checker_that_crashes_mid_run_falls_back_to_model_only(
+        project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _backend(DEFAULT)
+    ck = checker_or_none(lambda: python_checker(project))
+    try:
+        assert ck.available and ck.types_at("pkg/m.py", [(1, 0)]) == ["int"]
+        inner = ck.inner  # type: ignore[attr-defined]
+        inner.client.proc.kill()
+        inner.client.proc.wait()
+        with caplog.at_level(logging.WARNING, logger="typeinf.checker"):
+            assert ck.types_at("pkg/m.py", [(1, 0), (4, 4, "return")]) == [None, None]
+        assert "model-only" in caplog.text and not ck.available
+        assert ck.diagnostics("pkg/m.py") == []
+    finally:
+        ck.close()
+
+
 def test_crashed_checker_raises_unavailable(project: Path) -> None:
     _backend(DEFAULT)
     ck = python_checker(project)

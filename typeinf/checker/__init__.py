@@ -14,6 +14,7 @@ from .base import (
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
+    FallbackChecker,
     NoChecker,
     Query,
     checker_or_none,
@@ -23,6 +24,7 @@ from .python import python_checker
 from .typescript import typescript_checker
 
 __all__ = [
-    "Checker", "CheckerCrashed", "CheckerTimeout", "CheckerUnavailable", "Diagnostic", "NoChecker",
+    "Checker", "CheckerCrashed", "CheckerTimeout", "CheckerUnavailable", "Diagnostic", "FallbackChecker",
+    "NoChecker",
     "Query", "checker_or_none", "python_checker", "PYTHON_BACKENDS", "typescript_checker",
 ]

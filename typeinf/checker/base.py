@@ -21,8 +21,9 @@ rest of the project, so a language server reuses one instance for a whole sessio
 
 Without a checker (not installed, crashed, timed out): the factories raise
 :class:`CheckerUnavailable`; a caller that prefers to go on with model-only results uses
-:func:`checker_or_none` / :class:`NoChecker`, which answer ``None`` for every type and no
-diagnostics, and logs one warning.  :class:`CheckerCrashed` and :class:`CheckerTimeout` (both
+:func:`checker_or_none`: a :class:`NoChecker` (``None`` for every type, no diagnostics) and one
+warning when the checker cannot start, else the checker wrapped in a :class:`FallbackChecker`,
+which becomes a NoChecker (one warning) the first time the checker crashes or times out.  :class:`CheckerCrashed` and :class:`CheckerTimeout` (both
 ``CheckerUnavailable``) are raised by a running checker that dies or stops answering; callers treat
 them the same way (drop to model-only for the rest of the run, with a warning).
 """
@@ -144,11 +145,68 @@ class NoChecker(Checker):
         pass
 
 
+class FallbackChecker(Checker):
+    """A checker that turns into a :class:`NoChecker` (one warning) the first time it crashes or
+    times out, so a run goes on with model-only results in the same output format."""
+
+    def __init__(self, inner: Checker) -> None:
+        self.inner: Checker = inner
+        self.name = inner.name
+
+    @property
+    def available(self) -> bool:
+        return self.inner.available
+
+    def _fail(self, exc: CheckerUnavailable) -> None:
+        log.warning("type checker %s failed, model-only results from here on: %s", self.name, exc)
+        try:
+            self.inner.close()
+        except Exception:  # noqa: BLE001 - it is already broken
+            pass
+        self.inner = NoChecker(str(exc))
+
+    def open(self, root: str | Path) -> None:
+        try:
+            self.inner.open(root)
+        except CheckerUnavailable as exc:
+            self._fail(exc)
+
+    def set_text(self, path: str | Path, text: str) -> None:
+        try:
+            self.inner.set_text(path, text)
+        except CheckerUnavailable as exc:
+            self._fail(exc)
+
+    def release(self, path: str | Path) -> None:
+        try:
+            self.inner.release(path)
+        except CheckerUnavailable as exc:
+            self._fail(exc)
+
+    def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
+        try:
+            return self.inner.types_at(path, positions)
+        except CheckerUnavailable as exc:
+            self._fail(exc)
+            return [None] * len(positions)
+
+    def diagnostics(self, path: str | Path) -> list[Diagnostic]:
+        try:
+            return self.inner.diagnostics(path)
+        except CheckerUnavailable as exc:
+            self._fail(exc)
+            return []
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def checker_or_none(factory: Callable[[], Checker]) -> Checker:
-    """``factory()``, or a :class:`NoChecker` and one warning when the checker is unavailable:
-    the caller goes on with model-only results in the same output format."""
+    """``factory()`` wrapped in a :class:`FallbackChecker`, or a :class:`NoChecker` and one warning
+    when the checker is unavailable: the caller goes on with model-only results in the same output
+    format, also when the checker crashes or times out later in the run."""
     try:
-        return factory()
+        return FallbackChecker(factory())
     except CheckerUnavailable as exc:
         log.warning("type checker unavailable, model-only results: %s", exc)
         return NoChecker(str(exc))
