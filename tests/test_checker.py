@@ -160,6 +160,7 @@ def test_hover_text_to_type() -> None:
     assert writable_type("Any") is None
     assert writable_type("None", "var") is None and writable_type("None", "return") == "None"
     assert writable_type("Literal[Color.RED] | None") == "Color | None"
+    assert writable_type("dict[str, Literal[-1, 2]]") == "dict[str, int]"
 
 
 def test_utf16_columns() -> None:

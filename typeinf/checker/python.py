@@ -135,6 +135,8 @@ def _widen(node: ast.expr) -> list[ast.expr]:
         elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         out: list[ast.expr] = []
         for e in elts:
+            if isinstance(e, ast.UnaryOp) and isinstance(e.operand, ast.Constant):  # Literal[-1]
+                e = e.operand
             if isinstance(e, ast.Constant):
                 out.append(ast.Name(_LITERAL_BASES.get(type(e.value), "object")))
             elif isinstance(e, ast.Attribute):  # an enum member: Color.RED -> Color
