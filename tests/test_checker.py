@@ -1,0 +1,209 @@
+"""The type-checker backends (typeinf.checker, issue #20 item 1): real checker processes, no mocks.
+
+The default Python checker is a dependency of the test extra (pyproject.toml), so it runs in CI;
+the other backends are tested where their executables are installed beside this Python or on PATH.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need_tool
+from typeinf.checker import (
+    PYTHON_BACKENDS,
+    CheckerTimeout,
+    CheckerUnavailable,
+    Diagnostic,
+    NoChecker,
+    Query,
+    checker_or_none,
+    python_checker,
+)
+from typeinf.checker.lsp_client import codepoint_col, utf16_col
+from typeinf.checker.python import DEFAULT, find_executable, type_from_hover, writable_type
+
+SOURCE = 'x = 1\n\n\ndef f():\n    return "a"\n\n\nclass C:\n    def m(self):\n        self.k = [1]\n        return self.k\n'
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "m.py").write_text(SOURCE)
+    return tmp_path
+
+
+def _backend(name: str) -> str:
+    exe = find_executable(PYTHON_BACKENDS[name].executable)
+    if name == DEFAULT:
+        need_tool(exe, f"the default Python checker {name} (pip install -e '.[checker]')")
+    elif not exe:
+        pytest.skip(f"optional backend {name} is not installed")
+    return name
+
+
+def test_default_checker_infers_var_and_return(project: Path) -> None:
+    _backend(DEFAULT)
+    with python_checker(project) as ck:
+        assert ck.name == DEFAULT
+        assert ck.types_at("pkg/m.py", [Query(1, 0, "var"), Query(4, 4, "return")]) == ["int", "str"]
+        # a dotted target is asked on its attribute, not on self
+        assert ck.types_at(project / "pkg" / "m.py", [(10, 8, "var"), (9, 8, "return")]) == [
+            "list[int]", "list[int]"]
+
+
+@pytest.mark.parametrize("name", sorted(PYTHON_BACKENDS))
+def test_each_backend_var_and_set_text(project: Path, name: str) -> None:
+    _backend(name)
+    path = project / "pkg" / "m.py"
+    with python_checker(project, name) as ck:
+        assert ck.types_at("pkg/m.py", [(1, 0)]) == ["int"]
+        ck.set_text(path, SOURCE.replace("x = 1", 'x = "s"'))
+        assert ck.types_at("pkg/m.py", [(1, 0)]) == ["str"]
+        # in memory only: the file on disk is untouched
+        assert path.read_text() == SOURCE
+        # and again: incremental changes of one document
+        ck.set_text(path, SOURCE.replace("x = 1", "x = 1.5"))
+        assert ck.types_at("pkg/m.py", [(1, 0)]) == ["float"]
+        # released: the disk's text again
+        ck.release(path)
+        assert ck.types_at("pkg/m.py", [(1, 0)]) == ["int"]
+
+
+@pytest.mark.parametrize("name", sorted(PYTHON_BACKENDS))
+def test_diagnostics_for_a_type_error(project: Path, name: str) -> None:
+    _backend(name)
+    with python_checker(project, name) as ck:
+        assert not [d for d in ck.diagnostics("pkg/m.py") if d.severity == "error"]
+        bad = SOURCE + '\n\ny: int = "no"  # é\n'
+        ck.set_text("pkg/m.py", bad)
+        errors = [d for d in ck.diagnostics("pkg/m.py") if d.severity == "error"]
+        assert errors, "a str assigned to an int must be reported"
+        d = errors[0]
+        assert isinstance(d, Diagnostic)
+        assert (d.line, d.column) == (14, 9) and d.code and d.message
+        # fixed in memory: the error goes
+        ck.set_text("pkg/m.py", SOURCE)
+        assert not [d for d in ck.diagnostics("pkg/m.py") if d.severity == "error"]
+
+
+def test_unavailable_checker_raises_the_documented_error(project: Path) -> None:
+    with pytest.raises(CheckerUnavailable, match="cannot start"):
+        python_checker(project, DEFAULT, executable=str(project / "no-such-checker"))
+    with pytest.raises(CheckerUnavailable, match="unknown Python checker"):
+        python_checker(project, "no-such-checker")
+
+
+def test_without_a_checker_model_only(project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> NoChecker:
+        raise CheckerUnavailable("not installed")
+
+    with caplog.at_level(logging.WARNING, logger="typeinf.checker"):
+        ck = checker_or_none(broken)
+    assert isinstance(ck, NoChecker) and not ck.available
+    assert "model-only" in caplog.text
+    assert ck.types_at("pkg/m.py", [(1, 0), (4, 4, "return")]) == [None, None]
+    assert ck.diagnostics("pkg/m.py") == []
+
+
+def test_checker_that_does_not_answer_times_out(project: Path) -> None:
+    mute = project / "mute-checker"
+    mute.write_text("#!/bin/sh\nexec sleep 60\n")
+    mute.chmod(0o755)
+    with pytest.raises(CheckerTimeout):
+        python_checker(project, DEFAULT, executable=str(mute), timeout=1, open_timeout=1)
+
+
+def test_checker_that_crashes_mid_run_falls_back_to_model_only(
+        project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _backend(DEFAULT)
+    ck = checker_or_none(lambda: python_checker(project))
+    try:
+        assert ck.available and ck.types_at("pkg/m.py", [(1, 0)]) == ["int"]
+        inner = ck.inner  # type: ignore[attr-defined]
+        inner.client.proc.kill()
+        inner.client.proc.wait()
+        with caplog.at_level(logging.WARNING, logger="typeinf.checker"):
+            assert ck.types_at("pkg/m.py", [(1, 0), (4, 4, "return")]) == [None, None]
+        assert "model-only" in caplog.text and not ck.available
+        assert ck.diagnostics("pkg/m.py") == []
+    finally:
+        ck.close()
+
+
+def test_crashed_checker_raises_unavailable(project: Path) -> None:
+    _backend(DEFAULT)
+    ck = python_checker(project)
+    try:
+        assert ck.client is not None
+        ck.client.proc.kill()
+        ck.client.proc.wait()
+        with pytest.raises(CheckerUnavailable):
+            ck.types_at("pkg/m.py", [(1, 0)])
+    finally:
+        ck.close()
+
+
+def test_hover_text_to_type() -> None:
+    md = {"kind": "markdown", "value": "```python\n(variable) x: Literal[1]\n```"}
+    assert type_from_hover(md, "var") == "int"
+    sig = {"kind": "markdown", "value": "```python\n(function) def g(\n    a: int,\n) -> Optional[List[str]]\n```"}
+    assert type_from_hover(sig, "return") == "list[str] | None"
+    assert type_from_hover({"value": "```python\n(function) f: def f() -> Literal['a', 'b']: ...\n```"},
+                           "return") == "str"
+    assert type_from_hover({"value": "```python\nUnknown | Literal[2]\n```"}, "param") is None
+    assert type_from_hover({"value": "```python\nUnknown | Literal[2]\n```"}, "param", partial=True) == "int"
+    assert writable_type("list[Unknown]") is None
+    assert writable_type("Any") is None
+    assert writable_type("None", "var") is None and writable_type("None", "return") == "None"
+    assert writable_type("Literal[Color.RED] | None") == "Color | None"
+    assert writable_type("dict[str, Literal[-1, 2]]") == "dict[str, int]"
+
+
+def test_utf16_columns() -> None:
+    line = "s = '😀'; y = 1"
+    assert utf16_col(line, 10) == 11
+    assert codepoint_col(line, 11) == 10
+
+
+# ------------------------------------------------------------------------------------ TypeScript
+TS_SOURCE = 'export const x = 1;\nexport function f() {\n    return "a";\n}\nexport class C {\n    m(n = 2) {\n        return [n];\n    }\n}\n'
+
+
+@pytest.fixture
+def ts_project(tmp_path: Path) -> Path:
+    from typeinf.checker.typescript import find_node, find_typescript
+
+    need_tool(find_node(), "node")
+    need_tool(find_typescript(tmp_path), "the TypeScript compiler (TYPEINF_TYPESCRIPT)")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.ts").write_text(TS_SOURCE)
+    (tmp_path / "tsconfig.json").write_text('{"compilerOptions": {"strict": true, "target": "ES2022"}, "include": ["src"]}')
+    return tmp_path
+
+
+def test_typescript_checker(ts_project: Path) -> None:
+    from typeinf.checker.typescript import typescript_checker
+
+    path = ts_project / "src" / "a.ts"
+    with typescript_checker(ts_project) as ck:
+        assert ck.types_at("src/a.ts", [(1, 13, "var"), (2, 16, "return"), (6, 6, "param"), (6, 4, "return")]) == [
+            "number", "string", "number", "number[]"]
+        assert ck.diagnostics("src/a.ts") == []
+        ck.set_text(path, TS_SOURCE.replace("x = 1", 'x = "s"') + 'export const y: number = "no";\n')
+        assert ck.types_at("src/a.ts", [(1, 13)]) == ["string"]
+        assert path.read_text() == TS_SOURCE
+        errors = ck.diagnostics("src/a.ts")
+        assert [(d.line, d.column, d.code) for d in errors] == [(10, 13, "TS2322")]
+        ck.release(path)
+        assert ck.types_at("src/a.ts", [(1, 13)]) == ["number"] and ck.diagnostics("src/a.ts") == []
+
+
+def test_typescript_checker_unavailable(tmp_path: Path) -> None:
+    from typeinf.checker.typescript import typescript_checker
+
+    with pytest.raises(CheckerUnavailable, match="cannot start node"):
+        typescript_checker(tmp_path, node=str(tmp_path / "no-node"), typescript=tmp_path)
