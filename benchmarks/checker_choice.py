@@ -132,8 +132,10 @@ def run_typescript(dst: Path, truth: list[dict]) -> tuple[list[dict], list[dict]
             types = ck.types_at(file, [Query(s["line"], s["column"], s["kind"]) for s in sites])
             for s, t in zip(sites, types, strict=True):
                 if t is not None:
-                    preds.append({k: s[k] for k in ("file", "line", "column", "kind", "qualname", "name")}
-                                 | {"type": t, "confidence": 1.0})
+                    preds.append(
+                        {k: s[k] for k in ("file", "line", "column", "kind", "qualname", "name")}
+                        | {"type": t, "confidence": 1.0}
+                    )
             if len(recheck) < RECHECK_FILES:
                 text = (dst / file).read_text(encoding="utf-8") + "\n// edited\n"
                 t1 = time.perf_counter()
@@ -193,8 +195,12 @@ def pooled(parts: list[dict]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src", type=Path, nargs="+")
-    ap.add_argument("--lang", choices=["python", "typescript"], default="python",
-                    help="typescript: the TypeScript backend (no choice to make: the compiler itself)")
+    ap.add_argument(
+        "--lang",
+        choices=["python", "typescript"],
+        default="python",
+        help="typescript: the TypeScript backend (no choice to make: the compiler itself)",
+    )
     ap.add_argument("--checkers", default=",".join(BACKENDS))
     ap.add_argument("--bin", type=Path, help="directory of the checkers' executables (default: beside "
                     "this Python, else PATH)")  # fmt: skip
@@ -212,8 +218,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for src in args.src:
             dst = Path(tmp) / src.name
-            h.main(["strip", str(src.resolve()), str(dst)] + (["--drop-annotation-imports"] if args.drop else [])
-                   + (["--skip-tests"] if ap_lang == "typescript" else []))
+            h.main(
+                ["strip", str(src.resolve()), str(dst)]
+                + (["--drop-annotation-imports"] if args.drop else [])
+                + (["--skip-tests"] if ap_lang == "typescript" else [])
+            )
             truth = json.loads((dst / ".truth.json").read_text())
             res: dict = {"sites": len(truth)}
             model_first: dict[tuple, dict] = {}
@@ -229,8 +238,11 @@ def main() -> None:
                 if ap_lang == "typescript":
                     preds, ppreds, info = run_typescript(dst, truth)
                 else:
-                    exe = str(args.bin / BACKENDS[name].executable) if args.bin else find_executable(
-                        BACKENDS[name].executable)
+                    exe = (
+                        str(args.bin / BACKENDS[name].executable)
+                        if args.bin
+                        else find_executable(BACKENDS[name].executable)
+                    )
                     if not exe:
                         raise SystemExit(f"{name}: executable {BACKENDS[name].executable} not found")
                     preds, ppreds, info = run_checker(name, exe, dst, truth)
@@ -243,7 +255,9 @@ def main() -> None:
                     res[f"{name} (partial)"] = {"score": summary(_score(h, dst, ppreds, f"{name}.partial"))}
                     parts[f"{name} (partial)"].append(res[f"{name} (partial)"]["score"])
                 resources[name]["seconds"] += info["seconds"]
-                resources[name]["peak_rss_mb"] = max(resources[name]["peak_rss_mb"], info.get("peak_rss_mb", 0))
+                resources[name]["peak_rss_mb"] = max(
+                    resources[name]["peak_rss_mb"], info.get("peak_rss_mb", 0)
+                )
                 if "recheck_ms_median" in info:
                     resources[name]["recheck_ms"].append(info["recheck_ms_median"])
                 for tag, cpreds in variants:
@@ -267,15 +281,21 @@ def main() -> None:
             if r.get("recheck_ms"):
                 row["recheck_ms_median_of_projects"] = round(statistics.median(r["recheck_ms"]), 1)
         table[tool] = row
-    result = {"sites": sum(r["sites"] for r in per_project.values()),
-              "setting": "strict (--drop-annotation-imports)" if args.drop else "classic (imports kept)",
-              "projects": [s.name for s in args.src], "table": table, "per_project": per_project}
+    result = {
+        "sites": sum(r["sites"] for r in per_project.values()),
+        "setting": "strict (--drop-annotation-imports)" if args.drop else "classic (imports kept)",
+        "projects": [s.name for s in args.src],
+        "table": table,
+        "per_project": per_project,
+    }
     for tool, row in table.items():
         a = row["all"]
-        print(f"{tool:22s} cov {a['coverage']:.3f} exact {a['exact']:.3f} "
-              + " ".join(f"{k} {row[k]['exact']:.3f}" for k in KINDS)
-              + f" prec {a['precision']} s {row.get('seconds', '-')} MB {row.get('peak_rss_mb', '-')}"
-              + f" recheck ms {row.get('recheck_ms_median_of_projects', '-')}")
+        print(
+            f"{tool:22s} cov {a['coverage']:.3f} exact {a['exact']:.3f} "
+            + " ".join(f"{k} {row[k]['exact']:.3f}" for k in KINDS)
+            + f" prec {a['precision']} s {row.get('seconds', '-')} MB {row.get('peak_rss_mb', '-')}"
+            + f" recheck ms {row.get('recheck_ms_median_of_projects', '-')}"
+        )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -10,8 +10,8 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import need_tool
 
-from tests.conftest import need_tool
 from typeinf.checker import (
     PYTHON_BACKENDS,
     CheckerTimeout,
@@ -38,10 +38,7 @@ def project(tmp_path: Path) -> Path:
 
 def _backend(name: str) -> str:
     exe = find_executable(PYTHON_BACKENDS[name].executable)
-    if name == DEFAULT:
-        need_tool(exe, f"the default Python checker {name} (pip install -e '.[checker]')")
-    elif not exe:
-        pytest.skip(f"optional backend {name} is not installed")
+    need_tool(exe, f"the Python checker {name} (pip install -e '.[test]')")
     return name
 
 
@@ -52,7 +49,9 @@ def test_default_checker_infers_var_and_return(project: Path) -> None:
         assert ck.types_at("pkg/m.py", [Query(1, 0, "var"), Query(4, 4, "return")]) == ["int", "str"]
         # a dotted target is asked on its attribute, not on self
         assert ck.types_at(project / "pkg" / "m.py", [(10, 8, "var"), (9, 8, "return")]) == [
-            "list[int]", "list[int]"]
+            "list[int]",
+            "list[int]",
+        ]
 
 
 @pytest.mark.parametrize("name", sorted(PYTHON_BACKENDS))
@@ -118,7 +117,8 @@ def test_checker_that_does_not_answer_times_out(project: Path) -> None:
 
 
 def test_checker_that_crashes_mid_run_falls_back_to_model_only(
-        project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     _backend(DEFAULT)
     ck = checker_or_none(lambda: python_checker(project))
     try:
@@ -150,10 +150,17 @@ def test_crashed_checker_raises_unavailable(project: Path) -> None:
 def test_hover_text_to_type() -> None:
     md = {"kind": "markdown", "value": "```python\n(variable) x: Literal[1]\n```"}
     assert type_from_hover(md, "var") == "int"
-    sig = {"kind": "markdown", "value": "```python\n(function) def g(\n    a: int,\n) -> Optional[List[str]]\n```"}
+    sig = {
+        "kind": "markdown",
+        "value": "```python\n(function) def g(\n    a: int,\n) -> Optional[List[str]]\n```",
+    }
     assert type_from_hover(sig, "return") == "list[str] | None"
-    assert type_from_hover({"value": "```python\n(function) f: def f() -> Literal['a', 'b']: ...\n```"},
-                           "return") == "str"
+    assert (
+        type_from_hover(
+            {"value": "```python\n(function) f: def f() -> Literal['a', 'b']: ...\n```"}, "return"
+        )
+        == "str"
+    )
     assert type_from_hover({"value": "```python\nUnknown | Literal[2]\n```"}, "param") is None
     assert type_from_hover({"value": "```python\nUnknown | Literal[2]\n```"}, "param", partial=True) == "int"
     assert writable_type("list[Unknown]") is None
@@ -181,7 +188,9 @@ def ts_project(tmp_path: Path) -> Path:
     need_tool(find_typescript(tmp_path), "the TypeScript compiler (TYPEINF_TYPESCRIPT)")
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "a.ts").write_text(TS_SOURCE)
-    (tmp_path / "tsconfig.json").write_text('{"compilerOptions": {"strict": true, "target": "ES2022"}, "include": ["src"]}')
+    (tmp_path / "tsconfig.json").write_text(
+        '{"compilerOptions": {"strict": true, "target": "ES2022"}, "include": ["src"]}'
+    )
     return tmp_path
 
 
@@ -190,8 +199,9 @@ def test_typescript_checker(ts_project: Path) -> None:
 
     path = ts_project / "src" / "a.ts"
     with typescript_checker(ts_project) as ck:
-        assert ck.types_at("src/a.ts", [(1, 13, "var"), (2, 16, "return"), (6, 6, "param"), (6, 4, "return")]) == [
-            "number", "string", "number", "number[]"]
+        assert ck.types_at(
+            "src/a.ts", [(1, 13, "var"), (2, 16, "return"), (6, 6, "param"), (6, 4, "return")]
+        ) == ["number", "string", "number", "number[]"]
         assert ck.diagnostics("src/a.ts") == []
         ck.set_text(path, TS_SOURCE.replace("x = 1", 'x = "s"') + 'export const y: number = "no";\n')
         assert ck.types_at("src/a.ts", [(1, 13)]) == ["string"]

