@@ -64,7 +64,7 @@ Errors = list[tuple[int, str]]  # (line, message)
 
 def find_checker(language: str, root: Path | None = None) -> list[str]:
     if language == "python":
-        for exe in ("pyright", "basedpyright", "mypy"):
+        for exe in ("pyright", "mypy", "basedpyright"):  # the plain checkers first: basedpyright is stricter
             path = shutil.which(exe)
             if path:
                 return [path]
