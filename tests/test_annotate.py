@@ -191,7 +191,9 @@ def test_imports_added_only_where_not_bound_unconditionally_at_module_level():
     def run(header: str) -> str:
         src = header + "def f(x=None):\n    return x\n"
         start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
-        out, applied, _ = annotate_python(src, [Edit("param", start, "Path | None", (("pathlib", "Path"),))])
+        out, applied, _ = annotate_python(
+            src, [Edit("param", start, "Path | None", (("pathlib", "Path"),))], (3, 10)
+        )
         assert len(applied) == 1
         compile(out, "m.py", "exec")
         return out
@@ -340,7 +342,9 @@ def test_imports_are_added_to_the_module_head_alone_with_the_same_result():
 def test_project_types_imported_for_type_checking_only():
     src = "def load(repo=None):\n    return repo.items()\n"
     start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
-    out, _, _ = annotate_python(src, [Edit("param", start, "Repo | None", (), (("app.repo", "Repo"),))])
+    out, _, _ = annotate_python(
+        src, [Edit("param", start, "Repo | None", (), (("app.repo", "Repo"),))], (3, 10)
+    )
     assert "if TYPE_CHECKING:\n    from app.repo import Repo\n\n\ndef load(" in out
     assert 'repo: "Repo | None" = None' in out
     compile(out, "m.py", "exec")

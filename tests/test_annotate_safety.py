@@ -133,7 +133,7 @@ def test_annotations_naming_unbound_names_are_quoted():
         Edit("return", site(SHOP, "return", "after"), "Thing"),
         Edit("param", site(SHOP, "param", "outdir"), "str"),
     ]
-    out, applied, _ = annotate_python(SHOP, edits)
+    out, applied, _ = annotate_python(SHOP, edits, (3, 10))
     assert len(applied) == len(edits)
     assert 'def send_receipt(order: "Order", outdir: str):' in out  # TYPE_CHECKING-only import
     assert 'def make_order() -> "Order":' in out  # imported only inside the function

@@ -22,6 +22,7 @@ from tree_sitter import Node
 from .config import DEFAULT_MAX_BYTES
 from .features import ProjectType
 from .files import SourceFile, read_source, walk
+from .lang import lang_family
 from .members import ClassDef, class_defs, resolve, top_level
 from .slices.source import parse
 
@@ -135,7 +136,7 @@ class ProjectIndex:
         if types is None:
             types = scan_file(data, language)
             _SCAN_CACHE[key] = types
-        lang = "python" if language == "python" else "typescript"
+        lang = lang_family(language)
         key_path = path.resolve()
         with self._lock:
             if self.by_file.get(key_path) != (lang, types):
@@ -149,7 +150,7 @@ class ProjectIndex:
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
         """The project's types for a file of this language.  One shared list per language (the
         file's own types are in its scope already, and candidates skip names in scope)."""
-        lang = "python" if language == "python" else "typescript"
+        lang = lang_family(language)
         with self._lock:
             cached = self._lists.get(lang)
             if cached is not None:

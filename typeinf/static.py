@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .lang import lang_family
 from .memo import by_identity
 from .slices.model import Expr, ScopeName, Slice
 from .types import union_members
@@ -44,7 +45,7 @@ class Fact:
 def rule_key(language: str, kind: str, fact: Fact) -> str:
     """The calibration key of a fact: language, site kind, rule and (for literals) the type, so
     `x=False -> bool` and `x=0 -> int` (sometimes meant as float) each get their own precision."""
-    fam = "python" if language == "python" else "typescript"
+    fam = lang_family(language)
     typed = fact.rule in ("literal", "literal-returns", "no-return")
     return f"{fam}:{kind}:{fact.rule}" + (f":{fact.type}" if typed else "")
 
@@ -247,7 +248,7 @@ _HOLDS = {
 def holds(candidate: str, fact: Fact, language: str) -> bool:
     """Whether a type written in place of a literal or no-return fact would still accept the
     value the code has (always true for other facts: a constructor's class may be a subclass)."""
-    fam = "python" if language == "python" else "typescript"
+    fam = lang_family(language)
     if fact.rule not in ("literal", "literal-returns", "no-return"):
         return True
     table = _HOLDS[fam]

@@ -21,11 +21,12 @@ the time the function is called).  `None` for a site whose annotation is not eva
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 from collections.abc import Iterator
 
-BUILTINS = frozenset(dir(builtins))
+from ..lang import PY_RUNTIME_BUILTINS
+
+BUILTINS = PY_RUNTIME_BUILTINS
 _DEF_HEAD = re.compile(rb"(?:async[ \t\\\r\n]+)?def[ \t\\\r\n]+")
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exit_codes import EXIT_FAILED, EXIT_USAGE
-from ..features import lang_family
 from ..files import Read, SourceFile, display_path
+from ..lang import lang_family
 from ..predict import Predictor
 from ..project import ProjectIndex
 from . import Options, apply, write_atomic

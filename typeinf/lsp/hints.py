@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from tree_sitter import Node
 
 from ..annotate.typescript import _function_for_name, _param_insert, _var_insert
+from ..lang import ts_async_return
 from ..predict import Prediction
 from ..slices.source import parse
 
@@ -75,8 +76,8 @@ def _ts_insertion(root: Node, p: Prediction) -> Insertion | None:
         if params is None or fn is None or fn.child_by_field_name("return_type") is not None:
             return None
         t = p.type
-        if any(c.type == "async" for c in fn.children) and not t.startswith("Promise<"):
-            t = f"Promise<{t}>"
+        if any(c.type == "async" for c in fn.children):
+            t = ts_async_return(t)
         return Insertion(params.end_byte, f": {t}")
     if not ins or len(ins) != 1:
         return None  # a lone arrow parameter needs parentheses: left to the code action

@@ -41,6 +41,7 @@ from .. import __version__
 from ..annotate import NotParsable, Options, apply, plan
 from ..annotate.run import project_relative
 from ..config import DEFAULT_MAX_BYTES, ConfigError, Settings, load_settings
+from ..lang import DEFAULT_PYTHON_TARGET
 from ..predict import Prediction, Predictor
 from ..project import ProjectIndex, find_root
 from ..slices import extract_with_diagnostics, language_for_path
@@ -629,7 +630,7 @@ def _edit_for(
     try:
         target = ls.settings_for(path).python_target()
     except ConfigError:
-        target = (3, 9)
+        target = DEFAULT_PYTHON_TARGET
     options = Options(min_confidence=0.0, python_target=target)
     planned = plan(preds, options, result.language)
     # the path relative to the project root: TypeScript imports of project types are relative to it

@@ -11,6 +11,7 @@ from functools import cache
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from ..lang import lang_family
 from .model import MAX_TEXT, clip
 
 WINDOW_LINES = 30
@@ -271,7 +272,7 @@ def broken_region(data: bytes, offset: int, language: str) -> tuple[int, int]:
     The block starts at the nearest header line at or above the error and ends before the
     next non-blank line indented no deeper than the header (for braces languages, that line
     is included when it closes the block with `}`)."""
-    header = _HEADERS["python" if language == "python" else "typescript"]
+    header = _HEADERS[lang_family(language)]
     lines = data.split(b"\n")
     starts = [0]
     for ln in lines[:-1]:
