@@ -24,7 +24,6 @@ import logging
 import re
 import sys
 import threading
-from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -46,6 +45,7 @@ from ..predict import Prediction, Predictor
 from ..project import ProjectIndex, find_root
 from ..slices import extract_with_diagnostics, language_for_path
 from ..slices.source import SourceError
+from ..text import line_starts, offset_at, position
 from .hints import Insertion, changed_lines, insertions, map_insertions, tooltip
 from .options import ServerOptions, parse_options
 from .protocol import TypeinfProtocol, serve, stream_chunks
@@ -419,25 +419,15 @@ class _Positions:
 
     def __init__(self, doc: TextDocument, data: bytes) -> None:
         self.doc, self.data, self.lines = doc, data, doc.lines
-        self.starts = [0]
-        k = data.find(b"\n")
-        while k != -1:
-            self.starts.append(k + 1)
-            k = data.find(b"\n", k + 1)
+        self.starts = line_starts(data)
 
     def client(self, offset: int) -> lsp.Position:
-        line = bisect_right(self.starts, offset) - 1
-        col = len(self.data[self.starts[line] : offset].decode("utf-8", "replace"))
+        line, col = position(self.data, self.starts, offset)
         return self.doc.position_codec.position_to_client_units(self.lines, lsp.Position(line, col))
 
     def offset(self, pos: lsp.Position) -> int:
         server = self.doc.position_codec.position_from_client_units(self.lines, pos)
-        line = min(server.line, len(self.starts) - 1)
-        start = self.starts[line]
-        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.data)
-        return start + len(
-            self.data[start:end].decode("utf-8", "replace")[: server.character].encode("utf-8")
-        )
+        return offset_at(self.data, self.starts, server.line, server.character)
 
 
 # ---------------------------------------------------------------------- lifecycle
