@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, need_tool
 
 from typeinf.annotate import write_atomic
-from typeinf.annotate.dts import NoCompiler, find_typescript
+from typeinf.annotate.dts import NoCompiler, find_typescript, typescript_from_env
 from typeinf.annotate.python import Edit, annotate_python, for_target
 from typeinf.slices import extract
 
@@ -460,7 +460,7 @@ def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
     )
     typed = "export function twice(n: number): number {\n  return n * 2;\n}\n"
     try:
-        find_typescript(tmp_path)
+        find_typescript(tmp_path, typescript_from_env())
     except NoCompiler:
         need_tool(None, "the TypeScript compiler (npm install typescript; TYPEINF_TYPESCRIPT)")
     root = project(tmp_path, {"src/a.ts": src, "src/typed.ts": typed, "package.json": '{"name": "p"}'})

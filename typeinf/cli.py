@@ -509,6 +509,7 @@ def _annotate_usage_problem(args: argparse.Namespace) -> str | None:
 
 def cmd_annotate(args: argparse.Namespace) -> int:
     """The flags parsed once into a Request; the files read; the pipeline does the rest."""
+    from .annotate.dts import typescript_from_env
     from .annotate.pipeline import Request, annotate
     from .annotate.report import Report, WriteBack
     from .project import ProjectIndex, find_root
@@ -543,6 +544,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         args.verify,
         args.format == "json",
         args.paths == [STDIN],
+        typescript_from_env(),  # the environment, read once, here at the edge
     )
     index = ProjectIndex.build(request.root, settings.max_bytes)
     report = Report(write_back, request.verify)
