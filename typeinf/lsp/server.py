@@ -49,6 +49,7 @@ from ..text import line_starts, offset_at, position
 from .hints import Insertion, changed_lines, insertions, map_insertions, tooltip
 from .options import ServerOptions, parse_options
 from .protocol import TypeinfProtocol, serve, stream_chunks
+from .schedule import Scheduler
 from .wire import MAX_MESSAGE_BYTES
 
 log = logging.getLogger("typeinf.lsp")
@@ -112,7 +113,7 @@ class TypeinfServer(LanguageServer):
         self.predictor: Predictor | None = None
         self.model_error: str | None = None
         self.analyses: dict[str, Analysis] = {}
-        self.tasks: dict[str, asyncio.Task[Analysis | None]] = {}
+        self.tasks: Scheduler[Analysis | None] = Scheduler()  # the analysis task of each document
         self.projects: dict[Path, ProjectIndex] = {}
         self.model_ready: asyncio.Event | None = None
 
@@ -346,21 +347,10 @@ class TypeinfServer(LanguageServer):
             and cached.with_model == (self.predictor is not None)
         ):
             return cached
-        task = self.tasks.get(uri)
-        old_version = getattr(task, "typeinf_version", None) != doc.version
-        stale = (
-            task is None or task.done() or old_version or getattr(task, "typeinf_indexed", None) != indexed
+        version = doc.version
+        task = self.tasks.schedule(
+            uri, version, indexed, debounce, lambda: self._compute(uri, version, debounce)
         )
-        # a request does not wait out the debounce of an edit: it starts the analysis now
-        hurry = not stale and debounce == 0 and getattr(task, "typeinf_waiting", False)
-        if task is None or stale or hurry:
-            if task is not None and not task.done() and (old_version or hurry):
-                task.cancel()  # (one made before the index was complete still answers its waiters)
-            task = asyncio.ensure_future(self._compute(uri, doc.version, debounce))
-            task.typeinf_version = doc.version  # type: ignore[attr-defined]
-            task.typeinf_indexed = indexed  # type: ignore[attr-defined]
-            task.typeinf_waiting = debounce > 0  # type: ignore[attr-defined]
-            self.tasks[uri] = task
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -369,9 +359,7 @@ class TypeinfServer(LanguageServer):
     async def _compute(self, uri: str, version: int | None, debounce: float) -> Analysis | None:
         if debounce:
             await asyncio.sleep(debounce)
-            task = self.tasks.get(uri)
-            if task is not None:
-                task.typeinf_waiting = False  # type: ignore[attr-defined]
+            self.tasks.debounce_over(uri)
         doc = self.workspace.text_documents.get(uri)
         if doc is None or doc.version != version:
             return None
@@ -500,9 +488,7 @@ async def did_change(ls: TypeinfServer, params: lsp.DidChangeTextDocumentParams)
 def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.analyses.pop(params.text_document.uri, None)
     ls.too_big.discard(params.text_document.uri)
-    task = ls.tasks.pop(params.text_document.uri, None)
-    if task is not None:
-        task.cancel()
+    ls.tasks.cancel(params.text_document.uri)
 
 
 async def _analyze_then_refresh(ls: TypeinfServer, uri: str, debounce: float) -> None:
