@@ -1,6 +1,7 @@
 """The definitions every stage shares about the languages: one home for each.
 
-    LANGUAGES, KINDS                the languages a slice can be in, the kinds of site
+    Language, LANGUAGES             the languages a slice can be in (a type, its values)
+    Kind, KINDS                     the kinds of site
     lang_family(language)           "python" or "typescript" (tsx is TypeScript)
     DEFAULT_PYTHON_TARGET           the Python that written annotations must run on when the
                                     project does not say (no [project] requires-python)
@@ -18,9 +19,12 @@ No imports from the rest of the package: everything may import this module.
 from __future__ import annotations
 
 import builtins
+from typing import Literal, get_args
 
-LANGUAGES: tuple[str, ...] = ("python", "typescript", "tsx")
-KINDS: tuple[str, ...] = ("param", "return", "var")
+Kind = Literal["param", "return", "var"]
+Language = Literal["python", "typescript", "tsx"]
+KINDS: tuple[str, ...] = get_args(Kind)
+LANGUAGES: tuple[str, ...] = get_args(Language)
 
 # 3.9, not 3.10: an annotation in the new spelling (`X | None`) written into a module that runs
 # on 3.9 breaks it at import time, while the old spelling (`Optional[X]`) is only old-fashioned
