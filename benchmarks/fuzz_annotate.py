@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from typeinf.annotate.bound import unbound_annotation_names  # noqa: E402
-from typeinf.annotate.dts import find_typescript  # noqa: E402
+from typeinf.annotate.dts import find_typescript, typescript_from_env  # noqa: E402
 
 # ------------------------------------------------------------------ generated adversarial files
 GENERATED_PY = {
@@ -237,7 +237,7 @@ process.stdout.write(JSON.stringify(out));
 
 
 def _ts_checks(pairs: dict[str, tuple[str, str]]) -> dict[str, dict]:
-    typescript = find_typescript(ROOT)
+    typescript = find_typescript(ROOT, typescript_from_env())
     with tempfile.NamedTemporaryFile("w", suffix=".js", delete=False) as fh:
         fh.write(TS_CHECK_JS)
     try:

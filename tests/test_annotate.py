@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, need_tool
 
 from typeinf.annotate import write_atomic
-from typeinf.annotate.dts import NoCompiler, find_typescript
+from typeinf.annotate.dts import NoCompiler, find_typescript, typescript_from_env
 from typeinf.annotate.python import Edit, annotate_python, for_target
 from typeinf.slices import extract
 
@@ -191,7 +191,9 @@ def test_imports_added_only_where_not_bound_unconditionally_at_module_level():
     def run(header: str) -> str:
         src = header + "def f(x=None):\n    return x\n"
         start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
-        out, applied, _ = annotate_python(src, [Edit("param", start, "Path | None", (("pathlib", "Path"),))])
+        out, applied, _ = annotate_python(
+            src, [Edit("param", start, "Path | None", (("pathlib", "Path"),))], (3, 10)
+        )
         assert len(applied) == 1
         compile(out, "m.py", "exec")
         return out
@@ -340,7 +342,9 @@ def test_imports_are_added_to_the_module_head_alone_with_the_same_result():
 def test_project_types_imported_for_type_checking_only():
     src = "def load(repo=None):\n    return repo.items()\n"
     start = next(s.span[0] for s in extract(src, "python", "m.py") if s.kind == "param")
-    out, _, _ = annotate_python(src, [Edit("param", start, "Repo | None", (), (("app.repo", "Repo"),))])
+    out, _, _ = annotate_python(
+        src, [Edit("param", start, "Repo | None", (), (("app.repo", "Repo"),))], (3, 10)
+    )
     assert "if TYPE_CHECKING:\n    from app.repo import Repo\n\n\ndef load(" in out
     assert 'repo: "Repo | None" = None' in out
     compile(out, "m.py", "exec")
@@ -456,7 +460,7 @@ def test_typescript_stubs_are_declarations_from_the_compiler(tmp_path):
     )
     typed = "export function twice(n: number): number {\n  return n * 2;\n}\n"
     try:
-        find_typescript(tmp_path)
+        find_typescript(tmp_path, typescript_from_env())
     except NoCompiler:
         need_tool(None, "the TypeScript compiler (npm install typescript; TYPEINF_TYPESCRIPT)")
     root = project(tmp_path, {"src/a.ts": src, "src/typed.ts": typed, "package.json": '{"name": "p"}'})

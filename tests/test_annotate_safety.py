@@ -133,7 +133,7 @@ def test_annotations_naming_unbound_names_are_quoted():
         Edit("return", site(SHOP, "return", "after"), "Thing"),
         Edit("param", site(SHOP, "param", "outdir"), "str"),
     ]
-    out, applied, _ = annotate_python(SHOP, edits)
+    out, applied, _ = annotate_python(SHOP, edits, (3, 10))
     assert len(applied) == len(edits)
     assert 'def send_receipt(order: "Order", outdir: str):' in out  # TYPE_CHECKING-only import
     assert 'def make_order() -> "Order":' in out  # imported only inside the function
@@ -247,10 +247,10 @@ def test_typescript_sites_the_compiler_infers_from_a_literal_are_left_alone(tmp_
 def test_the_typescript_compilers_parser_judges_the_annotated_text(tmp_path):
     from conftest import need_tool
 
-    from typeinf.annotate.dts import NoCompiler, find_typescript, syntax_regressions
+    from typeinf.annotate.dts import NoCompiler, find_typescript, syntax_regressions, typescript_from_env
 
     try:
-        find_typescript(tmp_path)
+        find_typescript(tmp_path, typescript_from_env())
     except NoCompiler:
         need_tool(None, "the TypeScript compiler (npm install typescript; TYPEINF_TYPESCRIPT)")
     good = b"export function f(x) {\n  return x;\n}\n"
@@ -259,7 +259,7 @@ def test_the_typescript_compilers_parser_judges_the_annotated_text(tmp_path):
         tmp_path / "b.ts": (good, good.replace(b"f(x)", b"f(x: )")),
         tmp_path / "c.tsx": (b"const a = <div/>;\n", b"const a: JSX.Element = <div/>;\n"),
     }
-    broken = syntax_regressions(tmp_path, pairs)
+    broken = syntax_regressions(tmp_path, pairs, configured=typescript_from_env())
     assert (
         broken is not None and set(broken) == {tmp_path / "b.ts"} and "expected" in broken[tmp_path / "b.ts"]
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from conftest import need_tool
 from test_annotate import project, run
 
-from typeinf.annotate.dts import NoCompiler, find_typescript
+from typeinf.annotate.dts import NoCompiler, find_typescript, typescript_from_env
 from typeinf.annotate.stubs import python_stub
 
 PKG_INIT = '''"""A package like tabulate."""
@@ -107,7 +107,7 @@ def test_mypy_reports_no_more_errors_on_the_stubs_than_on_the_sources(tmp_path):
 
 def test_a_typescript_file_the_grammar_rejects_still_gets_declarations(tmp_path):
     try:
-        find_typescript(tmp_path)
+        find_typescript(tmp_path, typescript_from_env())
     except NoCompiler:
         need_tool(None, "the TypeScript compiler (npm install typescript; TYPEINF_TYPESCRIPT)")
     root = project(

@@ -44,7 +44,7 @@ def test_errors_are_traced_to_the_annotations_that_cause_them():
         ("var", "total"): "int",
     }
     edits = _edits(SRC, types)
-    new, applied, _ = annotate_python(SRC, edits)
+    new, applied, _ = annotate_python(SRC, edits, (3, 10))
     assert len(applied) == len(edits)
     by_name = {s.name: e for e in edits for s in extract(SRC, "python", "m.py") if s.span[0] == e.start}
     errors = [

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .confidence import Calibrator
-from .features import lang_family
+from .lang import lang_family
 from .model_io import ModelConfig
 from .static import Fact, rule_key
 

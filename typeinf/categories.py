@@ -12,89 +12,12 @@ the evaluation, so both count the same way.
 
 from __future__ import annotations
 
-import builtins
 import sys
 from collections.abc import Iterable
 
+from .lang import PY_BUILTIN_NAMES, lang_family
 from .slices.model import ScopeName
 from .types import is_generic, names_in
-
-PY_BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("_")) | {
-    "None",
-    "Any",
-    "Self",
-    "Never",
-    "NoReturn",
-    "LiteralString",
-    "Literal",
-    "Callable",
-    "Union",
-    "Optional",
-    "Generic",
-    "Protocol",
-    "ClassVar",
-    "Final",
-    "TypeAlias",
-    "TypeGuard",
-    "Iterable",
-    "Iterator",
-    "Sequence",
-    "Mapping",
-    "MutableMapping",
-    "MutableSequence",
-    "Generator",
-    "AsyncIterator",
-    "AsyncIterable",
-    "AsyncGenerator",
-    "Awaitable",
-    "Coroutine",
-    "Collection",
-    "Container",
-    "Hashable",
-    "Sized",
-    "Reversible",
-    "AbstractSet",
-    "MutableSet",
-    "IO",
-    "TextIO",
-    "BinaryIO",
-    "Pattern",
-    "Match",
-    "NamedTuple",
-    "TypedDict",
-    "Counter",
-    "OrderedDict",
-    "defaultdict",
-    "deque",
-    "ChainMap",
-    "ParamSpec",
-    "TypeVar",
-    "Concatenate",
-    "Unpack",
-    "Required",
-    "NotRequired",
-    "Annotated",
-    "ContextManager",
-    "AsyncContextManager",
-    "SupportsInt",
-    "SupportsFloat",
-    "SupportsIndex",
-    "Buffer",
-    "...",
-}
-
-TS_BUILTIN_NAMES = frozenset(
-    """string number boolean bigint symbol void undefined null never unknown any object this
-    true false Array ReadonlyArray Promise PromiseLike Record Partial Required Readonly Pick Omit
-    Exclude Extract NonNullable ReturnType Parameters InstanceType ConstructorParameters Awaited
-    Map Set WeakMap WeakSet ReadonlyMap ReadonlySet Date RegExp Error TypeError RangeError
-    Function Object String Number Boolean Symbol BigInt Iterable Iterator IterableIterator
-    AsyncIterable AsyncIterator AsyncIterableIterator Generator AsyncGenerator ArrayLike
-    ArrayBuffer SharedArrayBuffer DataView Uint8Array Int8Array Uint16Array Int16Array
-    Uint32Array Int32Array Float32Array Float64Array BigInt64Array BigUint64Array
-    Uint8ClampedArray JSON Math Intl PropertyKey Lowercase Uppercase Capitalize Uncapitalize
-    ThisType TemplateStringsArray Console globalThis""".split()
-)
 
 
 def _module_category(module: str | None, own: Iterable[str], language: str) -> str:
@@ -138,7 +61,7 @@ def label_category(
 ) -> tuple[str, bool, bool]:
     """(category, generic, visible): the label's category, whether it is parametrised, and
     whether every name it is built from is visible in the site's scope (or builtin)."""
-    lang = "python" if language == "python" else "typescript"
+    lang = lang_family(language)
     table = {s.name: s for s in scope}
     own = set(own)
     cats = set()

@@ -19,6 +19,7 @@ from . import __version__
 from .config import ConfigError, Settings, load_settings
 from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .files import Read, Skipped, SourceFile, display_path, read_file, to_internal, walk
+from .lang import KINDS
 from .slices import Diagnostic, Slice, extract_with_diagnostics, language_for_path
 from .slices.source import SourceError
 
@@ -49,7 +50,7 @@ def _probability(text: str) -> float:
 
 def _kinds(text: str) -> list[str]:
     kinds = [k.strip() for k in text.split(",") if k.strip()]
-    bad = [k for k in kinds if k not in ("param", "return", "var")]
+    bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
         raise argparse.ArgumentTypeError(f"kinds must be among param, return, var (got {text!r})")
     return kinds
@@ -508,6 +509,7 @@ def _annotate_usage_problem(args: argparse.Namespace) -> str | None:
 
 def cmd_annotate(args: argparse.Namespace) -> int:
     """The flags parsed once into a Request; the files read; the pipeline does the rest."""
+    from .annotate.dts import typescript_from_env
     from .annotate.pipeline import Request, annotate
     from .annotate.report import Report, WriteBack
     from .project import ProjectIndex, find_root
@@ -542,6 +544,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         args.verify,
         args.format == "json",
         args.paths == [STDIN],
+        typescript_from_env(),  # the environment, read once, here at the edge
     )
     index = ProjectIndex.build(request.root, settings.max_bytes)
     report = Report(write_back, request.verify)

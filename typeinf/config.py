@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .lang import DEFAULT_PYTHON_TARGET, KINDS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -24,7 +26,7 @@ class Settings:
     max_bytes: int = DEFAULT_MAX_BYTES
     exclude: list[str] = field(default_factory=list)
     min_confidence: float | None = None  # None: the model's calibrated threshold
-    kinds: list[str] = field(default_factory=lambda: ["param", "return", "var"])
+    kinds: list[str] = field(default_factory=lambda: list(KINDS))
     aggressive: bool = False
     inferrable_types: bool = False  # TypeScript: also sites whose type tsc infers from a literal
     cache_dir: Path | None = None  # where the model's rankings are kept across runs (None: the default)
@@ -32,11 +34,11 @@ class Settings:
     source: Path | None = None  # the pyproject.toml the settings came from
 
     def python_target(self) -> tuple[int, int]:
-        """The oldest Python the project supports (from requires-python; 3.9 if unknown)."""
+        """The oldest Python the project supports (from requires-python; DEFAULT_PYTHON_TARGET if unknown)."""
         import re
 
         m = re.search(r">=?\s*3\.(\d+)", self.requires_python or "")
-        return (3, int(m.group(1))) if m else (3, 9)
+        return (3, int(m.group(1))) if m else DEFAULT_PYTHON_TARGET
 
     def merged(self, **flags: Any) -> Settings:
         """A copy with every flag that is not None taking precedence."""
@@ -98,7 +100,7 @@ def load_settings(start: Path, warn: Any = None) -> Settings:
             value = (path.parent / Path(value).expanduser()).resolve()
         if typ is bool and not isinstance(value, bool):
             raise ConfigError(f"{path}: [tool.typeinf] {key} must be true or false")
-        if key == "kinds" and not set(value) <= {"param", "return", "var"}:
+        if key == "kinds" and not set(value) <= set(KINDS):
             raise ConfigError(f"{path}: [tool.typeinf] kinds must be among param, return, var")
         values[attr] = value
     req = data.get("project", {}).get("requires-python")

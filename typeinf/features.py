@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .lang import lang_family
 from .memo import by_identity
 from .slices.model import ScopeName, Slice
 from .types import normalize
@@ -38,10 +39,6 @@ MAX_PROJECT_NAMES = 12
 MAX_CANDIDATES = 64
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-
-
-def lang_family(language: str) -> str:
-    return "python" if language == "python" else "typescript"
 
 
 def words(name: str) -> list[str]:

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 from .bundle import Calibration
 from .confidence import confidence_features
-from .features import ProjectType, lang_family
+from .features import ProjectType
+from .lang import lang_family
 from .members import BUILTIN_MEMBERS, class_of, used_members
 from .scorer import Ranking
 from .slices.model import Slice

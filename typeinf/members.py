@@ -18,6 +18,8 @@ from functools import lru_cache
 
 from tree_sitter import Node
 
+from .memo import BoundedCache
+
 # bases that add no members a use could need (or whose members are all dunders)
 _NEUTRAL_BASES = {"object", "Generic", "Protocol", "ABC", "NamedTuple", "TypedDict"}
 _OPEN_MARKERS = {"__getattr__", "__getattribute__"}
@@ -31,7 +33,8 @@ def _text(n: Node | None) -> str:
 
 # A method's attributes by its source text: an edit re-scans the file, but only the edited method's
 # body needs walking again.
-_SELF_ATTRS: dict[bytes, frozenset[str]] = {}
+# Bounded and locked: the language server's index scans from a thread while documents are analysed.
+_SELF_ATTRS: BoundedCache[bytes, frozenset[str]] = BoundedCache(20_000)
 
 
 def _py_self_attrs(fn: Node, out: set[str]) -> None:
@@ -40,9 +43,8 @@ def _py_self_attrs(fn: Node, out: set[str]) -> None:
     if hit is None:
         found: set[str] = set()
         _walk_self_attrs(fn, found)
-        if len(_SELF_ATTRS) > 20_000:
-            _SELF_ATTRS.clear()
-        hit = _SELF_ATTRS[key] = frozenset(found)
+        hit = frozenset(found)
+        _SELF_ATTRS.put(key, hit)
     out |= hit
 
 

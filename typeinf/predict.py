@@ -34,7 +34,7 @@ import numpy as np
 
 from .bundle import DEFAULT_THRESHOLD, MODEL_DIR, BundleError, Calibration, ModelBundle, ModelMissing
 from .cache import RankingCache, default_directory, namespace
-from .features import Candidate, ProjectType, lang_family
+from .features import Candidate, ProjectType
 from .finalize import (
     MEMBER_PENALTY,
     Choice,
@@ -46,6 +46,7 @@ from .finalize import (
     rule_out_by_members,
     types_not_qualifiers,
 )
+from .lang import lang_family
 from .model_io import ModelConfig
 from .scorer import Ranking, Scorer, decode, features, length_batches
 from .slices.model import Slice

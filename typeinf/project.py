@@ -22,7 +22,9 @@ from tree_sitter import Node
 from .config import DEFAULT_MAX_BYTES
 from .features import ProjectType
 from .files import SourceFile, read_source, walk
+from .lang import lang_family
 from .members import ClassDef, class_defs, resolve, top_level
+from .memo import BoundedCache
 from .slices.source import parse
 
 ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
@@ -83,7 +85,11 @@ def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
     return out
 
 
-_SCAN_CACHE: dict[tuple[str, str], tuple[list[tuple[str, str]], list[ClassDef]]] = {}
+# A file's scan by its content: an edited file's other versions, and the same file met by two indexes
+# (the server rebuilds its index), are scanned once.  Bounded: a long session sees many versions.
+_SCAN_CACHE: BoundedCache[tuple[str, str], tuple[list[tuple[str, str]], list[ClassDef]]] = BoundedCache(
+    50_000
+)
 
 
 @dataclass
@@ -134,8 +140,8 @@ class ProjectIndex:
         types = _SCAN_CACHE.get(key)
         if types is None:
             types = scan_file(data, language)
-            _SCAN_CACHE[key] = types
-        lang = "python" if language == "python" else "typescript"
+            _SCAN_CACHE.put(key, types)
+        lang = lang_family(language)
         key_path = path.resolve()
         with self._lock:
             if self.by_file.get(key_path) != (lang, types):
@@ -149,7 +155,7 @@ class ProjectIndex:
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
         """The project's types for a file of this language.  One shared list per language (the
         file's own types are in its scope already, and candidates skip names in scope)."""
-        lang = "python" if language == "python" else "typescript"
+        lang = lang_family(language)
         with self._lock:
             cached = self._lists.get(lang)
             if cached is not None:

@@ -32,7 +32,8 @@ import numpy as np
 
 from .bundle import ModelBundle
 from .cache import RankingCache
-from .features import N_FEATURES, Candidate, ProjectType, lang_family, local_candidates, site_text
+from .features import N_FEATURES, Candidate, ProjectType, local_candidates, site_text
+from .lang import lang_family
 from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .slices.model import Slice
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .lang import lang_family
 from .memo import by_identity
 from .slices.model import Expr, ScopeName, Slice
+from .text import split_top
 from .types import union_members
 
 _PY_STR = re.compile(r"^[rRuUfF]{0,2}('|\")")
@@ -44,7 +46,7 @@ class Fact:
 def rule_key(language: str, kind: str, fact: Fact) -> str:
     """The calibration key of a fact: language, site kind, rule and (for literals) the type, so
     `x=False -> bool` and `x=0 -> int` (sometimes meant as float) each get their own precision."""
-    fam = "python" if language == "python" else "typescript"
+    fam = lang_family(language)
     typed = fact.rule in ("literal", "literal-returns", "no-return")
     return f"{fam}:{kind}:{fact.rule}" + (f":{fact.type}" if typed else "")
 
@@ -127,26 +129,9 @@ def _ts_throw_only(window: str) -> bool:
     head = head[:-2].rstrip() if head.endswith("=>") else head
     if not head.endswith(")"):
         return False
-    statements = _top_level_parts(w[start + 1 : -1], ";\n")
+    statements = split_top(w[start + 1 : -1], ";\n")
     code = [st for st in statements if not st.startswith(("//", "/*", "*"))]
     return bool(code) and all(_THROW.match(st) for st in code)
-
-
-def _top_level_parts(text: str, separators: str) -> list[str]:
-    """The stripped, non-empty parts of `text` split at the separators outside brackets (its
-    statements, when the separators end statements)."""
-    parts: list[str] = []
-    part: list[str] = []
-    depth = 0
-    for c in text:
-        depth = max(0, depth + (c in "([{") - (c in ")]}"))
-        if depth == 0 and c in separators:
-            parts.append("".join(part).strip())
-            part = []
-        else:
-            part.append(c)
-    parts.append("".join(part).strip())
-    return [p for p in parts if p]
 
 
 def is_stub(s: Slice) -> bool:
@@ -183,7 +168,7 @@ def is_stub(s: Slice) -> bool:
                 body = body[end + 3 :].strip()
                 break
     code = "\n".join(line.split("#", 1)[0] for line in body.splitlines())
-    return all(_STUB_STATEMENTS.match(st) for st in _top_level_parts(code, "\n"))
+    return all(_STUB_STATEMENTS.match(st) for st in split_top(code, "\n"))
 
 
 def static_fact(s: Slice) -> Fact | None:
@@ -247,7 +232,7 @@ _HOLDS = {
 def holds(candidate: str, fact: Fact, language: str) -> bool:
     """Whether a type written in place of a literal or no-return fact would still accept the
     value the code has (always true for other facts: a constructor's class may be a subclass)."""
-    fam = "python" if language == "python" else "typescript"
+    fam = lang_family(language)
     if fact.rule not in ("literal", "literal-returns", "no-return"):
         return True
     table = _HOLDS[fam]

@@ -26,6 +26,8 @@ import ast
 import re
 from functools import lru_cache
 
+from .text import split_top
+
 PY_ALIASES = {
     "List": "list",
     "Dict": "dict",
@@ -104,7 +106,7 @@ def _py_render(node: ast.expr) -> str:
 def _py_union(nodes: list[ast.expr]) -> str:
     members: set[str] = set()
     for n in nodes:
-        members.update(_split_top(_py_render(n), "|"))
+        members.update(split_top(_py_render(n), "|", type_syntax=True))
     return " | ".join(sorted(members, key=_sort_key))
 
 
@@ -162,7 +164,7 @@ class _TSParser:
             if _is_function_type(m):  # `(() => void) | null`, not `() => void | null`
                 flat.add(f"({m})")
             else:
-                flat.update(_split_top(m, "|"))
+                flat.update(split_top(m, "|", type_syntax=True))
         if {"true", "false"} <= flat:
             flat -= {"true", "false"}
             flat.add("boolean")
@@ -328,36 +330,6 @@ def _join_tokens(toks: list[str]) -> str:
 
 
 # ---------------------------------------------------------------------------- shared
-def _split_top(text: str, sep: str) -> list[str]:
-    """Split at `sep` (`|`) outside brackets and strings."""
-    out, depth, cur, quote = [], 0, [], ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            cur.append(ch)
-            if ch == "\\" and i + 1 < len(text):
-                cur.append(text[i + 1])
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'`":
-            quote = ch
-            cur.append(ch)
-        elif ch in "([{<":
-            depth += 1
-            cur.append(ch)
-        elif ch in ")]}>" and not (ch == ">" and i > 0 and text[i - 1] == "="):
-            depth -= 1
-            cur.append(ch)
-        elif ch == sep and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-        i += 1
-    out.append("".join(cur).strip())
-    return [o for o in out if o]
 
 
 @lru_cache(maxsize=65536)
@@ -408,7 +380,7 @@ def base_type(text: str, language: str = "python") -> str:
         return ""
     if language != "python" and _is_function_type(norm):
         return "=>"
-    members = _split_top(norm, "|")
+    members = split_top(norm, "|", type_syntax=True)
     outs = sorted({_outer(m, language) for m in members}, key=_sort_key)
     return " | ".join(outs)
 
@@ -469,5 +441,9 @@ def union_members(text: str, language: str = "python") -> list[str]:
             return [*union_members(m.group(1), language), "None"]
         m = re.match(r"^(?:typing\.)?Union\[(.*)\]$", t, re.S)
         if m:
-            return [u for part in _split_top(m.group(1), ",") for u in union_members(part, language)]
-    return _split_top(t, "|") or [t]
+            return [
+                u
+                for part in split_top(m.group(1), ",", type_syntax=True)
+                for u in union_members(part, language)
+            ]
+    return split_top(t, "|", type_syntax=True) or [t]

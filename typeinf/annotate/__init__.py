@@ -23,41 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..categories import PY_BUILTIN_NAMES, TS_BUILTIN_NAMES
-from ..features import lang_family
+from ..lang import DEFAULT_PYTHON_TARGET, KINDS, PY_NO_IMPORT, TS_BUILTIN_NAMES, lang_family
 from ..predict import Prediction
 from ..slices.model import Slice
 from ..slices.source import parse
 from ..types import names_in
 from .edits import TYPING_NAMES, Edit, NotParsable
 from .typescript import annotate_typescript
-
-KINDS = ("param", "return", "var")
-_PY_BUILTINS = frozenset(
-    {
-        "int",
-        "str",
-        "float",
-        "bool",
-        "bytes",
-        "bytearray",
-        "complex",
-        "list",
-        "dict",
-        "set",
-        "frozenset",
-        "tuple",
-        "type",
-        "object",
-        "None",
-        "range",
-        "slice",
-        "memoryview",
-        "BaseException",
-        "Exception",
-        "...",
-    }
-) | {n for n in PY_BUILTIN_NAMES if n[:1].islower()}
 
 
 @dataclass
@@ -68,7 +40,7 @@ class Options:
     # TypeScript: also variables and parameters whose type the compiler infers from a literal
     # initializer or default, or a variable bound to a function (@typescript-eslint/no-inferrable-types)
     inferrable_types: bool = False
-    python_target: tuple[int, int] = (3, 10)
+    python_target: tuple[int, int] = DEFAULT_PYTHON_TARGET
     by_language: Mapping[str, float] = field(
         default_factory=dict
     )  # the model's own, when no threshold is set
@@ -88,7 +60,7 @@ def _imports_for(
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] | None:
     """(run-time imports, type-checking imports) a predicted type needs; None if a name cannot
     be imported safely."""
-    fam = "python" if language == "python" else "typescript"
+    fam = lang_family(language)
     scope = {e.name for e in p.slice.scope}
     runtime: list[tuple[str, str]] = []
     type_only: list[tuple[str, str]] = []
@@ -97,7 +69,7 @@ def _imports_for(
         if name in scope or root in scope:
             continue
         if fam == "python":
-            if name in _PY_BUILTINS:
+            if name in PY_NO_IMPORT:
                 continue
             if name in TYPING_NAMES:
                 runtime.append(("typing", name))

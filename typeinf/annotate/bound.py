@@ -21,11 +21,13 @@ the time the function is called).  `None` for a site whose annotation is not eva
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 from collections.abc import Iterator
 
-BUILTINS = frozenset(dir(builtins))
+from ..lang import PY_RUNTIME_BUILTINS
+from ..text import line_starts
+
+BUILTINS = PY_RUNTIME_BUILTINS
 _DEF_HEAD = re.compile(rb"(?:async[ \t\\\r\n]+)?def[ \t\\\r\n]+")
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -249,15 +251,8 @@ def _blocks_in_order(stmt: ast.stmt) -> list[list[ast.stmt]]:
     return _runtime_blocks(stmt)
 
 
-def _line_starts(data: bytes) -> list[int]:
-    starts = [0]
-    for m in re.finditer(rb"\r\n|\r|\n", data):
-        starts.append(m.end())
-    return starts
-
-
 def _walk(tree: ast.Module, data: bytes) -> _Walker:
-    w = _Walker(data, _line_starts(data))
+    w = _Walker(data, line_starts(data, universal=True))
     w.scope_names = frozenset(BUILTINS | _all_bound(tree.body))
     w.block(tree.body, BUILTINS, evaluated=True, in_function=False)
     return w

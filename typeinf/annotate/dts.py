@@ -4,8 +4,8 @@ check that an annotated file has no syntax error its original had not (`syntax_r
 Declaration emit is the compiler's job: the annotated sources are handed to `dts_emit.js`
 in memory (the project itself is not touched) and the compiler writes their declarations, with
 imports resolved from the project's own node_modules.  Needs `node` and the `typescript`
-package: the project's own (node_modules/typescript), else the one of a `tsc` on PATH, else
-`$TYPEINF_TYPESCRIPT`.
+package: `$TYPEINF_TYPESCRIPT` (read once at the edge, by `typescript_from_env`, and passed
+down), else the project's own (node_modules/typescript), else the one of a `tsc` on PATH.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().with_name("dts_emit.js")
@@ -24,12 +25,18 @@ class NoCompiler(RuntimeError):
     pass
 
 
-def find_typescript(root: Path) -> Path:
-    """The `typescript` package directory to emit declarations with."""
+def typescript_from_env(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """The `typescript` package the environment names (TYPEINF_TYPESCRIPT), if any."""
+    env = environ.get("TYPEINF_TYPESCRIPT")
+    return Path(env) if env else None
+
+
+def find_typescript(root: Path, configured: Path | None = None) -> Path:
+    """The `typescript` package directory to run: the configured one, else the project's, else
+    the one of a `tsc` on PATH."""
     candidates = []
-    env = os.environ.get("TYPEINF_TYPESCRIPT")
-    if env:
-        candidates.append(Path(env))
+    if configured is not None:
+        candidates.append(configured)
     for d in [root, *root.parents]:
         candidates.append(d / "node_modules" / "typescript")
     tsc = shutil.which("tsc")
@@ -42,12 +49,12 @@ def find_typescript(root: Path) -> Path:
 
 
 def declarations(
-    root: Path, sources: dict[Path, bytes], timeout: float = 600
+    root: Path, sources: dict[Path, bytes], timeout: float = 600, configured: Path | None = None
 ) -> tuple[dict[Path, str], list[str]]:
     """`.d.ts` text for each annotated source (absolute paths), and the compiler's complaints."""
     if shutil.which("node") is None:
         raise NoCompiler("--stubs for TypeScript needs node")
-    typescript = find_typescript(root)
+    typescript = find_typescript(root, configured)
     payload = json.dumps(
         {
             "root": str(root.resolve()),
@@ -65,7 +72,7 @@ def declarations(
 
 
 def syntax_regressions(
-    root: Path, pairs: dict[Path, tuple[bytes, bytes]], timeout: float = 600
+    root: Path, pairs: dict[Path, tuple[bytes, bytes]], timeout: float = 600, configured: Path | None = None
 ) -> dict[Path, str] | None:
     """The files whose annotated text has more syntax diagnostics than the original, by the
     compiler's own parser (one node process for all), with the first new message; None when no
@@ -73,7 +80,7 @@ def syntax_regressions(
     if not pairs or shutil.which("node") is None:
         return None
     try:
-        typescript = find_typescript(root)
+        typescript = find_typescript(root, configured)
     except NoCompiler:
         return None
     payload = json.dumps(

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exit_codes import EXIT_FAILED, EXIT_USAGE
-from ..features import lang_family
 from ..files import Read, SourceFile, display_path
+from ..lang import lang_family
 from ..predict import Predictor
 from ..project import ProjectIndex
 from . import Options, apply, write_atomic
@@ -45,6 +45,7 @@ class Request:
     verify: bool = False
     json_report: bool = False  # print what was (or would be) inserted
     stdin: bool = False  # the one source was read from stdin: written back to stdout
+    typescript: Path | None = None  # the `typescript` package configured ($TYPEINF_TYPESCRIPT)
 
     @property
     def rounds(self) -> int:
@@ -74,7 +75,7 @@ def annotate(
         request.options,
         rounds=request.rounds,
     )
-    refuse_syntax_regressions(results, request.root, warn)
+    refuse_syntax_regressions(results, request.root, warn, request.typescript)
     try:
         verdicts = verified(results, request) if request.verify else {}
     except NoChecker as e:
@@ -84,7 +85,9 @@ def annotate(
     return write_back(results, reads, verdicts, request, report, warn, stdin_echo, families)
 
 
-def refuse_syntax_regressions(results: list[FileResult], root: Path, warn: Warn) -> None:
+def refuse_syntax_regressions(
+    results: list[FileResult], root: Path, warn: Warn, typescript: Path | None = None
+) -> None:
     """A TypeScript file whose annotated text the compiler's parser finds a new syntax error in is
     not written (its result becomes an error), where the compiler is installed."""
     from .dts import syntax_regressions
@@ -95,7 +98,7 @@ def refuse_syntax_regressions(results: list[FileResult], root: Path, warn: Warn)
         if r.error is None and r.new is not None and r.source.language != "python"
     }
     try:
-        broken = syntax_regressions(root, pairs) or {}
+        broken = syntax_regressions(root, pairs, configured=typescript) or {}
     except (RuntimeError, OSError, ValueError) as e:
         warn(f"the TypeScript compiler's syntax check could not run ({e}); tree-sitter's check applies")
         return
@@ -201,7 +204,7 @@ def write_back(
     if ts_stubs:
         assert request.stubs_dir is not None
         before = len(report.failures)
-        if not emit_declarations(request.stubs_dir, request.root, ts_stubs, report, warn):
+        if not emit_declarations(request.stubs_dir, request.root, ts_stubs, report, warn, request.typescript):
             return report.abort(EXIT_USAGE)
         report.stubbed += len(ts_stubs) - (len(report.failures) - before)
     if stdin_echo is not None and mode is WriteBack.YES and not report.failures:
@@ -262,14 +265,21 @@ def write_one(request: Request, r: FileResult, read: Read, new: bytes, report: R
 
 
 def emit_declarations(
-    out_dir: Path, root: Path, sources: dict[Path, tuple[str, bytes]], report: Report, warn: Warn
+    out_dir: Path,
+    root: Path,
+    sources: dict[Path, tuple[str, bytes]],
+    report: Report,
+    warn: Warn,
+    typescript: Path | None = None,
 ) -> bool:
     """`.d.ts` stubs of the annotated TypeScript files, by the TypeScript compiler; False when it
     cannot run at all (a usage error)."""
     from .dts import NoCompiler, declarations
 
     try:
-        emitted, errors = declarations(root, {p: data for p, (_rel, data) in sources.items()})
+        emitted, errors = declarations(
+            root, {p: data for p, (_rel, data) in sources.items()}, configured=typescript
+        )
     except NoCompiler as e:
         warn(str(e))
         return False

@@ -1,6 +1,6 @@
 """Write annotations into Python source with libcst, keyed by position.
 
-    annotate_python(source, edits, target=(3, 10)) -> (new_source, applied edits)
+    annotate_python(source, edits, target=DEFAULT_PYTHON_TARGET) -> (new_source, applied edits)
 
 Each `Edit` names a site by kind and the byte offset of its name (what the slices carry), the
 type to write and the imports it needs.  A position-keyed codemod (ByteSpanPositionProvider)
@@ -26,6 +26,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
+from ..lang import DEFAULT_PYTHON_TARGET
 from .bound import BUILTINS, Env, Key, annotation_roots, evaluation_envs, future_annotations
 from .check import too_deep
 from .edits import Edit, NotParsable
@@ -291,7 +292,7 @@ def _imports_wanted(
 
 
 def annotate_python(
-    source: str, edits: list[Edit], target: tuple[int, int] = (3, 10), aggressive: bool = False
+    source: str, edits: list[Edit], target: tuple[int, int] = DEFAULT_PYTHON_TARGET, aggressive: bool = False
 ) -> tuple[str, list[Edit], list[Edit]]:
     """Apply the edits; returns the new source, the edits applied and those skipped because the
     annotation would be read at run time.  Only the functions and statements holding edits go

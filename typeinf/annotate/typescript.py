@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from ..lang import ts_async_return
 from ..slices.source import parse
 from ..slices.typescript import FUNC_TYPES
 from .edits import Edit
@@ -84,8 +85,8 @@ def _return_insert(node: Node, start: int, type_text: str) -> list[_Insert] | No
         return None
     params = fn.child_by_field_name("parameters")
     is_async = any(c.type == "async" for c in fn.children)
-    if is_async and not type_text.startswith("Promise<"):
-        type_text = f"Promise<{type_text}>"
+    if is_async:
+        type_text = ts_async_return(type_text)
     if params is None:  # a lone arrow parameter: x => ...
         lone = fn.child_by_field_name("parameter")
         if lone is None:

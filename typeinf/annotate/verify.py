@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..lang import lang_family
 from ..slices import extract
 from .edits import Edit
 
@@ -189,7 +190,7 @@ def verify_all(targets: Sequence[Target], root: Path) -> list[Verdict]:
     verdicts = [Verdict(kept=list(t.edits)) for t in targets]
     by_lang: dict[str, list[int]] = {}
     for i, t in enumerate(targets):
-        by_lang.setdefault("python" if t.language == "python" else "typescript", []).append(i)
+        by_lang.setdefault(lang_family(t.language), []).append(i)
     for fam, idx in by_lang.items():
         checker = find_checker(fam, root)
         ts = _TsProject(checker, root) if fam == "typescript" else None

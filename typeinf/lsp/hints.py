@@ -4,14 +4,15 @@ edits from an annotated copy of a document.  No LSP types here except in `text_e
 from __future__ import annotations
 
 import difflib
-from bisect import bisect_right
 from dataclasses import dataclass, replace
 
 from tree_sitter import Node
 
 from ..annotate.typescript import _function_for_name, _param_insert, _var_insert
+from ..lang import ts_async_return
 from ..predict import Prediction
 from ..slices.source import parse
+from ..text import line_of, line_starts
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,8 @@ def _ts_insertion(root: Node, p: Prediction) -> Insertion | None:
         if params is None or fn is None or fn.child_by_field_name("return_type") is not None:
             return None
         t = p.type
-        if any(c.type == "async" for c in fn.children) and not t.startswith("Promise<"):
-            t = f"Promise<{t}>"
+        if any(c.type == "async" for c in fn.children):
+            t = ts_async_return(t)
         return Insertion(params.end_byte, f": {t}")
     if not ins or len(ins) != 1:
         return None  # a lone arrow parameter needs parentheses: left to the code action
@@ -106,15 +107,6 @@ def tooltip(p: Prediction) -> str:
     return "\n".join(lines)
 
 
-def _line_starts(data: bytes) -> list[int]:
-    starts = [0]
-    k = data.find(b"\n")
-    while k != -1:
-        starts.append(k + 1)
-        k = data.find(b"\n", k + 1)
-    return starts
-
-
 def map_insertions(
     old: bytes, new: bytes, hints: list[tuple[Prediction, Insertion]]
 ) -> list[tuple[Prediction, Insertion]]:
@@ -128,13 +120,13 @@ def map_insertions(
     tail = 0
     while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
         tail += 1
-    starts = _line_starts(old)
+    starts = line_starts(old)
     first_tail_line = len(a) - tail  # lines >= this are unchanged, shifted by the length change
     shift = len(new) - len(old)
     out = []
     for p, ins in hints:
-        line = bisect_right(starts, ins.offset) - 1
-        last = bisect_right(starts, ins.stop) - 1
+        line = line_of(starts, ins.offset)
+        last = line_of(starts, ins.stop)
         if last < head:
             out.append((p, ins))
         elif line >= first_tail_line:

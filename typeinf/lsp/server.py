@@ -24,7 +24,6 @@ import logging
 import re
 import sys
 import threading
-from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -41,13 +40,16 @@ from .. import __version__
 from ..annotate import NotParsable, Options, apply, plan
 from ..annotate.run import project_relative
 from ..config import DEFAULT_MAX_BYTES, ConfigError, Settings, load_settings
+from ..lang import DEFAULT_PYTHON_TARGET
 from ..predict import Prediction, Predictor
 from ..project import ProjectIndex, find_root
 from ..slices import extract_with_diagnostics, language_for_path
 from ..slices.source import SourceError
+from ..text import line_starts, offset_at, position
 from .hints import Insertion, changed_lines, insertions, map_insertions, tooltip
 from .options import ServerOptions, parse_options
 from .protocol import TypeinfProtocol, serve, stream_chunks
+from .schedule import Scheduler
 from .wire import MAX_MESSAGE_BYTES
 
 log = logging.getLogger("typeinf.lsp")
@@ -111,7 +113,7 @@ class TypeinfServer(LanguageServer):
         self.predictor: Predictor | None = None
         self.model_error: str | None = None
         self.analyses: dict[str, Analysis] = {}
-        self.tasks: dict[str, asyncio.Task[Analysis | None]] = {}
+        self.tasks: Scheduler[Analysis | None] = Scheduler()  # the analysis task of each document
         self.projects: dict[Path, ProjectIndex] = {}
         self.model_ready: asyncio.Event | None = None
 
@@ -345,21 +347,10 @@ class TypeinfServer(LanguageServer):
             and cached.with_model == (self.predictor is not None)
         ):
             return cached
-        task = self.tasks.get(uri)
-        old_version = getattr(task, "typeinf_version", None) != doc.version
-        stale = (
-            task is None or task.done() or old_version or getattr(task, "typeinf_indexed", None) != indexed
+        version = doc.version
+        task = self.tasks.schedule(
+            uri, version, indexed, debounce, lambda: self._compute(uri, version, debounce)
         )
-        # a request does not wait out the debounce of an edit: it starts the analysis now
-        hurry = not stale and debounce == 0 and getattr(task, "typeinf_waiting", False)
-        if task is None or stale or hurry:
-            if task is not None and not task.done() and (old_version or hurry):
-                task.cancel()  # (one made before the index was complete still answers its waiters)
-            task = asyncio.ensure_future(self._compute(uri, doc.version, debounce))
-            task.typeinf_version = doc.version  # type: ignore[attr-defined]
-            task.typeinf_indexed = indexed  # type: ignore[attr-defined]
-            task.typeinf_waiting = debounce > 0  # type: ignore[attr-defined]
-            self.tasks[uri] = task
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -368,9 +359,7 @@ class TypeinfServer(LanguageServer):
     async def _compute(self, uri: str, version: int | None, debounce: float) -> Analysis | None:
         if debounce:
             await asyncio.sleep(debounce)
-            task = self.tasks.get(uri)
-            if task is not None:
-                task.typeinf_waiting = False  # type: ignore[attr-defined]
+            self.tasks.debounce_over(uri)
         doc = self.workspace.text_documents.get(uri)
         if doc is None or doc.version != version:
             return None
@@ -418,25 +407,15 @@ class _Positions:
 
     def __init__(self, doc: TextDocument, data: bytes) -> None:
         self.doc, self.data, self.lines = doc, data, doc.lines
-        self.starts = [0]
-        k = data.find(b"\n")
-        while k != -1:
-            self.starts.append(k + 1)
-            k = data.find(b"\n", k + 1)
+        self.starts = line_starts(data)
 
     def client(self, offset: int) -> lsp.Position:
-        line = bisect_right(self.starts, offset) - 1
-        col = len(self.data[self.starts[line] : offset].decode("utf-8", "replace"))
+        line, col = position(self.data, self.starts, offset)
         return self.doc.position_codec.position_to_client_units(self.lines, lsp.Position(line, col))
 
     def offset(self, pos: lsp.Position) -> int:
         server = self.doc.position_codec.position_from_client_units(self.lines, pos)
-        line = min(server.line, len(self.starts) - 1)
-        start = self.starts[line]
-        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.data)
-        return start + len(
-            self.data[start:end].decode("utf-8", "replace")[: server.character].encode("utf-8")
-        )
+        return offset_at(self.data, self.starts, server.line, server.character)
 
 
 # ---------------------------------------------------------------------- lifecycle
@@ -509,9 +488,7 @@ async def did_change(ls: TypeinfServer, params: lsp.DidChangeTextDocumentParams)
 def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.analyses.pop(params.text_document.uri, None)
     ls.too_big.discard(params.text_document.uri)
-    task = ls.tasks.pop(params.text_document.uri, None)
-    if task is not None:
-        task.cancel()
+    ls.tasks.cancel(params.text_document.uri)
 
 
 async def _analyze_then_refresh(ls: TypeinfServer, uri: str, debounce: float) -> None:
@@ -629,7 +606,7 @@ def _edit_for(
     try:
         target = ls.settings_for(path).python_target()
     except ConfigError:
-        target = (3, 9)
+        target = DEFAULT_PYTHON_TARGET
     options = Options(min_confidence=0.0, python_target=target)
     planned = plan(preds, options, result.language)
     # the path relative to the project root: TypeScript imports of project types are relative to it

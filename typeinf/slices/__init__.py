@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from .model import KINDS, LANGUAGES, SCHEMA_VERSION, Evidence, Expr, ScopeName, Slice, slice_from_dict
+from ..lang import KINDS, LANGUAGES
+from .model import SCHEMA_VERSION, Evidence, Expr, ScopeName, Slice, slice_from_dict
 from .source import Diagnostic, SourceError, decode
 
 __all__ = [

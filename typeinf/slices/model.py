@@ -14,10 +14,6 @@ from typing import Any, Literal
 
 SCHEMA_VERSION = "1.0"
 
-Kind = Literal["param", "return", "var"]
-Language = Literal["python", "typescript", "tsx"]
-LANGUAGES: tuple[str, ...] = ("python", "typescript", "tsx")
-KINDS: tuple[str, ...] = ("param", "return", "var")
 
 # Evidence lists are capped so one busy name cannot blow up a slice.
 MAX_ITEMS = 24

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from ..lang import PY_SCOPE_BUILTINS
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .source import (
@@ -33,33 +34,7 @@ from .source import (
     syntax_diagnostics,
 )
 
-PY_BUILTIN_TYPES = (
-    "int",
-    "float",
-    "complex",
-    "bool",
-    "str",
-    "bytes",
-    "bytearray",
-    "memoryview",
-    "list",
-    "tuple",
-    "dict",
-    "set",
-    "frozenset",
-    "range",
-    "slice",
-    "type",
-    "object",
-    "None",
-    "BaseException",
-    "Exception",
-    "ValueError",
-    "TypeError",
-    "KeyError",
-    "RuntimeError",
-)
-_BUILTIN_SCOPE = [ScopeName(n, "builtin") for n in PY_BUILTIN_TYPES]
+_BUILTIN_SCOPE = [ScopeName(n, "builtin") for n in PY_SCOPE_BUILTINS]
 
 _LITERALS = {
     "integer": "int",

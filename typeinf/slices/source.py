@@ -11,6 +11,8 @@ from functools import cache
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from ..lang import lang_family
+from ..text import line_of, line_starts, position
 from .model import MAX_TEXT, clip
 
 WINDOW_LINES = 30
@@ -115,13 +117,7 @@ class Source:
     _windows: dict[tuple[int, int], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        starts = [0]
-        find = self.data.find
-        i = find(b"\n")
-        while i >= 0:
-            starts.append(i + 1)
-            i = find(b"\n", i + 1)
-        self.line_starts = starts
+        self.line_starts = line_starts(self.data)
 
     def text(self, node: Node | None) -> str:
         if node is None:
@@ -130,12 +126,11 @@ class Source:
 
     def line_of(self, offset: int) -> int:
         """0-based line index of a byte offset."""
-        return bisect.bisect_right(self.line_starts, offset) - 1
+        return line_of(self.line_starts, offset)
 
     def position(self, offset: int) -> tuple[int, int]:
         """(1-based line, 0-based code-point column) of a byte offset."""
-        ln = self.line_of(offset)
-        col = len(self.data[self.line_starts[ln] : offset].decode("utf-8", "replace"))
+        ln, col = position(self.data, self.line_starts, offset)
         return ln + 1, col
 
     def add_annotation(self, start: int, end: int) -> None:
@@ -271,12 +266,10 @@ def broken_region(data: bytes, offset: int, language: str) -> tuple[int, int]:
     The block starts at the nearest header line at or above the error and ends before the
     next non-blank line indented no deeper than the header (for braces languages, that line
     is included when it closes the block with `}`)."""
-    header = _HEADERS["python" if language == "python" else "typescript"]
+    header = _HEADERS[lang_family(language)]
     lines = data.split(b"\n")
-    starts = [0]
-    for ln in lines[:-1]:
-        starts.append(starts[-1] + len(ln) + 1)
-    err_line = bisect.bisect_right(starts, offset) - 1
+    starts = line_starts(data)
+    err_line = line_of(starts, offset)
     first = err_line
     while first > 0 and not header.match(lines[first]):
         first -= 1

@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..lang import TS_SCOPE_BUILTINS
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .source import WINDOW_LINES, Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
@@ -152,50 +153,6 @@ CATEGORIES = {
     "ternary_expression": "conditional",
 }
 EQUALITY_OPS = frozenset({"===", "==", "!==", "!="})
-BUILTIN_TYPES: tuple[str, ...] = (
-    "string",
-    "number",
-    "boolean",
-    "bigint",
-    "symbol",
-    "void",
-    "undefined",
-    "null",
-    "never",
-    "unknown",
-    "any",
-    "object",
-    "Array",
-    "ReadonlyArray",
-    "Promise",
-    "Record",
-    "Partial",
-    "Required",
-    "Readonly",
-    "Pick",
-    "Omit",
-    "Map",
-    "Set",
-    "WeakMap",
-    "WeakSet",
-    "Date",
-    "RegExp",
-    "Error",
-    "Function",
-    "Iterable",
-    "Iterator",
-    "AsyncIterable",
-    "Generator",
-    "AsyncGenerator",
-    "Uint8Array",
-    "ArrayBuffer",
-    "ReturnType",
-    "Parameters",
-    "Awaited",
-    "NonNullable",
-    "Exclude",
-    "Extract",
-)
 DECLARATION_KINDS = {
     "class_declaration": "class",
     "abstract_class_declaration": "class",
@@ -969,7 +926,7 @@ class _EvidenceBuilder:
         self.parent = walker.parent
         seen: set[tuple[str, str]] = set()
         self.file_scope: list[ScopeName] = []
-        for sn in [ScopeName(n, "builtin") for n in BUILTIN_TYPES] + walker.type_names:
+        for sn in [ScopeName(n, "builtin") for n in TS_SCOPE_BUILTINS] + walker.type_names:
             if (sn.name, sn.kind) not in seen:
                 seen.add((sn.name, sn.kind))
                 self.file_scope.append(sn)
