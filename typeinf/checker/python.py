@@ -69,7 +69,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..types import _split_top, normalize
+from ..text import split_top
+from ..types import normalize
 from .base import (
     Checker,
     CheckerTimeout,
@@ -191,7 +192,7 @@ def writable_type(text: str | None, kind: str = "var", partial: bool = False) ->
     text = re.sub(r"\b(\w+)@[\w.]+", r"\1", text)  # Self@C, T@f
     text = re.sub(r"(\w)\*", r"\1", text)  # ty's float* (a float, not the int | float of an annotation)
     if partial and "|" in text:
-        members = [m for m in _split_top(text, "|") if m != "Unknown"]
+        members = [m for m in split_top(text, "|", type_syntax=True) if m != "Unknown"]
         text = " | ".join(members)
     if not text or re.search(r"\bUnknown\b", text):
         return None
