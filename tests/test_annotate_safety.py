@@ -263,3 +263,17 @@ def test_the_typescript_compilers_parser_judges_the_annotated_text(tmp_path):
     assert (
         broken is not None and set(broken) == {tmp_path / "b.ts"} and "expected" in broken[tmp_path / "b.ts"]
     )
+
+
+def test_collections_types_are_imported_not_assumed_builtin():
+    from typeinf.annotate import plan
+    from typeinf.finalize import Prediction
+
+    src = "def f(q=None):\n    q.append(1)\n    return q\n"
+    sl = next(s for s in extract(src, "python", "m.py") if s.kind == "param")
+    planned = plan([Prediction(sl, "deque[int]", 0.99, "model")], Options(min_confidence=0.5), "python")
+    (edit,) = planned.edits
+    assert edit.imports == (("collections", "deque"),)
+    out, applied, _ = annotate_python(src, planned.edits)
+    assert "from collections import deque" in out and "q: deque[int] = None" in out
+    compile(out, "m.py", "exec")

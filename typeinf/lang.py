@@ -194,8 +194,10 @@ TS_BUILTIN_NAMES = frozenset(
     ThisType TemplateStringsArray Console globalThis""".split()
 )
 
-# Note: the lower-case names of PY_BUILTIN_NAMES include `defaultdict` and `deque`, which do
-# need an import from collections (kept as it was: see the report of #21.4).
+# Python names a written annotation can use without an import: the builtins (the lower-case
+# names of PY_BUILTIN_NAMES also hold `defaultdict` and `deque`, which come from collections:
+# PY_COLLECTIONS_NAMES)
+PY_COLLECTIONS_NAMES = frozenset({"defaultdict", "deque"})
 PY_NO_IMPORT = frozenset(
     {
         "int",
@@ -220,4 +222,4 @@ PY_NO_IMPORT = frozenset(
         "Exception",
         "...",
     }
-) | {n for n in PY_BUILTIN_NAMES if n[:1].islower()}
+) | {n for n in PY_BUILTIN_NAMES if n[:1].islower() and n not in PY_COLLECTIONS_NAMES}

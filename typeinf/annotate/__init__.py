@@ -23,7 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..lang import DEFAULT_PYTHON_TARGET, KINDS, PY_NO_IMPORT, TS_BUILTIN_NAMES, lang_family
+from ..lang import (
+    DEFAULT_PYTHON_TARGET,
+    KINDS,
+    PY_COLLECTIONS_NAMES,
+    PY_NO_IMPORT,
+    TS_BUILTIN_NAMES,
+    lang_family,
+)
 from ..predict import Prediction
 from ..slices.model import Slice
 from ..slices.source import parse
@@ -70,6 +77,9 @@ def _imports_for(
             continue
         if fam == "python":
             if name in PY_NO_IMPORT:
+                continue
+            if name in PY_COLLECTIONS_NAMES:
+                runtime.append(("collections", name))
                 continue
             if name in TYPING_NAMES:
                 runtime.append(("typing", name))
