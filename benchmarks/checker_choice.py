@@ -43,6 +43,7 @@ from harness import load  # noqa: E402
 from typeinf.checker.base import CheckerUnavailable, Query  # noqa: E402
 from typeinf.checker.lsp_client import _tree_hwm, path_uri  # noqa: E402
 from typeinf.checker.python import BACKENDS, find_executable, writable_type  # noqa: E402
+from typeinf.annotate.dts import typescript_from_env  # noqa: E402
 from typeinf.checker.typescript import TypeScriptChecker  # noqa: E402
 
 KINDS = ("param", "return", "var")
@@ -125,7 +126,7 @@ def run_typescript(dst: Path, truth: list[dict]) -> tuple[list[dict], list[dict]
     preds: list[dict] = []
     recheck: list[float] = []
     t0 = time.perf_counter()
-    ck = TypeScriptChecker(dst)
+    ck = TypeScriptChecker(dst, typescript=typescript_from_env())  # $TYPEINF_TYPESCRIPT, read here
     info: dict = {"typescript": ck.version}
     try:
         for file, sites in sorted(by_file.items()):

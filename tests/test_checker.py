@@ -182,10 +182,13 @@ TS_SOURCE = 'export const x = 1;\nexport function f() {\n    return "a";\n}\nexp
 
 @pytest.fixture
 def ts_project(tmp_path: Path) -> Path:
+    from typeinf.annotate.dts import typescript_from_env
     from typeinf.checker.typescript import find_node, find_typescript
 
     need_tool(find_node(), "node")
-    need_tool(find_typescript(tmp_path), "the TypeScript compiler (TYPEINF_TYPESCRIPT)")
+    need_tool(
+        find_typescript(tmp_path, typescript_from_env()), "the TypeScript compiler (TYPEINF_TYPESCRIPT)"
+    )
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "a.ts").write_text(TS_SOURCE)
     (tmp_path / "tsconfig.json").write_text(
@@ -195,10 +198,11 @@ def ts_project(tmp_path: Path) -> Path:
 
 
 def test_typescript_checker(ts_project: Path) -> None:
+    from typeinf.annotate.dts import typescript_from_env
     from typeinf.checker.typescript import typescript_checker
 
     path = ts_project / "src" / "a.ts"
-    with typescript_checker(ts_project) as ck:
+    with typescript_checker(ts_project, typescript=typescript_from_env()) as ck:
         assert ck.types_at(
             "src/a.ts", [(1, 13, "var"), (2, 16, "return"), (6, 6, "param"), (6, 4, "return")]
         ) == ["number", "string", "number", "number[]"]

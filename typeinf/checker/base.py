@@ -210,3 +210,12 @@ def checker_or_none(factory: Callable[[], Checker]) -> Checker:
     except CheckerUnavailable as exc:
         log.warning("type checker unavailable, model-only results: %s", exc)
         return NoChecker(str(exc))
+
+
+def absolute(root: Path | None, path: str | Path) -> Path:
+    """A path as the checker knows it: relative ones are taken from the project's root."""
+    p = Path(path)
+    if not p.is_absolute():
+        assert root is not None, "the checker is not open"
+        p = root / p
+    return p.resolve()

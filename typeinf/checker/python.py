@@ -77,6 +77,7 @@ from .base import (
     CheckerUnavailable,
     Diagnostic,
     QueryLike,
+    absolute,
     as_query,
 )
 from .lsp_client import LspClient, codepoint_col, path_uri, utf16_col
@@ -324,11 +325,7 @@ class LspChecker(Checker):
 
     # -- documents
     def _abs(self, path: str | Path) -> Path:
-        p = Path(path)
-        if not p.is_absolute():
-            assert self.root is not None
-            p = self.root / p
-        return p.resolve()
+        return absolute(self.root, path)
 
     def _c(self) -> LspClient:
         if self.client is None:

@@ -43,6 +43,7 @@ from .base import (
     CheckerUnavailable,
     Diagnostic,
     QueryLike,
+    absolute,
     as_query,
 )
 from .lsp_client import codepoint_col, utf16_col
@@ -63,11 +64,13 @@ def find_node() -> str | None:
         return None
 
 
-def find_typescript(root: Path) -> Path | None:
+def find_typescript(root: Path, configured: Path | None = None) -> Path | None:
+    """The compiler to use: `configured` (e.g. $TYPEINF_TYPESCRIPT, read by the caller), else the
+    project's or the one beside `tsc` (typeinf.annotate.dts.find_typescript); None if none."""
     from ..annotate.dts import find_typescript as _find
 
     try:
-        return _find(root)
+        return _find(root, configured)
     except Exception:  # noqa: BLE001 - NoCompiler or anything else: no compiler
         return None
 
@@ -181,11 +184,7 @@ class TypeScriptChecker(Checker):
 
     # -- the interface
     def _abs(self, path: str | Path) -> Path:
-        p = Path(path)
-        if not p.is_absolute():
-            assert self.root is not None
-            p = self.root / p
-        return p.resolve()
+        return absolute(self.root, path)
 
     def _lines(self, p: Path) -> list[str]:
         if p not in self._texts:

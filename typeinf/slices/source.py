@@ -217,18 +217,14 @@ class Source:
 
 def syntax_diagnostics(source: Source, root: Node, limit: int = 5) -> list[Diagnostic]:
     """Lines with ERROR or MISSING nodes (the first few), for warnings."""
-    out: list[Diagnostic] = []
-    if not root.has_error:
-        return out
-    stack = [root]
-    while stack and len(out) < limit:
-        node = stack.pop()
-        if node.type == "ERROR" or node.is_missing:
-            line = source.line_of(node.start_byte) + 1
-            what = f"missing {node.type!r}" if node.is_missing else "syntax error"
-            out.append(Diagnostic(line, f"{what}; slices were recovered for the code that parses"))
-        elif node.has_error:
-            stack.extend(reversed(node.children))
+    out = []
+    for node in error_nodes(root, limit):
+        what = f"missing {node.type!r}" if node.is_missing else "syntax error"
+        out.append(
+            Diagnostic(
+                source.line_of(node.start_byte) + 1, f"{what}; slices were recovered for the code that parses"
+            )
+        )
     out.sort(key=lambda d: d.line)
     return out
 
