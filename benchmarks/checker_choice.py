@@ -40,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import load  # noqa: E402
 
+from typeinf.annotate.dts import typescript_from_env  # noqa: E402
 from typeinf.checker.base import CheckerUnavailable, Query  # noqa: E402
 from typeinf.checker.lsp_client import _tree_hwm, path_uri  # noqa: E402
 from typeinf.checker.python import BACKENDS, find_executable, writable_type  # noqa: E402
-from typeinf.annotate.dts import typescript_from_env  # noqa: E402
 from typeinf.checker.typescript import TypeScriptChecker  # noqa: E402
 
 KINDS = ("param", "return", "var")
