@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from ..lang import PY_SCOPE_BUILTINS
+from . import vocabulary as vocab
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .source import (
@@ -976,35 +977,35 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder, parent: Parents) -
     elif pt == "as_pattern" and (item := parent(p)) is not None and item.type == "with_item":
         eb.call_on("__enter__", 0)
     elif pt == "yield":
-        eb.operator("yield", "", "unary")
+        eb.operator(vocab.YIELD, "", "unary")
     elif pt in ("interpolation", "format_expression"):
-        eb.operator("format", "str", "unary")
+        eb.operator(vocab.FORMAT, "str", "unary")
     elif pt == "assignment" and p.child_by_field_name("right") == node:
         left = p.child_by_field_name("left")
         if left is not None:
-            eb.operator("=", operand_kind(src, left), "right")
+            eb.operator(vocab.ASSIGN, operand_kind(src, left), "right")
     elif pt in ("if_statement", "while_statement", "elif_clause", "assert_statement"):
-        eb.operator("truthy", "", "unary")
+        eb.operator(vocab.TRUTHY, "", "unary")
     elif pt == "conditional_expression":
         kids = p.named_children
         if len(kids) == 3 and kids[1] == node:
-            eb.operator("truthy", "", "unary")
+            eb.operator(vocab.TRUTHY, "", "unary")
         else:
             other = kids[2] if kids and kids[0] == node and len(kids) == 3 else kids[0]
-            eb.operator("if-else", operand_kind(src, other), "left")
+            eb.operator(vocab.IF_ELSE, operand_kind(src, other), "left")
     elif pt in ("list", "tuple", "set", "expression_list"):
-        eb.operator("element", _COLLECTIONS.get(pt, "tuple"), "unary")
+        eb.operator(vocab.ELEMENT, _COLLECTIONS.get(pt, "tuple"), "unary")
     elif pt == "pair":
         key = p.child_by_field_name("key") == node
-        eb.operator("dict-key" if key else "dict-value", "dict", "unary")
+        eb.operator(vocab.DICT_KEY if key else vocab.DICT_VALUE, "dict", "unary")
     elif pt == "subscript":
         value = p.child_by_field_name("value")
         if value is not None:
-            eb.operator("index", operand_kind(src, value), "right")
+            eb.operator(vocab.INDEX, operand_kind(src, value), "right")
     elif pt == "slice":
-        eb.operator("slice-bound", "int", "unary")
+        eb.operator(vocab.SLICE_BOUND, "int", "unary")
     elif pt == "raise_statement":
-        eb.operator("raise", "", "unary")
+        eb.operator(vocab.RAISE, "", "unary")
 
 
 def _comparison(src: Source, p: Node, node: Node, eb: EvidenceBuilder) -> None:

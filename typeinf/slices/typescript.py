@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..lang import TS_SCOPE_BUILTINS
+from . import vocabulary as vocab
 from .evidence import EvidenceBuilder
 from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .source import WINDOW_LINES, Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
@@ -1188,7 +1189,7 @@ class _EvidenceBuilder:
             return
         name = self.text(prop)
         if parent.child_by_field_name("optional_chain") is not None:
-            eb.operator("?.", "", "unary")
+            eb.operator(vocab.OPTIONAL, "", "unary")
         up, grand = _climb(parent, self.parent)
         if (
             grand is not None
@@ -1218,7 +1219,7 @@ class _EvidenceBuilder:
         if obj == node:
             eb.subscript(self.operand(parent.child_by_field_name("index")))
         else:
-            eb.operator("index", self.operand(obj), "right")
+            eb.operator(vocab.INDEX, self.operand(obj), "right")
 
     def use_call(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         field_name = "function" if parent.type == "call_expression" else "constructor"
@@ -1243,7 +1244,7 @@ class _EvidenceBuilder:
         elif holder.type == "array":
             eb.iterated()
         elif holder.type == "object":
-            eb.operator("spread", "object", "unary")
+            eb.operator(vocab.SPREAD, "object", "unary")
         elif holder.type == "jsx_expression" and (element := self.parent(holder)) is not None:
             tag = element.child_by_field_name("name")
             eb.passed_to(f"<{self.text(tag)}>" if tag is not None else "<>", keyword="**")
@@ -1307,12 +1308,12 @@ class _EvidenceBuilder:
             if right is not None:
                 eb.assignment(self.expr(right))
         elif left is not None:
-            eb.operator("=", self.operand(left), "right")
+            eb.operator(vocab.ASSIGN, self.operand(left), "right")
 
     def use_declarator(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         name = parent.child_by_field_name("name")
         if name is not None and parent.child_by_field_name("value") == node:
-            eb.operator("=", self.operand(name), "right")
+            eb.operator(vocab.ASSIGN, self.operand(name), "right")
 
     def use_await(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         eb.awaited()
@@ -1326,42 +1327,42 @@ class _EvidenceBuilder:
             if _operator(parent, "") == "of":
                 eb.iterated()
             else:
-                eb.operator("for-in", "", "unary")
+                eb.operator(vocab.FOR_IN, "", "unary")
 
     def use_yield(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         if _has_token(parent, "*"):
             eb.iterated()
         else:
-            eb.operator("yield", "", "unary")
+            eb.operator(vocab.YIELD, "", "unary")
 
     def use_condition(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         if parent.child_by_field_name("condition") == node:
-            eb.operator("truthy", "", "unary")
+            eb.operator(vocab.TRUTHY, "", "unary")
 
     def use_ternary(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         if parent.child_by_field_name("condition") == node:
-            eb.operator("truthy", "", "unary")
+            eb.operator(vocab.TRUTHY, "", "unary")
             return
         consequence = parent.child_by_field_name("consequence")
         other = parent.child_by_field_name("alternative") if consequence == node else consequence
-        eb.operator("if-else", self.operand(other), "left")
+        eb.operator(vocab.IF_ELSE, self.operand(other), "left")
 
     def use_template(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
-        eb.operator("format", "string", "unary")
+        eb.operator(vocab.FORMAT, "string", "unary")
 
     def use_element(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
-        eb.operator("element", "array", "unary")
+        eb.operator(vocab.ELEMENT, "array", "unary")
 
     def use_pair(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         if parent.child_by_field_name("value") == node:
-            eb.operator("dict-value", "object", "unary")
+            eb.operator(vocab.DICT_VALUE, "object", "unary")
 
     def use_shorthand(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
         if node.type == "shorthand_property_identifier":
-            eb.operator("dict-value", "object", "unary")
+            eb.operator(vocab.DICT_VALUE, "object", "unary")
 
     def use_throw(self, eb: EvidenceBuilder, node: Node, parent: Node) -> None:
-        eb.operator("raise", "", "unary")
+        eb.operator(vocab.RAISE, "", "unary")
 
 
 def _completes(node: Node, depth: int = 0) -> bool:
