@@ -79,4 +79,4 @@ def test_predict_shows_what_annotate_writes_and_marks_it(tmp_path):
         timeout=300,
     ).stdout
     assert sum("[annotate]" in line for line in text.splitlines()) == len(written)
-    assert "| " in text  # alternatives are shown
+    assert "| model: " in text  # alternatives are shown, with the model's scores

@@ -435,7 +435,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(
                 f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  ({p.confidence:.2f}, {p.source})"
                 + ("  [annotate]" if marked else "")
-                + (f"  | {others}" if others else "")
+                # the first figure is the calibrated confidence; the alternatives' are the model's scores
+                + (f"  | model: {others}" if others else "")
             )
     return EXIT_FAILED if failures else EXIT_OK
 
