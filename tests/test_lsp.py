@@ -3,6 +3,7 @@ capabilities), against `typeinf lsp` with the shipped model."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -168,7 +169,13 @@ async def test_settings_change_and_invalid_settings(client: LanguageClient):
 async def test_types_of_other_project_modules_are_predicted_and_imported(client: LanguageClient):
     text = "def render(widget, width):\n    widget.resize(width)\n    widget.draw()\n    return widget\n"
     uri = open_doc(client, "app.py", text)
-    got = await hints(client, uri, text)
+    # the project index is scanned in its own thread: until it is complete, hints are made with what
+    # is indexed so far and refreshed later (workspace/inlayHint/refresh), so ask until they are
+    for _ in range(60):
+        got = await hints(client, uri, text)
+        if any(h.label == ": Widget" for h in got):
+            break
+        await asyncio.sleep(0.5)
     assert any(h.label == ": Widget" and h.position == lsp.Position(0, 17) for h in got), [
         h.label for h in got
     ]
