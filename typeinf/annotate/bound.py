@@ -177,9 +177,10 @@ def _type_params(node: ast.AST) -> set[str]:
 class _Walker:
     """Visits every scope with the names bound when each of its statements runs."""
 
-    def __init__(self, data: bytes, line_starts: list[int]) -> None:
+    def __init__(self, data: bytes, line_starts: list[int], module_names: Env) -> None:
         self.data = data
         self.line_starts = line_starts
+        self.scope_names = module_names  # what the body of a function being visited sees
         self.envs: dict[Key, Env | None] = {}
         self.annotations: list[tuple[ast.expr, Env]] = []  # every evaluated annotation, with its env
 
@@ -191,21 +192,21 @@ class _Walker:
         m = _DEF_HEAD.match(self.data, at)
         return m.end() if m else at
 
-    def block(self, body: list[ast.stmt], outer: Env, evaluated: bool, in_function: bool) -> None:
-        """`outer`: names visible from enclosing scopes; `evaluated`: variable annotations of
+    def block(self, body: list[ast.stmt], outer: Env, evaluated: bool) -> None:
+        """`outer`: names visible when the block starts; `evaluated`: variable annotations of
         this scope are evaluated (module and class bodies)."""
         local: set[str] = set()
         for stmt in body:
-            self.statement(stmt, outer | local, evaluated, in_function)
+            self.statement(stmt, outer | local, evaluated)
             local |= bound_by(stmt)
 
-    def statement(self, stmt: ast.stmt, env: Env, evaluated: bool, in_function: bool) -> None:
+    def statement(self, stmt: ast.stmt, env: Env, evaluated: bool) -> None:
         if isinstance(stmt, _FUNCS):
-            self.function(stmt, env, in_function)
+            self.function(stmt, env)
             return
         if isinstance(stmt, ast.ClassDef):
             # a class body runs at once, seeing the enclosing scope as it is now
-            self.block(stmt.body, env | _type_params(stmt), evaluated=True, in_function=in_function)
+            self.block(stmt.body, env | _type_params(stmt), evaluated=True)
             return
         if isinstance(stmt, ast.Assign):
             for t in stmt.targets:
@@ -213,15 +214,10 @@ class _Walker:
                     self.envs[("var", self.offset(t.lineno, t.col_offset))] = env if evaluated else None
         elif isinstance(stmt, ast.AnnAssign) and evaluated:
             self.annotations.append((stmt.annotation, env))
-        seen: Env = env
-        for block in _blocks_in_order(stmt):
-            # statements nested in a compound statement run in this scope, in order
-            local: set[str] = set()
-            for s in block:
-                self.statement(s, seen | local, evaluated, in_function)
-                local |= bound_by(s)
+        for block in _blocks_in_order(stmt):  # nested statements run in this scope, in order
+            self.block(block, env, evaluated)
 
-    def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, env: Env, in_function: bool) -> None:
+    def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, env: Env) -> None:
         header_env = env | _type_params(fn)
         self.envs[("return", self.name_offset(fn))] = header_env
         a = fn.args
@@ -237,10 +233,8 @@ class _Walker:
         saved = self.scope_names
         own = _params(fn) | _type_params(fn)
         self.scope_names = frozenset(saved | own | _all_bound(fn.body))  # what nested bodies see
-        self.block(fn.body, frozenset(saved | own), evaluated=False, in_function=True)
+        self.block(fn.body, frozenset(saved | own), evaluated=False)
         self.scope_names = saved
-
-    scope_names: Env = BUILTINS
 
 
 def _blocks_in_order(stmt: ast.stmt) -> list[list[ast.stmt]]:
@@ -252,9 +246,8 @@ def _blocks_in_order(stmt: ast.stmt) -> list[list[ast.stmt]]:
 
 
 def _walk(tree: ast.Module, data: bytes) -> _Walker:
-    w = _Walker(data, line_starts(data, universal=True))
-    w.scope_names = frozenset(BUILTINS | _all_bound(tree.body))
-    w.block(tree.body, BUILTINS, evaluated=True, in_function=False)
+    w = _Walker(data, line_starts(data, universal=True), frozenset(BUILTINS | _all_bound(tree.body)))
+    w.block(tree.body, BUILTINS, evaluated=True)
     return w
 
 

@@ -26,16 +26,19 @@ from .bound import unbound_annotation_names
 MAX_DEPTH = 500
 
 
-def _compiles(text: str) -> SyntaxError | None:
+def _compiled(text: str) -> ast.Module | SyntaxError:
+    """The module's `ast` if it compiles (parsed once, then compiled from the tree: the symbol
+    table and code generation run as for the text), else why not."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarning (invalid escapes ...) is not our business
-            compile(text, "<typeinf>", "exec", dont_inherit=True)
+            tree = ast.parse(text)
+            compile(tree, "<typeinf>", "exec", dont_inherit=True)
     except SyntaxError as e:
         return e
     except (ValueError, RecursionError, MemoryError) as e:  # NUL bytes, too deep for CPython
         return SyntaxError(f"{type(e).__name__}: {e}")
-    return None
+    return tree
 
 
 def _tree(text: str) -> ast.Module | None:
@@ -47,15 +50,13 @@ def _tree(text: str) -> ast.Module | None:
 
 def python_problem(old: str, new: str) -> str | None:
     """Why the annotated text `new` must not be written over `old`, or None."""
-    if _compiles(old) is not None:
+    old_tree = _compiled(old)
+    if isinstance(old_tree, SyntaxError):
         return None
-    err = _compiles(new)
-    if err is not None:
-        where = f" (line {err.lineno})" if err.lineno else ""
-        return f"the annotated file would not compile: {err.msg}{where}; nothing written"
-    old_tree, new_tree = _tree(old), _tree(new)
-    if old_tree is None or new_tree is None:
-        return None
+    new_tree = _compiled(new)
+    if isinstance(new_tree, SyntaxError):
+        where = f" (line {new_tree.lineno})" if new_tree.lineno else ""
+        return f"the annotated file would not compile: {new_tree.msg}{where}; nothing written"
     before = Counter(name for _, name in unbound_annotation_names(old_tree, old.encode("utf-8")))
     for line, name in unbound_annotation_names(new_tree, new.encode("utf-8")):
         if before[name] > 0:
