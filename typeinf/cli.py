@@ -397,6 +397,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     failures: list[Skipped] = []
     groups = []  # every file's unannotated sites, for one batched model pass over all of them
     sources = []
+    sliced = {}  # annotate's first round reads these instead of slicing again
     for src, read in iter_sources(args, settings, failures):
         got = _slice(src, read.data, failures)
         if got is None:
@@ -405,9 +406,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         groups.append((todo, index.types_for(src.path, src.language)))
         if not got[1]:  # annotate writes only files that parse
             sources.append((src, read.data, display_path(src.path), project_relative(src.path, root)))
+            sliced[src.path] = got[0]
     options = _annotate_options(settings, predictor)
     written: dict[tuple[str, int, int, str], Prediction] = {}
-    for r in annotate_files(sources, predictor, index, options) if sources else []:
+    for r in annotate_files(sources, predictor, index, options, sliced=sliced) if sources else []:
         if r.error is None:
             for p in (e.prediction for e in r.applied if e.prediction is not None):
                 written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p

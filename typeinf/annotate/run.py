@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -115,16 +115,18 @@ def annotate_files(
     options: Options,
     jobs: int | None = None,
     rounds: int = MAX_ROUNDS,
+    sliced: Mapping[Path, list[Slice]] | None = None,
 ) -> list[FileResult]:
     """Plan and apply annotations for (source, data, display path, project-relative path).
-    With `rounds=1` every applied edit is positioned in the original text (what `--verify` needs)."""
+    With `rounds=1` every applied edit is positioned in the original text (what `--verify` needs).
+    `sliced`: files the caller has already sliced (as read, without syntax errors), not sliced again."""
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     files = [FileResult(src, rel, proj_rel, data) for src, data, rel, proj_rel in sources]
     if any(f.source.language == "python" for f in files):
         from . import python  # noqa: F401 - libcst, imported once here rather than in each worker
     todo = files
     for first in [True] + [False] * (rounds - 1):
-        todo = _round(todo, predictor, index, options, jobs, first)
+        todo = _round(todo, predictor, index, options, jobs, first, sliced if first else None)
         if not todo:
             break
     return files
@@ -137,12 +139,16 @@ def _round(
     options: Options,
     jobs: int,
     first: bool,
+    known: Mapping[Path, list[Slice]] | None = None,
 ) -> list[FileResult]:
     """One round of slice -> predict -> plan -> apply; returns the files it changed.  In later rounds
     (on the text the earlier ones wrote) a file that fails keeps what the earlier rounds wrote."""
-    prog = Progress("slicing" if first else "checking", len(files))
-    sliced = _map(_slice_one, [(_current(f), f.source.language, f.rel) for f in files], jobs, prog)
+    known = known or {}
+    rest = [f for f in files if f.source.path not in known]
+    prog = Progress("slicing" if first else "checking", len(rest))
+    fresh = iter(_map(_slice_one, [(_current(f), f.source.language, f.rel) for f in rest], jobs, prog))
     prog.done()
+    sliced = [(known[f.source.path], None) if f.source.path in known else next(fresh) for f in files]
     groups: list[tuple[list[Slice], list[Any]]] = []
     owners: list[FileResult] = []
     for f, got in zip(files, sliced, strict=True):
