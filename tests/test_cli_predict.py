@@ -80,3 +80,11 @@ def test_predict_shows_what_annotate_writes_and_marks_it(tmp_path):
     ).stdout
     assert sum("[annotate]" in line for line in text.splitlines()) == len(written)
     assert "| model: " in text  # alternatives are shown, with the model's scores
+
+
+def test_an_unknown_setting_is_warned_about_once(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.typeinf]\nbogus = 1\n")
+    (tmp_path / "m.py").write_text("def f(x=1):\n    return x\n")
+    r = subprocess.run([sys.executable, "-m", "typeinf", "predict", "m.py"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0 and r.stderr.count("unknown setting") == 1, r.stderr

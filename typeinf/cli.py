@@ -386,7 +386,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .project import ProjectIndex, find_root
 
     settings = _settings(args)
-    predictor = _load_predictor(args)
+    predictor = _load_predictor(args, settings)
     if predictor is None:
         return EXIT_USAGE
     root = args.project if args.project is not None else find_root(_first_path(args))
@@ -476,11 +476,11 @@ def _annotate_options(
     )
 
 
-def _load_predictor(args: argparse.Namespace):  # noqa: ANN202 - Predictor | None
+def _load_predictor(args: argparse.Namespace, project: Settings):  # noqa: ANN202 - Predictor | None
     from .predict import ModelMissing, Predictor, PredictorSettings
 
     settings = PredictorSettings.from_env()  # the environment, read once, here at the edge
-    configured = _settings(args).cache_dir
+    configured = project.cache_dir
     if args.no_cache:
         settings = replace(settings, cache_dir=None)
     elif configured is not None and settings.cache_dir is not None and "TYPEINF_CACHE_DIR" not in os.environ:
@@ -522,7 +522,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         warn(problem)
         return EXIT_USAGE
     settings = _settings(args)
-    predictor = _load_predictor(args)
+    predictor = _load_predictor(args, settings)
     if predictor is None:
         return EXIT_USAGE
     write_back = WriteBack.from_flags(check=args.check, diff=args.diff, stubs=args.stubs is not None)
