@@ -20,13 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from typeinf.features import N_FEATURES  # noqa: E402
 from typeinf.files import SourceFile, walk  # noqa: E402
-from typeinf.finalize import finalize  # noqa: E402
-from typeinf.model_io import MAX_TOKENS, encode_names, pad_batch  # noqa: E402
-from typeinf.predict import Predictor, PredictorSettings  # noqa: E402
-from typeinf.project import ProjectIndex  # noqa: E402
-from typeinf.scorer import TOKEN_BUDGET, decode, features, length_batches  # noqa: E402
+from typeinf.inference.encoding import MAX_TOKENS, encode_names, pad_batch  # noqa: E402
+from typeinf.inference.features import N_FEATURES  # noqa: E402
+from typeinf.inference.finalize import finalize  # noqa: E402
+from typeinf.inference.predict import Predictor, PredictorSettings  # noqa: E402
+from typeinf.inference.project import ProjectIndex  # noqa: E402
+from typeinf.inference.scorer import TOKEN_BUDGET, decode, features, length_batches  # noqa: E402
 from typeinf.slices import extract_with_diagnostics  # noqa: E402
 
 
@@ -97,7 +97,7 @@ def one_run(root: Path, lang: str | None) -> tuple[dict[str, float], list[int], 
     t["model"] = t_model
     t["decode"] = t_decode
 
-    from typeinf.scorer import Ranking
+    from typeinf.inference.scorer import Ranking
 
     t0 = time.perf_counter()
     for (s, _), r in zip(sites, rankings, strict=True):

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from typeinf.files import SourceFile, read_source, walk
-from typeinf.predict import Predictor
+from typeinf.inference.predict import Predictor
 from typeinf.slices import extract_with_diagnostics
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness import load
 
-from typeinf.bundle import MODEL_DIR, Calibration
+from typeinf.inference.bundle import MODEL_DIR, Calibration
 
 
 def run_project(lang: str, src: Path, drop: bool, tmp: Path, baseline: bool = False) -> dict:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typeinf.annotate import Options, plan
 from typeinf.annotate.python import _annotate_module, _annotate_units, annotate_python
 from typeinf.files import SourceFile, read_source, walk
-from typeinf.predict import Predictor
-from typeinf.project import ProjectIndex
+from typeinf.inference.predict import Predictor
+from typeinf.inference.project import ProjectIndex
 from typeinf.slices import extract_with_diagnostics
 
 

@@ -53,7 +53,7 @@ def valid_scorer(data: Path, sites: int) -> Callable[[dict[str, torch.Tensor], d
 
     from models.network import NetConfig, TypeNet
     from models.train import Split, evaluate
-    from typeinf.model_io import ModelConfig
+    from typeinf.inference.encoding import ModelConfig
 
     valid = Split(data / "valid.npz")
     cfg = ModelConfig.load(data / "model")

@@ -4,7 +4,7 @@
     tokenizer    byte-level BPE (the `tokenizers` library) trained on train-split site texts
     arrays       per split: token ids, local candidates (name tokens + features), targets
 
-Uses typeinf.features (the same code as prediction time) for the site text and candidates.
+Uses typeinf.inference.features (the same code as prediction time) for the site text and candidates.
 A label can be named by a vocabulary entry and/or by local candidates; all of them are
 targets (the loss is over their total probability).  Sites whose label neither can name are
 kept (they count as misses in evaluation) but carry no target.
@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from typeinf.features import N_FEATURES, ProjectType, site_text
-from typeinf.model_io import CAND_TOKENS, MAX_TOKENS, ModelConfig, encode_names
-from typeinf.project import module_name
-from typeinf.scorer import features
+from typeinf.inference.encoding import CAND_TOKENS, MAX_TOKENS, ModelConfig, encode_names
+from typeinf.inference.features import N_FEATURES, ProjectType, site_text
+from typeinf.inference.project import module_name
+from typeinf.inference.scorer import features
+from typeinf.inference.static import static_fact
 from typeinf.slices import slice_from_dict
-from typeinf.static import static_fact
 
 LANGS = ("python", "typescript")
 ECO_OF = {"python": "python", "typescript": "npm"}
@@ -263,7 +263,7 @@ def encode_split(
 
 
 def refresh_static(shards: Path, out: Path, split: str, inferred: bool) -> int:
-    """Recompute the meta's static facts (typeinf.static) after a rule changed, without
+    """Recompute the meta's static facts (typeinf.inference.static) after a rule changed, without
     re-encoding: the facts are not model inputs, only evaluation and calibration read them."""
     path = out / f"{split}.meta.jsonl"
     tmp = path.with_suffix(".tmp")
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--refresh-static",
         action="store_true",
-        help="only recompute the static facts in the splits' meta (after a rule in typeinf.static changed)",
+        help="only recompute the static facts in the splits' meta (after a rule in typeinf.inference.static changed)",
     )
     args = ap.parse_args(argv)
     out: Path = args.out

@@ -1,7 +1,7 @@
 """Evaluate the shipped model on held-out packages: `python -m models.evaluate`.
 
     1. calibrate on the validation split: the softmax temperature (least NLL), the precision of
-       each static-fact rule, the confidence calibrator (typeinf.confidence) and the confidence
+       each static-fact rule, the confidence calibrator (typeinf.inference.confidence) and the confidence
        threshold that gives >= 95% precision;
        written to the model directory (thresholds.json, static_rules.json);
     2. evaluate on the test split: top-1 / top-5 exact match (after typeinf.types.normalize)
@@ -10,9 +10,9 @@
     3. write models/eval/results.json (and the tables for the model card).
 
 Runs the INT8 ONNX model through the runtime's own pieces, on the arrays that models.dataset
-built with typeinf.features (the runtime feature code): the session of typeinf.scorer.Scorer, its
-decoding steps (site_logits, labels, merge), typeinf.finalize.combine for the final prediction,
-and typeinf.bundle.Calibration for what is fitted and written.
+built with typeinf.inference.features (the runtime feature code): the session of typeinf.inference.scorer.Scorer, its
+decoding steps (site_logits, labels, merge), typeinf.inference.finalize.combine for the final prediction,
+and typeinf.inference.bundle.Calibration for what is fitted and written.
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ from typing import Any
 import numpy as np
 
 from models.dataset import cache_dir
-from typeinf.bundle import MODEL_DIR, RULE_PRIOR, Calibration, ModelBundle
-from typeinf.confidence import confidence_features
-from typeinf.confidence import fit as fit_calibrator
-from typeinf.finalize import Choice, combine
-from typeinf.model_io import pad_batch
-from typeinf.scorer import Scorer, labels, merge, site_logits
-from typeinf.static import Fact, rule_key
+from typeinf.inference.bundle import MODEL_DIR, RULE_PRIOR, Calibration, ModelBundle
+from typeinf.inference.confidence import confidence_features
+from typeinf.inference.confidence import fit as fit_calibrator
+from typeinf.inference.encoding import pad_batch
+from typeinf.inference.finalize import Choice, combine
+from typeinf.inference.scorer import Scorer, labels, merge, site_logits
+from typeinf.inference.static import Fact, rule_key
 from typeinf.types import base_type
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@
     python -m models.export [--checkpoint ~/.cache/typeinf/train/best.pt] [--out typeinf/model]
 
 Writes typeinf.onnx (INT8, see `quantize`), tokenizer.json, types.json, config.json and an
-explicitly uncalibrated thresholds.json / static_rules.json (typeinf.bundle.UNCALIBRATED: the new
+explicitly uncalibrated thresholds.json / static_rules.json (typeinf.inference.bundle.UNCALIBRATED: the new
 weights' calibration is models.evaluate's to fit); checks the INT8 model against PyTorch on real
 inputs and reports how often the first choice agrees.
 """
@@ -26,8 +26,8 @@ import torch
 from models.dataset import cache_dir
 from models.network import NetConfig, TypeNet
 from models.train import Split, lang_mask, to_torch
-from typeinf.bundle import UNCALIBRATED
-from typeinf.model_io import ModelConfig
+from typeinf.inference.bundle import UNCALIBRATED
+from typeinf.inference.encoding import ModelConfig
 from typeinf.types import normalize
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@
 The weights are read back from the INT8 ONNX file (dequantized: exactly the values the shipped
 model computes with), loaded into `models.network.TypeNet`, exported to fp32 ONNX and quantized
 again by `models.export.quantize` (static activation scales). Calibration inputs are the runtime's
-own model inputs (`typeinf.scorer.Scorer`, recorded through the session it is given) for up to
+own model inputs (`typeinf.inference.scorer.Scorer`, recorded through the session it is given) for up to
 3,000 sites of each directory: pass unpacked
 packages of the validation split (`python -m models.corpus unpack --dest DIR NAME ...`).
 Prints how often the new file's first choice matches the dequantized fp32 model and the old file.
@@ -27,8 +27,8 @@ import torch
 
 from models.export import export_onnx, quantize
 from models.network import NetConfig, TypeNet
-from typeinf.bundle import ModelBundle
-from typeinf.scorer import Scorer, new_session
+from typeinf.inference.bundle import ModelBundle
+from typeinf.inference.scorer import Scorer, new_session
 from typeinf.slices import extract, language_for_path
 
 EVAL = Path(__file__).resolve().parent / "eval"

@@ -22,8 +22,8 @@ import torch
 
 from models.dataset import cache_dir
 from models.network import NetConfig, TypeNet
-from typeinf.features import N_FEATURES
-from typeinf.model_io import MAX_TOKENS, ModelConfig, pad_batch
+from typeinf.inference.encoding import MAX_TOKENS, ModelConfig, pad_batch
+from typeinf.inference.features import N_FEATURES
 
 
 class Split:

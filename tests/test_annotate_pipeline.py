@@ -18,8 +18,8 @@ from typeinf.annotate.python import annotate_python
 from typeinf.annotate.report import Report, WriteBack
 from typeinf.annotate.verify import Verdict
 from typeinf.files import Read, SourceFile, read_file
-from typeinf.predict import Prediction
-from typeinf.project import ProjectIndex
+from typeinf.inference.predict import Prediction
+from typeinf.inference.project import ProjectIndex
 from typeinf.slices import Slice, extract
 
 

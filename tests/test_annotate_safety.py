@@ -267,7 +267,7 @@ def test_the_typescript_compilers_parser_judges_the_annotated_text(tmp_path):
 
 def test_collections_types_are_imported_not_assumed_builtin():
     from typeinf.annotate import plan
-    from typeinf.finalize import Prediction
+    from typeinf.inference.finalize import Prediction
 
     src = "def f(q=None):\n    q.append(1)\n    return q\n"
     sl = next(s for s in extract(src, "python", "m.py") if s.kind == "param")

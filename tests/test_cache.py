@@ -1,4 +1,4 @@
-"""The persistent ranking cache (typeinf.cache): a second run on unchanged code does no model work
+"""The persistent ranking cache (typeinf.inference.cache): a second run on unchanged code does no model work
 and predicts the same; entries are bounded; a cache that cannot be used is a miss, not an error."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from typeinf.cache import RankingCache, namespace
-from typeinf.predict import Predictor, PredictorSettings
+from typeinf.inference.cache import RankingCache, namespace
+from typeinf.inference.predict import Predictor, PredictorSettings
 from typeinf.slices import extract
 
 SRC = "def is_on(config, strict=False):\n    if strict:\n        return False\n    return config.enabled\n"

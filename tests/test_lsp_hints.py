@@ -3,7 +3,7 @@ changed line ranges.  Pure functions: no server."""
 
 from dataclasses import replace
 
-from typeinf.finalize import Prediction
+from typeinf.inference.finalize import Prediction
 from typeinf.lsp.hints import Insertion, annotated_default, changed_lines, insertions, map_insertions, tooltip
 from typeinf.slices import extract
 

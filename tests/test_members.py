@@ -1,10 +1,10 @@
-"""Class members (typeinf/members.py) and the check that rules out candidates lacking a used member."""
+"""Class members (typeinf/inference/members.py) and the check that rules out candidates lacking a used member."""
 
 from __future__ import annotations
 
-from typeinf.members import BUILTIN_MEMBERS, class_defs, class_of, resolve, used_members
-from typeinf.predict import rule_out_by_members
-from typeinf.project import ProjectIndex
+from typeinf.inference.members import BUILTIN_MEMBERS, class_defs, class_of, resolve, used_members
+from typeinf.inference.predict import rule_out_by_members
+from typeinf.inference.project import ProjectIndex
 from typeinf.slices.source import parse
 
 PY = b"""

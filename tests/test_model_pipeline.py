@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from typeinf.features import N_FEATURES
-from typeinf.model_io import MAX_TOKENS, encode_names
-from typeinf.predict import Predictor
+from typeinf.inference.encoding import MAX_TOKENS, encode_names
+from typeinf.inference.features import N_FEATURES
+from typeinf.inference.predict import Predictor
 from typeinf.slices import slice_from_dict
 
 FIXTURE = ROOT / "tests" / "fixtures" / "corpus"
@@ -195,8 +195,8 @@ def test_export_respells_nullable_callbacks_of_old_vocabularies():
 
 
 def test_length_batches_cover_every_site_within_the_budget():
-    from typeinf.model_io import MAX_TOKENS
-    from typeinf.scorer import length_batches
+    from typeinf.inference.encoding import MAX_TOKENS
+    from typeinf.inference.scorer import length_batches
 
     lengths = [5, 300, 40, 41, 7, 128, 90, 2, 60, 60, 60]
     batches = length_batches(lengths, max_batch=4, token_budget=200)
@@ -227,12 +227,12 @@ def test_shipped_model_scores_a_site_the_same_whatever_its_batch():
 def test_many_sites_run_in_one_stream_per_thread_with_the_same_rankings():
     """A project's sites go to one single-threaded session per thread, chunk by chunk as their
     features are computed; the rankings are those of one session taking every batch in turn."""
-    from typeinf.bundle import ModelBundle
-    from typeinf.scorer import Scorer
+    from typeinf.inference.bundle import ModelBundle
+    from typeinf.inference.scorer import Scorer
     from typeinf.slices import extract
 
     src = (ROOT / "typeinf" / "annotate" / "python.py").read_text() + (
-        ROOT / "typeinf" / "scorer.py"
+        ROOT / "typeinf" / "inference" / "scorer.py"
     ).read_text()
     slices = extract(src, "python", "m.py")
     assert len(slices) > 100
@@ -280,7 +280,7 @@ def test_a_network_grown_with_candidate_attention_starts_with_the_same_scores_an
     from models import export, train
     from models.network import NetConfig, TypeNet
     from models.train import Split, to_torch
-    from typeinf.model_io import ModelConfig
+    from typeinf.inference.encoding import ModelConfig
 
     data, _, _ = trained
     parent_ck = Path(data).parent / "train" / "best.pt"
@@ -390,7 +390,7 @@ def test_averaged_weights_interpolate_between_a_stage_and_its_grown_continuation
     from models import average, train
     from models.network import NetConfig, TypeNet
     from models.train import Split, to_torch
-    from typeinf.model_io import ModelConfig
+    from typeinf.inference.encoding import ModelConfig
 
     data, _, _ = trained
     parent_ck = Path(data).parent / "train" / "best.pt"

@@ -7,7 +7,7 @@ import json
 import textwrap
 from dataclasses import asdict
 
-from typeinf.slices.model import CallOn, Expr, Neighbour, Operation, PassedTo, Slice, slice_from_dict
+from typeinf.slices.data import CallOn, Expr, Neighbour, Operation, PassedTo, Slice, slice_from_dict
 from typeinf.slices.typescript import extract_typescript
 
 

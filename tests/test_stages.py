@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from typeinf.bundle import RULE_PRIOR, BundleError, Calibration, ModelBundle
-from typeinf.confidence import FEATURES, Calibrator
-from typeinf.finalize import combine_raw, finalize, member_table
-from typeinf.scorer import Ranking
+from typeinf.inference.bundle import RULE_PRIOR, BundleError, Calibration, ModelBundle
+from typeinf.inference.confidence import FEATURES, Calibrator
+from typeinf.inference.finalize import combine_raw, finalize, member_table
+from typeinf.inference.scorer import Ranking
+from typeinf.inference.static import Fact
 from typeinf.slices import extract
-from typeinf.static import Fact
 
 MODEL = ROOT / "typeinf" / "model"
 
@@ -70,7 +70,7 @@ def test_a_missing_or_corrupt_calibration_file_is_an_error_naming_it(
 @pytest.mark.parametrize("name", ["thresholds.json", "static_rules.json"])
 def test_the_predictor_refuses_a_model_without_its_calibration(model_copy: Path, name: str) -> None:
     """Through the facade the CLI and the editor use (they report the ValueError and stop)."""
-    from typeinf.predict import Predictor
+    from typeinf.inference.predict import Predictor
 
     (model_copy / name).unlink()
     with pytest.raises(ValueError, match=f"^{model_copy / name}: missing"):

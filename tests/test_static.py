@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from typeinf.bundle import Calibration
-from typeinf.finalize import combine, combine_raw
-from typeinf.predict import Predictor
+from typeinf.inference.bundle import Calibration
+from typeinf.inference.finalize import combine, combine_raw
+from typeinf.inference.predict import Predictor
+from typeinf.inference.static import Fact, is_stub, static_fact
 from typeinf.slices import extract
-from typeinf.static import Fact, is_stub, static_fact
 
 STUBS = '''
 import abc
@@ -133,7 +133,7 @@ def test_a_weak_rule_yields_to_a_more_confident_model() -> None:
 
 
 def test_the_confidence_calibrator_learns_and_applies():
-    from typeinf.confidence import FEATURES, Calibrator, confidence_features, fit
+    from typeinf.inference.confidence import FEATURES, Calibrator, confidence_features, fit
 
     rows, right = [], []
     for i in range(400):  # correct when the model's first choice is far ahead of the second
@@ -157,7 +157,7 @@ def test_the_confidence_calibrator_learns_and_applies():
 
 
 def test_the_throw_only_check_reads_long_or_unclosed_windows_in_one_pass() -> None:
-    from typeinf.static import _ts_throw_only
+    from typeinf.inference.static import _ts_throw_only
 
     # a backtracking pattern took exponential time on these; the check must answer, and right
     assert not _ts_throw_only("f() {" + " throw x" * 2000 + " ;;")
@@ -253,7 +253,7 @@ def test_a_function_that_can_end_without_a_value_gets_no_literal_returns_fact() 
 
 
 def test_declaration_qualifiers_are_not_predicted_as_types() -> None:
-    from typeinf.predict import types_not_qualifiers
+    from typeinf.inference.predict import types_not_qualifiers
     from typeinf.types import without_qualifier
 
     assert [
@@ -270,7 +270,7 @@ def test_declaration_qualifiers_are_not_predicted_as_types() -> None:
 
 
 def test_the_model_overrides_a_fact_only_with_a_type_that_holds_its_value() -> None:
-    from typeinf.static import holds
+    from typeinf.inference.static import holds
 
     ret_int = Fact("int", "literal-returns")
     assert not holds("bool", ret_int, "python") and not holds("str | None", ret_int, "python")

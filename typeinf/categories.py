@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable
 
 from .lang import PY_BUILTIN_NAMES, lang_family
-from .slices.model import ScopeName
+from .slices.data import ScopeName
 from .types import is_generic, names_in
 
 

@@ -382,8 +382,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Every unannotated site's prediction; where `annotate` would write one (its rounds run here,
     nothing is written), the prediction it writes, marked."""
     from .annotate.run import annotate_files, project_relative
-    from .predict import Prediction
-    from .project import ProjectIndex, find_root
+    from .inference.predict import Prediction
+    from .inference.project import ProjectIndex, find_root
 
     settings = _settings(args)
     predictor = _load_predictor(args, settings)
@@ -477,7 +477,7 @@ def _annotate_options(
 
 
 def _load_predictor(args: argparse.Namespace, project: Settings):  # noqa: ANN202 - Predictor | None
-    from .predict import ModelMissing, Predictor, PredictorSettings
+    from .inference.predict import ModelMissing, Predictor, PredictorSettings
 
     settings = PredictorSettings.from_env()  # the environment, read once, here at the edge
     configured = project.cache_dir
@@ -515,7 +515,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from .annotate.dts import typescript_from_env
     from .annotate.pipeline import Request, annotate
     from .annotate.report import Report, WriteBack
-    from .project import ProjectIndex, find_root
+    from .inference.project import ProjectIndex, find_root
 
     problem = _annotate_usage_problem(args)
     if problem is not None:

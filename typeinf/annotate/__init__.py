@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..inference.predict import Prediction
 from ..lang import (
     DEFAULT_PYTHON_TARGET,
     KINDS,
@@ -31,8 +32,7 @@ from ..lang import (
     TS_BUILTIN_NAMES,
     lang_family,
 )
-from ..predict import Prediction
-from ..slices.model import Slice
+from ..slices.data import Slice
 from ..slices.source import parse
 from ..types import names_in
 from .edits import TYPING_NAMES, Edit, NotParsable

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..predict import Prediction
+    from ..inference.predict import Prediction
 
 TYPING_NAMES = frozenset(
     "Any Callable Iterable Iterator Sequence Mapping MutableMapping MutableSequence Generator "

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from ..exit_codes import EXIT_FAILED, EXIT_USAGE
 from ..files import Read, SourceFile, display_path
+from ..inference.predict import Predictor
+from ..inference.project import ProjectIndex
 from ..lang import lang_family
-from ..predict import Predictor
-from ..project import ProjectIndex
 from . import Options, apply, write_atomic
 from .edits import Edit
 from .report import Report, Warn, WriteBack

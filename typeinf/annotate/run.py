@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..files import SourceFile
-from ..predict import Prediction, Predictor
-from ..project import ProjectIndex
+from ..inference.predict import Prediction, Predictor
+from ..inference.project import ProjectIndex
 from ..slices import TOO_DEEP, Slice, extract_with_diagnostics
 from . import NotParsable, Options, apply, plan
 from .edits import Edit

@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from tree_sitter import Node
 
 from ..annotate.typescript import _function_for_name, _param_insert, _var_insert
+from ..inference.predict import Prediction
 from ..lang import ts_async_return
-from ..predict import Prediction
 from ..slices.source import parse
 from ..text import line_of, line_starts
 

@@ -40,9 +40,9 @@ from .. import __version__
 from ..annotate import NotParsable, Options, apply, plan
 from ..annotate.run import project_relative
 from ..config import DEFAULT_MAX_BYTES, ConfigError, Settings, load_settings
+from ..inference.predict import Prediction, Predictor
+from ..inference.project import ProjectIndex, find_root
 from ..lang import DEFAULT_PYTHON_TARGET
-from ..predict import Prediction, Predictor
-from ..project import ProjectIndex, find_root
 from ..slices import extract_with_diagnostics, language_for_path
 from ..slices.source import SourceError
 from ..text import line_starts, offset_at, position

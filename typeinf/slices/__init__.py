@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from ..lang import KINDS, LANGUAGES
-from .model import SCHEMA_VERSION, Evidence, Expr, ScopeName, Slice, slice_from_dict
+from .data import SCHEMA_VERSION, Evidence, Expr, ScopeName, Slice, slice_from_dict
 from .source import Diagnostic, SourceError, decode
 
 __all__ = [

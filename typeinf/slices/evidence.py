@@ -6,7 +6,7 @@ this module owns de-duplication and the list caps, so both languages behave the 
 
 from __future__ import annotations
 
-from .model import MAX_ITEMS, CallOn, Evidence, Expr, Operation, PassedTo, clip
+from .data import MAX_ITEMS, CallOn, Evidence, Expr, Operation, PassedTo, clip
 
 
 class EvidenceBuilder:

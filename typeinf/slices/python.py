@@ -21,8 +21,8 @@ from tree_sitter import Node
 
 from ..lang import PY_SCOPE_BUILTINS
 from . import vocabulary as vocab
+from .data import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
-from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .source import (
     Diagnostic,
     Parents,

@@ -13,7 +13,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from ..lang import lang_family
 from ..text import line_of, line_starts, position
-from .model import MAX_TEXT, clip
+from .data import MAX_TEXT, clip
 
 WINDOW_LINES = 30
 

@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING
 
 from ..lang import TS_SCOPE_BUILTINS
 from . import vocabulary as vocab
+from .data import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
-from .model import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .source import WINDOW_LINES, Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
 
 if TYPE_CHECKING:

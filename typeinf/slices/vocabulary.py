@@ -1,6 +1,6 @@
 """The evidence vocabulary: the names of the uses a slicer records as `Operation`s beside the
 language's own operators (`+`, `==`, `in` ...), one home for both slicers.  The model reads these
-strings (typeinf.features renders a slice's operations as text), so each value is part of the
+strings (typeinf.inference.features renders a slice's operations as text), so each value is part of the
 model's input: changing one is a model change, not a refactoring.
 
     TRUTHY       the value is tested for truth (`if x:`, `x && y`, `not x`)

@@ -6,7 +6,7 @@
 A `Ranking` is the model's answer alone: a softmax over the language's vocabulary and the
 site's local candidates at the bundle's temperature, equal type texts added up, most probable
 first, and the module each project candidate is imported from.  No static facts, member check
-or calibrated confidence here (typeinf.finalize does that).
+or calibrated confidence here (typeinf.inference.finalize does that).
 
 The scorer owns the inference sessions (one with all threads for a few batches; one
 single-threaded stream per thread for many sites), batching by length, and a cache by slice
@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import lang_family
+from ..slices.data import Slice
 from .bundle import ModelBundle
 from .cache import RankingCache
+from .encoding import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .features import N_FEATURES, Candidate, ProjectType, local_candidates, site_text
-from .lang import lang_family
-from .model_io import MAX_TOKENS, ModelConfig, encode_names, pad_batch
-from .slices.model import Slice
 
 # Padded tokens per model call: batches of similar length, so a short site is not padded to the
 # longest one (on a 31-site function, 52 ms in one batch of 31 -> 30 ms in three).
@@ -218,7 +218,7 @@ class Scorer:
         disk: RankingCache | None = None,
     ) -> None:
         self.bundle = bundle
-        self.disk = disk  # rankings kept across runs (typeinf.cache), by model input
+        self.disk = disk  # rankings kept across runs (typeinf.inference.cache), by model input
         self.threads = threads
         self.cache_size = cache_size
         self.stream_min_sites = stream_min_sites

@@ -6,7 +6,7 @@ In order: the member check (classes lacking a member the code uses on the value 
 their probability; `members` is the table of known members, None turns the check off),
 declaration qualifiers taken off Python types, then `combine`: a static fact first with its
 rule's measured precision unless the model is more confident with a type that holds the fact's
-value, and the confidence calibrated (typeinf.confidence) into the probability that the
+value, and the confidence calibrated (typeinf.inference.confidence) into the probability that the
 prediction is exactly right.  Nothing here reads files, the environment or a model; the same
 functions serve models.evaluate on validation and test sites.
 """
@@ -17,15 +17,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ..lang import lang_family
+from ..slices.data import Slice
+from ..types import normalize, without_qualifier
 from .bundle import Calibration
 from .confidence import confidence_features
 from .features import ProjectType
-from .lang import lang_family
 from .members import BUILTIN_MEMBERS, class_of, used_members
 from .scorer import Ranking
-from .slices.model import Slice
 from .static import Fact, holds, static_fact
-from .types import normalize, without_qualifier
 
 MEMBER_PENALTY = 0.1
 
@@ -96,7 +96,7 @@ def combine(
     kind: str = "var",
 ) -> Choice:
     """The final prediction (see `combine_raw`) with its calibrated confidence: the probability,
-    fitted on the validation split (typeinf.confidence), that it is exactly right."""
+    fitted on the validation split (typeinf.inference.confidence), that it is exactly right."""
     t, conf, source, out = combine_raw(calibration, fam, fact, alts, top_k, kind)
     calibrator = calibration.calibrators.get(fam)
     if calibrator is None or not t:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from .config import DEFAULT_MAX_BYTES
+from ..config import DEFAULT_MAX_BYTES
+from ..files import SourceFile, read_source, walk
+from ..lang import lang_family
+from ..memo import BoundedCache
+from ..slices.source import parse
 from .features import ProjectType
-from .files import SourceFile, read_source, walk
-from .lang import lang_family
 from .members import ClassDef, class_defs, resolve, top_level
-from .memo import BoundedCache
-from .slices.source import parse
 
 ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
 _PY_DEFS = {"class_definition": "class"}

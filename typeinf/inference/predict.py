@@ -5,15 +5,15 @@
 
 A thin facade over three stages with public interfaces:
 
-    typeinf.bundle    ModelBundle.load(dir): the model's files, strictly, into frozen values
+    typeinf.inference.bundle    ModelBundle.load(dir): the model's files, strictly, into frozen values
                       (config, tokenizer, and the Calibration fitted on the validation split)
-    typeinf.scorer    Scorer(bundle).rank(slices): sessions, batching and caches -> Ranking per slice
-    typeinf.finalize  finalize(calibration, slice, ranking): member check, qualifiers, static
+    typeinf.inference.scorer    Scorer(bundle).rank(slices): sessions, batching and caches -> Ranking per slice
+    typeinf.inference.finalize  finalize(calibration, slice, ranking): member check, qualifiers, static
                       facts and calibrated confidence -> Prediction (pure)
 
 A prediction's confidence is calibrated: model probabilities go through the temperature
 fitted on the validation split, static facts carry the precision their rule reached there, and
-a logistic calibrator fitted there too (typeinf.confidence) gives the final probability that
+a logistic calibrator fitted there too (typeinf.inference.confidence) gives the final probability that
 the prediction is exactly right.
 
 The environment is read once, here (`PredictorSettings.from_env`): TYPEINF_MODEL_DIR (another
@@ -32,8 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import lang_family
+from ..slices.data import Slice
 from .bundle import DEFAULT_THRESHOLD, MODEL_DIR, BundleError, Calibration, ModelBundle, ModelMissing
 from .cache import RankingCache, default_directory, namespace
+from .encoding import ModelConfig
 from .features import Candidate, ProjectType
 from .finalize import (
     MEMBER_PENALTY,
@@ -46,10 +49,7 @@ from .finalize import (
     rule_out_by_members,
     types_not_qualifiers,
 )
-from .lang import lang_family
-from .model_io import ModelConfig
 from .scorer import Ranking, Scorer, decode, features, length_batches
-from .slices.model import Slice
 from .static import Fact
 
 # re-exported: the names callers imported from here before the stages had modules of their own
@@ -76,7 +76,7 @@ class PredictorSettings:
 
     model_dir: Path = MODEL_DIR
     member_check: bool = True
-    cache_dir: Path | None = None  # rankings kept across runs (typeinf.cache); None: not kept
+    cache_dir: Path | None = None  # rankings kept across runs (typeinf.inference.cache); None: not kept
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> PredictorSettings:
@@ -167,13 +167,13 @@ class Predictor:
         batch_size: int = 64,
         projects: Sequence[Sequence[ProjectType]] | None = None,
     ) -> list[Ranking]:
-        """For each slice: the model's Ranking (typeinf.scorer.Scorer.rank)."""
+        """For each slice: the model's Ranking (typeinf.inference.scorer.Scorer.rank)."""
         return self.scorer.rank(slices, project, batch_size, projects)
 
     def decode(
         self, fam: str, type_logits: np.ndarray, cand_logits: np.ndarray, cand_types: Sequence[str]
     ) -> list[tuple[str, float]]:
-        """Ranked (type, probability) of one site's logits (typeinf.scorer.decode)."""
+        """Ranked (type, probability) of one site's logits (typeinf.inference.scorer.decode)."""
         return decode(self.cfg, self.calibration.temperature, fam, type_logits, cand_logits, cand_types)
 
     # ------------------------------------------------------------------ public
@@ -216,11 +216,11 @@ class Predictor:
     def combine(
         self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5, kind: str = "var"
     ) -> Choice:
-        """typeinf.finalize.combine with this model's calibration."""
+        """typeinf.inference.finalize.combine with this model's calibration."""
         return combine(self.calibration, fam, fact, alts, top_k, kind)
 
     def combine_raw(
         self, fam: str, fact: Fact | None, alts: list[tuple[str, float]], top_k: int = 5, kind: str = "var"
     ) -> Choice:
-        """typeinf.finalize.combine_raw with this model's calibration."""
+        """typeinf.inference.finalize.combine_raw with this model's calibration."""
         return combine_raw(self.calibration, fam, fact, alts, top_k, kind)

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from tree_sitter import Node
 
-from .memo import BoundedCache
+from ..memo import BoundedCache
 
 # bases that add no members a use could need (or whose members are all dunders)
 _NEUTRAL_BASES = {"object", "Generic", "Protocol", "ABC", "NamedTuple", "TypedDict"}

@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .lang import lang_family
-from .memo import by_identity
-from .slices.model import Expr, ScopeName, Slice
-from .text import split_top
-from .types import union_members
+from ..lang import lang_family
+from ..memo import by_identity
+from ..slices.data import Expr, ScopeName, Slice
+from ..text import split_top
+from ..types import union_members
 
 _PY_STR = re.compile(r"^[rRuUfF]{0,2}('|\")")
 _PY_BYTES = re.compile(r"^(?:[bB][rR]?|[rR][bB])('|\")")

@@ -9,7 +9,7 @@ A model directory holds:
     thresholds.json     confidence thresholds (default for writing code: >= 95% precision)
     MODEL_CARD.md
 
-The runtime reads them all through typeinf.bundle.ModelBundle (strictly: a file missing or
+The runtime reads them all through typeinf.inference.bundle.ModelBundle (strictly: a file missing or
 malformed is an error naming it).
 """
 
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..memo import by_identity
 from .features import N_FEATURES
-from .memo import by_identity
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -1,7 +1,7 @@
 """A model directory loaded once, strictly, into frozen values.
 
     bundle = ModelBundle.load(directory)   # raises ModelMissing (no typeinf.onnx) or BundleError
-    bundle.config                          # typeinf.model_io.ModelConfig: vocabulary, tokenizer
+    bundle.config                          # typeinf.inference.encoding.ModelConfig: vocabulary, tokenizer
     bundle.calibration                     # Calibration: temperature, rules, calibrators, thresholds
 
 Every file the runtime reads is read here, and a file that is missing or not what it should be
@@ -21,12 +21,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..lang import lang_family
 from .confidence import Calibrator
-from .lang import lang_family
-from .model_io import ModelConfig
+from .encoding import ModelConfig
 from .static import Fact, rule_key
 
-MODEL_DIR = Path(__file__).resolve().parent / "model"
+MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 ONNX_FILE = "typeinf.onnx"
 THRESHOLDS_FILE = "thresholds.json"
 RULES_FILE = "static_rules.json"

@@ -5,7 +5,7 @@
     cache.put_many([(key, ranking), ...])
 
 A key is the hash of everything the model reads for a site (its input text, candidates and their
-features: typeinf.scorer); the namespace is a digest of the model files and the decoding
+features: typeinf.inference.scorer); the namespace is a digest of the model files and the decoding
 temperature plus the typeinf version, so another model or release never reads this one's entries.
 Stored in one SQLite file per namespace under `$XDG_CACHE_HOME/typeinf` (default
 `~/.cache/typeinf`): safe under concurrent runs (SQLite's locking, WAL, each write one
@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 MAX_ENTRIES = 200_000
 Ranked = tuple[tuple[str, float], ...]

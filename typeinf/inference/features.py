@@ -1,7 +1,7 @@
 """Model inputs from a slice: the site text and the local type candidates with their features.
 
 The SAME code runs when the training set is built (models/dataset.py) and at prediction time
-(typeinf/scorer.py), so the model never sees inputs shaped differently from its training.
+(typeinf/inference/scorer.py), so the model never sees inputs shaped differently from its training.
 
     site_text(slice)                      the text the encoder reads (no annotation text)
     local_candidates(slice, project)      in-scope (and project) type names, each composed with
@@ -22,10 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .lang import lang_family
-from .memo import by_identity
-from .slices.model import ScopeName, Slice
-from .types import normalize
+from ..lang import lang_family
+from ..memo import by_identity
+from ..slices.data import ScopeName, Slice
+from ..types import normalize
 
 TEMPLATES = {
     "python": ("{}", "{} | None", "list[{}]"),
