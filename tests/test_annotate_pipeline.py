@@ -18,6 +18,7 @@ from typeinf.annotate.python import annotate_python
 from typeinf.annotate.report import Report, WriteBack
 from typeinf.annotate.verify import Verdict
 from typeinf.files import Read, SourceFile, read_file
+from typeinf.inference.engine import Engine, default_checkers
 from typeinf.inference.predict import Prediction
 from typeinf.inference.project import ProjectIndex
 from typeinf.slices import Slice, extract
@@ -26,12 +27,14 @@ from typeinf.slices import Slice, extract
 class FixedPredictor:
     """Predicts `table[(kind, name)]` at confidence 1; given several tables, the n-th call uses the n-th."""
 
+    reranker = None  # no re-ranking with the project's evidence
+
     def __init__(self, *tables: dict[tuple[str, str], str]) -> None:
         self.tables = list(tables)
         self.calls = 0
 
     def predict_groups(
-        self, groups: Sequence[tuple[Sequence[Slice], object]], top_k: int = 5
+        self, groups: Sequence[tuple[Sequence[Slice], object]], top_k: int = 5, evidence: object = None
     ) -> list[list[Prediction]]:
         table = self.tables[min(self.calls, len(self.tables) - 1)]
         self.calls += 1
@@ -45,7 +48,9 @@ class FixedPredictor:
         ]
 
 
-def run(root: Path, predictor: FixedPredictor, mode: WriteBack, **kw: object) -> tuple[Report, list[str]]:
+def run(
+    root: Path, predictor: FixedPredictor, mode: WriteBack, checker: bool = False, **kw: object
+) -> tuple[Report, list[str]]:
     messages: list[str] = []
     sources = []
     for p in sorted(root.rglob("*.py")):
@@ -54,7 +59,9 @@ def run(root: Path, predictor: FixedPredictor, mode: WriteBack, **kw: object) ->
         sources.append((SourceFile(p, "python"), read))
     request = Request(Options(0.5, python_target=(3, 10)), root, mode, **kw)  # type: ignore[arg-type]
     report = Report(mode, request.verify)
-    annotate(sources, predictor, ProjectIndex.build(root), request, report, messages.append)  # type: ignore[arg-type]
+    checkers = default_checkers(root) if checker else None
+    engine = Engine(predictor, ProjectIndex.build(root), checkers)  # type: ignore[arg-type]
+    annotate(sources, engine, request, report, messages.append)
     return report, messages
 
 
@@ -182,3 +189,22 @@ def test_write_back_from_flags() -> None:
     assert WriteBack.from_flags(check=True, diff=False, stubs=False) is WriteBack.CHECK
     assert WriteBack.from_flags(check=False, diff=True, stubs=False) is WriteBack.DIFF
     assert WriteBack.from_flags(check=False, diff=False, stubs=True) is WriteBack.STUBS
+
+
+def test_the_checker_rejects_an_annotation_its_uses_contradict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The judge (typeinf.annotate.judge) with a real pyrefly: `items: str` is contradicted by
+    `items.append(...)` and the return by what is returned, so neither is written; the annotations
+    the checker accepts are; the second round offers the sites' next candidates, which it judges too."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("")
+    src = "def f(x, items):\n    items.append(x)\n    return items\n"
+    (tmp_path / "a.py").write_text(src)
+    wrong = {("param", "x"): "int", ("param", "items"): "str", ("return", "f"): "int"}
+    report, _ = run(tmp_path, FixedPredictor(wrong), WriteBack.YES, checker=True)
+    assert (tmp_path / "a.py").read_text() == "def f(x: int, items):\n    items.append(x)\n    return items\n"
+    assert [e["name"] for e in report.entries] == ["x"]
+    (tmp_path / "a.py").write_text(src)
+    report, _ = run(tmp_path, FixedPredictor(wrong), WriteBack.YES, checker=False)
+    assert "items: str" in (tmp_path / "a.py").read_text()

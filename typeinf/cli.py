@@ -123,6 +123,14 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         help="do not read or keep the model's rankings across runs (default: kept in "
         "$XDG_CACHE_HOME/typeinf, or [tool.typeinf] cache-dir, or $TYPEINF_CACHE_DIR)",
     )
+    p.add_argument(
+        "--no-checker",
+        dest="checker",
+        action="store_false",
+        default=None,
+        help="do not ask the type checker (pyrefly for Python, the TypeScript compiler) for its "
+        "inferred types (default: asked where installed; [tool.typeinf] checker = false)",
+    )
 
 
 SUBPARSERS: dict[str, argparse.ArgumentParser] = {}
@@ -252,7 +260,14 @@ STDIN = Path("-")
 def _settings(args: argparse.Namespace) -> Settings:
     base = load_settings(Path.cwd(), warn=warn)
     exclude = base.exclude + (args.exclude or [])
-    return base.merged(max_bytes=args.max_bytes, exclude=exclude)
+    return base.merged(max_bytes=args.max_bytes, exclude=exclude, checker=getattr(args, "checker", None))
+
+
+def _engine(predictor: Any, index: Any, settings: Settings, typescript: Path | None) -> Any:  # -> Engine
+    """The engine over the project, with the type checkers where the settings allow them."""
+    from .inference.engine import Engine, default_checkers
+
+    return Engine(predictor, index, default_checkers(index.root, typescript) if settings.checker else None)
 
 
 def _languages(args: argparse.Namespace) -> set[str] | None:
@@ -378,10 +393,48 @@ def cmd_slices(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failures else EXIT_OK
 
 
+def _predict_rest(
+    engine: Any, groups: list[Any], annotated: dict[Path, bytes], top_k: int
+) -> list[list[Any]]:
+    """Every site's prediction; in a file annotate's rounds changed, predicted on the changed text
+    (the annotations written are evidence for the model and the checker: propagation), each
+    prediction carried back to its site as read (by kind, qualified name and name)."""
+    from .inference.engine import FileSites
+    from .inference.predict import Prediction
+    from .slices import extract
+
+    final = []
+    for g in groups:
+        new = annotated.get(g.path)
+        if new is None:
+            final.append(g)
+            continue
+        sites = [
+            s for s in extract(new, g.language, g.slices[0].file if g.slices else "") if s.annotation is None
+        ]
+        final.append(FileSites(g.path, g.language, sites, new.decode("utf-8", "replace")))
+    out = []
+    for g, f, preds in zip(groups, final, engine.predict_files(final, top_k=top_k), strict=True):
+        if f is g:
+            out.append(preds)
+            continue
+        by_site = {(p.slice.kind, p.slice.qualname, p.slice.name): p for p in preds}
+        mine = []
+        for s in g.slices:
+            p = by_site.get((s.kind, s.qualname, s.name))
+            # a site annotate wrote is no longer a site of the changed text: its written prediction
+            # replaces this one in the caller
+            mine.append(replace(p, slice=s) if p is not None else Prediction(s, "", 0.0, "model"))
+        out.append(mine)
+    return out
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Every unannotated site's prediction; where `annotate` would write one (its rounds run here,
     nothing is written), the prediction it writes, marked."""
+    from .annotate.dts import typescript_from_env
     from .annotate.run import annotate_files, project_relative
+    from .inference.engine import FileSites
     from .inference.predict import Prediction
     from .inference.project import ProjectIndex, find_root
 
@@ -403,18 +456,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if got is None:
             continue
         todo = [s for s in got[0] if s.annotation is None]
-        groups.append((todo, index.types_for(src.path, src.language)))
+        groups.append(FileSites(src.path, src.language, todo, read.data.decode("utf-8", "replace")))
         if not got[1]:  # annotate writes only files that parse
             sources.append((src, read.data, display_path(src.path), project_relative(src.path, root)))
             sliced[src.path] = got[0]
     options = _annotate_options(settings, predictor)
     written: dict[tuple[str, int, int, str], Prediction] = {}
-    for r in annotate_files(sources, predictor, index, options, sliced=sliced) if sources else []:
-        if r.error is None:
-            for p in (e.prediction for e in r.applied if e.prediction is not None):
-                written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
+    with _engine(predictor, index, settings, typescript_from_env()) as engine:
+        annotated = {}  # what annotate's rounds wrote, in memory: evidence for the remaining sites
+        for r in annotate_files(sources, engine, options, sliced=sliced) if sources else []:
+            if r.error is None:
+                for p in (e.prediction for e in r.applied if e.prediction is not None):
+                    written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
+                if r.new is not None:
+                    annotated[r.source.path] = r.new
+        every = _predict_rest(engine, groups, annotated, args.top_k)
     results: list[tuple[Prediction, bool]] = []
-    for preds in predictor.predict_groups(groups, top_k=args.top_k):
+    for preds in every:
         for p in preds:
             w = written.get(p.slice.key)
             if w is not None:
@@ -554,7 +612,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     # with - (stdin) in place the output is the file: as read unless annotations are written
     stdin = sys.stdin.buffer.read() if request.stdin else None
     sources = list(iter_sources(args, settings, report.failures, stdin))
-    return annotate(sources, predictor, index, request, report, warn, stdin).return_code
+    with _engine(predictor, index, settings, request.typescript) as engine:
+        return annotate(sources, engine, request, report, warn, stdin).return_code
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:

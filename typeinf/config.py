@@ -30,6 +30,7 @@ class Settings:
     aggressive: bool = False
     inferrable_types: bool = False  # TypeScript: also sites whose type tsc infers from a literal
     cache_dir: Path | None = None  # where the model's rankings are kept across runs (None: the default)
+    checker: bool = True  # the type checker's inference as evidence (typeinf.inference.engine)
     requires_python: str | None = None  # from [project] requires-python
     source: Path | None = None  # the pyproject.toml the settings came from
 
@@ -55,6 +56,7 @@ _KEYS = {
     "aggressive": ("aggressive", bool),
     "inferrable-types": ("inferrable_types", bool),
     "cache-dir": ("cache_dir", str),
+    "checker": ("checker", bool),
 }
 
 

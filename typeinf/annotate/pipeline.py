@@ -6,7 +6,7 @@
     verify              --verify: the type checker's verdict; the edits it keeps re-applied
     write back          in place, diff, check or stubs (`WriteBack`), counted in a `Report`
 
-    annotate(sources, predictor, index, request, report, warn) -> Report   (report.return_code)
+    annotate(sources, engine, request, report, warn) -> Report   (report.return_code)
 
 The command line parses its flags once into a `Request`; nothing below it sees argparse.  Messages
 go to `warn` (stderr, in order), the diff, the JSON report and a file read from stdin to stdout.
@@ -24,8 +24,7 @@ from pathlib import Path
 
 from ..exit_codes import EXIT_FAILED, EXIT_USAGE
 from ..files import Read, SourceFile, display_path
-from ..inference.predict import Predictor
-from ..inference.project import ProjectIndex
+from ..inference.engine import Engine
 from ..lang import lang_family
 from . import Options, apply, write_atomic
 from .edits import Edit
@@ -55,8 +54,7 @@ class Request:
 
 def annotate(
     sources: list[tuple[SourceFile, Read]],
-    predictor: Predictor,
-    index: ProjectIndex,
+    engine: Engine,
     request: Request,
     report: Report,
     warn: Warn,
@@ -70,8 +68,7 @@ def annotate(
             (src, read.data, display_path(src.path), project_relative(src.path, request.root))
             for src, read in sources
         ],
-        predictor,
-        index,
+        engine,
         request.options,
         rounds=request.rounds,
     )

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..files import SourceFile
-from ..inference.predict import Prediction, Predictor
-from ..inference.project import ProjectIndex
+from ..inference.engine import Engine, FileSites
+from ..inference.predict import Prediction
 from ..slices import TOO_DEEP, Slice, extract_with_diagnostics
 from . import NotParsable, Options, apply, plan
 from .edits import Edit
+from .judge import judge
 
 PARALLEL_MIN_FILES = 8
 
@@ -110,8 +111,7 @@ MAX_ROUNDS = 3
 
 def annotate_files(
     sources: Iterable[tuple[SourceFile, bytes, str, str]],
-    predictor: Predictor,
-    index: ProjectIndex,
+    engine: Engine,
     options: Options,
     jobs: int | None = None,
     rounds: int = MAX_ROUNDS,
@@ -126,7 +126,7 @@ def annotate_files(
         from . import python  # noqa: F401 - libcst, imported once here rather than in each worker
     todo = files
     for first in [True] + [False] * (rounds - 1):
-        todo = _round(todo, predictor, index, options, jobs, first, sliced if first else None)
+        todo = _round(todo, engine, options, jobs, first, sliced if first else None)
         if not todo:
             break
     return files
@@ -134,8 +134,7 @@ def annotate_files(
 
 def _round(
     files: list[FileResult],
-    predictor: Predictor,
-    index: ProjectIndex,
+    engine: Engine,
     options: Options,
     jobs: int,
     first: bool,
@@ -149,7 +148,7 @@ def _round(
     fresh = iter(_map(_slice_one, [(_current(f), f.source.language, f.rel) for f in rest], jobs, prog))
     prog.done()
     sliced = [(known[f.source.path], None) if f.source.path in known else next(fresh) for f in files]
-    groups: list[tuple[list[Slice], list[Any]]] = []
+    groups: list[FileSites] = []
     owners: list[FileResult] = []
     for f, got in zip(files, sliced, strict=True):
         if isinstance(got, str) or got[1] is not None:
@@ -161,9 +160,12 @@ def _round(
                 f.origin.setdefault((s.kind, s.qualname, s.name), (s.line, s.column))
         # only the sites annotate may write: the model is not run for the others
         wanted = [s for s in got[0] if s.annotation is None and s.annotatable and s.kind in options.kinds]
-        groups.append((wanted, index.types_for(f.source.path, f.source.language)))
+        # the checker reads the text as it is now: what earlier rounds wrote is evidence for the rest
+        groups.append(
+            FileSites(f.source.path, f.source.language, wanted, _current(f).decode("utf-8", "replace"))
+        )
         owners.append(f)
-    preds: list[list[Prediction]] = predictor.predict_groups(groups) if groups else []
+    preds: list[list[Prediction]] = engine.predict_files(groups) if groups else []
     planned = [(f, plan(p, options, f.source.language)) for f, p in zip(owners, preds, strict=True)]
     if first:
         for f, pl in planned:
@@ -186,12 +188,32 @@ def _round(
         new, done, runtime = got
         if first:
             f.runtime = runtime
+        if done and new != _current(f):
+            new, done = _judged(engine, f, new, done, options)
         if not done or new == _current(f):
             continue
         f.new = new
         f.applied += done if first else [replace(e, prediction=_as_read(f, e.prediction)) for e in done]
         changed.append(f)
     return changed
+
+
+def _judged(
+    engine: Engine, f: FileResult, new: bytes, done: list[Edit], options: Options
+) -> tuple[bytes, list[Edit]]:
+    """The round's edits of a file that the engine's checker accepts (typeinf.annotate.judge); the
+    rejected ones are reported to the engine, which offers their sites' next candidates later."""
+    checker = engine.checker(f.source.language)
+    if checker is None:
+        return new, done
+
+    def reapply(edits: list[Edit]) -> tuple[bytes, list[Edit]]:
+        text, applied, _ = apply(_current(f), f.source.language, edits, options, f.proj_rel)
+        return text, applied
+
+    new, kept, rejected = judge(checker, f.source.path, f.source.language, _current(f), new, done, reapply)
+    engine.reject(f.source.path, [e.prediction for e in rejected if e.prediction is not None])
+    return new, kept
 
 
 def _as_read(f: FileResult, p: Prediction | None) -> Prediction | None:

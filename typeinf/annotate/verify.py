@@ -37,7 +37,7 @@ from .edits import Edit
 
 MAX_ROUNDS = 4
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
-_QUOTED = re.compile(r'"([^"]+)"|\'([^\']+)\'')
+_QUOTED = re.compile(r'"([^"]+)"|\'([^\']+)\'|`([^`]+)`')  # pyright/mypy, tsc, pyrefly
 
 
 class NoChecker(RuntimeError):
@@ -221,7 +221,7 @@ def _verify_group(
         still = []
         for i in active:
             t, v = targets[i], verdicts[i]
-            new = _new_errors(before.get(t.path, []), now.get(t.path, []))
+            new = new_errors(before.get(t.path, []), now.get(t.path, []))
             if not new:
                 v.unattributed = []
                 continue
@@ -236,7 +236,7 @@ def _verify_group(
             return
 
 
-def _new_errors(before: Errors, now: Errors) -> Errors:
+def new_errors(before: Errors, now: Errors) -> Errors:
     """The errors of `now` beyond those of `before` (compared by message: lines move)."""
     extra = Counter(msg for _, msg in now) - Counter(msg for _, msg in before)
     out = []
@@ -293,8 +293,14 @@ def attribute(
     blamed: set[Edit] = set()
     unexplained: Errors = []
     for line, msg in errors:
-        quoted = {a or b for a, b in _QUOTED.findall(msg)}
-        call = re.match(r"(Argument|No overload)", msg) is not None  # about a call: the callee's params
+        quoted = {a or b or c for a, b, c in _QUOTED.findall(msg)}
+        # about a call: the callee's params (pyrefly's messages start with their code)
+        call = (
+            re.match(
+                r"(bad-argument-type |bad-argument-count |no-matching-overload )?(Argument|No overload)", msg
+            )
+            is not None
+        )
         found = (
             (call and _by_function(msg, quoted, sites))
             or _on_its_line(line, quoted, sites)
@@ -318,7 +324,7 @@ def _on_its_line(line: int, quoted: set[str], sites: dict[Edit, _Site]) -> set[E
 def _returned(msg: str, line: int, new: bytes, language: str, sites: dict[Edit, _Site]) -> set[Edit]:
     """An error about a returned value (`Incompatible return value type`, tsc's TS2322 at a
     `return`): the written return type of the function the line is in."""
-    if not re.search(r"return value|TS2322|TS2355|TS2366", msg):
+    if not re.search(r"return value|TS2322|TS2355|TS2366|bad-return", msg):
         return set()
     from ..slices.source import parse
 
@@ -340,7 +346,7 @@ def _by_function(msg: str, quoted: set[str], sites: dict[Edit, _Site]) -> set[Ed
         return set()
     params = {e for e, s in sites.items() if s.owner in owners and s.kind == "param"}
     returns = {e for e, s in sites.items() if s.owner in owners and s.kind == "return"}
-    if re.match(r"(Argument|No overload)", msg) and params:
+    if re.search(r"^(\S+ )?(Argument|No overload)", msg) and params:
         named = {e for e in params if sites[e].name in quoted}
         m = re.match(r"Argument (\d+) ", msg)
         if not named and m is not None:

@@ -3,6 +3,8 @@
     bundle = ModelBundle.load(directory)   # raises ModelMissing (no typeinf.onnx) or BundleError
     bundle.config                          # typeinf.inference.encoding.ModelConfig: vocabulary, tokenizer
     bundle.calibration                     # Calibration: temperature, rules, calibrators, thresholds
+    bundle.reranker                        # Reranker: the project's evidence joined to the model's top 5
+                                           # (rerank.json; a model without the file has no such stage)
 
 Every file the runtime reads is read here, and a file that is missing or not what it should be
 is an error that names it (`BundleError`, a ValueError): there are no silent defaults.  A
@@ -24,6 +26,7 @@ from typing import Any
 from ..lang import lang_family
 from .confidence import Calibrator
 from .encoding import ModelConfig
+from .rerank import Reranker
 from .static import Fact, rule_key
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
@@ -33,6 +36,7 @@ RULES_FILE = "static_rules.json"
 TOKENIZER_FILE = "tokenizer.json"
 TYPES_FILE = "types.json"
 CONFIG_FILE = "config.json"
+RERANK_FILE = "rerank.json"  # models/rerank.py
 # the threshold for writing code when thresholds.json gives none (an uncalibrated model)
 DEFAULT_THRESHOLD = 0.9
 # the precision assumed for a static-fact rule seen too rarely on validation to be measured
@@ -140,6 +144,7 @@ class ModelBundle:
     directory: Path
     config: ModelConfig
     calibration: Calibration
+    reranker: Reranker | None = None
 
     @property
     def onnx_path(self) -> Path:
@@ -157,7 +162,14 @@ class ModelBundle:
             raise BundleError(directory / TYPES_FILE, "expected lists of type texts by language")
         extra = _read_object(directory / CONFIG_FILE) if (directory / CONFIG_FILE).is_file() else {}
         config = ModelConfig.from_data(directory, types, extra)
-        return cls(directory, config, Calibration.load(directory))
+        reranker = None
+        if (directory / RERANK_FILE).exists():
+            data = _read_object(directory / RERANK_FILE)
+            try:
+                reranker = Reranker.from_dict(data)
+            except (KeyError, TypeError, ValueError) as e:
+                raise BundleError(directory / RERANK_FILE, f"not a fitted re-ranker ({e})") from None
+        return cls(directory, config, Calibration.load(directory), reranker)
 
 
 def _read_object(path: Path) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
     predictor = Predictor()                      # loads typeinf/model once (sessions lazily)
     preds = predictor.predict(slices, project)   # batched; cached by slice content
+    preds = predictor.predict(slices, project, evidence=[...])   # re-ranked with the project's
+                                                 # evidence (typeinf.inference.rerank, .engine)
 
 A thin facade over three stages with public interfaces:
 
@@ -17,7 +19,8 @@ a logistic calibrator fitted there too (typeinf.inference.confidence) gives the 
 the prediction is exactly right.
 
 The environment is read once, here (`PredictorSettings.from_env`): TYPEINF_MODEL_DIR (another
-model directory) and TYPEINF_MEMBER_CHECK=0 (the member check off, for A/B runs); arguments
+model directory) and TYPEINF_MEMBER_CHECK=0 and TYPEINF_RERANK=0 (the member check or the
+re-ranking with the project's evidence off, for A/B runs); arguments
 given to Predictor take precedence.
 """
 
@@ -49,6 +52,7 @@ from .finalize import (
     rule_out_by_members,
     types_not_qualifiers,
 )
+from .rerank import Evidence
 from .scorer import Ranking, Scorer, decode, features, length_batches
 from .static import Fact
 
@@ -76,12 +80,13 @@ class PredictorSettings:
 
     model_dir: Path = MODEL_DIR
     member_check: bool = True
+    rerank: bool = True  # the project's evidence re-ranks the model's top 5 (typeinf.inference.rerank)
     cache_dir: Path | None = None  # rankings kept across runs (typeinf.inference.cache); None: not kept
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> PredictorSettings:
-        """TYPEINF_MODEL_DIR, TYPEINF_MEMBER_CHECK=0, TYPEINF_CACHE_DIR (default: $XDG_CACHE_HOME/typeinf)
-        and TYPEINF_NO_CACHE=1."""
+        """TYPEINF_MODEL_DIR, TYPEINF_MEMBER_CHECK=0, TYPEINF_RERANK=0 (A/B runs), TYPEINF_CACHE_DIR
+        (default: $XDG_CACHE_HOME/typeinf) and TYPEINF_NO_CACHE=1."""
         cache = (
             None
             if environ.get("TYPEINF_NO_CACHE", "") not in ("", "0")
@@ -90,6 +95,7 @@ class PredictorSettings:
         return cls(
             Path(environ.get("TYPEINF_MODEL_DIR") or MODEL_DIR),
             environ.get("TYPEINF_MEMBER_CHECK", "1") != "0",
+            environ.get("TYPEINF_RERANK", "1") != "0",
             cache,
         )
 
@@ -107,6 +113,7 @@ class Predictor:
     ) -> None:
         settings = settings or PredictorSettings.from_env()
         self.bundle = ModelBundle.load(Path(model_dir or settings.model_dir))
+        self.reranker = self.bundle.reranker if settings.rerank else None
         disk = None
         if settings.cache_dir is not None:
             model_files = [
@@ -178,12 +185,17 @@ class Predictor:
 
     # ------------------------------------------------------------------ public
     def predict_groups(
-        self, groups: Sequence[tuple[Sequence[Slice], Sequence[ProjectType]]], top_k: int = 5
+        self,
+        groups: Sequence[tuple[Sequence[Slice], Sequence[ProjectType]]],
+        top_k: int = 5,
+        evidence: Sequence[Sequence[Evidence]] | None = None,
     ) -> list[list[Prediction]]:
-        """Predictions for several files (each with its own project types) in one batched pass."""
+        """Predictions for several files (each with its own project types and, optionally, the
+        project's evidence for each site) in one batched pass."""
         flat = [s for slices, _ in groups for s in slices]
         projects = [proj for slices, proj in groups for _ in slices]
-        preds = self.predict(flat, top_k=top_k, projects=projects)
+        ev = [e for file in evidence for e in file] if evidence is not None else None
+        preds = self.predict(flat, top_k=top_k, projects=projects, evidence=ev)
         out, i = [], 0
         for slices, _ in groups:
             out.append(preds[i : i + len(slices)])
@@ -196,7 +208,10 @@ class Predictor:
         project: Sequence[ProjectType] = (),
         top_k: int = 5,
         projects: Sequence[Sequence[ProjectType]] | None = None,
+        evidence: Sequence[Evidence] | None = None,
     ) -> list[Prediction]:
+        """`evidence`: the project's evidence for each slice (its annotations of the same name, the
+        checker's type); the model's top 5 are re-ranked with it (typeinf.inference.rerank)."""
         ranked = self.scorer.rank(slices, project, projects=projects)
         tables: dict[tuple[int, str], dict[str, frozenset[str]]] = {}
 
@@ -210,7 +225,10 @@ class Predictor:
         for i, (s, ranking) in enumerate(zip(slices, ranked, strict=True)):
             proj = projects[i] if projects is not None else project
             check = partial(members, proj, lang_family(s.language)) if self.member_check else None
-            out.append(finalize(self.calibration, s, ranking, top_k, check))
+            pred = finalize(self.calibration, s, ranking, top_k, check)
+            if evidence is not None and self.reranker is not None:
+                pred = self.reranker.apply(pred, evidence[i])
+            out.append(pred)
         return out
 
     def combine(

@@ -4,6 +4,7 @@ of another module (and write-back can import it).
     find_root(path)                    nearest directory with pyproject.toml, package.json or .git
     ProjectIndex.build(root)           classes, aliases, interfaces and enums of every source file
     index.types_for(path, language)    ProjectType entries visible from a file (its own excluded)
+    index.names_for(language)          how the project annotates its names (typeinf.inference.names)
 
 Files are scanned with tree-sitter (top-level definitions only) and cached by content hash.
 """
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -26,6 +28,7 @@ from ..memo import BoundedCache
 from ..slices.source import parse
 from .features import ProjectType
 from .members import ClassDef, class_defs, resolve, top_level
+from .names import Annotated, NameTable, annotated_names
 
 ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
 _PY_DEFS = {"class_definition": "class"}
@@ -62,15 +65,24 @@ def module_name(path: Path, root: Path, language: str) -> str:
     return "/".join(parts)
 
 
+class FileScan(NamedTuple):
+    """What the index keeps of a file."""
+
+    types: list[tuple[str, str]]  # (name, kind) of the types it defines at its top level (or exports)
+    classes: list[ClassDef]  # its classes' members
+    annotated: list[Annotated]  # its annotated sites: (kind, name, annotation)
+
+
 def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
     """(name, kind) of the types a file defines at its top level (or exports)."""
-    return scan_file(data, language)[0]
+    return scan_file(data, language).types
 
 
-def scan_file(data: bytes, language: str) -> tuple[list[tuple[str, str]], list[ClassDef]]:
-    """The types a file defines at its top level (or exports), and its classes' members."""
+def scan_file(data: bytes, language: str) -> FileScan:
+    """The types a file defines at its top level (or exports), its classes' members and its
+    annotated sites."""
     root = parse(data, language).root_node
-    return _scan_names(root, language), class_defs(root, language)
+    return FileScan(_scan_names(root, language), class_defs(root, language), annotated_names(root, language))
 
 
 def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
@@ -87,18 +99,15 @@ def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
 
 # A file's scan by its content: an edited file's other versions, and the same file met by two indexes
 # (the server rebuilds its index), are scanned once.  Bounded: a long session sees many versions.
-_SCAN_CACHE: BoundedCache[tuple[str, str], tuple[list[tuple[str, str]], list[ClassDef]]] = BoundedCache(
-    50_000
-)
+_SCAN_CACHE: BoundedCache[tuple[str, str], FileScan] = BoundedCache(50_000)
 
 
 @dataclass
 class ProjectIndex:
     root: Path
-    by_file: dict[Path, tuple[str, tuple[list[tuple[str, str]], list[ClassDef]]]] = field(
-        default_factory=dict
-    )
+    by_file: dict[Path, tuple[str, FileScan]] = field(default_factory=dict)
     _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
+    _names: dict[str, NameTable] = field(default_factory=dict, repr=False)
     complete: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -126,6 +135,7 @@ class ProjectIndex:
                 self.add(item.path, item.language, max_bytes)
         with self._lock:
             self._lists.clear()  # lists built during the scan may miss files: rebuilt on demand
+            self._names.clear()
             self.complete = True
 
     def add(
@@ -151,6 +161,7 @@ class ProjectIndex:
                 # would cost more the further the scan went
                 if self.complete:
                     self._lists.pop(lang, None)
+                self._names.pop(lang, None)  # cheap to rebuild, and an edit's annotations count at once
 
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
         """The project's types for a file of this language.  One shared list per language (the
@@ -162,15 +173,28 @@ class ProjectIndex:
                 return cached
             files = sorted(self.by_file.items())
         out: dict[str, ProjectType] = {}
-        members = resolve(d for _p, (plang, (_t, defs)) in files if plang == lang for d in defs)
-        for p, (plang, (types, _defs)) in files:
+        members = resolve(d for _p, (plang, scan) in files if plang == lang for d in scan.classes)
+        for p, (plang, scan) in files:
             if plang != lang:
                 continue
             mod = module_name(p, self.root, lang)
-            for name, kind in types:
+            for name, kind in scan.types:
                 out.setdefault(name, ProjectType(name, kind, mod, members.get(name)))
         result = list(out.values())
         with self._lock:
             if all(self.by_file.get(p) == v for p, v in files) and len(files) == len(self.by_file):
                 self._lists[lang] = result  # unchanged meanwhile: the shared list may be kept
         return result
+
+    def names_for(self, language: str) -> NameTable:
+        """How the project's files of this language family annotate each (kind, name)."""
+        lang = lang_family(language)
+        with self._lock:
+            table = self._names.get(lang)
+            if table is not None:
+                return table
+            scans = [scan.annotated for plang, scan in self.by_file.values() if plang == lang]
+        table = NameTable.build(scans, lang)
+        with self._lock:
+            self._names.setdefault(lang, table)
+        return table

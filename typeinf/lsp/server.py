@@ -26,6 +26,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
@@ -40,6 +41,7 @@ from .. import __version__
 from ..annotate import NotParsable, Options, apply, plan
 from ..annotate.run import project_relative
 from ..config import DEFAULT_MAX_BYTES, ConfigError, Settings, load_settings
+from ..inference.engine import Engine, FileSites
 from ..inference.predict import Prediction, Predictor
 from ..inference.project import ProjectIndex, find_root
 from ..lang import DEFAULT_PYTHON_TARGET
@@ -247,21 +249,24 @@ class TypeinfServer(LanguageServer):
 
     def _prepare(
         self, uri: str, version: int | None, text: str, language: str
-    ) -> tuple[Analysis, list[Any], Any]:
-        """(model thread) Slices of the document and the project's types for it."""
+    ) -> tuple[Analysis, list[Any], Any, Any]:
+        """(model thread) Slices of the document, the project's types for it and how the project
+        annotates its names."""
         data = document_bytes(text)
         result = Analysis(version, data, language, self.predictor is not None)
         if self.predictor is None:
-            return result, [], []
+            return result, [], [], None
         path = local_path(uri)
         slices, _ = extract_with_diagnostics(data, language, str(path or urlparse(uri).path or uri))
         todo = [s for s in slices if s.annotation is None]
         if path is None:  # not a file of a project: no project types
-            return result, todo, []
+            return result, todo, [], None
         project = self._project_for(path)
         result.indexed = project.complete
         project.add(path, language, data=data)
-        return result, todo, project.types_for(path, language)
+        # the project's own annotations as evidence (the checker is not asked here yet)
+        evidence = Engine(self.predictor, project).evidence(FileSites(path, language, todo))
+        return result, todo, project.types_for(path, language), evidence
 
     async def _analyze(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
         """The analysis of one version, in jobs of CHUNK sites on the model thread; Superseded when
@@ -272,12 +277,15 @@ class TypeinfServer(LanguageServer):
             if doc is None or doc.version != version or self.stopping:
                 raise Superseded
 
-        result, todo, types = await self.run_model(self._prepare, uri, version, text, language)
+        result, todo, types, evidence = await self.run_model(self._prepare, uri, version, text, language)
         if self.predictor is None:
             return result
         for k in range(0, len(todo), CHUNK):
             check()
-            result.preds += await self.run_model(self.predictor.predict, todo[k : k + CHUNK], types)
+            ev = evidence[k : k + CHUNK] if evidence is not None else None
+            result.preds += await self.run_model(
+                partial(self.predictor.predict, evidence=ev), todo[k : k + CHUNK], types
+            )
         check()
         result.hints = await self.run_model(insertions, result.data, language, result.preds)
         return result

@@ -1,0 +1,232 @@
+"""Fit the re-ranker (typeinf.inference.rerank): the project's evidence joined to the model, on validation.
+
+    python -m models.rerank collect python /tmp/valid/py/* --out /tmp/rows_py.jsonl [--keep-fraction 0.5]
+    python -m models.rerank fit /tmp/rows_*.jsonl --out typeinf/model/rerank.json
+
+`collect` strips each validation package with the shared strip-and-restore protocol (../shared/eval;
+`--keep-fraction 0.5`: the half-typed setting, the annotations of half the functions kept), runs
+the shipped predictor *without* the re-ranker on every stripped site, and writes one row per
+site: the model's final prediction and its top 5, the project's evidence (typeinf.inference.engine:
+the votes for the site's (kind, name) from what the stripped copy still has, and the checker's
+inferred type), and the author's type.  `fit` fits the re-ranker on those rows and writes it beside
+the model.  Validation packages only (models/corpus/*.toml, split = "valid"): the test split and the
+applications the benchmarks use are never seen here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from harness import load  # noqa: E402
+
+from typeinf.annotate.dts import typescript_from_env  # noqa: E402
+from typeinf.files import SourceFile, walk  # noqa: E402
+from typeinf.inference.bundle import MODEL_DIR, Calibration  # noqa: E402
+from typeinf.inference.engine import Engine, FileSites, default_checkers  # noqa: E402
+from typeinf.inference.names import Votes  # noqa: E402
+from typeinf.inference.predict import Predictor  # noqa: E402
+from typeinf.inference.project import ProjectIndex  # noqa: E402
+from typeinf.inference.rerank import Evidence, Reranker, Site, fit_reranker, key, row_of, shift  # noqa: E402
+from typeinf.slices import extract  # noqa: E402
+
+
+def collect_package(
+    lang: str,
+    src: Path,
+    tmp: Path,
+    keep: float | None,
+    predictor: Predictor,
+    drop: bool = False,
+    checker: bool = True,
+) -> list[dict]:
+    h = load(lang)
+    dst = tmp / src.name
+    argv = ["strip", str(src), str(dst)]
+    argv += ["--keep-fraction", str(keep)] if keep else []
+    argv += ["--drop-annotation-imports"] if drop else []
+    argv += [] if lang == "python" else ["--skip-tests"]
+    h.main(argv)
+    truth = {(t["file"], t["line"], t["column"], t["kind"]): t for t in json.loads((dst / ".truth.json").read_text())}
+    index = ProjectIndex.build(dst)
+    rows = []
+    engine = Engine(predictor, index, default_checkers(dst, typescript_from_env()) if checker else None)
+    with engine:
+        for item in walk([dst]):
+            rows += _collect_file(h, item, dst, truth, engine, src.name)
+    return rows
+
+
+def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str) -> list[dict]:
+    """One file's rows: the sites stripped from it, predicted without the re-ranker."""
+    rows: list[dict] = []
+    if not isinstance(item, SourceFile):
+        return rows
+    rel = item.path.relative_to(dst).as_posix()
+    slices = [
+        s
+        for s in extract(item.path.read_bytes(), item.language, rel)
+        if (rel, s.line, s.column, s.kind) in truth and s.annotation is None
+    ]
+    if not slices:
+        return rows
+    evidence = engine.evidence(FileSites(item.path, item.language, slices))
+    preds = engine.predictor.predict(slices, engine.index.types_for(item.path, item.language))
+    for s, p, ev in zip(slices, preds, evidence, strict=True):
+        t = truth[(rel, s.line, s.column, s.kind)]["annotation"]
+        row = row_of(p, ev)
+        row.update(
+            package=package,
+            truth=t,
+            exact=h.normalise(p.type) == h.normalise(t),
+            exact_alts=[h.normalise(a) == h.normalise(t) for a, _ in p.alternatives],
+            exact_votes=[h.normalise(v) == h.normalise(t) for v, _ in row["votes"]],
+            exact_checker=bool(ev.checker) and h.normalise(ev.checker or "") == h.normalise(t),
+        )
+        rows.append(row)
+    return rows
+
+
+def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
+    """A row as the re-ranker sees it, with the keys of its right candidates; None without evidence."""
+    if not (r["votes"] or r["checker"]) or not r["type"]:
+        return None
+    right = {key(t) for (t, _), ok in zip(r["alternatives"], r["exact_alts"], strict=True) if ok}
+    right |= {key(t) for (t, _), ok in zip(r["votes"], r["exact_votes"], strict=True) if ok}
+    if r["exact"]:
+        right.add(key(r["type"]))
+    if r["exact_checker"]:
+        right.add(key(r["checker"]))
+    alts = [(t, p) for t, p in r["alternatives"]]
+    site = Site(r["type"], r["confidence"], r["source"], alts, r["kind"], r["language"])
+    votes = Votes(tuple((t, n) for t, n in r["votes"]), r["total"]) if r["votes"] else None
+    return site, Evidence(votes, r["checker"]), right
+
+
+def _sites(rows: list[dict]) -> list[tuple[Site, Evidence, set[str]]]:
+    return [x for x in map(_site, rows) if x is not None]
+
+
+def _score(reranker: Reranker, rows: list[dict]) -> dict:
+    """Exact before and after (overall, by kind, on the sites with evidence) and what the language's
+    writing threshold keeps before and after (share of sites, precision)."""
+    calibration = Calibration.load(MODEL_DIR)
+    tally: dict[str, list[int]] = {}  # part -> [sites, exact before, exact after]
+    written = {"before": [0, 0], "after": [0, 0]}
+    for r in rows:
+        before = bool(r["exact"])
+        after, conf = before, r["confidence"]
+        s = _site(r)
+        if s is not None:
+            site, ev, right = s
+            conf, best = reranker.rank(site, ev)[0]
+            after = key(best.type) in right
+        parts = ["all", r["kind"]] + (["with_evidence"] if s is not None else [])
+        parts += ["with_votes"] if r["votes"] else []
+        parts += ["with_checker"] if r["checker"] else []
+        for part in parts:
+            t = tally.setdefault(part, [0, 0, 0])
+            t[0] += 1
+            t[1] += before
+            t[2] += after
+        threshold = calibration.threshold(r["language"])
+        for name, c, ok in (("before", r["confidence"], before), ("after", conf, after)):
+            if c >= threshold:
+                written[name][0] += 1
+                written[name][1] += ok
+    out: dict = {
+        part: {"sites": n, "exact_before": round(b / n, 4), "exact_after": round(a / n, 4)}
+        for part, (n, b, a) in tally.items()
+    }
+    out["at_threshold"] = {
+        name: {"share": round(w / len(rows), 4), "precision": round(ok / max(w, 1), 4)}
+        for name, (w, ok) in written.items()
+    }
+    return out
+
+
+TARGET_PRECISION = 0.95  # what the language's writing threshold stands for (thresholds.json)
+
+
+def _offsets(reranker: Reranker, rows: list[dict]) -> dict[str, float]:
+    """Per language family, the smallest shift of the log-odds after which the re-ranked sites at or
+    above the family's writing threshold are right at least TARGET_PRECISION of the time."""
+    calibration = Calibration.load(MODEL_DIR)
+    sites = _sites(rows)
+    out = {}
+    for fam in ("python", "typescript"):
+        mine = [(s, ev, right) for s, ev, right in sites if (s.language == "python") == (fam == "python")]
+        if not mine:
+            continue
+        threshold = calibration.threshold(fam)
+        scored = [(p, key(c.type) in right) for s, ev, right in mine for p, c in [reranker.rank(s, ev)[0]]]
+        for step in range(0, 101):
+            offset = step * 0.05
+            kept = [ok for p, ok in scored if shift(p, offset) >= threshold]
+            if not kept or sum(kept) / len(kept) >= TARGET_PRECISION:
+                out[fam] = round(offset, 2)
+                break
+        else:
+            out[fam] = 5.0
+    return out
+
+
+def _fit(rows: list[dict]) -> Reranker:
+    plain = fit_reranker(_sites(rows))
+    return Reranker(plain.calibrator, _offsets(plain, rows))
+
+
+def fit_and_dump(rows: list[dict], out: Path) -> dict:
+    """Fit on every row; report 2-fold (by package) held-out figures beside the in-sample ones."""
+    packages = sorted({r["package"] for r in rows})
+    folds = [set(packages[0::2]), set(packages[1::2])]
+    held = []
+    for fold in folds:
+        held.append(
+            _score(
+                _fit([r for r in rows if r["package"] not in fold]), [r for r in rows if r["package"] in fold]
+            )
+        )
+    reranker = _fit(rows)
+    report = {"packages": packages, "in_sample": _score(reranker, rows), "held_out_folds": held}
+    out.write_text(json.dumps(reranker.to_dict(validation=report), indent=1) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("lang", choices=["python", "typescript"])
+    c.add_argument("src", type=Path, nargs="+")
+    c.add_argument("--keep-fraction", type=float, default=0.5)
+    c.add_argument("--drop", action="store_true", help="also drop annotation-only imports (strict)")
+    c.add_argument("--no-checker", dest="checker", action="store_false")
+    c.add_argument("--out", type=Path, required=True)
+    f = sub.add_parser("fit")
+    f.add_argument("rows", type=Path, nargs="+")
+    f.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    if args.cmd == "collect":
+        predictor = Predictor()
+        with tempfile.TemporaryDirectory() as tmp, args.out.open("w") as out:
+            for src in args.src:
+                rows = collect_package(
+                    args.lang, src.resolve(), Path(tmp), args.keep_fraction, predictor, args.drop
+                )
+                print(f"{src.name}: {len(rows)} sites", file=sys.stderr)
+                for r in rows:
+                    out.write(json.dumps(r) + "\n")
+        return
+    rows = [json.loads(line) for p in args.rows for line in p.read_text().splitlines() if line.strip()]
+    report = fit_and_dump(rows, args.out)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

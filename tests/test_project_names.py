@@ -1,0 +1,270 @@
+"""The project's evidence (typeinf.inference.names, .rerank, .engine): which annotated sites the
+index counts, how the re-ranker joins the votes and the checker's type to the model's top 5, and the
+end-to-end effect on a half-typed project through the CLI with the shipped model and a real checker."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from typeinf.inference.bundle import RERANK_FILE, BundleError, ModelBundle
+from typeinf.inference.confidence import Calibrator
+from typeinf.inference.finalize import Prediction
+from typeinf.inference.names import NameTable, Votes, annotated_names
+from typeinf.inference.project import ProjectIndex
+from typeinf.inference.rerank import FEATURES, Evidence, Reranker, key
+from typeinf.slices import extract
+from typeinf.slices.source import parse
+from typeinf.types import normalize
+
+MODEL = ROOT / "typeinf" / "model"
+
+
+def test_the_index_counts_exactly_the_annotated_sites_the_slicer_reports() -> None:
+    """On this package's own (fully annotated) Python sources, the tree-sitter queries find the same
+    (kind, name, annotation) as the slicer's annotated slices, without slicing."""
+    query: Counter[tuple[str, str, str]] = Counter()
+    sliced: Counter[tuple[str, str, str]] = Counter()
+    for f in sorted((ROOT / "typeinf").rglob("*.py")):
+        data = f.read_bytes()
+        query.update(
+            (k, n, normalize(t)) for k, n, t in annotated_names(parse(data, "python").root_node, "python")
+        )
+        sliced.update(
+            (s.kind, s.name, normalize(s.annotation)) for s in extract(data, "python", f.name) if s.annotation
+        )
+    assert sum(sliced.values()) > 1000
+    assert query == sliced
+
+
+def test_typescript_annotations_of_parameters_returns_variables_and_fields() -> None:
+    src = b"""
+export function load(path: string, n?: number): Promise<Buffer> { const size: number = 1; return read(path) }
+class Store { cache: Map<string, Item> = new Map(); get(key: string): Item | undefined { return undefined } }
+const parse = (text: string): Item => JSON.parse(text);
+let plain = 3;
+"""
+    got = annotated_names(parse(src, "typescript").root_node, "typescript")
+    assert sorted(got) == sorted(
+        [
+            ("param", "path", "string"),
+            ("param", "n", "number"),
+            ("return", "load", "Promise<Buffer>"),
+            ("var", "size", "number"),
+            ("var", "cache", "Map<string, Item>"),
+            ("param", "key", "string"),
+            ("return", "get", "Item | undefined"),
+            ("param", "text", "string"),
+            ("return", "parse", "Item"),
+        ]
+    )
+
+
+def test_self_attributes_and_starred_parameters_but_not_self_itself() -> None:
+    src = b"""
+class A:
+    def __init__(self, *items: int, **kw: str) -> None:
+        self.items: list[int] = list(items)
+        other.x: int = 1
+"""
+    got = annotated_names(parse(src, "python").root_node, "python")
+    assert sorted(got) == [
+        ("param", "items", "int"),
+        ("param", "kw", "str"),
+        ("return", "__init__", "None"),
+        ("var", "self.items", "list[int]"),
+    ]
+
+
+def test_the_table_counts_normalised_types_most_frequent_first() -> None:
+    t = NameTable.build(
+        [[("param", "req", "Request"), ("param", "req", "Request"), ("param", "req", "Optional[Request]")]],
+        "python",
+    )
+    v = t.votes("param", "req")
+    assert v == Votes((("Request", 2), ("Request | None", 1)), 3)
+    assert v.top == "Request" and v.share == pytest.approx(2 / 3)
+    assert t.votes("var", "req") is None and t.votes("param", "other") is None
+
+
+def test_an_edit_changes_the_projects_votes(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "a.py").write_text("def f(req: Request) -> None: ...\n")
+    index = ProjectIndex.build(tmp_path)
+    assert index.names_for("python").votes("param", "req") == Votes((("Request", 1),), 1)
+    index.add(tmp_path / "a.py", "python", data=b"def f(req: Response) -> None: ...\n")
+    assert index.names_for("python").votes("param", "req") == Votes((("Response", 1),), 1)
+
+
+def _chooser(share_weight: float) -> Reranker:
+    """A hand-made chooser: the log of the model's probability plus `share_weight` x the vote share."""
+    w = [0.0] * len(FEATURES)
+    w[FEATURES.index("log_model_p")] = 1.0
+    w[FEATURES.index("share")] = share_weight
+    n = len(FEATURES)
+    return Reranker(Calibrator([0.0] * n, [1.0] * n, w, 0.0))
+
+
+def _pred(alts: list[tuple[str, float]]) -> Prediction:
+    s = extract("def f(req):\n    return req.path\n", "python", "m.py")[1]
+    assert s.kind == "param" and s.name == "req"
+    return Prediction(s, alts[0][0], alts[0][1], "model", alts, None)
+
+
+def test_without_votes_the_prediction_is_the_models() -> None:
+    p = _pred([("str", 0.6), ("Request", 0.2)])
+    assert _chooser(10.0).apply(p, Evidence()) is p
+
+
+def test_strong_votes_win_over_a_weak_model_choice_and_weak_votes_do_not() -> None:
+    p = _pred([("str", 0.6), ("Path", 0.2)])
+    votes = Votes((("web.Request", 9), ("str", 1)), 10)
+    strong = _chooser(20.0).apply(p, Evidence(votes))
+    assert strong.type == "web.Request" and strong.source == "project" and strong.module is None
+    assert [t for t, _ in strong.alternatives][:2] == ["web.Request", "str"]
+    weak = _chooser(0.1).apply(p, Evidence(votes))
+    assert weak.type == "str" and weak.source == "model"
+
+
+def test_a_voted_type_the_model_also_ranks_keeps_the_models_spelling() -> None:
+    """`configuration.NamespaceConfig` in the project is the model's `NamespaceConfig`: one candidate."""
+    p = _pred([("str", 0.5), ("NamespaceConfig", 0.3)])
+    got = _chooser(10.0).apply(p, Evidence(Votes((("configuration.NamespaceConfig", 5),), 5)))
+    assert got.type == "NamespaceConfig" and got.source == "model"
+    assert key("configuration.NamespaceConfig") == key("NamespaceConfig")
+
+
+def test_the_chooser_file_loads_strictly(tmp_path: Path) -> None:
+    d = tmp_path / "model"
+    d.mkdir()
+    for f in MODEL.iterdir():
+        (d / f.name).symlink_to(f) if f.name == "typeinf.onnx" else shutil.copy(f, d / f.name)
+    (d / RERANK_FILE).write_text(json.dumps({"features": ["something", "else"], "calibrator": {}}))
+    with pytest.raises(BundleError, match=RERANK_FILE):
+        ModelBundle.load(d)
+    (d / RERANK_FILE).write_text("{")
+    with pytest.raises(BundleError, match=RERANK_FILE):
+        ModelBundle.load(d)
+    (d / RERANK_FILE).unlink()
+    assert ModelBundle.load(d).reranker is None
+
+
+def test_the_shipped_model_has_the_stage() -> None:
+    assert ModelBundle.load(MODEL).reranker is not None
+
+
+def test_predict_follows_how_the_project_annotates_a_name(tmp_path: Path) -> None:
+    """A half-typed project: `session` is an `aiohttp.ClientSession` in four functions; the fifth,
+    unannotated, is predicted the same through `typeinf predict`, and the model alone is not."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\nrequires-python='>=3.10'\n")
+    typed = "\n".join(
+        f"async def get{i}(session: aiohttp.ClientSession, url: str) -> bytes:\n"
+        f"    async with session.get(url) as r:\n        return await r.read()\n"
+        for i in range(4)
+    )
+    (tmp_path / "typed.py").write_text("import aiohttp\n\n" + typed)
+    (tmp_path / "todo.py").write_text(
+        "import aiohttp\n\nasync def fetch(session, url):\n    async with session.get(url) as r:\n"
+        "        return await r.text()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "typeinf", "predict", "todo.py", "--format", "json", "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    preds = {(p["kind"], p["name"]): p for p in json.loads(out.stdout)}
+    assert preds[("param", "session")]["type"] in ("aiohttp.ClientSession", "ClientSession")
+    (tmp_path / "typed.py").unlink()
+    alone = subprocess.run(
+        [sys.executable, "-m", "typeinf", "predict", "todo.py", "--format", "json", "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert {(p["kind"], p["name"]): p for p in json.loads(alone.stdout)}[("param", "session")][
+        "type"
+    ] not in (
+        "aiohttp.ClientSession",
+        "ClientSession",
+    )
+
+
+# ---------------------------------------------------------------------------- the engine and the checker
+def test_the_checkers_type_is_evidence_only_when_concrete() -> None:
+    from typeinf.inference.engine import concrete
+
+    assert concrete("list[int]", "python") == "list[int]"
+    assert concrete("dict[str, Any]", "python") == "dict[str, Any]"
+    assert concrete("_asyncio.Future[int]", "python") == "Future[int]"
+    for nothing in ("Any", "Any | None", "Optional[Any]", "list[Unknown]", "", None):
+        assert concrete(nothing, "python") is None
+    assert concrete("Map<string, number>", "typescript") == "Map<string, number>"
+    assert concrete("string | any", "typescript") is None
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_the_engine_asks_pyrefly_about_the_text_it_is_given(tmp_path: Path) -> None:
+    """A real checker (pyrefly, from the test extra): the inferred return type of the file as the
+    caller has it in memory (annotate's later rounds), not as it is on disk."""
+    from typeinf.inference.engine import Engine, FileSites, default_checkers
+    from typeinf.inference.predict import Predictor
+
+    root = _project(tmp_path, {"m.py": "def f():\n    return [1, 2]\n"})
+    on_disk = extract((root / "m.py").read_text(), "python", "m.py")
+    with Engine(Predictor(), ProjectIndex.build(root), default_checkers(root)) as engine:
+        ev = engine.evidence(FileSites(root / "m.py", "python", [s for s in on_disk if s.kind == "return"]))
+        assert [e.checker for e in ev] == ["list[int]"]
+        text = "def f():\n    return {'a': 1.5}\n"
+        sites = [s for s in extract(text, "python", "m.py") if s.kind == "return"]
+        ev = engine.evidence(FileSites(root / "m.py", "python", sites, text))
+        assert [e.checker for e in ev] == ["dict[str, float]"]
+    assert (root / "m.py").read_text() == "def f():\n    return [1, 2]\n"
+
+
+def test_without_a_checker_the_engine_warns_once_and_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from typeinf.checker import checker_or_none, python_checker
+    from typeinf.inference.engine import Engine, FileSites
+    from typeinf.inference.predict import Predictor
+
+    root = _project(tmp_path, {"m.py": "def f(x):\n    return [x]\n"})
+    sites = extract((root / "m.py").read_text(), "python", "m.py")
+    missing = {"python": lambda: checker_or_none(lambda: python_checker(root, "no-such-checker"))}
+    with Engine(Predictor(), ProjectIndex.build(root), missing) as engine:
+        preds = engine.predict_files([FileSites(root / "m.py", "python", sites)])
+        again = engine.predict_files([FileSites(root / "m.py", "python", sites)])
+    assert [p.type for p in preds[0]] == [p.type for p in again[0]] and len(preds[0]) == len(sites)
+    warnings = [r for r in caplog.records if "checker" in r.getMessage()]
+    assert len(warnings) == 1 and "model-only" in warnings[0].getMessage()
+
+
+def test_no_checker_flag_and_setting(tmp_path: Path) -> None:
+    """`--no-checker` and `[tool.typeinf] checker = false` run without the checker: the same output
+    format, and a checker setting that is not a boolean is a configuration error (exit 2)."""
+    root = _project(tmp_path, {"m.py": "def f():\n    return [1, 2]\n"})
+    run = [sys.executable, "-m", "typeinf", "predict", "m.py", "--format", "json", "--no-cache"]
+    full = subprocess.run(run, cwd=root, capture_output=True, text=True, check=True)
+    off = subprocess.run([*run, "--no-checker"], cwd=root, capture_output=True, text=True, check=True)
+    assert {p["kind"] for p in json.loads(full.stdout)} == {p["kind"] for p in json.loads(off.stdout)}
+    ret = [p for p in json.loads(full.stdout) if p["kind"] == "return"][0]
+    assert ret["type"] == "list[int]"
+    (root / "pyproject.toml").write_text("[project]\nname='x'\n[tool.typeinf]\nchecker = 'yes'\n")
+    bad = subprocess.run(run, cwd=root, capture_output=True, text=True)
+    assert bad.returncode == 2 and "checker" in bad.stderr

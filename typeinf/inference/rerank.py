@@ -1,0 +1,242 @@
+"""The model's top 5 re-ranked with the project's evidence: its own annotations of the same name
+and the type checker's inference at the site (issue #20, items 2, 4 and 7).
+
+    reranker = Reranker.load(path)                  # fitted on validation by models/project_names.py
+    pred = reranker.apply(pred, Evidence(votes, checker_type))
+                                                    # the same Prediction when there is no evidence
+
+Candidates come from three sources: the model's top 5 (after the static facts and the member
+check: `finalize`), the types the project wrote for the same (kind, name) elsewhere
+(typeinf.inference.names: a parameter called `session` is a `ClientSession` in four other
+functions), and the type the checker infers at the site where it infers a concrete one
+(typeinf.checker: pyrefly for Python, the TypeScript compiler).  Each candidate gets the features
+below and one logistic regression, fitted on validation packages in the half-typed and the
+unannotated settings, gives the probability that it is the author's type; the best candidate wins
+and that probability is its confidence (the same scale as the model's calibrated confidence: the
+probability of being exactly right, so annotate's threshold keeps its meaning).  Without evidence
+nothing changes.  Pure: predictions and evidence in, predictions out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .confidence import Calibrator, fit
+from .names import Votes
+
+if TYPE_CHECKING:  # finalize imports the bundle, which loads this stage
+    from .finalize import Prediction
+
+FEATURES = (
+    "model_p",
+    "log_model_p",
+    "is_pick",
+    "inv_rank",
+    "share",
+    "log_votes",
+    "log_total",
+    "is_vote_top",
+    "share_x_total",
+    "pick_x_share",
+    "static_pick",
+    "checker",
+    "checker_x_pick",
+    "checker_known",
+    "checker_x_return",
+    "checker_x_var",
+    "param",
+    "return",
+    "python",
+)
+MAX_VOTE_CANDIDATES = 3
+_QUALIFIER = re.compile(r"\b[A-Za-z_][\w]*\.(?=[A-Za-z_])")
+
+
+def key(t: str) -> str:
+    """A type's identity across the sources: module qualifiers and spaces dropped
+    (`configuration.NamespaceConfig` is the model's `NamespaceConfig`)."""
+    return _QUALIFIER.sub("", t).replace(" ", "")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the project says about a site beside the model."""
+
+    votes: Votes | None = None  # how the project annotates the same (kind, name)
+    checker: str | None = None  # the checker's concrete inferred type at the site
+
+    def __bool__(self) -> bool:
+        return self.votes is not None or self.checker is not None
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the re-ranker reads of a final prediction (a Prediction, or a row recorded on validation)."""
+
+    type: str
+    confidence: float
+    source: str
+    alternatives: Sequence[tuple[str, float]]
+    kind: str
+    language: str
+
+    @classmethod
+    def of(cls, pred: Prediction) -> Site:
+        s = pred.slice
+        return cls(pred.type, pred.confidence, pred.source, pred.alternatives, s.kind, s.language)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    type: str
+    features: list[float]
+    from_model: bool
+
+
+def candidates(site: Site, ev: Evidence) -> list[Candidate]:
+    """The model's top 5, the project's most frequent types for the name and the checker's type,
+    each once (by `key`), with its features."""
+    alts = list(site.alternatives[:5]) or ([(site.type, site.confidence)] if site.type else [])
+    model = {key(t): (i, t, p) for i, (t, p) in reversed(list(enumerate(alts)))}
+    counts = ev.votes.counts[:MAX_VOTE_CANDIDATES] if ev.votes is not None else ()
+    total = ev.votes.total if ev.votes is not None else 0
+    voted = {key(t): (t, n) for t, n in reversed(counts)}
+    top_key = key(counts[0][0]) if counts else None
+    checker_key = key(ev.checker) if ev.checker else None
+    extra = [checker_key] if checker_key is not None else []
+    kind = site.kind
+    out = []
+    for k in dict.fromkeys([*model, *voted, *extra]):
+        rank, t, p = model.get(k, (None, None, 0.0))
+        vt, n = voted.get(k, (None, 0))
+        spelled = t if t is not None else vt if vt is not None else ev.checker
+        share = n / total if total else 0.0
+        pick = 1.0 if t is not None and t == site.type else 0.0
+        checker = 1.0 if k == checker_key else 0.0
+        out.append(
+            Candidate(
+                spelled or "",  # the model's spelling where it has one (its module is known)
+                [
+                    p,
+                    math.log(p + 1e-4),
+                    pick,
+                    1.0 / (rank + 1) if rank is not None else 0.0,
+                    share,
+                    math.log1p(n),
+                    math.log1p(total),
+                    1.0 if k == top_key else 0.0,
+                    share * math.log1p(total),
+                    pick * share,
+                    pick * (1.0 if site.source == "static" else 0.0),
+                    checker,
+                    checker * pick,
+                    1.0 if checker_key is not None else 0.0,
+                    checker * (1.0 if kind == "return" else 0.0),
+                    checker * (1.0 if kind == "var" else 0.0),
+                    1.0 if kind == "param" else 0.0,
+                    1.0 if kind == "return" else 0.0,
+                    1.0 if site.language == "python" else 0.0,
+                ],
+                t is not None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Reranker:
+    calibrator: Calibrator
+    # per language family, subtracted from the log-odds: fitted so that the re-ranked sites at or
+    # above the language's writing threshold keep its precision on validation (models/rerank.py)
+    offsets: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Reranker:
+        """Strict: a file fitted for other features, or missing a field, raises."""
+        if d.get("features") != list(FEATURES):
+            raise ValueError(f"fitted for other features: {d.get('features')}")
+        c = d["calibrator"]
+        offsets = {str(k): float(v) for k, v in d["offsets"].items()}
+        return cls(
+            Calibrator(list(c["mean"]), list(c["scale"]), list(c["weights"]), float(c["bias"])), offsets
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Reranker:
+        return cls.from_dict(json.loads(path.read_text()))
+
+    def to_dict(self, **extra: Any) -> dict[str, Any]:
+        c = self.calibrator
+        return {
+            "features": list(FEATURES),
+            "calibrator": {"mean": c.mean, "scale": c.scale, "weights": c.weights, "bias": c.bias},
+            "offsets": dict(self.offsets),
+            **extra,
+        }
+
+    def rank(self, site: Site, ev: Evidence) -> list[tuple[float, Candidate]]:
+        """Every candidate with its probability of being the author's type, best first."""
+        off = self.offsets.get("python" if site.language == "python" else "typescript", 0.0)
+        return sorted(
+            ((shift(self.calibrator(c.features), off), c) for c in candidates(site, ev)), key=lambda x: -x[0]
+        )
+
+    def apply(self, pred: Prediction, ev: Evidence) -> Prediction:
+        """The prediction re-ranked with the project's evidence (unchanged without any)."""
+        if not ev or not pred.type:
+            return pred
+        scored = self.rank(Site.of(pred), ev)
+        p, best = scored[0]
+        alternatives = [(c.type, q) for q, c in scored][:5]
+        if best.type == pred.type:
+            return replace(pred, confidence=p, alternatives=alternatives)
+        return replace(
+            pred,
+            type=best.type,
+            confidence=p,
+            source="model"
+            if best.from_model
+            else ("checker" if ev.checker and key(ev.checker) == key(best.type) else "project"),
+            alternatives=alternatives,
+            module=None,
+            rule=None,
+        )
+
+
+def shift(p: float, offset: float) -> float:
+    if offset == 0.0:
+        return p
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return 1.0 / (1.0 + math.exp(-(math.log(p / (1 - p)) - offset)))
+
+
+def fit_reranker(sites: Sequence[tuple[Site, Evidence, set[str]]]) -> Reranker:
+    """Fitted on (site, its evidence, the keys of the candidates that are the author's type)."""
+    rows, labels = [], []
+    for site, ev, right in sites:
+        for c in candidates(site, ev):
+            rows.append(c.features)
+            labels.append(key(c.type) in right)
+    return Reranker(fit(rows, labels, l2=1e-3, steps=3000))
+
+
+def row_of(pred: Prediction, ev: Evidence) -> dict[str, Any]:
+    """What models/project_names.py records of a site (without its truth)."""
+    return {
+        "kind": pred.slice.kind,
+        "language": pred.slice.language,
+        "name": pred.slice.name,
+        "type": pred.type,
+        "confidence": pred.confidence,
+        "source": pred.source,
+        "alternatives": pred.alternatives[:5],
+        "votes": list(ev.votes.counts) if ev.votes is not None else [],
+        "total": ev.votes.total if ev.votes is not None else 0,
+        "checker": ev.checker,
+    }
