@@ -15,14 +15,13 @@ annotated binding, if it has one), `self.x` at `self` with the name `self.x`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tree_sitter import Node
 
 from ..lang import PY_SCOPE_BUILTINS
 from . import vocabulary as vocab
 from .data import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
+from .scopes import Binding, Function, Scope, Site, resolve
 from .source import (
     Diagnostic,
     Parents,
@@ -126,52 +125,13 @@ def _expr(src: Source, node: Node | None) -> Expr | None:
     return Expr(src.expr_text(node), category(node))
 
 
-@dataclass(eq=False)
-class Binding:
-    """One site candidate: a name bound in a scope."""
-
-    name: str
-    kind: str  # param | var | def | import | class | skip
-    node: Node  # the name node (identifier, or `self.x` attribute, or pattern)
-    scope: Scope
-    annotation: Node | None = None
-    annotatable: bool = True
-    definition: Node | None = None
-    definition_category: str | None = None
-    default: Node | None = None
-    function: Node | None = None  # for params: the function_definition
-    refs: list[Node] = field(default_factory=list)
-    later: list[Node] = field(default_factory=list)  # values of later assignments
-
-
-@dataclass(eq=False)
-class Scope:
-    kind: str  # module | class | function | lambda | comprehension
-    node: Node | None
-    parent: Scope | None
-    qualname: str
-    bindings: dict[str, Binding] = field(default_factory=dict)
-    refs: list[Node] = field(default_factory=list)
-    globals: set[str] = field(default_factory=set)  # declared `global` here
-    nonlocals: set[str] = field(default_factory=set)  # declared `nonlocal` here
-    self_name: str | None = None  # first parameter of a method
-    instance: dict[str, Binding] | None = None  # class scope: self.x attributes
-    returns: list[Node | None] = field(default_factory=list)  # function scope: return values (None: bare)
-    yields: list[Node | None] = field(default_factory=list)
-
-    def enclosing_class(self) -> Scope | None:
-        if self.kind == "function" and self.parent is not None and self.parent.kind == "class":
-            return self.parent
-        return None
-
-
 class _PythonSlicer:
     def __init__(self, data: bytes, path: str) -> None:
         self.src = Source(data)
         self.path = path
         self.tree = parse(data, "python")
         self.scopes: list[Scope] = []
-        self.functions: list[tuple[Node, Scope]] = []  # (function_definition, its scope)
+        self.functions: list[tuple[Function, Scope]] = []  # (function_definition, its scope)
         self.file_scope: list[ScopeName] = list(_BUILTIN_SCOPE)
         self.annotated: dict[int, Node] = {}  # start byte of a name node -> its annotation
         self.parent = Parents()  # filled by the walk: climbing never uses Node.parent
@@ -179,7 +139,7 @@ class _PythonSlicer:
     # ------------------------------------------------------------------ pass 1: scopes
     def build(self) -> None:
         root = self.tree.root_node
-        module = Scope("module", None, None, "")
+        module = Scope(None, "module")
         self.scopes.append(module)
         stack: list[tuple[Node, Scope]] = [(root, module)]
         links = self.parent.links
@@ -199,7 +159,7 @@ class _PythonSlicer:
             qual = parent.qualname
         else:
             qual = f"{parent.qualname}.{name}" if parent.qualname else name
-        s = Scope(kind, node, parent, qual)
+        s = Scope(parent, kind, node, qual)
         self.scopes.append(s)
         return s
 
@@ -213,11 +173,13 @@ class _PythonSlicer:
             fs: Scope | None = scope
             while fs is not None and fs.kind == "comprehension":
                 fs = fs.parent
-            if fs is not None and fs.kind == "function":
+            if fs is not None and fs.function is not None:
                 if t == "return_statement":
-                    fs.returns.append(node.named_children[0] if node.named_child_count else None)
+                    value = node.named_children[0] if node.named_child_count else None
+                    fs.function.returns.append((node.start_byte, value))
                 else:
-                    fs.yields.append(node.named_children[-1] if node.named_child_count else None)
+                    value = node.named_children[-1] if node.named_child_count else None
+                    fs.function.yields.append((node.start_byte, value))
         if t == "function_definition":
             return self._function(node, scope)
         if t == "class_definition":
@@ -225,7 +187,7 @@ class _PythonSlicer:
             if name is not None:
                 self._bind(scope, self.src.text(name), "class", name)
             cls = self._new_scope("class", node, scope, self.src.text(name) if name else None)
-            cls.instance = {}
+            cls.members = {}
             if name is not None and scope.kind in ("module", "class"):
                 self.file_scope.append(ScopeName(cls.qualname, "class"))
             return cls
@@ -291,7 +253,9 @@ class _PythonSlicer:
             arrow = _before(node, rt)
             self.src.add_annotation(arrow.start_byte if arrow is not None else rt.start_byte, rt.end_byte)
         fn = self._new_scope("function", node, scope, fname)
-        self.functions.append((node, fn))
+        body = node.child_by_field_name("body")
+        fn.function = Function(node, body.start_byte if body is not None else node.end_byte, _is_async(node))
+        self.functions.append((fn.function, fn))
         params = node.child_by_field_name("parameters")
         if params is None:
             return fn
@@ -313,22 +277,25 @@ class _PythonSlicer:
             if first and is_method and p.type in ("identifier", "typed_parameter"):
                 first = False
                 if not _has_decorator(self.src, node, "classmethod", self.parent) and fname != "__new__":
-                    fn.self_name = pname
+                    fn.receiver = pname
                 self._bind(fn, pname, "skip", n)
                 continue
             first = False
-            b = self._bind(fn, pname, "param", n)
-            b.annotation = ann
-            b.default = p.child_by_field_name("value")
-            b.function = node
+            site = self._bind(fn, pname, "param", n).site
+            if site is not None:
+                site.annotation = ann
+                site.default = p.child_by_field_name("value")
+                site.fn = fn.function
         return fn
 
     def _bind(self, scope: Scope, name: str, kind: str, node: Node) -> Binding:
         scope = _declaring_scope(scope, name)
         b = scope.bindings.get(name)
         if b is None:
-            b = Binding(name, kind, node, scope)
+            b = Binding(name, kind, node)
             scope.bindings[name] = b
+            if kind in ("param", "var"):
+                b.site = Site(kind, name, "", node, binding=b, scope=scope)
         elif kind in ("def", "class", "import") and b.kind == "var":
             b.kind = kind  # a name that is also a function/class/module is not a var site
         return b
@@ -389,54 +356,51 @@ class _PythonSlicer:
             # `global x` / `nonlocal x`: an annotation of x in this scope is a SyntaxError
             declared_elsewhere = name in scope.globals or name in scope.nonlocals
             b = self._bind(scope, name, "var", target)
+            site = b.site
+            if site is None:  # a def, class, import or lambda parameter
+                return
             if b.node is target:
-                b.annotation, b.annotatable = annotation, annotatable and not declared_elsewhere
-                b.definition, b.definition_category = value, cat
+                site.annotation, site.annotatable = annotation, annotatable and not declared_elsewhere
+                site.definition, site.category = value, cat
             elif (
                 b.kind == "var"
-                and not b.annotatable
-                and b.annotation is None
+                and not site.annotatable
+                and site.annotation is None
                 and annotatable
                 and not declared_elsewhere
                 and annotation is None
             ):
                 # the site moves to the first binding that can carry the annotation (in its own scope)
-                if b.definition is not None:
-                    b.later.append(b.definition)
-                b.node, b.scope, b.annotatable = target, scope, True
-                b.definition, b.definition_category = value, cat
+                if site.definition is not None:
+                    site.later.append(site.definition)
+                b.node = site.node = target
+                site.scope, site.annotatable = scope, True
+                site.definition, site.category = value, cat
             elif b.kind == "var":
-                _rebind(b, target, b.scope, value, cat, annotation, annotatable)
+                _rebind(b, site, target, site.scope, value, cat, annotation, annotatable)
             elif value is not None:
-                b.later.append(value)
+                site.later.append(value)
         elif target.type == "attribute":
             obj = target.child_by_field_name("object")
             attr = target.child_by_field_name("attribute")
-            cls = scope.enclosing_class()
+            cls = _enclosing_class(scope)
             if (
                 obj is None
                 or attr is None
                 or cls is None
-                or cls.instance is None
+                or cls.members is None
                 or obj.type != "identifier"
-                or self.src.text(obj) != scope.self_name
+                or self.src.text(obj) != scope.receiver
             ):
                 return
-            name = f"{scope.self_name}.{self.src.text(attr)}"
-            found = cls.instance.get(name)
+            name = f"{scope.receiver}.{self.src.text(attr)}"
+            found = cls.members.get(name)
             if found is None:
-                cls.instance[name] = Binding(
-                    name,
-                    "var",
-                    target,
-                    scope,
-                    annotation=annotation,
-                    annotatable=annotatable,
-                    definition=value,
-                    definition_category=cat,
-                )
-            else:
-                _rebind(found, target, scope, value, cat, annotation, annotatable)
+                b = cls.members[name] = Binding(name, "var", target)
+                b.site = Site("var", name, "", target, annotatable, annotation, binding=b, scope=scope)
+                b.site.definition, b.site.category = value, cat
+            elif found.site is not None:
+                _rebind(found, found.site, target, scope, value, cat, annotation, annotatable)
 
     def _import(self, node: Node, scope: Scope) -> None:
         top = scope.kind == "module"
@@ -462,17 +426,13 @@ class _PythonSlicer:
 
     # ------------------------------------------------------------------ pass 2: resolve
     def resolve(self) -> None:
-        for scope in self.scopes:
-            for ref in scope.refs:
-                b = self._lookup(scope, self.src.text(ref))
-                if b is not None and b.node is not ref:
-                    b.refs.append(ref)
+        resolve(self.scopes, self.src.text)
         # self.x references: attribute nodes on the method's first parameter
         for _fnode, fscope in self.functions:
-            cls = fscope.enclosing_class()
-            if cls is None or cls.instance is None or fscope.self_name is None:
+            cls = _enclosing_class(fscope)
+            if cls is None or cls.members is None or fscope.receiver is None:
                 continue
-            sb = fscope.bindings.get(fscope.self_name)
+            sb = fscope.bindings.get(fscope.receiver)
             if sb is None:
                 continue
             for ref in sb.refs:
@@ -480,36 +440,26 @@ class _PythonSlicer:
                 if parent is None or parent.type != "attribute":
                     continue
                 attr = parent.child_by_field_name("attribute")
-                ib = cls.instance.get(f"{fscope.self_name}.{self.src.text(attr)}")
+                ib = cls.members.get(f"{fscope.receiver}.{self.src.text(attr)}")
                 if ib is not None and ib.node is not parent:
                     ib.refs.append(parent)
-
-    def _lookup(self, scope: Scope, name: str) -> Binding | None:
-        s: Scope | None = scope
-        first = True
-        while s is not None:
-            if (first or s.kind != "class") and name in s.bindings:
-                return s.bindings[name]
-            first = False
-            s = s.parent
-        return None
 
     # ------------------------------------------------------------------ slices
     def slices(self) -> list[Slice]:
         out: list[Slice] = []
         signatures: dict[int, str] = {}
-        fn_scopes: dict[int, Scope] = {fn.start_byte: s for fn, s in self.functions}
         for scope in self.scopes:
             for b in scope.bindings.values():
-                if b.kind == "param":
-                    out.append(self._param_slice(b, signatures, fn_scopes))
-                elif b.kind == "var" and self._is_var_site(scope, b.name):
-                    out.append(self._var_slice(b, signatures))
-            if scope.instance:
-                for b in scope.instance.values():
-                    out.append(self._var_slice(b, signatures))
-        for fnode, fscope in self.functions:
-            out.append(self._return_slice(fnode, fscope, signatures))
+                if b.kind == "param" and b.site is not None:
+                    out.append(self._param_slice(b.site, signatures))
+                elif b.kind == "var" and b.site is not None and self._is_var_site(scope, b.name):
+                    out.append(self._var_slice(b.site, signatures))
+            if scope.members:
+                for b in scope.members.values():
+                    if b.site is not None:
+                        out.append(self._var_slice(b.site, signatures))
+        for fn, fscope in self.functions:
+            out.append(self._return_slice(fn.node, fscope, signatures))
         out.sort(key=lambda s: (s.span[0], s.kind))
         return out
 
@@ -569,60 +519,61 @@ class _PythonSlicer:
             is_async=is_async,
         )
 
-    def _usages(self, b: Binding) -> EvidenceBuilder:
+    def _usages(self, site: Site) -> EvidenceBuilder:
         eb = EvidenceBuilder()
-        for ref in b.refs:
+        for ref in site.binding.refs if site.binding is not None else ():
             classify_use(self.src, ref, eb, self.parent)
-        for v in b.later:
+        for v in site.later:
             e = _expr(self.src, v)
             if e is not None:
                 eb.assignment(e)
         return eb
 
-    def _param_slice(self, b: Binding, sigs: dict[int, str], fn_scopes: dict[int, Scope]) -> Slice:
-        fnode = b.function
-        assert fnode is not None
-        eb = self._usages(b)
-        eb.ev.default = _expr(self.src, b.default)
+    def _param_slice(self, site: Site, sigs: dict[int, str]) -> Slice:
+        assert site.fn is not None and site.scope is not None
+        fnode = site.fn.node
+        eb = self._usages(site)
+        eb.ev.default = _expr(self.src, site.default)
         eb.ev.signature = self._signature(fnode, sigs)
         eb.ev.decorators = _decorators(self.src, fnode, self.parent)
         return self._make(
-            b.node,
+            site.node,
             "param",
-            b.name,
-            b.scope.qualname,
+            site.name,
+            site.scope.qualname,
             True,
-            b.annotation,
+            site.annotation,
             eb.ev,
             fnode,
-            self._fn_neighbours(fnode, b.scope, exclude=b),
+            self._fn_neighbours(fnode, site.scope, exclude=site),
             _is_async(fnode),
         )
 
-    def _var_slice(self, b: Binding, sigs: dict[int, str]) -> Slice:
-        eb = self._usages(b)
-        if b.definition is not None:
+    def _var_slice(self, site: Site, sigs: dict[int, str]) -> Slice:
+        assert site.scope is not None
+        eb = self._usages(site)
+        if site.definition is not None:
             eb.ev.definition = Expr(
-                self.src.expr_text(b.definition), b.definition_category or category(b.definition)
+                self.src.expr_text(site.definition), site.category or category(site.definition)
             )
-        fnode = self._enclosing_function(b.node)
+        fnode = self._enclosing_function(site.node)
         if fnode is not None:
             eb.ev.signature = self._signature(fnode, sigs)
         window_node = fnode
-        if window_node is None and b.scope.kind == "class":
-            window_node = b.scope.node
+        if window_node is None and site.scope.kind == "class":
+            window_node = site.scope.node
         neighbours: list[Neighbour] = []
-        if b.scope.kind == "class":
-            neighbours = self._class_neighbours(b.scope, b)
-        elif b.scope.kind == "function" and b.scope.node is not None:
-            neighbours = self._fn_neighbours(b.scope.node, b.scope, exclude=b)
+        if site.scope.kind == "class":
+            neighbours = self._class_neighbours(site.scope, site)
+        elif site.scope.kind == "function" and site.scope.node is not None:
+            neighbours = self._fn_neighbours(site.scope.node, site.scope, exclude=site)
         return self._make(
-            b.node,
+            site.node,
             "var",
-            b.name,
-            b.scope.qualname,
-            b.annotatable,
-            b.annotation,
+            site.name,
+            site.scope.qualname,
+            site.annotatable,
+            site.annotation,
             eb.ev,
             window_node,
             neighbours,
@@ -631,7 +582,9 @@ class _PythonSlicer:
     def _return_slice(self, fnode: Node, fscope: Scope, sigs: dict[int, str]) -> Slice:
         name = fnode.child_by_field_name("name")
         eb = EvidenceBuilder()
-        returns, yields = fscope.returns, fscope.yields
+        assert fscope.function is not None
+        returns = [r for _, r in fscope.function.returns]
+        yields = [y for _, y in fscope.function.yields]
         eb.ev.returns = [
             Expr(self.src.expr_text(r), category(r)) if r is not None else Expr("", "bare")
             for r in returns[:12]
@@ -666,27 +619,38 @@ class _PythonSlicer:
         )
 
     def _fn_neighbours(
-        self, fnode: Node, fscope: Scope, exclude: Binding | None, is_return: bool = False
+        self, fnode: Node, fscope: Scope, exclude: Site | None, is_return: bool = False
     ) -> list[Neighbour]:
         out = []
         for b in fscope.bindings.values():
-            if b.kind == "param" and b is not exclude and b.annotation is not None:
-                out.append(Neighbour("param", b.name, self.src.text(b.annotation).strip()))
+            site = b.site
+            if b.kind == "param" and site is not None and site is not exclude and site.annotation is not None:
+                out.append(Neighbour("param", b.name, self.src.text(site.annotation).strip()))
         rt = fnode.child_by_field_name("return_type")
         if rt is not None and not is_return:
             name = fnode.child_by_field_name("name")
             out.append(Neighbour("return", self.src.text(name), self.src.text(rt).strip()))
         return out
 
-    def _class_neighbours(self, cscope: Scope, exclude: Binding) -> list[Neighbour]:
+    def _class_neighbours(self, cscope: Scope, exclude: Site) -> list[Neighbour]:
         return [
-            Neighbour("var", b.name, self.src.text(b.annotation).strip())
+            Neighbour("var", b.name, self.src.text(b.site.annotation).strip())
             for b in cscope.bindings.values()
-            if b.kind == "var" and b is not exclude and b.annotation is not None
+            if b.kind == "var"
+            and b.site is not None
+            and b.site is not exclude
+            and b.site.annotation is not None
         ][:16]
 
 
 # ---------------------------------------------------------------------- helpers
+def _enclosing_class(scope: Scope) -> Scope | None:
+    """The class whose method `scope` is, if it is one."""
+    if scope.kind == "function" and scope.parent is not None and scope.parent.kind == "class":
+        return scope.parent
+    return None
+
+
 def _declaring_scope(scope: Scope, name: str) -> Scope:
     """The scope a name bound in `scope` belongs to: the module for `global`, the nearest enclosing
     function binding it for `nonlocal` (class scopes are skipped, as Python does)."""
@@ -710,8 +674,9 @@ def _declaring_scope(scope: Scope, name: str) -> Scope:
 
 def _rebind(
     b: Binding,
+    site: Site,
     target: Node,
-    scope: Scope,
+    scope: Scope | None,
     value: Node | None,
     cat: str | None,
     annotation: Node | None,
@@ -719,13 +684,14 @@ def _rebind(
 ) -> None:
     """A later binding of a site's name: the first *annotated* binding is where the site is
     (that is where the declaration is); other values become later assignments."""
-    if annotation is not None and b.annotation is None:
-        if b.definition is not None:
-            b.later.append(b.definition)
-        b.node, b.scope, b.annotation, b.annotatable = target, scope, annotation, annotatable
-        b.definition, b.definition_category = value, cat
+    if annotation is not None and site.annotation is None:
+        if site.definition is not None:
+            site.later.append(site.definition)
+        b.node = site.node = target
+        site.scope, site.annotation, site.annotatable = scope, annotation, annotatable
+        site.definition, site.category = value, cat
     elif value is not None:
-        b.later.append(value)
+        site.later.append(value)
 
 
 _NO_COMPLETION = frozenset({"return_statement", "raise_statement"})

@@ -6,8 +6,8 @@ Approach (tree-sitter only, no recursion, two passes over one parse tree):
    scope, the nearest function-like scope (for `var`), the qualname, the enclosing function
    and class, the node that bounds the window and the type parameters in scope.  Handlers
    for functions, classes, namespaces, declarators, class fields, for-in/of loops, catch
-   clauses and imports create the sites (`_Site`), declare the names they bind in a scope
-   (`_Binding`) and register every annotation with the `Source`, so that nothing rendered
+   clauses and imports create the sites (`Site`), declare the names they bind in a scope
+   (`Binding`) and register every annotation with the `Source`, so that nothing rendered
    afterwards can contain annotation text.  Everything else is walked generically; each
    `identifier` in expression position is recorded as a reference with its scope, each
    `this.x` inside a class as a reference to member `x`.  Types (annotations, type
@@ -43,6 +43,7 @@ from ..lang import TS_SCOPE_BUILTINS
 from . import vocabulary as vocab
 from .data import Evidence, Expr, Neighbour, ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
+from .scopes import Binding, Function, Scope, Site, resolve
 from .source import WINDOW_LINES, Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
 
 if TYPE_CHECKING:
@@ -182,71 +183,18 @@ def extract_typescript(data: bytes, language: str, path: str) -> tuple[list[Slic
 
 
 @dataclass(slots=True, eq=False)
-class _Binding:
-    """One declared name in one scope; `site` is set when the name is a var/param site."""
-
-    site: _Site | None = None
-    fn: _Func | None = None  # a function declaration: its calls tell about its return
-    refs: list[Node] = field(default_factory=list)
-    redeclared: list[Node] = field(default_factory=list)  # values of later `var x = ...`
-
-
-@dataclass(slots=True, eq=False)
-class _Scope:
-    parent: _Scope | None
-    names: dict[str, _Binding] = field(default_factory=dict)
-
-
-@dataclass(slots=True, eq=False)
-class _Func:
-    node: Node
-    signature_end: int  # byte where the body starts
-    is_async: bool
-    cls: _Class | None = None  # the class of a method: `this.m()` calls
-    binding: _Binding | None = None  # the name a function declaration binds
-    # (offset, expression or None for a bare `return;`), in walk order
-    returns: list[tuple[int, Node | None]] = field(default_factory=list)
-    yields: list[tuple[int, Node | None]] = field(default_factory=list)
-    sites: list[_Site] = field(default_factory=list)  # params and return
-
-
-@dataclass(slots=True, eq=False)
 class _Class:
     node: Node
-    fields: list[_Site] = field(default_factory=list)
+    fields: list[Site] = field(default_factory=list)
     this_refs: dict[str, list[Node]] = field(default_factory=dict)
-
-
-@dataclass(slots=True, eq=False)
-class _Site:
-    kind: str
-    name: str
-    qualname: str
-    start: int
-    end: int
-    annotatable: bool
-    annotation: Node | None
-    fn: _Func | None  # the function of a param/return, the enclosing function of a var
-    container: Node | None  # window bounds: enclosing function or class
-    type_params: tuple[str, ...]
-    is_async: bool = False
-    binding: _Binding | None = None
-    definition: Node | None = None
-    # a name bound by destructuring / a loop: synthesised definition (text, category)
-    derived: tuple[str, str] | None = None
-    default: Node | None = None
-    pattern: Node | None = None  # a destructuring pattern site: its keys are evidence
-    this_class: _Class | None = None  # fields and parameter properties: `this.name` uses
-    this_name: str = ""
-    cls: _Class | None = None  # class fields: for neighbours
 
 
 @dataclass(slots=True)
 class _Ctx:
-    scope: _Scope
-    fscope: _Scope  # nearest function-like scope, where `var` binds
+    scope: Scope
+    fscope: Scope  # nearest function-like scope, where `var` binds
     qual: str
-    fn: _Func | None
+    fn: Function | None
     cls: _Class | None  # set only for the direct members of a class body
     this_cls: _Class | None  # the class `this` refers to
     container: Node | None
@@ -276,10 +224,10 @@ class _Walker:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.data = source.data
-        self.sites: list[_Site] = []
-        self.var_sites: dict[int, _Site] = {}  # by name start: `const f = () => ...` -> f
+        self.sites: list[Site] = []
+        self.var_sites: dict[int, Site] = {}  # by name start: `const f = () => ...` -> f
         self.tracked: set[str] = set()  # names whose references are wanted
-        self.refs: list[tuple[Node, _Scope]] = []
+        self.scopes: list[Scope] = []  # every scope, in the order made
         self.type_names: list[ScopeName] = []
         self.stack: list[tuple[Node, _Ctx]] = []
         # every node pushed on the stack has its parent recorded: climbing never uses Node.parent
@@ -333,10 +281,15 @@ class _Walker:
         self.source.add_annotation(node.start_byte, node.end_byte)
         return node
 
-    def bind(self, scope: _Scope, name: str, site: _Site | None = None) -> _Binding:
-        binding = scope.names.get(name)
+    def new_scope(self, parent: Scope | None) -> Scope:
+        scope = Scope(parent)
+        self.scopes.append(scope)
+        return scope
+
+    def bind(self, scope: Scope, name: str, site: Site | None = None) -> Binding:
+        binding = scope.bindings.get(name)
         if binding is None:
-            binding = scope.names[name] = _Binding()
+            binding = scope.bindings[name] = Binding(name)
         if site is not None and binding.site is None:
             binding.site = site
             site.binding = binding
@@ -353,19 +306,20 @@ class _Walker:
         *,
         annotatable: bool = True,
         annotation: Node | None = None,
-        fn: _Func | None = None,
-    ) -> _Site:
-        site = _Site(
+        fn: Function | None = None,
+    ) -> Site:
+        fn = fn if fn is not None else ctx.fn
+        site = Site(
             kind=kind,
             name=name,
             qualname=qualname,
-            start=node.start_byte,
-            end=node.end_byte,
+            node=node,
             annotatable=annotatable,
             annotation=annotation,
-            fn=fn if fn is not None else ctx.fn,
+            fn=fn,
             container=ctx.container,
             type_params=ctx.type_params,
+            peers=fn.sites if fn is not None else None,
         )
         self.sites.append(site)
         if kind == "var":
@@ -389,11 +343,10 @@ class _Walker:
 
     # ---------------------------------------------------------------- walk
     def walk(self, root: Node) -> None:
-        scope = _Scope(None)
+        scope = self.new_scope(None)
         ctx = _Ctx(scope, scope, "", None, None, None, None, ())
         stack = self.stack
         handlers = self.handlers
-        refs = self.refs
         links = self.parent.links
         links[root.id] = None
         push = stack.append
@@ -402,7 +355,7 @@ class _Walker:
             node, ctx = stack.pop()
             t = node.type
             if t == "identifier" or t == "shorthand_property_identifier":
-                refs.append((node, ctx.scope))
+                ctx.scope.refs.append(node)
                 continue
             handler = handlers.get(t)
             if handler is not None:
@@ -443,13 +396,13 @@ class _Walker:
         name = self.text(name_node) if name_node is not None else "<anonymous>"
         fqual = _join(ctx.qual, name) if name_node is not None else ctx.qual
         is_method = t == "method_definition"
-        fn = _Func(
+        fn = Function(
             node,
             signature_end=body.start_byte,
             is_async=_has_token(node, "async"),
-            cls=ctx.cls if is_method else None,
+            member_refs=ctx.cls.this_refs if is_method and ctx.cls is not None else None,
         )
-        scope = _Scope(ctx.scope)
+        scope = self.new_scope(ctx.scope)
         own = node.child_by_field_name("name")
         if own is not None and own.type == "identifier":
             # a declaration binds its name outside, a named function expression inside
@@ -471,7 +424,7 @@ class _Walker:
             self.push(body, inner, node)
 
     def return_site(
-        self, node: Node, name_node: Node | None, name: str, fqual: str, fn: _Func, inner: _Ctx
+        self, node: Node, name_node: Node | None, name: str, fqual: str, fn: Function, inner: _Ctx
     ) -> None:
         anchor = name_node if name_node is not None else _first_leaf(node)
         ann = self.annotation(node.child_by_field_name("return_type"))
@@ -479,7 +432,7 @@ class _Walker:
         site.is_async = fn.is_async
         fn.sites.append(site)
 
-    def params(self, node: Node, fn: _Func, fqual: str, inner: _Ctx, ctor_class: _Class | None) -> None:
+    def params(self, node: Node, fn: Function, fqual: str, inner: _Ctx, ctor_class: _Class | None) -> None:
         lone = node.child_by_field_name("parameter")
         if lone is not None:  # `x => ...`: a site, but annotating it needs parentheses
             site = self.add_site("param", self.text(lone), fqual, lone, inner, annotatable=False, fn=fn)
@@ -506,7 +459,7 @@ class _Walker:
         pat: Node,
         ann: Node | None,
         default: Node | None,
-        fn: _Func,
+        fn: Function,
         fqual: str,
         inner: _Ctx,
         ctor_class: _Class | None,
@@ -525,14 +478,14 @@ class _Walker:
         if name_node.type == "identifier":
             self.bind(inner.scope, name, site)
             if ctor_class is not None and _is_parameter_property(p):
-                site.this_class, site.this_name = ctor_class, name
+                site.member_refs = ctor_class.this_refs.setdefault(name, [])
         else:
             site.pattern = name_node
             for n, _node, _path, d in self.pattern_names(name_node):
                 self.bind(inner.scope, n)
                 self.push_default(d, inner)
 
-    def finish_param(self, site: _Site, fn: _Func) -> None:
+    def finish_param(self, site: Site, fn: Function) -> None:
         site.is_async = fn.is_async
         fn.sites.append(site)
 
@@ -637,7 +590,7 @@ class _Walker:
             if c.type == "variable_declarator":
                 self.declarator(c, scope, ctx)
 
-    def declarator(self, node: Node, scope: _Scope, ctx: _Ctx) -> None:
+    def declarator(self, node: Node, scope: Scope, ctx: _Ctx) -> None:
         name_node = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
         ann = self.annotation(node.child_by_field_name("type"))
@@ -646,10 +599,10 @@ class _Walker:
             return
         if name_node.type == "identifier":
             name = self.text(name_node)
-            existing = scope.names.get(name)
+            existing = scope.bindings.get(name)
             if existing is not None and existing.site is not None:  # `var x` declared again
                 if value is not None:
-                    existing.redeclared.append(value)
+                    existing.site.later.append(value)
                 return
             site = self.add_site("var", name, ctx.qual, name_node, ctx, annotation=ann)
             site.definition = value
@@ -668,11 +621,11 @@ class _Walker:
         base = init if simple or not init else f"({init})"
         self.bind_pattern(name_node, scope, ctx, lambda path: (clip(base + path), "unpack"))
 
-    def bind_pattern(self, pat: Node, scope: _Scope, ctx: _Ctx, derive: _Derive) -> None:
+    def bind_pattern(self, pat: Node, scope: Scope, ctx: _Ctx, derive: _Derive) -> None:
         """Non-annotatable var sites for the names bound by a destructuring pattern."""
         for name, node, path, default in self.pattern_names(pat):
             self.push_default(default, ctx)
-            existing = scope.names.get(name)
+            existing = scope.bindings.get(name)
             if existing is not None and existing.site is not None:
                 continue
             site = self.add_site("var", name, ctx.qual, node, ctx, annotatable=False)
@@ -690,14 +643,14 @@ class _Walker:
             self.push(left, ctx, node)
             self.push(body, ctx, node)
             return
-        scope = ctx.fscope if kind.type == "var" else _Scope(ctx.scope)
+        scope = ctx.fscope if kind.type == "var" else self.new_scope(ctx.scope)
         inner = ctx if kind.type == "var" else _replace_scope(ctx, scope)
         op = node.child_by_field_name("operator")
         category = "keys" if op is not None and op.type == "in" else "iteration"
         iterable = self.source.expr_text(right)
         if left.type == "identifier":
             name = self.text(left)
-            if name not in scope.names or scope.names[name].site is None:
+            if name not in scope.bindings or scope.bindings[name].site is None:
                 site = self.add_site("var", name, ctx.qual, left, ctx, annotatable=False)
                 site.derived = (iterable, category)
                 self.bind(scope, name, site)
@@ -721,11 +674,12 @@ class _Walker:
             return
         site = self.add_site("var", self.text(name_node), ctx.qual, name_node, ctx, annotation=ann)
         site.definition = value
-        site.this_class, site.this_name, site.cls = cls, site.name, cls
+        site.member_refs = cls.this_refs.setdefault(site.name, [])
+        site.peers, site.peer_limit = cls.fields, MAX_CLASS_NEIGHBOURS
         cls.fields.append(site)
 
     def _catch(self, node: Node, ctx: _Ctx) -> None:
-        scope = _Scope(ctx.scope)
+        scope = self.new_scope(ctx.scope)
         param = node.child_by_field_name("parameter")
         self.annotation(node.child_by_field_name("type"))
         if param is not None:
@@ -738,7 +692,7 @@ class _Walker:
         self.push(node.child_by_field_name("body"), _replace_scope(ctx, scope), node)
 
     def _block_scope(self, node: Node, ctx: _Ctx) -> None:
-        self.push_children(node, _replace_scope(ctx, _Scope(ctx.scope)))
+        self.push_children(node, _replace_scope(ctx, self.new_scope(ctx.scope)))
 
     # ---------------------------------------------------------------- classes, namespaces
     def _class(self, node: Node, ctx: _Ctx) -> None:
@@ -767,7 +721,7 @@ class _Walker:
                 self.bind(ctx.scope, self.text(name_node))
         body = node.child_by_field_name("body")
         if body is not None:
-            scope = _Scope(ctx.scope)
+            scope = self.new_scope(ctx.scope)
             self.push_children(
                 body, _Ctx(scope, scope, qual, None, None, None, ctx.container, ctx.type_params)
             )
@@ -858,7 +812,7 @@ class _Walker:
             self.push(children[0], ctx, node)
 
 
-def _replace_scope(ctx: _Ctx, scope: _Scope) -> _Ctx:
+def _replace_scope(ctx: _Ctx, scope: Scope) -> _Ctx:
     return _Ctx(scope, ctx.fscope, ctx.qual, ctx.fn, ctx.cls, ctx.this_cls, ctx.container, ctx.type_params)
 
 
@@ -916,7 +870,7 @@ def _operator(node: Node, default: str) -> str:
 
 
 class _EvidenceBuilder:
-    """Pass 2: resolve references and turn every `_Site` into a `Slice`."""
+    """Pass 2: resolve references and turn every `Site` into a `Slice`."""
 
     def __init__(self, source: Source, walker: _Walker, path: str, language: str) -> None:
         self.source = source
@@ -969,23 +923,10 @@ class _EvidenceBuilder:
 
     def resolve(self) -> None:
         """Attach every reference to the binding it resolves to (innermost scope first)."""
-        wanted = self.walker.tracked
-        data = self.source.data
-        for node, scope in self.walker.refs:
-            name = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
-            if name not in wanted:
-                continue
-            s: _Scope | None = scope
-            while s is not None:
-                b = s.names.get(name)
-                if b is not None:
-                    if b.site is not None or b.fn is not None:
-                        b.refs.append(node)
-                    break
-                s = s.parent
+        resolve(self.walker.scopes, self.text, self.walker.tracked)
 
     # ---------------------------------------------------------------- slices
-    def slice(self, site: _Site) -> Slice:
+    def slice(self, site: Site) -> Slice:
         line, column = self.source.position(site.start)
         scope = self.file_scope
         if site.type_params:
@@ -1007,18 +948,15 @@ class _EvidenceBuilder:
             is_async=site.is_async,
         )
 
-    def annotation_text(self, site: _Site) -> str | None:
+    def annotation_text(self, site: Site) -> str | None:
         if site.annotation is None:
             return None
         text = self.text(site.annotation)
         return text[1:].strip() if text.startswith(":") else text.strip()
 
-    def neighbours(self, site: _Site) -> list[Neighbour]:
-        if site.cls is not None:
-            others, limit = site.cls.fields, MAX_CLASS_NEIGHBOURS
-        elif site.fn is not None:
-            others, limit = site.fn.sites, len(site.fn.sites)
-        else:
+    def neighbours(self, site: Site) -> list[Neighbour]:
+        others, limit = site.peers, site.peer_limit
+        if others is None:
             return []
         out: list[Neighbour] = []
         for o in others:
@@ -1026,7 +964,7 @@ class _EvidenceBuilder:
                 out.append(Neighbour(o.kind, o.name, self.annotation_text(o) or ""))
         return out
 
-    def evidence(self, site: _Site) -> Evidence:
+    def evidence(self, site: Site) -> Evidence:
         eb = EvidenceBuilder()
         ev = eb.ev
         if site.definition is not None:
@@ -1036,7 +974,7 @@ class _EvidenceBuilder:
         if site.default is not None:
             ev.default = self.expr(site.default)
         if site.binding is not None:
-            for value in site.binding.redeclared:
+            for value in site.later:
                 eb.assignment(self.expr(value))
         for ref in self.references(site):
             self.use(eb, ref)
@@ -1052,17 +990,17 @@ class _EvidenceBuilder:
         ev.window = self.window(site)
         return ev
 
-    def references(self, site: _Site) -> list[Node]:
+    def references(self, site: Site) -> list[Node]:
         """Uses of the site's name: resolved identifiers and, for members, `this.name`."""
         refs: list[Node] = []
         if site.binding is not None:
             refs += site.binding.refs
-        if site.this_class is not None:
-            refs += site.this_class.this_refs.get(site.this_name, ())
+        if site.member_refs is not None:
+            refs += site.member_refs
         refs.sort(key=_start)  # the walk is not in source order everywhere
         return refs
 
-    def return_evidence(self, eb: EvidenceBuilder, site: _Site, fn: _Func) -> None:
+    def return_evidence(self, eb: EvidenceBuilder, site: Site, fn: Function) -> None:
         """Returned and yielded expressions, and how callers use the result (`f().m()`)."""
         eb.ev.returns = [self.expr_or_bare(n) for _, n in sorted(fn.returns, key=_first)[:MAX_RETURNS]]
         eb.ev.yields = [self.expr_or_bare(n) for _, n in sorted(fn.yields, key=_first)[:MAX_RETURNS]]
@@ -1076,8 +1014,8 @@ class _EvidenceBuilder:
         holder = self.walker.var_sites.get(site.start)  # `const f = () => ...`, `f = () => ...`
         if holder is not None:
             refs += self.references(holder)
-        if fn.cls is not None:
-            refs += fn.cls.this_refs.get(site.name, ())
+        if fn.member_refs is not None:
+            refs += fn.member_refs.get(site.name, ())
         for ref in sorted(refs, key=_start):
             up, parent = _climb(ref, self.parent)
             if parent is not None and parent.type == "call_expression":
@@ -1107,7 +1045,7 @@ class _EvidenceBuilder:
             return "other"
         return CATEGORIES.get(t, "other")
 
-    def signature(self, fn: _Func) -> str:
+    def signature(self, fn: Function) -> str:
         key = id(fn)
         sig = self.signatures.get(key)
         if sig is None:
@@ -1115,7 +1053,7 @@ class _EvidenceBuilder:
             sig = self.signatures[key] = clip(text, SIGNATURE_LIMIT)
         return sig
 
-    def method_decorators(self, fn: _Func) -> list[str]:
+    def method_decorators(self, fn: Function) -> list[str]:
         if fn.node.type != "method_definition":
             return []
         body = self.parent(fn.node)
@@ -1134,7 +1072,7 @@ class _EvidenceBuilder:
                     run = []
         return list(decorators.get(fn.node.id, ()))
 
-    def window(self, site: _Site) -> str:
+    def window(self, site: Site) -> str:
         src = self.source
         node = site.container
         line = src.line_of(site.start)
