@@ -1,10 +1,12 @@
 """Python usage slices from a tree-sitter parse.
 
 One pass over the tree builds lexical scopes (module, class, function, lambda,
-comprehension), their bindings and the identifier references in them; a second step
-resolves every reference to its binding with Python's scoping rules (class bodies do not
-enclose their methods; `global`/`nonlocal` redirect bindings) and classifies each use by
-its parent node.  tree-sitter is used instead of libcst here because it is an order of
+comprehension), their bindings, sites and the identifier references in them (the records of
+`scopes.py`); a second step resolves every reference to its binding with Python's scoping
+rules (class bodies do not enclose their methods; `global`/`nonlocal` redirect bindings), and
+the shared assembler (`assemble.py`) turns the sites into slices, asking this module what
+differs: how each use is classified by its parent node, categories, signatures, decorators.
+tree-sitter is used instead of libcst here because it is an order of
 magnitude faster and recovers from syntax errors (editor buffers); libcst is kept for
 write-back, where a lossless concrete tree matters.
 
@@ -19,7 +21,8 @@ from tree_sitter import Node
 
 from ..lang import PY_SCOPE_BUILTINS
 from . import vocabulary as vocab
-from .data import Evidence, Expr, Neighbour, ScopeName, Slice, clip
+from .assemble import assemble
+from .data import ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
 from .scopes import Binding, Function, Scope, Site, resolve
 from .source import (
@@ -117,12 +120,6 @@ def operand_kind(src: Source, node: Node) -> str:
     if t == "attribute":
         return "attr:" + src.clipped(node.start_byte, node.end_byte, 40)
     return t
-
-
-def _expr(src: Source, node: Node | None) -> Expr | None:
-    if node is None:
-        return None
-    return Expr(src.expr_text(node), category(node))
 
 
 class _PythonSlicer:
@@ -444,40 +441,58 @@ class _PythonSlicer:
                 if ib is not None and ib.node is not parent:
                     ib.refs.append(parent)
 
-    # ------------------------------------------------------------------ slices
+    # ------------------------------------------------------------------ sites
     def slices(self) -> list[Slice]:
-        out: list[Slice] = []
-        signatures: dict[int, str] = {}
+        return assemble(self.sites(), self, self.src, self.path, "python", self.file_scope)
+
+    def sites(self) -> list[Site]:
+        """The sites of the file, each with its function, window bounds and peers."""
+        by_node = {fn.node.id: fn for fn, _ in self.functions}
+        returns = [self._return_site(fn, fscope) for fn, fscope in self.functions]
+        out: list[Site] = []
         for scope in self.scopes:
             for b in scope.bindings.values():
-                if b.kind == "param" and b.site is not None:
-                    out.append(self._param_slice(b.site, signatures))
-                elif b.kind == "var" and b.site is not None and self._is_var_site(scope, b.name):
-                    out.append(self._var_slice(b.site, signatures))
-            if scope.members:
-                for b in scope.members.values():
-                    if b.site is not None:
-                        out.append(self._var_slice(b.site, signatures))
-        for fn, fscope in self.functions:
-            out.append(self._return_slice(fn.node, fscope, signatures))
-        out.sort(key=lambda s: (s.span[0], s.kind))
-        return out
+                if b.site is None:
+                    continue
+                if b.kind == "param":
+                    out.append(self._param_site(b.site))
+                elif b.kind == "var" and _is_var_site(scope, b.name):
+                    out.append(self._var_site(b.site, by_node))
+            for b in (scope.members or {}).values():
+                if b.site is not None:
+                    out.append(self._var_site(b.site, by_node))
+        return out + returns
 
-    @staticmethod
-    def _is_var_site(scope: Scope, name: str) -> bool:
-        if scope.kind in ("lambda", "comprehension"):
-            return False
-        return not (name.startswith("__") and name.endswith("__"))
+    def _return_site(self, fn: Function, fscope: Scope) -> Site:
+        fnode = fn.node
+        name = fnode.child_by_field_name("name")
+        site = Site("return", self.src.text(name), fscope.qualname, name if name is not None else fnode)
+        site.annotation = fnode.child_by_field_name("return_type")
+        site.fn, site.container, site.scope, site.is_async = fn, fnode, fscope, fn.is_async
+        params = [b.site for b in fscope.bindings.values() if b.kind == "param" and b.site is not None]
+        fn.sites = [*params, site]
+        site.peers = fn.sites
+        return site
 
-    def _signature(self, fnode: Node, cache: dict[int, str]) -> str:
-        key = fnode.start_byte
-        sig = cache.get(key)
-        if sig is None:
-            body = fnode.child_by_field_name("body")
-            end = body.start_byte if body is not None else fnode.end_byte
-            sig = clip(self.src.strip_annotations(fnode.start_byte, end).rstrip().rstrip(":"), 400)
-            cache[key] = sig
-        return sig
+    def _param_site(self, site: Site) -> Site:
+        assert site.fn is not None and site.scope is not None
+        site.qualname, site.annotatable = site.scope.qualname, True
+        site.container, site.is_async, site.peers = site.fn.node, site.fn.is_async, site.fn.sites
+        return site
+
+    def _var_site(self, site: Site, by_node: dict[int, Function]) -> Site:
+        scope = site.scope
+        assert scope is not None
+        site.qualname = scope.qualname
+        fnode = self._enclosing_function(site.node)
+        site.fn = by_node[fnode.id] if fnode is not None else None
+        site.container = fnode if fnode is not None or scope.kind != "class" else scope.node
+        if scope.kind == "class":
+            site.peers = [b.site for b in scope.bindings.values() if b.kind == "var" and b.site is not None]
+            site.peer_limit = 16
+        elif scope.kind == "function" and scope.function is not None:
+            site.peers = scope.function.sites
+        return site
 
     def _enclosing_function(self, node: Node) -> Node | None:
         p = self.parent(node)
@@ -487,160 +502,46 @@ class _PythonSlicer:
             p = self.parent(p)
         return None
 
-    def _make(
-        self,
-        b_node: Node,
-        kind: str,
-        name: str,
-        qualname: str,
-        annotatable: bool,
-        annotation: Node | None,
-        ev: Evidence,
-        window_node: Node | None,
-        neighbours: list[Neighbour],
-        is_async: bool = False,
-    ) -> Slice:
-        line, col = self.src.position(b_node.start_byte)
-        ev.window = self.src.window(b_node.start_byte, window_node)
-        return Slice(
-            file=self.path,
-            language="python",
-            kind=kind,
-            name=name,
-            qualname=qualname,
-            line=line,
-            column=col,
-            span=(b_node.start_byte, b_node.end_byte),
-            annotatable=annotatable,
-            annotation=self.src.text(annotation).strip() if annotation is not None else None,
-            evidence=ev,
-            scope=self.file_scope,
-            neighbours=neighbours,
-            is_async=is_async,
-        )
+    # ------------------------------------------------------------------ the assembler's questions
+    def use(self, eb: EvidenceBuilder, node: Node) -> None:
+        classify_use(self.src, node, eb, self.parent)
 
-    def _usages(self, site: Site) -> EvidenceBuilder:
-        eb = EvidenceBuilder()
-        for ref in site.binding.refs if site.binding is not None else ():
-            classify_use(self.src, ref, eb, self.parent)
-        for v in site.later:
-            e = _expr(self.src, v)
-            if e is not None:
-                eb.assignment(e)
-        return eb
+    def category(self, node: Node) -> str:
+        return category(node)
 
-    def _param_slice(self, site: Site, sigs: dict[int, str]) -> Slice:
-        assert site.fn is not None and site.scope is not None
-        fnode = site.fn.node
-        eb = self._usages(site)
-        eb.ev.default = _expr(self.src, site.default)
-        eb.ev.signature = self._signature(fnode, sigs)
-        eb.ev.decorators = _decorators(self.src, fnode, self.parent)
-        return self._make(
-            site.node,
-            "param",
-            site.name,
-            site.scope.qualname,
-            True,
-            site.annotation,
-            eb.ev,
-            fnode,
-            self._fn_neighbours(fnode, site.scope, exclude=site),
-            _is_async(fnode),
-        )
+    def signature(self, fn: Function) -> str:
+        text = self.src.strip_annotations(fn.node.start_byte, fn.signature_end)
+        return clip(text.rstrip().rstrip(":"), 400)
 
-    def _var_slice(self, site: Site, sigs: dict[int, str]) -> Slice:
-        assert site.scope is not None
-        eb = self._usages(site)
-        if site.definition is not None:
-            eb.ev.definition = Expr(
-                self.src.expr_text(site.definition), site.category or category(site.definition)
-            )
-        fnode = self._enclosing_function(site.node)
-        if fnode is not None:
-            eb.ev.signature = self._signature(fnode, sigs)
-        window_node = fnode
-        if window_node is None and site.scope.kind == "class":
-            window_node = site.scope.node
-        neighbours: list[Neighbour] = []
-        if site.scope.kind == "class":
-            neighbours = self._class_neighbours(site.scope, site)
-        elif site.scope.kind == "function" and site.scope.node is not None:
-            neighbours = self._fn_neighbours(site.scope.node, site.scope, exclude=site)
-        return self._make(
-            site.node,
-            "var",
-            site.name,
-            site.scope.qualname,
-            site.annotatable,
-            site.annotation,
-            eb.ev,
-            window_node,
-            neighbours,
-        )
+    def decorators(self, fn: Function) -> list[str]:
+        return _decorators(self.src, fn.node, self.parent)
 
-    def _return_slice(self, fnode: Node, fscope: Scope, sigs: dict[int, str]) -> Slice:
-        name = fnode.child_by_field_name("name")
-        eb = EvidenceBuilder()
-        assert fscope.function is not None
-        returns = [r for _, r in fscope.function.returns]
-        yields = [y for _, y in fscope.function.yields]
-        eb.ev.returns = [
-            Expr(self.src.expr_text(r), category(r)) if r is not None else Expr("", "bare")
-            for r in returns[:12]
-        ]
-        eb.ev.yields = [
-            Expr(self.src.expr_text(y), category(y)) if y is not None else Expr("", "bare")
-            for y in yields[:12]
-        ]
-        body = fnode.child_by_field_name("body")
-        eb.ev.ends_without_value = None in returns or (body is not None and _completes(body))
-        # how callers use the result: f(...).m(), len(f(...)), x = f(...)
-        fb = fscope.parent.bindings.get(self.src.text(name)) if fscope.parent else None
-        if fb is not None:
-            for ref in fb.refs:
-                call = self.parent(ref)
-                if call is not None and call.type == "call" and call.child_by_field_name("function") == ref:
-                    classify_use(self.src, call, eb, self.parent)
-        eb.ev.signature = self._signature(fnode, sigs)
-        eb.ev.decorators = _decorators(self.src, fnode, self.parent)
-        node = name if name is not None else fnode
-        return self._make(
-            node,
-            "return",
-            self.src.text(name),
-            fscope.qualname,
-            True,
-            fnode.child_by_field_name("return_type"),
-            eb.ev,
-            fnode,
-            self._fn_neighbours(fnode, fscope, exclude=None, is_return=True),
-            _is_async(fnode),
-        )
+    def body_completes(self, fn: Function) -> bool:
+        body = fn.node.child_by_field_name("body")
+        return body is not None and _completes(body)
 
-    def _fn_neighbours(
-        self, fnode: Node, fscope: Scope, exclude: Site | None, is_return: bool = False
-    ) -> list[Neighbour]:
-        out = []
-        for b in fscope.bindings.values():
-            site = b.site
-            if b.kind == "param" and site is not None and site is not exclude and site.annotation is not None:
-                out.append(Neighbour("param", b.name, self.src.text(site.annotation).strip()))
-        rt = fnode.child_by_field_name("return_type")
-        if rt is not None and not is_return:
-            name = fnode.child_by_field_name("name")
-            out.append(Neighbour("return", self.src.text(name), self.src.text(rt).strip()))
-        return out
+    def references(self, site: Site) -> list[Node]:
+        return site.binding.refs if site.binding is not None else []
 
-    def _class_neighbours(self, cscope: Scope, exclude: Site) -> list[Neighbour]:
-        return [
-            Neighbour("var", b.name, self.src.text(b.site.annotation).strip())
-            for b in cscope.bindings.values()
-            if b.kind == "var"
-            and b.site is not None
-            and b.site is not exclude
-            and b.site.annotation is not None
-        ][:16]
+    def result_uses(self, site: Site) -> list[Node]:
+        """How callers use a function's result: f(...).m(), len(f(...)), x = f(...)."""
+        fscope = site.scope
+        fb = fscope.parent.bindings.get(site.name) if fscope is not None and fscope.parent else None
+        calls = []
+        for ref in fb.refs if fb is not None else ():
+            call = self.parent(ref)
+            if call is not None and call.type == "call" and call.child_by_field_name("function") == ref:
+                calls.append(call)
+        return calls
+
+    def own_evidence(self, eb: EvidenceBuilder, site: Site) -> None:
+        pass
+
+
+def _is_var_site(scope: Scope, name: str) -> bool:
+    if scope.kind in ("lambda", "comprehension"):
+        return False
+    return not (name.startswith("__") and name.endswith("__"))
 
 
 # ---------------------------------------------------------------------- helpers

@@ -14,10 +14,11 @@ Approach (tree-sitter only, no recursion, two passes over one parse tree):
    arguments, interfaces, type aliases, bodyless signatures, `declare` blocks) are never
    walked for references.  Site positions, names and qualnames follow the evaluation
    harness (`strip_restore_ts.py`) exactly.
-2. **Evidence.**  References are resolved through the scope chain (so a nested scope that
-   rebinds the name hides its references), then each one is classified by its syntactic
-   parent (method call, attribute read/write, argument, JSX prop, operator, type check,
-   subscript, iteration, call, await, return) into the shared `EvidenceBuilder`, which
+2. **Evidence.**  References are resolved through the scope chain (`scopes.resolve`: a
+   nested scope that rebinds the name hides its references), then the shared assembler
+   (`assemble.py`) builds each slice and asks `_EvidenceBuilder` to classify each use by its
+   syntactic parent (method call, attribute read/write, argument, JSX prop, operator, type
+   check, subscript, iteration, call, await, return) into the shared `EvidenceBuilder`, which
    de-duplicates and caps like the Python slicer.  A return site also gets the uses of the
    function's call results (`await f()`, `f().then(...)`, `this.m().x`).  Signatures,
    windows and expression texts are rendered with the annotations removed.
@@ -41,10 +42,11 @@ from typing import TYPE_CHECKING
 
 from ..lang import TS_SCOPE_BUILTINS
 from . import vocabulary as vocab
-from .data import Evidence, Expr, Neighbour, ScopeName, Slice, clip
+from .assemble import assemble
+from .data import Expr, ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
 from .scopes import Binding, Function, Scope, Site, resolve
-from .source import WINDOW_LINES, Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
+from .source import Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -825,8 +827,6 @@ def _is_parameter_property(p: Node) -> bool:
 
 # --------------------------------------------------------------------------- evidence
 
-KIND_ORDER = {"param": 0, "return": 1, "var": 2}
-MAX_RETURNS = 12
 MAX_CLASS_NEIGHBOURS = 16
 SIGNATURE_LIMIT = 400
 CONDITION_PARENTS = frozenset({"if_statement", "while_statement", "do_statement", "for_statement"})
@@ -852,10 +852,6 @@ def _climb(node: Node, parent_of: Parents) -> tuple[Node, Node | None]:
 
 def _start(node: Node) -> int:
     return node.start_byte
-
-
-def _first(item: tuple[int, Node | None]) -> int:
-    return item[0]
 
 
 def _first_leaf(node: Node) -> Node:
@@ -885,9 +881,7 @@ class _EvidenceBuilder:
             if (sn.name, sn.kind) not in seen:
                 seen.add((sn.name, sn.kind))
                 self.file_scope.append(sn)
-        self.signatures: dict[int, str] = {}
-        self.decorators: dict[int, dict[int, list[str]]] = {}  # class body -> member -> decorators
-        self.windows: dict[tuple[int, int, int], str] = {}
+        self.member_decorators: dict[int, dict[int, list[str]]] = {}  # class body -> member -> decorators
         self.uses: dict[str, Callable[[EvidenceBuilder, Node, Node], None]] = {
             "member_expression": self.use_member,
             "subscript_expression": self.use_subscript,
@@ -918,78 +912,13 @@ class _EvidenceBuilder:
 
     def build(self) -> list[Slice]:
         self.resolve()
-        sites = sorted(self.walker.sites, key=lambda s: (s.start, KIND_ORDER[s.kind]))
-        return [self.slice(s) for s in sites]
+        return assemble(self.walker.sites, self, self.source, self.path, self.language, self.file_scope)
 
     def resolve(self) -> None:
         """Attach every reference to the binding it resolves to (innermost scope first)."""
         resolve(self.walker.scopes, self.text, self.walker.tracked)
 
-    # ---------------------------------------------------------------- slices
-    def slice(self, site: Site) -> Slice:
-        line, column = self.source.position(site.start)
-        scope = self.file_scope
-        if site.type_params:
-            scope = scope + [ScopeName(n, "type_param") for n in site.type_params]
-        return Slice(
-            file=self.path,
-            language=self.language,
-            kind=site.kind,
-            name=site.name,
-            qualname=site.qualname,
-            line=line,
-            column=column,
-            span=(site.start, site.end),
-            annotatable=site.annotatable,
-            annotation=self.annotation_text(site),
-            evidence=self.evidence(site),
-            scope=scope,
-            neighbours=self.neighbours(site),
-            is_async=site.is_async,
-        )
-
-    def annotation_text(self, site: Site) -> str | None:
-        if site.annotation is None:
-            return None
-        text = self.text(site.annotation)
-        return text[1:].strip() if text.startswith(":") else text.strip()
-
-    def neighbours(self, site: Site) -> list[Neighbour]:
-        others, limit = site.peers, site.peer_limit
-        if others is None:
-            return []
-        out: list[Neighbour] = []
-        for o in others:
-            if o is not site and o.annotation is not None and len(out) < limit:
-                out.append(Neighbour(o.kind, o.name, self.annotation_text(o) or ""))
-        return out
-
-    def evidence(self, site: Site) -> Evidence:
-        eb = EvidenceBuilder()
-        ev = eb.ev
-        if site.definition is not None:
-            ev.definition = self.expr(site.definition)
-        elif site.derived is not None:
-            ev.definition = Expr(*site.derived)
-        if site.default is not None:
-            ev.default = self.expr(site.default)
-        if site.binding is not None:
-            for value in site.later:
-                eb.assignment(self.expr(value))
-        for ref in self.references(site):
-            self.use(eb, ref)
-        if site.pattern is not None:
-            self.pattern_evidence(eb, site.pattern)
-        fn = site.fn
-        if fn is not None:
-            ev.signature = self.signature(fn)
-            if site.kind != "var":
-                ev.decorators = self.method_decorators(fn)
-            if site.kind == "return":
-                self.return_evidence(eb, site, fn)
-        ev.window = self.window(site)
-        return ev
-
+    # ---------------------------------------------------------------- the assembler's questions
     def references(self, site: Site) -> list[Node]:
         """Uses of the site's name: resolved identifiers and, for members, `this.name`."""
         refs: list[Node] = []
@@ -1000,14 +929,11 @@ class _EvidenceBuilder:
         refs.sort(key=_start)  # the walk is not in source order everywhere
         return refs
 
-    def return_evidence(self, eb: EvidenceBuilder, site: Site, fn: Function) -> None:
-        """Returned and yielded expressions, and how callers use the result (`f().m()`)."""
-        eb.ev.returns = [self.expr_or_bare(n) for _, n in sorted(fn.returns, key=_first)[:MAX_RETURNS]]
-        eb.ev.yields = [self.expr_or_bare(n) for _, n in sorted(fn.yields, key=_first)[:MAX_RETURNS]]
-        body = fn.node.child_by_field_name("body")
-        eb.ev.ends_without_value = any(n is None for _, n in fn.returns) or (
-            body is not None and body.type == "statement_block" and _completes(body)
-        )
+    def result_uses(self, site: Site) -> list[Node]:
+        """The calls of a return site's function (`f()`, `this.m()`, `const f = () => ..`)."""
+        fn = site.fn
+        if fn is None:
+            return []
         refs: list[Node] = []
         if fn.binding is not None:
             refs += fn.binding.refs
@@ -1016,24 +942,27 @@ class _EvidenceBuilder:
             refs += self.references(holder)
         if fn.member_refs is not None:
             refs += fn.member_refs.get(site.name, ())
+        calls = []
         for ref in sorted(refs, key=_start):
             up, parent = _climb(ref, self.parent)
             if parent is not None and parent.type == "call_expression":
                 if parent.child_by_field_name("function") == up:
-                    self.use(eb, parent)
+                    calls.append(parent)
+        return calls
 
-    def pattern_evidence(self, eb: EvidenceBuilder, pattern: Node) -> None:
-        keys, elements = self.walker.pattern_keys(pattern)
+    def body_completes(self, fn: Function) -> bool:
+        body = fn.node.child_by_field_name("body")
+        return body is not None and body.type == "statement_block" and _completes(body)
+
+    def own_evidence(self, eb: EvidenceBuilder, site: Site) -> None:
+        """The keys of a destructuring pattern are attributes read; its elements, subscripts."""
+        if site.pattern is None:
+            return
+        keys, elements = self.walker.pattern_keys(site.pattern)
         for k in keys:
             eb.attr_read(k)
         if elements:
             eb.subscript("number")
-
-    def expr(self, node: Node) -> Expr:
-        return Expr(self.source.expr_text(node), self.category(node))
-
-    def expr_or_bare(self, node: Node | None) -> Expr:
-        return Expr("", "bare") if node is None else self.expr(node)
 
     def category(self, node: Node) -> str:
         node = _unwrap(node)
@@ -1045,13 +974,14 @@ class _EvidenceBuilder:
             return "other"
         return CATEGORIES.get(t, "other")
 
+    def expr(self, node: Node) -> Expr:
+        return Expr(self.source.expr_text(node), self.category(node))
+
     def signature(self, fn: Function) -> str:
-        key = id(fn)
-        sig = self.signatures.get(key)
-        if sig is None:
-            text = self.source.strip_annotations(fn.node.start_byte, fn.signature_end)
-            sig = self.signatures[key] = clip(text, SIGNATURE_LIMIT)
-        return sig
+        return clip(self.source.strip_annotations(fn.node.start_byte, fn.signature_end), SIGNATURE_LIMIT)
+
+    def decorators(self, fn: Function) -> list[str]:
+        return self.method_decorators(fn)
 
     def method_decorators(self, fn: Function) -> list[str]:
         if fn.node.type != "method_definition":
@@ -1059,9 +989,9 @@ class _EvidenceBuilder:
         body = self.parent(fn.node)
         if body is None:
             return []
-        decorators = self.decorators.get(body.id)
+        decorators = self.member_decorators.get(body.id)
         if decorators is None:  # once per class body (prev_named_sibling costs O(depth))
-            decorators = self.decorators[body.id] = {}
+            decorators = self.member_decorators[body.id] = {}
             run: list[str] = []  # the decorators (and comments) just before a member
             for c in body.named_children:
                 if c.type == "decorator":
@@ -1071,20 +1001,6 @@ class _EvidenceBuilder:
                         decorators[c.id] = run
                     run = []
         return list(decorators.get(fn.node.id, ()))
-
-    def window(self, site: Site) -> str:
-        src = self.source
-        node = site.container
-        line = src.line_of(site.start)
-        if node is None:
-            key = (-1, -1, line)
-        else:
-            first, last = src.line_of(node.start_byte), src.line_of(max(node.start_byte, node.end_byte - 1))
-            key = (node.start_byte, node.end_byte, line if last - first >= WINDOW_LINES else -1)
-        text = self.windows.get(key)
-        if text is None:
-            text = self.windows[key] = src.window(site.start, node)
-        return text
 
     # ---------------------------------------------------------------- uses
     def use(self, eb: EvidenceBuilder, node: Node) -> None:
