@@ -28,17 +28,14 @@ from . import vocabulary as vocab
 from .assemble import assemble
 from .data import ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
+from .recover import extract_recovering
 from .scopes import Binding, Function, Scope, Site, resolve
 from .source import (
     Diagnostic,
     Parents,
     Source,
-    blank,
-    broken_region,
-    first_error_offset,
     has_break,
     parse,
-    syntax_diagnostics,
 )
 
 _BUILTIN_SCOPE = [ScopeName(n, "builtin") for n in PY_SCOPE_BUILTINS]
@@ -156,6 +153,14 @@ class _PythonSlicer:
             "import_from_statement": self._import,
             "type_alias_statement": self._type_alias,
         }
+
+    @property
+    def source(self) -> Source:
+        return self.src
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
 
     # ------------------------------------------------------------------ pass 1: scopes
     def build(self) -> None:
@@ -1024,39 +1029,13 @@ class _Uses:
 
 
 def extract_python(data: bytes, path: str) -> tuple[list[Slice], list[Diagnostic]]:
-    """Slices and syntax diagnostics for one Python source (UTF-8 bytes).
+    """Slices and syntax diagnostics for one Python source (UTF-8 bytes), broken blocks
+    recovered (`recover.py`)."""
+    return extract_recovering(data, "python", lambda buf: _analyse(buf, path))
 
-    tree-sitter's error recovery can swallow everything after a broken function, so a
-    buffer with syntax errors is re-parsed with each broken block blanked out (positions are
-    kept), and the sites recovered inside the broken blocks come from the first parse."""
+
+def _analyse(data: bytes, path: str) -> _PythonSlicer:
     s = _PythonSlicer(data, path)
     s.build()
     s.resolve()
-    slices = s.slices()
-    diags = syntax_diagnostics(s.src, s.tree.root_node)
-    offset = first_error_offset(s.tree.root_node)
-    if offset is None:
-        return slices, diags
-    regions: list[tuple[int, int]] = []
-    buf = bytearray(data)
-    last = s
-    for _ in range(8):
-        start, end = broken_region(bytes(buf), offset, "python")
-        if any(a <= start < b for a, b in regions):
-            break
-        regions.append((start, end))
-        buf = blank(buf, start, end)
-        last = _PythonSlicer(bytes(buf), path)
-        last.build()
-        last.resolve()
-        offset = first_error_offset(last.tree.root_node)
-        if offset is None:
-            break
-    if last is s:
-        return slices, diags
-    inside = [sl for sl in slices if any(a <= sl.span[0] < b for a, b in regions)]
-    outside = [sl for sl in last.slices() if not any(a <= sl.span[0] < b for a, b in regions)]
-    for sl in outside:  # imports and classes of the whole file stay visible
-        sl.scope = s.file_scope
-    merged = sorted(inside + outside, key=lambda x: (x.span[0], x.kind))
-    return merged, diags
+    return s

@@ -45,8 +45,9 @@ from . import vocabulary as vocab
 from .assemble import assemble
 from .data import Expr, ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
+from .recover import extract_recovering
 from .scopes import Binding, Function, Scope, Site, resolve
-from .source import Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
+from .source import Diagnostic, Parents, Source, has_break, parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -171,14 +172,31 @@ def extract_typescript(data: bytes, language: str, path: str) -> tuple[list[Slic
     """All slices of a TypeScript (`language="typescript"`) or TSX (`"tsx"`) file.
 
     Pure and tolerant: a buffer with syntax errors yields the slices of the code that
-    parses, plus diagnostics for the broken lines."""
-    tree = parse(data, language)
-    source = Source(data)
-    walker = _Walker(source)
-    walker.walk(tree.root_node)
-    source.finish()
-    slices = _EvidenceBuilder(source, walker, path, language).build()
-    return slices, syntax_diagnostics(source, tree.root_node)
+    parses, broken blocks recovered (`recover.py`), plus diagnostics for the broken lines."""
+    return extract_recovering(data, language, lambda buf: _Analysis(buf, language, path))
+
+
+class _Analysis:
+    """One buffer walked, its references resolved on demand by `slices`."""
+
+    def __init__(self, data: bytes, language: str, path: str) -> None:
+        self.tree = parse(data, language)
+        self.source = Source(data)
+        walker = _Walker(self.source)
+        walker.walk(self.tree.root_node)
+        self.source.finish()
+        self.evidence = _EvidenceBuilder(self.source, walker, path, language)
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    @property
+    def file_scope(self) -> list[ScopeName]:
+        return self.evidence.file_scope
+
+    def slices(self) -> list[Slice]:
+        return self.evidence.build()
 
 
 # --------------------------------------------------------------------------- walk state
