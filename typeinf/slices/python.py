@@ -1,10 +1,14 @@
 """Python usage slices from a tree-sitter parse.
 
 One pass over the tree builds lexical scopes (module, class, function, lambda,
-comprehension), their bindings and the identifier references in them; a second step
-resolves every reference to its binding with Python's scoping rules (class bodies do not
-enclose their methods; `global`/`nonlocal` redirect bindings) and classifies each use by
-its parent node.  tree-sitter is used instead of libcst here because it is an order of
+comprehension), their bindings, sites and the identifier references in them (the records of
+`scopes.py`); a second step resolves every reference to its binding with Python's scoping
+rules (class bodies do not enclose their methods; `global`/`nonlocal` redirect bindings), and
+the shared assembler (`assemble.py`) turns the sites into slices, asking this module what
+differs: how each use is classified by its parent node, categories, signatures, decorators.
+As in the TypeScript slicer, the walk dispatches on a node's type (`_PythonSlicer.handlers`)
+and the use classifier on the type of the node a value is used in (`_Uses.handlers`).
+tree-sitter is used instead of libcst here because it is an order of
 magnitude faster and recovers from syntax errors (editor buffers); libcst is kept for
 write-back, where a lossless concrete tree matters.
 
@@ -15,24 +19,23 @@ annotated binding, if it has one), `self.x` at `self` with the name `self.x`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from tree_sitter import Node
 
 from ..lang import PY_SCOPE_BUILTINS
 from . import vocabulary as vocab
-from .data import Evidence, Expr, Neighbour, ScopeName, Slice, clip
+from .assemble import assemble
+from .data import ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
+from .recover import extract_recovering
+from .scopes import Binding, Function, Scope, Site, resolve
 from .source import (
     Diagnostic,
     Parents,
     Source,
-    blank,
-    broken_region,
-    first_error_offset,
     has_break,
     parse,
-    syntax_diagnostics,
 )
 
 _BUILTIN_SCOPE = [ScopeName(n, "builtin") for n in PY_SCOPE_BUILTINS]
@@ -120,75 +123,61 @@ def operand_kind(src: Source, node: Node) -> str:
     return t
 
 
-def _expr(src: Source, node: Node | None) -> Expr | None:
-    if node is None:
-        return None
-    return Expr(src.expr_text(node), category(node))
-
-
-@dataclass(eq=False)
-class Binding:
-    """One site candidate: a name bound in a scope."""
-
-    name: str
-    kind: str  # param | var | def | import | class | skip
-    node: Node  # the name node (identifier, or `self.x` attribute, or pattern)
-    scope: Scope
-    annotation: Node | None = None
-    annotatable: bool = True
-    definition: Node | None = None
-    definition_category: str | None = None
-    default: Node | None = None
-    function: Node | None = None  # for params: the function_definition
-    refs: list[Node] = field(default_factory=list)
-    later: list[Node] = field(default_factory=list)  # values of later assignments
-
-
-@dataclass(eq=False)
-class Scope:
-    kind: str  # module | class | function | lambda | comprehension
-    node: Node | None
-    parent: Scope | None
-    qualname: str
-    bindings: dict[str, Binding] = field(default_factory=dict)
-    refs: list[Node] = field(default_factory=list)
-    globals: set[str] = field(default_factory=set)  # declared `global` here
-    nonlocals: set[str] = field(default_factory=set)  # declared `nonlocal` here
-    self_name: str | None = None  # first parameter of a method
-    instance: dict[str, Binding] | None = None  # class scope: self.x attributes
-    returns: list[Node | None] = field(default_factory=list)  # function scope: return values (None: bare)
-    yields: list[Node | None] = field(default_factory=list)
-
-    def enclosing_class(self) -> Scope | None:
-        if self.kind == "function" and self.parent is not None and self.parent.kind == "class":
-            return self.parent
-        return None
-
-
 class _PythonSlicer:
     def __init__(self, data: bytes, path: str) -> None:
         self.src = Source(data)
         self.path = path
         self.tree = parse(data, "python")
         self.scopes: list[Scope] = []
-        self.functions: list[tuple[Node, Scope]] = []  # (function_definition, its scope)
+        self.functions: list[tuple[Function, Scope]] = []  # (function_definition, its scope)
         self.file_scope: list[ScopeName] = list(_BUILTIN_SCOPE)
-        self.annotated: dict[int, Node] = {}  # start byte of a name node -> its annotation
         self.parent = Parents()  # filled by the walk: climbing never uses Node.parent
+        self.uses = _Uses(self.src, self.parent)
+        # what a node binds or records, by its type; each returns the scope of its children
+        self.handlers: dict[str, Callable[[Node, Scope], Scope]] = {
+            "identifier": self._identifier,
+            "return_statement": self._return,
+            "yield": self._yield,
+            "function_definition": self._function,
+            "class_definition": self._class,
+            "lambda": self._lambda,
+            **{t: self._comprehension for t in _COMPREHENSIONS},
+            "assignment": self._assignment,
+            "for_statement": self._for,
+            "for_in_clause": self._for,
+            "as_pattern_target": self._as_target,
+            "named_expression": self._walrus,
+            "global_statement": self._declare,
+            "nonlocal_statement": self._declare,
+            "import_statement": self._import,
+            "import_from_statement": self._import,
+            "type_alias_statement": self._type_alias,
+        }
+
+    @property
+    def source(self) -> Source:
+        return self.src
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
 
     # ------------------------------------------------------------------ pass 1: scopes
     def build(self) -> None:
         root = self.tree.root_node
-        module = Scope("module", None, None, "")
+        module = Scope(None, "module")
         self.scopes.append(module)
         stack: list[tuple[Node, Scope]] = [(root, module)]
         links = self.parent.links
         links[root.id] = None
+        handlers = self.handlers
         while stack:
             node, scope = stack.pop()
-            if node.type == "type":  # annotations are labels, never evidence
+            t = node.type
+            if t == "type":  # annotations are labels, never evidence
                 continue
-            child_scope = self._visit(node, scope)  # looks at the parents of `node`, not below
+            handler = handlers.get(t)  # looks at the parents of `node`, not below
+            child_scope = handler(node, scope) if handler is not None else scope
             for c in reversed(node.children):
                 links[c.id] = node
                 stack.append((c, child_scope))
@@ -199,86 +188,88 @@ class _PythonSlicer:
             qual = parent.qualname
         else:
             qual = f"{parent.qualname}.{name}" if parent.qualname else name
-        s = Scope(kind, node, parent, qual)
+        s = Scope(parent, kind, node, qual)
         self.scopes.append(s)
         return s
 
-    def _visit(self, node: Node, scope: Scope) -> Scope:
-        t = node.type
-        if t == "identifier":
-            if _is_reference(node, self.parent):
-                scope.refs.append(node)
-            return scope
-        if t == "return_statement" or t == "yield":  # collected in this pass, not by a walk per function
-            fs: Scope | None = scope
-            while fs is not None and fs.kind == "comprehension":
-                fs = fs.parent
-            if fs is not None and fs.kind == "function":
-                if t == "return_statement":
-                    fs.returns.append(node.named_children[0] if node.named_child_count else None)
-                else:
-                    fs.yields.append(node.named_children[-1] if node.named_child_count else None)
-        if t == "function_definition":
-            return self._function(node, scope)
-        if t == "class_definition":
-            name = node.child_by_field_name("name")
-            if name is not None:
-                self._bind(scope, self.src.text(name), "class", name)
-            cls = self._new_scope("class", node, scope, self.src.text(name) if name else None)
-            cls.instance = {}
-            if name is not None and scope.kind in ("module", "class"):
-                self.file_scope.append(ScopeName(cls.qualname, "class"))
-            return cls
-        if t == "lambda":
-            lam = self._new_scope("lambda", node, scope, None)
-            params = node.child_by_field_name("parameters")
-            if params is not None:
-                for p in params.named_children:
-                    n = _param_name(p)
-                    if n is not None:
-                        self._bind(lam, self.src.text(n), "skip", n)
-            return lam
-        if t in _COMPREHENSIONS:
-            return self._new_scope("comprehension", node, scope, None)
-        if t == "assignment":
-            self._assignment(node, scope)
-        elif t in ("for_statement", "for_in_clause"):
-            left = node.child_by_field_name("left")
-            right = node.child_by_field_name("right")
-            if left is not None:
-                for target in _targets(left):
-                    self._bind_target(scope, target, right, "iteration", annotatable=False)
-        elif (
-            t == "as_pattern_target"
-            and (ap := self.parent(node)) is not None
-            and (item := self.parent(ap)) is not None
-        ):
-            if item.type == "with_item":
-                value = ap.child_by_field_name("value") or ap.named_children[0]
-                for target in _targets(node):
-                    self._bind_target(scope, target, value, "with", annotatable=False)
-        elif t == "named_expression":
-            name = node.child_by_field_name("name")
-            target_scope = scope
-            while target_scope.kind == "comprehension" and target_scope.parent is not None:
-                target_scope = target_scope.parent
-            if name is not None:
-                self._bind_target(
-                    target_scope, name, node.child_by_field_name("value"), None, annotatable=False
-                )
-        elif t in ("global_statement", "nonlocal_statement"):
-            declared = scope.globals if t == "global_statement" else scope.nonlocals
-            for c in node.named_children:
-                if c.type == "identifier":
-                    declared.add(self.src.text(c))
-        elif t in ("import_statement", "import_from_statement"):
-            self._import(node, scope)
-        elif t == "type_alias_statement":
-            left = node.child_by_field_name("left")
-            if left is not None and scope.kind == "module":
-                self.file_scope.append(ScopeName(self.src.text(left), "alias"))
-        elif t in ("except_clause", "case_clause"):
-            pass
+    # ------------------------------------------------------------------ handlers
+    def _identifier(self, node: Node, scope: Scope) -> Scope:
+        if _is_reference(node, self.parent):
+            scope.refs.append(node)
+        return scope
+
+    def _return(self, node: Node, scope: Scope) -> Scope:
+        fn = _function_of(scope)  # collected in this pass, not by a walk per function
+        if fn is not None:
+            fn.returns.append((node.start_byte, node.named_children[0] if node.named_child_count else None))
+        return scope
+
+    def _yield(self, node: Node, scope: Scope) -> Scope:
+        fn = _function_of(scope)
+        if fn is not None:
+            fn.yields.append((node.start_byte, node.named_children[-1] if node.named_child_count else None))
+        return scope
+
+    def _class(self, node: Node, scope: Scope) -> Scope:
+        name = node.child_by_field_name("name")
+        if name is not None:
+            self._bind(scope, self.src.text(name), "class", name)
+        cls = self._new_scope("class", node, scope, self.src.text(name) if name else None)
+        cls.members = {}
+        if name is not None and scope.kind in ("module", "class"):
+            self.file_scope.append(ScopeName(cls.qualname, "class"))
+        return cls
+
+    def _lambda(self, node: Node, scope: Scope) -> Scope:
+        lam = self._new_scope("lambda", node, scope, None)
+        params = node.child_by_field_name("parameters")
+        for p in params.named_children if params is not None else ():
+            n = _param_name(p)
+            if n is not None:
+                self._bind(lam, self.src.text(n), "skip", n)
+        return lam
+
+    def _comprehension(self, node: Node, scope: Scope) -> Scope:
+        return self._new_scope("comprehension", node, scope, None)
+
+    def _for(self, node: Node, scope: Scope) -> Scope:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        for target in _targets(left) if left is not None else ():
+            self._bind_target(scope, target, right, "iteration", annotatable=False)
+        return scope
+
+    def _as_target(self, node: Node, scope: Scope) -> Scope:
+        """`with v as x`: x is bound to v's `__enter__()`."""
+        ap = self.parent(node)
+        item = self.parent(ap) if ap is not None else None
+        if ap is not None and item is not None and item.type == "with_item":
+            value = ap.child_by_field_name("value") or ap.named_children[0]
+            for target in _targets(node):
+                self._bind_target(scope, target, value, "with", annotatable=False)
+        return scope
+
+    def _walrus(self, node: Node, scope: Scope) -> Scope:
+        """`(x := v)` binds x outside the comprehensions it is in."""
+        name = node.child_by_field_name("name")
+        target_scope = scope
+        while target_scope.kind == "comprehension" and target_scope.parent is not None:
+            target_scope = target_scope.parent
+        if name is not None:
+            self._bind_target(target_scope, name, node.child_by_field_name("value"), None, annotatable=False)
+        return scope
+
+    def _declare(self, node: Node, scope: Scope) -> Scope:
+        declared = scope.globals if node.type == "global_statement" else scope.nonlocals
+        for c in node.named_children:
+            if c.type == "identifier":
+                declared.add(self.src.text(c))
+        return scope
+
+    def _type_alias(self, node: Node, scope: Scope) -> Scope:
+        left = node.child_by_field_name("left")
+        if left is not None and scope.kind == "module":
+            self.file_scope.append(ScopeName(self.src.text(left), "alias"))
         return scope
 
     def _function(self, node: Node, scope: Scope) -> Scope:
@@ -291,12 +282,21 @@ class _PythonSlicer:
             arrow = _before(node, rt)
             self.src.add_annotation(arrow.start_byte if arrow is not None else rt.start_byte, rt.end_byte)
         fn = self._new_scope("function", node, scope, fname)
-        self.functions.append((node, fn))
+        body = node.child_by_field_name("body")
+        fn.function = Function(node, body.start_byte if body is not None else node.end_byte, _is_async(node))
+        self.functions.append((fn.function, fn))
         params = node.child_by_field_name("parameters")
-        if params is None:
-            return fn
+        if params is not None:
+            is_method = scope.kind == "class" and not _has_decorator(
+                self.src, node, "staticmethod", self.parent
+            )
+            self._params(params, fn, fname, is_method)
+        return fn
+
+    def _params(self, params: Node, fn: Scope, fname: str, is_method: bool) -> None:
+        """Bind a function's parameters in its scope: sites, but a method's receiver (`self`)."""
+        assert fn.function is not None and fn.node is not None
         first = True
-        is_method = scope.kind == "class" and not _has_decorator(self.src, node, "staticmethod", self.parent)
         for p in params.named_children:
             n = _param_name(p)
             if n is None:
@@ -312,41 +312,41 @@ class _PythonSlicer:
                 )
             if first and is_method and p.type in ("identifier", "typed_parameter"):
                 first = False
-                if not _has_decorator(self.src, node, "classmethod", self.parent) and fname != "__new__":
-                    fn.self_name = pname
+                if not _has_decorator(self.src, fn.node, "classmethod", self.parent) and fname != "__new__":
+                    fn.receiver = pname
                 self._bind(fn, pname, "skip", n)
                 continue
             first = False
-            b = self._bind(fn, pname, "param", n)
-            b.annotation = ann
-            b.default = p.child_by_field_name("value")
-            b.function = node
-        return fn
+            site = self._bind(fn, pname, "param", n).site
+            if site is not None:
+                site.annotation, site.default, site.fn = ann, p.child_by_field_name("value"), fn.function
 
     def _bind(self, scope: Scope, name: str, kind: str, node: Node) -> Binding:
         scope = _declaring_scope(scope, name)
         b = scope.bindings.get(name)
         if b is None:
-            b = Binding(name, kind, node, scope)
+            b = Binding(name, kind, node)
             scope.bindings[name] = b
+            if kind in ("param", "var"):
+                b.site = Site(kind, name, "", node, binding=b, scope=scope)
         elif kind in ("def", "class", "import") and b.kind == "var":
             b.kind = kind  # a name that is also a function/class/module is not a var site
         return b
 
-    def _assignment(self, node: Node, scope: Scope) -> None:
+    def _assignment(self, node: Node, scope: Scope) -> Scope:
         left = node.child_by_field_name("left")
         right = node.child_by_field_name("right")
         ann = node.child_by_field_name("type")
         while right is not None and right.type == "assignment":  # a = b = value
             right = right.child_by_field_name("right")
         if left is None:
-            return
+            return scope
         if ann is not None:
             colon = _before(node, ann)
             self.src.add_annotation(colon.start_byte if colon is not None else ann.start_byte, ann.end_byte)
         if scope.kind == "module" and left.type == "identifier" and self._module_type_name(left, right, ann):
             self._bind(scope, self.src.text(left), "skip", left)  # a type, not a variable
-            return
+            return scope
         targets = _targets(left)
         single = len(targets) == 1 and targets[0] is left
         cat = None if single else "unpack"
@@ -354,6 +354,7 @@ class _PythonSlicer:
             self._bind_target(
                 scope, target, right, cat, annotatable=single, annotation=ann if single else None
             )
+        return scope
 
     def _module_type_name(self, left: Node, right: Node | None, ann: Node | None) -> bool:
         """`T = TypeVar("T")`, `X = NewType(...)`: names of types (True), not variables.
@@ -381,64 +382,85 @@ class _PythonSlicer:
         annotatable: bool,
         annotation: Node | None = None,
     ) -> None:
+        """Bind a name, or a `self.x` attribute, to `value` (`cat`: its category, if not its own)."""
         if target.type == "identifier":
-            name = self.src.text(target)
-            if scope.kind in ("lambda", "comprehension"):
-                self._bind(scope, name, "skip", target)
-                return
-            # `global x` / `nonlocal x`: an annotation of x in this scope is a SyntaxError
-            declared_elsewhere = name in scope.globals or name in scope.nonlocals
-            b = self._bind(scope, name, "var", target)
-            if b.node is target:
-                b.annotation, b.annotatable = annotation, annotatable and not declared_elsewhere
-                b.definition, b.definition_category = value, cat
-            elif (
-                b.kind == "var"
-                and not b.annotatable
-                and b.annotation is None
-                and annotatable
-                and not declared_elsewhere
-                and annotation is None
-            ):
-                # the site moves to the first binding that can carry the annotation (in its own scope)
-                if b.definition is not None:
-                    b.later.append(b.definition)
-                b.node, b.scope, b.annotatable = target, scope, True
-                b.definition, b.definition_category = value, cat
-            elif b.kind == "var":
-                _rebind(b, target, b.scope, value, cat, annotation, annotatable)
-            elif value is not None:
-                b.later.append(value)
+            self._bind_name(scope, target, value, cat, annotatable, annotation)
         elif target.type == "attribute":
-            obj = target.child_by_field_name("object")
-            attr = target.child_by_field_name("attribute")
-            cls = scope.enclosing_class()
-            if (
-                obj is None
-                or attr is None
-                or cls is None
-                or cls.instance is None
-                or obj.type != "identifier"
-                or self.src.text(obj) != scope.self_name
-            ):
-                return
-            name = f"{scope.self_name}.{self.src.text(attr)}"
-            found = cls.instance.get(name)
-            if found is None:
-                cls.instance[name] = Binding(
-                    name,
-                    "var",
-                    target,
-                    scope,
-                    annotation=annotation,
-                    annotatable=annotatable,
-                    definition=value,
-                    definition_category=cat,
-                )
-            else:
-                _rebind(found, target, scope, value, cat, annotation, annotatable)
+            self._bind_member(scope, target, value, cat, annotatable, annotation)
 
-    def _import(self, node: Node, scope: Scope) -> None:
+    def _bind_name(
+        self,
+        scope: Scope,
+        target: Node,
+        value: Node | None,
+        cat: str | None,
+        annotatable: bool,
+        annotation: Node | None,
+    ) -> None:
+        name = self.src.text(target)
+        if scope.kind in ("lambda", "comprehension"):
+            self._bind(scope, name, "skip", target)
+            return
+        # `global x` / `nonlocal x`: an annotation of x in this scope is a SyntaxError
+        declared_elsewhere = name in scope.globals or name in scope.nonlocals
+        b = self._bind(scope, name, "var", target)
+        site = b.site
+        if site is None:  # a def, class, import or lambda parameter
+            return
+        if b.node is target:  # the first binding: the site
+            site.annotation, site.annotatable = annotation, annotatable and not declared_elsewhere
+            site.definition, site.category = value, cat
+        elif b.kind != "var":  # a parameter (or a def, class, import) assigned again
+            if value is not None:
+                site.later.append(value)
+        elif (
+            annotatable
+            and annotation is None
+            and not declared_elsewhere
+            and not site.annotatable
+            and site.annotation is None
+        ):
+            # the site moves to the first binding that can carry the annotation (in its own scope)
+            if site.definition is not None:
+                site.later.append(site.definition)
+            b.node = site.node = target
+            site.scope, site.annotatable = scope, True
+            site.definition, site.category = value, cat
+        else:
+            _rebind(b, site, target, site.scope, value, cat, annotation, annotatable)
+
+    def _bind_member(
+        self,
+        scope: Scope,
+        target: Node,
+        value: Node | None,
+        cat: str | None,
+        annotatable: bool,
+        annotation: Node | None,
+    ) -> None:
+        """`self.x = value` in a method: a site of the class, named `self.x`."""
+        obj = target.child_by_field_name("object")
+        attr = target.child_by_field_name("attribute")
+        cls = _enclosing_class(scope)
+        if (
+            obj is None
+            or attr is None
+            or cls is None
+            or cls.members is None
+            or obj.type != "identifier"
+            or self.src.text(obj) != scope.receiver
+        ):
+            return
+        name = f"{scope.receiver}.{self.src.text(attr)}"
+        found = cls.members.get(name)
+        if found is None:
+            b = cls.members[name] = Binding(name, "var", target)
+            b.site = Site("var", name, "", target, annotatable, annotation, binding=b, scope=scope)
+            b.site.definition, b.site.category = value, cat
+        elif found.site is not None:
+            _rebind(found, found.site, target, scope, value, cat, annotation, annotatable)
+
+    def _import(self, node: Node, scope: Scope) -> Scope:
         top = scope.kind == "module"
         module = None
         if node.type == "import_from_statement":
@@ -459,20 +481,17 @@ class _PythonSlicer:
                     self.file_scope.append(ScopeName(bound, "import", full))
                 else:
                     self.file_scope.append(ScopeName(bound, "import", module))
+        return scope
 
     # ------------------------------------------------------------------ pass 2: resolve
     def resolve(self) -> None:
-        for scope in self.scopes:
-            for ref in scope.refs:
-                b = self._lookup(scope, self.src.text(ref))
-                if b is not None and b.node is not ref:
-                    b.refs.append(ref)
+        resolve(self.scopes, self.src.text)
         # self.x references: attribute nodes on the method's first parameter
         for _fnode, fscope in self.functions:
-            cls = fscope.enclosing_class()
-            if cls is None or cls.instance is None or fscope.self_name is None:
+            cls = _enclosing_class(fscope)
+            if cls is None or cls.members is None or fscope.receiver is None:
                 continue
-            sb = fscope.bindings.get(fscope.self_name)
+            sb = fscope.bindings.get(fscope.receiver)
             if sb is None:
                 continue
             for ref in sb.refs:
@@ -480,54 +499,62 @@ class _PythonSlicer:
                 if parent is None or parent.type != "attribute":
                     continue
                 attr = parent.child_by_field_name("attribute")
-                ib = cls.instance.get(f"{fscope.self_name}.{self.src.text(attr)}")
+                ib = cls.members.get(f"{fscope.receiver}.{self.src.text(attr)}")
                 if ib is not None and ib.node is not parent:
                     ib.refs.append(parent)
 
-    def _lookup(self, scope: Scope, name: str) -> Binding | None:
-        s: Scope | None = scope
-        first = True
-        while s is not None:
-            if (first or s.kind != "class") and name in s.bindings:
-                return s.bindings[name]
-            first = False
-            s = s.parent
-        return None
-
-    # ------------------------------------------------------------------ slices
+    # ------------------------------------------------------------------ sites
     def slices(self) -> list[Slice]:
-        out: list[Slice] = []
-        signatures: dict[int, str] = {}
-        fn_scopes: dict[int, Scope] = {fn.start_byte: s for fn, s in self.functions}
+        return assemble(self.sites(), self, self.src, self.path, "python", self.file_scope)
+
+    def sites(self) -> list[Site]:
+        """The sites of the file, each with its function, window bounds and peers."""
+        by_node = {fn.node.id: fn for fn, _ in self.functions}
+        returns = [self._return_site(fn, fscope) for fn, fscope in self.functions]
+        out: list[Site] = []
         for scope in self.scopes:
             for b in scope.bindings.values():
+                if b.site is None:
+                    continue
                 if b.kind == "param":
-                    out.append(self._param_slice(b, signatures, fn_scopes))
-                elif b.kind == "var" and self._is_var_site(scope, b.name):
-                    out.append(self._var_slice(b, signatures))
-            if scope.instance:
-                for b in scope.instance.values():
-                    out.append(self._var_slice(b, signatures))
-        for fnode, fscope in self.functions:
-            out.append(self._return_slice(fnode, fscope, signatures))
-        out.sort(key=lambda s: (s.span[0], s.kind))
-        return out
+                    out.append(self._param_site(b.site))
+                elif b.kind == "var" and _is_var_site(scope, b.name):
+                    out.append(self._var_site(b.site, by_node))
+            for b in (scope.members or {}).values():
+                if b.site is not None:
+                    out.append(self._var_site(b.site, by_node))
+        return out + returns
 
-    @staticmethod
-    def _is_var_site(scope: Scope, name: str) -> bool:
-        if scope.kind in ("lambda", "comprehension"):
-            return False
-        return not (name.startswith("__") and name.endswith("__"))
+    def _return_site(self, fn: Function, fscope: Scope) -> Site:
+        fnode = fn.node
+        name = fnode.child_by_field_name("name")
+        site = Site("return", self.src.text(name), fscope.qualname, name if name is not None else fnode)
+        site.annotation = fnode.child_by_field_name("return_type")
+        site.fn, site.container, site.scope, site.is_async = fn, fnode, fscope, fn.is_async
+        params = [b.site for b in fscope.bindings.values() if b.kind == "param" and b.site is not None]
+        fn.sites = [*params, site]
+        site.peers = fn.sites
+        return site
 
-    def _signature(self, fnode: Node, cache: dict[int, str]) -> str:
-        key = fnode.start_byte
-        sig = cache.get(key)
-        if sig is None:
-            body = fnode.child_by_field_name("body")
-            end = body.start_byte if body is not None else fnode.end_byte
-            sig = clip(self.src.strip_annotations(fnode.start_byte, end).rstrip().rstrip(":"), 400)
-            cache[key] = sig
-        return sig
+    def _param_site(self, site: Site) -> Site:
+        assert site.fn is not None and site.scope is not None
+        site.qualname, site.annotatable = site.scope.qualname, True
+        site.container, site.is_async, site.peers = site.fn.node, site.fn.is_async, site.fn.sites
+        return site
+
+    def _var_site(self, site: Site, by_node: dict[int, Function]) -> Site:
+        scope = site.scope
+        assert scope is not None
+        site.qualname = scope.qualname
+        fnode = self._enclosing_function(site.node)
+        site.fn = by_node[fnode.id] if fnode is not None else None
+        site.container = fnode if fnode is not None or scope.kind != "class" else scope.node
+        if scope.kind == "class":
+            site.peers = [b.site for b in scope.bindings.values() if b.kind == "var" and b.site is not None]
+            site.peer_limit = 16
+        elif scope.kind == "function" and scope.function is not None:
+            site.peers = scope.function.sites
+        return site
 
     def _enclosing_function(self, node: Node) -> Node | None:
         p = self.parent(node)
@@ -537,156 +564,64 @@ class _PythonSlicer:
             p = self.parent(p)
         return None
 
-    def _make(
-        self,
-        b_node: Node,
-        kind: str,
-        name: str,
-        qualname: str,
-        annotatable: bool,
-        annotation: Node | None,
-        ev: Evidence,
-        window_node: Node | None,
-        neighbours: list[Neighbour],
-        is_async: bool = False,
-    ) -> Slice:
-        line, col = self.src.position(b_node.start_byte)
-        ev.window = self.src.window(b_node.start_byte, window_node)
-        return Slice(
-            file=self.path,
-            language="python",
-            kind=kind,
-            name=name,
-            qualname=qualname,
-            line=line,
-            column=col,
-            span=(b_node.start_byte, b_node.end_byte),
-            annotatable=annotatable,
-            annotation=self.src.text(annotation).strip() if annotation is not None else None,
-            evidence=ev,
-            scope=self.file_scope,
-            neighbours=neighbours,
-            is_async=is_async,
-        )
+    # ------------------------------------------------------------------ the assembler's questions
+    def use(self, eb: EvidenceBuilder, node: Node) -> None:
+        self.uses.use(eb, node)
 
-    def _usages(self, b: Binding) -> EvidenceBuilder:
-        eb = EvidenceBuilder()
-        for ref in b.refs:
-            classify_use(self.src, ref, eb, self.parent)
-        for v in b.later:
-            e = _expr(self.src, v)
-            if e is not None:
-                eb.assignment(e)
-        return eb
+    def category(self, node: Node) -> str:
+        return category(node)
 
-    def _param_slice(self, b: Binding, sigs: dict[int, str], fn_scopes: dict[int, Scope]) -> Slice:
-        fnode = b.function
-        assert fnode is not None
-        eb = self._usages(b)
-        eb.ev.default = _expr(self.src, b.default)
-        eb.ev.signature = self._signature(fnode, sigs)
-        eb.ev.decorators = _decorators(self.src, fnode, self.parent)
-        return self._make(
-            b.node,
-            "param",
-            b.name,
-            b.scope.qualname,
-            True,
-            b.annotation,
-            eb.ev,
-            fnode,
-            self._fn_neighbours(fnode, b.scope, exclude=b),
-            _is_async(fnode),
-        )
+    def signature(self, fn: Function) -> str:
+        text = self.src.strip_annotations(fn.node.start_byte, fn.signature_end)
+        return clip(text.rstrip().rstrip(":"), 400)
 
-    def _var_slice(self, b: Binding, sigs: dict[int, str]) -> Slice:
-        eb = self._usages(b)
-        if b.definition is not None:
-            eb.ev.definition = Expr(
-                self.src.expr_text(b.definition), b.definition_category or category(b.definition)
-            )
-        fnode = self._enclosing_function(b.node)
-        if fnode is not None:
-            eb.ev.signature = self._signature(fnode, sigs)
-        window_node = fnode
-        if window_node is None and b.scope.kind == "class":
-            window_node = b.scope.node
-        neighbours: list[Neighbour] = []
-        if b.scope.kind == "class":
-            neighbours = self._class_neighbours(b.scope, b)
-        elif b.scope.kind == "function" and b.scope.node is not None:
-            neighbours = self._fn_neighbours(b.scope.node, b.scope, exclude=b)
-        return self._make(
-            b.node,
-            "var",
-            b.name,
-            b.scope.qualname,
-            b.annotatable,
-            b.annotation,
-            eb.ev,
-            window_node,
-            neighbours,
-        )
+    def decorators(self, fn: Function) -> list[str]:
+        return _decorators(self.src, fn.node, self.parent)
 
-    def _return_slice(self, fnode: Node, fscope: Scope, sigs: dict[int, str]) -> Slice:
-        name = fnode.child_by_field_name("name")
-        eb = EvidenceBuilder()
-        returns, yields = fscope.returns, fscope.yields
-        eb.ev.returns = [
-            Expr(self.src.expr_text(r), category(r)) if r is not None else Expr("", "bare")
-            for r in returns[:12]
-        ]
-        eb.ev.yields = [
-            Expr(self.src.expr_text(y), category(y)) if y is not None else Expr("", "bare")
-            for y in yields[:12]
-        ]
-        body = fnode.child_by_field_name("body")
-        eb.ev.ends_without_value = None in returns or (body is not None and _completes(body))
-        # how callers use the result: f(...).m(), len(f(...)), x = f(...)
-        fb = fscope.parent.bindings.get(self.src.text(name)) if fscope.parent else None
-        if fb is not None:
-            for ref in fb.refs:
-                call = self.parent(ref)
-                if call is not None and call.type == "call" and call.child_by_field_name("function") == ref:
-                    classify_use(self.src, call, eb, self.parent)
-        eb.ev.signature = self._signature(fnode, sigs)
-        eb.ev.decorators = _decorators(self.src, fnode, self.parent)
-        node = name if name is not None else fnode
-        return self._make(
-            node,
-            "return",
-            self.src.text(name),
-            fscope.qualname,
-            True,
-            fnode.child_by_field_name("return_type"),
-            eb.ev,
-            fnode,
-            self._fn_neighbours(fnode, fscope, exclude=None, is_return=True),
-            _is_async(fnode),
-        )
+    def body_completes(self, fn: Function) -> bool:
+        body = fn.node.child_by_field_name("body")
+        return body is not None and _completes(body)
 
-    def _fn_neighbours(
-        self, fnode: Node, fscope: Scope, exclude: Binding | None, is_return: bool = False
-    ) -> list[Neighbour]:
-        out = []
-        for b in fscope.bindings.values():
-            if b.kind == "param" and b is not exclude and b.annotation is not None:
-                out.append(Neighbour("param", b.name, self.src.text(b.annotation).strip()))
-        rt = fnode.child_by_field_name("return_type")
-        if rt is not None and not is_return:
-            name = fnode.child_by_field_name("name")
-            out.append(Neighbour("return", self.src.text(name), self.src.text(rt).strip()))
-        return out
+    def references(self, site: Site) -> list[Node]:
+        return site.binding.refs if site.binding is not None else []
 
-    def _class_neighbours(self, cscope: Scope, exclude: Binding) -> list[Neighbour]:
-        return [
-            Neighbour("var", b.name, self.src.text(b.annotation).strip())
-            for b in cscope.bindings.values()
-            if b.kind == "var" and b is not exclude and b.annotation is not None
-        ][:16]
+    def result_uses(self, site: Site) -> list[Node]:
+        """How callers use a function's result: f(...).m(), len(f(...)), x = f(...)."""
+        fscope = site.scope
+        fb = fscope.parent.bindings.get(site.name) if fscope is not None and fscope.parent else None
+        calls = []
+        for ref in fb.refs if fb is not None else ():
+            call = self.parent(ref)
+            if call is not None and call.type == "call" and call.child_by_field_name("function") == ref:
+                calls.append(call)
+        return calls
+
+    def own_evidence(self, eb: EvidenceBuilder, site: Site) -> None:
+        pass
+
+
+def _is_var_site(scope: Scope, name: str) -> bool:
+    if scope.kind in ("lambda", "comprehension"):
+        return False
+    return not (name.startswith("__") and name.endswith("__"))
 
 
 # ---------------------------------------------------------------------- helpers
+def _enclosing_class(scope: Scope) -> Scope | None:
+    """The class whose method `scope` is, if it is one."""
+    if scope.kind == "function" and scope.parent is not None and scope.parent.kind == "class":
+        return scope.parent
+    return None
+
+
+def _function_of(scope: Scope) -> Function | None:
+    """The function a `return` or `yield` in `scope` belongs to (comprehensions are skipped)."""
+    fs: Scope | None = scope
+    while fs is not None and fs.kind == "comprehension":
+        fs = fs.parent
+    return fs.function if fs is not None else None
+
+
 def _declaring_scope(scope: Scope, name: str) -> Scope:
     """The scope a name bound in `scope` belongs to: the module for `global`, the nearest enclosing
     function binding it for `nonlocal` (class scopes are skipped, as Python does)."""
@@ -710,8 +645,9 @@ def _declaring_scope(scope: Scope, name: str) -> Scope:
 
 def _rebind(
     b: Binding,
+    site: Site,
     target: Node,
-    scope: Scope,
+    scope: Scope | None,
     value: Node | None,
     cat: str | None,
     annotation: Node | None,
@@ -719,13 +655,14 @@ def _rebind(
 ) -> None:
     """A later binding of a site's name: the first *annotated* binding is where the site is
     (that is where the declaration is); other values become later assignments."""
-    if annotation is not None and b.annotation is None:
-        if b.definition is not None:
-            b.later.append(b.definition)
-        b.node, b.scope, b.annotation, b.annotatable = target, scope, annotation, annotatable
-        b.definition, b.definition_category = value, cat
+    if annotation is not None and site.annotation is None:
+        if site.definition is not None:
+            site.later.append(site.definition)
+        b.node = site.node = target
+        site.scope, site.annotation, site.annotatable = scope, annotation, annotatable
+        site.definition, site.category = value, cat
     elif value is not None:
-        b.later.append(value)
+        site.later.append(value)
 
 
 _NO_COMPLETION = frozenset({"return_statement", "raise_statement"})
@@ -780,34 +717,20 @@ _OWN_BREAKS = frozenset(
 )
 
 
-def _is_reference(node: Node, parent: Parents) -> bool:
-    """Whether an identifier reads (or rebinds) a variable, as opposed to naming something else."""
-    p = parent(node)
-    if p is None:
-        return False
-    pt = p.type
-    if pt == "attribute":
-        return p.child_by_field_name("object") == node
-    if pt == "keyword_argument":
-        return p.child_by_field_name("value") == node
-    if pt in ("function_definition", "class_definition"):
-        return False
-    if pt in (
+# the field of a parent that holds a reference (its other children are names of something else)
+_REFERENCE_FIELD = {
+    "attribute": "object",
+    "keyword_argument": "value",
+    "default_parameter": "value",
+    "typed_default_parameter": "value",
+}
+_NOT_REFERENCE_PARENTS = frozenset(
+    {
+        "function_definition",
+        "class_definition",
         "parameters",
         "lambda_parameters",
-        "list_splat_pattern",
-        "dictionary_splat_pattern",
         "typed_parameter",
-        "default_parameter",
-        "typed_default_parameter",
-    ):
-        if pt in ("default_parameter", "typed_default_parameter"):
-            return p.child_by_field_name("value") == node
-        if pt in ("list_splat_pattern", "dictionary_splat_pattern"):
-            gp = parent(p)
-            return gp is not None and gp.type not in ("parameters", "lambda_parameters", "typed_parameter")
-        return False
-    if pt in (
         "dotted_name",
         "aliased_import",
         "import_prefix",
@@ -816,9 +739,23 @@ def _is_reference(node: Node, parent: Parents) -> bool:
         "import_from_statement",
         "import_statement",
         "type",
-    ):
+    }
+)
+
+
+def _is_reference(node: Node, parent: Parents) -> bool:
+    """Whether an identifier reads (or rebinds) a variable, as opposed to naming something else."""
+    p = parent(node)
+    if p is None:
         return False
-    return True
+    pt = p.type
+    holder = _REFERENCE_FIELD.get(pt)
+    if holder is not None:
+        return p.child_by_field_name(holder) == node
+    if pt in ("list_splat_pattern", "dictionary_splat_pattern"):  # `*args` is no reference, `[*xs] = ...` is
+        gp = parent(p)
+        return gp is not None and gp.type not in ("parameters", "lambda_parameters", "typed_parameter")
+    return pt not in _NOT_REFERENCE_PARENTS
 
 
 def _param_name(p: Node) -> Node | None:
@@ -893,27 +830,71 @@ def _unwrap_up(node: Node, parent: Parents) -> tuple[Node, Node | None]:
     return node, p
 
 
-def _call_of_args(src: Source, arglist: Node, parent: Parents) -> tuple[str, Node | None]:
-    call = parent(arglist)
-    if call is None:
-        return "", None
-    if call.type == "call":
-        f = call.child_by_field_name("function")
-        return src.text(f), call
-    if call.type == "class_definition":  # a base class or metaclass argument
-        return "class", call
-    return call.type, call
+class _Uses:
+    """What one use of a value (an identifier, `self.x`, or a call's result) tells, by the type of
+    the node it is used in (its parent, outside parentheses): one handler per type."""
 
+    def __init__(self, src: Source, parent: Parents) -> None:
+        self.src = src
+        self.parent = parent
+        self.handlers: dict[str, Callable[[EvidenceBuilder, Node, Node], None]] = {
+            "attribute": self.attribute,
+            "argument_list": self.argument,
+            "keyword_argument": self.keyword_argument,
+            "list_splat": self.splat,
+            "dictionary_splat": self.splat,
+            "binary_operator": self.binary,
+            "augmented_assignment": self.binary,
+            "comparison_operator": self.comparison,
+            "not_operator": self.unary,
+            "unary_operator": self.unary,
+            "boolean_operator": self.boolean,
+            "subscript": self.subscript,
+            "for_statement": self.iteration,
+            "for_in_clause": self.iteration,
+            "call": self.call,
+            "await": self.awaited,
+            "return_statement": self.returned,
+            "as_pattern": self.with_item,
+            "yield": self.yielded,
+            "interpolation": self.formatted,
+            "format_expression": self.formatted,
+            "assignment": self.assigned,
+            **{
+                t: self.condition
+                for t in ("if_statement", "while_statement", "elif_clause", "assert_statement")
+            },
+            "conditional_expression": self.conditional,
+            **{t: self.element for t in ("list", "tuple", "set", "expression_list")},
+            "pair": self.pair,
+            "slice": self.slice_bound,
+            "raise_statement": self.raised,
+        }
 
-def classify_use(src: Source, ref: Node, eb: EvidenceBuilder, parent: Parents) -> None:
-    """Record what one use of a value (an identifier, `self.x`, or a call result) tells."""
-    node, p = _unwrap_up(ref, parent)
-    if p is None:
-        return
-    pt = p.type
-    if pt == "attribute" and p.child_by_field_name("object") == node:
-        attr = src.text(p.child_by_field_name("attribute"))
-        gp = _unwrap_up(p, parent)[1]
+    def use(self, eb: EvidenceBuilder, ref: Node) -> None:
+        node, p = _unwrap_up(ref, self.parent)
+        if p is not None:
+            handler = self.handlers.get(p.type)
+            if handler is not None:
+                handler(eb, node, p)
+
+    def text(self, node: Node | None) -> str:
+        return self.src.text(node)
+
+    def callee(self, arglist: Node) -> str:
+        """The text of the callee of an argument list (`class` for a class's bases)."""
+        call = self.parent(arglist)
+        if call is None:
+            return ""
+        if call.type == "call":
+            return self.text(call.child_by_field_name("function"))
+        return "class" if call.type == "class_definition" else call.type
+
+    def attribute(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        if p.child_by_field_name("object") != node:
+            return
+        attr = self.text(p.child_by_field_name("attribute"))
+        gp = _unwrap_up(p, self.parent)[1]
         if gp is not None and gp.type == "call" and gp.child_by_field_name("function") == p:
             args = gp.child_by_field_name("arguments")
             eb.call_on(attr, args.named_child_count if args is not None else 0)
@@ -925,8 +906,9 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder, parent: Parents) -
             eb.attr_written(attr)
         else:
             eb.attr_read(attr)
-    elif pt == "argument_list":
-        callee, call = _call_of_args(src, p, parent)
+
+    def argument(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        callee = self.callee(p)
         idx = 0
         for c in p.named_children:
             if c == node:
@@ -935,132 +917,125 @@ def classify_use(src: Source, ref: Node, eb: EvidenceBuilder, parent: Parents) -
                 idx += 1
         eb.passed_to(callee, arg=idx)
         if callee in ("isinstance", "issubclass") and idx == 0 and p.named_child_count > 1:
-            eb.type_check(src.text(p.named_children[1]))
-    elif pt == "keyword_argument":
-        arglist = parent(p)
+            eb.type_check(self.text(p.named_children[1]))
+
+    def keyword_argument(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        arglist = self.parent(p)
         if arglist is not None and arglist.type == "argument_list":
-            callee, _ = _call_of_args(src, arglist, parent)
-            eb.passed_to(callee, keyword=src.text(p.child_by_field_name("name")))
-    elif pt in ("list_splat", "dictionary_splat"):
-        arglist = parent(p)
+            eb.passed_to(self.callee(arglist), keyword=self.text(p.child_by_field_name("name")))
+
+    def splat(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        arglist = self.parent(p)
         if arglist is not None and arglist.type == "argument_list":
-            callee, _ = _call_of_args(src, arglist, parent)
-            eb.passed_to(callee, keyword="*" if pt == "list_splat" else "**")
-        if pt == "list_splat":
+            eb.passed_to(self.callee(arglist), keyword="*" if p.type == "list_splat" else "**")
+        if p.type == "list_splat":
             eb.iterated()
-    elif pt in ("binary_operator", "augmented_assignment"):  # `x + 1`, `x += 1`, `n * x`
-        op = src.text(p.child_by_field_name("operator"))
+
+    def binary(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        """`x + 1`, `x += 1`, `n * x`."""
+        op = self.text(p.child_by_field_name("operator"))
         left = p.child_by_field_name("left")
         right = p.child_by_field_name("right")
         if left == node and right is not None:
-            eb.operator(op, operand_kind(src, right), "left")
+            eb.operator(op, operand_kind(self.src, right), "left")
         elif left is not None:
-            eb.operator(op, operand_kind(src, left), "right")
-    elif pt == "comparison_operator":
-        _comparison(src, p, node, eb)
-    elif pt in ("not_operator", "unary_operator"):
-        op = "not" if pt == "not_operator" else src.text(p.child_by_field_name("operator"))
+            eb.operator(op, operand_kind(self.src, left), "right")
+
+    def comparison(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        kids = p.children
+        i = next((k for k, c in enumerate(kids) if c == node), None)
+        if i is None:
+            return
+
+        # operators are unnamed children between operands; `is not` / `not in` span two tokens
+        def op_between(a: int, b: int) -> str:
+            return " ".join(self.text(c) for c in kids[a + 1 : b] if not c.is_named)
+
+        nxt = next((k for k in range(i + 1, len(kids)) if kids[k].is_named), None)
+        prv = next((k for k in range(i - 1, -1, -1) if kids[k].is_named), None)
+        if nxt is not None:
+            eb.operator(op_between(i, nxt), operand_kind(self.src, kids[nxt]), "left")
+        if prv is not None:
+            eb.operator(op_between(prv, i), operand_kind(self.src, kids[prv]), "right")
+
+    def unary(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        op = "not" if p.type == "not_operator" else self.text(p.child_by_field_name("operator"))
         eb.operator(op, "", "unary")
-    elif pt == "boolean_operator":
-        eb.operator(src.text(p.child_by_field_name("operator")), "", "left")
-    elif pt == "subscript" and p.child_by_field_name("value") == node:
-        index = p.child_by_field_name("subscript")
-        eb.subscript(operand_kind(src, index) if index is not None else "")
-    elif pt in ("for_statement", "for_in_clause") and p.child_by_field_name("right") == node:
-        eb.iterated()
-    elif pt == "call" and p.child_by_field_name("function") == node:
-        eb.called()
-    elif pt == "await":
+
+    def boolean(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        eb.operator(self.text(p.child_by_field_name("operator")), "", "left")
+
+    def subscript(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        value = p.child_by_field_name("value")
+        if value == node:
+            index = p.child_by_field_name("subscript")
+            eb.subscript(operand_kind(self.src, index) if index is not None else "")
+        elif value is not None:
+            eb.operator(vocab.INDEX, operand_kind(self.src, value), "right")
+
+    def iteration(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        if p.child_by_field_name("right") == node:
+            eb.iterated()
+
+    def call(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        if p.child_by_field_name("function") == node:
+            eb.called()
+
+    def awaited(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         eb.awaited()
-    elif pt == "return_statement":
+
+    def returned(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         eb.returned()
-    elif pt == "as_pattern" and (item := parent(p)) is not None and item.type == "with_item":
-        eb.call_on("__enter__", 0)
-    elif pt == "yield":
+
+    def with_item(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        item = self.parent(p)
+        if item is not None and item.type == "with_item":
+            eb.call_on("__enter__", 0)
+
+    def yielded(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         eb.operator(vocab.YIELD, "", "unary")
-    elif pt in ("interpolation", "format_expression"):
+
+    def formatted(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         eb.operator(vocab.FORMAT, "str", "unary")
-    elif pt == "assignment" and p.child_by_field_name("right") == node:
+
+    def assigned(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         left = p.child_by_field_name("left")
-        if left is not None:
-            eb.operator(vocab.ASSIGN, operand_kind(src, left), "right")
-    elif pt in ("if_statement", "while_statement", "elif_clause", "assert_statement"):
+        if p.child_by_field_name("right") == node and left is not None:
+            eb.operator(vocab.ASSIGN, operand_kind(self.src, left), "right")
+
+    def condition(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         eb.operator(vocab.TRUTHY, "", "unary")
-    elif pt == "conditional_expression":
+
+    def conditional(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         kids = p.named_children
         if len(kids) == 3 and kids[1] == node:
             eb.operator(vocab.TRUTHY, "", "unary")
         else:
             other = kids[2] if kids and kids[0] == node and len(kids) == 3 else kids[0]
-            eb.operator(vocab.IF_ELSE, operand_kind(src, other), "left")
-    elif pt in ("list", "tuple", "set", "expression_list"):
-        eb.operator(vocab.ELEMENT, _COLLECTIONS.get(pt, "tuple"), "unary")
-    elif pt == "pair":
+            eb.operator(vocab.IF_ELSE, operand_kind(self.src, other), "left")
+
+    def element(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
+        eb.operator(vocab.ELEMENT, _COLLECTIONS.get(p.type, "tuple"), "unary")
+
+    def pair(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         key = p.child_by_field_name("key") == node
         eb.operator(vocab.DICT_KEY if key else vocab.DICT_VALUE, "dict", "unary")
-    elif pt == "subscript":
-        value = p.child_by_field_name("value")
-        if value is not None:
-            eb.operator(vocab.INDEX, operand_kind(src, value), "right")
-    elif pt == "slice":
+
+    def slice_bound(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         eb.operator(vocab.SLICE_BOUND, "int", "unary")
-    elif pt == "raise_statement":
+
+    def raised(self, eb: EvidenceBuilder, node: Node, p: Node) -> None:
         eb.operator(vocab.RAISE, "", "unary")
 
 
-def _comparison(src: Source, p: Node, node: Node, eb: EvidenceBuilder) -> None:
-    kids = p.children
-    try:
-        i = next(k for k, c in enumerate(kids) if c == node)
-    except StopIteration:
-        return
-
-    # operators are unnamed children between operands; `is not` / `not in` span two tokens
-    def op_between(a: int, b: int) -> str:
-        return " ".join(src.text(c) for c in kids[a + 1 : b] if not c.is_named)
-
-    nxt = next((k for k in range(i + 1, len(kids)) if kids[k].is_named), None)
-    prv = next((k for k in range(i - 1, -1, -1) if kids[k].is_named), None)
-    if nxt is not None:
-        eb.operator(op_between(i, nxt), operand_kind(src, kids[nxt]), "left")
-    if prv is not None:
-        eb.operator(op_between(prv, i), operand_kind(src, kids[prv]), "right")
-
-
 def extract_python(data: bytes, path: str) -> tuple[list[Slice], list[Diagnostic]]:
-    """Slices and syntax diagnostics for one Python source (UTF-8 bytes).
+    """Slices and syntax diagnostics for one Python source (UTF-8 bytes), broken blocks
+    recovered (`recover.py`)."""
+    return extract_recovering(data, "python", lambda buf: _analyse(buf, path))
 
-    tree-sitter's error recovery can swallow everything after a broken function, so a
-    buffer with syntax errors is re-parsed with each broken block blanked out (positions are
-    kept), and the sites recovered inside the broken blocks come from the first parse."""
+
+def _analyse(data: bytes, path: str) -> _PythonSlicer:
     s = _PythonSlicer(data, path)
     s.build()
     s.resolve()
-    slices = s.slices()
-    diags = syntax_diagnostics(s.src, s.tree.root_node)
-    offset = first_error_offset(s.tree.root_node)
-    if offset is None:
-        return slices, diags
-    regions: list[tuple[int, int]] = []
-    buf = bytearray(data)
-    last = s
-    for _ in range(8):
-        start, end = broken_region(bytes(buf), offset, "python")
-        if any(a <= start < b for a, b in regions):
-            break
-        regions.append((start, end))
-        buf = blank(buf, start, end)
-        last = _PythonSlicer(bytes(buf), path)
-        last.build()
-        last.resolve()
-        offset = first_error_offset(last.tree.root_node)
-        if offset is None:
-            break
-    if last is s:
-        return slices, diags
-    inside = [sl for sl in slices if any(a <= sl.span[0] < b for a, b in regions)]
-    outside = [sl for sl in last.slices() if not any(a <= sl.span[0] < b for a, b in regions)]
-    for sl in outside:  # imports and classes of the whole file stay visible
-        sl.scope = s.file_scope
-    merged = sorted(inside + outside, key=lambda x: (x.span[0], x.kind))
-    return merged, diags
+    return s

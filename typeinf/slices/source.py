@@ -11,7 +11,6 @@ from functools import cache
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
-from ..lang import lang_family
 from ..text import line_of, line_starts, position
 from .data import MAX_TEXT, clip
 
@@ -213,87 +212,6 @@ class Source:
             end = self.line_starts[last + 1] if last + 1 < len(self.line_starts) else len(self.data)
             text = self._windows[(first, last)] = self.strip_annotations(start, end).rstrip("\n")
         return text
-
-
-def syntax_diagnostics(source: Source, root: Node, limit: int = 5) -> list[Diagnostic]:
-    """Lines with ERROR or MISSING nodes (the first few), for warnings."""
-    out = []
-    for node in error_nodes(root, limit):
-        what = f"missing {node.type!r}" if node.is_missing else "syntax error"
-        out.append(
-            Diagnostic(
-                source.line_of(node.start_byte) + 1, f"{what}; slices were recovered for the code that parses"
-            )
-        )
-    out.sort(key=lambda d: d.line)
-    return out
-
-
-# ---------------------------------------------------------------------------- recovery
-_HEADERS = {
-    "python": re.compile(rb"^[ \t]*(?:async[ \t]+def|def|class)[ \t]"),
-    "typescript": re.compile(
-        rb"^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?"
-        rb"(?:function\b|class\b|(?:const|let|var)[ \t]+\w+[ \t]*=|"
-        rb"(?:(?:public|private|protected|static|readonly|async|get|set)[ \t]+)*[\w$]+[ \t]*\()"
-    ),
-}
-
-
-def first_error_offset(root: Node) -> int | None:
-    """Start byte of the first ERROR or MISSING node, or None for a clean tree."""
-    node = root
-    if not node.has_error:
-        return None
-    while True:
-        for c in node.children:
-            if c.type == "ERROR" or c.is_missing:
-                return c.start_byte
-            if c.has_error:
-                node = c
-                break
-        else:
-            return node.start_byte
-
-
-def broken_region(data: bytes, offset: int, language: str) -> tuple[int, int]:
-    """The lines of the innermost function/class block around a syntax error, as a byte range.
-
-    The block starts at the nearest header line at or above the error and ends before the
-    next non-blank line indented no deeper than the header (for braces languages, that line
-    is included when it closes the block with `}`)."""
-    header = _HEADERS[lang_family(language)]
-    lines = data.split(b"\n")
-    starts = line_starts(data)
-    err_line = line_of(starts, offset)
-    first = err_line
-    while first > 0 and not header.match(lines[first]):
-        first -= 1
-    if not header.match(lines[first]):
-        first = err_line
-    indent = len(lines[first]) - len(lines[first].lstrip(b" \t"))
-    last = max(first, err_line)
-    for i in range(max(first, err_line) + 1, len(lines)):
-        text = lines[i]
-        stripped = text.lstrip(b" \t")
-        if not stripped or stripped.startswith((b"#", b"//", b"*", b"/*")):
-            continue
-        if len(text) - len(stripped) <= indent:
-            if language != "python" and stripped.startswith((b"}", b")")):
-                last = i
-            break
-        last = i
-    end = starts[last] + len(lines[last])
-    return starts[first], end
-
-
-def blank(data: bytes | bytearray, start: int, end: int) -> bytearray:
-    """A copy with bytes [start, end) turned into spaces (newlines kept, so positions hold)."""
-    out = bytearray(data)
-    for i in range(start, end):
-        if out[i] not in (10, 13):
-            out[i] = 32
-    return out
 
 
 # ---------------------------------------------------------------------------- grammar gaps

@@ -6,18 +6,19 @@ Approach (tree-sitter only, no recursion, two passes over one parse tree):
    scope, the nearest function-like scope (for `var`), the qualname, the enclosing function
    and class, the node that bounds the window and the type parameters in scope.  Handlers
    for functions, classes, namespaces, declarators, class fields, for-in/of loops, catch
-   clauses and imports create the sites (`_Site`), declare the names they bind in a scope
-   (`_Binding`) and register every annotation with the `Source`, so that nothing rendered
+   clauses and imports create the sites (`Site`), declare the names they bind in a scope
+   (`Binding`) and register every annotation with the `Source`, so that nothing rendered
    afterwards can contain annotation text.  Everything else is walked generically; each
    `identifier` in expression position is recorded as a reference with its scope, each
    `this.x` inside a class as a reference to member `x`.  Types (annotations, type
    arguments, interfaces, type aliases, bodyless signatures, `declare` blocks) are never
    walked for references.  Site positions, names and qualnames follow the evaluation
    harness (`strip_restore_ts.py`) exactly.
-2. **Evidence.**  References are resolved through the scope chain (so a nested scope that
-   rebinds the name hides its references), then each one is classified by its syntactic
-   parent (method call, attribute read/write, argument, JSX prop, operator, type check,
-   subscript, iteration, call, await, return) into the shared `EvidenceBuilder`, which
+2. **Evidence.**  References are resolved through the scope chain (`scopes.resolve`: a
+   nested scope that rebinds the name hides its references), then the shared assembler
+   (`assemble.py`) builds each slice and asks `_EvidenceBuilder` to classify each use by its
+   syntactic parent (method call, attribute read/write, argument, JSX prop, operator, type
+   check, subscript, iteration, call, await, return) into the shared `EvidenceBuilder`, which
    de-duplicates and caps like the Python slicer.  A return site also gets the uses of the
    function's call results (`await f()`, `f().then(...)`, `this.m().x`).  Signatures,
    windows and expression texts are rendered with the annotations removed.
@@ -41,9 +42,12 @@ from typing import TYPE_CHECKING
 
 from ..lang import TS_SCOPE_BUILTINS
 from . import vocabulary as vocab
-from .data import Evidence, Expr, Neighbour, ScopeName, Slice, clip
+from .assemble import assemble
+from .data import Expr, ScopeName, Slice, clip
 from .evidence import EvidenceBuilder
-from .source import WINDOW_LINES, Diagnostic, Parents, Source, has_break, parse, syntax_diagnostics
+from .recover import extract_recovering
+from .scopes import Binding, Function, Scope, Site, resolve
+from .source import Diagnostic, Parents, Source, has_break, parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -168,85 +172,49 @@ def extract_typescript(data: bytes, language: str, path: str) -> tuple[list[Slic
     """All slices of a TypeScript (`language="typescript"`) or TSX (`"tsx"`) file.
 
     Pure and tolerant: a buffer with syntax errors yields the slices of the code that
-    parses, plus diagnostics for the broken lines."""
-    tree = parse(data, language)
-    source = Source(data)
-    walker = _Walker(source)
-    walker.walk(tree.root_node)
-    source.finish()
-    slices = _EvidenceBuilder(source, walker, path, language).build()
-    return slices, syntax_diagnostics(source, tree.root_node)
+    parses, broken blocks recovered (`recover.py`), plus diagnostics for the broken lines."""
+    return extract_recovering(data, language, lambda buf: _Analysis(buf, language, path))
+
+
+class _Analysis:
+    """One buffer walked, its references resolved on demand by `slices`."""
+
+    def __init__(self, data: bytes, language: str, path: str) -> None:
+        self.tree = parse(data, language)
+        self.source = Source(data)
+        walker = _Walker(self.source)
+        walker.walk(self.tree.root_node)
+        self.source.finish()
+        self.evidence = _EvidenceBuilder(self.source, walker, path, language)
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    @property
+    def file_scope(self) -> list[ScopeName]:
+        return self.evidence.file_scope
+
+    def slices(self) -> list[Slice]:
+        return self.evidence.build()
 
 
 # --------------------------------------------------------------------------- walk state
 
 
 @dataclass(slots=True, eq=False)
-class _Binding:
-    """One declared name in one scope; `site` is set when the name is a var/param site."""
-
-    site: _Site | None = None
-    fn: _Func | None = None  # a function declaration: its calls tell about its return
-    refs: list[Node] = field(default_factory=list)
-    redeclared: list[Node] = field(default_factory=list)  # values of later `var x = ...`
-
-
-@dataclass(slots=True, eq=False)
-class _Scope:
-    parent: _Scope | None
-    names: dict[str, _Binding] = field(default_factory=dict)
-
-
-@dataclass(slots=True, eq=False)
-class _Func:
-    node: Node
-    signature_end: int  # byte where the body starts
-    is_async: bool
-    cls: _Class | None = None  # the class of a method: `this.m()` calls
-    binding: _Binding | None = None  # the name a function declaration binds
-    # (offset, expression or None for a bare `return;`), in walk order
-    returns: list[tuple[int, Node | None]] = field(default_factory=list)
-    yields: list[tuple[int, Node | None]] = field(default_factory=list)
-    sites: list[_Site] = field(default_factory=list)  # params and return
-
-
-@dataclass(slots=True, eq=False)
 class _Class:
     node: Node
-    fields: list[_Site] = field(default_factory=list)
+    fields: list[Site] = field(default_factory=list)
     this_refs: dict[str, list[Node]] = field(default_factory=dict)
-
-
-@dataclass(slots=True, eq=False)
-class _Site:
-    kind: str
-    name: str
-    qualname: str
-    start: int
-    end: int
-    annotatable: bool
-    annotation: Node | None
-    fn: _Func | None  # the function of a param/return, the enclosing function of a var
-    container: Node | None  # window bounds: enclosing function or class
-    type_params: tuple[str, ...]
-    is_async: bool = False
-    binding: _Binding | None = None
-    definition: Node | None = None
-    # a name bound by destructuring / a loop: synthesised definition (text, category)
-    derived: tuple[str, str] | None = None
-    default: Node | None = None
-    pattern: Node | None = None  # a destructuring pattern site: its keys are evidence
-    this_class: _Class | None = None  # fields and parameter properties: `this.name` uses
-    this_name: str = ""
-    cls: _Class | None = None  # class fields: for neighbours
 
 
 @dataclass(slots=True)
 class _Ctx:
-    scope: _Scope
-    fscope: _Scope  # nearest function-like scope, where `var` binds
+    scope: Scope
+    fscope: Scope  # nearest function-like scope, where `var` binds
     qual: str
-    fn: _Func | None
+    fn: Function | None
     cls: _Class | None  # set only for the direct members of a class body
     this_cls: _Class | None  # the class `this` refers to
     container: Node | None
@@ -276,10 +244,10 @@ class _Walker:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.data = source.data
-        self.sites: list[_Site] = []
-        self.var_sites: dict[int, _Site] = {}  # by name start: `const f = () => ...` -> f
+        self.sites: list[Site] = []
+        self.var_sites: dict[int, Site] = {}  # by name start: `const f = () => ...` -> f
         self.tracked: set[str] = set()  # names whose references are wanted
-        self.refs: list[tuple[Node, _Scope]] = []
+        self.scopes: list[Scope] = []  # every scope, in the order made
         self.type_names: list[ScopeName] = []
         self.stack: list[tuple[Node, _Ctx]] = []
         # every node pushed on the stack has its parent recorded: climbing never uses Node.parent
@@ -333,10 +301,15 @@ class _Walker:
         self.source.add_annotation(node.start_byte, node.end_byte)
         return node
 
-    def bind(self, scope: _Scope, name: str, site: _Site | None = None) -> _Binding:
-        binding = scope.names.get(name)
+    def new_scope(self, parent: Scope | None) -> Scope:
+        scope = Scope(parent)
+        self.scopes.append(scope)
+        return scope
+
+    def bind(self, scope: Scope, name: str, site: Site | None = None) -> Binding:
+        binding = scope.bindings.get(name)
         if binding is None:
-            binding = scope.names[name] = _Binding()
+            binding = scope.bindings[name] = Binding(name)
         if site is not None and binding.site is None:
             binding.site = site
             site.binding = binding
@@ -353,19 +326,20 @@ class _Walker:
         *,
         annotatable: bool = True,
         annotation: Node | None = None,
-        fn: _Func | None = None,
-    ) -> _Site:
-        site = _Site(
+        fn: Function | None = None,
+    ) -> Site:
+        fn = fn if fn is not None else ctx.fn
+        site = Site(
             kind=kind,
             name=name,
             qualname=qualname,
-            start=node.start_byte,
-            end=node.end_byte,
+            node=node,
             annotatable=annotatable,
             annotation=annotation,
-            fn=fn if fn is not None else ctx.fn,
+            fn=fn,
             container=ctx.container,
             type_params=ctx.type_params,
+            peers=fn.sites if fn is not None else None,
         )
         self.sites.append(site)
         if kind == "var":
@@ -389,11 +363,10 @@ class _Walker:
 
     # ---------------------------------------------------------------- walk
     def walk(self, root: Node) -> None:
-        scope = _Scope(None)
+        scope = self.new_scope(None)
         ctx = _Ctx(scope, scope, "", None, None, None, None, ())
         stack = self.stack
         handlers = self.handlers
-        refs = self.refs
         links = self.parent.links
         links[root.id] = None
         push = stack.append
@@ -402,7 +375,7 @@ class _Walker:
             node, ctx = stack.pop()
             t = node.type
             if t == "identifier" or t == "shorthand_property_identifier":
-                refs.append((node, ctx.scope))
+                ctx.scope.refs.append(node)
                 continue
             handler = handlers.get(t)
             if handler is not None:
@@ -443,13 +416,13 @@ class _Walker:
         name = self.text(name_node) if name_node is not None else "<anonymous>"
         fqual = _join(ctx.qual, name) if name_node is not None else ctx.qual
         is_method = t == "method_definition"
-        fn = _Func(
+        fn = Function(
             node,
             signature_end=body.start_byte,
             is_async=_has_token(node, "async"),
-            cls=ctx.cls if is_method else None,
+            member_refs=ctx.cls.this_refs if is_method and ctx.cls is not None else None,
         )
-        scope = _Scope(ctx.scope)
+        scope = self.new_scope(ctx.scope)
         own = node.child_by_field_name("name")
         if own is not None and own.type == "identifier":
             # a declaration binds its name outside, a named function expression inside
@@ -471,7 +444,7 @@ class _Walker:
             self.push(body, inner, node)
 
     def return_site(
-        self, node: Node, name_node: Node | None, name: str, fqual: str, fn: _Func, inner: _Ctx
+        self, node: Node, name_node: Node | None, name: str, fqual: str, fn: Function, inner: _Ctx
     ) -> None:
         anchor = name_node if name_node is not None else _first_leaf(node)
         ann = self.annotation(node.child_by_field_name("return_type"))
@@ -479,7 +452,7 @@ class _Walker:
         site.is_async = fn.is_async
         fn.sites.append(site)
 
-    def params(self, node: Node, fn: _Func, fqual: str, inner: _Ctx, ctor_class: _Class | None) -> None:
+    def params(self, node: Node, fn: Function, fqual: str, inner: _Ctx, ctor_class: _Class | None) -> None:
         lone = node.child_by_field_name("parameter")
         if lone is not None:  # `x => ...`: a site, but annotating it needs parentheses
             site = self.add_site("param", self.text(lone), fqual, lone, inner, annotatable=False, fn=fn)
@@ -506,7 +479,7 @@ class _Walker:
         pat: Node,
         ann: Node | None,
         default: Node | None,
-        fn: _Func,
+        fn: Function,
         fqual: str,
         inner: _Ctx,
         ctor_class: _Class | None,
@@ -525,14 +498,14 @@ class _Walker:
         if name_node.type == "identifier":
             self.bind(inner.scope, name, site)
             if ctor_class is not None and _is_parameter_property(p):
-                site.this_class, site.this_name = ctor_class, name
+                site.member_refs = ctor_class.this_refs.setdefault(name, [])
         else:
             site.pattern = name_node
             for n, _node, _path, d in self.pattern_names(name_node):
                 self.bind(inner.scope, n)
                 self.push_default(d, inner)
 
-    def finish_param(self, site: _Site, fn: _Func) -> None:
+    def finish_param(self, site: Site, fn: Function) -> None:
         site.is_async = fn.is_async
         fn.sites.append(site)
 
@@ -637,7 +610,7 @@ class _Walker:
             if c.type == "variable_declarator":
                 self.declarator(c, scope, ctx)
 
-    def declarator(self, node: Node, scope: _Scope, ctx: _Ctx) -> None:
+    def declarator(self, node: Node, scope: Scope, ctx: _Ctx) -> None:
         name_node = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
         ann = self.annotation(node.child_by_field_name("type"))
@@ -646,10 +619,10 @@ class _Walker:
             return
         if name_node.type == "identifier":
             name = self.text(name_node)
-            existing = scope.names.get(name)
+            existing = scope.bindings.get(name)
             if existing is not None and existing.site is not None:  # `var x` declared again
                 if value is not None:
-                    existing.redeclared.append(value)
+                    existing.site.later.append(value)
                 return
             site = self.add_site("var", name, ctx.qual, name_node, ctx, annotation=ann)
             site.definition = value
@@ -668,11 +641,11 @@ class _Walker:
         base = init if simple or not init else f"({init})"
         self.bind_pattern(name_node, scope, ctx, lambda path: (clip(base + path), "unpack"))
 
-    def bind_pattern(self, pat: Node, scope: _Scope, ctx: _Ctx, derive: _Derive) -> None:
+    def bind_pattern(self, pat: Node, scope: Scope, ctx: _Ctx, derive: _Derive) -> None:
         """Non-annotatable var sites for the names bound by a destructuring pattern."""
         for name, node, path, default in self.pattern_names(pat):
             self.push_default(default, ctx)
-            existing = scope.names.get(name)
+            existing = scope.bindings.get(name)
             if existing is not None and existing.site is not None:
                 continue
             site = self.add_site("var", name, ctx.qual, node, ctx, annotatable=False)
@@ -690,14 +663,14 @@ class _Walker:
             self.push(left, ctx, node)
             self.push(body, ctx, node)
             return
-        scope = ctx.fscope if kind.type == "var" else _Scope(ctx.scope)
+        scope = ctx.fscope if kind.type == "var" else self.new_scope(ctx.scope)
         inner = ctx if kind.type == "var" else _replace_scope(ctx, scope)
         op = node.child_by_field_name("operator")
         category = "keys" if op is not None and op.type == "in" else "iteration"
         iterable = self.source.expr_text(right)
         if left.type == "identifier":
             name = self.text(left)
-            if name not in scope.names or scope.names[name].site is None:
+            if name not in scope.bindings or scope.bindings[name].site is None:
                 site = self.add_site("var", name, ctx.qual, left, ctx, annotatable=False)
                 site.derived = (iterable, category)
                 self.bind(scope, name, site)
@@ -721,11 +694,12 @@ class _Walker:
             return
         site = self.add_site("var", self.text(name_node), ctx.qual, name_node, ctx, annotation=ann)
         site.definition = value
-        site.this_class, site.this_name, site.cls = cls, site.name, cls
+        site.member_refs = cls.this_refs.setdefault(site.name, [])
+        site.peers, site.peer_limit = cls.fields, MAX_CLASS_NEIGHBOURS
         cls.fields.append(site)
 
     def _catch(self, node: Node, ctx: _Ctx) -> None:
-        scope = _Scope(ctx.scope)
+        scope = self.new_scope(ctx.scope)
         param = node.child_by_field_name("parameter")
         self.annotation(node.child_by_field_name("type"))
         if param is not None:
@@ -738,7 +712,7 @@ class _Walker:
         self.push(node.child_by_field_name("body"), _replace_scope(ctx, scope), node)
 
     def _block_scope(self, node: Node, ctx: _Ctx) -> None:
-        self.push_children(node, _replace_scope(ctx, _Scope(ctx.scope)))
+        self.push_children(node, _replace_scope(ctx, self.new_scope(ctx.scope)))
 
     # ---------------------------------------------------------------- classes, namespaces
     def _class(self, node: Node, ctx: _Ctx) -> None:
@@ -767,7 +741,7 @@ class _Walker:
                 self.bind(ctx.scope, self.text(name_node))
         body = node.child_by_field_name("body")
         if body is not None:
-            scope = _Scope(ctx.scope)
+            scope = self.new_scope(ctx.scope)
             self.push_children(
                 body, _Ctx(scope, scope, qual, None, None, None, ctx.container, ctx.type_params)
             )
@@ -858,7 +832,7 @@ class _Walker:
             self.push(children[0], ctx, node)
 
 
-def _replace_scope(ctx: _Ctx, scope: _Scope) -> _Ctx:
+def _replace_scope(ctx: _Ctx, scope: Scope) -> _Ctx:
     return _Ctx(scope, ctx.fscope, ctx.qual, ctx.fn, ctx.cls, ctx.this_cls, ctx.container, ctx.type_params)
 
 
@@ -871,8 +845,6 @@ def _is_parameter_property(p: Node) -> bool:
 
 # --------------------------------------------------------------------------- evidence
 
-KIND_ORDER = {"param": 0, "return": 1, "var": 2}
-MAX_RETURNS = 12
 MAX_CLASS_NEIGHBOURS = 16
 SIGNATURE_LIMIT = 400
 CONDITION_PARENTS = frozenset({"if_statement", "while_statement", "do_statement", "for_statement"})
@@ -900,10 +872,6 @@ def _start(node: Node) -> int:
     return node.start_byte
 
 
-def _first(item: tuple[int, Node | None]) -> int:
-    return item[0]
-
-
 def _first_leaf(node: Node) -> Node:
     while node.child_count:
         node = node.children[0]
@@ -916,7 +884,7 @@ def _operator(node: Node, default: str) -> str:
 
 
 class _EvidenceBuilder:
-    """Pass 2: resolve references and turn every `_Site` into a `Slice`."""
+    """Pass 2: resolve references and turn every `Site` into a `Slice`."""
 
     def __init__(self, source: Source, walker: _Walker, path: str, language: str) -> None:
         self.source = source
@@ -931,9 +899,7 @@ class _EvidenceBuilder:
             if (sn.name, sn.kind) not in seen:
                 seen.add((sn.name, sn.kind))
                 self.file_scope.append(sn)
-        self.signatures: dict[int, str] = {}
-        self.decorators: dict[int, dict[int, list[str]]] = {}  # class body -> member -> decorators
-        self.windows: dict[tuple[int, int, int], str] = {}
+        self.member_decorators: dict[int, dict[int, list[str]]] = {}  # class body -> member -> decorators
         self.uses: dict[str, Callable[[EvidenceBuilder, Node, Node], None]] = {
             "member_expression": self.use_member,
             "subscript_expression": self.use_subscript,
@@ -964,138 +930,57 @@ class _EvidenceBuilder:
 
     def build(self) -> list[Slice]:
         self.resolve()
-        sites = sorted(self.walker.sites, key=lambda s: (s.start, KIND_ORDER[s.kind]))
-        return [self.slice(s) for s in sites]
+        return assemble(self.walker.sites, self, self.source, self.path, self.language, self.file_scope)
 
     def resolve(self) -> None:
         """Attach every reference to the binding it resolves to (innermost scope first)."""
-        wanted = self.walker.tracked
-        data = self.source.data
-        for node, scope in self.walker.refs:
-            name = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
-            if name not in wanted:
-                continue
-            s: _Scope | None = scope
-            while s is not None:
-                b = s.names.get(name)
-                if b is not None:
-                    if b.site is not None or b.fn is not None:
-                        b.refs.append(node)
-                    break
-                s = s.parent
+        resolve(self.walker.scopes, self.text, self.walker.tracked)
 
-    # ---------------------------------------------------------------- slices
-    def slice(self, site: _Site) -> Slice:
-        line, column = self.source.position(site.start)
-        scope = self.file_scope
-        if site.type_params:
-            scope = scope + [ScopeName(n, "type_param") for n in site.type_params]
-        return Slice(
-            file=self.path,
-            language=self.language,
-            kind=site.kind,
-            name=site.name,
-            qualname=site.qualname,
-            line=line,
-            column=column,
-            span=(site.start, site.end),
-            annotatable=site.annotatable,
-            annotation=self.annotation_text(site),
-            evidence=self.evidence(site),
-            scope=scope,
-            neighbours=self.neighbours(site),
-            is_async=site.is_async,
-        )
-
-    def annotation_text(self, site: _Site) -> str | None:
-        if site.annotation is None:
-            return None
-        text = self.text(site.annotation)
-        return text[1:].strip() if text.startswith(":") else text.strip()
-
-    def neighbours(self, site: _Site) -> list[Neighbour]:
-        if site.cls is not None:
-            others, limit = site.cls.fields, MAX_CLASS_NEIGHBOURS
-        elif site.fn is not None:
-            others, limit = site.fn.sites, len(site.fn.sites)
-        else:
-            return []
-        out: list[Neighbour] = []
-        for o in others:
-            if o is not site and o.annotation is not None and len(out) < limit:
-                out.append(Neighbour(o.kind, o.name, self.annotation_text(o) or ""))
-        return out
-
-    def evidence(self, site: _Site) -> Evidence:
-        eb = EvidenceBuilder()
-        ev = eb.ev
-        if site.definition is not None:
-            ev.definition = self.expr(site.definition)
-        elif site.derived is not None:
-            ev.definition = Expr(*site.derived)
-        if site.default is not None:
-            ev.default = self.expr(site.default)
-        if site.binding is not None:
-            for value in site.binding.redeclared:
-                eb.assignment(self.expr(value))
-        for ref in self.references(site):
-            self.use(eb, ref)
-        if site.pattern is not None:
-            self.pattern_evidence(eb, site.pattern)
-        fn = site.fn
-        if fn is not None:
-            ev.signature = self.signature(fn)
-            if site.kind != "var":
-                ev.decorators = self.method_decorators(fn)
-            if site.kind == "return":
-                self.return_evidence(eb, site, fn)
-        ev.window = self.window(site)
-        return ev
-
-    def references(self, site: _Site) -> list[Node]:
+    # ---------------------------------------------------------------- the assembler's questions
+    def references(self, site: Site) -> list[Node]:
         """Uses of the site's name: resolved identifiers and, for members, `this.name`."""
         refs: list[Node] = []
         if site.binding is not None:
             refs += site.binding.refs
-        if site.this_class is not None:
-            refs += site.this_class.this_refs.get(site.this_name, ())
+        if site.member_refs is not None:
+            refs += site.member_refs
         refs.sort(key=_start)  # the walk is not in source order everywhere
         return refs
 
-    def return_evidence(self, eb: EvidenceBuilder, site: _Site, fn: _Func) -> None:
-        """Returned and yielded expressions, and how callers use the result (`f().m()`)."""
-        eb.ev.returns = [self.expr_or_bare(n) for _, n in sorted(fn.returns, key=_first)[:MAX_RETURNS]]
-        eb.ev.yields = [self.expr_or_bare(n) for _, n in sorted(fn.yields, key=_first)[:MAX_RETURNS]]
-        body = fn.node.child_by_field_name("body")
-        eb.ev.ends_without_value = any(n is None for _, n in fn.returns) or (
-            body is not None and body.type == "statement_block" and _completes(body)
-        )
+    def result_uses(self, site: Site) -> list[Node]:
+        """The calls of a return site's function (`f()`, `this.m()`, `const f = () => ..`)."""
+        fn = site.fn
+        if fn is None:
+            return []
         refs: list[Node] = []
         if fn.binding is not None:
             refs += fn.binding.refs
         holder = self.walker.var_sites.get(site.start)  # `const f = () => ...`, `f = () => ...`
         if holder is not None:
             refs += self.references(holder)
-        if fn.cls is not None:
-            refs += fn.cls.this_refs.get(site.name, ())
+        if fn.member_refs is not None:
+            refs += fn.member_refs.get(site.name, ())
+        calls = []
         for ref in sorted(refs, key=_start):
             up, parent = _climb(ref, self.parent)
             if parent is not None and parent.type == "call_expression":
                 if parent.child_by_field_name("function") == up:
-                    self.use(eb, parent)
+                    calls.append(parent)
+        return calls
 
-    def pattern_evidence(self, eb: EvidenceBuilder, pattern: Node) -> None:
-        keys, elements = self.walker.pattern_keys(pattern)
+    def body_completes(self, fn: Function) -> bool:
+        body = fn.node.child_by_field_name("body")
+        return body is not None and body.type == "statement_block" and _completes(body)
+
+    def own_evidence(self, eb: EvidenceBuilder, site: Site) -> None:
+        """The keys of a destructuring pattern are attributes read; its elements, subscripts."""
+        if site.pattern is None:
+            return
+        keys, elements = self.walker.pattern_keys(site.pattern)
         for k in keys:
             eb.attr_read(k)
         if elements:
             eb.subscript("number")
-
-    def expr(self, node: Node) -> Expr:
-        return Expr(self.source.expr_text(node), self.category(node))
-
-    def expr_or_bare(self, node: Node | None) -> Expr:
-        return Expr("", "bare") if node is None else self.expr(node)
 
     def category(self, node: Node) -> str:
         node = _unwrap(node)
@@ -1107,23 +992,24 @@ class _EvidenceBuilder:
             return "other"
         return CATEGORIES.get(t, "other")
 
-    def signature(self, fn: _Func) -> str:
-        key = id(fn)
-        sig = self.signatures.get(key)
-        if sig is None:
-            text = self.source.strip_annotations(fn.node.start_byte, fn.signature_end)
-            sig = self.signatures[key] = clip(text, SIGNATURE_LIMIT)
-        return sig
+    def expr(self, node: Node) -> Expr:
+        return Expr(self.source.expr_text(node), self.category(node))
 
-    def method_decorators(self, fn: _Func) -> list[str]:
+    def signature(self, fn: Function) -> str:
+        return clip(self.source.strip_annotations(fn.node.start_byte, fn.signature_end), SIGNATURE_LIMIT)
+
+    def decorators(self, fn: Function) -> list[str]:
+        return self.method_decorators(fn)
+
+    def method_decorators(self, fn: Function) -> list[str]:
         if fn.node.type != "method_definition":
             return []
         body = self.parent(fn.node)
         if body is None:
             return []
-        decorators = self.decorators.get(body.id)
+        decorators = self.member_decorators.get(body.id)
         if decorators is None:  # once per class body (prev_named_sibling costs O(depth))
-            decorators = self.decorators[body.id] = {}
+            decorators = self.member_decorators[body.id] = {}
             run: list[str] = []  # the decorators (and comments) just before a member
             for c in body.named_children:
                 if c.type == "decorator":
@@ -1133,20 +1019,6 @@ class _EvidenceBuilder:
                         decorators[c.id] = run
                     run = []
         return list(decorators.get(fn.node.id, ()))
-
-    def window(self, site: _Site) -> str:
-        src = self.source
-        node = site.container
-        line = src.line_of(site.start)
-        if node is None:
-            key = (-1, -1, line)
-        else:
-            first, last = src.line_of(node.start_byte), src.line_of(max(node.start_byte, node.end_byte - 1))
-            key = (node.start_byte, node.end_byte, line if last - first >= WINDOW_LINES else -1)
-        text = self.windows.get(key)
-        if text is None:
-            text = self.windows[key] = src.window(site.start, node)
-        return text
 
     # ---------------------------------------------------------------- uses
     def use(self, eb: EvidenceBuilder, node: Node) -> None:
