@@ -52,7 +52,10 @@ def collect_package(
     argv += ["--drop-annotation-imports"] if drop else []
     argv += [] if lang == "python" else ["--skip-tests"]
     h.main(argv)
-    truth = {(t["file"], t["line"], t["column"], t["kind"]): t for t in json.loads((dst / ".truth.json").read_text())}
+    truth = {
+        (t["file"], t["line"], t["column"], t["kind"]): t
+        for t in json.loads((dst / ".truth.json").read_text())
+    }
     index = ProjectIndex.build(dst)
     rows = []
     engine = Engine(predictor, index, default_checkers(dst, typescript_from_env()) if checker else None)
