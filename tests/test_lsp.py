@@ -245,3 +245,24 @@ async def test_typescript_code_action_imports_project_types_relative_to_the_docu
     site = next(a for a in await code_actions_at(client, uri, 0, 25) if a.title == "Annotate `user: User`")
     new_text = "".join(e.new_text for e in site.edit.changes[uri])  # type: ignore[union-attr,index]
     assert "import type { User } from '../models/user';" in new_text  # as `typeinf annotate` writes it
+
+
+async def test_the_checkers_types_arrive_after_the_first_hints_and_refresh_them(client: LanguageClient):
+    """The server answers with the model's hints first; the type checker (pyrefly, a real process
+    kept for the session) infers `list[int]` for the return and, after a refresh, the hint says so.
+    The checker is fed the editor's text, not the disk's."""
+    on_disk = "def pairs():\n    return 0\n"
+    uri = open_doc(client, "checked.py", on_disk)
+    text = "def pairs():\n    return [1, 2]\n"
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(2, uri), [lsp.TextDocumentContentChangeWholeDocument(text)]
+        )
+    )
+    labels: list[str] = []
+    for _ in range(60):
+        labels = [h.label for h in await hints(client, uri, text) if isinstance(h.label, str)]
+        if "-> list[int]" in labels:
+            break
+        await asyncio.sleep(0.5)
+    assert "-> list[int]" in labels, labels

@@ -152,6 +152,12 @@ class Engine:
         t, c = rest[0] if rest else ("", 0.0)
         return replace(p, type=t, confidence=c, source="model", alternatives=rest, module=None, rule=None)
 
+    def release(self, path: Path, language: str) -> None:
+        """The editor closed the file: its text on disk counts again (a checker not started stays so)."""
+        ck = self._open.get(lang_family(language))
+        if ck is not None:
+            ck.release(path)
+
     def close(self) -> None:
         for ck in self._open.values():
             ck.close()

@@ -25,7 +25,7 @@ import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -41,7 +41,7 @@ from .. import __version__
 from ..annotate import NotParsable, Options, apply, plan
 from ..annotate.run import project_relative
 from ..config import DEFAULT_MAX_BYTES, ConfigError, Settings, load_settings
-from ..inference.engine import Engine, FileSites
+from ..inference.engine import Engine, FileSites, default_checkers
 from ..inference.predict import Prediction, Predictor
 from ..inference.project import ProjectIndex, find_root
 from ..lang import DEFAULT_PYTHON_TARGET
@@ -93,6 +93,11 @@ class Analysis:
     indexed: bool = False  # made with the complete project index
     preds: list[Prediction] = field(default_factory=list)
     hints: list[tuple[Prediction, Insertion]] = field(default_factory=list)
+    checked: bool = False  # the checker's types are in (they arrive after the first hints)
+    # what the checker's second pass needs: the sites, the project's types and evidence for them
+    sites: list[Any] = field(default_factory=list, repr=False)
+    types: Any = field(default=None, repr=False)
+    evidence: list[Any] | None = field(default=None, repr=False)
 
 
 class TypeinfServer(LanguageServer):
@@ -107,6 +112,10 @@ class TypeinfServer(LanguageServer):
         # the project index (types of the other files) is scanned in its own thread; analyses use
         # what is indexed so far and are redone once it is complete
         self.index_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="typeinf-index")
+        # the type checker (one long-lived process per project and language, typeinf.inference.engine)
+        # answers in its own thread: the model's hints are served first, refreshed when its types arrive
+        self.checker_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="typeinf-checker")
+        self.engines: dict[Path, Engine] = {}
         # set while no document is being analysed: the index scan waits on it between files, so
         # an edit's analysis does not share the interpreter with the scan
         self.model_idle = threading.Event()
@@ -164,8 +173,10 @@ class TypeinfServer(LanguageServer):
         """Stop the background threads' work: the process can end without waiting for them."""
         self.stopping = True
         self.model_idle.set()
-        for ex in (self.model_executor, self.index_executor):
+        for ex in (self.model_executor, self.index_executor, self.checker_executor):
             ex.shutdown(wait=False, cancel_futures=True)
+        for engine in self.engines.values():
+            engine.close()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Errors out of band (a notification's handler): logged, no pop-up the user cannot act on."""
@@ -264,9 +275,53 @@ class TypeinfServer(LanguageServer):
         project = self._project_for(path)
         result.indexed = project.complete
         project.add(path, language, data=data)
-        # the project's own annotations as evidence (the checker is not asked here yet)
+        # the project's own annotations as evidence now; the checker's types in a second pass
         evidence = Engine(self.predictor, project).evidence(FileSites(path, language, todo))
         return result, todo, project.types_for(path, language), evidence
+
+    def engine_for(self, path: Path) -> Engine | None:
+        """The project's engine with its checkers (None: no model, no re-ranker, or checker = false)."""
+        if self.predictor is None or self.predictor.reranker is None or not self.settings_for(path).checker:
+            return None
+        root = find_root(path)
+        engine = self.engines.get(root)
+        if engine is None:
+            from ..annotate.dts import typescript_from_env
+
+            engine = Engine(
+                self.predictor, self._project_for(path), default_checkers(root, typescript_from_env())
+            )
+            self.engines[root] = engine
+        return engine
+
+    def _checker_types(self, uri: str, result: Analysis) -> list[str | None] | None:
+        """(checker thread) The checker's types at the analysed sites, given the analysed text."""
+        path = local_path(uri)
+        engine = self.engine_for(path) if path is not None else None
+        if engine is None or path is None or self.stopping:
+            return None
+        text = result.data.decode("utf-8", "replace")
+        return engine.checker_types(FileSites(path, result.language, result.sites, text))
+
+    async def _with_checker(self, uri: str, result: Analysis) -> Analysis | None:
+        """The analysis again with the checker's types as evidence (the model's rankings are cached:
+        only the re-ranking runs); None when there is nothing to add or the document moved on."""
+        if self.predictor is None or result.evidence is None or not result.sites:
+            return None
+        loop = asyncio.get_running_loop()
+        types = await loop.run_in_executor(self.checker_executor, self._checker_types, uri, result)
+        doc = self.workspace.text_documents.get(uri)
+        if types is None or not any(types) or doc is None or doc.version != result.version:
+            return None
+        evidence = [replace(e, checker=t) for e, t in zip(result.evidence, types, strict=True)]
+        checked = replace(result, preds=[], hints=[], checked=True, evidence=evidence)
+        for k in range(0, len(checked.sites), CHUNK):
+            chunk = checked.sites[k : k + CHUNK]
+            checked.preds += await self.run_model(
+                partial(self.predictor.predict, evidence=evidence[k : k + CHUNK]), chunk, checked.types
+            )
+        checked.hints = await self.run_model(insertions, checked.data, checked.language, checked.preds)
+        return checked
 
     async def _analyze(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
         """The analysis of one version, in jobs of CHUNK sites on the model thread; Superseded when
@@ -280,6 +335,7 @@ class TypeinfServer(LanguageServer):
         result, todo, types, evidence = await self.run_model(self._prepare, uri, version, text, language)
         if self.predictor is None:
             return result
+        result.sites, result.types, result.evidence = todo, types, evidence
         for k in range(0, len(todo), CHUNK):
             check()
             ev = evidence[k : k + CHUNK] if evidence is not None else None
@@ -384,7 +440,18 @@ class TypeinfServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         if doc is not None and doc.version == version:
             self.analyses[uri] = result
+            asyncio.ensure_future(self._check_then_refresh(uri, result))
         return result
+
+    async def _check_then_refresh(self, uri: str, result: Analysis) -> None:
+        try:
+            checked = await self._with_checker(uri, result)
+        except (Superseded, Stopping, RuntimeError) as e:  # a shut-down executor, a stopped server
+            log.info("%s: the checker's pass was dropped (%s)", uri, e)
+            return
+        if checked is not None and self.analyses.get(uri) is result:
+            self.analyses[uri] = checked
+            _refresh(self)
 
     def confident(self, p: Prediction) -> bool:
         """At or above the model's calibrated threshold (the one `typeinf annotate` writes at):
@@ -495,6 +562,11 @@ async def did_change(ls: TypeinfServer, params: lsp.DidChangeTextDocumentParams)
 @SERVER.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.analyses.pop(params.text_document.uri, None)
+    path = local_path(params.text_document.uri)
+    engine = ls.engines.get(find_root(path)) if path is not None else None
+    if engine is not None and path is not None:  # the disk's text counts again for the checker
+        language = language_for_path(params.text_document.uri) or "python"
+        ls.checker_executor.submit(engine.release, path, language)
     ls.too_big.discard(params.text_document.uri)
     ls.tasks.cancel(params.text_document.uri)
 
