@@ -128,6 +128,74 @@ def written_table() -> list[str]:
     return out
 
 
+RESULTS = ROOT / "benchmarks" / "results"
+SETTINGS = (("classic", "classic"), ("strict", "strict"), ("half", "half-typed"))
+
+
+def engine_tables() -> list[str]:
+    """Exact by kind and the default threshold's share and precision, per setting and stage."""
+    out: list[str] = []
+    for lang in ("python", "typescript"):
+        rows = []
+        for tag, setting in SETTINGS:
+            pooled = _load(RESULTS / f"engine_{lang}_{tag}.json").get("pooled", {})
+            for config, name in (("model", "model"), ("no-checker", "+ project"), ("typeinf", "typeinf")):
+                r = pooled.get(config)
+                if not r:
+                    continue
+                at = r["all"]["at_default_threshold"]
+                rows.append(
+                    f"| {setting} | {name} | {r['all']['sites']:,} | **{r['all']['exact']:.3f}** | "
+                    + " | ".join(
+                        f"{r[k]['exact']:.3f}" if k in r else "–" for k in ("param", "return", "var")
+                    )
+                    + f" | {at['share']:.3f} | {at['precision']:.3f} |"
+                )
+        if rows:
+            out += [
+                f"### {lang}",
+                "",
+                "| setting | stages | sites | exact | param | return | var | annotate share | precision |",
+                "|---|---|---|---|---|---|---|---|---|",
+                *rows,
+                "",
+            ]
+    return out
+
+
+def write_back_tables() -> list[str]:
+    out: list[str] = []
+    for lang in ("python", "typescript"):
+        rows = []
+        for tag, setting in SETTINGS:
+            pooled = _load(RESULTS / f"write_back_{lang}_{tag}.json").get("pooled", {})
+            check = pooled.get("check", {}).get("seconds")
+            for config in ("model", "no-checker", "typeinf", "pyrefly-infer"):
+                r = pooled.get(config)
+                if not r:
+                    continue
+                a = r["all"]
+                kinds = " | ".join(
+                    f"{r[k]['precision']:.2f} / {r[k]['restored']:.2f}" if k in r else "–"
+                    for k in ("param", "return", "var")
+                )
+                rows.append(
+                    f"| {setting} | {config} | {a['written_share']:.3f} | {a['precision']:.3f} | "
+                    f"**{a['restored']:.3f}** | {kinds} | {r['seconds']:.0f} s | "
+                    + (f"{check:.0f} s |" if check is not None else "– |")
+                )
+        if rows:
+            out += [
+                f"### {lang}: what is written",
+                "",
+                "| setting | tool | written | precision | restored | param (precision / restored) | return | var | time | checker's check |",
+                "|---|---|---|---|---|---|---|---|---|---|",
+                *rows,
+                "",
+            ]
+    return out
+
+
 def main() -> int:
     cfg = _load(MODEL / "config.json")
     res = _load(EVAL / "results.json")
@@ -279,6 +347,38 @@ def main() -> int:
             "`python benchmarks/strip_restore_eval.py LANG DIR... --baseline [--drop]`.",
             "",
             *sr,
+        ]
+    en = engine_tables()
+    if en:
+        lines += [
+            "",
+            "## The engine: the project as evidence (held-out applications)",
+            "",
+            "`typeinf predict` and `typeinf annotate` re-rank the model's top 5 with the project's own",
+            "annotations of the same names and the type checker's inferred types (typeinf/inference/engine.py;",
+            "the re-ranker fitted on validation packages by `models/rerank.py`). Each stage on the same sites of",
+            "held-out applications, in the shared protocol's three settings: *classic* (all annotations",
+            "stripped), *strict* (also the imports only annotations used), *half-typed* (`--keep-fraction 0.5`:",
+            "the annotations of half the functions kept, the other half to restore). Exact at full coverage by",
+            "kind, and what `predict` marks for `annotate` at the default threshold (share of sites, precision).",
+            "*model*: the model and its static facts alone; *+ project*: with the project's annotations",
+            "(`--no-checker`); *typeinf*: with the checker too (pyrefly / the TypeScript compiler). Reproduce:",
+            "`python benchmarks/strip_restore_eval.py LANG DIR... [--drop | --keep-fraction 0.5] "
+            "--configs typeinf,no-checker,model`.",
+            "",
+            *en,
+        ]
+    wb = write_back_tables()
+    if wb:
+        lines += [
+            "",
+            "What a write-back tool wrote into the stripped copies (the shared protocol's `written_score.py`):",
+            "`typeinf annotate` (with its stages as above; the checker also judges the edits in memory) beside",
+            "`pyrefly infer`, the checker's own write-back; time is wall time summed over the projects, a new",
+            "process each (model load, checker start included), beside `pyrefly check` / `tsc --noEmit` of the",
+            "same tree. Reproduce: `python benchmarks/write_back.py LANG DIR... [--drop | --keep-fraction 0.5]`.",
+            "",
+            *wb,
         ]
     wr = written_table()
     if wr:

@@ -32,7 +32,16 @@ from typeinf.inference.engine import Engine, FileSites, default_checkers  # noqa
 from typeinf.inference.names import Votes  # noqa: E402
 from typeinf.inference.predict import Predictor  # noqa: E402
 from typeinf.inference.project import ProjectIndex  # noqa: E402
-from typeinf.inference.rerank import Evidence, Reranker, Site, fit_reranker, key, row_of, shift  # noqa: E402
+from typeinf.inference.rerank import (  # noqa: E402
+    Evidence,
+    Reranker,
+    Site,
+    fit_reranker,
+    group,
+    key,
+    row_of,
+    shift,
+)
 from typeinf.slices import extract  # noqa: E402
 
 
@@ -90,6 +99,7 @@ def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str)
             exact_alts=[h.normalise(a) == h.normalise(t) for a, _ in p.alternatives],
             exact_votes=[h.normalise(v) == h.normalise(t) for v, _ in row["votes"]],
             exact_checker=bool(ev.checker) and h.normalise(ev.checker or "") == h.normalise(t),
+            exact_other=[h.normalise(v) == h.normalise(t) for v, _ in row["other"]],
         )
         rows.append(row)
     return rows
@@ -97,7 +107,7 @@ def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str)
 
 def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
     """A row as the re-ranker sees it, with the keys of its right candidates; None without evidence."""
-    if not (r["votes"] or r["checker"]) or not r["type"]:
+    if not (r["votes"] or r["checker"] or r["other"]) or not r["type"]:
         return None
     right = {key(t) for (t, _), ok in zip(r["alternatives"], r["exact_alts"], strict=True) if ok}
     right |= {key(t) for (t, _), ok in zip(r["votes"], r["exact_votes"], strict=True) if ok}
@@ -105,10 +115,12 @@ def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
         right.add(key(r["type"]))
     if r["exact_checker"]:
         right.add(key(r["checker"]))
+    right |= {key(t) for (t, _), ok in zip(r["other"], r["exact_other"], strict=True) if ok}
     alts = [(t, p) for t, p in r["alternatives"]]
     site = Site(r["type"], r["confidence"], r["source"], alts, r["kind"], r["language"])
     votes = Votes(tuple((t, n) for t, n in r["votes"]), r["total"]) if r["votes"] else None
-    return site, Evidence(votes, r["checker"]), right
+    other = Votes(tuple((t, n) for t, n in r["other"]), r["other_total"]) if r["other"] else None
+    return site, Evidence(votes, r["checker"], other), right
 
 
 def _sites(rows: list[dict]) -> list[tuple[Site, Evidence, set[str]]]:
@@ -127,11 +139,12 @@ def _score(reranker: Reranker, rows: list[dict]) -> dict:
         s = _site(r)
         if s is not None:
             site, ev, right = s
-            conf, best = reranker.rank(site, ev)[0]
+            conf, best, _ = reranker.choose(site, ev)
             after = key(best.type) in right
         parts = ["all", r["kind"]] + (["with_evidence"] if s is not None else [])
         parts += ["with_votes"] if r["votes"] else []
         parts += ["with_checker"] if r["checker"] else []
+        parts += ["with_other"] if r["other"] else []
         for part in parts:
             t = tally.setdefault(part, [0, 0, 0])
             t[0] += 1
@@ -157,25 +170,32 @@ TARGET_PRECISION = 0.95  # what the language's writing threshold stands for (thr
 
 
 def _offsets(reranker: Reranker, rows: list[dict]) -> dict[str, float]:
-    """Per language family, the smallest shift of the log-odds after which the re-ranked sites at or
-    above the family's writing threshold are right at least TARGET_PRECISION of the time."""
+    """Per calibration group (language family, kind, static fact or not), the smallest shift of the
+    log-odds after which the sites the evidence lifts to the family's writing threshold are right at
+    least TARGET_PRECISION of the time."""
     calibration = Calibration.load(MODEL_DIR)
     sites = _sites(rows)
     out = {}
-    for fam in ("python", "typescript"):
-        mine = [(s, ev, right) for s, ev, right in sites if (s.language == "python") == (fam == "python")]
-        if not mine:
-            continue
-        threshold = calibration.threshold(fam)
-        scored = [(p, key(c.type) in right) for s, ev, right in mine for p, c in [reranker.rank(s, ev)[0]]]
+    for name in sorted({group(s) for s, _, _ in sites}):
+        mine = [(s, ev, right) for s, ev, right in sites if group(s) == name]
+        threshold = calibration.threshold(name.split(":")[0])
+        # (the re-ranker's probability of its choice, the site's own confidence when the choice is
+        # the site's own, right?): the confidence at run time is max(shift(p), own) for the own choice
+        scored = []
+        for s, ev, right in mine:
+            p, c = reranker.rank(s, ev)[0]
+            scored.append((p, s.confidence if c.type == s.type else 0.0, key(c.type) in right))
         for step in range(0, 101):
             offset = step * 0.05
-            kept = [ok for p, ok in scored if shift(p, offset) >= threshold]
+            # the writes the evidence adds (the site's own confidence was below the threshold, or
+            # its choice is new) must be right TARGET_PRECISION of the time; the others are the
+            # model's own, calibrated before
+            kept = [ok for p, own, ok in scored if shift(p, offset) >= threshold > own]
             if not kept or sum(kept) / len(kept) >= TARGET_PRECISION:
-                out[fam] = round(offset, 2)
+                out[name] = round(offset, 2)
                 break
         else:
-            out[fam] = 5.0
+            out[name] = 5.0
     return out
 
 

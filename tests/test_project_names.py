@@ -94,6 +94,26 @@ def test_the_table_counts_normalised_types_most_frequent_first() -> None:
     assert t.votes("var", "req") is None and t.votes("param", "other") is None
 
 
+def test_a_parameter_hears_the_attribute_of_its_name_and_the_other_way_round() -> None:
+    """`def __init__(self, session): self.session = session` beside a class field `session:
+    ClientSession` (class fields keep their annotations even in unannotated code)."""
+    t = NameTable.build(
+        [
+            [
+                ("var", "session", "ClientSession"),
+                ("var", "self.session", "ClientSession"),
+                ("param", "url", "str"),
+            ]
+        ],
+        "python",
+    )
+    assert t.votes("param", "session") is None
+    assert t.other_votes("param", "session") == Votes((("ClientSession", 2),), 2)
+    assert t.other_votes("var", "self.url") == Votes((("str", 1),), 1)
+    assert t.other_votes("var", "self.session") == Votes((("ClientSession", 1),), 1)  # not itself
+    assert t.other_votes("return", "session") is None
+
+
 def test_an_edit_changes_the_projects_votes(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "a.py").write_text("def f(req: Request) -> None: ...\n")

@@ -113,6 +113,7 @@ def plan(predictions: list[Prediction], options: Options, language: str) -> Plan
             or s.kind not in options.kinds
             or p.confidence < options.threshold(language)
             or not p.type
+            or p.source == "rejected"  # the checker judged it wrong (typeinf.annotate.judge)
         ):
             continue
         if language != "python" and not options.inferrable_types and inferrable(s):

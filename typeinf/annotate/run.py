@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..checker.base import Diagnostic
 from ..files import SourceFile
 from ..inference.engine import Engine, FileSites
 from ..inference.predict import Prediction
@@ -195,6 +196,9 @@ def _round(
         f.new = new
         f.applied += done if first else [replace(e, prediction=_as_read(f, e.prediction)) for e in done]
         changed.append(f)
+        # what this round wrote is the project's own annotation for the next (as a second run would
+        # read it from the disk): the index's name table sees it, so the rounds reach the fixed point
+        engine.index.add(f.source.path, f.source.language, data=new)
     return changed
 
 
@@ -203,15 +207,17 @@ def _judged(
 ) -> tuple[bytes, list[Edit]]:
     """The round's edits of a file that the engine's checker accepts (typeinf.annotate.judge); the
     rejected ones are reported to the engine, which offers their sites' next candidates later."""
-    checker = engine.checker(f.source.language)
-    if checker is None:
+    if engine.checker(f.source.language) is None:
         return new, done
 
     def reapply(edits: list[Edit]) -> tuple[bytes, list[Edit]]:
         text, applied, _ = apply(_current(f), f.source.language, edits, options, f.proj_rel)
         return text, applied
 
-    new, kept, rejected = judge(checker, f.source.path, f.source.language, _current(f), new, done, reapply)
+    def diagnose(text: bytes) -> list[Diagnostic]:
+        return engine.diagnostics(f.source.path, f.source.language, text)
+
+    new, kept, rejected = judge(diagnose, f.source.language, _current(f), new, done, reapply)
     engine.reject(f.source.path, [e.prediction for e in rejected if e.prediction is not None])
     return new, kept
 

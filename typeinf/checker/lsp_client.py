@@ -19,7 +19,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +210,46 @@ class LspClient:
             err = reply["error"] or {}
             raise RuntimeError(f"{self.argv[0]}: {method}: {err.get('message', err)}")
         return reply.get("result")
+
+    def request_many(self, method: str, params: Sequence[Any], timeout: float | None = None) -> list[Any]:
+        """Several requests of one method in flight at once; each result, or a RuntimeError with the
+        server's message for a request it failed.  Raises CheckerTimeout / CheckerCrashed as `request`."""
+        with self._lock:
+            ids = []
+            for _ in params:
+                self._next_id += 1
+                ids.append(self._next_id)
+                self._waiting[self._next_id] = threading.Event()
+            events = [self._waiting[i] for i in ids]
+        for rid, p in zip(ids, params, strict=True):
+            self._send({"jsonrpc": "2.0", "id": rid, "method": method, "params": p})
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        out: list[Any] = []
+        try:
+            for rid, ev in zip(ids, events, strict=True):
+                ok = ev.wait(max(0.0, deadline - time.monotonic()))
+                with self._lock:
+                    reply = self._replies.pop(rid, None)
+                if reply is None:
+                    if self.proc.poll() is not None:
+                        raise CheckerCrashed(
+                            f"{self.argv[0]} exited with {self.proc.returncode} during {method}"
+                        )
+                    if not ok:
+                        raise CheckerTimeout(f"{self.argv[0]}: no reply to {method} within {limit:.0f}s")
+                    raise CheckerCrashed(f"{self.argv[0]}: no reply to {method}")
+                if "error" in reply:
+                    err = reply["error"] or {}
+                    out.append(RuntimeError(f"{self.argv[0]}: {method}: {err.get('message', err)}"))
+                else:
+                    out.append(reply.get("result"))
+        finally:
+            with self._lock:
+                for rid in ids:
+                    self._waiting.pop(rid, None)
+                    self._replies.pop(rid, None)
+        return out
 
     def notify(self, method: str, params: Any) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})

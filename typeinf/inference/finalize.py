@@ -35,7 +35,9 @@ class Prediction:
     slice: Slice
     type: str
     confidence: float
-    source: str  # "static" | "model"
+    source: (
+        str  # "static" | "model" | "project" | "checker" (typeinf.inference.rerank) | "rejected" (the judge)
+    )
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     module: str | None = None  # where the predicted name is imported from, when not in the file
     rule: str | None = None
@@ -61,7 +63,9 @@ class Choice(NamedTuple):
 
     type: str
     confidence: float
-    source: str  # "static" | "model"
+    source: (
+        str  # "static" | "model" | "project" | "checker" (typeinf.inference.rerank) | "rejected" (the judge)
+    )
     alternatives: list[tuple[str, float]]
 
 

@@ -3,6 +3,8 @@
     annotated_names(root, language)   -> [(kind, name, annotation text)] of one file's annotated sites
     NameTable.build(files, fam)       the counts over the project: (kind, name) -> {normalised type: n}
     table.votes(kind, name)           -> Votes (the counts, most frequent first) or None
+    table.other_votes(kind, name)     the same name's votes as the other kind of value: a parameter
+                                      `session` and an attribute or variable `session` (`self.` dropped)
 
 A parameter called `request` is annotated `Request` in the project's other functions; a function
 called `to_dict` returns `dict[str, Any]` wherever it is annotated.  Half-typed code is the common
@@ -100,6 +102,12 @@ class Votes:
         return dict(self.counts).get(t, 0) / self.total
 
 
+def _ranked(c: Counter[str] | None) -> Votes | None:
+    if not c:
+        return None
+    return Votes(tuple(sorted(c.items(), key=lambda x: (-x[1], x[0]))), sum(c.values()))
+
+
 @dataclass(frozen=True)
 class NameTable:
     """The project's annotations counted by (kind, name), normalised as the model's labels are."""
@@ -119,11 +127,19 @@ class NameTable:
         return cls(counts)
 
     def votes(self, kind: str, name: str) -> Votes | None:
-        c = self.counts.get((kind, name))
-        if not c:
+        return _ranked(self.counts.get((kind, name)))
+
+    def other_votes(self, kind: str, name: str) -> Votes | None:
+        """Values of the same name of the other kind: for a parameter or a variable, the variables
+        or attributes (`self.x`, class fields) or parameters so named; none for returns."""
+        if kind == "return":
             return None
-        ranked = tuple(sorted(c.items(), key=lambda x: (-x[1], x[0])))
-        return Votes(ranked, sum(c.values()))
+        bare = name.removeprefix("self.")
+        other = "var" if kind == "param" else "param"
+        c: Counter[str] = Counter()
+        for k in {(other, bare), ("var", "self." + bare), ("var", bare)} - {(kind, name)}:
+            c.update(self.counts.get(k, Counter()))
+        return _ranked(c)
 
     def __len__(self) -> int:
         return len(self.counts)

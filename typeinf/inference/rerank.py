@@ -45,11 +45,15 @@ FEATURES = (
     "share_x_total",
     "pick_x_share",
     "static_pick",
+    "pick_logit",
     "checker",
     "checker_x_pick",
     "checker_known",
     "checker_x_return",
     "checker_x_var",
+    "other_share",
+    "log_other_votes",
+    "is_other_top",
     "param",
     "return",
     "python",
@@ -70,9 +74,10 @@ class Evidence:
 
     votes: Votes | None = None  # how the project annotates the same (kind, name)
     checker: str | None = None  # the checker's concrete inferred type at the site
+    other: Votes | None = None  # the same name as the other kind (a parameter and an attribute)
 
     def __bool__(self) -> bool:
-        return self.votes is not None or self.checker is not None
+        return self.votes is not None or self.checker is not None or self.other is not None
 
 
 @dataclass(frozen=True)
@@ -108,14 +113,19 @@ def candidates(site: Site, ev: Evidence) -> list[Candidate]:
     total = ev.votes.total if ev.votes is not None else 0
     voted = {key(t): (t, n) for t, n in reversed(counts)}
     top_key = key(counts[0][0]) if counts else None
+    others = ev.other.counts[:MAX_VOTE_CANDIDATES] if ev.other is not None else ()
+    other_total = ev.other.total if ev.other is not None else 0
+    other = {key(t): (t, n) for t, n in reversed(others)}
+    other_top = key(others[0][0]) if others else None
     checker_key = key(ev.checker) if ev.checker else None
     extra = [checker_key] if checker_key is not None else []
     kind = site.kind
     out = []
-    for k in dict.fromkeys([*model, *voted, *extra]):
+    for k in dict.fromkeys([*model, *voted, *other, *extra]):
         rank, t, p = model.get(k, (None, None, 0.0))
         vt, n = voted.get(k, (None, 0))
-        spelled = t if t is not None else vt if vt is not None else ev.checker
+        ot, on = other.get(k, (None, 0))
+        spelled = t if t is not None else vt if vt is not None else ot if ot is not None else ev.checker
         share = n / total if total else 0.0
         pick = 1.0 if t is not None and t == site.type else 0.0
         checker = 1.0 if k == checker_key else 0.0
@@ -134,11 +144,15 @@ def candidates(site: Site, ev: Evidence) -> list[Candidate]:
                     share * math.log1p(total),
                     pick * share,
                     pick * (1.0 if site.source == "static" else 0.0),
+                    pick * _logit(site.confidence),
                     checker,
                     checker * pick,
                     1.0 if checker_key is not None else 0.0,
                     checker * (1.0 if kind == "return" else 0.0),
                     checker * (1.0 if kind == "var" else 0.0),
+                    on / other_total if other_total else 0.0,
+                    math.log1p(on),
+                    1.0 if k == other_top else 0.0,
                     1.0 if kind == "param" else 0.0,
                     1.0 if kind == "return" else 0.0,
                     1.0 if site.language == "python" else 0.0,
@@ -152,8 +166,9 @@ def candidates(site: Site, ev: Evidence) -> list[Candidate]:
 @dataclass(frozen=True)
 class Reranker:
     calibrator: Calibrator
-    # per language family, subtracted from the log-odds: fitted so that the re-ranked sites at or
-    # above the language's writing threshold keep its precision on validation (models/rerank.py)
+    # per language family, kind and whether the site has a static fact ("python:param:static"),
+    # subtracted from the log-odds: fitted so that the re-ranked sites of each group at or above the
+    # language's writing threshold keep its precision on validation (models/rerank.py)
     offsets: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -182,18 +197,27 @@ class Reranker:
 
     def rank(self, site: Site, ev: Evidence) -> list[tuple[float, Candidate]]:
         """Every candidate with its probability of being the author's type, best first."""
-        off = self.offsets.get("python" if site.language == "python" else "typescript", 0.0)
+        off = self.offsets.get(group(site), 0.0)
         return sorted(
             ((shift(self.calibrator(c.features), off), c) for c in candidates(site, ev)), key=lambda x: -x[0]
         )
+
+    def choose(self, site: Site, ev: Evidence) -> tuple[float, Candidate, list[tuple[float, Candidate]]]:
+        """The best candidate, its confidence, and every candidate scored.  The evidence only ever
+        raises the confidence of the choice the site had (whose calibration stands on its own);
+        a new choice gets the re-ranker's probability."""
+        scored = self.rank(site, ev)
+        p, best = scored[0]
+        if best.type == site.type:
+            p = max(p, site.confidence)
+        return p, best, scored
 
     def apply(self, pred: Prediction, ev: Evidence) -> Prediction:
         """The prediction re-ranked with the project's evidence (unchanged without any)."""
         if not ev or not pred.type:
             return pred
-        scored = self.rank(Site.of(pred), ev)
-        p, best = scored[0]
-        alternatives = [(c.type, q) for q, c in scored][:5]
+        p, best, scored = self.choose(Site.of(pred), ev)
+        alternatives = [(best.type, p), *[(c.type, q) for q, c in scored if c is not best]][:5]
         if best.type == pred.type:
             return replace(pred, confidence=p, alternatives=alternatives)
         return replace(
@@ -207,6 +231,17 @@ class Reranker:
             module=None,
             rule=None,
         )
+
+
+def group(site: Site) -> str:
+    """The calibration group of a site: language family, kind, static fact or not."""
+    fam = "python" if site.language == "python" else "typescript"
+    return f"{fam}:{site.kind}:{'static' if site.source == 'static' else 'model'}"
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
 
 
 def shift(p: float, offset: float) -> float:
@@ -239,4 +274,6 @@ def row_of(pred: Prediction, ev: Evidence) -> dict[str, Any]:
         "votes": list(ev.votes.counts) if ev.votes is not None else [],
         "total": ev.votes.total if ev.votes is not None else 0,
         "checker": ev.checker,
+        "other": list(ev.other.counts) if ev.other is not None else [],
+        "other_total": ev.other.total if ev.other is not None else 0,
     }
