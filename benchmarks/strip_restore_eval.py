@@ -14,6 +14,8 @@ of the engine adds (typeinf.inference.engine):
     typeinf       the whole engine: the model, the project's annotations and the checker's types
     no-checker    without the checker (--no-checker): the model and the project's annotations
     model         the model alone (TYPEINF_RERANK=0: no re-ranking with the project's evidence)
+    checker       the checker's own inference alone (pyrefly / the TypeScript compiler, as the engine
+                  asks it: a site it has no concrete type for is not covered)
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ def run_project(
     h.main(argv)
     res = {}
     for config in configs:
+        if config == "checker":
+            pred_path = tmp / f"{src.name}.checker.pred.json"
+            t0 = time.perf_counter()
+            pred_path.write_text(json.dumps(checker_predictions(lang, dst)))
+            res[config] = score(h, dst, pred_path, tmp / f"{src.name}.checker.score.json", lang)
+            res[config]["predict_seconds"] = round(time.perf_counter() - t0, 1)
+            continue
         flags, env = CONFIGS[config]
         pred_path = tmp / f"{src.name}.{config}.pred.json"
         t0 = time.perf_counter()
@@ -97,6 +106,37 @@ def run_project(
         res[tool] = score(h, dst, base_path, tmp / f"{src.name}.{tool}.score.json", lang)
         res[tool]["seconds"] = round(time.perf_counter() - t0, 1)
     return res
+
+
+def checker_predictions(lang: str, dst: Path) -> list[dict]:
+    """The checker's concrete type at every stripped site (typeinf.inference.engine's checker)."""
+    from collections import defaultdict
+
+    from typeinf.annotate.dts import typescript_from_env
+    from typeinf.inference.engine import Engine, FileSites, default_checkers
+    from typeinf.slices import extract, language_for_path
+
+    truth = json.loads((dst / ".truth.json").read_text())
+    by_file: dict[str, list[dict]] = defaultdict(list)
+    for t in truth:
+        by_file[t["file"]].append(t)
+    out = []
+    engine = Engine(None, None, default_checkers(dst, typescript_from_env()))  # type: ignore[arg-type]
+    with engine:
+        for rel, sites in sorted(by_file.items()):
+            language = language_for_path(rel) or lang
+            wanted = {(t["line"], t["column"], t["kind"]) for t in sites}
+            slices = [
+                s
+                for s in extract((dst / rel).read_bytes(), language, rel)
+                if (s.line, s.column, s.kind) in wanted
+            ]
+            types = engine.checker_types(FileSites(dst / rel, language, slices))
+            for s, t in zip(slices, types, strict=True):
+                if t:
+                    out.append({"file": rel, "line": s.line, "column": s.column, "kind": s.kind,
+                                "qualname": s.qualname, "name": s.name, "type": t, "confidence": 1.0})  # fmt: skip
+    return out
 
 
 def _thresholds(lang: str) -> str:
