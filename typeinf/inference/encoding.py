@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,17 +114,11 @@ class ModelConfig:
         return _tokenizer(str(self.directory / "tokenizer.json"))
 
 
-_TOKENIZERS: dict[str, Any] = {}
-
-
+@lru_cache(maxsize=4)  # a tokenizer file loaded once (the shipped model's, and a test's or two)
 def _tokenizer(path: str) -> Tokenizer:
-    tok = _TOKENIZERS.get(path)
-    if tok is None:
-        from tokenizers import Tokenizer
+    from tokenizers import Tokenizer
 
-        tok = Tokenizer.from_file(path)
-        _TOKENIZERS[path] = tok
-    return tok
+    return Tokenizer.from_file(path)
 
 
 @by_identity(maxsize=8)
