@@ -288,3 +288,31 @@ def test_no_checker_flag_and_setting(tmp_path: Path) -> None:
     (root / "pyproject.toml").write_text("[project]\nname='x'\n[tool.typeinf]\nchecker = 'yes'\n")
     bad = subprocess.run(run, cwd=root, capture_output=True, text=True)
     assert bad.returncode == 2 and "checker" in bad.stderr
+
+
+def test_only_types_that_exist_at_the_site_are_evidence(tmp_path: Path) -> None:
+    """A vote for a name the site cannot see (another function's type parameter, a class imported
+    only elsewhere) is dropped; one for a project type stays and, chosen, says where to import it from."""
+    from typeinf.inference.engine import Engine, FileSites, nameable
+    from typeinf.inference.predict import Predictor
+
+    root = _project(
+        tmp_path,
+        {
+            "shapes.py": "class Widget:\n    def draw(self): ...\n",
+            "a.py": "from typing import TypeVar\nfrom pkg import Thing\nU = TypeVar('U')\n"
+            + "".join(f"def f{i}(item: U, widget: Widget, other: Thing) -> None: ...\n" for i in range(4)),
+            "b.py": "def g(item, widget, other):\n    widget.draw()\n",
+        },
+    )
+    sites = [s for s in extract((root / "b.py").read_text(), "python", "b.py") if s.kind == "param"]
+    engine = Engine(Predictor(), ProjectIndex.build(root))
+    ev = {
+        s.name: e
+        for s, e in zip(sites, engine.evidence(FileSites(root / "b.py", "python", sites)), strict=True)
+    }
+    assert ev["item"].votes is None and ev["other"].votes is None  # U and Thing are not visible in b.py
+    assert ev["widget"].votes == Votes((("Widget", 4),), 4)
+    assert nameable("list[Widget] | None", sites[1], {"Widget"}) and not nameable("Thing", sites[1], set())
+    preds = {p.slice.name: p for p in engine.predict_files([FileSites(root / "b.py", "python", sites)])[0]}
+    assert preds["widget"].type == "Widget" and preds["widget"].module == "shapes"

@@ -223,3 +223,12 @@ PY_NO_IMPORT = frozenset(
         "...",
     }
 ) | {n for n in PY_BUILTIN_NAMES if n[:1].islower() and n not in PY_COLLECTIONS_NAMES}
+
+# names `typing` offers, imported from there when an annotation uses them (Python)
+TYPING_NAMES = frozenset(
+    "Any Callable Iterable Iterator Sequence Mapping MutableMapping MutableSequence Generator "
+    "AsyncIterator AsyncIterable AsyncGenerator Awaitable Coroutine Collection Container Hashable "
+    "Sized Reversible AbstractSet MutableSet IO TextIO BinaryIO Pattern Match NoReturn Never Self "
+    "Literal Type ClassVar Final TypeVar Union Optional ContextManager AsyncContextManager "
+    "Counter OrderedDict DefaultDict Deque ChainMap SupportsInt SupportsFloat LiteralString".split()
+)

@@ -30,12 +30,13 @@ from ..lang import (
     PY_COLLECTIONS_NAMES,
     PY_NO_IMPORT,
     TS_BUILTIN_NAMES,
+    TYPING_NAMES,
     lang_family,
 )
 from ..slices.data import Slice
 from ..slices.source import parse
 from ..types import names_in
-from .edits import TYPING_NAMES, Edit, NotParsable
+from .edits import Edit, NotParsable
 from .typescript import annotate_typescript
 
 

@@ -9,14 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..inference.predict import Prediction
 
-TYPING_NAMES = frozenset(
-    "Any Callable Iterable Iterator Sequence Mapping MutableMapping MutableSequence Generator "
-    "AsyncIterator AsyncIterable AsyncGenerator Awaitable Coroutine Collection Container Hashable "
-    "Sized Reversible AbstractSet MutableSet IO TextIO BinaryIO Pattern Match NoReturn Never Self "
-    "Literal Type ClassVar Final TypeVar Union Optional ContextManager AsyncContextManager "
-    "Counter OrderedDict DefaultDict Deque ChainMap SupportsInt SupportsFloat LiteralString".split()
-)
-
 
 class NotParsable(ValueError):
     """The annotated text would not parse, compile or import (or could not be edited safely):

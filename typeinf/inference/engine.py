@@ -28,13 +28,15 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from ..checker.base import Checker, Diagnostic, Query, checker_or_none
-from ..lang import lang_family
+from ..lang import PY_COLLECTIONS_NAMES, PY_NO_IMPORT, TS_BUILTIN_NAMES, TYPING_NAMES, lang_family
 from ..slices.data import Slice
 from ..types import names_in, union_members
 from .finalize import Prediction
+from .names import Votes
 from .predict import Predictor
 from .project import ProjectIndex
 from .rerank import Evidence, key
@@ -53,6 +55,31 @@ def concrete(t: str | None, language: str) -> str | None:
     if not _ANY.isdisjoint(m.strip() for m in union_members(t, fam)):
         return None
     return _PRIVATE_MODULE.sub("", t)
+
+
+def nameable(t: str, site: Slice, project: set[str]) -> bool:
+    """Whether every name of the type exists at the site: in its scope (or the root of a qualified
+    name is), a builtin or `typing` name, or a type of the project (importable)."""
+    fam = lang_family(site.language)
+    scope = {n.name for n in site.scope}
+    for name in names_in(t, fam):
+        root = name.split(".")[0]
+        if name in scope or root in scope or name in project:
+            continue
+        if fam == "python" and (name in PY_NO_IMPORT or name in PY_COLLECTIONS_NAMES or name in TYPING_NAMES):
+            continue
+        if fam != "python" and name in TS_BUILTIN_NAMES:
+            continue
+        return False
+    return True
+
+
+def _only(votes: Votes | None, ok: Callable[[str], bool]) -> Votes | None:
+    """The votes for nameable types (the total still counts every vote)."""
+    if votes is None:
+        return None
+    kept = tuple((t, n) for t, n in votes.counts if ok(t))
+    return Votes(kept, votes.total) if kept else None
 
 
 @dataclass(frozen=True)
@@ -140,12 +167,22 @@ class Engine:
         return out
 
     def evidence(self, f: FileSites) -> list[Evidence]:
+        """Each site's evidence, only types that can be named at the site (its scope, the
+        language's builtins and `typing`, the project's types)."""
         names = self.index.names_for(f.language)
+        project = {p.name for p in self.index.types_for(f.path, f.language)}
         types = self.checker_types(f)
-        return [
-            Evidence(names.votes(s.kind, s.name), t, names.other_votes(s.kind, s.name))
-            for s, t in zip(f.slices, types, strict=True)
-        ]
+        out = []
+        for s, t in zip(f.slices, types, strict=True):
+            ok = partial(nameable, site=s, project=project)
+            out.append(
+                Evidence(
+                    _only(names.votes(s.kind, s.name), ok),
+                    t if t is not None and ok(t) else None,
+                    _only(names.other_votes(s.kind, s.name), ok),
+                )
+            )
+        return out
 
     def predict_files(self, files: Sequence[FileSites], top_k: int = 5) -> list[list[Prediction]]:
         """Every file's predictions in one batched model pass, each re-ranked with its evidence."""
@@ -155,9 +192,30 @@ class Engine:
         else:
             evidence = [self.evidence(f) for f in files]
             out = self.predictor.predict_groups(groups, top_k=top_k, evidence=evidence)
+        out = [self.with_modules(f, preds) for f, preds in zip(files, out, strict=True)]
         if not self._rejected:
             return out
         return [[self._demoted(f.path, p) for p in preds] for f, preds in zip(files, out, strict=True)]
+
+    def with_modules(self, f: FileSites, preds: list[Prediction]) -> list[Prediction]:
+        """A type the evidence chose (not the model's) that names a project type not in the file's
+        scope: where to import it from, as the model's candidates carry it."""
+        if not any(p.module is None and p.source in ("project", "checker") for p in preds):
+            return preds
+        modules = {t.name: t.module for t in self.index.types_for(f.path, f.language) if t.module}
+        out = []
+        for p in preds:
+            if p.module is None and p.source in ("project", "checker"):
+                scope = {n.name for n in p.slice.scope}
+                found = [
+                    modules[n]
+                    for n in names_in(p.type, lang_family(p.slice.language))
+                    if n in modules and n not in scope
+                ]
+                if found:
+                    p = replace(p, module=found[0])
+            out.append(p)
+        return out
 
     def _demoted(self, path: Path, p: Prediction) -> Prediction:
         """A prediction of a type the checker rejected at its site keeps its type (the judge's

@@ -320,6 +320,7 @@ class TypeinfServer(LanguageServer):
             checked.preds += await self.run_model(
                 partial(self.predictor.predict, evidence=evidence[k : k + CHUNK]), chunk, checked.types
             )
+        checked.preds = await self.run_model(self._with_modules, uri, checked.language, checked.preds)
         checked.hints = await self.run_model(insertions, checked.data, checked.language, checked.preds)
         return checked
 
@@ -343,8 +344,17 @@ class TypeinfServer(LanguageServer):
                 partial(self.predictor.predict, evidence=ev), todo[k : k + CHUNK], types
             )
         check()
+        result.preds = await self.run_model(self._with_modules, uri, language, result.preds)
         result.hints = await self.run_model(insertions, result.data, language, result.preds)
         return result
+
+    def _with_modules(self, uri: str, language: str, preds: list[Prediction]) -> list[Prediction]:
+        """(model thread) Where a type the project's evidence chose is imported from."""
+        path = local_path(uri)
+        if path is None or self.predictor is None:
+            return preds
+        engine = Engine(self.predictor, self._project_for(path))
+        return engine.with_modules(FileSites(path, language, [p.slice for p in preds]), preds)
 
     def _project_complete(self, uri: str) -> bool:
         path = local_path(uri)
