@@ -139,7 +139,12 @@ def engine_tables() -> list[str]:
         rows = []
         for tag, setting in SETTINGS:
             pooled = _load(RESULTS / f"engine_{lang}_{tag}.json").get("pooled", {})
-            for config, name in (("model", "model"), ("no-checker", "+ project"), ("typeinf", "typeinf")):
+            for config, name in (
+                ("checker", "checker alone"),
+                ("model", "model"),
+                ("no-checker", "+ project"),
+                ("typeinf", "typeinf"),
+            ):
                 r = pooled.get(config)
                 if not r:
                     continue
@@ -362,9 +367,10 @@ def main() -> int:
             "the annotations of half the functions kept, the other half to restore). Exact at full coverage by",
             "kind, and what `predict` marks for `annotate` at the default threshold (share of sites, precision).",
             "*model*: the model and its static facts alone; *+ project*: with the project's annotations",
-            "(`--no-checker`); *typeinf*: with the checker too (pyrefly / the TypeScript compiler). Reproduce:",
+            "(`--no-checker`); *typeinf*: with the checker too (pyrefly / the TypeScript compiler); *checker",
+            "alone*: the checker's own inference where it has a concrete type (share = its coverage). Reproduce:",
             "`python benchmarks/strip_restore_eval.py LANG DIR... [--drop | --keep-fraction 0.5] "
-            "--configs typeinf,no-checker,model`.",
+            "--configs typeinf,no-checker,model,checker`.",
             "",
             *en,
         ]
@@ -376,7 +382,9 @@ def main() -> int:
             "`typeinf annotate` (with its stages as above; the checker also judges the edits in memory) beside",
             "`pyrefly infer`, the checker's own write-back; time is wall time summed over the projects, a new",
             "process each (model load, checker start included), beside `pyrefly check` / `tsc --noEmit` of the",
-            "same tree. Reproduce: `python benchmarks/write_back.py LANG DIR... [--drop | --keep-fraction 0.5]`.",
+            "same tree (the npm packages' sources come without a tsconfig.json, so tsc's time there is not",
+            "a check of the project). Reproduce: `python benchmarks/write_back.py LANG DIR... [--drop |",
+            "--keep-fraction 0.5]`.",
             "",
             *wb,
         ]
