@@ -20,12 +20,12 @@ Incremental: ``set_text`` sends only the new text of one file; the checker keeps
 rest of the project, so a language server reuses one instance for a whole session.
 
 Without a checker (not installed, crashed, timed out): the factories raise
-:class:`CheckerUnavailable`; a caller that prefers to go on with model-only results uses
+:class:`CheckerUnavailable`; a caller that prefers to go on without the checker uses
 :func:`checker_or_none`: a :class:`NoChecker` (``None`` for every type, no diagnostics) and one
 warning when the checker cannot start, else the checker wrapped in a :class:`FallbackChecker`,
 which becomes a NoChecker (one warning) the first time the checker crashes or times out.  :class:`CheckerCrashed` and :class:`CheckerTimeout` (both
 ``CheckerUnavailable``) are raised by a running checker that dies or stops answering; callers treat
-them the same way (drop to model-only for the rest of the run, with a warning).
+them the same way (go on without the checker for the rest of the run, with a warning).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class NoChecker(Checker):
 
 class FallbackChecker(Checker):
     """A checker that turns into a :class:`NoChecker` (one warning) the first time it crashes or
-    times out, so a run goes on with model-only results in the same output format."""
+    times out, so a run goes on without it in the same output format."""
 
     def __init__(self, inner: Checker) -> None:
         self.inner: Checker = inner
@@ -158,7 +158,7 @@ class FallbackChecker(Checker):
         return self.inner.available
 
     def _fail(self, exc: CheckerUnavailable) -> None:
-        log.warning("type checker %s failed, model-only results from here on: %s", self.name, exc)
+        log.warning("type checker %s failed, results without the checker from here on: %s", self.name, exc)
         try:
             self.inner.close()
         except Exception:  # noqa: BLE001 - it is already broken
@@ -203,12 +203,12 @@ class FallbackChecker(Checker):
 
 def checker_or_none(factory: Callable[[], Checker]) -> Checker:
     """``factory()`` wrapped in a :class:`FallbackChecker`, or a :class:`NoChecker` and one warning
-    when the checker is unavailable: the caller goes on with model-only results in the same output
+    when the checker is unavailable: the caller goes on without the checker in the same output
     format, also when the checker crashes or times out later in the run."""
     try:
         return FallbackChecker(factory())
     except CheckerUnavailable as exc:
-        log.warning("type checker unavailable, model-only results: %s", exc)
+        log.warning("type checker unavailable, results without the checker: %s", exc)
         return NoChecker(str(exc))
 
 
