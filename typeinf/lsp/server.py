@@ -314,12 +314,19 @@ class TypeinfServer(LanguageServer):
         if types is None or not any(types) or doc is None or doc.version != result.version:
             return None
         evidence = [replace(e, checker=t) for e, t in zip(result.evidence, types, strict=True)]
-        checked = replace(result, preds=[], hints=[], checked=True, evidence=evidence)
-        for k in range(0, len(checked.sites), CHUNK):
-            chunk = checked.sites[k : k + CHUNK]
-            checked.preds += await self.run_model(
-                partial(self.predictor.predict, evidence=evidence[k : k + CHUNK]), chunk, checked.types
+        checked = replace(result, preds=list(result.preds), hints=[], checked=True, evidence=evidence)
+        # only the sites the checker has a type for are predicted again (the others' evidence is
+        # what it was): a few, where an edit's first hints had them all
+        todo = [i for i, t in enumerate(types) if t is not None]
+        for k in range(0, len(todo), CHUNK):
+            idx = todo[k : k + CHUNK]
+            got = await self.run_model(
+                partial(self.predictor.predict, evidence=[evidence[i] for i in idx]),
+                [checked.sites[i] for i in idx],
+                checked.types,
             )
+            for i, p in zip(idx, got, strict=True):
+                checked.preds[i] = p
         checked.preds = await self.run_model(self._with_modules, uri, checked.language, checked.preds)
         checked.hints = await self.run_model(insertions, checked.data, checked.language, checked.preds)
         return checked
