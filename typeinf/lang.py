@@ -11,6 +11,8 @@
     PY_BUILTIN_NAMES                builtin, typing and standard-library type names (categories)
     PY_NO_IMPORT                    the names a Python annotation may use without an import
     TS_BUILTIN_NAMES                TypeScript's primitives and global lib types
+    TYPING_NAMES                    the names `typing` offers (imported from there)
+    standard_import(name, fam)      where a name that is not the project's comes from, if anywhere
     ts_async_return(type_text)      `Promise<T>` for the declared return of an async function
 
 No imports from the rest of the package: everything may import this module.
@@ -232,3 +234,18 @@ TYPING_NAMES = frozenset(
     "Literal Type ClassVar Final TypeVar Union Optional ContextManager AsyncContextManager "
     "Counter OrderedDict DefaultDict Deque ChainMap SupportsInt SupportsFloat LiteralString".split()
 )
+
+
+def standard_import(name: str, fam: str) -> tuple[str, str] | None:
+    """Where an annotation's name comes from when it is the language's own: `("", name)` for one
+    that needs no import (a builtin), `(module, name)` for one imported from the standard library
+    (`collections`, `typing`), None for a name that is neither."""
+    if fam != "python":
+        return ("", name) if name in TS_BUILTIN_NAMES else None
+    if name in PY_NO_IMPORT:
+        return ("", name)
+    if name in PY_COLLECTIONS_NAMES:
+        return ("collections", name)
+    if name in TYPING_NAMES:
+        return ("typing", name)
+    return None

@@ -27,11 +27,8 @@ from ..inference.predict import Prediction
 from ..lang import (
     DEFAULT_PYTHON_TARGET,
     KINDS,
-    PY_COLLECTIONS_NAMES,
-    PY_NO_IMPORT,
-    TS_BUILTIN_NAMES,
-    TYPING_NAMES,
     lang_family,
+    standard_import,
 )
 from ..slices.data import Slice
 from ..slices.source import parse
@@ -76,16 +73,10 @@ def _imports_for(
         root = name.split(".")[0]
         if name in scope or root in scope:
             continue
-        if fam == "python":
-            if name in PY_NO_IMPORT:
-                continue
-            if name in PY_COLLECTIONS_NAMES:
-                runtime.append(("collections", name))
-                continue
-            if name in TYPING_NAMES:
-                runtime.append(("typing", name))
-                continue
-        elif name in TS_BUILTIN_NAMES:
+        standard = standard_import(name, fam)
+        if standard is not None:
+            if standard[0]:
+                runtime.append(standard)
             continue
         if p.module is not None:  # a project type: the only name not visible in the file
             type_only.append((p.module, name))

@@ -206,7 +206,7 @@ def _judged(
     engine: Engine, f: FileResult, new: bytes, done: list[Edit], options: Options
 ) -> tuple[bytes, list[Edit]]:
     """The round's edits of a file that the engine's checker accepts (typeinf.annotate.judge); the
-    rejected ones are reported to the engine, which offers their sites' next candidates later."""
+    rejected ones are reported to the engine, which marks them so that no later round writes them."""
     if engine.checker(f.source.language) is None:
         return new, done
 

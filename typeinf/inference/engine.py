@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 
 from ..checker.base import Checker, Diagnostic, Query, checker_or_none
-from ..lang import PY_COLLECTIONS_NAMES, PY_NO_IMPORT, TS_BUILTIN_NAMES, TYPING_NAMES, lang_family
+from ..lang import lang_family, standard_import
 from ..slices.data import Slice
 from ..types import names_in, union_members
 from .finalize import Prediction
@@ -64,11 +64,7 @@ def nameable(t: str, site: Slice, project: set[str]) -> bool:
     scope = {n.name for n in site.scope}
     for name in names_in(t, fam):
         root = name.split(".")[0]
-        if name in scope or root in scope or name in project:
-            continue
-        if fam == "python" and (name in PY_NO_IMPORT or name in PY_COLLECTIONS_NAMES or name in TYPING_NAMES):
-            continue
-        if fam != "python" and name in TS_BUILTIN_NAMES:
+        if name in scope or root in scope or name in project or standard_import(name, fam) is not None:
             continue
         return False
     return True
@@ -129,7 +125,8 @@ class Engine:
     _diagnosed: dict[Path, dict[bytes, list[Diagnostic]]] = field(default_factory=dict, repr=False)
 
     def reject(self, path: Path, preds: Sequence[Prediction]) -> None:
-        """The checker judged these predictions wrong: their sites get their next candidates."""
+        """The checker judged these predictions wrong: from now on they are marked `rejected`
+        (shown, never written; `_demoted`)."""
         for p in preds:
             s = p.slice
             self._rejected.setdefault((path, s.kind, s.qualname, s.name), set()).add(key(p.type))
@@ -166,12 +163,13 @@ class Engine:
             out[i] = concrete(t, f.language)
         return out
 
-    def evidence(self, f: FileSites) -> list[Evidence]:
+    def evidence(self, f: FileSites, checker: bool = True) -> list[Evidence]:
         """Each site's evidence, only types that can be named at the site (its scope, the
-        language's builtins and `typing`, the project's types)."""
+        language's builtins and `typing`, the project's types).  `checker=False`: the project's
+        annotations only (the language server's first hints, before the checker answers)."""
         names = self.index.names_for(f.language)
         project = {p.name for p in self.index.types_for(f.path, f.language)}
-        types = self.checker_types(f)
+        types = self.checker_types(f) if checker else [None] * len(f.slices)
         out = []
         for s, t in zip(f.slices, types, strict=True):
             ok = partial(nameable, site=s, project=project)

@@ -22,11 +22,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node, QueryCursor
 
-from ..slices.source import parser
+from ..slices.source import query
 from ..types import normalize, without_qualifier
 
 _PY_QUERY = """
@@ -54,16 +53,11 @@ _TS_QUERY = """
 Annotated = tuple[str, str, str]  # kind, name, annotation text
 
 
-@cache  # compiled once per language: immutable
-def _query(language: str) -> Query:
-    return Query(parser(language).language, _PY_QUERY if language == "python" else _TS_QUERY)  # type: ignore[arg-type]
-
-
 def annotated_names(root: Node, language: str) -> list[Annotated]:
     """The (kind, name, annotation) of every annotated parameter, return and variable of a file."""
     python = language == "python"
     out: list[Annotated] = []
-    for _, match in QueryCursor(_query(language)).matches(root):
+    for _, match in QueryCursor(query(language, _PY_QUERY if python else _TS_QUERY)).matches(root):
         ann = _text(match["type"][0])
         if not python:
             ann = ann[1:].strip()  # a type_annotation starts with its colon
@@ -97,9 +91,6 @@ class Votes:
     @property
     def share(self) -> float:
         return self.counts[0][1] / self.total
-
-    def share_of(self, t: str) -> float:
-        return dict(self.counts).get(t, 0) / self.total
 
 
 def _ranked(c: Counter[str] | None) -> Votes | None:

@@ -104,19 +104,20 @@ class Candidate:
     from_model: bool
 
 
+def _by_key(votes: Votes | None) -> tuple[dict[str, tuple[str, int]], int, str | None]:
+    """The most voted types (at most MAX_VOTE_CANDIDATES) by `key`, the total, the top one's key."""
+    counts = votes.counts[:MAX_VOTE_CANDIDATES] if votes is not None else ()
+    total = votes.total if votes is not None else 0
+    return {key(t): (t, n) for t, n in reversed(counts)}, total, key(counts[0][0]) if counts else None
+
+
 def candidates(site: Site, ev: Evidence) -> list[Candidate]:
     """The model's top 5, the project's most frequent types for the name and the checker's type,
     each once (by `key`), with its features."""
     alts = list(site.alternatives[:5]) or ([(site.type, site.confidence)] if site.type else [])
     model = {key(t): (i, t, p) for i, (t, p) in reversed(list(enumerate(alts)))}
-    counts = ev.votes.counts[:MAX_VOTE_CANDIDATES] if ev.votes is not None else ()
-    total = ev.votes.total if ev.votes is not None else 0
-    voted = {key(t): (t, n) for t, n in reversed(counts)}
-    top_key = key(counts[0][0]) if counts else None
-    others = ev.other.counts[:MAX_VOTE_CANDIDATES] if ev.other is not None else ()
-    other_total = ev.other.total if ev.other is not None else 0
-    other = {key(t): (t, n) for t, n in reversed(others)}
-    other_top = key(others[0][0]) if others else None
+    voted, total, top_key = _by_key(ev.votes)
+    other, other_total, other_top = _by_key(ev.other)
     checker_key = key(ev.checker) if ev.checker else None
     extra = [checker_key] if checker_key is not None else []
     kind = site.kind

@@ -116,6 +116,7 @@ class TypeinfServer(LanguageServer):
         # answers in its own thread: the model's hints are served first, refreshed when its types arrive
         self.checker_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="typeinf-checker")
         self.engines: dict[Path, Engine] = {}
+        self.engines_lock = threading.Lock()  # the model and checker threads both ask for engines
         # set while no document is being analysed: the index scan waits on it between files, so
         # an edit's analysis does not share the interpreter with the scan
         self.model_idle = threading.Event()
@@ -276,32 +277,38 @@ class TypeinfServer(LanguageServer):
         result.indexed = project.complete
         project.add(path, language, data=data)
         # the project's own annotations as evidence now; the checker's types in a second pass
-        evidence = Engine(self.predictor, project).evidence(FileSites(path, language, todo))
+        evidence = self.engine_for(path).evidence(FileSites(path, language, todo), checker=False)
         return result, todo, project.types_for(path, language), evidence
 
-    def engine_for(self, path: Path) -> Engine | None:
-        """The project's engine with its checkers (None: no model, no re-ranker, or checker = false)."""
-        if self.predictor is None or self.predictor.reranker is None or not self.settings_for(path).checker:
-            return None
+    def engine_for(self, path: Path) -> Engine:
+        """The project's engine, made once per project root, with its checkers where a re-ranker
+        reads their types and the settings allow them (`checker = false` turns them off)."""
+        assert self.predictor is not None, "the model is loaded before any analysis"
         root = find_root(path)
-        engine = self.engines.get(root)
-        if engine is None:
-            from ..annotate.dts import typescript_from_env
+        with self.engines_lock:
+            engine = self.engines.get(root)
+            if engine is None:
+                from ..annotate.dts import typescript_from_env
 
-            engine = Engine(
-                self.predictor, self._project_for(path), default_checkers(root, typescript_from_env())
-            )
-            self.engines[root] = engine
-        return engine
+                checkers = (
+                    default_checkers(root, typescript_from_env())
+                    if self.predictor.reranker is not None and self.settings_for(path).checker
+                    else None
+                )
+                engine = self.engines[root] = Engine(self.predictor, self._project_for(path), checkers)
+            return engine
 
-    def _checker_types(self, uri: str, result: Analysis) -> list[str | None] | None:
-        """(checker thread) The checker's types at the analysed sites, given the analysed text."""
+    def _checked_evidence(self, uri: str, result: Analysis) -> list[Any] | None:
+        """(checker thread) The analysed sites' evidence with the checker's types, asked about the
+        analysed text; None without a checker."""
         path = local_path(uri)
-        engine = self.engine_for(path) if path is not None else None
-        if engine is None or path is None or self.stopping:
+        if path is None or self.predictor is None or self.stopping:
+            return None
+        engine = self.engine_for(path)
+        if engine.checkers is None:
             return None
         text = result.data.decode("utf-8", "replace")
-        return engine.checker_types(FileSites(path, result.language, result.sites, text))
+        return engine.evidence(FileSites(path, result.language, result.sites, text))
 
     async def _with_checker(self, uri: str, result: Analysis) -> Analysis | None:
         """The analysis again with the checker's types as evidence (the model's rankings are cached:
@@ -309,15 +316,16 @@ class TypeinfServer(LanguageServer):
         if self.predictor is None or result.evidence is None or not result.sites:
             return None
         loop = asyncio.get_running_loop()
-        types = await loop.run_in_executor(self.checker_executor, self._checker_types, uri, result)
+        evidence = await loop.run_in_executor(self.checker_executor, self._checked_evidence, uri, result)
         doc = self.workspace.text_documents.get(uri)
-        if types is None or not any(types) or doc is None or doc.version != result.version:
+        if evidence is None or doc is None or doc.version != result.version:
             return None
-        evidence = [replace(e, checker=t) for e, t in zip(result.evidence, types, strict=True)]
-        checked = replace(result, preds=list(result.preds), hints=[], checked=True, evidence=evidence)
         # only the sites the checker has a type for are predicted again (the others' evidence is
         # what it was): a few, where an edit's first hints had them all
-        todo = [i for i, t in enumerate(types) if t is not None]
+        todo = [i for i, e in enumerate(evidence) if e.checker is not None]
+        if not todo:
+            return None
+        checked = replace(result, preds=list(result.preds), hints=[], checked=True, evidence=evidence)
         for k in range(0, len(todo), CHUNK):
             idx = todo[k : k + CHUNK]
             got = await self.run_model(
@@ -360,8 +368,7 @@ class TypeinfServer(LanguageServer):
         path = local_path(uri)
         if path is None or self.predictor is None:
             return preds
-        engine = Engine(self.predictor, self._project_for(path))
-        return engine.with_modules(FileSites(path, language, [p.slice for p in preds]), preds)
+        return self.engine_for(path).with_modules(FileSites(path, language, [p.slice for p in preds]), preds)
 
     def _project_complete(self, uri: str) -> bool:
         path = local_path(uri)

@@ -262,7 +262,8 @@ _VARIANCE = re.compile(rb"(?<![\w$.])(in|out)(?=\s+(?!extends\b)[A-Za-z_$])")
 
 
 @cache
-def _query(language: str, source: str) -> Query:
+def query(language: str, source: str) -> Query:
+    """A tree-sitter query compiled once for the language (compiled queries are immutable)."""
     return Query(parser(language).language, source)  # type: ignore[arg-type]
 
 
@@ -340,7 +341,7 @@ def _blanked(data: bytes, rewrites: list[Rewrite]) -> bytes:
 def _format_specs(data: bytes, root: Node) -> list[Rewrite]:
     """The `=` opening a format spec that the grammar read as a walrus: f"{x:=^10}"."""
     out = []
-    for w in QueryCursor(_query("python", _PY_SPEC_WALRUS)).captures(root).get("walrus", []):
+    for w in QueryCursor(query("python", _PY_SPEC_WALRUS)).captures(root).get("walrus", []):
         name = w.child_by_field_name("name")
         if name is None:
             continue
@@ -353,7 +354,7 @@ def _format_specs(data: bytes, root: Node) -> list[Rewrite]:
 def _using_declarations(data: bytes, language: str, root: Node) -> list[Rewrite]:
     """`using x = ...` / `await using x = ...`, which the grammar reads as an assignment."""
     out: list[Rewrite] = []
-    for u in QueryCursor(_query(language, _TS_USING)).captures(root).get("using", []):
+    for u in QueryCursor(query(language, _TS_USING)).captures(root).get("using", []):
         name = u.next_sibling  # a sibling of a token: the assignment is small
         if name is None or b"\n" in data[u.end_byte : name.start_byte]:
             continue  # `using` NEWLINE `x = 1` is two statements
@@ -446,7 +447,7 @@ def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node])
         for m in _TS_KEYWORDS.finditer(data, start, end):
             group = next(g for g in (1, 2, 3) if m.group(g) is not None)
             out.append((*m.span(group), SPACE))
-        cursor = QueryCursor(_query(language, _TS_TEMPLATES))
+        cursor = QueryCursor(query(language, _TS_TEMPLATES))
         cursor.set_byte_range(start, end)
         for t in cursor.captures(tree.root_node).get("template", []):
             span = _template_type_arguments(data, t.start_byte)
