@@ -10,7 +10,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -353,18 +354,18 @@ def _stdin_source(
 
 
 def _slice(
-    src: SourceFile, data: bytes, failures: list[Skipped]
+    src: SourceFile, data: bytes, failures: list[Skipped], say: Callable[[str], None] = warn
 ) -> tuple[list[Slice], list[Diagnostic]] | None:
     """Slices of one file with its syntax warnings reported; None (and a failure) on a slicer bug."""
     rel = display_path(src.path)
     try:
         slices, diags = extract_with_diagnostics(data, src.language, rel)
     except Exception as e:  # a slicer bug must not stop the other files
-        warn(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
+        say(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
         failures.append(Skipped(src.path, "internal error", True))
         return None
     for d in diags:
-        warn(f"{rel}:{d.line}: {d.message}")
+        say(f"{rel}:{d.line}: {d.message}")
     return slices, diags
 
 
@@ -431,54 +432,35 @@ def _predict_rest(
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Every unannotated site's prediction; where `annotate` would write one (its rounds run here,
-    nothing is written), the prediction it writes, marked."""
+    nothing is written), the prediction it writes, marked.  A run on an unchanged project is read
+    from the kept runs (typeinf.runcache)."""
     from .annotate.dts import typescript_from_env
-    from .annotate.run import annotate_files, project_relative
-    from .inference.engine import FileSites
-    from .inference.predict import Prediction
-    from .inference.project import ProjectIndex, find_root
+    from .inference.project import find_root
 
     settings = _settings(args)
-    predictor = _load_predictor(args, settings)
-    if predictor is None:
-        return EXIT_USAGE
     root = args.project if args.project is not None else find_root(_first_path(args))
     if args.project is not None and not root.is_dir():
         warn(f"--project {root}: not a directory")
         return EXIT_USAGE
-    index = ProjectIndex.build(root, settings.max_bytes)
     failures: list[Skipped] = []
-    groups = []  # every file's unannotated sites, for one batched model pass over all of them
-    sources = []
-    sliced = {}  # annotate's first round reads these instead of slicing again
-    for src, read in iter_sources(args, settings, failures):
-        got = _slice(src, read.data, failures)
-        if got is None:
-            continue
-        todo = [s for s in got[0] if s.annotation is None]
-        groups.append(FileSites(src.path, src.language, todo, read.data.decode("utf-8", "replace")))
-        if not got[1]:  # annotate writes only files that parse
-            sources.append((src, read.data, display_path(src.path), project_relative(src.path, root)))
-            sliced[src.path] = got[0]
-    options = _annotate_options(settings, predictor)
-    written: dict[tuple[str, int, int, str], Prediction] = {}
-    with _engine(predictor, index, settings, typescript_from_env()) as engine:
-        annotated = {}  # what annotate's rounds wrote, in memory: evidence for the remaining sites
-        for r in annotate_files(sources, engine, options, sliced=sliced) if sources else []:
-            if r.error is None:
-                for p in (e.prediction for e in r.applied if e.prediction is not None):
-                    written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
-                if r.new is not None:
-                    annotated[r.source.path] = r.new
-        every = _predict_rest(engine, groups, annotated, args.top_k)
-    results: list[tuple[Prediction, bool]] = []
-    for preds in every:
-        for p in preds:
-            w = written.get(p.slice.key)
-            if w is not None:
-                p = replace(w, slice=p.slice, alternatives=w.alternatives[: args.top_k])
-            if p.confidence >= args.min_confidence and p.type:
-                results.append((p, w is not None))
+    sources = list(iter_sources(args, settings, failures))
+    typescript = typescript_from_env()
+    kept = _kept_runs(args, settings, "predict", root, sources, typescript)
+    got = kept[0].get(kept[1]) if kept is not None else None
+    if got is None:
+        predictor = _load_predictor(args, settings)
+        if predictor is None:
+            return EXIT_USAGE
+        said: list[str] = []
+        with _recording(said) as say:
+            results, failed = _predict_run(args, settings, predictor, root, sources, typescript, say)
+        if kept is not None:
+            kept[0].put(kept[1], (results, failed, said))
+    else:
+        results, failed, said = got  # type: ignore[misc]
+        for line in said:
+            print(line, file=sys.stderr)
+    failures += failed
     if args.format == "json":
         json.dump(
             [{**p.to_dict(args.top_k), "annotate": marked} for p, marked in results],
@@ -499,6 +481,129 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 + (f"  | model: {others}" if others else "")
             )
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _predict_run(
+    args: argparse.Namespace,
+    settings: Settings,
+    predictor: Any,
+    root: Path,
+    sources: list[tuple[SourceFile, Read]],
+    typescript: Path | None,
+    say: Callable[[str], None],
+) -> tuple[list[tuple[Any, bool]], list[Skipped]]:
+    """(prediction, whether annotate writes it) of every site shown, and the files not processed."""
+    from .annotate.run import annotate_files, project_relative
+    from .inference.engine import FileSites
+    from .inference.predict import Prediction
+    from .inference.project import ProjectIndex
+
+    index = ProjectIndex.build(root, settings.max_bytes)
+    failures: list[Skipped] = []
+    groups = []  # every file's unannotated sites, for one batched model pass over all of them
+    readable = []
+    sliced = {}  # annotate's first round reads these instead of slicing again
+    for src, read in sources:
+        got = _slice(src, read.data, failures, say)
+        if got is None:
+            continue
+        todo = [s for s in got[0] if s.annotation is None]
+        groups.append(FileSites(src.path, src.language, todo, read.data.decode("utf-8", "replace")))
+        if not got[1]:  # annotate writes only files that parse
+            readable.append((src, read.data, display_path(src.path), project_relative(src.path, root)))
+            sliced[src.path] = got[0]
+    options = _annotate_options(settings, predictor)
+    written: dict[tuple[str, int, int, str], Prediction] = {}
+    with _engine(predictor, index, settings, typescript) as engine:
+        annotated = {}  # what annotate's rounds wrote, in memory: evidence for the remaining sites
+        for r in annotate_files(readable, engine, options, sliced=sliced) if readable else []:
+            if r.error is None:
+                for p in (e.prediction for e in r.applied if e.prediction is not None):
+                    written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
+                if r.new is not None:
+                    annotated[r.source.path] = r.new
+        every = _predict_rest(engine, groups, annotated, args.top_k)
+    results: list[tuple[Prediction, bool]] = []
+    for preds in every:
+        for p in preds:
+            w = written.get(p.slice.key)
+            if w is not None:
+                p = replace(w, slice=p.slice, alternatives=w.alternatives[: args.top_k])
+            if p.confidence >= args.min_confidence and p.type:
+                results.append((p, w is not None))
+    return results, failures
+
+
+# flags that do not change a run's results, only how they are shown or written
+_NOT_RESULTS = frozenset({"func", "threads", "no_cache", "format", "check", "diff"})
+
+
+def _kept_runs(
+    args: argparse.Namespace,
+    settings: Settings,
+    command: str,
+    root: Path,
+    sources: list[tuple[SourceFile, Read]],
+    typescript: Path | None,
+) -> tuple[Any, str] | None:  # (RunCache, key)
+    """Where this run is kept (typeinf.runcache), unless the cache is off or cannot be used."""
+    from .annotate.dts import NoCompiler, find_typescript
+    from .runcache import RunCache, RunInputs, run_key
+
+    ps = _predictor_settings(args, settings)
+    if ps.cache_dir is None:
+        return None
+    options = {k: v for k, v in vars(args).items() if k not in _NOT_RESULTS}
+    options.update(cwd=os.getcwd(), settings=settings)
+    if any(src.language != "python" for src, _ in sources):
+        try:
+            typescript = find_typescript(root, typescript)
+        except NoCompiler:
+            typescript = None
+    try:
+        model_files = [p for p in Path(ps.model_dir).iterdir() if p.is_file()]
+        key = run_key(
+            RunInputs(
+                command,
+                options,
+                root,
+                [(src.path, read.data) for src, read in sources],
+                model_files,
+                settings.max_bytes,
+                os.environ,
+                typescript,
+            )
+        )
+    except OSError:
+        return None
+    runs = RunCache.open(ps.cache_dir)
+    return None if runs is None else (runs, key)
+
+
+@contextmanager
+def _recording(said: list[str]) -> Iterator[Callable[[str], None]]:
+    """A warn() that also keeps each line it prints in `said`, and the library's logged warnings
+    printed and kept likewise: a kept run shows them again."""
+    import logging
+
+    def say(message: str) -> None:
+        line = f"typeinf: {message}"
+        said.append(line)
+        print(line, file=sys.stderr)
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            line = record.getMessage()
+            said.append(line)
+            print(line, file=sys.stderr)
+
+    logger = logging.getLogger("typeinf")
+    handler = Kept(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield say
+    finally:
+        logger.removeHandler(handler)
 
 
 def _annotate_options(
@@ -534,17 +639,24 @@ def _annotate_options(
     )
 
 
-def _load_predictor(args: argparse.Namespace, project: Settings):  # noqa: ANN202 - Predictor | None
-    from .inference.predict import ModelMissing, Predictor, PredictorSettings
+def _predictor_settings(args: argparse.Namespace, project: Settings):  # noqa: ANN202 - PredictorSettings
+    """The environment (read once, here at the edge) with the flags and the project's settings."""
+    from .inference.predict import PredictorSettings
 
-    settings = PredictorSettings.from_env()  # the environment, read once, here at the edge
+    settings = PredictorSettings.from_env()
     configured = project.cache_dir
     if args.no_cache:
         settings = replace(settings, cache_dir=None)
     elif configured is not None and settings.cache_dir is not None and "TYPEINF_CACHE_DIR" not in os.environ:
         settings = replace(settings, cache_dir=configured)
+    return settings
+
+
+def _load_predictor(args: argparse.Namespace, project: Settings):  # noqa: ANN202 - Predictor | None
+    from .inference.predict import ModelMissing, Predictor
+
     try:
-        return Predictor(threads=args.threads, settings=settings)
+        return Predictor(threads=args.threads, settings=_predictor_settings(args, project))
     except (ModelMissing, ValueError) as e:
         warn(f"cannot load the model: {e}")
         return None
@@ -571,7 +683,7 @@ def _annotate_usage_problem(args: argparse.Namespace) -> str | None:
 def cmd_annotate(args: argparse.Namespace) -> int:
     """The flags parsed once into a Request; the files read; the pipeline does the rest."""
     from .annotate.dts import typescript_from_env
-    from .annotate.pipeline import Request, annotate
+    from .annotate.pipeline import Request, finish, plan_files
     from .annotate.report import Report, WriteBack
     from .inference.project import ProjectIndex, find_root
 
@@ -607,13 +719,31 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         args.paths == [STDIN],
         typescript_from_env(),  # the environment, read once, here at the edge
     )
-    index = ProjectIndex.build(request.root, settings.max_bytes)
     report = Report(write_back, request.verify)
     # with - (stdin) in place the output is the file: as read unless annotations are written
     stdin = sys.stdin.buffer.read() if request.stdin else None
     sources = list(iter_sources(args, settings, report.failures, stdin))
-    with _engine(predictor, index, settings, request.typescript) as engine:
-        return annotate(sources, engine, request, report, warn, stdin).return_code
+    # a run on an unchanged project is read from the kept runs (not with stdin, nor --verify,
+    # whose verdict is the checker's of the moment)
+    kept = (
+        None
+        if request.stdin or request.verify
+        else _kept_runs(args, settings, "annotate", request.root, sources, request.typescript)
+    )
+    got = kept[0].get(kept[1]) if kept is not None else None
+    if got is None:
+        said: list[str] = []
+        with _recording(said) as say:
+            index = ProjectIndex.build(request.root, settings.max_bytes)
+            with _engine(predictor, index, settings, request.typescript) as engine:
+                results = plan_files(sources, engine, request, say)
+        if kept is not None:
+            kept[0].put(kept[1], (results, said))
+    else:
+        results, said = got  # type: ignore[misc]
+        for line in said:
+            print(line, file=sys.stderr)
+    return finish(sources, results, request, report, warn, stdin).return_code
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:

@@ -62,7 +62,14 @@ def annotate(
 ) -> Report:
     """Run the stages over the files read; `report` may already hold the files that could not be
     read.  `stdin_echo`: with stdin in place, what is printed when no annotation is written."""
-    reads = {src.path: read for src, read in sources}
+    return finish(sources, plan_files(sources, engine, request, warn), request, report, warn, stdin_echo)
+
+
+def plan_files(
+    sources: list[tuple[SourceFile, Read]], engine: Engine, request: Request, warn: Warn
+) -> list[FileResult]:
+    """The rounds and the syntax check: each file's annotated text, nothing written yet (what a
+    kept run stores: typeinf.runcache)."""
     results = annotate_files(
         [
             (src, read.data, display_path(src.path), project_relative(src.path, request.root))
@@ -73,6 +80,19 @@ def annotate(
         rounds=request.rounds,
     )
     refuse_syntax_regressions(results, request.root, warn, request.typescript)
+    return results
+
+
+def finish(
+    sources: list[tuple[SourceFile, Read]],
+    results: list[FileResult],
+    request: Request,
+    report: Report,
+    warn: Warn,
+    stdin_echo: bytes | None = None,
+) -> Report:
+    """--verify's verdicts, then the write back of the planned results."""
+    reads = {src.path: read for src, read in sources}
     try:
         verdicts = verified(results, request) if request.verify else {}
     except NoChecker as e:
