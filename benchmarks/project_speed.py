@@ -115,9 +115,14 @@ def median_of(runs: list[tuple[float, float, int]]) -> dict:
 def checker_commands(lang: str) -> dict[str, list[str]]:
     bindir = Path(sys.executable).parent
     if lang == "python":
-        return {"pyrefly": [str(bindir / "pyrefly"), "check", "."], "basedpyright": [str(bindir / "basedpyright")]}
+        return {
+            "pyrefly": [str(bindir / "pyrefly"), "check", "."],
+            "basedpyright": [str(bindir / "basedpyright")],
+        }
     tsc = Path(os.environ.get("TYPEINF_TYPESCRIPT", "")) / "bin" / "tsc"
-    return {"tsc": ["node", str(tsc), "--noEmit", "-p", "."] if tsc.is_file() else ["tsc", "--noEmit", "-p", "."]}
+    return {
+        "tsc": ["node", str(tsc), "--noEmit", "-p", "."] if tsc.is_file() else ["tsc", "--noEmit", "-p", "."]
+    }
 
 
 def project(lang: str, root: Path, repeat: int, extra: list[str]) -> dict:
@@ -164,8 +169,11 @@ def main() -> None:
         results.append(r)
     if args.out:
         cpu = next(
-            (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-             if ln.startswith("model name")),
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
             "?",
         )
         meta = {"cpu": cpu, "cores": os.cpu_count(), "repeat": args.repeat, "extra": args.extra}

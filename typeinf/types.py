@@ -392,6 +392,11 @@ _TS_KEYWORDS = {"keyof", "typeof", "readonly", "infer", "extends", "is", "assert
 def names_in(text: str, language: str = "python") -> list[str]:
     """Type names the (normalised) text refers to, in order, without duplicates
     (string literal contents and TypeScript keywords excluded)."""
+    return list(_names_in(text, language))
+
+
+@lru_cache(maxsize=65536)
+def _names_in(text: str, language: str) -> tuple[str, ...]:
     norm = normalize(text, language)
     norm = re.sub(r"\"(?:\\.|[^\"])*\"|'(?:\\.|[^'])*'|`(?:\\.|[^`])*`", "", norm)
     if language != "python":
@@ -402,7 +407,7 @@ def names_in(text: str, language: str = "python") -> list[str]:
         if language != "python" and n in _TS_KEYWORDS:
             continue
         seen.setdefault(n, None)
-    return list(seen)
+    return tuple(seen)
 
 
 def is_generic(text: str, language: str = "python") -> bool:

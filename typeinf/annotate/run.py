@@ -88,19 +88,33 @@ def _apply_one(
         return f"internal error ({type(e).__name__}: {e})"
 
 
-def _map(fn: Callable[[Any], Any], items: list[Any], jobs: int, progress: Progress) -> list[Any]:
-    if jobs <= 1 or len(items) < PARALLEL_MIN_FILES:
+class Workers:
+    """The worker processes of a run, started on first need and shared by all its rounds (a pool
+    started per stage cost more than small rounds' work); few items run in this process."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any], progress: Progress) -> list[Any]:
+        if self.jobs <= 1 or len(items) < PARALLEL_MIN_FILES:
+            out = []
+            for it in items:
+                out.append(fn(it))
+                progress.step()
+            return out
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
         out = []
-        for it in items:
-            out.append(fn(it))
-            progress.step()
-        return out
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        out = []
-        for r in pool.map(fn, items, chunksize=4):
+        for r in self._pool.map(fn, items, chunksize=4):
             out.append(r)
             progress.step()
         return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 # Rounds of predict-and-apply on the files that changed: an annotation written in one round is
@@ -126,10 +140,14 @@ def annotate_files(
     if any(f.source.language == "python" for f in files):
         from . import python  # noqa: F401 - libcst, imported once here rather than in each worker
     todo = files
-    for first in [True] + [False] * (rounds - 1):
-        todo = _round(todo, engine, options, jobs, first, sliced if first else None)
-        if not todo:
-            break
+    workers = Workers(jobs)
+    try:
+        for first in [True] + [False] * (rounds - 1):
+            todo = _round(todo, engine, options, workers, first, sliced if first else None)
+            if not todo:
+                break
+    finally:
+        workers.close()
     return files
 
 
@@ -137,7 +155,7 @@ def _round(
     files: list[FileResult],
     engine: Engine,
     options: Options,
-    jobs: int,
+    workers: Workers,
     first: bool,
     known: Mapping[Path, list[Slice]] | None = None,
 ) -> list[FileResult]:
@@ -146,7 +164,7 @@ def _round(
     known = known or {}
     rest = [f for f in files if f.source.path not in known]
     prog = Progress("slicing" if first else "checking", len(rest))
-    fresh = iter(_map(_slice_one, [(_current(f), f.source.language, f.rel) for f in rest], jobs, prog))
+    fresh = iter(workers.map(_slice_one, [(_current(f), f.source.language, f.rel) for f in rest], prog))
     prog.done()
     sliced = [(known[f.source.path], None) if f.source.path in known else next(fresh) for f in files]
     groups: list[FileSites] = []
@@ -173,11 +191,8 @@ def _round(
             f.unimportable = pl.unimportable
     todo = [(f, pl) for f, pl in planned if pl.edits]
     prog = Progress("annotating", len(todo))
-    applied = _map(
-        _apply_one,
-        [(_current(f), f.source.language, pl.edits, options, f.proj_rel) for f, pl in todo],
-        jobs,
-        prog,
+    applied = workers.map(
+        _apply_one, [(_current(f), f.source.language, pl.edits, options, f.proj_rel) for f, pl in todo], prog
     )
     prog.done()
     changed = []

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -57,11 +58,13 @@ def concrete(t: str | None, language: str) -> str | None:
     return _PRIVATE_MODULE.sub("", t)
 
 
-def nameable(t: str, site: Slice, project: set[str]) -> bool:
+def nameable(t: str, site: Slice, project: set[str], scope: frozenset[str] | None = None) -> bool:
     """Whether every name of the type exists at the site: in its scope (or the root of a qualified
-    name is), a builtin or `typing` name, or a type of the project (importable)."""
+    name is), a builtin or `typing` name, or a type of the project (importable).  `scope`: the
+    names of the site's scope, when the caller has them already."""
     fam = lang_family(site.language)
-    scope = {n.name for n in site.scope}
+    if scope is None:
+        scope = frozenset(n.name for n in site.scope)
     for name in names_in(t, fam):
         root = name.split(".")[0]
         if name in scope or root in scope or name in project or standard_import(name, fam) is not None:
@@ -171,8 +174,12 @@ class Engine:
         project = {p.name for p in self.index.types_for(f.path, f.language)}
         types = self.checker_types(f) if checker else [None] * len(f.slices)
         out = []
+        scopes: dict[int, frozenset[str]] = {}  # the slices of a function share their scope
         for s, t in zip(f.slices, types, strict=True):
-            ok = partial(nameable, site=s, project=project)
+            scope = scopes.get(id(s.scope))
+            if scope is None:
+                scope = scopes[id(s.scope)] = frozenset(n.name for n in s.scope)
+            ok = partial(nameable, site=s, project=project, scope=scope)
             out.append(
                 Evidence(
                     _only(names.votes(s.kind, s.name), ok),
@@ -188,8 +195,12 @@ class Engine:
         if self.predictor.reranker is None:  # nothing would read the evidence: not gathered
             out = self.predictor.predict_groups(groups, top_k=top_k)
         else:
-            evidence = [self.evidence(f) for f in files]
-            out = self.predictor.predict_groups(groups, top_k=top_k, evidence=evidence)
+            # the checker (another process) answers while the model ranks: the two overlap
+            with ThreadPoolExecutor(1, thread_name_prefix="typeinf-evidence") as pool:
+                gathering = pool.submit(lambda: [self.evidence(f) for f in files])
+                ranked = self.predictor.rank_groups(groups)
+                evidence = gathering.result()
+            out = self.predictor.predict_groups(groups, top_k=top_k, evidence=evidence, ranked=ranked)
         out = [self.with_modules(f, preds) for f, preds in zip(files, out, strict=True)]
         if not self._rejected:
             return out

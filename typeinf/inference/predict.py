@@ -189,18 +189,24 @@ class Predictor:
         groups: Sequence[tuple[Sequence[Slice], Sequence[ProjectType]]],
         top_k: int = 5,
         evidence: Sequence[Sequence[Evidence]] | None = None,
+        ranked: Sequence[Ranking] | None = None,
     ) -> list[list[Prediction]]:
         """Predictions for several files (each with its own project types and, optionally, the
-        project's evidence for each site) in one batched pass."""
-        flat = [s for slices, _ in groups for s in slices]
-        projects = [proj for slices, proj in groups for _ in slices]
+        project's evidence for each site) in one batched pass.  `ranked`: the model's rankings of
+        the sites, from `rank_groups` (the engine gathers the evidence meanwhile)."""
+        flat, projects = _flat(groups)
         ev = [e for file in evidence for e in file] if evidence is not None else None
-        preds = self.predict(flat, top_k=top_k, projects=projects, evidence=ev)
+        preds = self.predict(flat, top_k=top_k, projects=projects, evidence=ev, ranked=ranked)
         out, i = [], 0
         for slices, _ in groups:
             out.append(preds[i : i + len(slices)])
             i += len(slices)
         return out
+
+    def rank_groups(self, groups: Sequence[tuple[Sequence[Slice], Sequence[ProjectType]]]) -> list[Ranking]:
+        """The model's ranking of every site of several files, in one batched pass."""
+        flat, projects = _flat(groups)
+        return self.scorer.rank(flat, projects=projects)
 
     def predict(
         self,
@@ -209,10 +215,13 @@ class Predictor:
         top_k: int = 5,
         projects: Sequence[Sequence[ProjectType]] | None = None,
         evidence: Sequence[Evidence] | None = None,
+        ranked: Sequence[Ranking] | None = None,
     ) -> list[Prediction]:
         """`evidence`: the project's evidence for each slice (its annotations of the same name, the
-        checker's type); the model's top 5 are re-ranked with it (typeinf.inference.rerank)."""
-        ranked = self.scorer.rank(slices, project, projects=projects)
+        checker's type); the model's top 5 are re-ranked with it (typeinf.inference.rerank).
+        `ranked`: the model's rankings of these slices, when already computed."""
+        if ranked is None:
+            ranked = self.scorer.rank(slices, project, projects=projects)
         tables: dict[tuple[int, str], dict[str, frozenset[str]]] = {}
 
         def members(proj: Sequence[ProjectType], fam: str) -> dict[str, frozenset[str]]:
@@ -242,3 +251,10 @@ class Predictor:
     ) -> Choice:
         """typeinf.inference.finalize.combine_raw with this model's calibration."""
         return combine_raw(self.calibration, fam, fact, alts, top_k, kind)
+
+
+def _flat(
+    groups: Sequence[tuple[Sequence[Slice], Sequence[ProjectType]]],
+) -> tuple[list[Slice], list[Sequence[ProjectType]]]:
+    """Several files' sites in one list, each with its file's project types."""
+    return [s for slices, _ in groups for s in slices], [proj for slices, proj in groups for _ in slices]

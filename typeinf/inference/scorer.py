@@ -33,7 +33,7 @@ import numpy as np
 from ..lang import lang_family
 from ..slices.data import Slice
 from .bundle import ModelBundle
-from .cache import RankingCache
+from .cache import Ranked, RankingCache
 from .encoding import MAX_TOKENS, ModelConfig, encode_names, pad_batch
 from .features import N_FEATURES, Candidate, ProjectType, local_candidates, site_text
 
@@ -256,7 +256,7 @@ class Scorer:
         by chunk as their features are computed, so that the Python work (features, padding,
         decoding) overlaps inference; a site's scores do not depend on its batch or stream."""
         results: list[Any] = [None] * len(slices)
-        todo: list[_Todo] = []
+        pending: list[_Todo] = []  # features computed, not yet sent to the model
         fingerprints: dict[int, str] = {}
         scopes: dict[int, str] = {}
         streams = self._streams() if self.threads > 1 and len(slices) >= self.stream_min_sites else []
@@ -265,13 +265,18 @@ class Scorer:
         for sess in streams:
             free.put(sess)
         local = threading.local()
-        batches: list[Any] = []  # futures (streams) or finished (items, rankings)
+        # futures (streams) or finished batches: (index, key, input key, modules) and rankings; a
+        # batch keeps no features once scored, so a project's candidates are never all in memory
+        batches: list[Any] = []
         tok = self.bundle.config.tokenizer()
+
+        def scored(items: list[_Todo], ranked: list[list[tuple[str, float]]]) -> tuple[list[Any], list[Any]]:
+            return [(t.index, t.key, t.ikey, _modules(t.cands)) for t in items], ranked
 
         def in_stream(items: list[_Todo], ids: list[np.ndarray], ctok: list[Any]) -> Any:
             if getattr(local, "session", None) is None:
                 local.session = free.get()  # one session per worker thread
-            return items, self._run(local.session, items, ids, ctok)
+            return scored(items, self._run(local.session, items, ids, ctok))
 
         def submit(chunk: list[_Todo]) -> None:
             if not chunk:
@@ -284,9 +289,8 @@ class Scorer:
                 if pool is not None:
                     batches.append(pool.submit(in_stream, items, ids, ctok))
                 else:
-                    batches.append((items, self._run(self.session, items, ids, ctok)))
+                    batches.append(scored(items, self._run(self.session, items, ids, ctok)))
 
-        sent = 0
         used: list[str] = []  # rankings read from the disk cache
         try:
             for i, s in enumerate(slices):
@@ -320,23 +324,26 @@ class Scorer:
                     self._store(key, out)
                     results[i] = out
                     continue
-                todo.append(_Todo(i, key, cands, ikey, feats, text, lang_family(s.language)))
-                if pool is not None and len(todo) - sent >= self.stream_chunk:
-                    submit(todo[sent:])
-                    sent = len(todo)
-            submit(todo[sent:])
+                pending.append(_Todo(i, key, cands, ikey, feats, text, lang_family(s.language)))
+                if len(pending) >= self.stream_chunk:
+                    submit(pending)
+                    pending = []
+            submit(pending)
+            pending = []
             done = [b.result() if pool is not None else b for b in batches]
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
-        for items, ranked in done:
-            for t, r in zip(items, ranked, strict=True):
-                out = Ranking(tuple(r), _modules(t.cands))
-                results[t.index] = out
-                self._store(t.key, out)
-                self._store(t.ikey, out)
+        new: list[tuple[str, Ranked]] = []
+        for records, ranked in done:
+            for (index, key, ikey, modules), r in zip(records, ranked, strict=True):
+                out = Ranking(tuple(r), modules)
+                results[index] = out
+                self._store(key, out)
+                self._store(ikey, out)
+                new.append((ikey, out.types))
         if self.disk is not None:
-            self.disk.put_many(((t.ikey, results[t.index].types) for t in todo), used)
+            self.disk.put_many(new, used)
         return results
 
     def _run(
