@@ -1,6 +1,7 @@
 """The type checker as judge of what annotate is about to write (issue #20, item 4).
 
-    kept, rejected = judge(diagnose, language, old_text, new_text, edits, reapply)
+    results = judge_all(diagnose, [Case(language, old, new, edits, reapply), ...])   # a round's files
+    # each: (the text with only the edits the checker accepts, those edits, the rejected ones)
 
 Before a round's edits are accepted, the file's annotated text is given to the engine's long-lived
 checker in memory (pyrefly for Python, the TypeScript compiler's LanguageService; nothing is written
@@ -21,6 +22,7 @@ default wherever the engine has a checker.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from ..checker.base import Diagnostic
 from .edits import Edit
@@ -61,34 +63,55 @@ def _errors(diags: Sequence[Diagnostic]) -> list[tuple[int, str]]:
     ]
 
 
-def judge(
-    diagnose: Callable[[bytes], Sequence[Diagnostic]],
-    language: str,
-    old: bytes,
-    new: bytes,
-    edits: list[Edit],
-    reapply: Callable[[list[Edit]], tuple[bytes, list[Edit]]],
-) -> tuple[bytes, list[Edit], list[Edit]]:
-    """The text with only the edits the checker accepts, those edits, and the rejected ones.
-    `diagnose(text)`: the checker's diagnostics of the file with that text (the engine's, cached by
-    content); `reapply(edits)`: the old text with those edits applied, and the edits it applied."""
-    if not edits:
-        return new, edits, []
-    before = _errors(diagnose(old))
-    kept, rejected = list(edits), []
+@dataclass
+class Case:
+    """One file's round before the judge: its text before and after the edits."""
+
+    language: str
+    old: bytes
+    new: bytes
+    edits: list[Edit]
+    reapply: Callable[[list[Edit]], tuple[bytes, list[Edit]]]  # the old text with these edits
+
+
+# texts of several files -> each one's diagnostics, all the texts in the checker before any is asked
+DiagnoseMany = Callable[[Sequence[tuple[int, bytes]]], Sequence[Sequence[Diagnostic]]]
+
+
+def judge_all(diagnose: DiagnoseMany, cases: Sequence[Case]) -> list[tuple[bytes, list[Edit], list[Edit]]]:
+    """For each file of a round: the text with only the edits the checker accepts, those edits, and
+    the rejected ones.  `diagnose([(i, text), ...])`: the checker's diagnostics of each file with
+    that text (the engine's, cached by content), every text given to the checker before any file's
+    diagnostics are asked, so the TypeScript compiler builds one program per pass rather than one
+    per file (and the files are judged as they will be written: together); `Case.reapply(edits)`:
+    the old text with those edits applied, and the edits it applied."""
+    out: list[tuple[bytes, list[Edit], list[Edit]]] = [(c.new, c.edits, []) for c in cases]
+    todo = [i for i, c in enumerate(cases) if c.edits]
+    if not todo:
+        return out
+    before = {i: _errors(d) for i, d in zip(todo, diagnose([(i, cases[i].old) for i in todo]), strict=True)}
     for _ in range(MAX_PASSES):
-        found = new_errors(before, _errors(diagnose(new)))
-        if not found:
+        if not todo:
             break
-        blamed, _unexplained = attribute(found, new, old, language, kept)
-        # a static fact (a literal, a default, a constructor call) states the type for certain: an
-        # error traced to it is the attribution's mistake (the operand beside it is the culprit)
-        blamed = {e for e in blamed if e.prediction is None or e.prediction.source != "static"}
-        if not blamed:
-            break
-        rejected += [e for e in kept if e in blamed]
-        kept = [e for e in kept if e not in blamed]
-        if not kept:
-            return old, [], rejected
-        new, kept = reapply(kept)
-    return new, kept, rejected
+        again = []
+        for i, diags in zip(todo, diagnose([(i, out[i][0]) for i in todo]), strict=True):
+            c, (new, kept, rejected) = cases[i], out[i]
+            found = new_errors(before[i], _errors(diags))
+            if not found:
+                continue
+            blamed, _unexplained = attribute(found, new, c.old, c.language, kept)
+            # a static fact (a literal, a default, a constructor call) states the type for certain: an
+            # error traced to it is the attribution's mistake (the operand beside it is the culprit)
+            blamed = {e for e in blamed if e.prediction is None or e.prediction.source != "static"}
+            if not blamed:
+                continue
+            rejected = rejected + [e for e in kept if e in blamed]
+            kept = [e for e in kept if e not in blamed]
+            if not kept:
+                out[i] = (c.old, [], rejected)
+                continue
+            new, kept = c.reapply(kept)
+            out[i] = (new, kept, rejected)
+            again.append(i)
+        todo = again
+    return out

@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..inference.predict import Prediction
 from ..slices import TOO_DEEP, Slice, extract_with_diagnostics
 from . import NotParsable, Options, apply, plan
 from .edits import Edit
-from .judge import judge
+from .judge import Case, judge_all
 
 PARALLEL_MIN_FILES = 8
 
@@ -195,7 +196,7 @@ def _round(
         _apply_one, [(_current(f), f.source.language, pl.edits, options, f.proj_rel) for f, pl in todo], prog
     )
     prog.done()
-    changed = []
+    ready: list[tuple[FileResult, bytes, list[Edit]]] = []
     for (f, _), got in zip(todo, applied, strict=True):
         if isinstance(got, str):
             if first:
@@ -204,8 +205,9 @@ def _round(
         new, done, runtime = got
         if first:
             f.runtime = runtime
-        if done and new != _current(f):
-            new, done = _judged(engine, f, new, done, options)
+        ready.append((f, new, done))
+    changed = []
+    for f, (new, done) in zip([f for f, _, _ in ready], _judged(engine, ready, options), strict=True):
         if not done or new == _current(f):
             continue
         f.new = new
@@ -218,23 +220,45 @@ def _round(
 
 
 def _judged(
-    engine: Engine, f: FileResult, new: bytes, done: list[Edit], options: Options
-) -> tuple[bytes, list[Edit]]:
-    """The round's edits of a file that the engine's checker accepts (typeinf.annotate.judge); the
-    rejected ones are reported to the engine, which marks them so that no later round writes them."""
-    if engine.checker(f.source.language) is None:
-        return new, done
+    engine: Engine, ready: list[tuple[FileResult, bytes, list[Edit]]], options: Options
+) -> list[tuple[bytes, list[Edit]]]:
+    """Each file's text and edits once the engine's checker has judged the round's edits of all the
+    files together (typeinf.annotate.judge); the rejected ones are reported to the engine, which
+    marks them so that no later round writes them."""
+    out = [(new, done) for _, new, done in ready]
+    judged = [
+        i
+        for i, (f, new, done) in enumerate(ready)
+        if done and new != _current(f) and engine.checker(f.source.language) is not None
+    ]
+    if not judged:
+        return out
 
-    def reapply(edits: list[Edit]) -> tuple[bytes, list[Edit]]:
+    def reapply(f: FileResult, edits: list[Edit]) -> tuple[bytes, list[Edit]]:
         text, applied, _ = apply(_current(f), f.source.language, edits, options, f.proj_rel)
         return text, applied
 
-    def diagnose(text: bytes) -> list[Diagnostic]:
-        return engine.diagnostics(f.source.path, f.source.language, text)
+    def diagnose(texts: Sequence[tuple[int, bytes]]) -> Sequence[Sequence[Diagnostic]]:
+        files = [ready[judged[k]][0] for k, _ in texts]
+        return engine.diagnostics_many(
+            [(f.source.path, f.source.language, text) for f, (_, text) in zip(files, texts, strict=True)]
+        )
 
-    new, kept, rejected = judge(diagnose, f.source.language, _current(f), new, done, reapply)
-    engine.reject(f.source.path, [e.prediction for e in rejected if e.prediction is not None])
-    return new, kept
+    cases = [
+        Case(
+            ready[i][0].source.language,
+            _current(ready[i][0]),
+            ready[i][1],
+            ready[i][2],
+            partial(reapply, ready[i][0]),
+        )
+        for i in judged
+    ]
+    for i, (new, kept, rejected) in zip(judged, judge_all(diagnose, cases), strict=True):
+        f = ready[i][0]
+        engine.reject(f.source.path, [e.prediction for e in rejected if e.prediction is not None])
+        out[i] = (new, kept)
+    return out
 
 
 def _as_read(f: FileResult, p: Prediction | None) -> Prediction | None:

@@ -192,8 +192,18 @@ class TypeScriptChecker(Checker):
         return self._texts[p]
 
     def set_text(self, path: str | Path, text: str) -> None:
+        """The file's text in memory.  The text the checker has already (the disk's, or the last
+        one set) is not sent again: a new version makes the compiler build a new program, whose
+        checker then infers again every type the next query needs (one per file made annotate on
+        a large project spend most of its time there)."""
         p = self._abs(path)
-        self._texts[p] = text.split("\n")
+        lines = text.split("\n")
+        try:
+            if self._lines(p) == lines:
+                return
+        except OSError:  # not on the disk: only in memory
+            pass
+        self._texts[p] = lines
         self._call("setText", {"path": str(p), "text": text})
 
     def release(self, path: str | Path) -> None:

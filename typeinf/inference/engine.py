@@ -197,7 +197,7 @@ class Engine:
         else:
             # the checker (another process) answers while the model ranks: the two overlap
             with ThreadPoolExecutor(1, thread_name_prefix="typeinf-evidence") as pool:
-                gathering = pool.submit(lambda: [self.evidence(f) for f in files])
+                gathering = pool.submit(self._evidence_of_all, files)
                 ranked = self.predictor.rank_groups(groups)
                 evidence = gathering.result()
             out = self.predictor.predict_groups(groups, top_k=top_k, evidence=evidence, ranked=ranked)
@@ -205,6 +205,16 @@ class Engine:
         if not self._rejected:
             return out
         return [[self._demoted(f.path, p) for p in preds] for f, preds in zip(files, out, strict=True)]
+
+    def _evidence_of_all(self, files: Sequence[FileSites]) -> list[list[Evidence]]:
+        """Every file's evidence, all the new texts given to the checker first: one program for
+        the TypeScript compiler, not one per file, and each file's types inferred with the others'
+        new text (what annotate's earlier rounds wrote in them)."""
+        for f in files:
+            ck = self.checker(f.language) if f.text is not None and f.slices else None
+            if ck is not None and ck.available and f.text is not None:
+                ck.set_text(f.path, f.text)
+        return [self.evidence(f) for f in files]
 
     def with_modules(self, f: FileSites, preds: list[Prediction]) -> list[Prediction]:
         """A type the evidence chose (not the model's) that names a project type not in the file's
@@ -250,6 +260,15 @@ class Engine:
             while len(seen) > 4:
                 del seen[next(iter(seen))]
         return seen[digest]
+
+    def diagnostics_many(self, files: Sequence[tuple[Path, str, bytes]]) -> list[list[Diagnostic]]:
+        """Several files' diagnostics (`diagnostics`), every text given to the checker before any
+        file's diagnostics are asked: the TypeScript compiler builds one program for them all."""
+        for path, language, text in files:
+            ck = self.checker(language)
+            if ck is not None and ck.available:
+                ck.set_text(path, text.decode("utf-8", "replace"))
+        return [self.diagnostics(path, language, text) for path, language, text in files]
 
     def release(self, path: Path, language: str) -> None:
         """The editor closed the file: its text on disk counts again (a checker not started stays so)."""
