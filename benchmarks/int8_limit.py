@@ -9,7 +9,9 @@ MatMuls run) and fp32 MatMul on the encoder's own shapes (rows x 256 by 256 x 76
 GOPS = 2 x multiply-adds / second, median of 5.
 achieved: the model's multiply-adds per site counted from its configuration and the sites' token
 counts (encoder layers, attention, the type head), over the measured single-thread sites/s of the
-shipped model on the runtime's own inputs for the projects' sites (a sample of 1,500 per project).
+shipped model on the runtime's own inputs for the projects' sites (a sample of 1,500 per project);
+beside it the same weights dequantized to fp32 (the precision choice on this CPU) and how often
+the two agree on the first choice.
 Nothing is asserted.
 """
 
@@ -94,23 +96,43 @@ def achieved(dirs: list[Path], threads: int) -> dict:
     # the mask covers the <cls> token and the site's tokens
     tokens = [int(m.sum()) - 1 for f in feeds for m in np.asarray(f["mask"]).reshape(len(f["ids"]), -1)]
     sites = len(tokens)
-    sess = new_session(bundle.onnx_path, threads)
-    for f in feeds[:3]:
-        sess.run(None, f)
-    runs = []
-    for _ in range(3):
-        t = time.perf_counter()
-        for f in feeds:
-            sess.run(None, f)
-        runs.append(time.perf_counter() - t)
-    sec = statistics.median(runs)
     macs = sum(macs_per_site(cfg, n) for n in tokens)
-    return {
-        "sites": sites,
-        "mean_tokens": round(float(np.mean(tokens)), 1),
-        "sites_per_s": round(sites / sec),
-        "achieved_gops": round(2 * macs / sec / 1e9, 1),
-    }
+    out: dict = {"sites": sites, "mean_tokens": round(float(np.mean(tokens)), 1)}
+    models = {"int8": bundle.onnx_path, "fp32": fp32_copy(bundle, cfg, feeds[0])}
+    firsts = {}
+    for name, path in models.items():
+        sess = new_session(path, threads)
+        for f in feeds[:3]:
+            sess.run(None, f)
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            got = [np.concatenate(sess.run(None, f), axis=1).argmax(1) for f in feeds]
+            runs.append(time.perf_counter() - t)
+        sec = statistics.median(runs)
+        firsts[name] = np.concatenate(got)
+        out[name] = {"sites_per_s": round(sites / sec), "achieved_gops": round(2 * macs / sec / 1e9, 1)}
+    out["first_choice_agreement"] = round(float((firsts["int8"] == firsts["fp32"]).mean()), 3)
+    return out
+
+
+def fp32_copy(bundle: object, cfg: dict, sample: dict) -> Path:
+    """The shipped weights, dequantized, exported to fp32 ONNX (the same network without INT8)."""
+    import tempfile
+
+    import torch
+
+    from models.export import export_onnx
+    from models.network import NetConfig, TypeNet
+    from models.requantize import dequantized_state
+
+    net_cfg = NetConfig(**cfg)
+    net = TypeNet(net_cfg)
+    net.load_state_dict(dequantized_state(bundle.onnx_path, net_cfg))  # type: ignore[attr-defined]
+    net.eval()
+    path = Path(tempfile.mkdtemp(prefix="typeinf-fp32-")) / "fp32.onnx"
+    export_onnx(net, {k: torch.from_numpy(v[:4]) for k, v in sample.items()}, path)
+    return path
 
 
 def main() -> None:

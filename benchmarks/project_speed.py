@@ -12,6 +12,8 @@ with its parent count once; sampled every 20 ms from /proc):
   predict_cold / annotate_cold   `typeinf predict . --format json` / `typeinf annotate --check .`
                                  with an empty cache folder each time
   predict_warm / annotate_warm   the same command again on the unchanged tree, the cache kept
+  *_one_file_edited              then again after a comment line is appended to the project's
+                                 largest source file (restored afterwards), the cache kept
   pyrefly, basedpyright          `pyrefly check` and `basedpyright` on the tree (Python)
   tsc                            `tsc --noEmit -p .` (TypeScript; TYPEINF_TYPESCRIPT names the compiler)
 
@@ -103,6 +105,11 @@ def sites(root: Path) -> tuple[int, int]:
     return lines, n
 
 
+def largest_source(root: Path) -> Path:
+    files = [f.path for f in walk([root]) if isinstance(f, SourceFile)]
+    return max(files, key=lambda p: p.stat().st_size)
+
+
 def median_of(runs: list[tuple[float, float, int]]) -> dict:
     return {
         "seconds": round(statistics.median(r[0] for r in runs), 2),
@@ -133,23 +140,39 @@ def project(lang: str, root: Path, repeat: int, extra: list[str]) -> dict:
         "predict": [sys.executable, "-m", "typeinf", "predict", ".", "--format", "json", *extra],
         "annotate": [sys.executable, "-m", "typeinf", "annotate", "--check", ".", *extra],
     }
+    edited = largest_source(root)
     for name, argv in commands.items():
-        cold, warm = [], []
+        cold, warm, edit = [], [], []
         for _ in range(repeat):
             cache = Path(tempfile.mkdtemp(prefix="typeinf-bench-cache-"))
             env = {**base, "TYPEINF_CACHE_DIR": str(cache)}
             cold.append(timed(argv, root, env))
             warm.append(timed(argv, root, env))
+            original = edited.read_bytes()
+            try:  # one file edited (a comment line appended), the cache kept
+                edited.write_bytes(
+                    original + (b"\n# edited\n" if edited.suffix == ".py" else b"\n// edited\n")
+                )
+                edit.append(timed(argv, root, env))
+            finally:
+                edited.write_bytes(original)
             shutil.rmtree(cache, ignore_errors=True)
         out[f"{name}_cold"] = median_of(cold)
         out[f"{name}_warm"] = median_of(warm)
+        out[f"{name}_one_file_edited"] = median_of(edit)
     for name, argv in checker_commands(lang).items():
         out[name] = median_of([timed(argv, root, base) for _ in range(repeat)])
     yard = out["basedpyright" if lang == "python" else "tsc"]["seconds"]
     out["sites_per_s"] = round(n / out["predict_cold"]["seconds"])
     out["ratios"] = {
         k: round(out[k]["seconds"] / yard, 2)
-        for k in ("predict_cold", "predict_warm", "annotate_cold", "annotate_warm")
+        for k in (
+            "predict_cold",
+            "predict_warm",
+            "annotate_cold",
+            "annotate_warm",
+            "annotate_one_file_edited",
+        )
     }
     return out
 

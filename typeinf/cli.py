@@ -454,33 +454,36 @@ def cmd_predict(args: argparse.Namespace) -> int:
         said: list[str] = []
         with _recording(said) as say:
             results, failed = _predict_run(args, settings, predictor, root, sources, typescript, say)
-        if kept is not None:
-            kept[0].put(kept[1], (results, failed, said))
+        shown = _shown(results, args.format, args.top_k)
+        if kept is not None:  # what is printed is kept: a kept run prints it as it is
+            kept[0].put(kept[1], (shown, failed, said))
     else:
-        results, failed, said = got  # type: ignore[misc]
+        shown, failed, said = got  # type: ignore[misc]
         for line in said:
             print(line, file=sys.stderr)
     failures += failed
-    if args.format == "json":
-        json.dump(
-            [{**p.to_dict(args.top_k), "annotate": marked} for p, marked in results],
-            sys.stdout,
-            ensure_ascii=False,
-            indent=1,
-        )
-        sys.stdout.write("\n")
-    else:
-        for p, marked in results:
-            s = p.slice
-            sep = "->" if s.kind == "return" else ":"
-            others = ", ".join(f"{t} {c:.2f}" for t, c in p.alternatives[1 : args.top_k] if t != p.type)
-            print(
-                f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  ({p.confidence:.2f}, {p.source})"
-                + ("  [annotate]" if marked else "")
-                # the first figure is the calibrated confidence; the alternatives' are the model's scores
-                + (f"  | model: {others}" if others else "")
-            )
+    sys.stdout.write(shown)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _shown(results: list[tuple[Any, bool]], format: str, top_k: int) -> str:
+    """What `predict` prints of its results."""
+    if format == "json":
+        rows = [{**p.to_dict(top_k), "annotate": marked} for p, marked in results]
+        return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
+    lines = []
+    for p, marked in results:
+        s = p.slice
+        sep = "->" if s.kind == "return" else ":"
+        others = ", ".join(f"{t} {c:.2f}" for t, c in p.alternatives[1:top_k] if t != p.type)
+        lines.append(
+            f"{s.file}:{s.line}:{s.column}: {s.kind} {s.name} {sep} {p.type}  ({p.confidence:.2f}, {p.source})"
+            + ("  [annotate]" if marked else "")
+            # the first figure is the calibrated confidence; the alternatives' are the model's scores
+            + (f"  | model: {others}" if others else "")
+            + "\n"
+        )
+    return "".join(lines)
 
 
 def _predict_run(
@@ -534,8 +537,12 @@ def _predict_run(
     return results, failures
 
 
-# flags that do not change a run's results, only how they are shown or written
-_NOT_RESULTS = frozenset({"func", "threads", "no_cache", "format", "check", "diff"})
+# flags that do not change what a kept run holds (predict keeps what it prints, so its --format
+# counts; annotate keeps the planned files, which --format, --check and --diff only show)
+_NOT_RESULTS = {
+    "predict": frozenset({"func", "threads", "no_cache"}),
+    "annotate": frozenset({"func", "threads", "no_cache", "format", "check", "diff"}),
+}
 
 
 def _kept_runs(
@@ -553,7 +560,7 @@ def _kept_runs(
     ps = _predictor_settings(args, settings)
     if ps.cache_dir is None:
         return None
-    options = {k: v for k, v in vars(args).items() if k not in _NOT_RESULTS}
+    options = {k: v for k, v in vars(args).items() if k not in _NOT_RESULTS[command]}
     options.update(cwd=os.getcwd(), settings=settings)
     if any(src.language != "python" for src, _ in sources):
         try:
