@@ -302,7 +302,7 @@ class TypeinfServer(LanguageServer):
         """(checker thread) The analysed sites' evidence with the checker's types, asked about the
         analysed text; None without a checker."""
         path = local_path(uri)
-        if path is None or self.predictor is None or self.stopping:
+        if path is None or self.predictor is None or self.stopping or not self.options.checker:
             return None
         engine = self.engine_for(path)
         if engine.checkers is None:
