@@ -63,39 +63,45 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def descendants(pid: int) -> list[int]:
+    """The process's descendants (the checker and its helpers), from the parents in /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
 def children_rss_mb(pid: int) -> float:
     """The resident memory of the process's descendants (the checker and its helpers)."""
     total = 0.0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
+    for k in descendants(pid):
         try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+            for line in Path(f"/proc/{k}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
         except OSError:
-            continue
-        for k in map(int, kids):
-            todo.append(k)
-            try:
-                for line in Path(f"/proc/{k}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) / 1024
-            except OSError:
-                pass
+            pass
     return total
 
 
 def cpu_seconds(pid: int) -> float:
     """The CPU time used by the process and its descendants so far."""
     total = 0.0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
+    for p in [pid, *descendants(pid)]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            todo.extend(map(int, Path(f"/proc/{p}/task/{p}/children").read_text().split()))
         except OSError:
             continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
