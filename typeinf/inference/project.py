@@ -78,10 +78,11 @@ def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
     return scan_file(data, language).types
 
 
-def scan_file(data: bytes, language: str) -> FileScan:
+def scan_file(data: bytes, language: str, keep: bool = True) -> FileScan:
     """The types a file defines at its top level (or exports), its classes' members and its
-    annotated sites."""
-    root = parse(data, language).root_node
+    annotated sites.  `keep=False`: its tree is not kept among the shared parses (a file read
+    from disk by the index's scan, which would push the open documents' trees out)."""
+    root = parse(data, language, keep=keep).root_node
     return FileScan(_scan_names(root, language), class_defs(root, language), annotated_names(root, language))
 
 
@@ -141,6 +142,7 @@ class ProjectIndex:
     def add(
         self, path: Path, language: str, max_bytes: int = DEFAULT_MAX_BYTES, data: bytes | None = None
     ) -> None:
+        from_disk = data is None
         if data is None:
             got = read_source(path, max_bytes)
             if not isinstance(got, bytes):
@@ -149,7 +151,7 @@ class ProjectIndex:
         key = (hashlib.sha1(data).hexdigest(), language)
         types = _SCAN_CACHE.get(key)
         if types is None:
-            types = scan_file(data, language)
+            types = scan_file(data, language, keep=not from_disk)
             _SCAN_CACHE.put(key, types)
         lang = lang_family(language)
         key_path = path.resolve()
