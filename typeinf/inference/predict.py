@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..lang import lang_family
+from ..memo import BoundedCache
 from ..slices.data import Slice
 from .bundle import DEFAULT_THRESHOLD, MODEL_DIR, BundleError, Calibration, ModelBundle, ModelMissing
 from .cache import RankingCache, default_directory, namespace
@@ -125,6 +126,8 @@ class Predictor:
         self.scorer = Scorer(self.bundle, threads or min(2, os.cpu_count() or 1), cache_size, disk=disk)
         # the class-member check (finalize.rule_out_by_members)
         self.member_check = settings.member_check if member_check is None else member_check
+        # predictions by (slice key, top_k, evidence), without their slice's position
+        self._memo: BoundedCache[tuple[str, int, Evidence | None], Prediction] = BoundedCache(cache_size)
 
     # ------------------------------------------------------------------ the bundle
     @property
@@ -211,8 +214,44 @@ class Predictor:
         evidence: Sequence[Evidence] | None = None,
     ) -> list[Prediction]:
         """`evidence`: the project's evidence for each slice (its annotations of the same name, the
-        checker's type); the model's top 5 are re-ranked with it (typeinf.inference.rerank)."""
-        ranked = self.scorer.rank(slices, project, projects=projects)
+        checker's type); the model's top 5 are re-ranked with it (typeinf.inference.rerank).
+
+        A prediction is a pure function of what the model reads of the slice (its cache key:
+        not where the site is), `top_k` and the evidence: the last predictions are remembered
+        by those (an edit re-predicts only the sites it changed; the others get their new slice)."""
+        keys = self.scorer.keys(slices, project, projects)
+        out: list[Prediction | None] = [None] * len(slices)
+        todo = []  # the sites whose content or evidence is new: the others are remembered
+        for i, (s, k) in enumerate(zip(slices, keys, strict=True)):
+            done = self._memo.get((k, top_k, evidence[i] if evidence is not None else None))
+            if done is not None:
+                out[i] = replace(done, slice=s)
+            else:
+                todo.append(i)
+        if todo:
+            fresh = self._predict(
+                [slices[i] for i in todo],
+                project,
+                top_k,
+                [projects[i] for i in todo] if projects is not None else None,
+                [evidence[i] for i in todo] if evidence is not None else None,
+                [keys[i] for i in todo],
+            )
+            for i, pred in zip(todo, fresh, strict=True):
+                out[i] = pred
+                self._memo.put((keys[i], top_k, evidence[i] if evidence is not None else None), pred)
+        return [p for p in out if p is not None]
+
+    def _predict(
+        self,
+        slices: Sequence[Slice],
+        project: Sequence[ProjectType],
+        top_k: int,
+        projects: Sequence[Sequence[ProjectType]] | None,
+        evidence: Sequence[Evidence] | None,
+        keys: Sequence[str],
+    ) -> list[Prediction]:
+        ranked = self.scorer.rank(slices, project, projects=projects, keys=keys)
         tables: dict[tuple[int, str], dict[str, frozenset[str]]] = {}
 
         def members(proj: Sequence[ProjectType], fam: str) -> dict[str, frozenset[str]]:

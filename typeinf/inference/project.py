@@ -156,14 +156,26 @@ class ProjectIndex:
         lang = lang_family(language)
         key_path = path.resolve()
         with self._lock:
-            if self.by_file.get(key_path) != (lang, types):
+            before = self.by_file.get(key_path)
+            if before != (lang, types):
                 self.by_file[key_path] = (lang, types)
+                old = before[1] if before is not None and before[0] == lang else None
                 # while the index is being populated, the last list is served until the scan is
                 # complete (the server then redoes its analyses): rebuilding it on every edit
-                # would cost more the further the scan went
-                if self.complete:
+                # would cost more the further the scan went; an edit that leaves the file's types
+                # and classes as they were keeps the list (an edit inside a function)
+                if self.complete and (
+                    old is None or (old.types, old.classes) != (types.types, types.classes)
+                ):
                     self._lists.pop(lang, None)
-                self._names.pop(lang, None)  # cheap to rebuild, and an edit's annotations count at once
+                if before is not None and before[0] != lang:
+                    self._names.pop(before[0], None)
+                table = self._names.get(lang)
+                if table is not None and old is not None:  # an edit's annotations count at once
+                    if old.annotated != types.annotated:
+                        self._names[lang] = table.replaced(old.annotated, types.annotated, lang)
+                else:
+                    self._names.pop(lang, None)
 
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
         """The project's types for a file of this language.  One shared list per language (the
