@@ -94,12 +94,30 @@ def edited(tree: Tree, data: bytes, edits: Sequence[TextEdit]) -> Tree:
     """A copy of `tree` (the tree of `data`) told of the edits (`Tree.edit`), to be parsed again
     with the new text: tree-sitter then reuses the subtrees the edits did not touch."""
     tree = tree.copy()
+    if len(edits) > 4 and all(_in_place(data, e) for e in edits):  # the bridging's rewrites
+        starts = line_starts(data)  # the lines do not move: one table for all of them
+        for e in edits:
+            start, end = _line_point(starts, e.start), _line_point(starts, e.end)
+            tree.edit(e.start, e.end, e.end, start, end, end)
+        return tree
     for e in edits:
         start, old_end = _point(data, e.start), _point(data, e.end)
         data = data[: e.start] + e.new + data[e.end :]
         new_end = e.start + len(e.new)
         tree.edit(e.start, e.end, new_end, start, old_end, _point(data, new_end))
     return tree
+
+
+def _in_place(data: bytes, e: TextEdit) -> bool:
+    """Whether the edit keeps the length and the line breaks of what it replaces."""
+    return len(e.new) == e.end - e.start and all(
+        (a == 10) == (b == 10) for a, b in zip(data[e.start : e.end], e.new, strict=True)
+    )
+
+
+def _line_point(starts: list[int], offset: int) -> tuple[int, int]:
+    row = line_of(starts, offset)
+    return row, offset - starts[row]
 
 
 def reparse(p: Parser, data: bytes, old: Tree | None) -> Tree:
@@ -151,13 +169,15 @@ def parse(
             return got.tree
         base = _TREES.get((language, previous)) if previous is not None else None
         old = None
-        if base is not None and previous is not None:
+        # (a text whose tree has errors is parsed from scratch: an incremental parse of it would
+        # hardly ever be kept, see `reparse`; the same for the bridging of a text it did not fix)
+        if base is not None and previous is not None and not base.raw.root_node.has_error:
             if edits is None:
                 edits = [diff_edit(previous, data)]
             if apply_edits(previous, edits) == data:
                 old = edited(base.raw, previous, edits)
         raw = reparse(parser(language), data, old)
-        bridged = bridge_grammar_gaps(data, language, raw)
+        bridged = bridge_grammar_gaps(data, language, raw, base is None or not base.tree.root_node.has_error)
         got = _Parsed(raw, raw if bridged is None else bridged)
         if keep:
             _TREES[key] = got
@@ -378,9 +398,11 @@ def error_nodes(root: Node, limit: int = 1000) -> list[Node]:
     return out
 
 
-def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
+def bridge_grammar_gaps(data: bytes, language: str, tree: Tree, incremental: bool = True) -> Tree | None:
     """A tree of `data` with the constructs the grammar lacks rewritten (positions kept), or
-    None when there is nothing to rewrite or rewriting does not remove errors."""
+    None when there is nothing to rewrite or rewriting does not remove errors.  Each rewritten
+    text is parsed from the tree before the rewrite (`incremental`; kept only without errors,
+    see `reparse`), or from scratch."""
     p = parser(language)
     errors = error_nodes(tree.root_node)
     bridged = None
@@ -393,7 +415,9 @@ def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
                 rewrites = _typescript_gaps(data, language, tree, errors)
             if rewrites:
                 buf = _blanked(data, rewrites)
-                new = reparse(p, buf, edited(tree, data, _rewritten(data, buf, rewrites)))
+                new = reparse(
+                    p, buf, edited(tree, data, _rewritten(data, buf, rewrites)) if incremental else None
+                )
                 new_errors = error_nodes(new.root_node)
                 if len(new_errors) < len(errors):
                     data, tree, errors, bridged = buf, new, new_errors, new
@@ -409,7 +433,7 @@ def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
         if not rewrites:
             break
         buf = _blanked(data, rewrites)
-        new = reparse(p, buf, edited(tree, data, _rewritten(data, buf, rewrites)))
+        new = reparse(p, buf, edited(tree, data, _rewritten(data, buf, rewrites)) if incremental else None)
         new_errors = error_nodes(new.root_node)
         if len(new_errors) > len(errors):
             break
