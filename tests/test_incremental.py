@@ -28,8 +28,9 @@ from pygls.workspace import TextDocument
 
 from typeinf.inference.names import NameTable, annotated_names
 from typeinf.lsp.changes import ChangeLog, content_edit, document_bytes
-from typeinf.slices import extract_with_diagnostics
+from typeinf.slices import extract_with_diagnostics, incremental
 from typeinf.slices import source as src
+from typeinf.slices.incremental import slice_document
 from typeinf.slices.source import TextEdit, apply_edits, bridge_grammar_gaps, diff_edit, parse, parser
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -97,11 +98,11 @@ def shape(tree) -> list[tuple[str, int, int, bool]]:
     return out
 
 
-def from_scratch(data: bytes, language: str, path: str) -> list[dict]:
+def from_scratch(data: bytes, language: str, path: str) -> tuple[list[dict], list]:
     with src._TREES_LOCK:
         src._TREES.clear()
-    slices, _ = extract_with_diagnostics(data, language, path)
-    return [s.to_dict() for s in slices]
+    slices, diagnostics = extract_with_diagnostics(data, language, path)
+    return [s.to_dict() for s in slices], diagnostics
 
 
 def random_edit(rng: random.Random, data: bytes, language: str) -> TextEdit:
@@ -147,7 +148,9 @@ def random_edit(rng: random.Random, data: bytes, language: str) -> TextEdit:
     return TextEdit(at, end, rng.choice(snippets).encode())
 
 
-def edit_session(path: Path, language: str, steps: int, seed: int, monkeypatch) -> None:
+def edit_session(path: Path, language: str, steps: int, seed: int, monkeypatch) -> int:
+    """Random edits of the file; after each, the incremental parse and slicing against slicing from
+    scratch.  Returns how many edits were sliced again function by function."""
     reused = []
     real = src.reparse
 
@@ -157,9 +160,19 @@ def edit_session(path: Path, language: str, steps: int, seed: int, monkeypatch) 
         return tree
 
     monkeypatch.setattr(src, "reparse", counting)
+    local = []
+    real_edit = incremental._python_edit
+
+    def counting_edit(prev, data):  # type: ignore[no-untyped-def]
+        got = real_edit(prev, data)
+        local.append(got is not None)
+        return got
+
+    monkeypatch.setattr(incremental, "_python_edit", counting_edit)
     rng = random.Random(seed)
     data = path.read_bytes()
     parse(data, language)
+    sliced = slice_document(data, language, str(path))
     clean = data  # the last version without a syntax error: broken code is repaired (undone) later
     for step in range(steps):
         edits = [random_edit(rng, data, language)]
@@ -173,18 +186,22 @@ def edit_session(path: Path, language: str, steps: int, seed: int, monkeypatch) 
         assert shape(tree) == shape(expected), f"{path.name} step {step}: {edits}"
         if not expected.root_node.has_error:
             clean = new
-        incremental, _ = extract_with_diagnostics(new, language, str(path))
-        assert [s.to_dict() for s in incremental] == from_scratch(new, language, str(path)), (
-            f"{path.name} step {step}: {edits}"
-        )
+        got, _ = extract_with_diagnostics(new, language, str(path))
+        sliced = slice_document(new, language, str(path), previous=sliced)
+        expected, diagnostics = from_scratch(new, language, str(path))
+        assert [s.to_dict() for s in got] == expected, f"{path.name} step {step}: {edits}"
+        assert [s.to_dict() for s in sliced.slices] == expected, f"{path.name} step {step}: {edits}"
+        assert sliced.diagnostics == diagnostics
         parse(new, language)  # (kept again, as the server's next edit finds it)
         data = new
     assert sum(reused) >= 2, f"{path.name}: the old tree was reused {sum(reused)} times"
+    return sum(local)
 
 
 @pytest.mark.parametrize("path", PYTHON_FILES, ids=lambda p: p.name)
 def test_python_edit_sessions_slice_as_from_scratch(path, monkeypatch):
-    edit_session(path, "python", 24, zlib.crc32(path.name.encode()), monkeypatch)
+    local = edit_session(path, "python", 24, zlib.crc32(path.name.encode()), monkeypatch)
+    print(path.name, "sliced function by function:", local)
 
 
 @pytest.mark.parametrize("path", TYPESCRIPT_FILES, ids=lambda p: p.name)
@@ -315,3 +332,77 @@ def test_remembered_predictions_are_the_predictions_made_anew():
         ]
         assert all(p.slice is s for p, s in zip(got, slices, strict=True))
         text = apply_edits(text, [random_edit(rng, text, "python")])
+
+
+_NAME = re.compile(rb"[A-Za-z_]\w*")
+
+
+def in_function_edit(rng: random.Random, data: bytes) -> TextEdit:
+    """An edit inside a random function's parameters or body (what re-slicing one function is for)."""
+    root = parse(data, "python").root_node
+    fns, stack = [], [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            fns.append(n)
+        stack.extend(n.children)
+    fn = rng.choice(fns)
+    params, body = fn.child_by_field_name("parameters"), fn.child_by_field_name("body")
+    assert params is not None and body is not None
+    kind = rng.randrange(5)
+    if kind == 0:  # a new parameter
+        return TextEdit(params.start_byte + 1, params.start_byte + 1, b"p_new=0, ")
+    if kind == 1:  # a new statement before one of the body's
+        stmt = rng.choice(body.named_children)
+        indent = data[data.rfind(b"\n", 0, stmt.start_byte) + 1 : stmt.start_byte]
+        line = rng.choice(
+            [b"v_new = len([1])", b"self.cache_new = {}", b"return None", b"x = (", b"print('\xc3\xa9')"]
+        )
+        return TextEdit(stmt.start_byte, stmt.start_byte, line + b"\n" + indent)
+    names = list(_NAME.finditer(data, body.start_byte, body.end_byte)) or list(
+        _NAME.finditer(data, fn.start_byte, fn.end_byte)
+    )
+    m = rng.choice(names)
+    if kind == 2:  # type into a name
+        at = rng.randrange(m.start(), m.end() + 1)
+        return TextEdit(at, at, b"q")
+    if kind == 3:  # rename a name to another one of the function
+        other = rng.choice(names)
+        return TextEdit(m.start(), m.end(), other.group(0))
+    start = rng.choice(body.named_children)  # delete a statement
+    return TextEdit(start.start_byte, start.end_byte, b"pass")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [STDLIB / "calendar.py", STDLIB / "fractions.py", ROOT / "typeinf" / "lsp" / "server.py"],
+    ids=lambda p: p.name,
+)
+def test_edits_inside_functions_are_sliced_function_by_function_as_from_scratch(path, monkeypatch):
+    local = []
+    real_edit = incremental._python_edit
+
+    def counting_edit(prev, data):  # type: ignore[no-untyped-def]
+        got = real_edit(prev, data)
+        local.append(got is not None)
+        return got
+
+    monkeypatch.setattr(incremental, "_python_edit", counting_edit)
+    rng = random.Random(zlib.crc32(path.name.encode()))
+    data = path.read_bytes()
+    sliced = slice_document(data, "python", str(path))
+    for step in range(30):
+        edit = in_function_edit(rng, data)
+        new = apply_edits(data, [edit])
+        parse(new, "python", previous=data, edits=[edit])
+        sliced = slice_document(new, "python", str(path), previous=sliced)
+        expected, diagnostics = from_scratch(new, "python", str(path))
+        assert [s.to_dict() for s in sliced.slices] == expected, f"{path.name} step {step}: {edit}"
+        assert sliced.diagnostics == diagnostics
+        parse(new, "python")
+        if not diagnostics:
+            data = new  # (a broken edit is not kept: the next one starts from the text before it)
+        else:
+            sliced = slice_document(data, "python", str(path), previous=sliced)
+    assert sum(local) >= 3, f"{path.name}: {sum(local)} of {len(local)} edits sliced function by function"
+    print(path.name, sum(local), "of", len(local), "edits sliced function by function")

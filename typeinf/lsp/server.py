@@ -44,7 +44,8 @@ from ..inference.engine import Engine, FileSites, default_checkers
 from ..inference.predict import Prediction, Predictor
 from ..inference.project import ProjectIndex, find_root
 from ..lang import DEFAULT_PYTHON_TARGET
-from ..slices import extract_with_diagnostics, language_for_path
+from ..slices import language_for_path
+from ..slices.incremental import Sliced, slice_document
 from ..slices.source import SourceError, TextEdit, parse
 from ..text import line_starts, offset_at, position
 from .changes import document_bytes
@@ -121,6 +122,8 @@ class TypeinfServer(LanguageServer):
         self.analyses: dict[str, Analysis] = {}
         # the text of each document last parsed (by version): an edit's parse starts from its tree
         self.parsed: dict[str, tuple[int | None, bytes]] = {}
+        # each document's last slicing (any earlier one is a valid start too: it is compared)
+        self.sliced: dict[str, Sliced] = {}
         self.tasks: Scheduler[Analysis | None] = Scheduler()  # the analysis task of each document
         self.projects: dict[Path, ProjectIndex] = {}
         self.model_ready: asyncio.Event | None = None
@@ -273,8 +276,12 @@ class TypeinfServer(LanguageServer):
         if previous is not None and not data.startswith(b"\xef\xbb\xbf"):  # (a BOM is not sliced)
             parse(data, language, previous=previous[0], edits=previous[1])
         path = local_path(uri)
-        slices, _ = extract_with_diagnostics(data, language, str(path or urlparse(uri).path or uri))
-        todo = [s for s in slices if s.annotation is None]
+        # an edit inside one function re-slices that function (typeinf.slices.incremental)
+        sliced = slice_document(
+            data, language, str(path or urlparse(uri).path or uri), previous=self.sliced.get(uri)
+        )
+        self.sliced[uri] = sliced
+        todo = [s for s in sliced.slices if s.annotation is None]
         if path is None:  # not a file of a project: no project types
             return result, todo, [], None
         project = self._project_for(path)
@@ -604,6 +611,7 @@ def did_change_configuration(ls: TypeinfServer, params: lsp.DidChangeConfigurati
 @SERVER.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 async def did_open(ls: TypeinfServer, params: lsp.DidOpenTextDocumentParams) -> None:
     ls.parsed.pop(params.text_document.uri, None)  # (opened again: its edits start anew)
+    ls.sliced.pop(params.text_document.uri, None)
     ls.rpc.changes.forget(params.text_document.uri)
     asyncio.ensure_future(_analyze_then_refresh(ls, params.text_document.uri, 0.0))
 
@@ -617,6 +625,7 @@ async def did_change(ls: TypeinfServer, params: lsp.DidChangeTextDocumentParams)
 def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.analyses.pop(params.text_document.uri, None)
     ls.parsed.pop(params.text_document.uri, None)
+    ls.sliced.pop(params.text_document.uri, None)
     path = local_path(params.text_document.uri)
     engine = ls.engines.get(find_root(path)) if path is not None else None
     if engine is not None and path is not None:  # the disk's text counts again for the checker
