@@ -27,6 +27,7 @@ from lsprotocol import types as lsp
 from pygls.workspace import TextDocument
 
 from typeinf.inference.names import NameTable, annotated_names
+from typeinf.inference.project import rescan, scan_file
 from typeinf.lsp.changes import ChangeLog, content_edit, document_bytes
 from typeinf.slices import extract_with_diagnostics, incremental
 from typeinf.slices import source as src
@@ -192,6 +193,7 @@ def edit_session(path: Path, language: str, steps: int, seed: int, monkeypatch) 
         assert [s.to_dict() for s in got] == expected, f"{path.name} step {step}: {edits}"
         assert [s.to_dict() for s in sliced.slices] == expected, f"{path.name} step {step}: {edits}"
         assert sliced.diagnostics == diagnostics
+        assert rescan(data, scan_file(data, language), new, language) == scan_file(new, language)
         parse(new, language)  # (kept again, as the server's next edit finds it)
         data = new
     assert sum(reused) >= 2, f"{path.name}: the old tree was reused {sum(reused)} times"
@@ -399,6 +401,7 @@ def test_edits_inside_functions_are_sliced_function_by_function_as_from_scratch(
         expected, diagnostics = from_scratch(new, "python", str(path))
         assert [s.to_dict() for s in sliced.slices] == expected, f"{path.name} step {step}: {edit}"
         assert sliced.diagnostics == diagnostics
+        assert rescan(data, scan_file(data, "python"), new, "python") == scan_file(new, "python")
         parse(new, "python")
         if not diagnostics:
             data = new  # (a broken edit is not kept: the next one starts from the text before it)

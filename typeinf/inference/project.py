@@ -25,6 +25,7 @@ from ..config import DEFAULT_MAX_BYTES
 from ..files import SourceFile, read_source, walk
 from ..lang import lang_family
 from ..memo import BoundedCache
+from ..slices.incremental import edited_unit
 from ..slices.source import parse
 from .features import ProjectType
 from .members import ClassDef, class_defs, resolve, top_level
@@ -86,6 +87,19 @@ def scan_file(data: bytes, language: str, keep: bool = True) -> FileScan:
     return FileScan(_scan_names(root, language), class_defs(root, language), annotated_names(root, language))
 
 
+def rescan(previous: bytes, scan: FileScan, data: bytes, language: str) -> FileScan:
+    """`scan_file(data, language)` for a text edited from `previous`, whose scan is `scan`: when the
+    edit is inside one function of the module or of a module-level class (Python, no syntax error)
+    and that function's annotated sites are as they were, the file's annotated sites are the
+    previous ones (their query over the whole tree is most of a scan); the rest is scanned again."""
+    root = parse(data, language).root_node
+    if language == "python" and not root.has_error:
+        units = edited_unit(previous, parse(previous, language).root_node, data, root)
+        if units is not None and annotated_names(units[0], language) == annotated_names(units[1], language):
+            return FileScan(_scan_names(root, language), class_defs(root, language), scan.annotated)
+    return scan_file(data, language)
+
+
 def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
     defs = _PY_DEFS if language == "python" else _TS_DEFS
     out = []
@@ -140,8 +154,15 @@ class ProjectIndex:
             self.complete = True
 
     def add(
-        self, path: Path, language: str, max_bytes: int = DEFAULT_MAX_BYTES, data: bytes | None = None
+        self,
+        path: Path,
+        language: str,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        data: bytes | None = None,
+        previous: bytes | None = None,
     ) -> None:
+        """Scan a file (from disk, or its text `data`; `previous`: the text it was edited from, whose
+        scan may be reused in part: `rescan`)."""
         from_disk = data is None
         if data is None:
             got = read_source(path, max_bytes)
@@ -151,7 +172,15 @@ class ProjectIndex:
         key = (hashlib.sha1(data).hexdigest(), language)
         types = _SCAN_CACHE.get(key)
         if types is None:
-            types = scan_file(data, language, keep=not from_disk)
+            before_scan = (
+                _SCAN_CACHE.get((hashlib.sha1(previous).hexdigest(), language))
+                if previous is not None
+                else None
+            )
+            if previous is not None and before_scan is not None:
+                types = rescan(previous, before_scan, data, language)
+            else:
+                types = scan_file(data, language, keep=not from_disk)
             _SCAN_CACHE.put(key, types)
         lang = lang_family(language)
         key_path = path.resolve()

@@ -229,6 +229,8 @@ class Scorer:
         self._session: Any = session
         self._stream_sessions: list[Any] = []
         self._cache: OrderedDict[str, Ranking] = OrderedDict()
+        # keys by the id of the slice's evidence (held: the id is not reused while it is here)
+        self._keys: OrderedDict[int, tuple[Any, Any, tuple[Any, ...], str]] = OrderedDict()
 
     @property
     def session(self) -> Any:
@@ -252,14 +254,34 @@ class Scorer:
         projects: Sequence[Sequence[ProjectType]] | None = None,
     ) -> list[str]:
         """Each slice's cache key: everything the model reads of it and of its project's types
-        (not where it is in the file)."""
-        return [
-            _key(
-                s,
-                _fingerprint(projects[i] if projects is not None else project) + _scope_fingerprint(s.scope),
+        (not where it is in the file).  The key of a slice whose evidence object was keyed before
+        (an edit's unchanged sites keep theirs) is remembered, checked against the other fields."""
+        out = []
+        for i, s in enumerate(slices):
+            context = _fingerprint(projects[i] if projects is not None else project) + _scope_fingerprint(
+                s.scope
             )
-            for i, s in enumerate(slices)
-        ]
+            fields = (
+                s.language,
+                s.kind,
+                s.name,
+                s.qualname,
+                s.annotatable,
+                s.annotation,
+                s.is_async,
+                context,
+            )
+            got = self._keys.get(id(s.evidence))
+            if got is not None and got[0] is s.evidence and got[1] is s.neighbours and got[2] == fields:
+                self._keys.move_to_end(id(s.evidence))
+                out.append(got[3])
+                continue
+            key = _key(s, context)
+            self._keys[id(s.evidence)] = (s.evidence, s.neighbours, fields, key)
+            if len(self._keys) > self.cache_size:
+                self._keys.popitem(last=False)
+            out.append(key)
+        return out
 
     def rank(
         self,

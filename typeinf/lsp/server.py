@@ -286,7 +286,7 @@ class TypeinfServer(LanguageServer):
             return result, todo, [], None
         project = self._project_for(path)
         result.indexed = project.complete
-        project.add(path, language, data=data)
+        project.add(path, language, data=data, previous=previous[0] if previous is not None else None)
         # the project's own annotations as evidence now; the checker's types in a second pass
         evidence = self.engine_for(path).evidence(FileSites(path, language, todo), checker=False)
         return result, todo, project.types_for(path, language), evidence

@@ -73,15 +73,8 @@ def slice_document(data: bytes, language: str, path: str, previous: Sliced | Non
         slices, diags = extract_with_diagnostics(data, language, path)
         return Sliced(data, language, path, slices, diags)
     decode(data)  # (not UTF-8, binary: SourceError, as extract_with_diagnostics says)
-    if (
-        previous is not None
-        and previous.file_scope is not None
-        and (previous.language, previous.path)
-        == (
-            language,
-            path,
-        )
-    ):
+    same_file = previous is not None and (previous.language, previous.path) == (language, path)
+    if previous is not None and previous.file_scope is not None and same_file:
         if previous.data == data:
             return previous
         got = _python_edit(previous, data)
@@ -148,6 +141,23 @@ def _unit(root: Node, start: int, end: int) -> tuple[Node, Node, Node | None] | 
     return None
 
 
+def edited_unit(old: bytes, old_root: Node, data: bytes, root: Node) -> tuple[Node, Node] | None:
+    """(before, after) the statement of the module or of a module-level class that is a function
+    and holds the one changed span of `old` -> `data`, when it is the same function (same start,
+    same end but the edit's length); None otherwise (no syntax error in either tree assumed)."""
+    if old_root.has_error or root.has_error:
+        return None
+    e = diff_edit(old, data)
+    found_old = _unit(old_root, e.start, e.end)
+    found_new = _unit(root, e.start, e.start + len(e.new))
+    if found_old is None or found_new is None:
+        return None
+    a, b = found_old[0], found_new[0]
+    if (a.start_byte, a.end_byte + len(data) - len(old)) != (b.start_byte, b.end_byte):
+        return None
+    return a, b
+
+
 def _names(fn: Node) -> set[bytes] | None:
     """The identifiers in a function, or None when it holds a class, `global` or `nonlocal`."""
     out: set[bytes] = set()
@@ -162,18 +172,18 @@ def _names(fn: Node) -> set[bytes] | None:
     return out
 
 
-def _named_outside(data: bytes, unit: Node, cls: Node | None, name: bytes) -> bool:
+def _named_outside(data: bytes, unit: Node, owner: Node | None, name: bytes) -> bool:
     """Whether `name` is in the text where a reference to the function's binding can be: for a
     function of the module, anywhere outside it; for a method, the parts of its class read in the
     class's scope (its header, its statements but the bodies of its functions and classes, the
     decorators of its functions: references from methods do not see the class's names)."""
     word = re.compile(rb"(?<![\w])" + re.escape(name) + rb"(?![\w])")
-    if cls is None:
+    if owner is None:
         return bool(word.search(data, 0, unit.start_byte) or word.search(data, unit.end_byte))
-    body = _definition(cls).child_by_field_name("body")
+    body = _definition(owner).child_by_field_name("body")
     if body is None:
         return True
-    ranges = [(cls.start_byte, body.start_byte)]
+    ranges = [(owner.start_byte, body.start_byte)]
     for m in body.children:
         if m.id == unit.id:
             continue
