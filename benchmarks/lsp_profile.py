@@ -51,7 +51,7 @@ def main() -> None:
     per: Counter[tuple[str, str]] = Counter()
     for line in open(args.raw):
         stack, _, n = line.rstrip().rpartition(" ")
-        if not stack:
+        if not stack or not n.isdigit():  # (a last line cut short when py-spy was stopped)
             continue
         frames = [_FRAME.sub("", f) for f in stack.split(";")]
         thread = re.sub(r"^thread \(\d+\):? ?", "", frames[0]) or "main"

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -126,8 +126,8 @@ class Predictor:
         self.scorer = Scorer(self.bundle, threads or min(2, os.cpu_count() or 1), cache_size, disk=disk)
         # the class-member check (finalize.rule_out_by_members)
         self.member_check = settings.member_check if member_check is None else member_check
-        # predictions by (slice key, top_k, evidence), without their slice's position
-        self._memo: BoundedCache[tuple[str, int, Evidence | None], Prediction] = BoundedCache(cache_size)
+        # predictions by (slice key, top_k, evidence): all of a Prediction but its slice (not held)
+        self._memo: BoundedCache[tuple[str, int, Evidence | None], tuple[Any, ...]] = BoundedCache(cache_size)
 
     # ------------------------------------------------------------------ the bundle
     @property
@@ -225,7 +225,8 @@ class Predictor:
         for i, (s, k) in enumerate(zip(slices, keys, strict=True)):
             done = self._memo.get((k, top_k, evidence[i] if evidence is not None else None))
             if done is not None:
-                out[i] = replace(done, slice=s)
+                t, confidence, source, alternatives, module, rule = done
+                out[i] = Prediction(s, t, confidence, source, list(alternatives), module, rule)
             else:
                 todo.append(i)
         if todo:
@@ -239,7 +240,15 @@ class Predictor:
             )
             for i, pred in zip(todo, fresh, strict=True):
                 out[i] = pred
-                self._memo.put((keys[i], top_k, evidence[i] if evidence is not None else None), pred)
+                kept = (
+                    pred.type,
+                    pred.confidence,
+                    pred.source,
+                    tuple(pred.alternatives),
+                    pred.module,
+                    pred.rule,
+                )
+                self._memo.put((keys[i], top_k, evidence[i] if evidence is not None else None), kept)
         return [p for p in out if p is not None]
 
     def _predict(

@@ -47,6 +47,8 @@ STREAM_MIN_SITES = 256
 STREAM_CHUNK = 256
 # the most probable entries of the softmax kept in a ranking
 TOP_N = 40
+# slice keys remembered (each holds its slice's evidence: a few documents' sites, not a project's)
+KEYS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -278,7 +280,7 @@ class Scorer:
                 continue
             key = _key(s, context)
             self._keys[id(s.evidence)] = (s.evidence, s.neighbours, fields, key)
-            if len(self._keys) > self.cache_size:
+            if len(self._keys) > KEYS_KEPT:
                 self._keys.popitem(last=False)
             out.append(key)
         return out

@@ -142,7 +142,7 @@ class _Parsed:
 
 _TREES: OrderedDict[tuple[str, bytes], _Parsed] = OrderedDict()
 _TREES_LOCK = threading.Lock()
-KEPT_TREES = 8
+KEPT_TREES = 6
 
 
 def parse(
