@@ -93,6 +93,13 @@ class Analysis:
     sites: list[Any] = field(default_factory=list, repr=False)
     types: Any = field(default=None, repr=False)
     evidence: list[Any] | None = field(default=None, repr=False)
+    _starts: list[int] | None = field(default=None, repr=False)
+
+    def line_starts(self) -> list[int]:
+        """Where each line of `data` starts (computed once: every request of this version asks)."""
+        if self._starts is None:
+            self._starts = line_starts(self.data)
+        return self._starts
 
 
 class TypeinfServer(LanguageServer):
@@ -537,11 +544,11 @@ SERVER = TypeinfServer()
 
 class _Positions:
     """Byte offsets in an analysed document <-> positions in the client's units (pygls codec),
-    with the line starts and the document's lines computed once per request."""
+    with the document's lines computed once per request (its line starts once per version)."""
 
-    def __init__(self, doc: TextDocument, data: bytes) -> None:
-        self.doc, self.data, self.lines = doc, data, doc.lines
-        self.starts = line_starts(data)
+    def __init__(self, doc: TextDocument, result: Analysis) -> None:
+        self.doc, self.data, self.lines = doc, result.data, doc.lines
+        self.starts = result.line_starts()
 
     def client(self, offset: int) -> lsp.Position:
         line, col = position(self.data, self.starts, offset)
@@ -649,7 +656,7 @@ async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp
     if current is None:
         return None
     result, doc = current
-    at = _Positions(doc, result.data)
+    at = _Positions(doc, result)
     start = at.offset(params.range.start)
     end = at.offset(params.range.end)
     hints = []
@@ -734,7 +741,7 @@ async def hover(ls: TypeinfServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if current is None:
         return None
     result, doc = current
-    at = _Positions(doc, result.data)
+    at = _Positions(doc, result)
     p = _site_at(result, at.offset(params.position))
     if p is None or not p.type:
         return None
@@ -766,7 +773,7 @@ def _edit_for(
     if not applied:
         return None
     old_text = result.data.decode("utf-8")
-    at = _Positions(doc, result.data)
+    at = _Positions(doc, result)
     edits = []
     for a, b, text in changed_lines(old_text, new.decode("utf-8")):
         rng = lsp.Range(
@@ -788,7 +795,7 @@ async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[l
     if current is None:
         return None
     result, doc = current
-    offset = _Positions(doc, result.data).offset(params.range.start)
+    offset = _Positions(doc, result).offset(params.range.start)
     actions = []
     p = _site_at(result, offset)
     if p is not None and p.type and p.slice.annotatable:
