@@ -1,29 +1,59 @@
-"""Language-server latency and memory over a scripted edit session.
+"""Language-server latency and memory over a scripted edit session, Python or TypeScript.
 
-    python benchmarks/lsp_latency.py FILE.py [--edits 100]
+    python benchmarks/lsp_latency.py FILE [--edits 40] [--checker on|off] [--sync incremental|full]
 
-Starts a fresh `typeinf lsp`, opens FILE (a large real file), and measures:
-  first_hints_s     didOpen -> first non-empty inlay-hint response (model load included)
-  edit_hint_ms      after each edit inside one function (a new parameter with a default at the end
-                    of its signature, so the edited function's sites miss the cache; the edits rotate
-                    over the file's functions), the inlay-hint request's latency; median/p90
+Starts a fresh `typeinf lsp` (a cold ranking cache of its own: a temporary TYPEINF_CACHE_DIR,
+unless --warm-cache), opens FILE (a large real file, left where it is: its project is the
+server's) and measures:
+
+  first_hints_s     didOpen -> the first non-empty inlay-hint response (model load included)
+  settled_s         didOpen -> the server idle (the project's index scanned, the checker's first
+                    pass done: under 5% of a core for --settle seconds); the edits start then
+  edit_hint_ms      after each edit inside one function, the inlay-hint request's latency
+                    (sent right after the didChange): p50 / p90 / max.  An edit adds a parameter
+                    to a function's signature (Python `bench_K=0`, before a `**kwargs`;
+                    TypeScript `p_K?: number`, before a rest parameter), so the edited function's
+                    sites miss the caches (their signature changed); the edits are spread evenly
+                    over the file's functions, and sent as the LSP's incremental changes (a range
+                    and its new text, as editors send them) or, with --sync full, as whole texts
   peak_rss_mb       the server's peak resident memory (VmHWM) after all edits
+  checker_rss_mb    the resident memory of the server's child processes (the checker) at the end
+
+--py-spy OUT records the server's threads during the edits (py-spy's raw stacks, for
+benchmarks/lsp_profile.py, which sums them up by stage).
+
+--checker off sends the editor setting `typeinf.checker: false` (the model and the project's
+annotations only).  TYPEINF_TYPESCRIPT (the TypeScript compiler for the checker) is passed on.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
+import os
 import statistics
 import sys
+import tempfile
 import time
-import tokenize
 from pathlib import Path
 
 from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
+
+from typeinf.slices import language_for_path
+from typeinf.slices.source import parse
+
+LANGUAGE_IDS = {"python": "python", "typescript": "typescript", "tsx": "typescriptreact"}
+# TypeScript functions with a body whose parameter list can take one more parameter
+_TS_FUNCTIONS = {
+    "function_declaration",
+    "generator_function_declaration",
+    "function_expression",
+    "generator_function",
+    "arrow_function",
+    "method_definition",
+}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -33,95 +63,234 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def signature_ends(lines: list[str]) -> list[tuple[int, int]]:
-    """(line, column) of the closing parenthesis of every function signature that a parameter
-    with a default can be appended to (not after `**kwargs`)."""
-    toks = list(tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline))
-    out = []
-    for k, t in enumerate(toks):
-        if t.type != tokenize.NAME or t.string != "def" or k + 2 >= len(toks) or toks[k + 2].string != "(":
+def descendants(pid: int) -> list[int]:
+    """The process's descendants (the checker and its helpers), from the parents in /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
             continue
-        depth, saw_kwargs = 0, False
-        for u in toks[k + 2 :]:
-            depth += u.string in "([{" and u.type == tokenize.OP
-            depth -= u.string in ")]}" and u.type == tokenize.OP
-            saw_kwargs |= u.string == "**" and depth == 1
-            if depth == 0:
-                if not saw_kwargs:
-                    out.append((u.start[0] - 1, u.start[1]))
-                break
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out.extend(kids)
+        todo.extend(kids)
     return out
 
 
-async def run(path: Path, edits: int) -> dict:
+def children_rss_mb(pid: int) -> float:
+    """The resident memory of the process's descendants (the checker and its helpers)."""
+    total = 0.0
+    for k in descendants(pid):
+        try:
+            for line in Path(f"/proc/{k}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time used by the process and its descendants so far."""
+    total = 0.0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def insertion_points(data: bytes, language: str, k: int) -> list[tuple[int, bytes]]:
+    """For every function that can take one more parameter: (byte offset, text to insert there)
+    adding parameter number k, in document order."""
+    root = parse(data, language).root_node
+    out = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(reversed(node.children))
+        if language == "python":
+            if node.type != "function_definition":
+                continue
+            params = node.child_by_field_name("parameters")
+            new = f"bench_{k}=0"
+            last = "dictionary_splat_pattern"
+        else:
+            if node.type not in _TS_FUNCTIONS or node.child_by_field_name("body") is None:
+                continue
+            params = node.child_by_field_name("parameters")
+            new = f"p_{k}?: number"
+            last = "rest_pattern"
+        if params is None or params.type not in ("parameters", "formal_parameters") or params.has_error:
+            continue
+        named = params.named_children
+        tail = next((c for c in named if c.type == last or any(g.type == last for g in c.children)), None)
+        if tail is not None:  # before `**kwargs` / `...rest`
+            out.append((tail.start_byte, f"{new}, ".encode()))
+            continue
+        close = params.children[-1]
+        if close.type != ")":
+            continue
+        before = data[params.start_byte + 1 : close.start_byte].rstrip()
+        sep = "" if not before or before.endswith(b",") else ", "
+        out.append((close.start_byte, f"{sep}{new}".encode()))
+    return sorted(out)
+
+
+def utf16_position(data: bytes, offset: int) -> lsp.Position:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    prefix = data[line_start:offset].decode("utf-8", "replace")
+    return lsp.Position(data.count(b"\n", 0, offset), len(prefix.encode("utf-16-le")) // 2)
+
+
+async def run(
+    path: Path,
+    edits: int,
+    checker: bool,
+    incremental: bool,
+    env: dict[str, str],
+    spy: str | None,
+    settle: float,
+) -> dict:
     client = LanguageClient("typeinf-bench", "1")
 
     @client.feature(lsp.WORKSPACE_INLAY_HINT_REFRESH)
     def refresh(params: None) -> None:
         return None
 
-    await client.start_io(sys.executable, "-m", "typeinf", "lsp")
+    @client.feature(lsp.WINDOW_SHOW_MESSAGE)
+    def message(params: lsp.ShowMessageParams) -> None:
+        print(f"server: {params.message}", file=sys.stderr)
+
+    await client.start_io(sys.executable, "-m", "typeinf", "lsp", env=env)
+    pid = client._server.pid  # type: ignore[union-attr]
     caps = lsp.ClientCapabilities(
         workspace=lsp.WorkspaceClientCapabilities(
             inlay_hint=lsp.InlayHintWorkspaceClientCapabilities(refresh_support=True)
         )
     )
-    await client.initialize_async(lsp.InitializeParams(capabilities=caps, root_uri=path.parent.as_uri()))
+    language = language_for_path(path)
+    assert language is not None, f"{path}: not a Python or TypeScript file"
+    await client.initialize_async(
+        lsp.InitializeParams(
+            capabilities=caps,
+            root_uri=path.parent.as_uri(),
+            initialization_options={"typeinf": {"checker": checker}},
+        )
+    )
     client.initialized(lsp.InitializedParams())
-    text = path.read_text()
+    data = path.read_bytes()
     uri = path.resolve().as_uri()
-    lines = text.splitlines()
-    rng = lsp.Range(lsp.Position(0, 0), lsp.Position(len(lines) + 1, 0))
+    whole = lsp.Range(lsp.Position(0, 0), lsp.Position(data.count(b"\n") + 2, 0))
     t0 = time.perf_counter()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "python", 1, text)))
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, LANGUAGE_IDS[language], 1, data.decode()))
+    )
     hints = None
     while not hints:
         hints = await client.text_document_inlay_hint_async(
-            lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), rng)
+            lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), whole)
         )
     first = time.perf_counter() - t0
-    # edit inside one function at a time, rotating over the file's functions: a new parameter with a
-    # default at the end of the signature, so the edited function's sites miss the cache
+    n_first = len(hints)
+    # the project's index is scanned and the checker starts after the first hints: the edits start
+    # once the server and its checker are idle (under 5% of a core over `settle` seconds)
+    samples = [(time.perf_counter(), cpu_seconds(pid))]
+    while time.perf_counter() - t0 < 300:
+        await asyncio.sleep(0.25)
+        samples.append((time.perf_counter(), cpu_seconds(pid)))
+        old = [x for x in samples if x[0] <= samples[-1][0] - settle]
+        if old and samples[-1][1] - old[-1][1] < 0.05 * (samples[-1][0] - old[-1][0]):
+            break
+    settled = time.perf_counter() - t0
+    spy_proc = None
+    if spy:  # sample every thread of the server during the edits (py-spy: pip install py-spy)
+        spy_proc = await asyncio.create_subprocess_exec(
+            "py-spy", "record", "--pid", str(pid), "--threads", "--rate", "200", "--format", "raw",
+            "--output", spy, "--nonblocking",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        await asyncio.sleep(1.0)  # attached
     latencies = []
+    functions = len(insertion_points(data, language, 0))
     for k in range(edits):
-        sigs = signature_ends(lines)  # (again after each edit: the edited line's columns moved)
-        i, col = sigs[k % len(sigs)]
-        before = "\n".join(lines[:i] + [lines[i][:col]]).rstrip()
-        sep = "" if before.endswith(("(", ",")) else ", "
-        lines[i] = lines[i][:col] + sep + f"bench_{k}=0" + lines[i][col:]
-        new = "\n".join(lines) + "\n"
+        points = insertion_points(data, language, k)  # again after each edit: offsets moved
+        at, text = points[(k * len(points)) // edits]
+        pos = utf16_position(data, at)
+        data = data[:at] + text + data[at:]
+        change: lsp.TextDocumentContentChangeEvent = (
+            lsp.TextDocumentContentChangePartial(lsp.Range(pos, pos), text.decode())
+            if incremental
+            else lsp.TextDocumentContentChangeWholeDocument(data.decode())
+        )
         client.text_document_did_change(
             lsp.DidChangeTextDocumentParams(
-                lsp.VersionedTextDocumentIdentifier(version=k + 2, uri=uri),
-                [lsp.TextDocumentContentChangeWholeDocument(new)],
+                lsp.VersionedTextDocumentIdentifier(version=k + 2, uri=uri), [change]
             )
         )
         t = time.perf_counter()
-        await client.text_document_inlay_hint_async(lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), rng))
+        await client.text_document_inlay_hint_async(
+            lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), whole)
+        )
         latencies.append((time.perf_counter() - t) * 1000)
-    pid = client._server.pid  # type: ignore[union-attr]
     rss = peak_rss_mb(pid)
+    checker_rss = children_rss_mb(pid)
+    if spy_proc is not None:
+        spy_proc.send_signal(2)
+        await spy_proc.wait()
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
     latencies.sort()
     return {
         "file": str(path),
-        "lines": len(lines),
+        "lines": data.count(b"\n"),
+        "functions": functions,
+        "checker": checker,
+        "sync": "incremental" if incremental else "full",
         "first_hints_s": round(first, 2),
-        "edit_hint_ms_median": round(statistics.median(latencies), 1),
-        "edit_hint_ms_p90": round(latencies[int(0.9 * (len(latencies) - 1))], 1),
+        "first_hints": n_first,
+        "settled_s": round(settled, 1),
         "edits": edits,
+        "edit_hint_ms_p50": round(statistics.median(latencies), 1),
+        "edit_hint_ms_p90": round(latencies[int(0.9 * (len(latencies) - 1))], 1),
+        "edit_hint_ms_max": round(latencies[-1], 1),
         "peak_rss_mb": round(rss, 1),
+        "checker_rss_mb": round(checker_rss, 1),
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("file", type=Path)
-    ap.add_argument("--edits", type=int, default=100)
+    ap.add_argument("--edits", type=int, default=40)
+    ap.add_argument("--checker", choices=("on", "off"), default="on")
+    ap.add_argument("--sync", choices=("incremental", "full"), default="incremental")
+    ap.add_argument("--settle", type=float, default=3.0, help="idle seconds before the edits start")
+    ap.add_argument("--warm-cache", action="store_true", help="the user's ranking cache, not a fresh one")
+    ap.add_argument("--py-spy", metavar="OUT", help="record the server with py-spy (raw stacks) into OUT")
     args = ap.parse_args()
-    print(json.dumps(asyncio.run(run(args.file, args.edits)), indent=1))
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as cache:
+        if not args.warm_cache:
+            env["TYPEINF_CACHE_DIR"] = cache
+        result = asyncio.run(
+            run(
+                args.file,
+                args.edits,
+                args.checker == "on",
+                args.sync == "incremental",
+                env,
+                args.py_spy,
+                args.settle,
+            )
+        )
+    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -266,3 +266,59 @@ async def test_the_checkers_types_arrive_after_the_first_hints_and_refresh_them(
             break
         await asyncio.sleep(0.5)
     assert "-> list[int]" in labels, labels
+
+
+def utf16(text: str, offset: int) -> lsp.Position:
+    """The LSP position (UTF-16 units) of a character offset."""
+    line = text.count("\n", 0, offset)
+    start = text.rfind("\n", 0, offset) + 1
+    return lsp.Position(line, len(text[start:offset].encode("utf-16-le")) // 2)
+
+
+def as_seen(got: list[lsp.InlayHint]) -> list[tuple[int, int, str, str]]:
+    return sorted(
+        (h.position.line, h.position.character, str(h.label), (h.text_edits or [lsp.TextEdit(lsp.Range(
+            h.position, h.position), "")])[0].new_text)
+        for h in got
+    )  # fmt: skip
+
+
+async def test_incremental_changes_give_the_hints_of_the_same_text_opened_anew(client: LanguageClient):
+    """A client's incremental changes (ranges in UTF-16 units, several in one notification, broken
+    and repaired syntax, non-ASCII text, a function added, a module-level import) are parsed
+    incrementally; after each, the hints are those of the same text opened as a new document."""
+    text = SOURCE + '\n\ndef greet(name, punctuation="!"):\n    return "héllo 😀 " + name + punctuation\n'
+    uri = open_doc(client, "inc.py", text)
+    await hints(client, uri, text)
+    steps = [
+        [("def report(rows, verbose=False", "def report(rows, verbose=False, limit=10")],
+        [("print(row)", "print(row[:limit])"), ('label="x"', 'label="é😀"')],
+        [("def greet(name", "def greet(name, times=3")],
+        [("    return value * factor", "    return value * (factor")],  # broken
+        [("    return value * (factor", "    return value * factor")],  # repaired
+        [("", "import os.path\n")],  # module-level: every site's scope changes
+        [("\n\ndef greet", "\n\ndef added(a, b=None):\n    c = [a, b]\n    return c\n\n\ndef greet")],
+    ]
+    for version, step in enumerate(steps, start=2):
+        changes = []
+        for old, new in step:
+            at = text.index(old) if old else 0
+            changes.append(
+                lsp.TextDocumentContentChangePartial(
+                    lsp.Range(utf16(text, at), utf16(text, at + len(old))), new
+                )
+            )
+            text = text[:at] + new + text[at + len(old) :]
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(lsp.VersionedTextDocumentIdentifier(version, uri), changes)
+        )
+        edited = await hints(client, uri, text)
+        fresh_uri = open_doc(client, f"inc_fresh_{version}.py", text)
+        fresh = await hints(client, fresh_uri, text)
+        for _ in range(20):  # (the project's index, scanned meanwhile, may complete between the two)
+            if as_seen(edited) == as_seen(fresh):
+                break
+            await asyncio.sleep(0.5)
+            edited, fresh = await hints(client, uri, text), await hints(client, fresh_uri, text)
+        assert as_seen(edited) == as_seen(fresh), f"after step {version - 1}"
+    assert any(h.label == ": int" for h in edited)  # times=3, limit=10

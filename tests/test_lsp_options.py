@@ -40,6 +40,11 @@ def test_nested_or_dotted(raw):
     assert opts.min_confidence == 0.5 and opts.max_hints == 7
 
 
+def test_the_checker_can_be_turned_off():
+    assert parse_options({"typeinf": {"checker": False}}) == (ServerOptions(checker=False), None)
+    assert ServerOptions().checker
+
+
 def test_min_confidence_bounds_and_null():
     assert parse_options({"minConfidence": 0})[0].min_confidence == 0.0
     assert parse_options({"minConfidence": 1})[0].min_confidence == 1.0
@@ -60,6 +65,7 @@ def test_min_confidence_bounds_and_null():
         ({"maxHints": 0}, "maxHints must be a positive integer"),
         ({"maxHints": 2.5}, "maxHints must be a positive integer"),
         ({"maxHints": True}, "maxHints must be a positive integer"),
+        ({"checker": "off"}, "checker must be true or false"),
         ({"colour": "red"}, "unknown setting colour"),
         ({"typeinf": {"inlayHints": {"fields": True}}}, "unknown setting inlayHints.fields"),
     ],

@@ -34,8 +34,10 @@ from pathlib import Path
 
 from ..checker.base import Checker, Diagnostic, Query, checker_or_none
 from ..lang import lang_family, standard_import
+from ..memo import by_identity
 from ..slices.data import Slice
 from ..types import names_in, union_members
+from .features import ProjectType
 from .finalize import Prediction
 from .names import Votes
 from .predict import Predictor
@@ -58,14 +60,14 @@ def concrete(t: str | None, language: str) -> str | None:
     return _PRIVATE_MODULE.sub("", t)
 
 
-def nameable(t: str, site: Slice, project: set[str], scope: frozenset[str] | None = None) -> bool:
+def nameable(t: str, site: Slice, project: set[str] | frozenset[str], scope: set[str] | None = None) -> bool:
     """Whether every name of the type exists at the site: in its scope (or the root of a qualified
     name is), a builtin or `typing` name, or a type of the project (importable).  `scope`: the
-    names of the site's scope, when the caller has them already."""
+    names of the site's scope, when the caller has them."""
     fam = lang_family(site.language)
     if scope is None:
-        scope = frozenset(n.name for n in site.scope)
-    for name in names_in(t, fam):
+        scope = {n.name for n in site.scope}
+    for name in names_in(t, fam):  # remembered (typeinf.types)
         root = name.split(".")[0]
         if name in scope or root in scope or name in project or standard_import(name, fam) is not None:
             continue
@@ -79,6 +81,11 @@ def _only(votes: Votes | None, ok: Callable[[str], bool]) -> Votes | None:
         return None
     kept = tuple((t, n) for t, n in votes.counts if ok(t))
     return Votes(kept, votes.total) if kept else None
+
+
+@by_identity(maxsize=8)  # the project index hands out one list per language while its types stay
+def _names_of(types: Sequence[ProjectType]) -> frozenset[str]:
+    return frozenset(p.name for p in types)
 
 
 @dataclass(frozen=True)
@@ -171,22 +178,27 @@ class Engine:
         language's builtins and `typing`, the project's types).  `checker=False`: the project's
         annotations only (the language server's first hints, before the checker answers)."""
         names = self.index.names_for(f.language)
-        project = {p.name for p in self.index.types_for(f.path, f.language)}
+        project = _names_of(self.index.types_for(f.path, f.language))
         types = self.checker_types(f) if checker else [None] * len(f.slices)
         out = []
-        scopes: dict[int, frozenset[str]] = {}  # the slices of a function share their scope
+        scopes: dict[int, set[str]] = {}  # the names of each scope list (a file's sites share one)
+        votes: dict[tuple[str, str], tuple[Votes | None, Votes | None]] = {}
         for s, t in zip(f.slices, types, strict=True):
+            got = votes.get((s.kind, s.name))
+            if got is None:
+                got = votes[(s.kind, s.name)] = (
+                    names.votes(s.kind, s.name),
+                    names.other_votes(s.kind, s.name),
+                )
+            same, other = got
+            if same is None and other is None and t is None:
+                out.append(Evidence())
+                continue
             scope = scopes.get(id(s.scope))
             if scope is None:
-                scope = scopes[id(s.scope)] = frozenset(n.name for n in s.scope)
+                scope = scopes[id(s.scope)] = {n.name for n in s.scope}
             ok = partial(nameable, site=s, project=project, scope=scope)
-            out.append(
-                Evidence(
-                    _only(names.votes(s.kind, s.name), ok),
-                    t if t is not None and ok(t) else None,
-                    _only(names.other_votes(s.kind, s.name), ok),
-                )
-            )
+            out.append(Evidence(_only(same, ok), t if t is not None and ok(t) else None, _only(other, ok)))
         return out
 
     def predict_files(self, files: Sequence[FileSites], top_k: int = 5) -> list[list[Prediction]]:

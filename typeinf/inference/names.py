@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tree_sitter import Node, QueryCursor
 
@@ -93,6 +94,16 @@ class Votes:
         return self.counts[0][1] / self.total
 
 
+@lru_cache(maxsize=65536)
+def _label(ann: str, fam: str) -> str:
+    """An annotation as the name table counts it (normalised; Python's `Final[int]` as `int`, a
+    bare `Final` as no type: ""), remembered (a project repeats its annotations)."""
+    t = normalize(ann, fam)
+    if fam == "python" and t:
+        t = without_qualifier(t) or ""
+    return t
+
+
 def _ranked(c: Counter[str] | None) -> Votes | None:
     if not c:
         return None
@@ -110,12 +121,32 @@ class NameTable:
         counts: dict[tuple[str, str], Counter[str]] = {}
         for annotated in files:
             for kind, name, ann in annotated:
-                t = normalize(ann, fam)
-                if fam == "python" and t:  # `Final[int]` counts for `int`; a bare `Final` names no type
-                    t = without_qualifier(t) or ""
+                t = _label(ann, fam)
                 if t:
                     counts.setdefault((kind, name), Counter())[t] += 1
         return cls(counts)
+
+    def replaced(self, old: Iterable[Annotated], new: Iterable[Annotated], fam: str) -> NameTable:
+        """The table with one file's annotations `old` replaced by `new` (an edited file): the
+        table `build` makes of the files as they are now, without reading the others again."""
+        delta: dict[tuple[str, str], Counter[str]] = {}
+        for sign, annotated in ((-1, old), (1, new)):
+            for kind, name, ann in annotated:
+                t = _label(ann, fam)
+                if t:
+                    delta.setdefault((kind, name), Counter())[t] += sign
+        counts = dict(self.counts)
+        for k, d in delta.items():
+            c = Counter(counts.get(k, Counter()))
+            for t, n in d.items():
+                c[t] += n
+                if c[t] <= 0:
+                    del c[t]
+            if c:
+                counts[k] = c
+            else:
+                counts.pop(k, None)
+        return NameTable(counts)
 
     def votes(self, kind: str, name: str) -> Votes | None:
         return _ranked(self.counts.get((kind, name)))

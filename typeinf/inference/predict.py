@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..lang import lang_family
+from ..memo import BoundedCache
 from ..slices.data import Slice
 from .bundle import DEFAULT_THRESHOLD, MODEL_DIR, BundleError, Calibration, ModelBundle, ModelMissing
 from .cache import RankingCache, default_directory, namespace
@@ -125,6 +126,8 @@ class Predictor:
         self.scorer = Scorer(self.bundle, threads or min(2, os.cpu_count() or 1), cache_size, disk=disk)
         # the class-member check (finalize.rule_out_by_members)
         self.member_check = settings.member_check if member_check is None else member_check
+        # predictions by (slice key, top_k, evidence): all of a Prediction but its slice (not held)
+        self._memo: BoundedCache[tuple[str, int, Evidence | None], tuple[Any, ...]] = BoundedCache(cache_size)
 
     # ------------------------------------------------------------------ the bundle
     @property
@@ -219,9 +222,56 @@ class Predictor:
     ) -> list[Prediction]:
         """`evidence`: the project's evidence for each slice (its annotations of the same name, the
         checker's type); the model's top 5 are re-ranked with it (typeinf.inference.rerank).
+
+        A prediction is a pure function of what the model reads of the slice (its cache key:
+        not where the site is), `top_k` and the evidence: the last predictions are remembered
+        by those (an edit re-predicts only the sites it changed; the others get their new slice).
         `ranked`: the model's rankings of these slices, when already computed."""
+        keys = self.scorer.keys(slices, project, projects)
+        out: list[Prediction | None] = [None] * len(slices)
+        todo = []  # the sites whose content or evidence is new: the others are remembered
+        for i, (s, k) in enumerate(zip(slices, keys, strict=True)):
+            done = self._memo.get((k, top_k, evidence[i] if evidence is not None else None))
+            if done is not None:
+                t, confidence, source, alternatives, module, rule = done
+                out[i] = Prediction(s, t, confidence, source, list(alternatives), module, rule)
+            else:
+                todo.append(i)
+        if todo:
+            fresh = self._predict(
+                [slices[i] for i in todo],
+                project,
+                top_k,
+                [projects[i] for i in todo] if projects is not None else None,
+                [evidence[i] for i in todo] if evidence is not None else None,
+                [keys[i] for i in todo],
+                [ranked[i] for i in todo] if ranked is not None else None,
+            )
+            for i, pred in zip(todo, fresh, strict=True):
+                out[i] = pred
+                kept = (
+                    pred.type,
+                    pred.confidence,
+                    pred.source,
+                    tuple(pred.alternatives),
+                    pred.module,
+                    pred.rule,
+                )
+                self._memo.put((keys[i], top_k, evidence[i] if evidence is not None else None), kept)
+        return [p for p in out if p is not None]
+
+    def _predict(
+        self,
+        slices: Sequence[Slice],
+        project: Sequence[ProjectType],
+        top_k: int,
+        projects: Sequence[Sequence[ProjectType]] | None,
+        evidence: Sequence[Evidence] | None,
+        keys: Sequence[str],
+        ranked: Sequence[Ranking] | None = None,
+    ) -> list[Prediction]:
         if ranked is None:
-            ranked = self.scorer.rank(slices, project, projects=projects)
+            ranked = self.scorer.rank(slices, project, projects=projects, keys=keys)
         tables: dict[tuple[int, str], dict[str, frozenset[str]]] = {}
 
         def members(proj: Sequence[ProjectType], fam: str) -> dict[str, frozenset[str]]:

@@ -25,6 +25,7 @@ from ..config import DEFAULT_MAX_BYTES
 from ..files import SourceFile, read_source, walk
 from ..lang import lang_family
 from ..memo import BoundedCache
+from ..slices.incremental import edited_unit
 from ..slices.source import parse
 from .features import ProjectType
 from .members import ClassDef, class_defs, resolve, top_level
@@ -78,11 +79,25 @@ def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
     return scan_file(data, language).types
 
 
-def scan_file(data: bytes, language: str) -> FileScan:
+def scan_file(data: bytes, language: str, keep: bool = True) -> FileScan:
     """The types a file defines at its top level (or exports), its classes' members and its
-    annotated sites."""
-    root = parse(data, language).root_node
+    annotated sites.  `keep=False`: its tree is not kept among the shared parses (a file read
+    from disk by the index's scan, which would push the open documents' trees out)."""
+    root = parse(data, language, keep=keep).root_node
     return FileScan(_scan_names(root, language), class_defs(root, language), annotated_names(root, language))
+
+
+def rescan(previous: bytes, scan: FileScan, data: bytes, language: str) -> FileScan:
+    """`scan_file(data, language)` for a text edited from `previous`, whose scan is `scan`: when the
+    edit is inside one function of the module or of a module-level class (Python, no syntax error)
+    and that function's annotated sites are as they were, the file's annotated sites are the
+    previous ones (their query over the whole tree is most of a scan); the rest is scanned again."""
+    root = parse(data, language).root_node
+    if language == "python" and not root.has_error:
+        units = edited_unit(previous, parse(previous, language).root_node, data, root)
+        if units is not None and annotated_names(units[0], language) == annotated_names(units[1], language):
+            return FileScan(_scan_names(root, language), class_defs(root, language), scan.annotated)
+    return scan_file(data, language)
 
 
 def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
@@ -139,8 +154,16 @@ class ProjectIndex:
             self.complete = True
 
     def add(
-        self, path: Path, language: str, max_bytes: int = DEFAULT_MAX_BYTES, data: bytes | None = None
+        self,
+        path: Path,
+        language: str,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        data: bytes | None = None,
+        previous: bytes | None = None,
     ) -> None:
+        """Scan a file (from disk, or its text `data`; `previous`: the text it was edited from, whose
+        scan may be reused in part: `rescan`)."""
+        from_disk = data is None
         if data is None:
             got = read_source(path, max_bytes)
             if not isinstance(got, bytes):
@@ -149,19 +172,39 @@ class ProjectIndex:
         key = (hashlib.sha1(data).hexdigest(), language)
         types = _SCAN_CACHE.get(key)
         if types is None:
-            types = scan_file(data, language)
+            before_scan = (
+                _SCAN_CACHE.get((hashlib.sha1(previous).hexdigest(), language))
+                if previous is not None
+                else None
+            )
+            if previous is not None and before_scan is not None:
+                types = rescan(previous, before_scan, data, language)
+            else:
+                types = scan_file(data, language, keep=not from_disk)
             _SCAN_CACHE.put(key, types)
         lang = lang_family(language)
         key_path = path.resolve()
         with self._lock:
-            if self.by_file.get(key_path) != (lang, types):
+            before = self.by_file.get(key_path)
+            if before != (lang, types):
                 self.by_file[key_path] = (lang, types)
+                old = before[1] if before is not None and before[0] == lang else None
                 # while the index is being populated, the last list is served until the scan is
                 # complete (the server then redoes its analyses): rebuilding it on every edit
-                # would cost more the further the scan went
-                if self.complete:
+                # would cost more the further the scan went; an edit that leaves the file's types
+                # and classes as they were keeps the list (an edit inside a function)
+                if self.complete and (
+                    old is None or (old.types, old.classes) != (types.types, types.classes)
+                ):
                     self._lists.pop(lang, None)
-                self._names.pop(lang, None)  # cheap to rebuild, and an edit's annotations count at once
+                if before is not None and before[0] != lang:
+                    self._names.pop(before[0], None)
+                table = self._names.get(lang)
+                if table is not None and old is not None:  # an edit's annotations count at once
+                    if old.annotated != types.annotated:
+                        self._names[lang] = table.replaced(old.annotated, types.annotated, lang)
+                else:
+                    self._names.pop(lang, None)
 
     def types_for(self, path: Path, language: str) -> list[ProjectType]:
         """The project's types for a file of this language.  One shared list per language (the

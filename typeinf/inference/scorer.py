@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from ..lang import lang_family
-from ..slices.data import Slice
+from ..memo import by_identity
+from ..slices.data import ScopeName, Slice
 from .bundle import ModelBundle
 from .cache import Ranked, RankingCache
 from .encoding import MAX_TOKENS, ModelConfig, encode_names, pad_batch
@@ -48,6 +49,8 @@ STREAM_CHUNK = 256
 MAX_IN_FLIGHT = 16
 # the most probable entries of the softmax kept in a ranking
 TOP_N = 40
+# slice keys remembered (each holds its slice's evidence: a few documents' sites, not a project's)
+KEYS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -194,12 +197,14 @@ def _key(s: Slice, context_fp: str) -> str:
     return h.hexdigest()
 
 
-def _scope_fingerprint(s: Slice) -> str:
+@by_identity(maxsize=256)  # the slices of one file share their scope list
+def _scope_fingerprint(scope: Sequence[ScopeName]) -> str:
     return hashlib.blake2b(
-        repr([(e.name, e.kind, e.module) for e in s.scope]).encode("utf-8", "surrogatepass"), digest_size=16
+        repr([(e.name, e.kind, e.module) for e in scope]).encode("utf-8", "surrogatepass"), digest_size=16
     ).hexdigest()
 
 
+@by_identity(maxsize=64)  # the project index hands out one list per language while its types stay
 def _fingerprint(project: Sequence[ProjectType]) -> str:
     h = hashlib.blake2b(digest_size=16)
     for name, module in sorted((p.name, p.module) for p in project):
@@ -246,6 +251,8 @@ class Scorer:
         self._session: Any = session
         self._stream_sessions: list[Any] = []
         self._cache: OrderedDict[str, Ranking] = OrderedDict()
+        # keys by the id of the slice's evidence (held: the id is not reused while it is here)
+        self._keys: OrderedDict[int, tuple[Any, Any, tuple[Any, ...], str]] = OrderedDict()
 
     @property
     def session(self) -> Any:
@@ -262,23 +269,60 @@ class Scorer:
             self._stream_sessions = [new_session(self.bundle.onnx_path, 1) for _ in range(self.threads)]
         return self._stream_sessions
 
+    def keys(
+        self,
+        slices: Sequence[Slice],
+        project: Sequence[ProjectType] = (),
+        projects: Sequence[Sequence[ProjectType]] | None = None,
+    ) -> list[str]:
+        """Each slice's cache key: everything the model reads of it and of its project's types
+        (not where it is in the file).  The key of a slice whose evidence object was keyed before
+        (an edit's unchanged sites keep theirs) is remembered, checked against the other fields."""
+        out = []
+        for i, s in enumerate(slices):
+            context = _fingerprint(projects[i] if projects is not None else project) + _scope_fingerprint(
+                s.scope
+            )
+            fields = (
+                s.language,
+                s.kind,
+                s.name,
+                s.qualname,
+                s.annotatable,
+                s.annotation,
+                s.is_async,
+                context,
+            )
+            got = self._keys.get(id(s.evidence))
+            if got is not None and got[0] is s.evidence and got[1] is s.neighbours and got[2] == fields:
+                self._keys.move_to_end(id(s.evidence))
+                out.append(got[3])
+                continue
+            key = _key(s, context)
+            self._keys[id(s.evidence)] = (s.evidence, s.neighbours, fields, key)
+            if len(self._keys) > KEYS_KEPT:
+                self._keys.popitem(last=False)
+            out.append(key)
+        return out
+
     def rank(
         self,
         slices: Sequence[Slice],
         project: Sequence[ProjectType] = (),
         batch_size: int = 64,
         projects: Sequence[Sequence[ProjectType]] | None = None,
+        keys: Sequence[str] | None = None,
     ) -> list[Ranking]:
         """For each slice: the model's Ranking. `projects` gives each slice its own project types
-        (one batched pass over several files).
+        (one batched pass over several files); `keys`: the slices' `keys`, when the caller has them.
 
         Many slices (a project) are fed to one single-threaded inference stream per thread, chunk
         by chunk as their features are computed, so that the Python work (features, padding,
         decoding) overlaps inference; a site's scores do not depend on its batch or stream."""
         results: list[Any] = [None] * len(slices)
         pending: list[_Todo] = []  # features computed, not yet sent to the model
-        fingerprints: dict[int, str] = {}
-        scopes: dict[int, str] = {}
+        if keys is None:
+            keys = self.keys(slices, project, projects)
         streams = self._streams() if self.threads > 1 and len(slices) >= self.stream_min_sites else []
         pool = ThreadPoolExecutor(len(streams), thread_name_prefix="typeinf-model") if streams else None
         free: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -325,13 +369,7 @@ class Scorer:
         try:
             for i, s in enumerate(slices):
                 proj = projects[i] if projects is not None else project
-                fp = fingerprints.get(id(proj))
-                if fp is None:
-                    fp = fingerprints[id(proj)] = _fingerprint(proj)
-                sfp = scopes.get(id(s.scope))
-                if sfp is None:
-                    sfp = scopes[id(s.scope)] = _scope_fingerprint(s)
-                key = _key(s, fp + sfp)
+                key = keys[i]
                 hit = self._cache.get(key)
                 if hit is not None:
                     self._cache.move_to_end(key)

@@ -5,6 +5,8 @@
     typeinf.inlayHints.variables    bool   hints for variables (default true)
     typeinf.minConfidence           number in [0, 1]; default: the model's >= 95%-precision threshold
     typeinf.maxHints                int > 0: at most this many hints per request (default 500)
+    typeinf.checker                 bool   the type checker's types as evidence (default true; the
+                                           project's `checker = false` turns it off too)
 
 Accepted nested (`{"typeinf": {"inlayHints": {...}}}`, `{"inlayHints": ...}`) or flat with dotted
 keys.  An invalid value falls back to its default and the problem is reported to the user.
@@ -28,6 +30,7 @@ class ServerOptions:
     inlay_hints: InlayHintOptions = field(default_factory=InlayHintOptions)
     min_confidence: float | None = None
     max_hints: int = 500
+    checker: bool = True
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -64,6 +67,11 @@ def parse_options(raw: Any) -> tuple[ServerOptions, str | None]:
                 opts.min_confidence = None if value is None else float(value)
             else:
                 problems.append("minConfidence must be a number between 0 and 1")
+        elif key == "checker":
+            if isinstance(value, bool):
+                opts.checker = value
+            else:
+                problems.append("checker must be true or false")
         elif key == "maxHints":
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 opts.max_hints = value

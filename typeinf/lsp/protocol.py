@@ -8,6 +8,8 @@ from typeinf.lsp.wire instead of pygls's reader), with what a broken or hostile 
   then are dropped (except `exit`), as the LSP specification asks;
 - `exit` ends the read loop with code 0 after `shutdown`, 1 without;
 - `didChange` / `didClose` of a document that is not open is ignored with a log line;
+- each `didChange` content change is kept as a byte edit (typeinf.lsp.changes), for the
+  incremental parse of the next analysis;
 - an unexpected exception in a handler is answered -32603 with its one-line message; the
   traceback goes to the log (stderr), not to the client.
 """
@@ -35,6 +37,8 @@ from pygls.exceptions import (
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
+from ..slices.source import TextEdit
+from .changes import ChangeLog, content_edit
 from .wire import MAX_MESSAGE_BYTES, Body, FrameParser
 
 log = logging.getLogger("typeinf.lsp")
@@ -75,6 +79,7 @@ class TypeinfProtocol(LanguageServerProtocol):
         super().__init__(*args, **kwargs)
         self.initialize_seen = False
         self.exit_code: int | None = None  # set by `exit`: the read loop ends
+        self.changes = ChangeLog()  # the open documents' edits in bytes, by version
 
     # ------------------------------------------------------------------ incoming
     def receive(self, body: bytes) -> None:
@@ -167,10 +172,20 @@ class TypeinfProtocol(LanguageServerProtocol):
     def lsp_text_document__did_change(
         self, params: lsp.DidChangeTextDocumentParams
     ) -> Generator[Any, Any, None]:
-        if params.text_document.uri not in self.workspace.text_documents:
-            log.info("didChange of a document that is not open, ignored: %s", params.text_document.uri)
+        uri = params.text_document.uri
+        if uri not in self.workspace.text_documents:
+            log.info("didChange of a document that is not open, ignored: %s", uri)
             return
-        yield from super().lsp_text_document__did_change(params)
+        # each change in bytes, against the text before it (for the incremental parse), then applied
+        old = self.workspace.get_text_document(uri).version
+        edits: list[TextEdit] | None = []
+        for change in params.content_changes:
+            edit = content_edit(self.workspace.get_text_document(uri), change)
+            edits = None if edit is None or edits is None else [*edits, edit]
+            self.workspace.update_text_document(params.text_document, change)
+        self.changes.record(uri, old, params.text_document.version, edits)
+        if (user_handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield user_handler, (params,), None
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(
@@ -179,6 +194,7 @@ class TypeinfProtocol(LanguageServerProtocol):
         if params.text_document.uri not in self.workspace.text_documents:
             log.info("didClose of a document that is not open, ignored: %s", params.text_document.uri)
             return
+        self.changes.forget(params.text_document.uri)
         yield from super().lsp_text_document__did_close(params)
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -45,9 +44,11 @@ from ..inference.engine import Engine, FileSites, default_checkers
 from ..inference.predict import Prediction, Predictor
 from ..inference.project import ProjectIndex, find_root
 from ..lang import DEFAULT_PYTHON_TARGET
-from ..slices import extract_with_diagnostics, language_for_path
-from ..slices.source import SourceError
+from ..slices import language_for_path
+from ..slices.incremental import Sliced, slice_document
+from ..slices.source import SourceError, TextEdit, parse
 from ..text import line_starts, offset_at, position
+from .changes import document_bytes
 from .hints import Insertion, changed_lines, insertions, map_insertions, tooltip
 from .options import ServerOptions, parse_options
 from .protocol import TypeinfProtocol, serve, stream_chunks
@@ -56,9 +57,9 @@ from .wire import MAX_MESSAGE_BYTES
 
 log = logging.getLogger("typeinf.lsp")
 DEBOUNCE_S = 0.15
+CHECKER_DEBOUNCE_S = 0.3  # a version's checker pass starts once it has stayed this long
 LANGUAGE_IDS = {"python": "python", "typescript": "typescript", "typescriptreact": "tsx"}
 CHUNK = 64  # sites predicted per job on the model thread (between jobs: superseded? others' turn)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Superseded(Exception):
@@ -78,12 +79,6 @@ def local_path(uri: str) -> Path | None:
     return Path(unquote(u.path))
 
 
-def document_bytes(text: str) -> bytes:
-    """UTF-8 of a document; a lone surrogate (valid in JSON strings, not in UTF-8) becomes U+FFFD,
-    which has the same length in UTF-8, UTF-16 and UTF-32 units, so positions do not move."""
-    return _SURROGATE.sub("\ufffd", text).encode("utf-8")
-
-
 @dataclass
 class Analysis:
     version: int | None
@@ -98,6 +93,13 @@ class Analysis:
     sites: list[Any] = field(default_factory=list, repr=False)
     types: Any = field(default=None, repr=False)
     evidence: list[Any] | None = field(default=None, repr=False)
+    _starts: list[int] | None = field(default=None, repr=False)
+
+    def line_starts(self) -> list[int]:
+        """Where each line of `data` starts (computed once: every request of this version asks)."""
+        if self._starts is None:
+            self._starts = line_starts(self.data)
+        return self._starts
 
 
 class TypeinfServer(LanguageServer):
@@ -125,6 +127,10 @@ class TypeinfServer(LanguageServer):
         self.predictor: Predictor | None = None
         self.model_error: str | None = None
         self.analyses: dict[str, Analysis] = {}
+        # the text of each document last parsed (by version): an edit's parse starts from its tree
+        self.parsed: dict[str, tuple[int | None, bytes]] = {}
+        # each document's last slicing (any earlier one is a valid start too: it is compared)
+        self.sliced: dict[str, Sliced] = {}
         self.tasks: Scheduler[Analysis | None] = Scheduler()  # the analysis task of each document
         self.projects: dict[Path, ProjectIndex] = {}
         self.model_ready: asyncio.Event | None = None
@@ -260,22 +266,34 @@ class TypeinfServer(LanguageServer):
             self.model_idle.set()
 
     def _prepare(
-        self, uri: str, version: int | None, text: str, language: str
+        self,
+        uri: str,
+        version: int | None,
+        text: str,
+        language: str,
+        previous: tuple[bytes, list[TextEdit] | None] | None = None,
     ) -> tuple[Analysis, list[Any], Any, Any]:
         """(model thread) Slices of the document, the project's types for it and how the project
-        annotates its names."""
+        annotates its names.  `previous`: the text last parsed and the edits since, for an
+        incremental parse (the slicer then finds the tree among the shared parses)."""
         data = document_bytes(text)
         result = Analysis(version, data, language, self.predictor is not None)
         if self.predictor is None:
             return result, [], [], None
+        if previous is not None and not data.startswith(b"\xef\xbb\xbf"):  # (a BOM is not sliced)
+            parse(data, language, previous=previous[0], edits=previous[1])
         path = local_path(uri)
-        slices, _ = extract_with_diagnostics(data, language, str(path or urlparse(uri).path or uri))
-        todo = [s for s in slices if s.annotation is None]
+        # an edit inside one function re-slices that function (typeinf.slices.incremental)
+        sliced = slice_document(
+            data, language, str(path or urlparse(uri).path or uri), previous=self.sliced.get(uri)
+        )
+        self.sliced[uri] = sliced
+        todo = [s for s in sliced.slices if s.annotation is None]
         if path is None:  # not a file of a project: no project types
             return result, todo, [], None
         project = self._project_for(path)
         result.indexed = project.complete
-        project.add(path, language, data=data)
+        project.add(path, language, data=data, previous=previous[0] if previous is not None else None)
         # the project's own annotations as evidence now; the checker's types in a second pass
         evidence = self.engine_for(path).evidence(FileSites(path, language, todo), checker=False)
         return result, todo, project.types_for(path, language), evidence
@@ -298,12 +316,20 @@ class TypeinfServer(LanguageServer):
                 engine = self.engines[root] = Engine(self.predictor, self._project_for(path), checkers)
             return engine
 
+    def current(self, uri: str, version: int | None) -> bool:
+        """Whether `version` is still the document's (an analysis of an older one is superseded)."""
+        doc = self.workspace.text_documents.get(uri)
+        return doc is not None and doc.version == version and not self.stopping
+
     def _checked_evidence(self, uri: str, result: Analysis) -> list[Any] | None:
         """(checker thread) The analysed sites' evidence with the checker's types, asked about the
-        analysed text; None without a checker."""
+        analysed text; None without a checker, or when the document moved on while this waited
+        for the checker's thread (the checker is not asked about a superseded text)."""
         path = local_path(uri)
-        if path is None or self.predictor is None or self.stopping:
+        if path is None or self.predictor is None or self.stopping or not self.options.checker:
             return None
+        if not self.current(uri, result.version):
+            raise Superseded
         engine = self.engine_for(path)
         if engine.checkers is None:
             return None
@@ -315,11 +341,17 @@ class TypeinfServer(LanguageServer):
         only the re-ranking runs); None when there is nothing to add or the document moved on."""
         if self.predictor is None or result.evidence is None or not result.sites:
             return None
+        # while the user types, each version is soon replaced: the checker is asked about the
+        # versions that stay a moment (its answer for the others would be dropped anyway)
+        await asyncio.sleep(CHECKER_DEBOUNCE_S)
+        if not self.current(uri, result.version):
+            raise Superseded
         loop = asyncio.get_running_loop()
         evidence = await loop.run_in_executor(self.checker_executor, self._checked_evidence, uri, result)
-        doc = self.workspace.text_documents.get(uri)
-        if evidence is None or doc is None or doc.version != result.version:
+        if evidence is None:
             return None
+        if not self.current(uri, result.version):
+            raise Superseded
         # only the sites the checker has a type for are predicted again (the others' evidence is
         # what it was): a few, where an edit's first hints had them all
         todo = [i for i, e in enumerate(evidence) if e.checker is not None]
@@ -327,6 +359,8 @@ class TypeinfServer(LanguageServer):
             return None
         checked = replace(result, preds=list(result.preds), hints=[], checked=True, evidence=evidence)
         for k in range(0, len(todo), CHUNK):
+            if not self.current(uri, result.version):  # a newer version's analysis goes first
+                raise Superseded
             idx = todo[k : k + CHUNK]
             got = await self.run_model(
                 partial(self.predictor.predict, evidence=[evidence[i] for i in idx]),
@@ -335,6 +369,8 @@ class TypeinfServer(LanguageServer):
             )
             for i, p in zip(idx, got, strict=True):
                 checked.preds[i] = p
+        if not self.current(uri, result.version):
+            raise Superseded
         checked.preds = await self.run_model(self._with_modules, uri, checked.language, checked.preds)
         checked.hints = await self.run_model(insertions, checked.data, checked.language, checked.preds)
         return checked
@@ -344,11 +380,17 @@ class TypeinfServer(LanguageServer):
         the document changed or closed in between (another document's jobs run between ours)."""
 
         def check() -> None:
-            doc = self.workspace.text_documents.get(uri)
-            if doc is None or doc.version != version or self.stopping:
+            if not self.current(uri, version):
                 raise Superseded
 
-        result, todo, types, evidence = await self.run_model(self._prepare, uri, version, text, language)
+        last = self.parsed.get(uri)
+        previous = (last[1], self.rpc.changes.between(uri, last[0], version)) if last is not None else None
+        result, todo, types, evidence = await self.run_model(
+            self._prepare, uri, version, text, language, previous
+        )
+        if self.workspace.text_documents.get(uri) is not None:
+            self.parsed[uri] = (version, result.data)
+            self.rpc.changes.forget(uri, before=version)
         if self.predictor is None:
             return result
         result.sites, result.types, result.evidence = todo, types, evidence
@@ -502,11 +544,11 @@ SERVER = TypeinfServer()
 
 class _Positions:
     """Byte offsets in an analysed document <-> positions in the client's units (pygls codec),
-    with the line starts and the document's lines computed once per request."""
+    with the document's lines computed once per request (its line starts once per version)."""
 
-    def __init__(self, doc: TextDocument, data: bytes) -> None:
-        self.doc, self.data, self.lines = doc, data, doc.lines
-        self.starts = line_starts(data)
+    def __init__(self, doc: TextDocument, result: Analysis) -> None:
+        self.doc, self.data, self.lines = doc, result.data, doc.lines
+        self.starts = result.line_starts()
 
     def client(self, offset: int) -> lsp.Position:
         line, col = position(self.data, self.starts, offset)
@@ -575,6 +617,9 @@ def did_change_configuration(ls: TypeinfServer, params: lsp.DidChangeConfigurati
 
 @SERVER.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 async def did_open(ls: TypeinfServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    ls.parsed.pop(params.text_document.uri, None)  # (opened again: its edits start anew)
+    ls.sliced.pop(params.text_document.uri, None)
+    ls.rpc.changes.forget(params.text_document.uri)
     asyncio.ensure_future(_analyze_then_refresh(ls, params.text_document.uri, 0.0))
 
 
@@ -586,6 +631,8 @@ async def did_change(ls: TypeinfServer, params: lsp.DidChangeTextDocumentParams)
 @SERVER.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.analyses.pop(params.text_document.uri, None)
+    ls.parsed.pop(params.text_document.uri, None)
+    ls.sliced.pop(params.text_document.uri, None)
     path = local_path(params.text_document.uri)
     engine = ls.engines.get(find_root(path)) if path is not None else None
     if engine is not None and path is not None:  # the disk's text counts again for the checker
@@ -609,7 +656,7 @@ async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp
     if current is None:
         return None
     result, doc = current
-    at = _Positions(doc, result.data)
+    at = _Positions(doc, result)
     start = at.offset(params.range.start)
     end = at.offset(params.range.end)
     hints = []
@@ -694,7 +741,7 @@ async def hover(ls: TypeinfServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if current is None:
         return None
     result, doc = current
-    at = _Positions(doc, result.data)
+    at = _Positions(doc, result)
     p = _site_at(result, at.offset(params.position))
     if p is None or not p.type:
         return None
@@ -726,7 +773,7 @@ def _edit_for(
     if not applied:
         return None
     old_text = result.data.decode("utf-8")
-    at = _Positions(doc, result.data)
+    at = _Positions(doc, result)
     edits = []
     for a, b, text in changed_lines(old_text, new.decode("utf-8")):
         rng = lsp.Range(
@@ -748,7 +795,7 @@ async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[l
     if current is None:
         return None
     result, doc = current
-    offset = _Positions(doc, result.data).offset(params.range.start)
+    offset = _Positions(doc, result).offset(params.range.start)
     actions = []
     p = _site_at(result, offset)
     if p is not None and p.type and p.slice.annotatable:

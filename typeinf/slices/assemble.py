@@ -67,10 +67,11 @@ def assemble(
 ) -> list[Slice]:
     """The slices of `sites`, ordered by position (a param before the return at the same name)."""
     assembler = _Assembler(frontend, source, path, language, file_scope)
-    return [assembler.slice(s) for s in sorted(sites, key=_order)]
+    return [assembler.slice(s) for s in sorted(sites, key=site_order)]
 
 
-def _order(site: Site) -> tuple[int, int]:
+def site_order(site: Site) -> tuple[int, int]:
+    """The order of the slices: by position, a param before the return at the same name."""
     return site.start, KIND_ORDER[site.kind]
 
 

@@ -124,10 +124,10 @@ def operand_kind(src: Source, node: Node) -> str:
 
 
 class _PythonSlicer:
-    def __init__(self, data: bytes, path: str) -> None:
+    def __init__(self, data: bytes, path: str, keep: bool = True) -> None:
         self.src = Source(data)
         self.path = path
-        self.tree = parse(data, "python")
+        self.tree = parse(data, "python", keep=keep)
         self.scopes: list[Scope] = []
         self.functions: list[tuple[Function, Scope]] = []  # (function_definition, its scope)
         self.file_scope: list[ScopeName] = list(_BUILTIN_SCOPE)
@@ -1031,11 +1031,13 @@ class _Uses:
 def extract_python(data: bytes, path: str) -> tuple[list[Slice], list[Diagnostic]]:
     """Slices and syntax diagnostics for one Python source (UTF-8 bytes), broken blocks
     recovered (`recover.py`)."""
-    return extract_recovering(data, "python", lambda buf: _analyse(buf, path))
+    return extract_recovering(data, "python", lambda buf: analyse_python(buf, path))
 
 
-def _analyse(data: bytes, path: str) -> _PythonSlicer:
-    s = _PythonSlicer(data, path)
+def analyse_python(data: bytes, path: str, keep: bool = True) -> _PythonSlicer:
+    """One buffer walked and its references resolved (`keep`: its tree kept among the shared
+    parses); `sites()` and `assemble` make its slices."""
+    s = _PythonSlicer(data, path, keep)
     s.build()
     s.resolve()
     return s

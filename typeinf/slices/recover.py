@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from ..text import line_of, line_starts
-from .source import Diagnostic, Source, error_nodes, parse
+from .source import Diagnostic, Source, TextEdit, error_nodes, parse
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -78,14 +78,16 @@ def broken_regions(data: bytes, language: str, root: Node) -> list[tuple[int, in
     block around the first error left once that one is blanked, and so on."""
     regions: list[tuple[int, int]] = []
     offset = first_error_offset(root) if language in RECOVERED else None
-    buf = bytearray(data)
+    buf = data
     while offset is not None and len(regions) < MAX_REGIONS:
-        start, end = broken_region(bytes(buf), offset)
+        start, end = broken_region(buf, offset)
         if _within(start, regions):
             break
         regions.append((start, end))
-        buf = blank(buf, start, end)
-        offset = first_error_offset(parse(bytes(buf), language).root_node)
+        before, buf = buf, bytes(blank(buf, start, end))
+        # parsed again from the tree before the blanking (positions hold: only those bytes changed)
+        tree = parse(buf, language, previous=before, edits=[TextEdit(start, end, buf[start:end])])
+        offset = first_error_offset(tree.root_node)
     return regions
 
 

@@ -6,6 +6,7 @@ import bisect
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -47,27 +48,142 @@ def parser(language: str) -> Parser:
     raise ValueError(f"unknown language {language!r} (python, typescript or tsx)")
 
 
-_TREES: OrderedDict[tuple[str, bytes], Tree] = OrderedDict()
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    """Bytes [start, end) of a text replaced by `new`: an editor's change, in bytes."""
+
+    start: int
+    end: int
+    new: bytes
+
+
+def apply_edits(data: bytes, edits: Sequence[TextEdit]) -> bytes:
+    """The text after the edits, each in the coordinates of the text the ones before it left."""
+    for e in edits:
+        data = data[: e.start] + e.new + data[e.end :]
+    return data
+
+
+def diff_edit(old: bytes, new: bytes) -> TextEdit:
+    """One edit that turns `old` into `new`: the bytes between their common prefix and suffix
+    (for a client that sends whole texts instead of its changes)."""
+    n = min(len(old), len(new))
+    lo, hi = 0, n  # the common prefix is at least lo and at most hi bytes long
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if old[lo:mid] == new[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    lo2, hi2 = 0, n - lo  # the common suffix, not overlapping the prefix
+    while lo2 < hi2:
+        mid = (lo2 + hi2 + 1) // 2
+        if old[len(old) - mid : len(old) - lo2] == new[len(new) - mid : len(new) - lo2]:
+            lo2 = mid
+        else:
+            hi2 = mid - 1
+    return TextEdit(lo, len(old) - lo2, new[lo : len(new) - lo2])
+
+
+def _point(data: bytes, offset: int) -> tuple[int, int]:
+    """tree-sitter's point of a byte offset: (row, byte column)."""
+    return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
+def edited(tree: Tree, data: bytes, edits: Sequence[TextEdit]) -> Tree:
+    """A copy of `tree` (the tree of `data`) told of the edits (`Tree.edit`), to be parsed again
+    with the new text: tree-sitter then reuses the subtrees the edits did not touch."""
+    tree = tree.copy()
+    if len(edits) > 4 and all(_in_place(data, e) for e in edits):  # the bridging's rewrites
+        starts = line_starts(data)  # the lines do not move: one table for all of them
+        for e in edits:
+            start, end = _line_point(starts, e.start), _line_point(starts, e.end)
+            tree.edit(e.start, e.end, e.end, start, end, end)
+        return tree
+    for e in edits:
+        start, old_end = _point(data, e.start), _point(data, e.end)
+        data = data[: e.start] + e.new + data[e.end :]
+        new_end = e.start + len(e.new)
+        tree.edit(e.start, e.end, new_end, start, old_end, _point(data, new_end))
+    return tree
+
+
+def _in_place(data: bytes, e: TextEdit) -> bool:
+    """Whether the edit keeps the length and the line breaks of what it replaces."""
+    return len(e.new) == e.end - e.start and all(
+        (a == 10) == (b == 10) for a, b in zip(data[e.start : e.end], e.new, strict=True)
+    )
+
+
+def _line_point(starts: list[int], offset: int) -> tuple[int, int]:
+    row = line_of(starts, offset)
+    return row, offset - starts[row]
+
+
+def reparse(p: Parser, data: bytes, old: Tree | None) -> Tree:
+    """`data` parsed with the edited tree of its previous text, kept only when it has no syntax
+    error; otherwise (or without `old`) parsed from scratch.  Where there are errors, tree-sitter's
+    incremental parse can recover from them otherwise than a parse from scratch (measured on a
+    file the grammar misreads: 2 trees of 150 differed), and the slices must not depend on the
+    history of the text; without errors the trees were the same in every case measured
+    (tests/test_incremental.py)."""
+    if old is not None:
+        tree = p.parse(data, old)
+        if not tree.root_node.has_error:
+            return tree
+    return p.parse(data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    raw: Tree  # the grammar's tree of the text (what an edit's parse starts from)
+    tree: Tree  # the tree the slicers read: `raw`, or the tree with the grammar's gaps bridged
+
+
+_TREES: OrderedDict[tuple[str, bytes], _Parsed] = OrderedDict()
 _TREES_LOCK = threading.Lock()
+KEPT_TREES = 6
 
 
-def parse(data: bytes, language: str) -> Tree:
+def parse(
+    data: bytes,
+    language: str,
+    previous: bytes | None = None,
+    edits: Sequence[TextEdit] | None = None,
+    keep: bool = True,
+) -> Tree:
     """The syntax tree of `data`, shared: the slicer, the project index and the edit planners
-    all read the same document version, so it is parsed once (trees are never edited here)."""
+    all read the same document version, so it is parsed once (the last few texts are kept).
+
+    An editor's new version is parsed incrementally: `previous` is the text it was edited from
+    (its tree still kept) and `edits` what changed (the editor's changes in bytes; None: found by
+    comparing the texts).  tree-sitter's `Tree.edit` and a parse with the old tree give the tree
+    a parse from scratch gives, reusing what the edits did not touch; edits that do not turn
+    `previous` into `data` are not trusted (a parse from scratch).  `keep=False`: a text read
+    once (the project index's scan of the files on disk) is not kept."""
     key = (language, data)
     with _TREES_LOCK:
-        tree = _TREES.get(key)
-        if tree is not None:
+        got = _TREES.get(key)
+        if got is not None:
             _TREES.move_to_end(key)
-            return tree
-        tree = parser(language).parse(data)
-        bridged = bridge_grammar_gaps(data, language, tree)
-        if bridged is not None:
-            tree = bridged
-        _TREES[key] = tree
-        if len(_TREES) > 4:
-            _TREES.popitem(last=False)
-        return tree
+            return got.tree
+        base = _TREES.get((language, previous)) if previous is not None else None
+        old = None
+        # (a text whose tree has errors is parsed from scratch: an incremental parse of it would
+        # hardly ever be kept, see `reparse`; the same for the bridging of a text it did not fix)
+        if base is not None and previous is not None and not base.raw.root_node.has_error:
+            if edits is None:
+                edits = [diff_edit(previous, data)]
+            if apply_edits(previous, edits) == data:
+                old = edited(base.raw, previous, edits)
+        raw = reparse(parser(language), data, old)
+        bridged = bridge_grammar_gaps(data, language, raw, base is None or not base.tree.root_node.has_error)
+        got = _Parsed(raw, raw if bridged is None else bridged)
+        if keep:
+            _TREES[key] = got
+            if len(_TREES) > KEPT_TREES:
+                _TREES.popitem(last=False)
+        return got.tree
 
 
 class Parents:
@@ -282,9 +398,11 @@ def error_nodes(root: Node, limit: int = 1000) -> list[Node]:
     return out
 
 
-def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
+def bridge_grammar_gaps(data: bytes, language: str, tree: Tree, incremental: bool = True) -> Tree | None:
     """A tree of `data` with the constructs the grammar lacks rewritten (positions kept), or
-    None when there is nothing to rewrite or rewriting does not remove errors."""
+    None when there is nothing to rewrite or rewriting does not remove errors.  Each rewritten
+    text is parsed from the tree before the rewrite (`incremental`; kept only without errors,
+    see `reparse`), or from scratch."""
     p = parser(language)
     errors = error_nodes(tree.root_node)
     bridged = None
@@ -297,7 +415,9 @@ def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
                 rewrites = _typescript_gaps(data, language, tree, errors)
             if rewrites:
                 buf = _blanked(data, rewrites)
-                new = p.parse(buf)
+                new = reparse(
+                    p, buf, edited(tree, data, _rewritten(data, buf, rewrites)) if incremental else None
+                )
                 new_errors = error_nodes(new.root_node)
                 if len(new_errors) < len(errors):
                     data, tree, errors, bridged = buf, new, new_errors, new
@@ -313,7 +433,7 @@ def bridge_grammar_gaps(data: bytes, language: str, tree: Tree) -> Tree | None:
         if not rewrites:
             break
         buf = _blanked(data, rewrites)
-        new = p.parse(buf)
+        new = reparse(p, buf, edited(tree, data, _rewritten(data, buf, rewrites)) if incremental else None)
         new_errors = error_nodes(new.root_node)
         if len(new_errors) > len(errors):
             break
@@ -336,6 +456,19 @@ def _blanked(data: bytes, rewrites: list[Rewrite]) -> bytes:
             if out[i] not in (10, 13):
                 out[i] = fill[0]
     return bytes(out)
+
+
+def _rewritten(old: bytes, new: bytes, rewrites: list[Rewrite]) -> list[TextEdit]:
+    """The rewrites as edits (same lengths: the positions hold), merged where they overlap: the
+    bridged text is parsed again from the tree of the text before (only the rewritten bytes
+    changed)."""
+    spans: list[list[int]] = []
+    for start, end, _fill in sorted(rewrites):
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [TextEdit(a, b, new[a:b]) for a, b in spans if old[a:b] != new[a:b]]
 
 
 def _format_specs(data: bytes, root: Node) -> list[Rewrite]:

@@ -1,0 +1,411 @@
+"""Incremental analysis in the editor must give what an analysis from scratch gives.
+
+An edited document is parsed with tree-sitter's `Tree.edit` and the old tree (typeinf.slices.source
+`parse(data, previous=..., edits=...)`); the editor's changes are turned into byte edits by
+typeinf.lsp.changes; an edited file's annotations update the project's name table in place
+(`NameTable.replaced`); predictions are remembered by what the model reads.  Each is checked here
+against the same thing done from scratch, on random edit sequences over real files (typeinf's own
+source, the standard library, the modern-syntax fixtures, npm packages' TypeScript): typing in
+names, new parameters and statements, lines added and removed (functions and classes appear and
+vanish), module-level imports and classes, broken syntax and its repair, non-ASCII text.  The
+server's side is in tests/test_lsp.py (a real client's incremental changes).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import sysconfig
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, need_tool
+from lsprotocol import types as lsp
+from pygls.workspace import TextDocument
+
+from typeinf.inference.names import NameTable, annotated_names
+from typeinf.inference.project import rescan, scan_file
+from typeinf.lsp.changes import ChangeLog, content_edit, document_bytes
+from typeinf.slices import extract_with_diagnostics, incremental
+from typeinf.slices import source as src
+from typeinf.slices.incremental import slice_document
+from typeinf.slices.source import TextEdit, apply_edits, bridge_grammar_gaps, diff_edit, parse, parser
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+PYTHON_FILES = [
+    ROOT / "typeinf" / "slices" / "python.py",
+    ROOT / "tests" / "fixtures" / "modern" / "py312_pep695_701.py",
+    STDLIB / "textwrap.py",
+    STDLIB / "fractions.py",
+]
+TYPESCRIPT_FILES = [
+    ROOT / "tests" / "fixtures" / "modern" / "modern.ts",
+    ROOT / "tests" / "fixtures" / "modern" / "ts59.ts",
+    ROOT / "tests" / "fixtures" / "modern" / "modern.tsx",
+]
+NPM_FILES = ["rxjs/src/internal/ajax/ajax.ts", "rxjs/src/internal/Observable.ts", "zod/src/v4/core/api.ts"]
+
+PY_SNIPPETS = [
+    "x",
+    "_é",
+    "(",
+    ")",
+    ":",
+    '"""',
+    "'",
+    "\n",
+    "#",
+    " 😀 ",
+    "import os.path as osp\n",
+    "class Added:\n    def m(self, v=1):\n        self.v = v\n        return v\n\n",
+    "def added(a, b=None):\n    c = [a, b]\n    return c\n\n",
+    "global counter\n",
+]
+TS_SNIPPETS = [
+    "x",
+    "é",
+    "(",
+    ")",
+    "{",
+    "}",
+    "<T>",
+    "=>",
+    "`",
+    "/*",
+    " 😀 ",
+    "\n",
+    'import { added } from "./added";\n',
+    "export class Added {\n  v = 1;\n  m(a: number, b?) {\n    return this.v + a;\n  }\n}\n",
+    "function added(a, b = 2) {\n  const c = [a, b];\n  return c;\n}\n",
+    "const z: string = 'ü';\n",
+]
+
+
+def fresh_tree(data: bytes, language: str):
+    """The tree a parse from scratch gives (no kept trees, no old tree)."""
+    raw = parser(language).parse(data)
+    return bridge_grammar_gaps(data, language, raw) or raw
+
+
+def shape(tree) -> list[tuple[str, int, int, bool]]:
+    out, stack = [], [tree.root_node]
+    while stack:
+        n = stack.pop()
+        out.append((n.type, n.start_byte, n.end_byte, n.is_missing))
+        stack.extend(reversed(n.children))
+    return out
+
+
+def from_scratch(data: bytes, language: str, path: str) -> tuple[list[dict], list]:
+    with src._TREES_LOCK:
+        src._TREES.clear()
+    slices, diagnostics = extract_with_diagnostics(data, language, path)
+    return [s.to_dict() for s in slices], diagnostics
+
+
+def random_edit(rng: random.Random, data: bytes, language: str) -> TextEdit:
+    """One edit of the kinds an editor makes (a position never splits a UTF-8 character)."""
+    text = data.decode("utf-8")
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line.encode()))
+    kind = rng.choice([0, 0, 1, 2, 2, 3, 3, 4, 5, 6, 7])  # mostly edits that keep the syntax whole
+    if kind == 0:  # type into a name
+        names = [m for m in re.finditer(rb"[A-Za-z_]\w*", data)]
+        m = rng.choice(names)
+        at = rng.randrange(m.start(), m.end() + 1)
+        return TextEdit(at, at, rng.choice([b"q", b"_", "é".encode()]))
+    if kind == 1:  # delete from a name
+        names = [m for m in re.finditer(rb"[A-Za-z_]\w{2,}", data)]
+        m = rng.choice(names)
+        at = rng.randrange(m.start() + 1, m.end())
+        return TextEdit(at, at + 1, b"")
+    if kind == 2:  # a new parameter
+        opens = [m.end() for m in re.finditer(rb"(?:def|function) \w+\(", data)]
+        at = rng.choice(opens) if opens else 0
+        return TextEdit(at, at, b"p_new=0, " if language == "python" else b"p_new?: number, ")
+    if kind == 3:  # a new statement before a line, with its indentation
+        k = rng.randrange(len(lines))
+        indent = re.match(r"[ \t]*", lines[k]).group(0)  # type: ignore[union-attr]
+        stmt = "v_new = len([1])\n" if language == "python" else "const v_new = [1].length;\n"
+        return TextEdit(starts[k], starts[k], (indent + stmt).encode())
+    if kind == 4:  # delete or duplicate lines (whole functions and classes come and go)
+        k = rng.randrange(len(lines))
+        n = rng.choice([1, 1, 3, 12])
+        end = starts[min(len(lines), k + n)]
+        return TextEdit(starts[k], end, b"" if rng.random() < 0.5 else data[starts[k] : end] * 2)
+    if kind == 5:  # something new at the top (module-level names change for every site)
+        snippets = PY_SNIPPETS if language == "python" else TS_SNIPPETS
+        return TextEdit(0, 0, rng.choice(snippets[10:]).encode())
+    snippets = PY_SNIPPETS if language == "python" else TS_SNIPPETS
+    k = rng.randrange(len(lines))  # a snippet anywhere (replacing two characters, for kind 7)
+    col = rng.randrange(len(lines[k]) + 1)
+    at = starts[k] + len(lines[k][:col].encode())
+    end = at + (len(lines[k][col : col + 2].encode()) if kind == 7 else 0)
+    return TextEdit(at, end, rng.choice(snippets).encode())
+
+
+def edit_session(path: Path, language: str, steps: int, seed: int, monkeypatch) -> int:
+    """Random edits of the file; after each, the incremental parse and slicing against slicing from
+    scratch.  Returns how many edits were sliced again function by function."""
+    reused = []
+    real = src.reparse
+
+    def counting(p, data, old):  # type: ignore[no-untyped-def]
+        tree = real(p, data, old)
+        reused.append(old is not None and not tree.root_node.has_error)
+        return tree
+
+    monkeypatch.setattr(src, "reparse", counting)
+    local = []
+    real_edit = incremental._python_edit
+
+    def counting_edit(prev, data):  # type: ignore[no-untyped-def]
+        got = real_edit(prev, data)
+        local.append(got is not None)
+        return got
+
+    monkeypatch.setattr(incremental, "_python_edit", counting_edit)
+    rng = random.Random(seed)
+    data = path.read_bytes()
+    parse(data, language)
+    sliced = slice_document(data, language, str(path))
+    clean = data  # the last version without a syntax error: broken code is repaired (undone) later
+    for step in range(steps):
+        edits = [random_edit(rng, data, language)]
+        if rng.random() < 0.3:  # several changes in one notification
+            edits.append(random_edit(rng, apply_edits(data, edits), language))
+        new = apply_edits(data, edits)
+        if rng.random() < 0.25:
+            new, edits = clean, [diff_edit(data, clean)]
+        tree = parse(new, language, previous=data, edits=edits if step % 3 else None)
+        expected = fresh_tree(new, language)
+        assert shape(tree) == shape(expected), f"{path.name} step {step}: {edits}"
+        if not expected.root_node.has_error:
+            clean = new
+        got, _ = extract_with_diagnostics(new, language, str(path))
+        sliced = slice_document(new, language, str(path), previous=sliced)
+        expected, diagnostics = from_scratch(new, language, str(path))
+        assert [s.to_dict() for s in got] == expected, f"{path.name} step {step}: {edits}"
+        assert [s.to_dict() for s in sliced.slices] == expected, f"{path.name} step {step}: {edits}"
+        assert sliced.diagnostics == diagnostics
+        assert rescan(data, scan_file(data, language), new, language) == scan_file(new, language)
+        parse(new, language)  # (kept again, as the server's next edit finds it)
+        data = new
+    assert sum(reused) >= 2, f"{path.name}: the old tree was reused {sum(reused)} times"
+    return sum(local)
+
+
+@pytest.mark.parametrize("path", PYTHON_FILES, ids=lambda p: p.name)
+def test_python_edit_sessions_slice_as_from_scratch(path, monkeypatch):
+    local = edit_session(path, "python", 24, zlib.crc32(path.name.encode()), monkeypatch)
+    print(path.name, "sliced function by function:", local)
+
+
+@pytest.mark.parametrize("path", TYPESCRIPT_FILES, ids=lambda p: p.name)
+def test_typescript_edit_sessions_slice_as_from_scratch(path, monkeypatch):
+    language = "tsx" if path.suffix == ".tsx" else "typescript"
+    edit_session(path, language, 24, zlib.crc32(path.name.encode()), monkeypatch)
+
+
+@pytest.mark.parametrize("name", NPM_FILES)
+def test_npm_packages_edit_sessions_slice_as_from_scratch(name, monkeypatch):
+    root = Path(os.environ.get("TYPEINF_TEST_NPM", str(Path.home() / ".cache/typeinf/test-npm")))
+    path = root / "node_modules" / name
+    need_tool(path.is_file(), f"the npm test packages (npm; expected {path})")
+    edit_session(path, "typescript", 16, 7, monkeypatch)
+
+
+def test_edits_that_do_not_lead_to_the_text_are_not_trusted():
+    data = b"def f(a):\n    return a\n"
+    new = b"def f(a, b):\n    return a\n"
+    parse(data, "python")
+    wrong = [TextEdit(0, 0, b"#")]  # does not turn `data` into `new`
+    assert shape(parse(new, "python", previous=data, edits=wrong)) == shape(fresh_tree(new, "python"))
+
+
+def test_diff_edit_is_the_change_between_common_ends():
+    assert diff_edit(b"abcdef", b"abXYef") == TextEdit(2, 4, b"XY")
+    assert diff_edit(b"aaa", b"aaaa") == TextEdit(3, 3, b"a")
+    assert diff_edit(b"", b"x") == TextEdit(0, 0, b"x")
+    for old, new in [(b"abab", b"ab"), (b"xyz", b"xyz"), (b"\xc3\xa9t\xc3\xa9", b"\xc3\xa9")]:
+        e = diff_edit(old, new)
+        assert apply_edits(old, [e]) == new
+
+
+# ---------------------------------------------------------------------- the editor's changes
+def test_content_changes_become_byte_edits_in_utf16_and_non_ascii():
+    """Positions in UTF-16 units (the default), after characters of 2, 3 and 4 UTF-8 bytes."""
+    text = "a = 'é€😀'\nb = 2\n"
+    doc = TextDocument("file:///m.py", text, version=1)
+    # after the emoji (2 UTF-16 units), before the closing quote
+    change = lsp.TextDocumentContentChangePartial(lsp.Range(lsp.Position(0, 9), lsp.Position(0, 9)), "ü")
+    edit = content_edit(doc, change)
+    doc.apply_change(change)
+    assert edit is not None and apply_edits(document_bytes(text), [edit]) == document_bytes(doc.source)
+    assert doc.source == "a = 'é€😀ü'\nb = 2\n"
+    # a range over two lines, replaced
+    change = lsp.TextDocumentContentChangePartial(lsp.Range(lsp.Position(0, 4), lsp.Position(1, 3)), "[")
+    before = document_bytes(doc.source)
+    edit = content_edit(doc, change)
+    doc.apply_change(change)
+    assert edit is not None and apply_edits(before, [edit]) == document_bytes(doc.source) == b"a = [ 2\n"
+    # at the very end, and a whole text (no range: the texts are compared instead)
+    change = lsp.TextDocumentContentChangePartial(lsp.Range(lsp.Position(1, 0), lsp.Position(1, 0)), "c")
+    before = document_bytes(doc.source)
+    edit = content_edit(doc, change)
+    doc.apply_change(change)
+    assert edit is not None and apply_edits(before, [edit]) == document_bytes(doc.source)
+    assert content_edit(doc, lsp.TextDocumentContentChangeWholeDocument("x")) is None
+
+
+def test_change_log_chains_versions():
+    log = ChangeLog()
+    e1, e2, e3 = TextEdit(0, 0, b"a"), TextEdit(1, 1, b"b"), TextEdit(0, 1, b"")
+    log.record("u", 1, 2, [e1])
+    log.record("u", 2, 3, [e2, e3])
+    log.record("v", 1, 2, None)  # a whole text
+    assert log.between("u", 1, 3) == [e1, e2, e3]
+    assert log.between("u", 2, 3) == [e2, e3]
+    assert log.between("u", 1, 1) == []
+    assert log.between("u", 0, 3) is None  # not from a version it has
+    assert log.between("v", 1, 2) is None
+    log.forget("u", before=2)
+    assert log.between("u", 1, 3) is None and log.between("u", 2, 3) == [e2, e3]
+    log.forget("u")
+    assert log.between("u", 2, 3) is None
+
+
+# ---------------------------------------------------------------------- the project's names
+def test_name_table_of_an_edited_file_is_the_table_built_again():
+    files = {
+        "a.py": b"def f(x: int, y: str = '') -> list[int]:\n    z: float = 1.0\n    return [x]\n",
+        "b.py": b"def g(x: int) -> None:\n    name: str = ''\n",
+    }
+    rng = random.Random(3)
+    scans = {k: annotated_names(parse(v, "python").root_node, "python") for k, v in files.items()}
+    table = NameTable.build(scans.values(), "python")
+    variants = [
+        b"def f(x: str, w: bytes) -> int:\n    return 1\n",
+        b"def f(x: int) -> list[int]:\n    return [x]\n",
+        b"",
+        b"class C:\n    name: str\n    def m(self, x: int) -> None: ...\n",
+    ]
+    for _ in range(12):
+        name = rng.choice(sorted(files))
+        new = annotated_names(parse(rng.choice(variants), "python").root_node, "python")
+        table = table.replaced(scans[name], new, "python")
+        scans[name] = new
+        again = NameTable.build(scans.values(), "python")
+        assert {k: Counter(v) for k, v in table.counts.items()} == {
+            k: Counter(v) for k, v in again.counts.items()
+        }
+        for key in again.counts:
+            assert table.votes(*key) == again.votes(*key)
+            assert table.other_votes(*key) == again.other_votes(*key)
+
+
+# ---------------------------------------------------------------------- remembered predictions
+def test_remembered_predictions_are_the_predictions_made_anew():
+    """The predictor remembers each site's prediction by what the model reads of it and the
+    evidence: after edits, the sites it remembers get the prediction a new predictor makes."""
+    from typeinf.inference.names import Votes
+    from typeinf.inference.predict import Predictor, PredictorSettings
+    from typeinf.inference.rerank import Evidence
+
+    settings = PredictorSettings(cache_dir=None)
+    warm = Predictor(settings=settings)
+    text = (ROOT / "typeinf" / "slices" / "recover.py").read_bytes()
+    rng = random.Random(5)
+    votes = Evidence(Votes((("int", 3),), 3))
+    for step in range(4):
+        slices = [
+            s for s in extract_with_diagnostics(text, "python", "recover.py")[0] if s.annotation is None
+        ]
+        evidence = [votes if (i + step) % 4 == 0 else Evidence() for i in range(len(slices))]
+        got = warm.predict(slices, evidence=evidence)
+        cold = Predictor(settings=settings).predict(slices, evidence=evidence)
+        assert [(p.to_dict(), p.module, p.rule, p.alternatives) for p in got] == [
+            (p.to_dict(), p.module, p.rule, p.alternatives) for p in cold
+        ]
+        assert all(p.slice is s for p, s in zip(got, slices, strict=True))
+        text = apply_edits(text, [random_edit(rng, text, "python")])
+
+
+_NAME = re.compile(rb"[A-Za-z_]\w*")
+
+
+def in_function_edit(rng: random.Random, data: bytes) -> TextEdit:
+    """An edit inside a random function's parameters or body (what re-slicing one function is for)."""
+    root = parse(data, "python").root_node
+    fns, stack = [], [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            fns.append(n)
+        stack.extend(n.children)
+    fn = rng.choice(fns)
+    params, body = fn.child_by_field_name("parameters"), fn.child_by_field_name("body")
+    assert params is not None and body is not None
+    kind = rng.randrange(5)
+    if kind == 0:  # a new parameter
+        return TextEdit(params.start_byte + 1, params.start_byte + 1, b"p_new=0, ")
+    if kind == 1:  # a new statement before one of the body's
+        stmt = rng.choice(body.named_children)
+        indent = data[data.rfind(b"\n", 0, stmt.start_byte) + 1 : stmt.start_byte]
+        line = rng.choice(
+            [b"v_new = len([1])", b"self.cache_new = {}", b"return None", b"x = (", b"print('\xc3\xa9')"]
+        )
+        return TextEdit(stmt.start_byte, stmt.start_byte, line + b"\n" + indent)
+    names = list(_NAME.finditer(data, body.start_byte, body.end_byte)) or list(
+        _NAME.finditer(data, fn.start_byte, fn.end_byte)
+    )
+    m = rng.choice(names)
+    if kind == 2:  # type into a name
+        at = rng.randrange(m.start(), m.end() + 1)
+        return TextEdit(at, at, b"q")
+    if kind == 3:  # rename a name to another one of the function
+        other = rng.choice(names)
+        return TextEdit(m.start(), m.end(), other.group(0))
+    start = rng.choice(body.named_children)  # delete a statement
+    return TextEdit(start.start_byte, start.end_byte, b"pass")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [STDLIB / "calendar.py", STDLIB / "fractions.py", ROOT / "typeinf" / "lsp" / "server.py"],
+    ids=lambda p: p.name,
+)
+def test_edits_inside_functions_are_sliced_function_by_function_as_from_scratch(path, monkeypatch):
+    local = []
+    real_edit = incremental._python_edit
+
+    def counting_edit(prev, data):  # type: ignore[no-untyped-def]
+        got = real_edit(prev, data)
+        local.append(got is not None)
+        return got
+
+    monkeypatch.setattr(incremental, "_python_edit", counting_edit)
+    rng = random.Random(zlib.crc32(path.name.encode()))
+    data = path.read_bytes()
+    sliced = slice_document(data, "python", str(path))
+    for step in range(30):
+        edit = in_function_edit(rng, data)
+        new = apply_edits(data, [edit])
+        parse(new, "python", previous=data, edits=[edit])
+        sliced = slice_document(new, "python", str(path), previous=sliced)
+        expected, diagnostics = from_scratch(new, "python", str(path))
+        assert [s.to_dict() for s in sliced.slices] == expected, f"{path.name} step {step}: {edit}"
+        assert sliced.diagnostics == diagnostics
+        assert rescan(data, scan_file(data, "python"), new, "python") == scan_file(new, "python")
+        parse(new, "python")
+        if not diagnostics:
+            data = new  # (a broken edit is not kept: the next one starts from the text before it)
+        else:
+            sliced = slice_document(data, "python", str(path), previous=sliced)
+    assert sum(local) >= 3, f"{path.name}: {sum(local)} of {len(local)} edits sliced function by function"
+    print(path.name, sum(local), "of", len(local), "edits sliced function by function")
