@@ -177,21 +177,16 @@ def decode(
 
 
 # ---------------------------------------------------------------------- keys
+def _identity(s: Slice) -> tuple[object, ...]:
+    """What the model reads of a slice besides its evidence, neighbours and scope."""
+    return (s.language, s.kind, s.name, s.qualname, s.annotatable, s.annotation, s.is_async)
+
+
 def _key(s: Slice, context_fp: str) -> str:
     """The cache key: everything the model reads of the slice (not where it is in the file).
     The dataclass repr is exact and far cheaper than a JSON dump (the editor computes a key
     for every slice of the file on each edit); the scope list is fingerprinted once per file."""
-    content = (
-        s.language,
-        s.kind,
-        s.name,
-        s.qualname,
-        s.annotatable,
-        s.annotation,
-        s.is_async,
-        s.evidence,
-        s.neighbours,
-    )
+    content = (*_identity(s), s.evidence, s.neighbours)
     h = hashlib.blake2b(repr(content).encode("utf-8", "surrogatepass"), digest_size=16)
     h.update(context_fp.encode())
     return h.hexdigest()
@@ -283,16 +278,7 @@ class Scorer:
             context = _fingerprint(projects[i] if projects is not None else project) + _scope_fingerprint(
                 s.scope
             )
-            fields = (
-                s.language,
-                s.kind,
-                s.name,
-                s.qualname,
-                s.annotatable,
-                s.annotation,
-                s.is_async,
-                context,
-            )
+            fields = (*_identity(s), context)
             got = self._keys.get(id(s.evidence))
             if got is not None and got[0] is s.evidence and got[1] is s.neighbours and got[2] == fields:
                 self._keys.move_to_end(id(s.evidence))
