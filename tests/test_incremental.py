@@ -161,15 +161,7 @@ def edit_session(path: Path, language: str, steps: int, seed: int, monkeypatch) 
         return tree
 
     monkeypatch.setattr(src, "reparse", counting)
-    local = []
-    real_edit = incremental._python_edit
-
-    def counting_edit(prev, data):  # type: ignore[no-untyped-def]
-        got = real_edit(prev, data)
-        local.append(got is not None)
-        return got
-
-    monkeypatch.setattr(incremental, "_python_edit", counting_edit)
+    local = function_only_edits(monkeypatch)
     rng = random.Random(seed)
     data = path.read_bytes()
     parse(data, language)
@@ -198,6 +190,20 @@ def edit_session(path: Path, language: str, steps: int, seed: int, monkeypatch) 
         data = new
     assert sum(reused) >= 2, f"{path.name}: the old tree was reused {sum(reused)} times"
     return sum(local)
+
+
+def function_only_edits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each edit the editor's slicer is given: whether it took the function-only path."""
+    local: list[bool] = []
+    real_edit = incremental._python_edit
+
+    def counting_edit(prev, data):  # type: ignore[no-untyped-def]
+        got = real_edit(prev, data)
+        local.append(got is not None)
+        return got
+
+    monkeypatch.setattr(incremental, "_python_edit", counting_edit)
+    return local
 
 
 @pytest.mark.parametrize("path", PYTHON_FILES, ids=lambda p: p.name)
@@ -381,15 +387,7 @@ def in_function_edit(rng: random.Random, data: bytes) -> TextEdit:
     ids=lambda p: p.name,
 )
 def test_edits_inside_functions_are_sliced_function_by_function_as_from_scratch(path, monkeypatch):
-    local = []
-    real_edit = incremental._python_edit
-
-    def counting_edit(prev, data):  # type: ignore[no-untyped-def]
-        got = real_edit(prev, data)
-        local.append(got is not None)
-        return got
-
-    monkeypatch.setattr(incremental, "_python_edit", counting_edit)
+    local = function_only_edits(monkeypatch)
     rng = random.Random(zlib.crc32(path.name.encode()))
     data = path.read_bytes()
     sliced = slice_document(data, "python", str(path))
