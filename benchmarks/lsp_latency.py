@@ -43,17 +43,9 @@ from pygls.lsp.client import LanguageClient
 
 from typeinf.slices import language_for_path
 from typeinf.slices.source import parse
+from typeinf.slices.typescript import FUNC_TYPES
 
 LANGUAGE_IDS = {"python": "python", "typescript": "typescript", "tsx": "typescriptreact"}
-# TypeScript functions with a body whose parameter list can take one more parameter
-_TS_FUNCTIONS = {
-    "function_declaration",
-    "generator_function_declaration",
-    "function_expression",
-    "generator_function",
-    "arrow_function",
-    "method_definition",
-}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -121,7 +113,8 @@ def insertion_points(data: bytes, language: str, k: int) -> list[tuple[int, byte
             new = f"bench_{k}=0"
             last = "dictionary_splat_pattern"
         else:
-            if node.type not in _TS_FUNCTIONS or node.child_by_field_name("body") is None:
+            # the slicer's function nodes, with a body: a parameter list that can take one more
+            if node.type not in FUNC_TYPES or node.child_by_field_name("body") is None:
                 continue
             params = node.child_by_field_name("parameters")
             new = f"p_{k}?: number"
