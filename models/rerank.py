@@ -100,6 +100,7 @@ def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str)
             exact_votes=[h.normalise(v) == h.normalise(t) for v, _ in row["votes"]],
             exact_checker=bool(ev.checker) and h.normalise(ev.checker or "") == h.normalise(t),
             exact_other=[h.normalise(v) == h.normalise(t) for v, _ in row["other"]],
+            exact_calls=[h.normalise(v) == h.normalise(t) for v, _ in row["calls"]],
         )
         rows.append(row)
     return rows
@@ -107,7 +108,7 @@ def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str)
 
 def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
     """A row as the re-ranker sees it, with the keys of its right candidates; None without evidence."""
-    if not (r["votes"] or r["checker"] or r["other"]) or not r["type"]:
+    if not (r["votes"] or r["checker"] or r["other"] or r.get("calls")) or not r["type"]:
         return None
     right = {key(t) for (t, _), ok in zip(r["alternatives"], r["exact_alts"], strict=True) if ok}
     right |= {key(t) for (t, _), ok in zip(r["votes"], r["exact_votes"], strict=True) if ok}
@@ -116,11 +117,13 @@ def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
     if r["exact_checker"]:
         right.add(key(r["checker"]))
     right |= {key(t) for (t, _), ok in zip(r["other"], r["exact_other"], strict=True) if ok}
+    right |= {key(t) for (t, _), ok in zip(r.get("calls", []), r.get("exact_calls", []), strict=True) if ok}
     alts = [(t, p) for t, p in r["alternatives"]]
     site = Site(r["type"], r["confidence"], r["source"], alts, r["kind"], r["language"])
     votes = Votes(tuple((t, n) for t, n in r["votes"]), r["total"]) if r["votes"] else None
     other = Votes(tuple((t, n) for t, n in r["other"]), r["other_total"]) if r["other"] else None
-    return site, Evidence(votes, r["checker"], other), right
+    calls = Votes(tuple((t, n) for t, n in r["calls"]), r["calls_total"]) if r.get("calls") else None
+    return site, Evidence(votes, r["checker"], other, calls), right
 
 
 def _sites(rows: list[dict]) -> list[tuple[Site, Evidence, set[str]]]:
@@ -145,6 +148,7 @@ def _score(reranker: Reranker, rows: list[dict]) -> dict:
         parts += ["with_votes"] if r["votes"] else []
         parts += ["with_checker"] if r["checker"] else []
         parts += ["with_other"] if r["other"] else []
+        parts += ["with_calls"] if r.get("calls") else []
         for part in parts:
             t = tally.setdefault(part, [0, 0, 0])
             t[0] += 1

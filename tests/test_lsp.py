@@ -322,3 +322,35 @@ async def test_incremental_changes_give_the_hints_of_the_same_text_opened_anew(c
             edited, fresh = await hints(client, uri, text), await hints(client, fresh_uri, text)
         assert as_seen(edited) == as_seen(fresh), f"after step {version - 1}"
     assert any(h.label == ": int" for h in edited)  # times=3, limit=10
+
+
+def test_the_range_asked_for_is_predicted_first_and_answered_once_covered():
+    from typeinf.lsp.server import CHUNK, Progress, next_chunk
+
+    spans = [(i * 10, i * 10 + 5) for i in range(3 * CHUNK)]
+    remaining = list(range(len(spans)))
+    assert next_chunk(spans, remaining, None) == list(range(CHUNK))  # the document's order
+    late = (spans[-3][0], spans[-1][1])  # the last three sites' range
+    assert next_chunk(spans, remaining, late) == [len(spans) - 3, len(spans) - 2, len(spans) - 1]
+    assert next_chunk(spans, remaining, (10**9, 10**9 + 1)) == list(range(CHUNK))  # nothing there
+    p = Progress(1, b"", "python", pending=spans[CHUNK:])
+    assert p.covers(0, spans[CHUNK - 1][1]) and not p.covers(0, spans[CHUNK][0])
+
+
+async def test_hints_of_a_range_answered_while_the_rest_of_a_large_file_is_analysed(client: LanguageClient):
+    """A file of several analysis jobs: a request for the range of its last functions, sent as the
+    document opens, is answered with exactly the hints the whole analysis gives there."""
+    text = "".join(
+        f"def handler_{i}(request, user_id, limit=10, name='x', verbose=False):\n"
+        f"    items = [user_id] * limit\n    print(name, verbose)\n    return request.get(items)\n\n\n"
+        for i in range(40)
+    )
+    uri = open_doc(client, "big.py", text)
+    last = len(text.splitlines())
+    tail = lsp.Range(lsp.Position(last - 18, 0), lsp.Position(last, 0))
+    asked = lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), tail)
+    early = await client.text_document_inlay_hint_async(asked)
+    await hints(client, uri, text)  # the whole analysis is done (40 functions, 240 sites: 4 jobs)
+    done = await client.text_document_inlay_hint_async(asked)
+    key = lambda h: (h.position.line, h.position.character, h.label)  # noqa: E731
+    assert early and done and sorted(map(key, early)) == sorted(map(key, done))

@@ -7,9 +7,10 @@ One engine serves `predict`, `annotate` (each of its rounds) and the language se
 
 1. the model's predictions, after the static facts and the member check (typeinf.inference.predict);
 2. the project's evidence for each site (typeinf.inference.rerank.Evidence): how the project
-   annotates the same (kind, name) elsewhere (the index's name table, typeinf.inference.names), and
+   annotates the same (kind, name) elsewhere (the index's name table, typeinf.inference.names),
    the type checker's inferred type at the site (typeinf.checker: pyrefly for Python, the
-   TypeScript compiler), asked for all the file's sites in one batch;
+   TypeScript compiler), asked for all the file's sites in one batch, and for a parameter the
+   types of the arguments the project's calls pass for it (typeinf.inference.calls);
 3. the model's top 5 re-ranked with that evidence and re-calibrated (typeinf.inference.rerank),
    when the model bundle has a fitted re-ranker (`rerank.json`);
 4. a type the checker rejected at a site when annotate tried it (typeinf.annotate.judge, `reject`)
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -39,10 +41,10 @@ from ..slices.data import Slice
 from ..types import names_in, union_members
 from .features import ProjectType
 from .finalize import Prediction
-from .names import Votes
+from .names import Votes, ranked
 from .predict import Predictor
 from .project import ProjectIndex
-from .rerank import Evidence, key
+from .rerank import Evidence, key, unqualified
 
 _PRIVATE_MODULE = re.compile(r"(?<![\w.])_[A-Za-z]\w*\.(?=[A-Za-z_])")
 _UNKNOWN = frozenset({"Unknown", "unknown"})
@@ -173,17 +175,47 @@ class Engine:
             out[i] = concrete(t, f.language)
         return out
 
+    def argument_types(self, f: FileSites, checker: bool = True) -> list[list[str]]:
+        """For each parameter site of the file, the types of the arguments its function's call sites
+        in the project pass for it (typeinf.inference.calls): a literal's or a constructor's type
+        as written, else the checker's concrete type of the name or attribute passed, asked in one
+        batch per calling file (`checker=False`: the written ones only).  Other sites: []."""
+        table = self.index.calls_for(f.language)
+        here = f.path.resolve()
+        out: list[list[str]] = [[] for _ in f.slices]
+        asks: dict[Path, list[tuple[int, Query]]] = {}
+        for i, s in enumerate(f.slices):
+            if s.kind != "param":
+                continue
+            for where, a in table.arguments(here, s.line, s.column):
+                if a.static is not None:
+                    out[i].append(a.static)
+                elif a.ask is not None and checker:
+                    asks.setdefault(where, []).append((i, Query(a.ask[0], a.ask[1], "var")))
+        ck = self.checker(f.language) if asks else None
+        if ck is None or not ck.available:
+            return out
+        for where, items in sorted(asks.items()):
+            got = ck.types_at(where, [q for _, q in items])
+            for (i, _), t in zip(items, got, strict=True):
+                c = concrete(t, f.language)
+                if c is not None:  # `model.Page` where the caller is: `Page` where the parameter is
+                    out[i].append(unqualified(c))
+        return out
+
     def evidence(self, f: FileSites, checker: bool = True) -> list[Evidence]:
         """Each site's evidence, only types that can be named at the site (its scope, the
         language's builtins and `typing`, the project's types).  `checker=False`: the project's
-        annotations only (the language server's first hints, before the checker answers)."""
+        annotations and the written types of call-site arguments only (the language server's first
+        hints, before the checker answers)."""
         names = self.index.names_for(f.language)
         project = _names_of(self.index.types_for(f.path, f.language))
         types = self.checker_types(f) if checker else [None] * len(f.slices)
+        arguments = self.argument_types(f, checker)
         out = []
         scopes: dict[int, set[str]] = {}  # the names of each scope list (a file's sites share one)
         votes: dict[tuple[str, str], tuple[Votes | None, Votes | None]] = {}
-        for s, t in zip(f.slices, types, strict=True):
+        for s, t, passed in zip(f.slices, types, arguments, strict=True):
             got = votes.get((s.kind, s.name))
             if got is None:
                 got = votes[(s.kind, s.name)] = (
@@ -191,14 +223,21 @@ class Engine:
                     names.other_votes(s.kind, s.name),
                 )
             same, other = got
-            if same is None and other is None and t is None:
+            if same is None and other is None and t is None and not passed:
                 out.append(Evidence())
                 continue
             scope = scopes.get(id(s.scope))
             if scope is None:
                 scope = scopes[id(s.scope)] = {n.name for n in s.scope}
             ok = partial(nameable, site=s, project=project, scope=scope)
-            out.append(Evidence(_only(same, ok), t if t is not None and ok(t) else None, _only(other, ok)))
+            out.append(
+                Evidence(
+                    _only(same, ok),
+                    t if t is not None and ok(t) else None,
+                    _only(other, ok),
+                    _only(ranked(Counter(passed)), ok),
+                )
+            )
         return out
 
     def predict_files(self, files: Sequence[FileSites], top_k: int = 5) -> list[list[Prediction]]:

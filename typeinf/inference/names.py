@@ -104,7 +104,8 @@ def _label(ann: str, fam: str) -> str:
     return t
 
 
-def _ranked(c: Counter[str] | None) -> Votes | None:
+def ranked(c: Counter[str] | None) -> Votes | None:
+    """Counted types as votes, most frequent first (ties by name); None for none."""
     if not c:
         return None
     return Votes(tuple(sorted(c.items(), key=lambda x: (-x[1], x[0]))), sum(c.values()))
@@ -149,7 +150,7 @@ class NameTable:
         return NameTable(counts)
 
     def votes(self, kind: str, name: str) -> Votes | None:
-        return _ranked(self.counts.get((kind, name)))
+        return ranked(self.counts.get((kind, name)))
 
     def other_votes(self, kind: str, name: str) -> Votes | None:
         """Values of the same name of the other kind: for a parameter or a variable, the variables
@@ -161,7 +162,7 @@ class NameTable:
         c: Counter[str] = Counter()
         for k in {(other, bare), ("var", "self." + bare), ("var", bare)} - {(kind, name)}:
             c.update(self.counts.get(k, Counter()))
-        return _ranked(c)
+        return ranked(c)
 
     def __len__(self) -> int:
         return len(self.counts)

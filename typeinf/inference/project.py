@@ -5,6 +5,7 @@ of another module (and write-back can import it).
     ProjectIndex.build(root)           classes, aliases, interfaces and enums of every source file
     index.types_for(path, language)    ProjectType entries visible from a file (its own excluded)
     index.names_for(language)          how the project annotates its names (typeinf.inference.names)
+    index.calls_for(language)          its calls of named functions (typeinf.inference.calls)
 
 Files are scanned with tree-sitter (top-level definitions only) and cached by content hash.
 """
@@ -27,6 +28,7 @@ from ..lang import lang_family
 from ..memo import BoundedCache
 from ..slices.incremental import edited_unit
 from ..slices.source import parse
+from .calls import CallTable, FileCalls, rescan_calls, scan_calls
 from .features import ProjectType
 from .members import ClassDef, class_defs, resolve, top_level
 from .names import Annotated, NameTable, annotated_names
@@ -72,6 +74,7 @@ class FileScan(NamedTuple):
     types: list[tuple[str, str]]  # (name, kind) of the types it defines at its top level (or exports)
     classes: list[ClassDef]  # its classes' members
     annotated: list[Annotated]  # its annotated sites: (kind, name, annotation)
+    calls: FileCalls  # its calls of named functions, and its parameters' places in theirs
 
 
 def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
@@ -84,19 +87,30 @@ def scan_file(data: bytes, language: str, keep: bool = True) -> FileScan:
     annotated sites.  `keep=False`: its tree is not kept among the shared parses (a file read
     from disk by the index's scan, which would push the open documents' trees out)."""
     root = parse(data, language, keep=keep).root_node
-    return FileScan(_scan_names(root, language), class_defs(root, language), annotated_names(root, language))
+    return FileScan(
+        _scan_names(root, language),
+        class_defs(root, language),
+        annotated_names(root, language),
+        scan_calls(root, language, data),
+    )
 
 
 def rescan(previous: bytes, scan: FileScan, data: bytes, language: str) -> FileScan:
     """`scan_file(data, language)` for a text edited from `previous`, whose scan is `scan`: when the
     edit is inside one function of the module or of a module-level class (Python, no syntax error)
     and that function's annotated sites are as they were, the file's annotated sites are the
-    previous ones (their query over the whole tree is most of a scan); the rest is scanned again."""
+    previous ones (their query over the whole tree is most of a scan), and its calls are the previous
+    ones but the function's (`rescan_calls`); the rest is scanned again."""
     root = parse(data, language).root_node
     if language == "python" and not root.has_error:
         units = edited_unit(previous, parse(previous, language).root_node, data, root)
         if units is not None and annotated_names(units[0], language) == annotated_names(units[1], language):
-            return FileScan(_scan_names(root, language), class_defs(root, language), scan.annotated)
+            return FileScan(
+                _scan_names(root, language),
+                class_defs(root, language),
+                scan.annotated,
+                rescan_calls(scan.calls, units[0], units[1], language, data),
+            )
     return scan_file(data, language)
 
 
@@ -123,6 +137,7 @@ class ProjectIndex:
     by_file: dict[Path, tuple[str, FileScan]] = field(default_factory=dict)
     _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
     _names: dict[str, NameTable] = field(default_factory=dict, repr=False)
+    _calls: dict[str, CallTable] = field(default_factory=dict, repr=False)
     complete: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -151,6 +166,7 @@ class ProjectIndex:
         with self._lock:
             self._lists.clear()  # lists built during the scan may miss files: rebuilt on demand
             self._names.clear()
+            self._calls.clear()
             self.complete = True
 
     def add(
@@ -199,6 +215,13 @@ class ProjectIndex:
                     self._lists.pop(lang, None)
                 if before is not None and before[0] != lang:
                     self._names.pop(before[0], None)
+                    self._calls.pop(before[0], None)
+                calls = self._calls.get(lang)
+                if calls is not None and old is not None:  # an edit's calls count at once
+                    if old.calls != types.calls:
+                        self._calls[lang] = calls.replaced(key_path, old.calls, types.calls)
+                else:
+                    self._calls.pop(lang, None)
                 table = self._names.get(lang)
                 if table is not None and old is not None:  # an edit's annotations count at once
                     if old.annotated != types.annotated:
@@ -240,4 +263,18 @@ class ProjectIndex:
         table = NameTable.build(scans, lang)
         with self._lock:
             self._names.setdefault(lang, table)
+        return table
+
+    def calls_for(self, language: str) -> CallTable:
+        """The project's calls of named functions in files of this language family
+        (typeinf.inference.calls), and where each parameter sits in its function's calls."""
+        lang = lang_family(language)
+        with self._lock:
+            table = self._calls.get(lang)
+            if table is not None:
+                return table
+            files = [(p, scan.calls) for p, (plang, scan) in self.by_file.items() if plang == lang]
+        table = CallTable.build(files)
+        with self._lock:
+            self._calls.setdefault(lang, table)
         return table

@@ -1,15 +1,17 @@
-"""The model's top 5 re-ranked with the project's evidence: its own annotations of the same name
-and the type checker's inference at the site (issue #20, items 2, 4 and 7).
+"""The model's top 5 re-ranked with the project's evidence: its own annotations of the same name,
+the type checker's inference at the site and, for a parameter, the types its callers pass
+(issue #20, items 2, 4, 6 and 7).
 
     reranker = Reranker.load(path)                  # fitted on validation by models/project_names.py
     pred = reranker.apply(pred, Evidence(votes, checker_type))
                                                     # the same Prediction when there is no evidence
 
-Candidates come from three sources: the model's top 5 (after the static facts and the member
+Candidates come from four sources: the model's top 5 (after the static facts and the member
 check: `finalize`), the types the project wrote for the same (kind, name) elsewhere
 (typeinf.inference.names: a parameter called `session` is a `ClientSession` in four other
 functions), and the type the checker infers at the site where it infers a concrete one
-(typeinf.checker: pyrefly for Python, the TypeScript compiler).  Each candidate gets the features
+(typeinf.checker: pyrefly for Python, the TypeScript compiler), and the types of the arguments the
+project's calls pass for a parameter (typeinf.inference.calls).  Each candidate gets the features
 below and one logistic regression, fitted on validation packages in the half-typed and the
 unannotated settings, gives the probability that it is the author's type; the best candidate wins
 and that probability is its confidence (the same scale as the model's calibrated confidence: the
@@ -54,6 +56,10 @@ FEATURES = (
     "other_share",
     "log_other_votes",
     "is_other_top",
+    "call_share",
+    "log_call_votes",
+    "is_call_top",
+    "call_x_pick",
     "param",
     "return",
     "python",
@@ -62,10 +68,15 @@ MAX_VOTE_CANDIDATES = 3
 _QUALIFIER = re.compile(r"\b[A-Za-z_][\w]*\.(?=[A-Za-z_])")
 
 
+def unqualified(t: str) -> str:
+    """A type without its module qualifiers: `configuration.NamespaceConfig` -> `NamespaceConfig`."""
+    return _QUALIFIER.sub("", t)
+
+
 def key(t: str) -> str:
     """A type's identity across the sources: module qualifiers and spaces dropped
     (`configuration.NamespaceConfig` is the model's `NamespaceConfig`)."""
-    return _QUALIFIER.sub("", t).replace(" ", "")
+    return unqualified(t).replace(" ", "")
 
 
 @dataclass(frozen=True)
@@ -75,9 +86,15 @@ class Evidence:
     votes: Votes | None = None  # how the project annotates the same (kind, name)
     checker: str | None = None  # the checker's concrete inferred type at the site
     other: Votes | None = None  # the same name as the other kind (a parameter and an attribute)
+    calls: Votes | None = None  # a parameter: the types of the arguments the project's calls pass
 
     def __bool__(self) -> bool:
-        return self.votes is not None or self.checker is not None or self.other is not None
+        return (
+            self.votes is not None
+            or self.checker is not None
+            or self.other is not None
+            or self.calls is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -112,21 +129,23 @@ def _by_key(votes: Votes | None) -> tuple[dict[str, tuple[str, int]], int, str |
 
 
 def candidates(site: Site, ev: Evidence) -> list[Candidate]:
-    """The model's top 5, the project's most frequent types for the name and the checker's type,
-    each once (by `key`), with its features."""
+    """The model's top 5, the project's most frequent types for the name, the types the callers
+    pass and the checker's type, each once (by `key`), with its features."""
     alts = list(site.alternatives[:5]) or ([(site.type, site.confidence)] if site.type else [])
     model = {key(t): (i, t, p) for i, (t, p) in reversed(list(enumerate(alts)))}
     voted, total, top_key = _by_key(ev.votes)
     other, other_total, other_top = _by_key(ev.other)
+    passed, passed_total, passed_top = _by_key(ev.calls)
     checker_key = key(ev.checker) if ev.checker else None
     extra = [checker_key] if checker_key is not None else []
     kind = site.kind
     out = []
-    for k in dict.fromkeys([*model, *voted, *other, *extra]):
+    for k in dict.fromkeys([*model, *voted, *other, *passed, *extra]):
         rank, t, p = model.get(k, (None, None, 0.0))
         vt, n = voted.get(k, (None, 0))
         ot, on = other.get(k, (None, 0))
-        spelled = t if t is not None else vt if vt is not None else ot if ot is not None else ev.checker
+        ct, cn = passed.get(k, (None, 0))
+        spelled = next((x for x in (t, vt, ot, ct) if x is not None), ev.checker)
         share = n / total if total else 0.0
         pick = 1.0 if t is not None and t == site.type else 0.0
         checker = 1.0 if k == checker_key else 0.0
@@ -154,6 +173,10 @@ def candidates(site: Site, ev: Evidence) -> list[Candidate]:
                     on / other_total if other_total else 0.0,
                     math.log1p(on),
                     1.0 if k == other_top else 0.0,
+                    cn / passed_total if passed_total else 0.0,
+                    math.log1p(cn),
+                    1.0 if k == passed_top else 0.0,
+                    pick * (cn / passed_total if passed_total else 0.0),
                     1.0 if kind == "param" else 0.0,
                     1.0 if kind == "return" else 0.0,
                     1.0 if site.language == "python" else 0.0,
@@ -277,4 +300,6 @@ def row_of(pred: Prediction, ev: Evidence) -> dict[str, Any]:
         "checker": ev.checker,
         "other": list(ev.other.counts) if ev.other is not None else [],
         "other_total": ev.other.total if ev.other is not None else 0,
+        "calls": list(ev.calls.counts) if ev.calls is not None else [],
+        "calls_total": ev.calls.total if ev.calls is not None else 0,
     }

@@ -102,6 +102,35 @@ class Analysis:
         return self._starts
 
 
+@dataclass
+class Progress:
+    """The part of a version's analysis done so far: its hints, and the sites not predicted yet."""
+
+    version: int | None
+    data: bytes
+    language: str
+    hints: list[tuple[Prediction, Insertion]] = field(default_factory=list)
+    pending: list[tuple[int, int]] = field(default_factory=list)  # spans of the sites still to predict
+    moved: asyncio.Event = field(default_factory=asyncio.Event)  # set after each job (then cleared)
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether every site between the two offsets is predicted."""
+        return not any(a <= end and b >= start for a, b in self.pending)
+
+
+def next_chunk(
+    spans: list[tuple[int, int]], remaining: list[int], wanted: tuple[int, int] | None
+) -> list[int]:
+    """The next CHUNK of the remaining sites (indices into `spans`): those in the range the client
+    asked for first, then in the document's order."""
+    if wanted is not None:
+        start, end = wanted
+        first = [i for i in remaining if spans[i][0] <= end and spans[i][1] >= start]
+        if first:
+            return first[:CHUNK]
+    return remaining[:CHUNK]
+
+
 class TypeinfServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("typeinf", __version__, protocol_cls=TypeinfProtocol)
@@ -134,6 +163,12 @@ class TypeinfServer(LanguageServer):
         self.tasks: Scheduler[Analysis | None] = Scheduler()  # the analysis task of each document
         self.projects: dict[Path, ProjectIndex] = {}
         self.model_ready: asyncio.Event | None = None
+        # an analysis under way: the sites predicted so far (a hint request for a range they cover
+        # is answered before the whole document is done: the first hints of a large file), the
+        # range of the document the client asked for last (its sites are predicted first), and an
+        # event set after each of the analysis's jobs
+        self.underway: dict[str, Progress] = {}
+        self.wanted: dict[str, tuple[int | None, int, int]] = {}  # uri -> (version, start, end) offsets
 
     @property
     def rpc(self) -> TypeinfProtocol:
@@ -352,9 +387,9 @@ class TypeinfServer(LanguageServer):
             return None
         if not self.current(uri, result.version):
             raise Superseded
-        # only the sites the checker has a type for are predicted again (the others' evidence is
-        # what it was): a few, where an edit's first hints had them all
-        todo = [i for i, e in enumerate(evidence) if e.checker is not None]
+        # only the sites whose evidence the checker changed are predicted again (its type at the
+        # site, or the types of the names callers pass): a few, where an edit's first hints had them all
+        todo = [i for i, (e, first) in enumerate(zip(evidence, result.evidence, strict=True)) if e != first]
         if not todo:
             return None
         checked = replace(result, preds=list(result.preds), hints=[], checked=True, evidence=evidence)
@@ -394,14 +429,37 @@ class TypeinfServer(LanguageServer):
         if self.predictor is None:
             return result
         result.sites, result.types, result.evidence = todo, types, evidence
-        for k in range(0, len(todo), CHUNK):
-            check()
-            ev = evidence[k : k + CHUNK] if evidence is not None else None
-            result.preds += await self.run_model(
-                partial(self.predictor.predict, evidence=ev), todo[k : k + CHUNK], types
-            )
+        spans = [s.span for s in todo]
+        preds: list[Prediction | None] = [None] * len(todo)
+        remaining = list(range(len(todo)))
+        progress = self.underway[uri] = Progress(version, result.data, language, pending=list(spans))
+        try:
+            while remaining:
+                check()
+                wanted = self.wanted.get(uri)
+                idx = next_chunk(spans, remaining, wanted[1:] if wanted and wanted[0] == version else None)
+                ev = [evidence[i] for i in idx] if evidence is not None else None
+                got = await self.run_model(
+                    partial(self.predictor.predict, evidence=ev), [todo[i] for i in idx], types
+                )
+                for i, p in zip(idx, got, strict=True):
+                    preds[i] = p
+                done = set(idx)
+                remaining = [i for i in remaining if i not in done]
+                if remaining:  # what is done so far answers the requests for its range
+                    got = await self.run_model(self._with_modules, uri, language, got)
+                    progress.hints += await self.run_model(insertions, result.data, language, got)
+                    progress.pending = [spans[i] for i in remaining]
+                    progress.moved.set()
+                    progress.moved.clear()
+        finally:
+            if self.underway.get(uri) is progress:
+                del self.underway[uri]
+            progress.moved.set()
         check()
-        result.preds = await self.run_model(self._with_modules, uri, language, result.preds)
+        result.preds = await self.run_model(
+            self._with_modules, uri, language, [p for p in preds if p is not None]
+        )
         result.hints = await self.run_model(insertions, result.data, language, result.preds)
         return result
 
@@ -631,6 +689,7 @@ async def did_change(ls: TypeinfServer, params: lsp.DidChangeTextDocumentParams)
 @SERVER.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.analyses.pop(params.text_document.uri, None)
+    ls.wanted.pop(params.text_document.uri, None)
     ls.parsed.pop(params.text_document.uri, None)
     ls.sliced.pop(params.text_document.uri, None)
     path = local_path(params.text_document.uri)
@@ -652,7 +711,7 @@ async def _analyze_then_refresh(ls: TypeinfServer, uri: str, debounce: float) ->
 @SERVER.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=True))
 async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint] | None:
     uri = params.text_document.uri
-    current = await _current(ls, uri, stale_hints=True)
+    current = await _current(ls, uri, stale_hints=True, wanted=params.range)
     if current is None:
         return None
     result, doc = current
@@ -693,9 +752,13 @@ def inlay_hint_resolve(ls: TypeinfServer, hint: lsp.InlayHint) -> lsp.InlayHint:
 
 
 async def _current(
-    ls: TypeinfServer, uri: str, stale_hints: bool = False
+    ls: TypeinfServer, uri: str, stale_hints: bool = False, wanted: lsp.Range | None = None
 ) -> tuple[Analysis, TextDocument] | None:
     """The analysis of the document's current version; None when the document is not ours.
+
+    `wanted`: the range an inlay-hint request is for.  Its sites are predicted first, and the
+    request is answered as soon as they are (the part of the analysis done so far, `Progress`);
+    the client is asked to refresh once the whole document is done.
 
     When the document changed while the request waited, the request is superseded: with
     `stale_hints`, the hints of the latest analysis that are on unchanged lines are moved to the
@@ -703,6 +766,10 @@ async def _current(
     all, ContentModified (-32801), after which the client asks again."""
     doc = ls.workspace.text_documents.get(uri)
     version = doc.version if doc is not None else None
+    if wanted is not None and doc is not None:
+        early = await _early(ls, uri, doc, wanted)
+        if early is not None:
+            return early, doc
     result = await ls.analysis(uri)
     doc = ls.workspace.text_documents.get(uri)
     if doc is None:
@@ -725,6 +792,37 @@ async def _current(
         map_insertions(last.data, data, last.hints),
     )
     return moved, doc
+
+
+async def _early(ls: TypeinfServer, uri: str, doc: TextDocument, wanted: lsp.Range) -> Analysis | None:
+    """The hints of the range, from the analysis of the current version while it is under way,
+    once the range's sites are predicted; None when the whole analysis is there first (or the
+    document is not being analysed)."""
+    data = document_bytes(doc.source)
+    starts = line_starts(data)
+    lines = doc.lines
+    codec = doc.position_codec
+    a, b = (codec.position_from_client_units(lines, p) for p in (wanted.start, wanted.end))
+    start, end = offset_at(data, starts, a.line, a.character), offset_at(data, starts, b.line, b.character)
+    ls.wanted[uri] = (doc.version, start, end)
+    whole = asyncio.ensure_future(ls.analysis(uri))
+    try:
+        while not whole.done():
+            progress = ls.underway.get(uri)
+            if progress is not None and progress.version == doc.version and progress.covers(start, end):
+                return Analysis(
+                    doc.version, progress.data, progress.language, True, False, [], list(progress.hints)
+                )
+            waits = [whole] + ([asyncio.ensure_future(progress.moved.wait())] if progress is not None else [])
+            await asyncio.wait(
+                waits, timeout=None if progress is not None else 0.05, return_when=asyncio.FIRST_COMPLETED
+            )
+            for w in waits[1:]:
+                w.cancel()
+        return None
+    finally:
+        if not whole.done():
+            whole.cancel()
 
 
 def _site_at(result: Analysis, offset: int) -> Prediction | None:

@@ -1,0 +1,209 @@
+"""Evidence across functions (typeinf.inference.calls, issue #20 item 6): a parameter joined to the
+arguments its function's call sites pass, with real parsers, and their types through the engine
+with a real checker (pyrefly, the TypeScript compiler)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import need_tool
+
+from typeinf.inference.calls import Argument, CallTable, Param, scan_calls
+from typeinf.inference.project import ProjectIndex
+from typeinf.slices import extract
+from typeinf.slices.source import parse
+
+PY = b"""class Store:
+    def __init__(self, name, size=3, *, strict=False):
+        self.name = name
+
+    def put(self, key, value=None):
+        return key
+
+    @staticmethod
+    def make(path):
+        return Store(path)
+
+
+def run(a, b=None, *rest, c, **kw):
+    s = Store("main", size=b)
+    s.put(3.5, value=True)
+    return Store.make(a)
+
+
+run("x", 2, c=Store("n"))
+run(*args, c=1)
+"""
+
+TS = b"""export function load(path, retries) { return path }
+class Client { constructor(private url, timeout) {} get(key) { return key } }
+const parse = (text) => text
+load("a.json", 3)
+new Client(base, 10).get(new Key())
+parse(`x${1}`)
+load(...xs)
+"""
+
+
+def _table(data: bytes, language: str, path: Path) -> tuple[CallTable, dict[str, tuple[int, int]]]:
+    fc = scan_calls(parse(data, language).root_node, language, data)
+    positions = {
+        f"{s.qualname}.{s.name}": (s.line, s.column)
+        for s in extract(data, language, path.name)
+        if s.kind == "param"
+    }
+    return CallTable.build([(path, fc)]), positions
+
+
+def _passed(table: CallTable, path: Path, at: tuple[int, int]) -> list[str | None]:
+    return [a.static if a.static is not None else "?" for _, a in table.arguments(path, *at)]
+
+
+def test_python_parameters_meet_the_arguments_of_their_calls() -> None:
+    path = Path("/p/m.py")
+    table, at = _table(PY, "python", path)
+    # the constructor's parameters are met by `Store(...)` calls, `self` not counted
+    assert _passed(table, path, at["Store.__init__.name"]) == ["?", "str", "str"]  # `Store(path)` first
+    assert _passed(table, path, at["Store.__init__.size"]) == ["?"]  # by keyword: `size=b`
+    assert _passed(table, path, at["Store.__init__.strict"]) == []
+    assert _passed(table, path, at["Store.put.key"]) == ["float"]
+    assert _passed(table, path, at["Store.put.value"]) == ["bool"]
+    assert _passed(table, path, at["Store.make.path"]) == ["?"]  # a static method: no `self`
+    assert _passed(table, path, at["run.a"]) == ["str"]  # `run(*args, ...)`: nothing positional after a splat
+    assert _passed(table, path, at["run.b"]) == ["int"]
+    assert _passed(table, path, at["run.c"]) == ["Store", "int"]  # keyword-only, a constructor's type
+    assert _passed(table, path, at["run.kw"]) == []
+    # a name passed is asked about where it is: `a` of `Store.make(a)`, line 16
+    asked = [a.ask for _, a in table.arguments(path, *at["Store.make.path"])]
+    assert asked == [(16, 22)]
+
+
+def test_typescript_parameters_meet_the_arguments_of_their_calls() -> None:
+    path = Path("/p/m.ts")
+    table, at = _table(TS, "typescript", path)
+    assert _passed(table, path, at["load.path"]) == ["string"]  # `load(...xs)` passes nothing known
+    assert _passed(table, path, at["load.retries"]) == ["number"]
+    assert _passed(table, path, at["Client.constructor.url"]) == ["?"]
+    assert _passed(table, path, at["Client.constructor.timeout"]) == ["number"]
+    assert _passed(table, path, at["Client.get.key"]) == ["Key"]
+    assert _passed(table, path, at["parse.text"]) == ["string"]
+
+
+def test_a_name_defined_twice_in_the_project_gives_no_evidence() -> None:
+    """Two functions `get` in the project: a call `x.get(1)` could be either, so neither hears it."""
+    one = b"class A:\n    def get(self, k):\n        return k\n"
+    two = b"class B:\n    def get(self, k):\n        return k\n\nB().get(1)\n"
+    fa = scan_calls(parse(one, "python").root_node, "python", one)
+    fb = scan_calls(parse(two, "python").root_node, "python", two)
+    table = CallTable.build([(Path("/p/a.py"), fa), (Path("/p/b.py"), fb)])
+    assert table.arguments(Path("/p/b.py"), 2, 18) == []
+    alone = CallTable.build([(Path("/p/b.py"), fb)])
+    assert alone.param(Path("/p/b.py"), 2, 18) == Param("get", 0, "k", True)
+    assert alone.arguments(Path("/p/b.py"), 2, 18) == [(Path("/p/b.py"), Argument(0, None, "int", None))]
+
+
+def test_the_index_keeps_the_calls_up_to_date_after_an_edit(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
+    (tmp_path / "lib.py").write_text("def area(width, height):\n    return width * height\n")
+    (tmp_path / "main.py").write_text("from lib import area\n\narea(2, 3)\n")
+    index = ProjectIndex.build(tmp_path)
+    lib = (tmp_path / "lib.py").resolve()
+    assert [a.static for _, a in index.calls_for("python").arguments(lib, 1, 9)] == ["int"]
+    edited = b"from lib import area\n\narea(2.5, 3)\n\ndef other(x):\n    area(x, 1)\n"
+    index.add(tmp_path / "main.py", "python", data=edited)
+    table = index.calls_for("python")
+    assert [a.static for _, a in table.arguments(lib, 1, 9)] == ["float", None]
+    # the edited table (one file's calls replaced) is the one a fresh scan of the project builds
+    (tmp_path / "main.py").write_bytes(edited)
+    assert table == ProjectIndex.build(tmp_path).calls_for("python")
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_the_engine_asks_pyrefly_the_types_of_the_names_callers_pass(tmp_path: Path) -> None:
+    """A real checker: `render(page)` in another module, where `page` is an annotated `Page`; the
+    parameter of `render` hears `Page` (and the literal passed by the other call, `str`), only types
+    that can be named where the parameter is."""
+    from typeinf.inference.engine import Engine, FileSites, default_checkers
+    from typeinf.inference.predict import Predictor
+
+    root = _project(
+        tmp_path,
+        {
+            "view.py": "from model import Page\n\ndef render(page, title):\n    return page.body + title\n",
+            "model.py": "class Page:\n    body: str = ''\n",
+            "app.py": (
+                "from model import Page\nfrom view import render\n\n"
+                "def main(page: Page) -> str:\n    return render(page, 'Home')\n"
+            ),
+        },
+    )
+    sites = [s for s in extract((root / "view.py").read_text(), "python", "view.py") if s.kind == "param"]
+    with Engine(Predictor(), ProjectIndex.build(root), default_checkers(root)) as engine:
+        ev = engine.evidence(FileSites(root / "view.py", "python", sites))
+        written_only = engine.evidence(FileSites(root / "view.py", "python", sites), checker=False)
+    by_name = {s.name: e for s, e in zip(sites, ev, strict=True)}
+    assert by_name["page"].calls is not None and by_name["page"].calls.counts == (("Page", 1),)
+    assert by_name["title"].calls is not None and by_name["title"].calls.counts == (("str", 1),)
+    assert {s.name: e.calls for s, e in zip(sites, written_only, strict=True)}["page"] is None
+
+
+def test_the_engine_asks_the_typescript_compiler_the_types_of_the_names_callers_pass(tmp_path: Path) -> None:
+    from typeinf.annotate.dts import typescript_from_env
+    from typeinf.checker.typescript import find_node, find_typescript
+    from typeinf.inference.engine import Engine, FileSites, default_checkers
+    from typeinf.inference.predict import Predictor
+
+    need_tool(find_node(), "node")
+    need_tool(
+        find_typescript(tmp_path, typescript_from_env()), "the TypeScript compiler (TYPEINF_TYPESCRIPT)"
+    )
+
+    (tmp_path / "package.json").write_text('{"name": "x"}')
+    (tmp_path / "tsconfig.json").write_text('{"compilerOptions": {"strict": true}, "include": ["*.ts"]}')
+    (tmp_path / "view.ts").write_text("export function render(page) { return page.body }\n")
+    (tmp_path / "app.ts").write_text(
+        "import { render } from './view'\nexport class Page { body = '' }\n"
+        "export function main(p: Page) { return render(p) }\n"
+    )
+    sites = [
+        s for s in extract((tmp_path / "view.ts").read_text(), "typescript", "view.ts") if s.kind == "param"
+    ]
+    with Engine(
+        Predictor(), ProjectIndex.build(tmp_path), default_checkers(tmp_path, typescript_from_env())
+    ) as engine:
+        ev = engine.evidence(FileSites(tmp_path / "view.ts", "typescript", sites))
+    assert ev[0].calls is not None and ev[0].calls.counts == (("Page", 1),)
+
+
+def test_an_edit_inside_a_function_rescans_only_its_calls() -> None:
+    """On this package's own modules: a line with a call added to each module-level function's body
+    (and the function's last line removed); the calls and parameters kept, moved or scanned again
+    (`rescan`) are exactly those of a scan of the edited text from scratch."""
+    from conftest import ROOT
+
+    from typeinf.inference.project import rescan, scan_file
+
+    checked = 0
+    for name in ("engine.py", "calls.py", "project.py"):
+        data = (ROOT / "typeinf" / "inference" / name).read_bytes()
+        root = parse(data, "python").root_node
+        functions = [n for n in root.named_children if n.type == "function_definition"]
+        for fn in functions[:8]:
+            body = fn.child_by_field_name("body")
+            assert body is not None
+            at = body.named_children[-1].start_byte
+            indent = at - data.rfind(b"\n", 0, at) - 1
+            added = data[:at] + b"helper(1, name='x', value=other)\n" + b" " * indent + data[at:]
+            last = body.named_children[-1]
+            removed = data[: last.start_byte] + b"pass" + data[last.end_byte :]
+            for edited in (added, removed):
+                scan = rescan(data, scan_file(data, "python"), edited, "python")
+                assert scan.calls == scan_file(edited, "python").calls
+                checked += 1
+    assert checked > 20

@@ -1,0 +1,399 @@
+"""Evidence across functions: the arguments a parameter receives at the project's call sites
+(issue #20, item 6; HiTyper's and the TypeScript compiler's `inferFromUsage` idea).
+
+    scan_calls(root, language) -> FileCalls      one file's calls of named functions and its parameters
+    CallTable.build(files)                        the project's calls by callee name
+    table.arguments(path, line, column)           the arguments passed for the parameter at that position
+
+A parameter is joined to its function's call sites by name: `f(x)` and `obj.f(x)` call a
+function or method `f`, `Cls(x)` / `new Cls(x)` call `Cls`'s `__init__` / `constructor`.  A name
+defined more than once in the project (two methods `get`) is ambiguous and gives no evidence, and a
+call that spreads its arguments (`f(*args)`, `f(...xs)`) stops the positional count there.  What an
+argument says of its type is either certain from its text (a literal, a constructor call: `Argument.static`)
+or a question for the type checker at the argument's position (a name or an attribute:
+`Argument.ask`), which the engine batches (typeinf.inference.engine).  Pure: trees in, tables out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from tree_sitter import Node, QueryCursor
+
+from ..slices.source import query
+
+MAX_CALLS = 12  # call sites read per parameter (the first ones in path order)
+
+_PY_LITERALS = {
+    "integer": "int",
+    "float": "float",
+    "string": "str",
+    "concatenated_string": "str",
+    "true": "bool",
+    "false": "bool",
+}
+_TS_LITERALS = {
+    "number": "number",
+    "string": "string",
+    "template_string": "string",
+    "true": "boolean",
+    "false": "boolean",
+}
+_PY_BUILTIN_CALLS = frozenset({"str", "int", "float", "bool", "bytes", "frozenset"})
+_CLASS_NAME = re.compile(r"^[A-Z][\w$]*$")
+
+
+class Argument(NamedTuple):
+    """An argument at a call site: by `position` or by `keyword`."""
+
+    position: int | None
+    keyword: str | None
+    static: str | None  # its type when its text says it (a literal, a constructor call)
+    ask: tuple[int, int] | None  # else where the checker can be asked: 1-based line, code-point column
+
+
+class Call(NamedTuple):
+    callee: str  # the called name: `f` of `f(x)` and of `obj.f(x)`, `Cls` of `Cls(x)` / `new Cls(x)`
+    member: bool  # called as an attribute (`obj.f(x)`, `self.f(x)`)
+    args: tuple[Argument, ...]
+    line: int  # 1-based, where the call starts
+
+    def moved(self, lines: int) -> Call:
+        args = tuple(a if a.ask is None else a._replace(ask=(a.ask[0] + lines, a.ask[1])) for a in self.args)
+        return self._replace(args=args, line=self.line + lines)
+
+
+class Param(NamedTuple):
+    """A parameter's place in its function's calls."""
+
+    callee: str  # the name its function is called by (a constructor's: its class)
+    position: int | None  # position among the arguments of a call (`self` not counted); None: keyword-only
+    keyword: str | None  # the name a call can pass it by (None: positional-only, `*args`, `**kw`)
+    member: bool | None  # True: only called as an attribute (a method); None: either
+
+
+@dataclass(frozen=True)
+class FileCalls:
+    calls: tuple[Call, ...] = ()
+    params: dict[tuple[int, int], Param] = field(default_factory=dict)  # (line, column) -> its place
+    defined: tuple[
+        tuple[int, str], ...
+    ] = ()  # (line, name) of the functions it defines (a constructor: its class)
+
+
+def _text(node: Node | None) -> str:
+    return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
+
+
+def _position(node: Node, lines: Sequence[bytes]) -> tuple[int, int]:
+    row, col = node.start_point
+    line = lines[row] if row < len(lines) else b""
+    return row + 1, len(line[:col].decode("utf-8", "replace"))
+
+
+_PY_QUERY = "(call) @call (function_definition) @def"
+_TS_QUERY = """
+(call_expression) @call
+(new_expression) @call
+[(function_declaration) (generator_function_declaration) (method_definition) (arrow_function)
+ (function_expression)] @def
+"""
+
+
+def scan_calls(root: Node, language: str, data: bytes) -> FileCalls:
+    """The calls of named functions in a file, and where each of its parameters sits in the calls
+    of its function."""
+    lines = data.split(b"\n")
+    python = language == "python"
+    found = QueryCursor(query(language, _PY_QUERY if python else _TS_QUERY)).captures(root)
+    calls: list[Call] = []
+    for n in sorted(found.get("call", ()), key=lambda n: (n.start_byte, -n.end_byte)):  # outer first
+        call = _py_call(n, lines) if python else _ts_call(n, lines)
+        if call is not None:
+            calls.append(call)
+    params: dict[tuple[int, int], Param] = {}
+    defined: list[tuple[int, str]] = []
+    for n in sorted(found.get("def", ()), key=lambda n: (n.start_byte, -n.end_byte)):
+        name = _py_params(n, lines, params) if python else _ts_params(n, lines, params)
+        if name:
+            defined.append((n.start_point[0] + 1, name))
+    return FileCalls(tuple(calls), params, tuple(defined))
+
+
+def rescan_calls(
+    previous: FileCalls, old_unit: Node, new_unit: Node, language: str, data: bytes
+) -> FileCalls:
+    """`scan_calls` of a text edited inside one statement of the module or of a class (`old_unit`,
+    now `new_unit`, as typeinf.slices.incremental.edited_unit finds it): the calls and parameters
+    of the lines before it are the previous scan's, those after it are moved by the lines the edit
+    added or removed, and only the statement is scanned again (a 7,000-line file: 1 ms, not 25)."""
+    first, old_last = old_unit.start_point[0] + 1, old_unit.end_point[0] + 1
+    lines = new_unit.end_point[0] + 1 - old_last
+    inner = scan_calls(new_unit, language, data)
+    calls = [c for c in previous.calls if c.line < first] + list(inner.calls)
+    calls += [c.moved(lines) for c in previous.calls if c.line > old_last]
+    params = {k: v for k, v in previous.params.items() if k[0] < first}
+    params.update(inner.params)
+    params.update({(k[0] + lines, k[1]): v for k, v in previous.params.items() if k[0] > old_last})
+    defined = [d for d in previous.defined if d[0] < first] + list(inner.defined)
+    defined += [(d[0] + lines, d[1]) for d in previous.defined if d[0] > old_last]
+    return FileCalls(tuple(calls), params, tuple(defined))
+
+
+# ------------------------------------------------------------------------------------- Python
+def _py_call(n: Node, lines: Sequence[bytes]) -> Call | None:
+    f, arglist = n.child_by_field_name("function"), n.child_by_field_name("arguments")
+    if f is None or arglist is None or arglist.type != "argument_list":
+        return None
+    if f.type == "identifier":
+        callee, member = _text(f), False
+    elif f.type == "attribute" and f.child_by_field_name("attribute") is not None:
+        callee, member = _text(f.child_by_field_name("attribute")), True
+    else:
+        return None
+    args: list[Argument] = []
+    index: int | None = 0  # None after `*xs`: the positions that follow are not known
+    for a in arglist.named_children:
+        if a.type == "list_splat":
+            index = None
+        elif a.type == "keyword_argument":
+            k, v = a.child_by_field_name("name"), a.child_by_field_name("value")
+            if k is not None and v is not None:
+                args.append(Argument(None, _text(k), *_py_value(v, lines)))
+        elif a.type not in ("comment", "dictionary_splat") and index is not None:
+            args.append(Argument(index, None, *_py_value(a, lines)))
+            index += 1
+    return Call(callee, member, tuple(args), n.start_point[0] + 1)
+
+
+def _py_value(v: Node, lines: Sequence[bytes]) -> tuple[str | None, tuple[int, int] | None]:
+    while v.type == "parenthesized_expression" and v.named_child_count == 1:
+        v = v.named_children[0]
+    t = v.type
+    if t in _PY_LITERALS:
+        return _PY_LITERALS[t], None
+    if t == "call":
+        f = v.child_by_field_name("function")
+        name = _text(f).rsplit(".", 1)[-1] if f is not None and f.type in ("identifier", "attribute") else ""
+        if _CLASS_NAME.match(name) or name in _PY_BUILTIN_CALLS:
+            return name, None
+        return None, None
+    if t in ("identifier", "attribute"):
+        return None, _position(v, lines)
+    return None, None
+
+
+def _py_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Param]) -> str:
+    name = _text(fn.child_by_field_name("name"))
+    ps = fn.child_by_field_name("parameters")
+    if not name or ps is None:
+        return ""
+    cls = _py_class_of(fn)
+    static = _py_decorated(fn, "staticmethod")
+    method = cls is not None and not static
+    callee = name
+    if cls is not None and name == "__init__":
+        callee = _text(cls.child_by_field_name("name"))
+    elif name.startswith("__") and name.endswith("__"):
+        return ""  # called by the language (`__eq__`, `__getitem__`), not by name
+    member = True if method and callee == name else None
+    index = 0
+    keyword_only = False
+    first = method  # self / cls: not an argument at the call
+    for p in ps.named_children:
+        t = p.type
+        if t in ("comment", "positional_separator"):
+            continue
+        if t == "keyword_separator":
+            keyword_only = True
+            continue
+        if t == "typed_parameter":
+            ident = p.named_children[0] if p.named_children else None
+        elif t in ("default_parameter", "typed_default_parameter"):
+            ident = p.child_by_field_name("name")
+        else:
+            ident = p
+        if ident is None or ident.type != "identifier":  # *args, **kw
+            keyword_only = True
+            first = False
+            continue
+        if first:
+            first = False
+            continue
+        out[_position(ident, lines)] = Param(callee, None if keyword_only else index, _text(ident), member)
+        if not keyword_only:
+            index += 1
+    return callee
+
+
+def _py_class_of(fn: Node) -> Node | None:
+    p = fn.parent
+    if p is not None and p.type == "decorated_definition":
+        p = p.parent
+    if p is not None and p.type == "block" and p.parent is not None and p.parent.type == "class_definition":
+        return p.parent
+    return None
+
+
+def _py_decorated(fn: Node, name: str) -> bool:
+    p = fn.parent
+    if p is None or p.type != "decorated_definition":
+        return False
+    return any(_text(d).lstrip("@").strip() == name for d in p.children if d.type == "decorator")
+
+
+# ------------------------------------------------------------------------------------- TypeScript
+def _ts_call(n: Node, lines: Sequence[bytes]) -> Call | None:
+    if n.type == "new_expression":
+        f, arglist = n.child_by_field_name("constructor"), n.child_by_field_name("arguments")
+    else:
+        f, arglist = n.child_by_field_name("function"), n.child_by_field_name("arguments")
+    if f is None or arglist is None or arglist.type != "arguments":
+        return None
+    if f.type == "identifier":
+        callee, member = _text(f), False
+    elif f.type == "member_expression" and f.child_by_field_name("property") is not None:
+        callee, member = _text(f.child_by_field_name("property")), True
+    else:
+        return None
+    if n.type == "new_expression":
+        member = False
+    args: list[Argument] = []
+    for i, a in enumerate(x for x in arglist.named_children if x.type != "comment"):
+        if a.type == "spread_element":
+            break
+        args.append(Argument(i, None, *_ts_value(a, lines)))
+    return Call(callee, member, tuple(args), n.start_point[0] + 1)
+
+
+def _ts_value(v: Node, lines: Sequence[bytes]) -> tuple[str | None, tuple[int, int] | None]:
+    while v.type == "parenthesized_expression" and v.named_child_count == 1:
+        v = v.named_children[0]
+    t = v.type
+    if t in _TS_LITERALS:
+        return _TS_LITERALS[t], None
+    if t == "new_expression":
+        c = v.child_by_field_name("constructor")
+        name = _text(c).rsplit(".", 1)[-1] if c is not None else ""
+        if _CLASS_NAME.match(name) and v.child_by_field_name("type_arguments") is None:
+            return name, None
+        return None, None
+    if t in ("identifier", "member_expression"):
+        return None, _position(v, lines)
+    return None, None
+
+
+def _ts_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Param]) -> str:
+    ps = fn.child_by_field_name("parameters")
+    if ps is None:
+        return ""
+    member: bool | None = None
+    if fn.type == "method_definition":
+        name = _text(fn.child_by_field_name("name"))
+        member = True
+        if name == "constructor":
+            cls = fn.parent.parent if fn.parent is not None else None
+            name = _text(cls.child_by_field_name("name")) if cls is not None else ""
+            member = False
+    elif fn.type in ("function_declaration", "generator_function_declaration"):
+        name = _text(fn.child_by_field_name("name"))
+    else:  # an arrow or function expression: the name of the variable it is assigned to
+        p = fn.parent
+        name = (
+            _text(p.child_by_field_name("name")) if p is not None and p.type == "variable_declarator" else ""
+        )
+    if not name:
+        return ""
+    index = 0
+    for p in ps.named_children:
+        if p.type not in ("required_parameter", "optional_parameter"):
+            continue
+        pat = p.child_by_field_name("pattern")
+        if pat is None or pat.type == "rest_pattern":
+            break
+        if pat.type == "this":
+            continue
+        if pat.type == "identifier":
+            out[_position(pat, lines)] = Param(name, index, None, member)
+        index += 1
+    return name
+
+
+# ------------------------------------------------------------------------------------- the table
+@dataclass
+class CallTable:
+    """The project's calls by callee name, and how many functions each name defines."""
+
+    calls: dict[str, list[tuple[Path, Call]]]
+    defined: dict[str, int]
+    params: dict[Path, dict[tuple[int, int], Param]]
+
+    @classmethod
+    def build(cls, files: Iterable[tuple[Path, FileCalls]]) -> CallTable:
+        calls: dict[str, list[tuple[Path, Call]]] = {}
+        defined: dict[str, int] = {}
+        params: dict[Path, dict[tuple[int, int], Param]] = {}
+        for path, fc in sorted(files, key=lambda x: x[0]):
+            for c in fc.calls:
+                calls.setdefault(c.callee, []).append((path, c))
+            for _, name in fc.defined:
+                defined[name] = defined.get(name, 0) + 1
+            if fc.params:
+                params[path] = fc.params
+        return cls(calls, defined, params)
+
+    def replaced(self, path: Path, old: FileCalls, new: FileCalls) -> CallTable:
+        """The table with one file's calls `old` replaced by `new` (an edited file): what `build`
+        makes of the files as they are now, without going over the others' calls again."""
+        calls = dict(self.calls)
+        for callee in {c.callee for c in old.calls} | {c.callee for c in new.calls}:
+            kept = [(p, c) for p, c in calls.get(callee, ()) if p != path]
+            kept += [(path, c) for c in new.calls if c.callee == callee]
+            kept.sort(key=lambda x: x[0])  # stable: a file's calls stay in their order
+            if kept:
+                calls[callee] = kept
+            else:
+                calls.pop(callee, None)
+        defined = dict(self.defined)
+        for sign, names in ((-1, old.defined), (1, new.defined)):
+            for _, name in names:
+                defined[name] = defined.get(name, 0) + sign
+                if defined[name] <= 0:
+                    del defined[name]
+        params = dict(self.params)
+        params.pop(path, None)
+        if new.params:
+            params[path] = new.params
+        return CallTable(calls, defined, params)
+
+    def param(self, path: Path, line: int, column: int) -> Param | None:
+        return self.params.get(path, {}).get((line, column))
+
+    def arguments(self, path: Path, line: int, column: int) -> list[tuple[Path, Argument]]:
+        """The arguments passed for the parameter at (line, column) of the file, at most MAX_CALLS
+        calls' worth; none when its function's name is defined more than once in the project."""
+        p = self.param(path, line, column)
+        if p is None or self.defined.get(p.callee, 0) != 1:
+            return []
+        out: list[tuple[Path, Argument]] = []
+        seen = 0
+        for where, call in self.calls.get(p.callee, ()):
+            if p.member is True and not call.member or p.member is False and call.member:
+                continue
+            seen += 1
+            if seen > MAX_CALLS:
+                break
+            for a in call.args:
+                if (
+                    a.keyword is not None
+                    and a.keyword == p.keyword
+                    or a.keyword is None
+                    and a.position == p.position
+                ):
+                    out.append((where, a))
+                    break
+        return out
