@@ -13,7 +13,8 @@ server's) and measures:
   settled_s         didOpen -> the server idle (the project's index scanned, the checker's first
                     pass done: under 5% of a core for --settle seconds); the edits start then
   edit_hint_ms      after each edit inside one function, the inlay-hint request's latency
-                    (sent right after the didChange): p50 / p90 / max.  An edit adds a parameter
+                    (sent right after the didChange; for the whole file, or with --edit-range
+                    viewport for the --viewport lines around the edit): p50 / p90 / max.  An edit adds a parameter
                     to a function's signature (Python `bench_K=0`, before a `**kwargs`;
                     TypeScript `p_K?: number`, before a rest parameter), so the edited function's
                     sites miss the caches (their signature changed); the edits are spread evenly
@@ -153,6 +154,7 @@ async def run(
     spy: str | None,
     settle: float,
     viewport: int = 60,
+    edit_range: str = "whole",
 ) -> dict:
     client = LanguageClient("typeinf-bench", "1")
 
@@ -235,9 +237,13 @@ async def run(
                 lsp.VersionedTextDocumentIdentifier(version=k + 2, uri=uri), [change]
             )
         )
+        asked = whole
+        if edit_range == "viewport":  # the --viewport lines around the edit, as VS Code and Helix ask
+            top = max(0, pos.line - viewport // 2)
+            asked = lsp.Range(lsp.Position(top, 0), lsp.Position(top + viewport, 0))
         t = time.perf_counter()
         await client.text_document_inlay_hint_async(
-            lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), whole)
+            lsp.InlayHintParams(lsp.TextDocumentIdentifier(uri), asked)
         )
         latencies.append((time.perf_counter() - t) * 1000)
     rss = peak_rss_mb(pid)
@@ -255,6 +261,7 @@ async def run(
         "functions": functions,
         "checker": checker,
         "sync": "incremental" if incremental else "full",
+        "edit_range": edit_range,
         "first_hints_s": round(first, 2),
         "first_hints": n_first,
         "viewport_lines": viewport,
@@ -278,6 +285,13 @@ def main() -> None:
     ap.add_argument("--sync", choices=("incremental", "full"), default="incremental")
     ap.add_argument("--settle", type=float, default=3.0, help="idle seconds before the edits start")
     ap.add_argument("--viewport", type=int, default=60, help="lines of the first hint request")
+    ap.add_argument(
+        "--edit-range",
+        choices=("whole", "viewport"),
+        default="whole",
+        help="what the request after each edit asks for: the whole file (as Neovim asks) or the "
+        "--viewport lines around the edit (as VS Code and Helix ask)",
+    )
     ap.add_argument("--warm-cache", action="store_true", help="the user's ranking cache, not a fresh one")
     ap.add_argument("--py-spy", metavar="OUT", help="record the server with py-spy (raw stacks) into OUT")
     args = ap.parse_args()
@@ -295,6 +309,7 @@ def main() -> None:
                 args.py_spy,
                 args.settle,
                 args.viewport,
+                args.edit_range,
             )
         )
     print(json.dumps(result, indent=1))

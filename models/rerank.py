@@ -101,6 +101,7 @@ def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str)
             exact_checker=bool(ev.checker) and h.normalise(ev.checker or "") == h.normalise(t),
             exact_other=[h.normalise(v) == h.normalise(t) for v, _ in row["other"]],
             exact_calls=[h.normalise(v) == h.normalise(t) for v, _ in row["calls"]],
+            exact_callees=[h.normalise(v) == h.normalise(t) for v, _ in row["callees"]],
         )
         rows.append(row)
     return rows
@@ -108,7 +109,7 @@ def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str)
 
 def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
     """A row as the re-ranker sees it, with the keys of its right candidates; None without evidence."""
-    if not (r["votes"] or r["checker"] or r["other"] or r.get("calls")) or not r["type"]:
+    if not (r["votes"] or r["checker"] or r["other"] or r.get("calls") or r.get("callees")) or not r["type"]:
         return None
     right = {key(t) for (t, _), ok in zip(r["alternatives"], r["exact_alts"], strict=True) if ok}
     right |= {key(t) for (t, _), ok in zip(r["votes"], r["exact_votes"], strict=True) if ok}
@@ -117,13 +118,17 @@ def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
     if r["exact_checker"]:
         right.add(key(r["checker"]))
     right |= {key(t) for (t, _), ok in zip(r["other"], r["exact_other"], strict=True) if ok}
-    right |= {key(t) for (t, _), ok in zip(r.get("calls", []), r.get("exact_calls", []), strict=True) if ok}
+    for field in ("calls", "callees"):
+        right |= {
+            key(t) for (t, _), ok in zip(r.get(field, []), r.get(f"exact_{field}", []), strict=True) if ok
+        }
     alts = [(t, p) for t, p in r["alternatives"]]
     site = Site(r["type"], r["confidence"], r["source"], alts, r["kind"], r["language"])
     votes = Votes(tuple((t, n) for t, n in r["votes"]), r["total"]) if r["votes"] else None
     other = Votes(tuple((t, n) for t, n in r["other"]), r["other_total"]) if r["other"] else None
     calls = Votes(tuple((t, n) for t, n in r["calls"]), r["calls_total"]) if r.get("calls") else None
-    return site, Evidence(votes, r["checker"], other, calls), right
+    callees = Votes(tuple((t, n) for t, n in r["callees"]), r["callees_total"]) if r.get("callees") else None
+    return site, Evidence(votes, r["checker"], other, calls, callees), right
 
 
 def _sites(rows: list[dict]) -> list[tuple[Site, Evidence, set[str]]]:
@@ -149,6 +154,7 @@ def _score(reranker: Reranker, rows: list[dict]) -> dict:
         parts += ["with_checker"] if r["checker"] else []
         parts += ["with_other"] if r["other"] else []
         parts += ["with_calls"] if r.get("calls") else []
+        parts += ["with_callees"] if r.get("callees") else []
         for part in parts:
             t = tally.setdefault(part, [0, 0, 0])
             t[0] += 1

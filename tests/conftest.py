@@ -29,3 +29,11 @@ def need_tool(found: object, tool: str) -> None:
     if os.environ.get("TYPEINF_CI") == "1":
         pytest.fail(message + "; required in CI")
     pytest.skip(message)
+
+
+def python_project(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A Python project in `tmp_path` (a pyproject.toml and these files)."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import need_tool
+from conftest import ROOT, need_tool, python_project
 
 from typeinf.inference.calls import Argument, CallTable, Param, scan_calls
 from typeinf.inference.project import ProjectIndex
@@ -118,13 +118,6 @@ def test_the_index_keeps_the_calls_up_to_date_after_an_edit(tmp_path: Path) -> N
     assert table == ProjectIndex.build(tmp_path).calls_for("python")
 
 
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    return tmp_path
-
-
 def test_the_engine_asks_pyrefly_the_types_of_the_names_callers_pass(tmp_path: Path) -> None:
     """A real checker: `render(page)` in another module, where `page` is an annotated `Page`; the
     parameter of `render` hears `Page` (and the literal passed by the other call, `str`), only types
@@ -132,7 +125,7 @@ def test_the_engine_asks_pyrefly_the_types_of_the_names_callers_pass(tmp_path: P
     from typeinf.inference.engine import Engine, FileSites, default_checkers
     from typeinf.inference.predict import Predictor
 
-    root = _project(
+    root = python_project(
         tmp_path,
         {
             "view.py": "from model import Page\n\ndef render(page, title):\n    return page.body + title\n",
@@ -185,7 +178,6 @@ def test_an_edit_inside_a_function_rescans_only_its_calls() -> None:
     """On this package's own modules: a line with a call added to each module-level function's body
     (and the function's last line removed); the calls and parameters kept, moved or scanned again
     (`rescan`) are exactly those of a scan of the edited text from scratch."""
-    from conftest import ROOT
 
     from typeinf.inference.project import rescan, scan_file
 
@@ -207,3 +199,62 @@ def test_an_edit_inside_a_function_rescans_only_its_calls() -> None:
                 assert scan.calls == scan_file(edited, "python").calls
                 checked += 1
     assert checked > 20
+
+
+def test_a_value_hears_the_annotation_of_the_parameter_it_is_passed_to(tmp_path: Path) -> None:
+    """Partially typed code: `save(u)` where `save` declares `user: User` in another module; `u` hears
+    `User`, as the project's types are named where `u` is; a method called as one, by keyword too."""
+    from typeinf.inference.engine import Engine, FileSites
+    from typeinf.inference.predict import Predictor
+
+    root = python_project(
+        tmp_path,
+        {
+            "store.py": (
+                "class User:\n    pass\n\n\ndef save(user: User, *, retries: int = 3) -> None:\n    pass\n\n\n"
+                "class Cache:\n    def put(self, key: str, value) -> None:\n        pass\n"
+            ),
+            "app.py": "from store import save\n\n\ndef handle(u, n, c, k):\n    save(u, retries=n)\n    c.put(k, u)\n",
+        },
+    )
+    sites = [s for s in extract((root / "app.py").read_text(), "python", "app.py") if s.kind == "param"]
+    with Engine(Predictor(), ProjectIndex.build(root), None) as engine:
+        ev = {
+            s.name: e.callees
+            for s, e in zip(sites, engine.evidence(FileSites(root / "app.py", "python", sites)), strict=True)
+        }
+    assert ev["u"] is not None and ev["u"].counts == (("User", 1),)  # `value` of `put` is not annotated
+    assert ev["n"] is not None and ev["n"].counts == (("int", 1),)
+    assert ev["k"] is not None and ev["k"].counts == (("str", 1),)
+    assert ev["c"] is None
+
+
+def test_the_next_round_predicts_the_files_whose_evidence_a_round_changed(tmp_path: Path) -> None:
+    """After a round wrote `session` and the signature of `save` in store.py: a file with a site
+    named `session`, a file calling `save` and a file defining a function store.py calls are
+    predicted again; a file with none of these is not."""
+    from types import SimpleNamespace
+
+    from typeinf.annotate.run import FileResult, dependents
+    from typeinf.files import SourceFile
+
+    root = python_project(
+        tmp_path,
+        {
+            "store.py": "from util import clean\n\ndef save(session, row):\n    return clean(row)\n",
+            "votes.py": "def open_db(session):\n    pass\n",
+            "caller.py": "from store import save\n\ndef run(r):\n    save(None, r)\n",
+            "util.py": "def clean(row):\n    return row\n",
+            "other.py": "def unrelated(x):\n    return x\n",
+        },
+    )
+    index = ProjectIndex.build(root)
+    files = {
+        name: FileResult(SourceFile(root / name, "python"), name, name, (root / name).read_bytes())
+        for name in ("store.py", "votes.py", "caller.py", "util.py", "other.py")
+    }
+    for f in files.values():
+        f.open = frozenset(s.name for s in extract(f.data, "python", f.rel) if s.annotation is None)
+    files["store.py"].wrote = frozenset({"session", "save"})
+    got = dependents([files["store.py"]], list(files.values()), SimpleNamespace(index=index))  # type: ignore[arg-type]
+    assert [f.rel for f in got] == ["store.py", "votes.py", "caller.py", "util.py"]

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, python_project
 
 from typeinf.inference.bundle import RERANK_FILE, BundleError, ModelBundle
 from typeinf.inference.confidence import Calibrator
@@ -232,20 +232,13 @@ def test_the_checkers_type_is_evidence_only_when_concrete() -> None:
     assert concrete("string | any", "typescript") is None
 
 
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    return tmp_path
-
-
 def test_the_engine_asks_pyrefly_about_the_text_it_is_given(tmp_path: Path) -> None:
     """A real checker (pyrefly, from the test extra): the inferred return type of the file as the
     caller has it in memory (annotate's later rounds), not as it is on disk."""
     from typeinf.inference.engine import Engine, FileSites, default_checkers
     from typeinf.inference.predict import Predictor
 
-    root = _project(tmp_path, {"m.py": "def f():\n    return [1, 2]\n"})
+    root = python_project(tmp_path, {"m.py": "def f():\n    return [1, 2]\n"})
     on_disk = extract((root / "m.py").read_text(), "python", "m.py")
     with Engine(Predictor(), ProjectIndex.build(root), default_checkers(root)) as engine:
         ev = engine.evidence(FileSites(root / "m.py", "python", [s for s in on_disk if s.kind == "return"]))
@@ -264,7 +257,7 @@ def test_without_a_checker_the_engine_warns_once_and_goes_on(
     from typeinf.inference.engine import Engine, FileSites
     from typeinf.inference.predict import Predictor
 
-    root = _project(tmp_path, {"m.py": "def f(x):\n    return [x]\n"})
+    root = python_project(tmp_path, {"m.py": "def f(x):\n    return [x]\n"})
     sites = extract((root / "m.py").read_text(), "python", "m.py")
     missing = {"python": lambda: checker_or_none(lambda: python_checker(root, "no-such-checker"))}
     with Engine(Predictor(), ProjectIndex.build(root), missing) as engine:
@@ -278,7 +271,7 @@ def test_without_a_checker_the_engine_warns_once_and_goes_on(
 def test_no_checker_flag_and_setting(tmp_path: Path) -> None:
     """`--no-checker` and `[tool.typeinf] checker = false` run without the checker: the same output
     format, and a checker setting that is not a boolean is a configuration error (exit 2)."""
-    root = _project(tmp_path, {"m.py": "def f():\n    return [1, 2]\n"})
+    root = python_project(tmp_path, {"m.py": "def f():\n    return [1, 2]\n"})
     run = [sys.executable, "-m", "typeinf", "predict", "m.py", "--format", "json", "--no-cache"]
     full = subprocess.run(run, cwd=root, capture_output=True, text=True, check=True)
     off = subprocess.run([*run, "--no-checker"], cwd=root, capture_output=True, text=True, check=True)
@@ -296,7 +289,7 @@ def test_only_types_that_exist_at_the_site_are_evidence(tmp_path: Path) -> None:
     from typeinf.inference.engine import Engine, FileSites, nameable
     from typeinf.inference.predict import Predictor
 
-    root = _project(
+    root = python_project(
         tmp_path,
         {
             "shapes.py": "class Widget:\n    def draw(self): ...\n",

@@ -40,6 +40,8 @@ class FileResult:
         default_factory=dict
     )  # site -> line, column read
     error: str | None = None  # why the file could not be processed
+    open: frozenset[str] = frozenset()  # the names of its sites annotate may still write (`self.` dropped)
+    wrote: frozenset[str] = frozenset()  # the names of the sites the last round wrote in it
 
 
 class Progress:
@@ -144,12 +146,43 @@ def annotate_files(
     workers = Workers(jobs)
     try:
         for first in [True] + [False] * (rounds - 1):
-            todo = _round(todo, engine, options, workers, first, sliced if first else None)
-            if not todo:
+            changed = _round(todo, engine, options, workers, first, sliced if first else None)
+            if not changed:
                 break
+            todo = dependents(changed, files, engine)
     finally:
         workers.close()
     return files
+
+
+def dependents(changed: list[FileResult], files: list[FileResult], engine: Engine) -> list[FileResult]:
+    """The files the next round predicts again: those a round changed, and those whose evidence what
+    it wrote may change: a site of the same name (the project's votes), a call of a function of a
+    changed file or a function a changed file calls (the callers' argument types, the callees'
+    parameter types and the returns the checker infers).  Without these, a second run would read
+    the new evidence from the disk and write more."""
+    written = frozenset().union(*(f.wrote for f in changed))
+    touched = {f.source.path for f in changed}
+    defined: set[str] = set()
+    called: set[str] = set()
+    for f in changed:
+        calls = engine.index.calls_of(f.source.path)
+        if calls is not None:
+            defined.update(name for _, name in calls.defined)
+            called.update(c.callee for c in calls.calls)
+    out = []
+    for f in files:
+        if f.error is not None or not f.open:
+            continue
+        if f.source.path in touched or f.open & written:
+            out.append(f)
+            continue
+        calls = engine.index.calls_of(f.source.path)
+        if calls is not None and (
+            any(c.callee in defined for c in calls.calls) or any(name in called for _, name in calls.defined)
+        ):
+            out.append(f)
+    return out
 
 
 def _round(
@@ -180,6 +213,7 @@ def _round(
                 f.origin.setdefault((s.kind, s.qualname, s.name), (s.line, s.column))
         # only the sites annotate may write: the model is not run for the others
         wanted = [s for s in got[0] if s.annotation is None and s.annotatable and s.kind in options.kinds]
+        f.open = frozenset(s.name.removeprefix("self.") for s in wanted)
         # the checker reads the text as it is now: what earlier rounds wrote is evidence for the rest
         groups.append(
             FileSites(f.source.path, f.source.language, wanted, _current(f).decode("utf-8", "replace"))
@@ -211,6 +245,9 @@ def _round(
         if not done or new == _current(f):
             continue
         f.new = new
+        f.wrote = frozenset(
+            e.prediction.slice.name.removeprefix("self.") for e in done if e.prediction is not None
+        )
         f.applied += done if first else [replace(e, prediction=_as_read(f, e.prediction)) for e in done]
         changed.append(f)
         # what this round wrote is the project's own annotation for the next (as a second run would

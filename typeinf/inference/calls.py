@@ -4,6 +4,7 @@
     scan_calls(root, language) -> FileCalls      one file's calls of named functions and its parameters
     CallTable.build(files)                        the project's calls by callee name
     table.arguments(path, line, column)           the arguments passed for the parameter at that position
+    table.declared(callee, position, keyword, member)   the annotation of the parameter a call passes to
 
 A parameter is joined to its function's call sites by name: `f(x)` and `obj.f(x)` call a
 function or method `f`, `Cls(x)` / `new Cls(x)` call `Cls`'s `__init__` / `constructor`.  A name
@@ -11,7 +12,9 @@ defined more than once in the project (two methods `get`) is ambiguous and gives
 call that spreads its arguments (`f(*args)`, `f(...xs)`) stops the positional count there.  What an
 argument says of its type is either certain from its text (a literal, a constructor call: `Argument.static`)
 or a question for the type checker at the argument's position (a name or an attribute:
-`Argument.ask`), which the engine batches (typeinf.inference.engine).  Pure: trees in, tables out.
+`Argument.ask`), which the engine batches (typeinf.inference.engine).  The other way round, a value
+passed to a project function hears the annotation of the parameter it is passed to, where the
+function has one (partially typed code: the callee's signature).  Pure: trees in, tables out.
 """
 
 from __future__ import annotations
@@ -24,26 +27,14 @@ from typing import NamedTuple
 
 from tree_sitter import Node, QueryCursor
 
+from ..slices.data import Expr
+from ..slices.python import LITERAL_TYPES
 from ..slices.source import query
+from ..slices.typescript import LITERAL_KINDS
+from .static import literal_type
 
 MAX_CALLS = 12  # call sites read per parameter (the first ones in path order)
 
-_PY_LITERALS = {
-    "integer": "int",
-    "float": "float",
-    "string": "str",
-    "concatenated_string": "str",
-    "true": "bool",
-    "false": "bool",
-}
-_TS_LITERALS = {
-    "number": "number",
-    "string": "string",
-    "template_string": "string",
-    "true": "boolean",
-    "false": "boolean",
-}
-_PY_BUILTIN_CALLS = frozenset({"str", "int", "float", "bool", "bytes", "frozenset"})
 _CLASS_NAME = re.compile(r"^[A-Z][\w$]*$")
 
 
@@ -68,12 +59,22 @@ class Call(NamedTuple):
 
 
 class Param(NamedTuple):
-    """A parameter's place in its function's calls."""
+    """A parameter's place in its function's calls, and its annotation as written (None: none)."""
 
     callee: str  # the name its function is called by (a constructor's: its class)
     position: int | None  # position among the arguments of a call (`self` not counted); None: keyword-only
     keyword: str | None  # the name a call can pass it by (None: positional-only, `*args`, `**kw`)
     member: bool | None  # True: only called as an attribute (a method); None: either
+    annotation: str | None = None
+
+    def takes(self, position: int | None, keyword: str | None) -> bool:
+        """Whether an argument at this position or with this keyword is this parameter."""
+        if keyword is not None:
+            return keyword == self.keyword
+        return position is not None and position == self.position
+
+    def called_as(self, member: bool) -> bool:
+        return self.member is None or self.member == member
 
 
 @dataclass(frozen=True)
@@ -144,17 +145,70 @@ def rescan_calls(
     return FileCalls(tuple(calls), params, tuple(defined))
 
 
+class _Values(NamedTuple):
+    """What an argument's text says of its type, per language."""
+
+    language: str
+    literals: dict[str, str]  # node type -> the literal's type
+    constructor: tuple[str, str]  # the node type of a constructor call and its callee's field
+    builtins: frozenset[str]  # lower-case callees that make a value of their name (`str(x)`)
+    names: frozenset[str]  # node types the checker is asked about (a name, an attribute)
+
+
+_PY = _Values(
+    "python",
+    {k: v for k, v in LITERAL_TYPES.items() if k not in ("none", "ellipsis")},
+    ("call", "function"),
+    frozenset({"str", "int", "float", "bool", "bytes", "frozenset"}),
+    frozenset({"identifier", "attribute"}),
+)
+_TS = _Values(
+    "typescript",
+    {**{k: LITERAL_KINDS[k] for k in ("number", "string", "true", "false")}, "template_string": "string"},
+    ("new_expression", "constructor"),
+    frozenset(),
+    frozenset({"identifier", "member_expression"}),
+)
+
+
+def _value(v: Node, lines: Sequence[bytes], lang: _Values) -> tuple[str | None, tuple[int, int] | None]:
+    """An argument's type when its text says it (a literal, a constructor call without type
+    arguments), else where to ask the checker (a name or an attribute), else neither."""
+    while v.type == "parenthesized_expression" and v.named_child_count == 1:
+        v = v.named_children[0]
+    t = v.type
+    if t in lang.literals:  # (a bytes literal is a string node: its text tells)
+        return literal_type(Expr(_text(v), "literal"), lang.language) or lang.literals[t], None
+    if t == lang.constructor[0]:
+        f = v.child_by_field_name(lang.constructor[1])
+        name = _text(f).rsplit(".", 1)[-1] if f is not None and f.type in lang.names else ""
+        if (_CLASS_NAME.match(name) or name in lang.builtins) and v.child_by_field_name(
+            "type_arguments"
+        ) is None:
+            return name, None
+        return None, None
+    if t in lang.names:
+        return None, _position(v, lines)
+    return None, None
+
+
+def _callee(f: Node, attribute: str, field: str) -> tuple[str, bool] | None:
+    """The name a call calls and whether as an attribute: `f` of `f(...)`, `m` of `obj.m(...)`."""
+    if f.type == "identifier":
+        return _text(f), False
+    last = f.child_by_field_name(field) if f.type == attribute else None
+    return (_text(last), True) if last is not None else None
+
+
 # ------------------------------------------------------------------------------------- Python
 def _py_call(n: Node, lines: Sequence[bytes]) -> Call | None:
     f, arglist = n.child_by_field_name("function"), n.child_by_field_name("arguments")
     if f is None or arglist is None or arglist.type != "argument_list":
         return None
-    if f.type == "identifier":
-        callee, member = _text(f), False
-    elif f.type == "attribute" and f.child_by_field_name("attribute") is not None:
-        callee, member = _text(f.child_by_field_name("attribute")), True
-    else:
+    named = _callee(f, "attribute", "attribute")
+    if named is None:
         return None
+    callee, member = named
     args: list[Argument] = []
     index: int | None = 0  # None after `*xs`: the positions that follow are not known
     for a in arglist.named_children:
@@ -163,28 +217,11 @@ def _py_call(n: Node, lines: Sequence[bytes]) -> Call | None:
         elif a.type == "keyword_argument":
             k, v = a.child_by_field_name("name"), a.child_by_field_name("value")
             if k is not None and v is not None:
-                args.append(Argument(None, _text(k), *_py_value(v, lines)))
+                args.append(Argument(None, _text(k), *_value(v, lines, _PY)))
         elif a.type not in ("comment", "dictionary_splat") and index is not None:
-            args.append(Argument(index, None, *_py_value(a, lines)))
+            args.append(Argument(index, None, *_value(a, lines, _PY)))
             index += 1
     return Call(callee, member, tuple(args), n.start_point[0] + 1)
-
-
-def _py_value(v: Node, lines: Sequence[bytes]) -> tuple[str | None, tuple[int, int] | None]:
-    while v.type == "parenthesized_expression" and v.named_child_count == 1:
-        v = v.named_children[0]
-    t = v.type
-    if t in _PY_LITERALS:
-        return _PY_LITERALS[t], None
-    if t == "call":
-        f = v.child_by_field_name("function")
-        name = _text(f).rsplit(".", 1)[-1] if f is not None and f.type in ("identifier", "attribute") else ""
-        if _CLASS_NAME.match(name) or name in _PY_BUILTIN_CALLS:
-            return name, None
-        return None, None
-    if t in ("identifier", "attribute"):
-        return None, _position(v, lines)
-    return None, None
 
 
 def _py_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Param]) -> str:
@@ -224,7 +261,10 @@ def _py_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Para
         if first:
             first = False
             continue
-        out[_position(ident, lines)] = Param(callee, None if keyword_only else index, _text(ident), member)
+        ann = p.child_by_field_name("type") if t in ("typed_parameter", "typed_default_parameter") else None
+        out[_position(ident, lines)] = Param(
+            callee, None if keyword_only else index, _text(ident), member, _text(ann) or None
+        )
         if not keyword_only:
             index += 1
     return callee
@@ -254,37 +294,16 @@ def _ts_call(n: Node, lines: Sequence[bytes]) -> Call | None:
         f, arglist = n.child_by_field_name("function"), n.child_by_field_name("arguments")
     if f is None or arglist is None or arglist.type != "arguments":
         return None
-    if f.type == "identifier":
-        callee, member = _text(f), False
-    elif f.type == "member_expression" and f.child_by_field_name("property") is not None:
-        callee, member = _text(f.child_by_field_name("property")), True
-    else:
+    named = _callee(f, "member_expression", "property")
+    if named is None:
         return None
-    if n.type == "new_expression":
-        member = False
+    callee, member = named[0], named[1] and n.type != "new_expression"
     args: list[Argument] = []
     for i, a in enumerate(x for x in arglist.named_children if x.type != "comment"):
         if a.type == "spread_element":
             break
-        args.append(Argument(i, None, *_ts_value(a, lines)))
+        args.append(Argument(i, None, *_value(a, lines, _TS)))
     return Call(callee, member, tuple(args), n.start_point[0] + 1)
-
-
-def _ts_value(v: Node, lines: Sequence[bytes]) -> tuple[str | None, tuple[int, int] | None]:
-    while v.type == "parenthesized_expression" and v.named_child_count == 1:
-        v = v.named_children[0]
-    t = v.type
-    if t in _TS_LITERALS:
-        return _TS_LITERALS[t], None
-    if t == "new_expression":
-        c = v.child_by_field_name("constructor")
-        name = _text(c).rsplit(".", 1)[-1] if c is not None else ""
-        if _CLASS_NAME.match(name) and v.child_by_field_name("type_arguments") is None:
-            return name, None
-        return None, None
-    if t in ("identifier", "member_expression"):
-        return None, _position(v, lines)
-    return None, None
 
 
 def _ts_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Param]) -> str:
@@ -318,7 +337,8 @@ def _ts_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Para
         if pat.type == "this":
             continue
         if pat.type == "identifier":
-            out[_position(pat, lines)] = Param(name, index, None, member)
+            ann = p.child_by_field_name("type")
+            out[_position(pat, lines)] = Param(name, index, None, member, _text(ann)[1:].strip() or None)
         index += 1
     return name
 
@@ -331,12 +351,14 @@ class CallTable:
     calls: dict[str, list[tuple[Path, Call]]]
     defined: dict[str, int]
     params: dict[Path, dict[tuple[int, int], Param]]
+    annotated: dict[str, list[tuple[Path, Param]]]  # callee name -> its annotated parameters
 
     @classmethod
     def build(cls, files: Iterable[tuple[Path, FileCalls]]) -> CallTable:
         calls: dict[str, list[tuple[Path, Call]]] = {}
         defined: dict[str, int] = {}
         params: dict[Path, dict[tuple[int, int], Param]] = {}
+        annotated: dict[str, list[tuple[Path, Param]]] = {}
         for path, fc in sorted(files, key=lambda x: x[0]):
             for c in fc.calls:
                 calls.setdefault(c.callee, []).append((path, c))
@@ -344,7 +366,10 @@ class CallTable:
                 defined[name] = defined.get(name, 0) + 1
             if fc.params:
                 params[path] = fc.params
-        return cls(calls, defined, params)
+            for p in fc.params.values():
+                if p.annotation is not None:
+                    annotated.setdefault(p.callee, []).append((path, p))
+        return cls(calls, defined, params, annotated)
 
     def replaced(self, path: Path, old: FileCalls, new: FileCalls) -> CallTable:
         """The table with one file's calls `old` replaced by `new` (an edited file): what `build`
@@ -368,7 +393,27 @@ class CallTable:
         params.pop(path, None)
         if new.params:
             params[path] = new.params
-        return CallTable(calls, defined, params)
+        annotated = dict(self.annotated)
+        for callee in {p.callee for p in old.params.values()} | {p.callee for p in new.params.values()}:
+            got = [(q, p) for q, p in annotated.get(callee, ()) if q != path]
+            got += [(path, p) for p in new.params.values() if p.callee == callee and p.annotation is not None]
+            got.sort(key=lambda x: x[0])
+            if got:
+                annotated[callee] = got
+            else:
+                annotated.pop(callee, None)
+        return CallTable(calls, defined, params, annotated)
+
+    def declared(self, callee: str, position: int | None, keyword: str | None, member: bool) -> str | None:
+        """The annotation of the parameter a call `callee(...)` (`obj.callee(...)`: `member`) passes an
+        argument at this position or keyword to; None when it has none, or the callee's name is not
+        one function of the project."""
+        if self.defined.get(callee, 0) != 1:
+            return None
+        for _, p in self.annotated.get(callee, ()):
+            if p.called_as(member) and p.takes(position, keyword):
+                return p.annotation
+        return None
 
     def param(self, path: Path, line: int, column: int) -> Param | None:
         return self.params.get(path, {}).get((line, column))
@@ -382,18 +427,13 @@ class CallTable:
         out: list[tuple[Path, Argument]] = []
         seen = 0
         for where, call in self.calls.get(p.callee, ()):
-            if p.member is True and not call.member or p.member is False and call.member:
+            if not p.called_as(call.member):
                 continue
             seen += 1
             if seen > MAX_CALLS:
                 break
             for a in call.args:
-                if (
-                    a.keyword is not None
-                    and a.keyword == p.keyword
-                    or a.keyword is None
-                    and a.position == p.position
-                ):
+                if p.takes(a.position, a.keyword):
                     out.append((where, a))
                     break
         return out

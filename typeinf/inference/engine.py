@@ -9,8 +9,9 @@ One engine serves `predict`, `annotate` (each of its rounds) and the language se
 2. the project's evidence for each site (typeinf.inference.rerank.Evidence): how the project
    annotates the same (kind, name) elsewhere (the index's name table, typeinf.inference.names),
    the type checker's inferred type at the site (typeinf.checker: pyrefly for Python, the
-   TypeScript compiler), asked for all the file's sites in one batch, and for a parameter the
-   types of the arguments the project's calls pass for it (typeinf.inference.calls);
+   TypeScript compiler), asked for all the file's sites in one batch, for a parameter the
+   types of the arguments the project's calls pass for it, and for a value passed to a project
+   function the annotation of the parameter it is passed to (typeinf.inference.calls);
 3. the model's top 5 re-ranked with that evidence and re-calibrated (typeinf.inference.rerank),
    when the model bundle has a fitted re-ranker (`rerank.json`);
 4. a type the checker rejected at a site when annotate tried it (typeinf.annotate.judge, `reject`)
@@ -41,7 +42,7 @@ from ..slices.data import Slice
 from ..types import names_in, union_members
 from .features import ProjectType
 from .finalize import Prediction
-from .names import Votes, ranked
+from .names import Votes, label, ranked
 from .predict import Predictor
 from .project import ProjectIndex
 from .rerank import Evidence, key, unqualified
@@ -203,6 +204,24 @@ class Engine:
                     out[i].append(unqualified(c))
         return out
 
+    def declared_types(self, f: FileSites) -> list[list[str]]:
+        """For each site, the annotations of the project functions' parameters it is passed to
+        (`render(page)` where `render` declares `page: Page`: the callee's signature in partially
+        typed code), normalised as the project's annotations are counted (typeinf.inference.calls)."""
+        table = self.index.calls_for(f.language)
+        fam = lang_family(f.language)
+        out: list[list[str]] = []
+        for s in f.slices:
+            got = []
+            for p in s.evidence.passed_to:
+                callee = p.callee.removeprefix("new ").strip()
+                ann = table.declared(callee.rsplit(".", 1)[-1], p.arg, p.keyword, "." in callee)
+                t = label(ann, fam) if ann is not None else ""
+                if t:
+                    got.append(unqualified(t))
+            out.append(got)
+        return out
+
     def evidence(self, f: FileSites, checker: bool = True) -> list[Evidence]:
         """Each site's evidence, only types that can be named at the site (its scope, the
         language's builtins and `typing`, the project's types).  `checker=False`: the project's
@@ -212,10 +231,11 @@ class Engine:
         project = _names_of(self.index.types_for(f.path, f.language))
         types = self.checker_types(f) if checker else [None] * len(f.slices)
         arguments = self.argument_types(f, checker)
+        declared = self.declared_types(f)
         out = []
         scopes: dict[int, set[str]] = {}  # the names of each scope list (a file's sites share one)
         votes: dict[tuple[str, str], tuple[Votes | None, Votes | None]] = {}
-        for s, t, passed in zip(f.slices, types, arguments, strict=True):
+        for s, t, passed, taken in zip(f.slices, types, arguments, declared, strict=True):
             got = votes.get((s.kind, s.name))
             if got is None:
                 got = votes[(s.kind, s.name)] = (
@@ -223,7 +243,7 @@ class Engine:
                     names.other_votes(s.kind, s.name),
                 )
             same, other = got
-            if same is None and other is None and t is None and not passed:
+            if same is None and other is None and t is None and not passed and not taken:
                 out.append(Evidence())
                 continue
             scope = scopes.get(id(s.scope))
@@ -236,6 +256,7 @@ class Engine:
                     t if t is not None and ok(t) else None,
                     _only(other, ok),
                     _only(ranked(Counter(passed)), ok),
+                    _only(ranked(Counter(taken)), ok),
                 )
             )
         return out

@@ -95,7 +95,7 @@ class Votes:
 
 
 @lru_cache(maxsize=65536)
-def _label(ann: str, fam: str) -> str:
+def label(ann: str, fam: str) -> str:
     """An annotation as the name table counts it (normalised; Python's `Final[int]` as `int`, a
     bare `Final` as no type: ""), remembered (a project repeats its annotations)."""
     t = normalize(ann, fam)
@@ -122,7 +122,7 @@ class NameTable:
         counts: dict[tuple[str, str], Counter[str]] = {}
         for annotated in files:
             for kind, name, ann in annotated:
-                t = _label(ann, fam)
+                t = label(ann, fam)
                 if t:
                     counts.setdefault((kind, name), Counter())[t] += 1
         return cls(counts)
@@ -133,7 +133,7 @@ class NameTable:
         delta: dict[tuple[str, str], Counter[str]] = {}
         for sign, annotated in ((-1, old), (1, new)):
             for kind, name, ann in annotated:
-                t = _label(ann, fam)
+                t = label(ann, fam)
                 if t:
                     delta.setdefault((kind, name), Counter())[t] += sign
         counts = dict(self.counts)

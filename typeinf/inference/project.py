@@ -265,6 +265,12 @@ class ProjectIndex:
             self._names.setdefault(lang, table)
         return table
 
+    def calls_of(self, path: Path) -> FileCalls | None:
+        """One file's calls and parameters as last scanned (None: not in the index)."""
+        with self._lock:
+            got = self.by_file.get(path.resolve())
+        return got[1].calls if got is not None else None
+
     def calls_for(self, language: str) -> CallTable:
         """The project's calls of named functions in files of this language family
         (typeinf.inference.calls), and where each parameter sits in its function's calls."""

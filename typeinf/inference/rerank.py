@@ -1,17 +1,18 @@
 """The model's top 5 re-ranked with the project's evidence: its own annotations of the same name,
-the type checker's inference at the site and, for a parameter, the types its callers pass
-(issue #20, items 2, 4, 6 and 7).
+the type checker's inference at the site, for a parameter the types its callers pass, and for a
+value passed to project functions the annotations of their parameters (issue #20, items 2, 4, 6, 7).
 
     reranker = Reranker.load(path)                  # fitted on validation by models/project_names.py
     pred = reranker.apply(pred, Evidence(votes, checker_type))
                                                     # the same Prediction when there is no evidence
 
-Candidates come from four sources: the model's top 5 (after the static facts and the member
+Candidates come from five sources: the model's top 5 (after the static facts and the member
 check: `finalize`), the types the project wrote for the same (kind, name) elsewhere
 (typeinf.inference.names: a parameter called `session` is a `ClientSession` in four other
 functions), and the type the checker infers at the site where it infers a concrete one
 (typeinf.checker: pyrefly for Python, the TypeScript compiler), and the types of the arguments the
-project's calls pass for a parameter (typeinf.inference.calls).  Each candidate gets the features
+project's calls pass for a parameter and the annotations of the parameters a value is passed to
+(typeinf.inference.calls).  Each candidate gets the features
 below and one logistic regression, fitted on validation packages in the half-typed and the
 unannotated settings, gives the probability that it is the author's type; the best candidate wins
 and that probability is its confidence (the same scale as the model's calibrated confidence: the
@@ -60,6 +61,9 @@ FEATURES = (
     "log_call_votes",
     "is_call_top",
     "call_x_pick",
+    "callee_share",
+    "log_callee_votes",
+    "is_callee_top",
     "param",
     "return",
     "python",
@@ -87,14 +91,10 @@ class Evidence:
     checker: str | None = None  # the checker's concrete inferred type at the site
     other: Votes | None = None  # the same name as the other kind (a parameter and an attribute)
     calls: Votes | None = None  # a parameter: the types of the arguments the project's calls pass
+    callees: Votes | None = None  # a value passed to project functions: their parameters' annotations
 
     def __bool__(self) -> bool:
-        return (
-            self.votes is not None
-            or self.checker is not None
-            or self.other is not None
-            or self.calls is not None
-        )
+        return any(x is not None for x in (self.votes, self.checker, self.other, self.calls, self.callees))
 
 
 @dataclass(frozen=True)
@@ -130,22 +130,25 @@ def _by_key(votes: Votes | None) -> tuple[dict[str, tuple[str, int]], int, str |
 
 def candidates(site: Site, ev: Evidence) -> list[Candidate]:
     """The model's top 5, the project's most frequent types for the name, the types the callers
-    pass and the checker's type, each once (by `key`), with its features."""
+    pass, the parameters' types it is passed to and the checker's type, each once (by `key`), with
+    its features."""
     alts = list(site.alternatives[:5]) or ([(site.type, site.confidence)] if site.type else [])
     model = {key(t): (i, t, p) for i, (t, p) in reversed(list(enumerate(alts)))}
     voted, total, top_key = _by_key(ev.votes)
     other, other_total, other_top = _by_key(ev.other)
     passed, passed_total, passed_top = _by_key(ev.calls)
+    taken, taken_total, taken_top = _by_key(ev.callees)
     checker_key = key(ev.checker) if ev.checker else None
     extra = [checker_key] if checker_key is not None else []
     kind = site.kind
     out = []
-    for k in dict.fromkeys([*model, *voted, *other, *passed, *extra]):
+    for k in dict.fromkeys([*model, *voted, *other, *passed, *taken, *extra]):
         rank, t, p = model.get(k, (None, None, 0.0))
         vt, n = voted.get(k, (None, 0))
         ot, on = other.get(k, (None, 0))
         ct, cn = passed.get(k, (None, 0))
-        spelled = next((x for x in (t, vt, ot, ct) if x is not None), ev.checker)
+        tt, tn = taken.get(k, (None, 0))
+        spelled = next((x for x in (t, vt, ot, ct, tt) if x is not None), ev.checker)
         share = n / total if total else 0.0
         pick = 1.0 if t is not None and t == site.type else 0.0
         checker = 1.0 if k == checker_key else 0.0
@@ -177,6 +180,9 @@ def candidates(site: Site, ev: Evidence) -> list[Candidate]:
                     math.log1p(cn),
                     1.0 if k == passed_top else 0.0,
                     pick * (cn / passed_total if passed_total else 0.0),
+                    tn / taken_total if taken_total else 0.0,
+                    math.log1p(tn),
+                    1.0 if k == taken_top else 0.0,
                     1.0 if kind == "param" else 0.0,
                     1.0 if kind == "return" else 0.0,
                     1.0 if site.language == "python" else 0.0,
@@ -302,4 +308,6 @@ def row_of(pred: Prediction, ev: Evidence) -> dict[str, Any]:
         "other_total": ev.other.total if ev.other is not None else 0,
         "calls": list(ev.calls.counts) if ev.calls is not None else [],
         "calls_total": ev.calls.total if ev.calls is not None else 0,
+        "callees": list(ev.callees.counts) if ev.callees is not None else [],
+        "callees_total": ev.callees.total if ev.callees is not None else 0,
     }

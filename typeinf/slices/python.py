@@ -40,7 +40,7 @@ from .source import (
 
 _BUILTIN_SCOPE = [ScopeName(n, "builtin") for n in PY_SCOPE_BUILTINS]
 
-_LITERALS = {
+LITERAL_TYPES = {
     "integer": "int",
     "float": "float",
     "string": "str",
@@ -84,7 +84,7 @@ def category(node: Node | None) -> str:
     if node is None:
         return "none"
     t = node.type
-    if t in _LITERALS:
+    if t in LITERAL_TYPES:
         return "literal"
     if t in ("list", "dictionary", "set", "tuple"):
         return "collection"
@@ -109,8 +109,8 @@ def operand_kind(src: Source, node: Node) -> str:
     while t == "parenthesized_expression" and node.named_child_count == 1:
         node = node.named_children[0]
         t = node.type
-    if t in _LITERALS:
-        return _LITERALS[t]
+    if t in LITERAL_TYPES:
+        return LITERAL_TYPES[t]
     if t in _COLLECTIONS:
         return _COLLECTIONS[t]
     if t == "identifier":
