@@ -367,7 +367,8 @@ def main() -> int:
             "the annotations of half the functions kept, the other half to restore). Exact at full coverage by",
             "kind, and what `predict` marks for `annotate` at the default threshold (share of sites, precision).",
             "*model*: the model and its static facts alone; *+ project*: with the project's annotations",
-            "(`--no-checker`); *typeinf*: with the checker too (pyrefly / the TypeScript compiler); *checker",
+            "and the types its calls state (literal and constructor arguments, the callees' annotated parameters;",
+            "`--no-checker`); *typeinf*: with the checker too, which also types the names callers pass (pyrefly / the TypeScript compiler); *checker",
             "alone*: the checker's own inference where it has a concrete type (share = its coverage). Reproduce:",
             "`python benchmarks/strip_restore_eval.py LANG DIR... [--drop | --keep-fraction 0.5] "
             "--configs typeinf,no-checker,model,checker`.",

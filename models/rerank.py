@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -36,6 +37,7 @@ from typeinf.inference.rerank import (  # noqa: E402
     Evidence,
     Reranker,
     Site,
+    call_candidates,
     fit_reranker,
     group,
     key,
@@ -43,6 +45,7 @@ from typeinf.inference.rerank import (  # noqa: E402
     shift,
 )
 from typeinf.slices import extract  # noqa: E402
+from typeinf.types import normalize  # noqa: E402
 
 
 def collect_package(
@@ -128,7 +131,13 @@ def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
     other = Votes(tuple((t, n) for t, n in r["other"]), r["other_total"]) if r["other"] else None
     calls = Votes(tuple((t, n) for t, n in r["calls"]), r["calls_total"]) if r.get("calls") else None
     callees = Votes(tuple((t, n) for t, n in r["callees"]), r["callees_total"]) if r.get("callees") else None
-    return site, Evidence(votes, r["checker"], other, calls, callees), right
+    ev = Evidence(votes, r["checker"], other, calls, callees)
+    # a candidate the re-ranker makes of the callers' types (`str | None`): right if it is the author's
+    made, _ = call_candidates(ev, r["language"])
+    for t, _ in made.counts if made is not None else ():
+        if normalize(t) == normalize(r["truth"]):
+            right.add(key(t))
+    return site, ev, right
 
 
 def _sites(rows: list[dict]) -> list[tuple[Site, Evidence, set[str]]]:
@@ -177,6 +186,18 @@ def _score(reranker: Reranker, rows: list[dict]) -> dict:
 
 
 TARGET_PRECISION = 0.95  # what the language's writing threshold stands for (thresholds.json)
+CONFIDENCE_Z = 1.0  # the precision a group's offset holds is a one-sided ~84% lower bound, not the estimate
+
+
+def lower_bound(right: int, n: int, z: float = CONFIDENCE_Z) -> float:
+    """Wilson's lower bound of a proportion: the smallest offset whose writes' precision *estimate*
+    reaches the target is chosen for being lucky on its sample (the more so, the fewer the writes)."""
+    if n == 0:
+        return 1.0
+    p = right / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / (1 + z * z / n)
 
 
 def _offsets(reranker: Reranker, rows: list[dict]) -> dict[str, float]:
@@ -186,8 +207,8 @@ def _offsets(reranker: Reranker, rows: list[dict]) -> dict[str, float]:
     calibration = Calibration.load(MODEL_DIR)
     sites = _sites(rows)
     out = {}
-    for name in sorted({group(s) for s, _, _ in sites}):
-        mine = [(s, ev, right) for s, ev, right in sites if group(s) == name]
+    for name in sorted({group(s, ev) for s, ev, _ in sites}):
+        mine = [(s, ev, right) for s, ev, right in sites if group(s, ev) == name]
         threshold = calibration.threshold(name.split(":")[0])
         # (the re-ranker's probability of its choice, the site's own confidence when the choice is
         # the site's own, right?): the confidence at run time is max(shift(p), own) for the own choice
@@ -201,7 +222,7 @@ def _offsets(reranker: Reranker, rows: list[dict]) -> dict[str, float]:
             # its choice is new) must be right TARGET_PRECISION of the time; the others are the
             # model's own, calibrated before
             kept = [ok for p, own, ok in scored if shift(p, offset) >= threshold > own]
-            if not kept or sum(kept) / len(kept) >= TARGET_PRECISION:
+            if not kept or lower_bound(sum(kept), len(kept)) >= TARGET_PRECISION:
                 out[name] = round(offset, 2)
                 break
         else:
@@ -211,7 +232,7 @@ def _offsets(reranker: Reranker, rows: list[dict]) -> dict[str, float]:
 
 def _fit(rows: list[dict]) -> Reranker:
     plain = fit_reranker(_sites(rows))
-    return Reranker(plain.calibrator, _offsets(plain, rows))
+    return Reranker(plain.calibrator, plain.with_calls, _offsets(plain, rows))
 
 
 def fit_and_dump(rows: list[dict], out: Path) -> dict:

@@ -258,3 +258,19 @@ def test_the_next_round_predicts_the_files_whose_evidence_a_round_changed(tmp_pa
     files["store.py"].wrote = frozenset({"session", "save"})
     got = dependents([files["store.py"]], list(files.values()), SimpleNamespace(index=index))  # type: ignore[arg-type]
     assert [f.rel for f in got] == ["store.py", "votes.py", "caller.py", "util.py"]
+
+
+def test_callers_passing_none_make_the_optional_type_a_candidate() -> None:
+    """An argument's type is a lower bound of the parameter's: callers passing `str` three times and
+    `None` once make `str | None` a candidate, and each candidate says which share of the
+    arguments its union covers (`None` is no candidate of its own)."""
+    from typeinf.inference.names import Votes
+    from typeinf.inference.rerank import FEATURES, Evidence, Site, call_candidates, candidates
+
+    ev = Evidence(calls=Votes((("str", 3), ("None", 1)), 4))
+    made, _ = call_candidates(ev, "python")
+    assert made is not None and made.counts == (("str", 3), ("str | None", 4))
+    site = Site("str", 0.6, "model", [("str", 0.6), ("bytes", 0.2)], "param", "python")
+    cover = {c.type: c.features[FEATURES.index("call_cover")] for c in candidates(site, ev)}
+    assert cover == {"str": 0.75, "bytes": 0.0, "str | None": 1.0}
+    assert call_candidates(Evidence(calls=Votes((("None", 2),), 2)), "python")[0] is None

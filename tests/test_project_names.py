@@ -129,7 +129,7 @@ def _chooser(share_weight: float) -> Reranker:
     w[FEATURES.index("log_model_p")] = 1.0
     w[FEATURES.index("share")] = share_weight
     n = len(FEATURES)
-    return Reranker(Calibrator([0.0] * n, [1.0] * n, w, 0.0))
+    return Reranker(Calibrator([0.0] * n, [1.0] * n, w, 0.0), Calibrator([0.0] * n, [1.0] * n, w, 0.0))
 
 
 def _pred(alts: list[tuple[str, float]]) -> Prediction:

@@ -41,6 +41,7 @@ class FileResult:
     )  # site -> line, column read
     error: str | None = None  # why the file could not be processed
     open: frozenset[str] = frozenset()  # the names of its sites annotate may still write (`self.` dropped)
+    sliced: tuple[bytes, list[Slice]] | None = None  # its text when last sliced in a round, and the slices
     wrote: frozenset[str] = frozenset()  # the names of the sites the last round wrote in it
 
 
@@ -195,7 +196,10 @@ def _round(
 ) -> list[FileResult]:
     """One round of slice -> predict -> plan -> apply; returns the files it changed.  In later rounds
     (on the text the earlier ones wrote) a file that fails keeps what the earlier rounds wrote."""
-    known = known or {}
+    known = dict(known or {})
+    for f in files:  # a file the last round did not change (predicted again for its evidence)
+        if f.sliced is not None and f.sliced[0] == _current(f):
+            known.setdefault(f.source.path, f.sliced[1])
     rest = [f for f in files if f.source.path not in known]
     prog = Progress("slicing" if first else "checking", len(rest))
     fresh = iter(workers.map(_slice_one, [(_current(f), f.source.language, f.rel) for f in rest], prog))
@@ -208,6 +212,7 @@ def _round(
             if first:
                 f.error = got if isinstance(got, str) else got[1]
             continue
+        f.sliced = (_current(f), got[0])
         if first:
             for s in got[0]:
                 f.origin.setdefault((s.kind, s.qualname, s.name), (s.line, s.column))

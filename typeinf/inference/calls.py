@@ -157,14 +157,17 @@ class _Values(NamedTuple):
 
 _PY = _Values(
     "python",
-    {k: v for k, v in LITERAL_TYPES.items() if k not in ("none", "ellipsis")},
+    {k: v for k, v in LITERAL_TYPES.items() if k != "ellipsis"},  # `None` passed: the type may be optional
     ("call", "function"),
     frozenset({"str", "int", "float", "bool", "bytes", "frozenset"}),
     frozenset({"identifier", "attribute"}),
 )
 _TS = _Values(
     "typescript",
-    {**{k: LITERAL_KINDS[k] for k in ("number", "string", "true", "false")}, "template_string": "string"},
+    {
+        **{k: LITERAL_KINDS[k] for k in ("number", "string", "true", "false", "null", "undefined")},
+        "template_string": "string",
+    },
     ("new_expression", "constructor"),
     frozenset(),
     frozenset({"identifier", "member_expression"}),

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..types import union_members
 from .confidence import Calibrator, fit
 from .names import Votes
 
@@ -61,6 +62,7 @@ FEATURES = (
     "log_call_votes",
     "is_call_top",
     "call_x_pick",
+    "call_cover",
     "callee_share",
     "log_callee_votes",
     "is_callee_top",
@@ -128,6 +130,31 @@ def _by_key(votes: Votes | None) -> tuple[dict[str, tuple[str, int]], int, str |
     return {key(t): (t, n) for t, n in reversed(counts)}, total, key(counts[0][0]) if counts else None
 
 
+NOTHING = frozenset({"None", "null", "undefined"})  # an argument that says a type may be missing
+
+
+def call_candidates(ev: Evidence, language: str) -> tuple[Votes | None, dict[str, float]]:
+    """The callers' argument types as candidates (`None` passed is no candidate of its own; in
+    Python, with one other type passed, `T | None` is one) and, by key, the share of the arguments
+    each union of types covers."""
+    if ev.calls is None:
+        return None, {}
+    real = tuple((t, n) for t, n in ev.calls.counts if t not in NOTHING)
+    nothing = sum(n for t, n in ev.calls.counts if t in NOTHING)
+    if nothing and len(real) == 1 and language == "python":
+        real = (*real, (f"{real[0][0]} | None", real[0][1] + nothing))
+    kept = Votes(real, ev.calls.total) if real else None
+    return kept, {key(t): n / ev.calls.total for t, n in ev.calls.counts}
+
+
+def _cover(t: str, shares: dict[str, float], language: str) -> float:
+    """The share of the callers' arguments whose type is the candidate or one of its union's members."""
+    if not shares:
+        return 0.0
+    fam = "python" if language == "python" else "typescript"
+    return sum(shares.get(key(m), 0.0) for m in dict.fromkeys(union_members(t, fam)))
+
+
 def candidates(site: Site, ev: Evidence) -> list[Candidate]:
     """The model's top 5, the project's most frequent types for the name, the types the callers
     pass, the parameters' types it is passed to and the checker's type, each once (by `key`), with
@@ -136,7 +163,8 @@ def candidates(site: Site, ev: Evidence) -> list[Candidate]:
     model = {key(t): (i, t, p) for i, (t, p) in reversed(list(enumerate(alts)))}
     voted, total, top_key = _by_key(ev.votes)
     other, other_total, other_top = _by_key(ev.other)
-    passed, passed_total, passed_top = _by_key(ev.calls)
+    call_votes, call_shares = call_candidates(ev, site.language)
+    passed, passed_total, passed_top = _by_key(call_votes)
     taken, taken_total, taken_top = _by_key(ev.callees)
     checker_key = key(ev.checker) if ev.checker else None
     extra = [checker_key] if checker_key is not None else []
@@ -180,6 +208,7 @@ def candidates(site: Site, ev: Evidence) -> list[Candidate]:
                     math.log1p(cn),
                     1.0 if k == passed_top else 0.0,
                     pick * (cn / passed_total if passed_total else 0.0),
+                    _cover(spelled or "", call_shares, site.language),
                     tn / taken_total if taken_total else 0.0,
                     math.log1p(tn),
                     1.0 if k == taken_top else 0.0,
@@ -195,8 +224,12 @@ def candidates(site: Site, ev: Evidence) -> list[Candidate]:
 
 @dataclass(frozen=True)
 class Reranker:
-    calibrator: Calibrator
-    # per language family, kind and whether the site has a static fact ("python:param:static"),
+    calibrator: Calibrator  # the sites the project's calls say nothing of
+    # the sites they say something of (`Evidence.calls` or `.callees`): a model of its own, so that
+    # adding this evidence leaves the others' probabilities as a fit without it gives them
+    with_calls: Calibrator
+    # per language family, kind, whether the site has a static fact and whether calls say something of
+    # it ("python:param:static", "python:param:model:calls"),
     # subtracted from the log-odds: fitted so that the re-ranked sites of each group at or above the
     # language's writing threshold keep its precision on validation (models/rerank.py)
     offsets: Mapping[str, float] = field(default_factory=dict)
@@ -206,31 +239,27 @@ class Reranker:
         """Strict: a file fitted for other features, or missing a field, raises."""
         if d.get("features") != list(FEATURES):
             raise ValueError(f"fitted for other features: {d.get('features')}")
-        c = d["calibrator"]
         offsets = {str(k): float(v) for k, v in d["offsets"].items()}
-        return cls(
-            Calibrator(list(c["mean"]), list(c["scale"]), list(c["weights"]), float(c["bias"])), offsets
-        )
+        return cls(_calibrator(d["calibrator"]), _calibrator(d["with_calls"]), offsets)
 
     @classmethod
     def load(cls, path: Path) -> Reranker:
         return cls.from_dict(json.loads(path.read_text()))
 
     def to_dict(self, **extra: Any) -> dict[str, Any]:
-        c = self.calibrator
         return {
             "features": list(FEATURES),
-            "calibrator": {"mean": c.mean, "scale": c.scale, "weights": c.weights, "bias": c.bias},
+            "calibrator": _as_dict(self.calibrator),
+            "with_calls": _as_dict(self.with_calls),
             "offsets": dict(self.offsets),
             **extra,
         }
 
     def rank(self, site: Site, ev: Evidence) -> list[tuple[float, Candidate]]:
         """Every candidate with its probability of being the author's type, best first."""
-        off = self.offsets.get(group(site), 0.0)
-        return sorted(
-            ((shift(self.calibrator(c.features), off), c) for c in candidates(site, ev)), key=lambda x: -x[0]
-        )
+        off = self.offsets.get(group(site, ev), 0.0)
+        model = self.with_calls if says_calls(ev) else self.calibrator
+        return sorted(((shift(model(c.features), off), c) for c in candidates(site, ev)), key=lambda x: -x[0])
 
     def choose(self, site: Site, ev: Evidence) -> tuple[float, Candidate, list[tuple[float, Candidate]]]:
         """The best candidate, its confidence, and every candidate scored.  The evidence only ever
@@ -263,10 +292,26 @@ class Reranker:
         )
 
 
-def group(site: Site) -> str:
-    """The calibration group of a site: language family, kind, static fact or not."""
+def _calibrator(c: dict[str, Any]) -> Calibrator:
+    return Calibrator(list(c["mean"]), list(c["scale"]), list(c["weights"]), float(c["bias"]))
+
+
+def _as_dict(c: Calibrator) -> dict[str, Any]:
+    return {"mean": c.mean, "scale": c.scale, "weights": c.weights, "bias": c.bias}
+
+
+def says_calls(ev: Evidence) -> bool:
+    """Whether the project's calls say something of the site (its callers' or callees' types)."""
+    return ev.calls is not None or ev.callees is not None
+
+
+def group(site: Site, ev: Evidence) -> str:
+    """The calibration group of a site: language family, kind, static fact or not, and whether the
+    project's calls say something of it (their writes get a threshold of their own: one shared with
+    the other sites would let their precision on validation pay for the others' writes)."""
     fam = "python" if site.language == "python" else "typescript"
-    return f"{fam}:{site.kind}:{'static' if site.source == 'static' else 'model'}"
+    calls = ":calls" if says_calls(ev) else ""
+    return f"{fam}:{site.kind}:{'static' if site.source == 'static' else 'model'}{calls}"
 
 
 def _logit(p: float) -> float:
@@ -283,12 +328,13 @@ def shift(p: float, offset: float) -> float:
 
 def fit_reranker(sites: Sequence[tuple[Site, Evidence, set[str]]]) -> Reranker:
     """Fitted on (site, its evidence, the keys of the candidates that are the author's type)."""
-    rows, labels = [], []
+    parts: dict[bool, tuple[list[list[float]], list[bool]]] = {False: ([], []), True: ([], [])}
     for site, ev, right in sites:
+        rows, labels = parts[says_calls(ev)]
         for c in candidates(site, ev):
             rows.append(c.features)
             labels.append(key(c.type) in right)
-    return Reranker(fit(rows, labels, l2=1e-3, steps=3000))
+    return Reranker(fit(*parts[False], l2=1e-3, steps=3000), fit(*parts[True], l2=1e-3, steps=3000))
 
 
 def row_of(pred: Prediction, ev: Evidence) -> dict[str, Any]:
