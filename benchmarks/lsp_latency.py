@@ -7,8 +7,9 @@ unless --warm-cache), opens FILE (a large real file, left where it is: its proje
 server's) and measures:
 
   first_hints_s     didOpen -> the first non-empty inlay-hint response for the viewport (--viewport
-                    lines, default 60, from the file's first function: what an editor shows of a
-                    file and asks hints for; model load included)
+                    lines, default 60, from the file's first function, or with --viewport-at last
+                    its last one: what an editor shows of a file and asks hints for; every
+                    prediction is a hint, minConfidence 0; model load included)
   all_hints_s       didOpen -> the inlay-hint response for the whole file
   settled_s         didOpen -> the server idle (the project's index scanned, the checker's first
                     pass done: under 5% of a core for --settle seconds); the edits start then
@@ -155,6 +156,7 @@ async def run(
     settle: float,
     viewport: int = 60,
     edit_range: str = "whole",
+    viewport_at: str = "first",
 ) -> dict:
     client = LanguageClient("typeinf-bench", "1")
 
@@ -179,7 +181,9 @@ async def run(
         lsp.InitializeParams(
             capabilities=caps,
             root_uri=path.parent.as_uri(),
-            initialization_options={"typeinf": {"checker": checker}},
+            # every prediction is a hint (minConfidence 0): a viewport has hints to show, whatever
+            # the model's confidence on the file's sites
+            initialization_options={"typeinf": {"checker": checker, "minConfidence": 0.0}},
         )
     )
     client.initialized(lsp.InitializedParams())
@@ -190,9 +194,10 @@ async def run(
     client.text_document_did_open(
         lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, LANGUAGE_IDS[language], 1, data.decode()))
     )
-    # the viewport: --viewport lines from the file's first function (where there are sites to hint)
+    # the viewport: --viewport lines from the file's first (or last) function: sites to hint
     points = insertion_points(data, language, 0)
-    top = max(0, data.count(b"\n", 0, points[0][0]) - 5) if points else 0
+    at = (points[0] if viewport_at == "first" else points[-1])[0] if points else 0
+    top = max(0, data.count(b"\n", 0, at) - 5)
     view = lsp.Range(lsp.Position(top, 0), lsp.Position(top + viewport, 0))
     hints = None
     while not hints and time.perf_counter() - t0 < 120:  # (a viewport without a confident hint: empty)
@@ -270,6 +275,7 @@ async def run(
         "first_hints_s": round(first, 2),
         "first_hints": n_first,
         "viewport_lines": viewport,
+        "viewport_at": viewport_at,
         "all_hints_s": round(every, 2),
         "all_hints": len(all_hints or []),
         "settled_s": round(settled, 1),
@@ -290,6 +296,12 @@ def main() -> None:
     ap.add_argument("--sync", choices=("incremental", "full"), default="incremental")
     ap.add_argument("--settle", type=float, default=3.0, help="idle seconds before the edits start")
     ap.add_argument("--viewport", type=int, default=60, help="lines of the first hint request")
+    ap.add_argument(
+        "--viewport-at",
+        choices=("first", "last"),
+        default="first",
+        help="the first hint request's lines start at the file's first or last function",
+    )
     ap.add_argument(
         "--edit-range",
         choices=("whole", "viewport"),
@@ -315,6 +327,7 @@ def main() -> None:
                 args.settle,
                 args.viewport,
                 args.edit_range,
+                args.viewport_at,
             )
         )
     print(json.dumps(result, indent=1))
