@@ -121,11 +121,13 @@ class Workers:
             self._pool = None
 
 
-# Rounds of predict-and-apply on the files that changed: an annotation written in one round is
-# evidence for its neighbours (a parameter's siblings, a callee's return) in the next, so a single
-# round left sites that a second `typeinf annotate` run would then annotate.  Running the rounds
-# here makes the second run a no-op.
-MAX_ROUNDS = 3
+# Rounds of predict-and-apply on the files that changed and their dependents: an annotation written
+# in one round is evidence for its neighbours (a parameter's siblings, a callee's return, its
+# callers' and callees' parameters, the same names elsewhere) in the next, so a single round left
+# sites that a second `typeinf annotate` run would then annotate.  Running the rounds here, until
+# one changes nothing, makes the second run a no-op; the bound is a guard (certbot, 29k lines:
+# 39, 11, 3 and then 0 files changed).
+MAX_ROUNDS = 8
 
 
 def annotate_files(
