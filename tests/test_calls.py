@@ -231,8 +231,8 @@ def test_a_value_hears_the_annotation_of_the_parameter_it_is_passed_to(tmp_path:
 
 def test_the_next_round_predicts_the_files_whose_evidence_a_round_changed(tmp_path: Path) -> None:
     """After a round wrote `session` and the signature of `save` in store.py: a file with a site
-    named `session`, a file calling `save` and a file defining a function store.py calls are
-    predicted again; a file with none of these is not."""
+    named `session`, a file calling `save`, a file defining a function store.py or that caller calls
+    are predicted again; a file with none of these is not."""
     from types import SimpleNamespace
 
     from typeinf.annotate.run import FileResult, dependents
@@ -243,7 +243,8 @@ def test_the_next_round_predicts_the_files_whose_evidence_a_round_changed(tmp_pa
         {
             "store.py": "from util import clean\n\ndef save(session, row):\n    return clean(row)\n",
             "votes.py": "def open_db(session):\n    pass\n",
-            "caller.py": "from store import save\n\ndef run(r):\n    save(None, r)\n",
+            "caller.py": "from store import save\nfrom fmt import show\n\ndef run(r):\n    show(save(None, r))\n",
+            "fmt.py": "def show(x):\n    print(x)\n",
             "util.py": "def clean(row):\n    return row\n",
             "other.py": "def unrelated(x):\n    return x\n",
         },
@@ -251,13 +252,14 @@ def test_the_next_round_predicts_the_files_whose_evidence_a_round_changed(tmp_pa
     index = ProjectIndex.build(root)
     files = {
         name: FileResult(SourceFile(root / name, "python"), name, name, (root / name).read_bytes())
-        for name in ("store.py", "votes.py", "caller.py", "util.py", "other.py")
+        for name in ("store.py", "votes.py", "caller.py", "fmt.py", "util.py", "other.py")
     }
     for f in files.values():
         f.open = frozenset(s.name for s in extract(f.data, "python", f.rel) if s.annotation is None)
     files["store.py"].wrote = frozenset({"session", "save"})
     got = dependents([files["store.py"]], list(files.values()), SimpleNamespace(index=index))  # type: ignore[arg-type]
-    assert [f.rel for f in got] == ["store.py", "votes.py", "caller.py", "util.py"]
+    # fmt.py: `show` is called by a caller of store.py, with the value `save` returns
+    assert [f.rel for f in got] == ["store.py", "votes.py", "caller.py", "fmt.py", "util.py"]
 
 
 def test_callers_passing_none_make_the_optional_type_a_candidate() -> None:

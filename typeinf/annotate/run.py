@@ -161,28 +161,27 @@ def annotate_files(
 def dependents(changed: list[FileResult], files: list[FileResult], engine: Engine) -> list[FileResult]:
     """The files the next round predicts again: those a round changed, and those whose evidence what
     it wrote may change: a site of the same name (the project's votes), a call of a function of a
-    changed file or a function a changed file calls (the callers' argument types, the callees'
-    parameter types and the returns the checker infers).  Without these, a second run would read
-    the new evidence from the disk and write more."""
+    changed file (the returns the checker infers there, the callees' parameter types), and a
+    function that a changed file or such a caller calls (the callers' argument types).  Without
+    these, a second run would read the new evidence from the disk and write more."""
     written = frozenset().union(*(f.wrote for f in changed))
     touched = {f.source.path for f in changed}
-    defined: set[str] = set()
-    called: set[str] = set()
-    for f in changed:
-        calls = engine.index.calls_of(f.source.path)
-        if calls is not None:
-            defined.update(name for _, name in calls.defined)
-            called.update(c.callee for c in calls.calls)
+    scans = {f.source.path: engine.index.calls_of(f.source.path) for f in files}
+    defined = {name for p in touched if (c := scans.get(p)) is not None for _, name in c.defined}
+    # the callers of a changed file's functions: what the checker infers there (a value a changed
+    # return flows into) is passed on to the functions they call, whose parameters hear it
+    callers = {p for p, c in scans.items() if c is not None and any(x.callee in defined for x in c.calls)}
+    called = {x.callee for p in touched | callers if (c := scans.get(p)) is not None for x in c.calls}
     out = []
     for f in files:
         if f.error is not None or not f.open:
             continue
-        if f.source.path in touched or f.open & written:
-            out.append(f)
-            continue
-        calls = engine.index.calls_of(f.source.path)
-        if calls is not None and (
-            any(c.callee in defined for c in calls.calls) or any(name in called for _, name in calls.defined)
+        c = scans.get(f.source.path)
+        if (
+            f.source.path in touched | callers
+            or f.open & written
+            or c is not None
+            and any(name in called for _, name in c.defined)
         ):
             out.append(f)
     return out
