@@ -171,14 +171,15 @@ def dependents(changed: list[FileResult], files: list[FileResult], engine: Engin
     # the callers of a changed file's functions: what the checker infers there (a value a changed
     # return flows into) is passed on to the functions they call, whose parameters hear it
     callers = {p for p, c in scans.items() if c is not None and any(x.callee in defined for x in c.calls)}
-    called = {x.callee for p in touched | callers if (c := scans.get(p)) is not None for x in c.calls}
+    again = touched | callers
+    called = {x.callee for p in again if (c := scans.get(p)) is not None for x in c.calls}
     out = []
     for f in files:
         if f.error is not None or not f.open:
             continue
         c = scans.get(f.source.path)
         if (
-            f.source.path in touched | callers
+            f.source.path in again
             or f.open & written
             or c is not None
             and any(name in called for _, name in c.defined)

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from tree_sitter import Node, QueryCursor
 
@@ -64,7 +64,7 @@ class Param(NamedTuple):
     callee: str  # the name its function is called by (a constructor's: its class)
     position: int | None  # position among the arguments of a call (`self` not counted); None: keyword-only
     keyword: str | None  # the name a call can pass it by (None: positional-only, `*args`, `**kw`)
-    member: bool | None  # True: only called as an attribute (a method); None: either
+    member: bool | None  # True: only as an attribute (a method); False: never (`new Cls`); None: either
     annotation: str | None = None
 
     def takes(self, position: int | None, keyword: str | None) -> bool:
@@ -81,9 +81,8 @@ class Param(NamedTuple):
 class FileCalls:
     calls: tuple[Call, ...] = ()
     params: dict[tuple[int, int], Param] = field(default_factory=dict)  # (line, column) -> its place
-    defined: tuple[
-        tuple[int, str], ...
-    ] = ()  # (line, name) of the functions it defines (a constructor: its class)
+    # (line, name) of the functions it defines (a constructor: its class)
+    defined: tuple[tuple[int, str], ...] = ()
 
 
 def _text(node: Node | None) -> str:
@@ -347,6 +346,26 @@ def _ts_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Para
 
 
 # ------------------------------------------------------------------------------------- the table
+C = TypeVar("C", Call, Param)
+
+
+def _swapped(
+    by_callee: dict[str, list[tuple[Path, C]]], path: Path, old: Iterable[C], new: Iterable[C]
+) -> dict[str, list[tuple[Path, C]]]:
+    """`by_callee` (in path order) with one file's entries `old` replaced by `new`."""
+    new = list(new)
+    out = dict(by_callee)
+    for callee in {x.callee for x in old} | {x.callee for x in new}:
+        kept = [(p, x) for p, x in out.get(callee, ()) if p != path]
+        kept += [(path, x) for x in new if x.callee == callee]
+        kept.sort(key=lambda e: e[0])  # stable: a file's entries stay in their order
+        if kept:
+            out[callee] = kept
+        else:
+            out.pop(callee, None)
+    return out
+
+
 @dataclass
 class CallTable:
     """The project's calls by callee name, and how many functions each name defines."""
@@ -377,15 +396,7 @@ class CallTable:
     def replaced(self, path: Path, old: FileCalls, new: FileCalls) -> CallTable:
         """The table with one file's calls `old` replaced by `new` (an edited file): what `build`
         makes of the files as they are now, without going over the others' calls again."""
-        calls = dict(self.calls)
-        for callee in {c.callee for c in old.calls} | {c.callee for c in new.calls}:
-            kept = [(p, c) for p, c in calls.get(callee, ()) if p != path]
-            kept += [(path, c) for c in new.calls if c.callee == callee]
-            kept.sort(key=lambda x: x[0])  # stable: a file's calls stay in their order
-            if kept:
-                calls[callee] = kept
-            else:
-                calls.pop(callee, None)
+        calls = _swapped(self.calls, path, old.calls, new.calls)
         defined = dict(self.defined)
         for sign, names in ((-1, old.defined), (1, new.defined)):
             for _, name in names:
@@ -396,15 +407,12 @@ class CallTable:
         params.pop(path, None)
         if new.params:
             params[path] = new.params
-        annotated = dict(self.annotated)
-        for callee in {p.callee for p in old.params.values()} | {p.callee for p in new.params.values()}:
-            got = [(q, p) for q, p in annotated.get(callee, ()) if q != path]
-            got += [(path, p) for p in new.params.values() if p.callee == callee and p.annotation is not None]
-            got.sort(key=lambda x: x[0])
-            if got:
-                annotated[callee] = got
-            else:
-                annotated.pop(callee, None)
+        annotated = _swapped(
+            self.annotated,
+            path,
+            [p for p in old.params.values() if p.annotation is not None],
+            [p for p in new.params.values() if p.annotation is not None],
+        )
         return CallTable(calls, defined, params, annotated)
 
     def declared(self, callee: str, position: int | None, keyword: str | None, member: bool) -> str | None:

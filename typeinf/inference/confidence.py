@@ -75,6 +75,11 @@ class Calibrator:
     def from_dict(cls, d: dict[str, Any]) -> Calibrator | None:
         if d.get("features") != list(FEATURES):
             return None  # fitted for other features: the uncalibrated confidence is used
+        return cls.from_fields(d)
+
+    @classmethod
+    def from_fields(cls, d: dict[str, Any]) -> Calibrator:
+        """The calibrator of its fields as `asdict` writes them (KeyError when one is missing)."""
         return cls(list(d["mean"]), list(d["scale"]), list(d["weights"]), float(d["bias"]))
 
 

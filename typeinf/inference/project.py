@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from tree_sitter import Node
 
@@ -33,6 +33,7 @@ from .features import ProjectType
 from .members import ClassDef, class_defs, resolve, top_level
 from .names import Annotated, NameTable, annotated_names
 
+T = TypeVar("T")
 ROOT_MARKERS = ("pyproject.toml", "package.json", "setup.py", ".git")
 _PY_DEFS = {"class_definition": "class"}
 _TS_DEFS = {
@@ -255,15 +256,9 @@ class ProjectIndex:
     def names_for(self, language: str) -> NameTable:
         """How the project's files of this language family annotate each (kind, name)."""
         lang = lang_family(language)
-        with self._lock:
-            table = self._names.get(lang)
-            if table is not None:
-                return table
-            scans = [scan.annotated for plang, scan in self.by_file.values() if plang == lang]
-        table = NameTable.build(scans, lang)
-        with self._lock:
-            self._names.setdefault(lang, table)
-        return table
+        return self._per_family(
+            self._names, lang, lambda files: NameTable.build((s.annotated for _, s in files), lang)
+        )
 
     def calls_of(self, path: Path) -> FileCalls | None:
         """One file's calls and parameters as last scanned (None: not in the index)."""
@@ -274,13 +269,21 @@ class ProjectIndex:
     def calls_for(self, language: str) -> CallTable:
         """The project's calls of named functions in files of this language family
         (typeinf.inference.calls), and where each parameter sits in its function's calls."""
-        lang = lang_family(language)
+        return self._per_family(
+            self._calls, lang_family(language), lambda files: CallTable.build((p, s.calls) for p, s in files)
+        )
+
+    def _per_family(
+        self, cache: dict[str, T], lang: str, build: Callable[[list[tuple[Path, FileScan]]], T]
+    ) -> T:
+        """A table of the files of one language family, built from their scans on first need and kept
+        in `cache` until a change drops it (`add`, `populate`)."""
         with self._lock:
-            table = self._calls.get(lang)
+            table = cache.get(lang)
             if table is not None:
                 return table
-            files = [(p, scan.calls) for p, (plang, scan) in self.by_file.items() if plang == lang]
-        table = CallTable.build(files)
+            files = [(p, scan) for p, (plang, scan) in self.by_file.items() if plang == lang]
+        table = build(files)
         with self._lock:
-            self._calls.setdefault(lang, table)
+            cache.setdefault(lang, table)
         return table

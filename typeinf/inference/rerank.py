@@ -26,10 +26,11 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..lang import lang_family
 from ..types import union_members
 from .confidence import Calibrator, fit
 from .names import Votes
@@ -151,8 +152,7 @@ def _cover(t: str, shares: dict[str, float], language: str) -> float:
     """The share of the callers' arguments whose type is the candidate or one of its union's members."""
     if not shares:
         return 0.0
-    fam = "python" if language == "python" else "typescript"
-    return sum(shares.get(key(m), 0.0) for m in dict.fromkeys(union_members(t, fam)))
+    return sum(shares.get(key(m), 0.0) for m in dict.fromkeys(union_members(t, lang_family(language))))
 
 
 def candidates(site: Site, ev: Evidence) -> list[Candidate]:
@@ -240,7 +240,7 @@ class Reranker:
         if d.get("features") != list(FEATURES):
             raise ValueError(f"fitted for other features: {d.get('features')}")
         offsets = {str(k): float(v) for k, v in d["offsets"].items()}
-        return cls(_calibrator(d["calibrator"]), _calibrator(d["with_calls"]), offsets)
+        return cls(Calibrator.from_fields(d["calibrator"]), Calibrator.from_fields(d["with_calls"]), offsets)
 
     @classmethod
     def load(cls, path: Path) -> Reranker:
@@ -249,8 +249,8 @@ class Reranker:
     def to_dict(self, **extra: Any) -> dict[str, Any]:
         return {
             "features": list(FEATURES),
-            "calibrator": _as_dict(self.calibrator),
-            "with_calls": _as_dict(self.with_calls),
+            "calibrator": asdict(self.calibrator),
+            "with_calls": asdict(self.with_calls),
             "offsets": dict(self.offsets),
             **extra,
         }
@@ -292,14 +292,6 @@ class Reranker:
         )
 
 
-def _calibrator(c: dict[str, Any]) -> Calibrator:
-    return Calibrator(list(c["mean"]), list(c["scale"]), list(c["weights"]), float(c["bias"]))
-
-
-def _as_dict(c: Calibrator) -> dict[str, Any]:
-    return {"mean": c.mean, "scale": c.scale, "weights": c.weights, "bias": c.bias}
-
-
 def says_calls(ev: Evidence) -> bool:
     """Whether the project's calls say something of the site (its callers' or callees' types)."""
     return ev.calls is not None or ev.callees is not None
@@ -309,9 +301,10 @@ def group(site: Site, ev: Evidence) -> str:
     """The calibration group of a site: language family, kind, static fact or not, and whether the
     project's calls say something of it (their writes get a threshold of their own: one shared with
     the other sites would let their precision on validation pay for the others' writes)."""
-    fam = "python" if site.language == "python" else "typescript"
     calls = ":calls" if says_calls(ev) else ""
-    return f"{fam}:{site.kind}:{'static' if site.source == 'static' else 'model'}{calls}"
+    return (
+        f"{lang_family(site.language)}:{site.kind}:{'static' if site.source == 'static' else 'model'}{calls}"
+    )
 
 
 def _logit(p: float) -> float:

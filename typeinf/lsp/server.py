@@ -798,12 +798,8 @@ async def _early(ls: TypeinfServer, uri: str, doc: TextDocument, wanted: lsp.Ran
     """The hints of the range, from the analysis of the current version while it is under way,
     once the range's sites are predicted; None when the whole analysis is there first (or the
     document is not being analysed)."""
-    data = document_bytes(doc.source)
-    starts = line_starts(data)
-    lines = doc.lines
-    codec = doc.position_codec
-    a, b = (codec.position_from_client_units(lines, p) for p in (wanted.start, wanted.end))
-    start, end = offset_at(data, starts, a.line, a.character), offset_at(data, starts, b.line, b.character)
+    at = _Positions(doc, Analysis(doc.version, document_bytes(doc.source), ""))
+    start, end = at.offset(wanted.start), at.offset(wanted.end)
     ls.wanted[uri] = (doc.version, start, end)
     whole = asyncio.ensure_future(ls.analysis(uri))
     try:
