@@ -207,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--eval-dir", type=Path, default=EVAL_DIR, help="where quantization.json / training.json go"
     )
+    ap.add_argument(
+        "--no-project-calls",
+        dest="project_calls",
+        action="store_false",
+        help="the model was trained without the evidence of the project's calls (a corpus built before v2)",
+    )
     args = ap.parse_args(argv)
     ck = torch.load(args.checkpoint, weights_only=False, map_location="cpu")
     model = load_checkpoint(ck)
@@ -256,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "types.json").write_text(json.dumps(types, ensure_ascii=False), encoding="utf-8")
     cfg = ModelConfig.load(args.out)
     cfg.extra["network"] = NetConfig(**ck["net_config"]).to_dict()
+    cfg.extra["project_calls"] = args.project_calls
     cfg.save()
     UNCALIBRATED.write(args.out)  # a calibration fitted for earlier weights would not hold for these
     size = sum(p.stat().st_size for p in args.out.iterdir() if p.is_file())

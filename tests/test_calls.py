@@ -8,9 +8,10 @@ from pathlib import Path
 
 from conftest import ROOT, need_tool, python_project
 
-from typeinf.inference.calls import Argument, CallTable, Param, scan_calls
+from typeinf.inference.calls import Argument, CallTable, Param, across, scan_calls
 from typeinf.inference.project import ProjectIndex
 from typeinf.slices import extract
+from typeinf.slices.data import Expr
 from typeinf.slices.source import parse
 
 PY = b"""class Store:
@@ -98,8 +99,10 @@ def test_a_name_defined_twice_in_the_project_gives_no_evidence() -> None:
     table = CallTable.build([(Path("/p/a.py"), fa), (Path("/p/b.py"), fb)])
     assert table.arguments(Path("/p/b.py"), 2, 18) == []
     alone = CallTable.build([(Path("/p/b.py"), fb)])
-    assert alone.param(Path("/p/b.py"), 2, 18) == Param("get", 0, "k", True)
-    assert alone.arguments(Path("/p/b.py"), 2, 18) == [(Path("/p/b.py"), Argument(0, None, "int", None))]
+    assert alone.param(Path("/p/b.py"), 2, 18) == Param("get", 0, "k", True, name="k")
+    assert alone.arguments(Path("/p/b.py"), 2, 18) == [
+        (Path("/p/b.py"), Argument(0, None, "int", None, "1", "literal"))
+    ]
 
 
 def test_the_index_keeps_the_calls_up_to_date_after_an_edit(tmp_path: Path) -> None:
@@ -276,3 +279,71 @@ def test_callers_passing_none_make_the_optional_type_a_candidate() -> None:
     cover = {c.type: c.features[FEATURES.index("call_cover")] for c in candidates(site, ev)}
     assert cover == {"str": 0.75, "bytes": 0.0, "str | None": 1.0}
     assert call_candidates(Evidence(calls=Votes((("None", 2),), 2)), "python")[0] is None
+
+
+def test_the_model_reads_what_the_projects_calls_say(tmp_path: Path) -> None:
+    """Item 6 as model input (`across`, through the engine's index): a parameter's arguments from
+    another module, what callers do with a return, the parameter names a value is passed to; a
+    function literal shown by its category; and the text the encoder reads carries them."""
+    from typeinf.inference.engine import Engine, FileSites
+    from typeinf.inference.features import site_text
+    from typeinf.inference.predict import Predictor
+
+    root = python_project(
+        tmp_path,
+        {
+            "geo.py": "def area(width, height):\n    return width * height\n\n\ndef render(doc, n=0):\n    pass\n",
+            "app.py": (
+                "from geo import area, render\n\n\ndef main(size, page):\n"
+                "    total = area(2, size)\n    if area(3, lambda: 1) > 9:\n        render(page)\n"
+                "    render(page, n=area(1, 1))\n    return area(size, size).real\n"
+            ),
+        },
+    )
+    geo = extract((root / "geo.py").read_text(), "python", "geo.py")
+    app = extract((root / "app.py").read_text(), "python", "app.py")
+    with Engine(Predictor(), ProjectIndex.build(root), None) as engine:
+        got = {
+            (s.kind, s.name): s.evidence
+            for f in (FileSites(root / "geo.py", "python", geo), FileSites(root / "app.py", "python", app))
+            for s in engine.across(f).slices
+        }
+    assert got[("param", "width")].arguments == [
+        Expr("2", "literal"),
+        Expr("3", "literal"),
+        Expr("1", "literal"),
+        Expr("size", "name"),
+    ]
+    assert got[("param", "height")].arguments == [
+        Expr("size", "name"),
+        Expr("function", "function"),
+        Expr("1", "literal"),
+    ]
+    assert got[("return", "area")].result_uses == ["assigned total", "compared >", "passed render", ".real"]
+    assert got[("param", "page")].callee_params == ["doc"]
+    assert got[("param", "size")].callee_params == ["height", "width"]
+    assert got[("return", "main")].result_uses == []  # nothing calls it
+    width = next(
+        s for s in engine.across(FileSites(root / "geo.py", "python", geo)).slices if s.name == "width"
+    )
+    assert "given literal 2 ; literal 3 ; literal 1 ; name size" in site_text(width)
+    assert all(not s.evidence.arguments for s in geo)  # a file sliced alone: the fields stay empty
+
+
+def test_typescript_callers_results_and_methods_reach_the_model_input() -> None:
+    data = (
+        b"class Repo { find(id) { return id } }\n"
+        b"export function load(path) { return fetch(path) }\n"
+        b"const r = new Repo();\nfor (const x of r.find(7)) {}\n"
+        b"const body = await load(`/u/${1}`).then((res: Response) => res.json());\n"
+    )
+    path = Path("/p/a.ts")
+    fc = scan_calls(parse(data, "typescript").root_node, "typescript", data)
+    got = {
+        (s.kind, s.name): s.evidence
+        for s in across(extract(data, "typescript", "a.ts"), CallTable.build([(path, fc)]), path)
+    }
+    assert got[("param", "id")].arguments == [Expr("7", "literal")]
+    assert got[("return", "find")].result_uses == ["iterated"]
+    assert got[("return", "load")].result_uses == [".then"]
+    assert got[("param", "path")].arguments == [Expr("`/u/${1}`", "template")]

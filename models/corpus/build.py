@@ -35,16 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from typeinf.categories import label_category
-from typeinf.slices import extract_with_diagnostics
 from typeinf.types import normalize
 
 from .archive import iter_sources
 from .count import count_typescript
 from .fetch import FetchRequest, find_cached
 from .manifest import read_manifest
+from .slicing import language_of, package_slices
 from .split import SPLITS, normalize_name
 
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # 2: the evidence of the package's calls (Evidence.arguments, ...)
 CAP_SHARE = 0.02
 SHARD_SIZE = 25_000
 CORPUS_DIR = Path(__file__).resolve().parent
@@ -87,22 +87,17 @@ def slice_package(job: Job) -> dict[str, Any]:
         "files": 0,
         "sites": 0,
         "unlabelled": 0,
-        "dts_sites": 0,
+        "dts_sites": sum(count_typescript(f.data, f.is_tsx).sites for f in files if f.dts),
         "errors": 0,
         "index": [],
     }
     tmp = job.out + ".tmp"
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as fh:
-        for f in files:
-            if f.dts:
-                summary["dts_sites"] += count_typescript(f.data, f.is_tsx).sites
-                continue
-            language = "python" if lang == "python" else ("tsx" if f.is_tsx else "typescript")
-            try:
-                slices, _ = extract_with_diagnostics(f.data, language, f.path)
-            except Exception as e:  # noqa: BLE001 - one bad file never stops the build
+        for f, slices in package_slices(files, lang):
+            language = language_of(f, lang)
+            if isinstance(slices, Exception):
                 summary["errors"] += 1
-                print(f"build: {key}:{f.path}: {type(e).__name__}: {e}", file=sys.stderr)
+                print(f"build: {key}:{f.path}: {type(slices).__name__}: {slices}", file=sys.stderr)
                 continue
             file_hash = hashlib.sha256(f.data).hexdigest()
             records = []

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from typeinf.categories import label_category
-from typeinf.slices import extract_with_diagnostics
 from typeinf.types import normalize
 
 from .archive import iter_sources
+from .slicing import package_slices
 
 SCRIPT = Path(__file__).resolve().with_name("tsc_types.js")
 TYPESCRIPT_VERSION = "5.7.2"
@@ -121,13 +121,8 @@ def infer_package(archive: str, out: str, package: str, split: str, typescript: 
     own = {package}
     per_file: list[tuple[str, str, list[Any]]] = []
     sites: list[dict[str, Any]] = []
-    for f in files:
-        if f.dts:
-            continue
-        language = "tsx" if f.is_tsx else "typescript"
-        try:
-            slices, _ = extract_with_diagnostics(f.data, language, f.path)
-        except Exception:  # noqa: BLE001 - the declared build reports these
+    for f, slices in package_slices(files, "ts"):
+        if isinstance(slices, Exception):  # the declared build reports these
             continue
         todo = [s for s in slices if s.annotation is None and s.annotatable and s.kind in ("var", "return")]
         if todo:

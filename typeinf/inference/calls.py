@@ -20,20 +20,26 @@ function has one (partially typed code: the callee's signature).  Pure: trees in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from tree_sitter import Node, QueryCursor
 
-from ..slices.data import Expr
+from ..slices.data import Expr, Slice, clip
 from ..slices.python import LITERAL_TYPES
+from ..slices.python import category as py_category
 from ..slices.source import query
+from ..slices.typescript import CATEGORIES as TS_CATEGORIES
 from ..slices.typescript import LITERAL_KINDS
 from .static import literal_type
 
 MAX_CALLS = 12  # call sites read per parameter (the first ones in path order)
+ARG_TEXT = 40  # characters of an argument's text kept for the model
+
+# a file's functions: where the name is -> the name it is called by, and whether only as an attribute
+Functions = dict[tuple[int, int], tuple[str, bool | None]]
 
 _CLASS_NAME = re.compile(r"^[A-Z][\w$]*$")
 
@@ -45,6 +51,8 @@ class Argument(NamedTuple):
     keyword: str | None
     static: str | None  # its type when its text says it (a literal, a constructor call)
     ask: tuple[int, int] | None  # else where the checker can be asked: 1-based line, code-point column
+    text: str = ""  # its text, clipped to ARG_TEXT characters (the model's input: `Evidence.arguments`)
+    category: str = ""  # the slicer's category of that text (literal, name, attribute, call, ...)
 
 
 class Call(NamedTuple):
@@ -52,6 +60,7 @@ class Call(NamedTuple):
     member: bool  # called as an attribute (`obj.f(x)`, `self.f(x)`)
     args: tuple[Argument, ...]
     line: int  # 1-based, where the call starts
+    use: str = ""  # what the caller does with the result (`use_of`: "assigned user", ".items", ...)
 
     def moved(self, lines: int) -> Call:
         args = tuple(a if a.ask is None else a._replace(ask=(a.ask[0] + lines, a.ask[1])) for a in self.args)
@@ -66,6 +75,7 @@ class Param(NamedTuple):
     keyword: str | None  # the name a call can pass it by (None: positional-only, `*args`, `**kw`)
     member: bool | None  # True: only as an attribute (a method); False: never (`new Cls`); None: either
     annotation: str | None = None
+    name: str = ""  # the parameter's name
 
     def takes(self, position: int | None, keyword: str | None) -> bool:
         """Whether an argument at this position or with this keyword is this parameter."""
@@ -83,6 +93,9 @@ class FileCalls:
     params: dict[tuple[int, int], Param] = field(default_factory=dict)  # (line, column) -> its place
     # (line, name) of the functions it defines (a constructor: its class)
     defined: tuple[tuple[int, str], ...] = ()
+    # where each function's name is (1-based line, code-point column: its return site) -> the name
+    # it is called by and how (a method: only as an attribute; None: either way)
+    functions: Functions = field(default_factory=dict)
 
 
 def _text(node: Node | None) -> str:
@@ -116,12 +129,13 @@ def scan_calls(root: Node, language: str, data: bytes) -> FileCalls:
         if call is not None:
             calls.append(call)
     params: dict[tuple[int, int], Param] = {}
+    functions: Functions = {}
     defined: list[tuple[int, str]] = []
     for n in sorted(found.get("def", ()), key=lambda n: (n.start_byte, -n.end_byte)):
-        name = _py_params(n, lines, params) if python else _ts_params(n, lines, params)
+        name = (_py_params if python else _ts_params)(n, lines, params, functions)
         if name:
             defined.append((n.start_point[0] + 1, name))
-    return FileCalls(tuple(calls), params, tuple(defined))
+    return FileCalls(tuple(calls), params, tuple(defined), functions)
 
 
 def rescan_calls(
@@ -141,7 +155,10 @@ def rescan_calls(
     params.update({(k[0] + lines, k[1]): v for k, v in previous.params.items() if k[0] > old_last})
     defined = [d for d in previous.defined if d[0] < first] + list(inner.defined)
     defined += [(d[0] + lines, d[1]) for d in previous.defined if d[0] > old_last]
-    return FileCalls(tuple(calls), params, tuple(defined))
+    functions = {k: v for k, v in previous.functions.items() if k[0] < first}
+    functions.update(inner.functions)
+    functions.update({(k[0] + lines, k[1]): v for k, v in previous.functions.items() if k[0] > old_last})
+    return FileCalls(tuple(calls), params, tuple(defined), functions)
 
 
 class _Values(NamedTuple):
@@ -152,6 +169,11 @@ class _Values(NamedTuple):
     constructor: tuple[str, str]  # the node type of a constructor call and its callee's field
     builtins: frozenset[str]  # lower-case callees that make a value of their name (`str(x)`)
     names: frozenset[str]  # node types the checker is asked about (a name, an attribute)
+    callee_field: str  # a call node's field of what it calls
+    member: tuple[str, str]  # the attribute node type and its field of the name (`_callee`)
+    category: Callable[[Node], str]  # the slicer's category of an expression
+    functions: frozenset[str]  # function literals: shown as their category only (they hold annotations)
+    uses: dict[str, str]  # parent node type -> what it does with a call's result (`use_of`)
 
 
 _PY = _Values(
@@ -160,6 +182,32 @@ _PY = _Values(
     ("call", "function"),
     frozenset({"str", "int", "float", "bool", "bytes", "frozenset"}),
     frozenset({"identifier", "attribute"}),
+    "function",
+    ("attribute", "attribute"),
+    py_category,
+    frozenset({"lambda"}),
+    {
+        "for_statement": "iterated",
+        "for_in_clause": "iterated",
+        "return_statement": "returned",
+        "if_statement": "tested",
+        "while_statement": "tested",
+        "not_operator": "tested",
+        "boolean_operator": "tested",
+        "conditional_expression": "tested",
+        "subscript": "indexed",
+        "expression_statement": "discarded",
+        "with_item": "context",
+        "as_pattern": "context",
+        "yield": "yielded",
+        "list": "collected",
+        "tuple": "collected",
+        "pair": "collected",
+        "f-string": "formatted",
+        "interpolation": "formatted",
+        "list_splat": "unpacked",
+        "dictionary_splat": "unpacked",
+    },
 )
 _TS = _Values(
     "typescript",
@@ -170,6 +218,26 @@ _TS = _Values(
     ("new_expression", "constructor"),
     frozenset(),
     frozenset({"identifier", "member_expression"}),
+    "function",
+    ("member_expression", "property"),
+    lambda n: TS_CATEGORIES.get(n.type, "other"),
+    frozenset({"arrow_function", "function_expression", "function"}),
+    {
+        "for_in_statement": "iterated",
+        "return_statement": "returned",
+        "if_statement": "tested",
+        "while_statement": "tested",
+        "ternary_expression": "tested",
+        "unary_expression": "tested",
+        "subscript_expression": "indexed",
+        "expression_statement": "discarded",
+        "yield_expression": "yielded",
+        "array": "collected",
+        "pair": "collected",
+        "template_substitution": "formatted",
+        "spread_element": "unpacked",
+        "arrow_function": "returned",
+    },
 )
 
 
@@ -192,6 +260,72 @@ def _value(v: Node, lines: Sequence[bytes], lang: _Values) -> tuple[str | None, 
     if t in lang.names:
         return None, _position(v, lines)
     return None, None
+
+
+def _shown(v: Node, lang: _Values) -> tuple[str, str]:
+    """An argument's text and category as the model reads them (`Evidence.arguments`): a function
+    literal by its category alone, as its parameters may carry annotations."""
+    while v.type == "parenthesized_expression" and v.named_child_count == 1:
+        v = v.named_children[0]
+    if v.type in lang.functions:
+        return "function", "function"
+    return clip(_text(v), ARG_TEXT), lang.category(v)
+
+
+_ASSIGNED = {
+    "assignment": ("right", "left"),
+    "variable_declarator": ("value", "name"),
+    "assignment_expression": ("right", "left"),
+    "augmented_assignment": ("right", "left"),
+}
+_MEMBER = {"attribute": ("object", "attribute"), "member_expression": ("object", "property")}
+_OPERATORS = frozenset({"binary_operator", "binary_expression"})
+
+
+def use_of(call: Node, lang: _Values) -> str:
+    """What the code does with a call's result, for the model to read as evidence of the called
+    function's return type: `assigned user`, `.items`, `iterated`, `awaited .json`, `op +`,
+    `passed`, `discarded`, ... (empty when it says nothing)."""
+    prefix = ""
+    node, parent = call, call.parent
+    while parent is not None and parent.type in (
+        "parenthesized_expression",
+        "await",
+        "await_expression",
+        "non_null_expression",
+        "as_expression",
+    ):
+        if parent.type in ("await", "await_expression"):
+            prefix = "awaited "
+        node, parent = parent, parent.parent
+    if parent is None:
+        return ""
+    t = parent.type
+    if t in _ASSIGNED:
+        value, target = _ASSIGNED[t]
+        v = parent.child_by_field_name(value)
+        if v is not None and v.id == node.id:
+            return prefix + "assigned " + clip(_text(parent.child_by_field_name(target)), 30)
+        return ""
+    if t in _MEMBER:
+        obj, attr = _MEMBER[t]
+        o = parent.child_by_field_name(obj)
+        if o is not None and o.id == node.id:
+            return prefix + "." + _text(parent.child_by_field_name(attr))
+        return ""
+    if t in _OPERATORS:
+        op = parent.child_by_field_name("operator")
+        return prefix + "op " + (_text(op) if op is not None else "")
+    if t == "keyword_argument" and parent.parent is not None:
+        parent = parent.parent
+        t = parent.type
+    if t in ("argument_list", "arguments") and parent.parent is not None:  # `open(f())`: "passed open"
+        named = _callee(parent.parent.child_by_field_name(lang.callee_field) or parent.parent, *lang.member)
+        return prefix + "passed" + (" " + named[0] if named is not None else "")
+    if t == "comparison_operator":  # Python: `f() > 9`, `f() is None`, `x in f()`
+        ops = [_text(c) for c in parent.children if not c.is_named]
+        return prefix + "compared " + " ".join(ops[:1])
+    return prefix + lang.uses.get(t, "") if t in lang.uses else prefix.strip()
 
 
 def _callee(f: Node, attribute: str, field: str) -> tuple[str, bool] | None:
@@ -219,17 +353,20 @@ def _py_call(n: Node, lines: Sequence[bytes]) -> Call | None:
         elif a.type == "keyword_argument":
             k, v = a.child_by_field_name("name"), a.child_by_field_name("value")
             if k is not None and v is not None:
-                args.append(Argument(None, _text(k), *_value(v, lines, _PY)))
+                args.append(Argument(None, _text(k), *_value(v, lines, _PY), *_shown(v, _PY)))
         elif a.type not in ("comment", "dictionary_splat") and index is not None:
-            args.append(Argument(index, None, *_value(a, lines, _PY)))
+            args.append(Argument(index, None, *_value(a, lines, _PY), *_shown(a, _PY)))
             index += 1
-    return Call(callee, member, tuple(args), n.start_point[0] + 1)
+    return Call(callee, member, tuple(args), n.start_point[0] + 1, use_of(n, _PY))
 
 
-def _py_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Param]) -> str:
-    name = _text(fn.child_by_field_name("name"))
+def _py_params(
+    fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Param], functions: Functions
+) -> str:
+    where = fn.child_by_field_name("name")
+    name = _text(where)
     ps = fn.child_by_field_name("parameters")
-    if not name or ps is None:
+    if where is None or not name or ps is None:
         return ""
     cls = _py_class_of(fn)
     static = _py_decorated(fn, "staticmethod")
@@ -240,6 +377,8 @@ def _py_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Para
     elif name.startswith("__") and name.endswith("__"):
         return ""  # called by the language (`__eq__`, `__getitem__`), not by name
     member = True if method and callee == name else None
+    if callee == name:
+        functions[_position(where, lines)] = (callee, member)
     index = 0
     keyword_only = False
     first = method  # self / cls: not an argument at the call
@@ -265,7 +404,7 @@ def _py_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Para
             continue
         ann = p.child_by_field_name("type") if t in ("typed_parameter", "typed_default_parameter") else None
         out[_position(ident, lines)] = Param(
-            callee, None if keyword_only else index, _text(ident), member, _text(ann) or None
+            callee, None if keyword_only else index, _text(ident), member, _text(ann) or None, _text(ident)
         )
         if not keyword_only:
             index += 1
@@ -304,17 +443,20 @@ def _ts_call(n: Node, lines: Sequence[bytes]) -> Call | None:
     for i, a in enumerate(x for x in arglist.named_children if x.type != "comment"):
         if a.type == "spread_element":
             break
-        args.append(Argument(i, None, *_value(a, lines, _TS)))
-    return Call(callee, member, tuple(args), n.start_point[0] + 1)
+        args.append(Argument(i, None, *_value(a, lines, _TS), *_shown(a, _TS)))
+    return Call(callee, member, tuple(args), n.start_point[0] + 1, use_of(n, _TS))
 
 
-def _ts_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Param]) -> str:
+def _ts_params(
+    fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Param], functions: Functions
+) -> str:
     ps = fn.child_by_field_name("parameters")
     if ps is None:
         return ""
     member: bool | None = None
+    where = fn.child_by_field_name("name")
     if fn.type == "method_definition":
-        name = _text(fn.child_by_field_name("name"))
+        name = _text(where)
         member = True
         if name == "constructor":
             cls = fn.parent.parent if fn.parent is not None else None
@@ -324,11 +466,12 @@ def _ts_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Para
         name = _text(fn.child_by_field_name("name"))
     else:  # an arrow or function expression: the name of the variable it is assigned to
         p = fn.parent
-        name = (
-            _text(p.child_by_field_name("name")) if p is not None and p.type == "variable_declarator" else ""
-        )
+        where = p.child_by_field_name("name") if p is not None and p.type == "variable_declarator" else None
+        name = _text(where)
     if not name:
         return ""
+    if member is not False and where is not None:
+        functions[_position(where, lines)] = (name, member)
     index = 0
     for p in ps.named_children:
         if p.type not in ("required_parameter", "optional_parameter"):
@@ -340,13 +483,16 @@ def _ts_params(fn: Node, lines: Sequence[bytes], out: dict[tuple[int, int], Para
             continue
         if pat.type == "identifier":
             ann = p.child_by_field_name("type")
-            out[_position(pat, lines)] = Param(name, index, None, member, _text(ann)[1:].strip() or None)
+            out[_position(pat, lines)] = Param(
+                name, index, None, member, _text(ann)[1:].strip() or None, _text(pat)
+            )
         index += 1
     return name
 
 
 # ------------------------------------------------------------------------------------- the table
 C = TypeVar("C", Call, Param)
+T = TypeVar("T")
 
 
 def _swapped(
@@ -373,14 +519,16 @@ class CallTable:
     calls: dict[str, list[tuple[Path, Call]]]
     defined: dict[str, int]
     params: dict[Path, dict[tuple[int, int], Param]]
-    annotated: dict[str, list[tuple[Path, Param]]]  # callee name -> its annotated parameters
+    signatures: dict[str, list[tuple[Path, Param]]]  # callee name -> its parameters
+    functions: dict[Path, Functions]
 
     @classmethod
     def build(cls, files: Iterable[tuple[Path, FileCalls]]) -> CallTable:
         calls: dict[str, list[tuple[Path, Call]]] = {}
         defined: dict[str, int] = {}
         params: dict[Path, dict[tuple[int, int], Param]] = {}
-        annotated: dict[str, list[tuple[Path, Param]]] = {}
+        signatures: dict[str, list[tuple[Path, Param]]] = {}
+        functions: dict[Path, Functions] = {}
         for path, fc in sorted(files, key=lambda x: x[0]):
             for c in fc.calls:
                 calls.setdefault(c.callee, []).append((path, c))
@@ -388,10 +536,11 @@ class CallTable:
                 defined[name] = defined.get(name, 0) + 1
             if fc.params:
                 params[path] = fc.params
+            if fc.functions:
+                functions[path] = fc.functions
             for p in fc.params.values():
-                if p.annotation is not None:
-                    annotated.setdefault(p.callee, []).append((path, p))
-        return cls(calls, defined, params, annotated)
+                signatures.setdefault(p.callee, []).append((path, p))
+        return cls(calls, defined, params, signatures, functions)
 
     def replaced(self, path: Path, old: FileCalls, new: FileCalls) -> CallTable:
         """The table with one file's calls `old` replaced by `new` (an edited file): what `build`
@@ -407,24 +556,40 @@ class CallTable:
         params.pop(path, None)
         if new.params:
             params[path] = new.params
-        annotated = _swapped(
-            self.annotated,
-            path,
-            [p for p in old.params.values() if p.annotation is not None],
-            [p for p in new.params.values() if p.annotation is not None],
-        )
-        return CallTable(calls, defined, params, annotated)
+        functions = dict(self.functions)
+        functions.pop(path, None)
+        if new.functions:
+            functions[path] = new.functions
+        signatures = _swapped(self.signatures, path, old.params.values(), new.params.values())
+        return CallTable(calls, defined, params, signatures, functions)
+
+    def signature(self, callee: str, position: int | None, keyword: str | None, member: bool) -> Param | None:
+        """The parameter a call `callee(...)` (`obj.callee(...)`: `member`) passes an argument at this
+        position or keyword to; None when the callee's name is not one function of the project."""
+        if self.defined.get(callee, 0) != 1:
+            return None
+        for _, p in self.signatures.get(callee, ()):
+            if p.called_as(member) and p.takes(position, keyword):
+                return p
+        return None
 
     def declared(self, callee: str, position: int | None, keyword: str | None, member: bool) -> str | None:
         """The annotation of the parameter a call `callee(...)` (`obj.callee(...)`: `member`) passes an
         argument at this position or keyword to; None when it has none, or the callee's name is not
         one function of the project."""
-        if self.defined.get(callee, 0) != 1:
-            return None
-        for _, p in self.annotated.get(callee, ()):
-            if p.called_as(member) and p.takes(position, keyword):
-                return p.annotation
-        return None
+        p = self.signature(callee, position, keyword, member)
+        return p.annotation if p is not None else None
+
+    def uses(self, path: Path, line: int, column: int) -> list[str]:
+        """What the project's calls of the function whose name is at (line, column) of the file do
+        with its result (`Call.use`), at most MAX_CALLS calls' worth; none when its name is defined
+        more than once in the project."""
+        f = self.functions.get(path, {}).get((line, column))
+        if f is None or self.defined.get(f[0], 0) != 1:
+            return []
+        callee, member = f
+        found = [c.use for _, c in self.calls.get(callee, ()) if member is None or c.member == member]
+        return found[:MAX_CALLS]
 
     def param(self, path: Path, line: int, column: int) -> Param | None:
         return self.params.get(path, {}).get((line, column))
@@ -448,3 +613,46 @@ class CallTable:
                     out.append((where, a))
                     break
         return out
+
+
+# ------------------------------------------------------------------------------------- model input
+MAX_SHOWN = 8  # arguments, parameter names and result uses kept per slice
+
+
+def _first(items: Iterable[T], limit: int = MAX_SHOWN) -> list[T]:
+    """The distinct items in order, at most `limit`."""
+    out: list[T] = []
+    for x in items:
+        if x not in out:
+            out.append(x)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def across(slices: Sequence[Slice], table: CallTable, path: Path) -> list[Slice]:
+    """The slices of one file with their evidence from the project's calls (issue #20, item 6):
+    a parameter's `arguments` (what the calls of its function pass for it), a value's
+    `callee_params` (the names of the project parameters it is passed to) and a return's
+    `result_uses` (what the callers do with the result).  Pure: new slices where something was
+    found, the same objects elsewhere."""
+    out: list[Slice] = []
+    for s in slices:
+        ev = s.evidence
+        args: list[Expr] = []
+        uses: list[str] = []
+        if s.kind == "param":
+            args = _first(
+                Expr(a.text, a.category) for _, a in table.arguments(path, s.line, s.column) if a.text
+            )
+        elif s.kind == "return":
+            uses = _first(u for u in table.uses(path, s.line, s.column) if u)
+        named = [
+            table.signature(p.callee.rsplit(".", 1)[-1], p.arg, p.keyword, "." in p.callee)
+            for p in ev.passed_to
+        ]
+        params = _first(p.name for p in named if p is not None and p.name)
+        if args or uses or params:
+            s = replace(s, evidence=replace(ev, arguments=args, result_uses=uses, callee_params=params))
+        out.append(s)
+    return out

@@ -77,6 +77,13 @@ class ModelConfig:
         }
         (self.directory / "config.json").write_text(json.dumps(data, indent=1) + "\n")
 
+    @property
+    def project_calls(self) -> bool:
+        """Whether the model reads the evidence of the project's calls (`Evidence.arguments`,
+        `callee_params`, `result_uses`: typeinf.inference.calls.across); the models before it never
+        saw those fields, so they are left empty for them."""
+        return bool(self.extra.get("project_calls", False))
+
     @cached_property
     def offsets(self) -> dict[str, int]:
         off, out = 0, {}

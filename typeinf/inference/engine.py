@@ -40,6 +40,7 @@ from ..lang import lang_family, standard_import
 from ..memo import by_identity
 from ..slices.data import Slice
 from ..types import names_in, union_members
+from .calls import across
 from .features import ProjectType
 from .finalize import Prediction
 from .names import Votes, label, ranked
@@ -262,7 +263,11 @@ class Engine:
         return out
 
     def predict_files(self, files: Sequence[FileSites], top_k: int = 5) -> list[list[Prediction]]:
-        """Every file's predictions in one batched model pass, each re-ranked with its evidence."""
+        """Every file's predictions in one batched model pass, each re-ranked with its evidence.
+        A model that reads the evidence of the project's calls gets each file's slices with it
+        (typeinf.inference.calls.across)."""
+        if self.predictor.cfg.project_calls:
+            files = [self.across(f) for f in files]
         groups = [(f.slices, self.index.types_for(f.path, f.language)) for f in files]
         if self.predictor.reranker is None:  # nothing would read the evidence: not gathered
             out = self.predictor.predict_groups(groups, top_k=top_k)
@@ -277,6 +282,11 @@ class Engine:
         if not self._rejected:
             return out
         return [[self._demoted(f.path, p) for p in preds] for f, preds in zip(files, out, strict=True)]
+
+    def across(self, f: FileSites) -> FileSites:
+        """The file with its slices given the evidence of the project's calls."""
+        table = self.index.calls_for(f.language)
+        return replace(f, slices=across(f.slices, table, f.path.resolve()))
 
     def _evidence_of_all(self, files: Sequence[FileSites]) -> list[list[Evidence]]:
         """Every file's evidence, all the new texts given to the checker first: one program for

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from ..lang import lang_family
 from ..memo import by_identity
-from ..slices.data import ScopeName, Slice
+from ..slices.data import ScopeName, Slice, clip
 from ..types import normalize
 
 TEMPLATES = {
@@ -87,6 +87,10 @@ def site_text(s: Slice) -> str:
             "to "
             + " ; ".join(f"{p.callee}#{p.arg if p.keyword is None else p.keyword}" for p in ev.passed_to[:8])
         )
+    if ev.callee_params:
+        parts.append("into " + " ".join(ev.callee_params[:6]))
+    if ev.arguments:  # what callers pass: the first 4, each clipped shorter than a slice keeps it
+        parts.append("given " + " ; ".join(f"{e.category} {clip(e.text, 24)}" for e in ev.arguments[:4]))
     if ev.subscripts:
         parts.append("index " + " ".join(ev.subscripts[:4]))
     flags = [
@@ -105,6 +109,8 @@ def site_text(s: Slice) -> str:
         parts.append("returns " + _exprs(ev.returns, 4))
     if ev.yields:
         parts.append("yields " + _exprs(ev.yields, 3))
+    if ev.result_uses:
+        parts.append("result " + " ; ".join(ev.result_uses[:6]))
     if ev.assignments:
         parts.append("assigned " + _exprs(ev.assignments, 3))
     if ev.decorators:

@@ -84,6 +84,13 @@ class Evidence:
     signature: str = ""
     decorators: list[str] = field(default_factory=list)
     window: str = ""
+    # evidence from the rest of the project (its calls), filled by typeinf.inference.calls.across
+    # when the slices of a whole project are at hand; empty for a file sliced alone
+    arguments: list[Expr] = field(default_factory=list)  # a parameter: what the project's calls pass
+    callee_params: list[str] = field(
+        default_factory=list
+    )  # a value passed to project functions: their parameters' names
+    result_uses: list[str] = field(default_factory=list)  # a return: what the callers do with the result
 
     def usage_count(self) -> int:
         """Number of usage items (everything learned from how the name is used)."""
@@ -157,7 +164,7 @@ def slice_from_dict(d: dict[str, Any]) -> Slice:
     for k in ("definition", "default"):
         if ev.get(k) is not None:
             ev[k] = Expr(**ev[k])
-    for k in ("assignments", "returns", "yields"):
+    for k in ("assignments", "returns", "yields", "arguments"):
         ev[k] = [Expr(**e) for e in ev.get(k, [])]
     ev["calls_on"] = [CallOn(**c) for c in ev.get("calls_on", [])]
     ev["passed_to"] = [PassedTo(**c) for c in ev.get("passed_to", [])]
