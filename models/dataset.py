@@ -120,14 +120,20 @@ def _init_worker(model_dir: str, projects: dict[str, list[ProjectType]]) -> None
     _WORKER.update(cfg=cfg, projects=projects)
 
 
-def encode_records(recs: list[dict[str, Any]], drop_imports_p: float = 0.0, seed: int = 0) -> dict[str, Any]:
-    """Arrays for a chunk of records (runs in a worker process)."""
+def encode_records(
+    recs: list[dict[str, Any]], drop_imports_p: float = 0.0, seed: int = 0, calls: bool = True
+) -> dict[str, Any]:
+    """Arrays for a chunk of records (runs in a worker process).  `calls=False`: without the
+    evidence of the package's calls (Evidence.arguments, callee_params, result_uses), as a model
+    before them read its sites (an ablation)."""
     cfg: ModelConfig = _WORKER["cfg"]
     projects: dict[str, list[ProjectType]] = _WORKER["projects"]
     rng = random.Random(seed)
     texts, cand_counts, cand_names, feats, targets, lang_ids, meta = [], [], [], [], [], [], []
     for r in recs:
         s = slice_from_dict(r)
+        if not calls:
+            s.evidence.arguments, s.evidence.callee_params, s.evidence.result_uses = [], [], []
         lang = "python" if s.language == "python" else "typescript"
         if drop_imports_p and rng.random() < drop_imports_p:
             # unannotated code imports fewer types: hide imports the window does not use
@@ -190,11 +196,13 @@ def _chunk_offsets(path: Path, size: int) -> list[tuple[int, int]]:
             out.append((start, n))
 
 
-def encode_chunk(path: str, offset: int, count: int, drop_imports_p: float, seed: int) -> dict[str, Any]:
+def encode_chunk(
+    path: str, offset: int, count: int, drop_imports_p: float, seed: int, calls: bool = True
+) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         fh.seek(offset)
         recs = [json.loads(fh.readline()) for _ in range(count)]
-    return encode_records(recs, drop_imports_p, seed)
+    return encode_records(recs, drop_imports_p, seed, calls)
 
 
 def shard_files(shards: Path, split: str, inferred: bool = False) -> list[Path]:
@@ -215,6 +223,7 @@ def encode_split(
     drop_imports_p: float,
     share: float = 1.0,
     inferred: bool = False,
+    calls: bool = True,
 ) -> int:
     ids: list[np.ndarray] = []
     cand_tok, feats, cand_counts, targets, langs = [], [], [], [], []
@@ -232,7 +241,8 @@ def encode_split(
         open(out / f"{split}.meta.jsonl", "w", encoding="utf-8") as meta_fh,
     ):
         futs = [
-            pool.submit(encode_chunk, p, off, cnt, drop_imports_p, i) for i, (p, off, cnt) in enumerate(tasks)
+            pool.submit(encode_chunk, p, off, cnt, drop_imports_p, i, calls)
+            for i, (p, off, cnt) in enumerate(tasks)
         ]
         for f in futs:
             res = f.result()
@@ -337,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         help="encode only this share of the train split (chunks chosen evenly)",
     )
     ap.add_argument(
+        "--without-calls",
+        dest="calls",
+        action="store_false",
+        help="leave out the evidence of the package's calls (the ablation of a model that never read it)",
+    )
+    ap.add_argument(
         "--refresh-static",
         action="store_true",
         help="only recompute the static facts in the splits' meta (after a rule in typeinf.inference.static changed)",
@@ -376,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             p,
             args.train_share if split == "train" else 1.0,
             inferred=split in args.inferred.split(","),
+            calls=args.calls,
         )
         print(f"{split}: {n:,} sites", file=sys.stderr)
     print(f"dataset done in {time.monotonic() - t0:.0f}s -> {out}", file=sys.stderr)

@@ -28,6 +28,7 @@ class FixedPredictor:
     """Predicts `table[(kind, name)]` at confidence 1; given several tables, the n-th call uses the n-th."""
 
     reranker = None  # no re-ranking with the project's evidence
+    reads_calls = False  # slices as they are
 
     def __init__(self, *tables: dict[tuple[str, str], str]) -> None:
         self.tables = list(tables)

@@ -73,6 +73,32 @@ def test_each_backend_var_and_set_text(project: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PYTHON_BACKENDS))
+def test_a_text_set_in_one_file_reaches_its_importers_after_sync(project: Path, name: str) -> None:
+    """What annotate's rounds need: a return type written in one module is the type of a value in
+    the module importing it.  pyrefly and basedpyright show an unsaved text to its own file only
+    (pyrefly's issue #5005): `sync` runs them on a shadow copy of the project instead; the
+    project's files are never written."""
+    _backend(name)
+    (project / "pkg" / "lib.py").write_text("def f() -> str:\n    return g()\n")
+    (project / "pkg" / "use.py").write_text("from pkg.lib import f\n\ny = f()\n")
+    path = project / "pkg" / "lib.py"
+    with python_checker(project, name) as ck:
+        assert ck.types_at("pkg/use.py", [(3, 0)]) == ["str"]
+        ck.set_text(path, "def f() -> float:\n    return g()\n")
+        ck.sync()
+        assert ck.types_at("pkg/use.py", [(3, 0)]) == ["float"]
+        assert path.read_text() == "def f() -> str:\n    return g()\n"
+        ck.set_text(path, "def f() -> bytes:\n    return g()\n")
+        ck.sync()
+        assert ck.types_at("pkg/use.py", [(3, 0)]) == ["bytes"]
+        ck.release(path)
+        ck.sync()
+        assert ck.types_at("pkg/use.py", [(3, 0)]) == ["str"]
+    assert path.read_text() == "def f() -> str:\n    return g()\n"
+    assert sorted(p.name for p in (project / "pkg").iterdir()) == ["__init__.py", "lib.py", "m.py", "use.py"]
+
+
+@pytest.mark.parametrize("name", sorted(PYTHON_BACKENDS))
 def test_diagnostics_for_a_type_error(project: Path, name: str) -> None:
     _backend(name)
     with python_checker(project, name) as ck:

@@ -152,6 +152,9 @@ def annotate_files(
             changed = _round(todo, engine, options, workers, first, sliced if first else None)
             if not changed:
                 break
+            # what the round wrote reaches the checker's answers in the files using it (pyrefly
+            # reads imported files from the disk only: typeinf.checker.python.LspChecker.sync)
+            engine.publish([(f.source.path, f.source.language, _current(f)) for f in changed])
             todo = dependents(changed, files, engine)
     finally:
         workers.close()

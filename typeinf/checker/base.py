@@ -102,6 +102,13 @@ class Checker(abc.ABC):
         A backend that keeps no text of its own has nothing to do."""
         return None
 
+    def sync(self) -> None:
+        """Make every text set so far count for the whole project's answers, not only for its own
+        file's (annotate calls this between its rounds, so a type written in one file reaches the
+        files that use it).  A backend whose other files read open documents' texts has nothing
+        to do."""
+        return None
+
     @abc.abstractmethod
     def close(self) -> None:
         """Stop the checker process."""
@@ -180,6 +187,12 @@ class FallbackChecker(Checker):
     def release(self, path: str | Path) -> None:
         try:
             self.inner.release(path)
+        except CheckerUnavailable as exc:
+            self._fail(exc)
+
+    def sync(self) -> None:
+        try:
+            self.inner.sync()
         except CheckerUnavailable as exc:
             self._fail(exc)
 

@@ -26,6 +26,13 @@ from typing import Any
 from .base import CheckerCrashed, CheckerTimeout
 
 
+def uri_path(uri: str) -> Path:
+    """The file path of a ``file:`` URI (``path_uri``'s inverse)."""
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(uri).path))
+
+
 def path_uri(path: str | Path) -> str:
     return Path(path).resolve().as_uri()
 

@@ -80,7 +80,8 @@ from .base import (
     absolute,
     as_query,
 )
-from .lsp_client import LspClient, codepoint_col, path_uri, utf16_col
+from .lsp_client import LspClient, codepoint_col, path_uri, uri_path, utf16_col
+from .shadow import Shadow
 
 _SEVERITY = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 
@@ -269,6 +270,9 @@ class LspChecker(Checker):
     settings: dict[str, Any] = {}
     initialization_options: dict[str, Any] | None = None
     settle = 0.1  # seconds of quiet after pushed diagnostics before they are taken as final
+    # whether the server's answers for one file read the unsaved (in-memory) texts of the files it
+    # imports; one that only reads them from the disk gets them there by `sync` (a shadow copy)
+    overlays_reach_imports = True
 
     def __init__(
         self,
@@ -288,6 +292,8 @@ class LspChecker(Checker):
         self._versions: dict[str, int] = {}
         self._texts: dict[str, list[str]] = {}
         self._first_query = True
+        self._shadow: Shadow | None = None  # the project's copy the server runs on, after a `sync`
+        self._unsynced = False  # texts set since the server last read the shadow copy
         if root is not None:
             self.open(root)
 
@@ -299,22 +305,50 @@ class LspChecker(Checker):
                 f"{sys.executable} or on PATH; pip install typeinf[checker])"
             )
         self.root = Path(root).resolve()
-        self.client = LspClient(
-            [self.exe, *self.args], self.root, timeout=self.timeout, settings=self.settings
-        )
+        self._start(self.root)
+
+    def _start(self, where: Path) -> None:
+        assert self.exe, "open() checked it"
+        self.client = LspClient([self.exe, *self.args], where, timeout=self.timeout, settings=self.settings)
         try:
-            self.client.initialize(self.root, self.initialization_options, timeout=self.open_timeout)
+            self.client.initialize(where, self.initialization_options, timeout=self.open_timeout)
         except CheckerUnavailable:
-            self.close()
+            self._stop()
             raise
         except RuntimeError as exc:
-            self.close()
+            self._stop()
             raise CheckerUnavailable(str(exc)) from exc
 
-    def close(self) -> None:
+    def sync(self) -> None:
+        """A server whose answers read imported files from the disk only (pyrefly: an open
+        document's unsaved text reaches the files importing it only once saved, by design, pyrefly
+        issue #5005; measured: a return type set in memory was still the disk's in an importer
+        after didSave, and reached it asynchronously, some 0.3 s later, after a write to the disk
+        and a watched-file notice) runs on a shadow copy of the project: every text set is written
+        there, and the server is started again on it when texts were set since it last read it."""
+        if self.overlays_reach_imports or self.root is None or not (self._unsynced or self._shadow is None):
+            return
+        if self._shadow is None:
+            self._shadow = Shadow.of(self.root)
+            for uri, lines in self._texts.items():
+                self._shadow.write(uri_path(uri), "\n".join(lines))
+        self._stop()
+        self._versions.clear()
+        self._texts.clear()
+        self._first_query = True
+        self._unsynced = False
+        self._start(self._shadow.root)
+
+    def _stop(self) -> None:
         if self.client is not None:
             self.client.close()
             self.client = None
+
+    def close(self) -> None:
+        self._stop()
+        if self._shadow is not None:
+            self._shadow.remove()
+            self._shadow = None
 
     @property
     def pid(self) -> int | None:
@@ -325,7 +359,9 @@ class LspChecker(Checker):
 
     # -- documents
     def _abs(self, path: str | Path) -> Path:
-        return absolute(self.root, path)
+        """The path the server knows the file by: the project's, or its shadow copy's."""
+        p = absolute(self.root, path)
+        return self._shadow.mirror(p) if self._shadow is not None else p
 
     def _c(self) -> LspClient:
         if self.client is None:
@@ -340,6 +376,10 @@ class LspChecker(Checker):
         if uri in self._versions and self._texts.get(uri) == lines:
             return  # the same text: nothing to re-check
         self._texts[uri] = lines
+        if self._shadow is not None and self._shadow.write(p, text):
+            self._unsynced = True
+        elif self._shadow is None and not self.overlays_reach_imports:
+            self._unsynced = True
         if uri not in self._versions:
             self._versions[uri] = 1
             c.notify(
@@ -359,7 +399,10 @@ class LspChecker(Checker):
     def release(self, path: str | Path) -> None:
         """Close the in-memory document of ``path`` (the checker goes back to the disk's text)."""
         c = self._c()
-        uri = path_uri(self._abs(path))
+        p = self._abs(path)
+        uri = path_uri(p)
+        if self._shadow is not None and self._shadow.restore(p):
+            self._unsynced = True
         if self._versions.pop(uri, None) is not None:
             self._texts.pop(uri, None)
             c.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
@@ -455,6 +498,7 @@ class PyreflyChecker(LspChecker):
     name = "pyrefly"
     executable = "pyrefly"
     args = ["lsp"]
+    overlays_reach_imports = False
     settle = 0.0  # it publishes one complete set per version (measured): the first is final
     initialization_options = {"pyrefly": {"displayTypeErrors": "force-on"}}
 
@@ -469,6 +513,7 @@ class BasedPyrightChecker(LspChecker):
     name = "basedpyright"
     executable = "basedpyright-langserver"
     args = ["--stdio"]
+    overlays_reach_imports = False  # measured as pyrefly (tests/test_checker.py)
     settings = {
         "basedpyright": {"analysis": {"typeCheckingMode": "standard", "diagnosticMode": "openFilesOnly"}},
         "python": {"analysis": {}},

@@ -266,7 +266,7 @@ class Engine:
         """Every file's predictions in one batched model pass, each re-ranked with its evidence.
         A model that reads the evidence of the project's calls gets each file's slices with it
         (typeinf.inference.calls.across)."""
-        if self.predictor.cfg.project_calls:
+        if self.predictor.reads_calls:
             files = [self.across(f) for f in files]
         groups = [(f.slices, self.index.types_for(f.path, f.language)) for f in files]
         if self.predictor.reranker is None:  # nothing would read the evidence: not gathered
@@ -351,6 +351,18 @@ class Engine:
             if ck is not None and ck.available:
                 ck.set_text(path, text.decode("utf-8", "replace"))
         return [self.diagnostics(path, language, text) for path, language, text in files]
+
+    def publish(self, files: Sequence[tuple[Path, str, bytes]]) -> None:
+        """These files' new texts count for the whole project from now on: given to each checker,
+        which then makes them reach the files that import them (`Checker.sync`; annotate calls this
+        between rounds, so a type one round wrote is inferred in its users by the next)."""
+        for path, language, text in files:
+            ck = self.checker(language)
+            if ck is not None and ck.available:
+                ck.set_text(path, text.decode("utf-8", "replace"))
+        for ck in self._open.values():
+            if ck.available:
+                ck.sync()
 
     def release(self, path: Path, language: str) -> None:
         """The editor closed the file: its text on disk counts again (a checker not started stays so)."""

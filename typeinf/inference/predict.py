@@ -161,6 +161,11 @@ class Predictor:
 
     # ------------------------------------------------------------------ the model
     @property
+    def reads_calls(self) -> bool:
+        """Whether the model reads the evidence of the project's calls (ModelConfig.project_calls)."""
+        return self.cfg.project_calls
+
+    @property
     def session(self) -> Any:
         """The session for a few batches (one file in the editor): all threads on each batch."""
         return self.scorer.session

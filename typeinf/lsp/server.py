@@ -330,7 +330,7 @@ class TypeinfServer(LanguageServer):
         result.indexed = project.complete
         project.add(path, language, data=data, previous=previous[0] if previous is not None else None)
         engine = self.engine_for(path)
-        if self.predictor.cfg.project_calls:  # a model that reads what the project's calls say
+        if self.predictor.reads_calls:  # a model that reads what the project's calls say
             todo = list(engine.across(FileSites(path, language, todo)).slices)
         # the project's own annotations as evidence now; the checker's types in a second pass
         evidence = engine.evidence(FileSites(path, language, todo), checker=False)
