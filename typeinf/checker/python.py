@@ -378,8 +378,6 @@ class LspChecker(Checker):
         self._texts[uri] = lines
         if self._shadow is not None and self._shadow.write(p, text):
             self._unsynced = True
-        elif self._shadow is None and not self.overlays_reach_imports:
-            self._unsynced = True
         if uri not in self._versions:
             self._versions[uri] = 1
             c.notify(

@@ -41,6 +41,9 @@ ARG_TEXT = 40  # characters of an argument's text kept for the model
 # a file's functions: where the name is -> the name it is called by, and whether only as an attribute
 Functions = dict[tuple[int, int], tuple[str, bool | None]]
 
+T = TypeVar("T")
+V = TypeVar("V")
+
 _CLASS_NAME = re.compile(r"^[A-Z][\w$]*$")
 
 
@@ -150,15 +153,25 @@ def rescan_calls(
     inner = scan_calls(new_unit, language, data)
     calls = [c for c in previous.calls if c.line < first] + list(inner.calls)
     calls += [c.moved(lines) for c in previous.calls if c.line > old_last]
-    params = {k: v for k, v in previous.params.items() if k[0] < first}
-    params.update(inner.params)
-    params.update({(k[0] + lines, k[1]): v for k, v in previous.params.items() if k[0] > old_last})
     defined = [d for d in previous.defined if d[0] < first] + list(inner.defined)
     defined += [(d[0] + lines, d[1]) for d in previous.defined if d[0] > old_last]
-    functions = {k: v for k, v in previous.functions.items() if k[0] < first}
-    functions.update(inner.functions)
-    functions.update({(k[0] + lines, k[1]): v for k, v in previous.functions.items() if k[0] > old_last})
-    return FileCalls(tuple(calls), params, tuple(defined), functions)
+    return FileCalls(
+        tuple(calls),
+        _spliced(previous.params, inner.params, first, old_last, lines),
+        tuple(defined),
+        _spliced(previous.functions, inner.functions, first, old_last, lines),
+    )
+
+
+def _spliced(
+    previous: dict[tuple[int, int], V], inner: dict[tuple[int, int], V], first: int, old_last: int, lines: int
+) -> dict[tuple[int, int], V]:
+    """A table by (line, column): the previous entries before line `first`, the edited statement's
+    own, and the previous ones after line `old_last` moved by `lines`."""
+    out = {k: v for k, v in previous.items() if k[0] < first}
+    out.update(inner)
+    out.update({(k[0] + lines, k[1]): v for k, v in previous.items() if k[0] > old_last})
+    return out
 
 
 class _Values(NamedTuple):
@@ -241,11 +254,17 @@ _TS = _Values(
 )
 
 
+def _unwrapped(v: Node) -> Node:
+    """The expression inside parentheses."""
+    while v.type == "parenthesized_expression" and v.named_child_count == 1:
+        v = v.named_children[0]
+    return v
+
+
 def _value(v: Node, lines: Sequence[bytes], lang: _Values) -> tuple[str | None, tuple[int, int] | None]:
     """An argument's type when its text says it (a literal, a constructor call without type
     arguments), else where to ask the checker (a name or an attribute), else neither."""
-    while v.type == "parenthesized_expression" and v.named_child_count == 1:
-        v = v.named_children[0]
+    v = _unwrapped(v)
     t = v.type
     if t in lang.literals:  # (a bytes literal is a string node: its text tells)
         return literal_type(Expr(_text(v), "literal"), lang.language) or lang.literals[t], None
@@ -265,8 +284,7 @@ def _value(v: Node, lines: Sequence[bytes], lang: _Values) -> tuple[str | None, 
 def _shown(v: Node, lang: _Values) -> tuple[str, str]:
     """An argument's text and category as the model reads them (`Evidence.arguments`): a function
     literal by its category alone, as its parameters may carry annotations."""
-    while v.type == "parenthesized_expression" and v.named_child_count == 1:
-        v = v.named_children[0]
+    v = _unwrapped(v)
     if v.type in lang.functions:
         return "function", "function"
     return clip(_text(v), ARG_TEXT), lang.category(v)
@@ -325,7 +343,7 @@ def use_of(call: Node, lang: _Values) -> str:
     if t == "comparison_operator":  # Python: `f() > 9`, `f() is None`, `x in f()`
         ops = [_text(c) for c in parent.children if not c.is_named]
         return prefix + "compared " + " ".join(ops[:1])
-    return prefix + lang.uses.get(t, "") if t in lang.uses else prefix.strip()
+    return prefix + lang.uses[t] if t in lang.uses else prefix.strip()
 
 
 def _callee(f: Node, attribute: str, field: str) -> tuple[str, bool] | None:
@@ -492,7 +510,6 @@ def _ts_params(
 
 # ------------------------------------------------------------------------------------- the table
 C = TypeVar("C", Call, Param)
-T = TypeVar("T")
 
 
 def _swapped(
