@@ -20,7 +20,10 @@ qualified name and name):
                     (TypeScript), for the time a type checker takes on the same tree
 
 Pooled over the projects: written (share of sites), precision (exact among written), restored
-(exact written / sites), by kind; seconds per configuration (the sum over projects).
+(exact written / sites), by kind; seconds per configuration (the sum over projects).  Beside the
+protocol's figures, `by_site` counts each write once, at the site it was written
+(benchmarks/site_score.py: sites sharing a key, such as overloads and a property's getter and
+setter, make the protocol count one write several times).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import site_score
 from harness import EVAL, load
 
 CONFIGS = {  # name -> (argv, environment)
@@ -83,33 +87,44 @@ def run_project(lang: str, src: Path, tmp: Path, drop: bool, keep: float | None,
             capture_output=True,
         )  # fmt: skip
         out[config] = {**json.loads(score.read_text()), "seconds": seconds}
+        out[config]["by_site"] = site_score.score(lang, stripped, work)
         shutil.rmtree(work)
     return out
 
 
 def pooled(results: dict) -> dict:
-    """Each configuration over all the projects: written, precision, restored by kind, seconds."""
+    """Each configuration over all the projects: written, precision, restored by kind (as the
+    protocol counts them, and `by_site`: each write counted at its own site), seconds."""
     out: dict = {}
     for res in results.values():
         for config, sc in res.items():
             mine = out.setdefault(config, {"seconds": 0.0})
             mine["seconds"] = round(mine["seconds"] + sc["seconds"], 2)
-            for kind in ("all", "param", "return", "var"):
-                got = sc.get(kind)
-                if not isinstance(got, dict):
-                    continue
-                acc = mine.setdefault(kind, {"sites": 0, "written": 0, "exact": 0})
-                acc["sites"] += got.get("sites", 0)
-                acc["written"] += got.get("written", 0)
-                acc["exact"] += got.get("exact", 0)
+            _add(mine, sc)
+            if "by_site" in sc:
+                _add(mine.setdefault("by_site", {}), sc["by_site"])
     for mine in out.values():
-        for kind, acc in mine.items():
-            if kind == "seconds":
-                continue
-            acc["written_share"] = round(acc["written"] / max(acc["sites"], 1), 3)
-            acc["precision"] = round(acc["exact"] / max(acc["written"], 1), 3)
-            acc["restored"] = round(acc["exact"] / max(acc["sites"], 1), 3)
+        _rates(mine)
+        _rates(mine.get("by_site", {}))
     return out
+
+
+def _add(acc: dict, sc: dict) -> None:
+    for kind in ("all", "param", "return", "var"):
+        got = sc.get(kind)
+        if isinstance(got, dict):
+            a = acc.setdefault(kind, {"sites": 0, "written": 0, "exact": 0})
+            for k in ("sites", "written", "exact"):
+                a[k] += got.get(k, 0)
+
+
+def _rates(acc: dict) -> None:
+    for kind in ("all", "param", "return", "var"):
+        a = acc.get(kind)
+        if a is not None:
+            a["written_share"] = round(a["written"] / max(a["sites"], 1), 3)
+            a["precision"] = round(a["exact"] / max(a["written"], 1), 3)
+            a["restored"] = round(a["exact"] / max(a["sites"], 1), 3)
 
 
 def main() -> None:
