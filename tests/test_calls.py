@@ -347,3 +347,21 @@ def test_typescript_callers_results_and_methods_reach_the_model_input() -> None:
     assert got[("return", "find")].result_uses == ["iterated"]
     assert got[("return", "load")].result_uses == [".then"]
     assert got[("param", "path")].arguments == [Expr("`/u/${1}`", "template")]
+
+
+def test_a_value_passed_to_a_constructor_hears_its_parameters_name_and_annotation() -> None:
+    """`new Page(doc)`: the constructor's parameter, for the model's input (`callee_params`) and for
+    the re-ranker's evidence (`Engine.declared_types`) alike (`CallTable.passed`)."""
+    data = (
+        b"class Page { constructor(title: string, size) {} }\nfunction open(t, n) { return new Page(t, n) }\n"
+    )
+    path = Path("/p/a.ts")
+    table = CallTable.build([(path, scan_calls(parse(data, "typescript").root_node, "typescript", data))])
+    slices = {(s.kind, s.name): s for s in extract(data, "typescript", "a.ts")}
+    got = {(s.kind, s.name): s.evidence for s in across(list(slices.values()), table, path)}
+    assert got[("param", "t")].callee_params == ["title"]
+    assert got[("param", "n")].callee_params == ["size"]
+    (passed,) = slices[("param", "t")].evidence.passed_to
+    assert passed.callee.startswith("new ")
+    p = table.passed(passed)
+    assert p is not None and p.annotation == "string"

@@ -4,7 +4,7 @@
     scan_calls(root, language) -> FileCalls      one file's calls of named functions and its parameters
     CallTable.build(files)                        the project's calls by callee name
     table.arguments(path, line, column)           the arguments passed for the parameter at that position
-    table.declared(callee, position, keyword, member)   the annotation of the parameter a call passes to
+    table.passed(p)                               the parameter a slice's value is passed to (its annotation)
 
 A parameter is joined to its function's call sites by name: `f(x)` and `obj.f(x)` call a
 function or method `f`, `Cls(x)` / `new Cls(x)` call `Cls`'s `__init__` / `constructor`.  A name
@@ -27,7 +27,7 @@ from typing import NamedTuple, TypeVar
 
 from tree_sitter import Node, QueryCursor
 
-from ..slices.data import Expr, Slice, clip
+from ..slices.data import Expr, PassedTo, Slice, clip
 from ..slices.python import LITERAL_TYPES
 from ..slices.python import category as py_category
 from ..slices.source import query
@@ -590,12 +590,11 @@ class CallTable:
                 return p
         return None
 
-    def declared(self, callee: str, position: int | None, keyword: str | None, member: bool) -> str | None:
-        """The annotation of the parameter a call `callee(...)` (`obj.callee(...)`: `member`) passes an
-        argument at this position or keyword to; None when it has none, or the callee's name is not
-        one function of the project."""
-        p = self.signature(callee, position, keyword, member)
-        return p.annotation if p is not None else None
+    def passed(self, p: PassedTo) -> Param | None:
+        """The parameter a slice's value is passed to (`render(page)`, `obj.render(page)`,
+        `new Page(doc)`: the constructor's name): `signature` of the callee's last name."""
+        callee = p.callee.removeprefix("new ").strip()
+        return self.signature(callee.rsplit(".", 1)[-1], p.arg, p.keyword, "." in callee)
 
     def uses(self, path: Path, line: int, column: int) -> list[str]:
         """What the project's calls of the function whose name is at (line, column) of the file do
@@ -664,10 +663,7 @@ def across(slices: Sequence[Slice], table: CallTable, path: Path) -> list[Slice]
             )
         elif s.kind == "return":
             uses = _first(u for u in table.uses(path, s.line, s.column) if u)
-        named = [
-            table.signature(p.callee.rsplit(".", 1)[-1], p.arg, p.keyword, "." in p.callee)
-            for p in ev.passed_to
-        ]
+        named = [table.passed(p) for p in ev.passed_to]
         params = _first(p.name for p in named if p is not None and p.name)
         if args or uses or params:
             s = replace(s, evidence=replace(ev, arguments=args, result_uses=uses, callee_params=params))

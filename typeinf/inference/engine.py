@@ -215,8 +215,8 @@ class Engine:
         for s in f.slices:
             got = []
             for p in s.evidence.passed_to:
-                callee = p.callee.removeprefix("new ").strip()
-                ann = table.declared(callee.rsplit(".", 1)[-1], p.arg, p.keyword, "." in callee)
+                param = table.passed(p)
+                ann = param.annotation if param is not None else None
                 t = label(ann, fam) if ann is not None else ""
                 if t:
                     got.append(unqualified(t))
