@@ -12,8 +12,9 @@ blacksheep a property setter's `-> None` is counted as a wrong return of its get
 
 Here each write is placed where it was written: its line in the annotated file is mapped to the
 stripped file's line through the difference of the two texts (a tool adds imports and changes
-lines it annotates; `difflib`), and it is matched to the nearest truth site of its key that no
-other write took (line, then column).  A write at a site the stripped copy still annotates (the
+lines it annotates; `difflib`), and it is matched to the truth site of its key on that line
+(the nearest column) that no other write took; a write on another line is at a site the truth
+does not hold (an unannotated callback inside a function whose other callback was annotated).  A write at a site the stripped copy still annotates (the
 half-typed setting keeps half of them) is not a write.  written / exact / precision / restored
 as the protocol has them, by kind; `--list` prints the wrong writes.
 """
@@ -77,12 +78,13 @@ def matched(
         line = m[w["line"]] if m is not None and w["line"] < len(m) else w["line"]
         if (*_key(w), line) in annotated:
             continue  # an annotation the stripped copy kept
-        for i in cands:
+        for i in cands:  # the site on its line (a write elsewhere is at a site the truth lacks)
             t = truth[i]
-            pairs.append((abs(t["line"] - line), abs(t["column"] - w["column"]), i, j))
+            if t["line"] == line:
+                pairs.append((abs(t["column"] - w["column"]), i, j))
     out: dict[int, dict] = {}
     used: set[int] = set()
-    for _, _, i, j in sorted(pairs):
+    for _, i, j in sorted(pairs):
         if i not in out and j not in used:
             out[i] = written[j]
             used.add(j)

@@ -68,3 +68,11 @@ def test_an_annotation_the_stripped_copy_kept_is_not_a_write() -> None:
     kept = [_site(5, 10, "param", "find", "name", "None")]
     written = [_site(5, 10, "param", "find", "name", "None")]
     assert matched(truth, written, kept, {"m.py": list(range(12))}) == {}
+
+
+def test_a_write_at_a_site_the_truth_lacks_is_not_counted() -> None:
+    # two callbacks in one function share the key (`<anonymous>` returns): the author annotated the
+    # second, the tool wrote the first
+    truth = [_site(17, 11, "return", "make", "<anonymous>", "string[]")]
+    written = [_site(13, 40, "return", "make", "<anonymous>", "void")]
+    assert matched(truth, written, [], {"m.py": list(range(20))}) == {}
