@@ -153,6 +153,24 @@ def test_future_annotations_and_local_variables_need_no_quotes():
     assert envs[("var", offset(local, "x ="))] is None  # a local's annotation is never evaluated
 
 
+def test_names_bound_by_walrus_and_nested_blocks_count_where_annotations_run():
+    """`:=` in a condition binds at module level (the walk searches expressions only in a text
+    holding `:=`), and a name bound three blocks deep counts after its statement, asked once."""
+    src = (
+        "if (Alias := int):\n    pass\n\n\ndef f(x: Alias) -> Deep: ...\n\n\n"
+        "for i in range(1):\n    if i:\n        try:\n            class Deep: ...\n        except E:\n            pass\n\n\n"
+        "def g(y: Deep) -> Alias: ...\n"
+    )
+    missing = unbound_annotation_names(ast.parse(src), src.encode())
+    assert missing == [(5, "Deep")]  # f's return runs before the loop binds Deep; Alias is bound
+    plain = src.replace("(Alias := int)", "True")
+    assert unbound_annotation_names(ast.parse(plain), plain.encode()) == [
+        (5, "Alias"),
+        (5, "Deep"),
+        (16, "Alias"),
+    ]
+
+
 def test_module_and_class_variable_annotations_are_evaluated_where_they_run():
     src = "X = build()\n\n\nclass A:\n    y = 1\n    z = A2()\n\n\nclass A2:\n    pass\n"
     edits = [

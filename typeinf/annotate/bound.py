@@ -72,18 +72,25 @@ def _walrus_names(node: ast.AST) -> Iterator[str]:
             stack.extend(ast.iter_child_nodes(n))
 
 
-def bound_by(stmt: ast.stmt) -> set[str]:
+def bound_by(stmt: ast.stmt, walrus: bool = True, memo: dict[int, Env] | None = None) -> Env:
     """Names a statement binds in the scope it runs in, at run time (TYPE_CHECKING-only bodies
-    left out; nested function and class bodies are other scopes)."""
+    left out; nested function and class bodies are other scopes).  `walrus=False`: the text has no
+    `:=` (its expressions are not searched); `memo`: the statements already seen, by identity (a
+    walk asks about a nested statement once per level of nesting above it)."""
+    if memo is not None:
+        got = memo.get(id(stmt))
+        if got is None:
+            got = memo[id(stmt)] = _bound_by(stmt, walrus, memo)
+        return got
+    return _bound_by(stmt, walrus, None)
+
+
+def _bound_by(stmt: ast.stmt, walrus: bool, memo: dict[int, Env] | None) -> Env:
     out: set[str] = set()
     if isinstance(stmt, (*_FUNCS, ast.ClassDef)):
-        out.add(stmt.name)
-        return out
+        return frozenset((stmt.name,))
     if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        for a in stmt.names:
-            if a.name != "*":
-                out.add(a.asname or a.name.split(".")[0])
-        return out
+        return frozenset(a.asname or a.name.split(".")[0] for a in stmt.names if a.name != "*")
     if isinstance(stmt, ast.Assign):
         for t in stmt.targets:
             out.update(_target_names(t))
@@ -101,7 +108,7 @@ def bound_by(stmt: ast.stmt) -> set[str]:
         out.update(_target_names(stmt.name))
     for block in _runtime_blocks(stmt):
         for s in block:
-            out |= bound_by(s)
+            out |= bound_by(s, walrus, memo)
     if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
         for h in stmt.handlers:  # type: ignore[attr-defined]
             if h.name:
@@ -115,9 +122,10 @@ def bound_by(stmt: ast.stmt) -> set[str]:
                 rest = getattr(n, "rest", None)
                 if isinstance(rest, str):
                     out.add(rest)
-    for expr in _own_expressions(stmt):
-        out.update(_walrus_names(expr))
-    return out
+    if walrus:
+        for expr in _own_expressions(stmt):
+            out.update(_walrus_names(expr))
+    return frozenset(out)
 
 
 def _runtime_blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
@@ -156,10 +164,10 @@ def _own_expressions(stmt: ast.stmt) -> list[ast.AST]:
     return out
 
 
-def _all_bound(body: list[ast.stmt]) -> set[str]:
+def _all_bound(body: list[ast.stmt], walrus: bool = True, memo: dict[int, Env] | None = None) -> set[str]:
     out: set[str] = set()
     for s in body:
-        out |= bound_by(s)
+        out |= bound_by(s, walrus, memo)
     return out
 
 
@@ -177,10 +185,12 @@ def _type_params(node: ast.AST) -> set[str]:
 class _Walker:
     """Visits every scope with the names bound when each of its statements runs."""
 
-    def __init__(self, data: bytes, line_starts: list[int], module_names: Env) -> None:
+    def __init__(self, data: bytes, line_starts: list[int]) -> None:
         self.data = data
         self.line_starts = line_starts
-        self.scope_names = module_names  # what the body of a function being visited sees
+        self.walrus = b":=" in data  # (without one, no expression binds a name)
+        self.memo: dict[int, Env] = {}  # bound_by of the statements seen
+        self.scope_names: Env = frozenset()  # what the body of a function being visited sees
         self.envs: dict[Key, Env | None] = {}
         self.annotations: list[tuple[ast.expr, Env]] = []  # every evaluated annotation, with its env
 
@@ -198,7 +208,7 @@ class _Walker:
         local: set[str] = set()
         for stmt in body:
             self.statement(stmt, outer | local, evaluated)
-            local |= bound_by(stmt)
+            local |= bound_by(stmt, self.walrus, self.memo)
 
     def statement(self, stmt: ast.stmt, env: Env, evaluated: bool) -> None:
         if isinstance(stmt, _FUNCS):
@@ -232,7 +242,9 @@ class _Walker:
         # complete (their whole bodies count); class scopes are not visible from it
         saved = self.scope_names
         own = _params(fn) | _type_params(fn)
-        self.scope_names = frozenset(saved | own | _all_bound(fn.body))  # what nested bodies see
+        self.scope_names = frozenset(
+            saved | own | _all_bound(fn.body, self.walrus, self.memo)
+        )  # nested bodies see
         self.block(fn.body, frozenset(saved | own), evaluated=False)
         self.scope_names = saved
 
@@ -246,7 +258,8 @@ def _blocks_in_order(stmt: ast.stmt) -> list[list[ast.stmt]]:
 
 
 def _walk(tree: ast.Module, data: bytes) -> _Walker:
-    w = _Walker(data, line_starts(data, universal=True), frozenset(BUILTINS | _all_bound(tree.body)))
+    w = _Walker(data, line_starts(data, universal=True))
+    w.scope_names = frozenset(BUILTINS | _all_bound(tree.body, w.walrus, w.memo))
     w.block(tree.body, BUILTINS, evaluated=True)
     return w
 
