@@ -224,6 +224,36 @@ def test_shipped_model_scores_a_site_the_same_whatever_its_batch():
         assert alone.rank([s])[0].types[:3] == batched.types[:3], s.name
 
 
+def test_the_input_is_cut_where_the_models_config_says(tmp_path):
+    """config.json's `max_tokens` is where every site's input is cut (the shipped model reads 80
+    tokens: benchmarks/length_budget.py); the model's own capacity bounds it."""
+    import shutil
+
+    from typeinf.inference.bundle import ModelBundle
+    from typeinf.inference.encoding import ModelConfig
+    from typeinf.inference.scorer import Scorer, features
+    from typeinf.slices import extract
+
+    shipped = ROOT / "typeinf" / "model"
+    assert ModelConfig.load(shipped).max_tokens == 80
+    slices = extract((ROOT / "typeinf" / "annotate" / "python.py").read_text(), "python", "m.py")
+    tok = ModelConfig.load(shipped).tokenizer()
+    long = [s for s in slices if len(tok.encode(features(s, [])[0]).ids) > 80]
+    assert long, "sites whose input is longer than the budget"
+
+    def rankings(budget: int) -> list:
+        d = tmp_path / f"m{budget}"
+        shutil.copytree(shipped, d)
+        cfg = json.loads((d / "config.json").read_text())
+        (d / "config.json").write_text(json.dumps({**cfg, "max_tokens": budget}))
+        return [r.types[:3] for r in Scorer(ModelBundle.load(d), threads=1).rank(long)]
+
+    cut, whole, beyond = rankings(80), rankings(MAX_TOKENS), rankings(10_000)
+    assert cut == [r.types[:3] for r in Scorer(ModelBundle.load(shipped), threads=1).rank(long)]
+    assert whole != cut  # the cut tokens counted
+    assert beyond == whole  # never past what the network was built for
+
+
 def test_many_sites_run_in_one_stream_per_thread_with_the_same_rankings():
     """A project's sites go to one single-threaded session per thread, chunk by chunk as their
     features are computed; the rankings are those of one session taking every batch in turn."""

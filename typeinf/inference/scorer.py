@@ -319,6 +319,7 @@ class Scorer:
         # batch keeps no features once scored, so a project's candidates are never all in memory
         batches: list[Any] = []
         tok = self.bundle.config.tokenizer()
+        budget = self.bundle.config.max_tokens  # the input is cut there (ModelConfig.max_tokens)
 
         def scored(items: list[_Todo], ranked: list[list[tuple[str, float]]]) -> tuple[list[Any], list[Any]]:
             return [(t.index, t.key, t.ikey, _modules(t.cands)) for t in items], ranked
@@ -335,9 +336,10 @@ class Scorer:
             if not chunk:
                 return
             enc = tok.encode_batch([t.text for t in chunk])
-            for part in length_batches([len(e.ids) for e in enc], batch_size, TOKEN_BUDGET):
+            lengths = [min(len(e.ids), budget) for e in enc]
+            for part in length_batches(lengths, batch_size, TOKEN_BUDGET):
                 items = [chunk[j] for j in part]
-                ids = [np.asarray(enc[j].ids[:MAX_TOKENS], dtype=np.int64) for j in part]
+                ids = [np.asarray(enc[j].ids[:budget], dtype=np.int64) for j in part]
                 ctok = [encode_names(tok, [c.name for c in t.cands]) for t in items]
                 if pool is not None:
                     batches.append(pool.submit(in_stream, items, ids, ctok))
