@@ -14,9 +14,10 @@ Here each write is placed where it was written: its line in the annotated file i
 stripped file's line through the difference of the two texts (a tool adds imports and changes
 lines it annotates; `difflib`), and it is matched to the truth site of its key on that line
 (the nearest column) that no other write took; a write on another line is at a site the truth
-does not hold (an unannotated callback inside a function whose other callback was annotated).  A write at a site the stripped copy still annotates (the
-half-typed setting keeps half of them) is not a write.  written / exact / precision / restored
-as the protocol has them, by kind; `--list` prints the wrong writes.
+does not hold (an unannotated callback inside a function whose other callback was annotated).
+A write at a site the stripped copy still annotates (the half-typed setting keeps half of them)
+is not a write.  written / exact / precision / restored as the protocol has them, by kind;
+`--list` prints the wrong writes.
 """
 
 from __future__ import annotations

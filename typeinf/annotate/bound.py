@@ -242,9 +242,8 @@ class _Walker:
         # complete (their whole bodies count); class scopes are not visible from it
         saved = self.scope_names
         own = _params(fn) | _type_params(fn)
-        self.scope_names = frozenset(
-            saved | own | _all_bound(fn.body, self.walrus, self.memo)
-        )  # nested bodies see
+        # what nested bodies see
+        self.scope_names = frozenset(saved | own | _all_bound(fn.body, self.walrus, self.memo))
         self.block(fn.body, frozenset(saved | own), evaluated=False)
         self.scope_names = saved
 
