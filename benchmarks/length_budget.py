@@ -3,7 +3,7 @@ where accuracy holds"): the shipped INT8 model on the validation split's encoded
 input cut at N tokens as the runtime cuts it at the model's `max_tokens` (`enc.ids[:N]`).
 
     python benchmarks/length_budget.py [--data ~/.cache/typeinf/dataset-nocalls] [--sites 12000]
-        [--budgets 128,112,96,80,64] [--out results.json]
+        [--budgets 128,112,96,80,64] [--model DIR] [--out results.json]
 
 The data is a `models.dataset` output made with the shipped tokenizer and type vocabulary
 (`--without-calls`: the shipped model's input).  For each budget: top-1 (the argmax over the
@@ -68,9 +68,12 @@ def main() -> int:
     ap.add_argument("--sites", type=int, default=12_000)
     ap.add_argument("--budgets", default="128,112,96,80,64")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument(
+        "--model", type=Path, default=MODEL_DIR, help="a model directory (default: the shipped one)"
+    )
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    bundle = ModelBundle.load(MODEL_DIR)
+    bundle = ModelBundle.load(args.model)
     cfg = bundle.config
     ranges = {0: cfg.lang_range("python"), 1: cfg.lang_range("typescript")}
     z = load(args.data / "valid.npz")
@@ -102,7 +105,7 @@ def main() -> int:
         }
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
-    report = {"data": str(args.data), "sites": int(len(idx)), "rows": rows}
+    report = {"model": str(args.model), "data": str(args.data), "sites": int(len(idx)), "rows": rows}
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))

@@ -31,7 +31,8 @@ from pathlib import Path
 
 from harness import load
 
-from typeinf.inference.bundle import MODEL_DIR, Calibration
+from typeinf.inference.bundle import Calibration
+from typeinf.inference.predict import PredictorSettings
 
 CONFIGS = {  # name -> (extra flags, extra environment)
     "typeinf": ([], {}),
@@ -140,8 +141,9 @@ def checker_predictions(lang: str, dst: Path) -> list[dict]:
 
 
 def _thresholds(lang: str) -> str:
-    """The usual thresholds plus the shipped model's default for the language (what `typeinf annotate` writes)."""
-    default = Calibration.load(MODEL_DIR).threshold(lang)
+    """The usual thresholds plus the model's default for the language (what `typeinf annotate` writes):
+    the model the runs use (TYPEINF_MODEL_DIR, else the shipped one)."""
+    default = Calibration.load(PredictorSettings.from_env().model_dir).threshold(lang)
     values = {0.0, 0.5, 0.7, 0.9, 0.95, round(default, 3)}
     return ",".join(str(v) for v in sorted(values))
 

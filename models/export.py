@@ -251,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                         for x in st.get("stages", [])
                     ],
                     "note": st.get("note"),  # e.g. the weights are an average (models.average)
+                    "distilled_from": st.get("distilled_from"),  # a student (models.distill)
+                    "max_tokens": st.get("max_tokens"),  # where its inputs were cut in training
                 },
                 indent=1,
             )
@@ -263,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = ModelConfig.load(args.out)
     cfg.extra["network"] = NetConfig(**ck["net_config"]).to_dict()
     cfg.extra["project_calls"] = args.project_calls
+    if st is not None and st.get("max_tokens"):  # a network trained on cut inputs reads them cut
+        cfg.extra["max_tokens"] = int(st["max_tokens"])
     cfg.save()
     UNCALIBRATED.write(args.out)  # a calibration fitted for earlier weights would not hold for these
     size = sum(p.stat().st_size for p in args.out.iterdir() if p.is_file())

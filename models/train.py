@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from models.dataset import cache_dir
+from models.distill import distill_loss, parse_layers, student_from
 from models.network import NetConfig, TypeNet
 from typeinf.inference.encoding import MAX_TOKENS, ModelConfig, pad_batch
 from typeinf.inference.features import N_FEATURES
@@ -29,20 +30,24 @@ from typeinf.inference.features import N_FEATURES
 class Split:
     """One split's arrays (from models.dataset) with per-example access."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_tokens: int = MAX_TOKENS) -> None:
         z = np.load(path)
         self.ids, self.ids_off = z["ids"], z["ids_off"]
         self.cand_tok, self.feats, self.cand_off = z["cand_tok"], z["feats"], z["cand_off"]
         self.tgt, self.tgt_off = z["tgt"], z["tgt_off"]
         self.lang = z["lang"]
         self.n = len(self.lang)
-        self.lengths = np.minimum(np.diff(self.ids_off), MAX_TOKENS)
+        self.max_tokens = min(max_tokens, MAX_TOKENS)  # where each input is cut, as the runtime cuts it
+        self.lengths = np.minimum(np.diff(self.ids_off), self.max_tokens)
 
     def has_target(self) -> np.ndarray:
         return np.diff(self.tgt_off) > 0
 
     def batch(self, idx: list[int] | np.ndarray, n_types: int) -> dict[str, Any]:
-        ids = [self.ids[self.ids_off[i] : self.ids_off[i + 1]] for i in idx]
+        ids = [
+            self.ids[self.ids_off[i] : min(self.ids_off[i + 1], self.ids_off[i] + self.max_tokens)]
+            for i in idx
+        ]
         ctok = [self.cand_tok[self.cand_off[i] : self.cand_off[i + 1]] for i in idx]
         feats = [self.feats[self.cand_off[i] : self.cand_off[i + 1]] for i in idx]
         arrays = pad_batch(ids, ctok, feats)
@@ -169,6 +174,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--dropout", type=float, default=0.0, help="0 by default: a run on 2 cores sees each site about once"
     )
+    ap.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="distil this checkpoint into a student made of its --keep-layers (models.distill)",
+    )
+    ap.add_argument(
+        "--keep-layers", default="0,2", help="with --teacher: the teacher's blocks the student keeps"
+    )
+    ap.add_argument(
+        "--distill-weight", type=float, default=0.8, help="with --teacher: the teacher's share of the loss"
+    )
+    ap.add_argument("--temperature", type=float, default=1.0, help="with --teacher: of both distributions")
+    ap.add_argument(
+        "--max-tokens",
+        type=int,
+        default=MAX_TOKENS,
+        help="cut each site's input here, as a model whose config.json says max_tokens does at run time",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--precision",
@@ -182,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     mcfg = ModelConfig.load(args.data / "model")
-    train = Split(args.data / "train.npz")
-    valid = Split(args.data / "valid.npz")
+    train = Split(args.data / "train.npz", args.max_tokens)
+    valid = Split(args.data / "valid.npz", args.max_tokens)
     train_idx = np.flatnonzero(train.has_target())
     vrng = np.random.default_rng(0)
     valid_idx = vrng.permutation(valid.n)[:4000]
@@ -199,18 +223,43 @@ def main(argv: list[str] | None = None) -> int:
         dropout=args.dropout,
         cand_attn=int(args.cand_attn),
     )
+    teacher = None
+    if args.teacher is not None:
+        if args.init is not None:
+            raise SystemExit("--teacher starts the student from the teacher's own blocks: no --init")
+        tck = torch.load(args.teacher, weights_only=False, map_location="cpu")
+        teacher = TypeNet(NetConfig(**tck["net_config"]))
+        teacher.load_state_dict(tck["model"])
+        teacher.eval()
+        try:
+            student_cfg, student_weights = student_from(
+                tck["net_config"], tck["model"], parse_layers(args.keep_layers)
+            )
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
+        net_cfg = NetConfig(**{**student_cfg, "dropout": args.dropout})
     model = TypeNet(net_cfg)
+    if teacher is not None:
+        model.load_state_dict(student_weights)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = args.out / "last.pt"
-    state = {
+    state: dict[str, Any] = {
         "step": 0,
         "elapsed": 0.0,
         "epoch": 0,
         "best": -1.0,
         "history": [],
         "batch_size": args.batch_size,
+        "max_tokens": train.max_tokens,
     }
+    if teacher is not None:
+        state["distilled_from"] = {
+            "teacher": str(args.teacher),
+            "keep_layers": args.keep_layers,
+            "weight": args.distill_weight,
+            "temperature": args.temperature,
+        }
     if args.init is not None and not (args.resume and ckpt_path.is_file()):
         ck = torch.load(args.init, weights_only=False)
         missing, unexpected = model.load_state_dict(ck["model"], strict=False)
@@ -271,7 +320,13 @@ def main(argv: list[str] | None = None) -> int:
             b = train.batch(bidx, mcfg.n_types)
             with autocast(bf16), attention_kernel():
                 tl, cl = model(**to_torch(b))
-            loss = loss_fn(tl, cl, torch.from_numpy(b["target"]), lang_mask(mcfg, b["lang"]))
+            lmask = lang_mask(mcfg, b["lang"])
+            loss = loss_fn(tl, cl, torch.from_numpy(b["target"]), lmask)
+            if teacher is not None:
+                with torch.no_grad(), autocast(bf16), attention_kernel():
+                    scores = teacher(**to_torch(b))
+                soft = distill_loss((tl, cl), scores, lmask, args.temperature)
+                loss = args.distill_weight * soft + (1 - args.distill_weight) * loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -556,3 +556,85 @@ def test_refreshing_static_facts_rewrites_only_them_and_refuses_a_meta_out_of_st
         )
     assert (tmp_path / "test.meta.jsonl").read_text().splitlines() == built[1:]
     assert not (tmp_path / "test.meta.tmp").exists()
+
+
+def test_a_student_starts_as_the_teachers_kept_blocks_and_is_pulled_towards_its_scores(trained, tmp_path):
+    """`models.train --teacher CKPT --keep-layers ...` (models.distill): the student is the teacher
+    without the blocks it leaves out, so keeping them all scores every site as the teacher does;
+    trained on the teacher's scores alone, its distance from the teacher (the distillation loss)
+    falls; it is cut at --max-tokens as the runtime cuts, and it exports and predicts."""
+    import torch
+
+    from models import export, train
+    from models.distill import distill_loss, parse_layers, student_from
+    from models.network import NetConfig, TypeNet
+    from models.train import Split, lang_mask, to_torch
+    from typeinf.inference.encoding import ModelConfig
+
+    data, _, _ = trained
+    cfg = ModelConfig.load(Path(data) / "model")
+    torch.manual_seed(0)
+    trained_ck = torch.load(Path(data).parent / "train" / "best.pt", weights_only=False)
+    net = {**trained_ck["net_config"], "layers": 2}  # the trained network with a second, random block
+    teacher = TypeNet(NetConfig(**net)).eval()
+    teacher.load_state_dict(trained_ck["model"], strict=False)
+    teacher_ck = tmp_path / "teacher.pt"
+    torch.save({"model": teacher.state_dict(), "net_config": net, "state": {"step": 0}}, teacher_ck)
+    batch = Split(Path(data) / "valid.npz").batch(np.arange(16), cfg.n_types)
+    inputs, lmask = to_torch(batch), lang_mask(cfg, batch["lang"])
+
+    same_cfg, same_weights = student_from(net, teacher.state_dict(), [0, 1])
+    same = TypeNet(NetConfig(**same_cfg)).eval()
+    same.load_state_dict(same_weights)
+    one_cfg, one_weights = student_from(net, teacher.state_dict(), [1])
+    assert one_cfg["layers"] == 1
+    assert torch.equal(one_weights["blocks.0.qkv.weight"], teacher.state_dict()["blocks.1.qkv.weight"])
+    assert not any(k.startswith("blocks.1.") for k in one_weights)
+    one = TypeNet(NetConfig(**one_cfg)).eval()
+    one.load_state_dict(one_weights)
+    with torch.no_grad():
+        t = teacher(**inputs)
+        assert all(torch.equal(a, b) for a, b in zip(t, same(**inputs), strict=True))
+        assert float(distill_loss(same(**inputs), t, lmask, 1.0)) < 1e-6
+        before = float(distill_loss(one(**inputs), t, lmask, 1.0))
+    assert before > 0.01
+    with pytest.raises(ValueError):
+        parse_layers("1,0")
+    with pytest.raises(ValueError):
+        student_from(net, teacher.state_dict(), [2])
+
+    out = tmp_path / "student"
+    args = [
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--max-steps",
+        "30",
+        "--minutes",
+        "5",
+        "--batch-size",
+        "16",
+    ]
+    args += ["--lr", "3e-3", "--eval-every", "1000", "--teacher", str(teacher_ck), "--keep-layers", "1"]
+    assert train.main([*args, "--distill-weight", "1.0", "--max-tokens", "24"]) == 0
+    ck = torch.load(out / "last.pt", weights_only=False)
+    assert ck["net_config"]["layers"] == 1
+    assert ck["state"]["distilled_from"]["keep_layers"] == "1" and ck["state"]["max_tokens"] == 24
+    student = TypeNet(NetConfig(**ck["net_config"])).eval()
+    student.load_state_dict(ck["model"])
+    with torch.no_grad():
+        after = float(distill_loss(student(**inputs), t, lmask, 1.0))
+    assert after < before
+    cut = Split(Path(data) / "valid.npz", 24)
+    assert int(cut.lengths.max()) <= 24 and cut.batch(np.arange(16), cfg.n_types)["ids"].shape[1] <= 25
+
+    model = tmp_path / "model"
+    export_args = ["--checkpoint", str(out / "last.pt"), "--data", str(data), "--out", str(model)]
+    assert export.main([*export_args, "--eval-dir", str(tmp_path)]) == 0
+    exported = ModelConfig.load(model)
+    assert exported.extra["network"]["layers"] == 1 and exported.max_tokens == 24
+    from typeinf.slices import extract
+
+    slices = extract("def area(width, height=1):\n    return width * height\n", "python", "m.py")
+    assert len(Predictor(model).predict(slices)) == len(slices) == 3
