@@ -204,6 +204,57 @@ def write_back_tables() -> list[str]:
     return out
 
 
+def student_note(train: dict[str, Any]) -> list[str]:
+    """Under the held-out tables: which of them the teacher's weights made (a distilled student
+    ships before every table is measured again), and the student's figures on the same sites."""
+    held = _load(EVAL / "experiments" / "distill_student.json").get("held_out", {})
+    if not train.get("distilled_from") or not held:
+        return []
+    lines = [
+        "",
+        "The engine and write-back tables were measured with the teacher's weights (3 layers, before the",
+        "distilled student shipped). The student on the same applications, classic setting, the whole",
+        f"engine (`{held.get('command', 'strip_restore_eval.py --configs typeinf')}`):",
+        "",
+        "| language | sites | teacher exact | student exact | teacher marked (precision) | student marked (precision) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for lang in ("python", "typescript"):
+        r = held.get(lang)
+        if not r:
+            continue
+        t, st = r["teacher"], r["student"]
+        lines.append(
+            f"| {lang} | {r['sites']:,} | {t['exact']:.3f} | {st['exact']:.3f} | "
+            f"{t['marked']:,} ({t['precision']:.3f}) | {st['marked']:,} ({st['precision']:.3f}) |"
+        )
+    return lines
+
+
+def _stages(train: dict[str, Any]) -> list[str]:
+    """The training of one lineage of weights, a line per stage (models.train --init)."""
+    if not train:
+        return []
+    lines = []
+    stages = train.get("stages", [])
+    total = sum(st.get("elapsed", 0) / 60 for st in stages) + float(train.get("minutes", 0) or 0)
+    for i, st in enumerate(stages, 1):
+        lines.append(
+            f"- stage {i}: {st.get('step', '?')} steps in {st.get('elapsed', 0) / 60:.0f} minutes, "
+            f"best validation top-1 {_pct(st.get('best'))}%" + (f" ({st['note']})" if st.get("note") else "")
+        )
+    lines += [
+        f"- {'stage ' + str(len(stages) + 1) + ' (from the previous weights, a new learning-rate schedule): ' if stages else ''}"
+        f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
+        f"{train.get('minutes', '?')} minutes on 2 CPU cores ({_precision(train)}), "
+        f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%"
+        + (f"; shipped weights: {train['note']}." if train.get("note") else ".")
+    ]
+    if stages:
+        lines.append(f"- in all {total:.0f} minutes of training.")
+    return lines
+
+
 def main() -> int:
     cfg = _load(MODEL / "config.json")
     res = _load(EVAL / "results.json")
@@ -247,7 +298,9 @@ def main() -> int:
             f"; trained on inputs of up to {net['max_len'] - 1} tokens, cut at {cfg['max_tokens']} at run time "
             "(`benchmarks/length_budget.py`, `benchmarks/results/length_budget.json`: the same validation "
             "top-1, 16% more sites per second; held-out exact 0.608 -> 0.607 Python, 0.497 both ways TypeScript)"
-            if net.get("max_len") and cfg.get("max_tokens") and cfg["max_tokens"] < net["max_len"] - 1
+            if net.get("max_len")
+            and cfg.get("max_tokens")
+            and cfg["max_tokens"] < (train.get("max_tokens") or net["max_len"] - 1)
             else ""
         ),
         *(
@@ -276,24 +329,25 @@ def main() -> int:
             else f"- {lang}: {st.get('sites', 0):,} sites"
         )
     lines += ["- details: `models/corpus/STATS.md`; manifests `models/corpus/*.toml`.", "", "## Training", ""]
-    if train:
-        stages = train.get("stages", [])
-        total = sum(st.get("elapsed", 0) / 60 for st in stages) + float(train.get("minutes", 0) or 0)
-        for i, st in enumerate(stages, 1):
-            lines.append(
-                f"- stage {i}: {st.get('step', '?')} steps in {st.get('elapsed', 0) / 60:.0f} minutes, "
-                f"best validation top-1 {_pct(st.get('best'))}%"
-                + (f" ({st['note']})" if st.get("note") else "")
-            )
+    distilled = train.get("distilled_from")
+    if distilled:
+        teacher = _load(EVAL / "training_teacher.json")
         lines += [
-            f"- {'stage ' + str(len(stages) + 1) + ' (from the previous weights, a new learning-rate schedule): ' if stages else ''}"
-            f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, "
-            f"{train.get('minutes', '?')} minutes on 2 CPU cores ({_precision(train)}), "
-            f"{train.get('epochs', '?')} epochs; best validation top-1 {_pct(train.get('best'))}%"
-            + (f"; shipped weights: {train['note']}." if train.get("note") else ".")
+            "The network is a student distilled from a deeper teacher (`models/distill.py`). The teacher,",
+            "the weights shipped before it:",
+            "",
+            *_stages(teacher),
+            "",
+            f"The student: the teacher's blocks {distilled.get('keep_layers', '?')} kept (its embeddings and heads "
+            f"copied), trained towards the teacher's distribution over types and candidates (share "
+            f"{distilled.get('weight', '?')} of the loss, KL at temperature {distilled.get('temperature', '?')}) "
+            f"and the labels (the rest), on inputs cut at {train.get('max_tokens', '?')} tokens: "
+            f"{train.get('steps', '?')} steps, batch {train.get('batch_size', '?')}, {train.get('minutes', '?')} "
+            f"minutes on 2 CPU cores ({_precision(train)}); best validation top-1 {_pct(train.get('best'))}% "
+            f"(its sample of 4,000 validation sites).",
         ]
-        if stages:
-            lines.append(f"- in all {total:.0f} minutes of training.")
+    elif train:
+        lines += _stages(train)
     q = res.get("quantization", {})
     if q:
         how = (
@@ -385,6 +439,7 @@ def main() -> int:
             "",
             *en,
         ]
+    lines += student_note(train)
     wb = write_back_tables()
     if wb:
         lines += [
