@@ -28,8 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from typeinf.inference.bundle import MODEL_DIR, ModelBundle  # noqa: E402
-from typeinf.inference.encoding import pad_batch  # noqa: E402
-from typeinf.inference.scorer import TOKEN_BUDGET, length_batches, new_session  # noqa: E402
+from typeinf.inference.encoding import LANG_FAMILIES, ModelConfig, pad_batch  # noqa: E402
+from typeinf.inference.scorer import TOKEN_BUDGET, length_batches, new_session, site_logits  # noqa: E402
 
 
 def load(path: Path) -> dict[str, np.ndarray]:
@@ -37,9 +37,7 @@ def load(path: Path) -> dict[str, np.ndarray]:
     return {k: z[k] for k in ("ids", "ids_off", "cand_tok", "feats", "cand_off", "tgt", "tgt_off", "lang")}
 
 
-def run(
-    session, z: dict, idx: np.ndarray, budget: int, ranges: dict[int, tuple[int, int]]
-) -> tuple[int, float]:
+def run(session, z: dict, idx: np.ndarray, budget: int, cfg: ModelConfig) -> tuple[int, float]:
     """(hits, seconds) of the sample with inputs cut at `budget` tokens."""
     ids = [z["ids"][z["ids_off"][i] : z["ids_off"][i + 1]][:budget] for i in idx]
     ctok = [z["cand_tok"][z["cand_off"][i] : z["cand_off"][i + 1]] for i in idx]
@@ -53,11 +51,12 @@ def run(
         seconds += time.perf_counter() - t0
         for row, j in enumerate(part):
             i = idx[j]
-            a, b = ranges[int(z["lang"][i])]
-            n = len(ctok[j])
-            scores = np.concatenate([type_logits[row, a:b], cand_logits[row, :n]])
-            best = int(np.argmax(scores))
-            best = best + a if best < b - a else type_logits.shape[1] + (best - (b - a))
+            fam = LANG_FAMILIES[int(z["lang"][i])]
+            a, b = cfg.lang_range(fam)
+            best = int(np.argmax(site_logits(cfg, fam, type_logits[row], cand_logits[row, : len(ctok[j])])))
+            best = (
+                best + a if best < b - a else type_logits.shape[1] + (best - (b - a))
+            )  # the target's column
             hits += best in set(z["tgt"][z["tgt_off"][i] : z["tgt_off"][i + 1]].tolist())
     return hits, seconds
 
@@ -75,7 +74,6 @@ def main() -> int:
     args = ap.parse_args()
     bundle = ModelBundle.load(args.model)
     cfg = bundle.config
-    ranges = {0: cfg.lang_range("python"), 1: cfg.lang_range("typescript")}
     z = load(args.data / "valid.npz")
     n = len(z["lang"])
     idx = np.random.default_rng(0).permutation(n)[: args.sites]
@@ -87,9 +85,9 @@ def main() -> int:
         for _ in range(args.repeat):  # the hits are the same each time: only the time varies
             hits = {}
             secs = 0.0
-            for lang_id, name in ((0, "python"), (1, "typescript")):
+            for lang_id, name in enumerate(LANG_FAMILIES):  # the dataset's `lang` ids
                 mine = idx[z["lang"][idx] == lang_id]
-                h, s = run(session, z, mine, budget, ranges)
+                h, s = run(session, z, mine, budget, cfg)
                 hits[name] = (h, len(mine))
                 secs += s
             times.append(secs)

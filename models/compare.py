@@ -20,7 +20,7 @@ import torch
 
 from typeinf.inference.encoding import MAX_TOKENS, ModelConfig
 
-from .export import load_checkpoint
+from .network import load_checkpoint
 from .train import Split, evaluate, has_amx
 
 

@@ -1,5 +1,5 @@
 """A shallower student of a trained network: its layers taken from the teacher's, trained on the
-teacher's scores beside the labels (`python -m models.train --teacher CKPT --keep-layers 0,2`).
+teacher's scores beside the labels (`python -m models.train --teacher CKPT --keep-layers 0,1`).
 
 Issue #22 names the lever: the encoder is most of the model's time per site, and a network with
 fewer layers costs proportionally less per token. The student starts as the teacher with some of

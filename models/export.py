@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from models.dataset import cache_dir
-from models.network import NetConfig, TypeNet
+from models.network import NetConfig, TypeNet, load_checkpoint
 from models.train import Split, lang_mask, to_torch
 from typeinf.inference.bundle import UNCALIBRATED
 from typeinf.inference.encoding import ModelConfig
@@ -46,13 +46,6 @@ def repair_ts_label(label: str) -> str:
     if m is None or not label.startswith(("(", "<", "new ")):
         return label
     return normalize(f"({m.group(1)}) | {m.group(2)}", "typescript")
-
-
-def load_checkpoint(ck: dict[str, Any]) -> TypeNet:
-    model = TypeNet(NetConfig(**ck["net_config"]))
-    model.load_state_dict(ck["model"])
-    model.eval()
-    return model
 
 
 def export_onnx(model: TypeNet, sample: dict[str, torch.Tensor], path: Path) -> None:

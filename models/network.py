@@ -5,6 +5,7 @@ with templates).  Plain PyTorch modules that export cleanly to ONNX."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -120,3 +121,11 @@ class TypeNet(nn.Module):
         cand_logits = self.cand_mlp(torch.cat([s, e, s * e], dim=-1)).squeeze(-1)
         cand_logits = cand_logits.masked_fill(cand_mask == 0, -1e4)
         return type_logits, cand_logits
+
+
+def load_checkpoint(ck: dict[str, Any]) -> TypeNet:
+    """The network a `models.train` checkpoint holds (its `net_config` and weights), in eval mode."""
+    model = TypeNet(NetConfig(**ck["net_config"]))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return model

@@ -22,7 +22,7 @@ import torch
 
 from models.dataset import cache_dir
 from models.distill import distill_loss, parse_layers, student_from
-from models.network import NetConfig, TypeNet
+from models.network import NetConfig, TypeNet, load_checkpoint
 from typeinf.inference.encoding import MAX_TOKENS, ModelConfig, pad_batch
 from typeinf.inference.features import N_FEATURES
 
@@ -44,10 +44,7 @@ class Split:
         return np.diff(self.tgt_off) > 0
 
     def batch(self, idx: list[int] | np.ndarray, n_types: int) -> dict[str, Any]:
-        ids = [
-            self.ids[self.ids_off[i] : min(self.ids_off[i + 1], self.ids_off[i] + self.max_tokens)]
-            for i in idx
-        ]
+        ids = [self.ids[self.ids_off[i] : self.ids_off[i + 1]][: self.max_tokens] for i in idx]
         ctok = [self.cand_tok[self.cand_off[i] : self.cand_off[i + 1]] for i in idx]
         feats = [self.feats[self.cand_off[i] : self.cand_off[i + 1]] for i in idx]
         arrays = pad_batch(ids, ctok, feats)
@@ -228,9 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.init is not None:
             raise SystemExit("--teacher starts the student from the teacher's own blocks: no --init")
         tck = torch.load(args.teacher, weights_only=False, map_location="cpu")
-        teacher = TypeNet(NetConfig(**tck["net_config"]))
-        teacher.load_state_dict(tck["model"])
-        teacher.eval()
+        teacher = load_checkpoint(tck)
         try:
             student_cfg, student_weights = student_from(
                 tck["net_config"], tck["model"], parse_layers(args.keep_layers)
@@ -318,13 +313,14 @@ def main(argv: list[str] | None = None) -> int:
             for g in opt.param_groups:
                 g["lr"] = lr_at(frac, args.lr)
             b = train.batch(bidx, mcfg.n_types)
+            inputs = to_torch(b)
             with autocast(bf16), attention_kernel():
-                tl, cl = model(**to_torch(b))
+                tl, cl = model(**inputs)
             lmask = lang_mask(mcfg, b["lang"])
             loss = loss_fn(tl, cl, torch.from_numpy(b["target"]), lmask)
             if teacher is not None:
                 with torch.no_grad(), autocast(bf16), attention_kernel():
-                    scores = teacher(**to_torch(b))
+                    scores = teacher(**inputs)
                 soft = distill_loss((tl, cl), scores, lmask, args.temperature)
                 loss = args.distill_weight * soft + (1 - args.distill_weight) * loss
             opt.zero_grad(set_to_none=True)
