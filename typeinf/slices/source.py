@@ -344,8 +344,9 @@ class Source:
 #               `static accessor x` (accessor after another modifier)       -> `static          x`
 #               type arguments of a tagged template  tag<{ id: number }[]>`...` -> tag        `...`
 #               a function type's parameter named like a type  (any) => void   -> (___) => void
-#               a generic call signature on the line after a member with no `;`:
+#               a call signature on the line after a member with no `;`:
 #                 `x: number\n  <T>(v: T): T`  ->  `x: number\n ;<T>(v: T): T` (an indent becomes `;`)
+#                 `f: () => A\n  (v: B): B`  ->  `f: () => A\n ;(v: B): B`
 #               `for (using x of xs)`, `for await (await using x of xs)`   -> `const` (same length)
 #   Python      PEP 696 type parameter defaults  def f[T = int]()              -> def f[T      ]()
 #
@@ -372,9 +373,15 @@ _KEYWORD_PARAMETER = re.compile(
     rb"(?=\s*[,)])"
 )
 
-# a line that starts (after its indentation) with a generic call signature `<T>(...`
-_CALL_SIGNATURE_LINE = re.compile(rb"\n([ \t]+)<[^\n;{}]*?>\s*\(")
-_VARIANCE = re.compile(rb"(?<![\w$.])(in|out)(?=\s+(?!extends\b)[A-Za-z_$])")
+# a line that starts (after its indentation) with a call signature: `<T>(...` when its type
+# parameters (on that line or on several, with object types in them: effect's
+# `<\n    A,\n    Cases extends { ... }\n  >(`) are followed by `(`, or `(...):` without them
+_CALL_SIGNATURE_LINE = re.compile(rb"\n([ \t]+)[<(]")
+# `in`/`out` before a type parameter's name and what may follow it (`,` `>` `=` `extends`): not
+# `f(a, out as any)`, a value named `out` in an error's lines
+_VARIANCE = re.compile(
+    rb"(?<![\w$.])(in|out)(?=\s+(?:out\s+)?(?!extends\b)[A-Za-z_$][\w$]*\s*(?:[,>=]|extends\b))"
+)
 
 
 @cache
@@ -594,25 +601,36 @@ def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node])
             if _arrow_follows(data, m.start()):
                 out.append((*m.span(1), UNDERSCORE))
         for m in _CALL_SIGNATURE_LINE.finditer(data, start, end):  # a member, then `<T>(x: T): T`
-            at = _code_before(data, m.start(1), max(0, m.start(1) - 2000))
+            close = _closing(data, m.end() - 1)
+            after = data[close + 1 : close + 64].lstrip() if close is not None else b""
+            if not after.startswith(b"(" if data[m.end() - 1] == 60 else b":"):  # <T>(  or  (x):
+                continue
+            at = _code_before(data, m.start(1), max(0, m.start(1) - 20_000))  # (long doc comments)
             prev = data[at - 1 : at]
             if prev and (chr(prev[0]).isalnum() or prev in b"_$)]}>'\"") and data[at - 2 : at] != b"=>":
                 out.append((m.end(1) - 1, m.end(1), SEMICOLON))
     return out
 
 
-def _arrow_follows(data: bytes, paren: int) -> bool:
-    """Whether the parenthesised list opened at `paren` is followed by `=>` (a function type)."""
+def _closing(data: bytes, at: int, limit: int = 2000) -> int | None:
+    """The offset of the bracket that closes the one at `at` (`(`, `[`, `{` or `<`, nested in any
+    order; the `>` of `=>` closes nothing), within `limit` bytes; None if none does."""
     depth = 0
-    for i in range(paren, min(len(data), paren + 2000)):
+    for i in range(at, min(len(data), at + limit)):
         c = data[i]
         if c in (40, 91, 123, 60):  # ( [ { <
             depth += 1
         elif c in (41, 93, 125) or (c == 62 and data[i - 1] != 61):  # ) ] } > (not =>)
             depth -= 1
             if depth == 0:
-                return data[i + 1 : i + 64].lstrip().startswith(b"=>")
-    return False
+                return i
+    return None
+
+
+def _arrow_follows(data: bytes, paren: int) -> bool:
+    """Whether the parenthesised list opened at `paren` is followed by `=>` (a function type)."""
+    close = _closing(data, paren)
+    return close is not None and data[close + 1 : close + 64].lstrip().startswith(b"=>")
 
 
 def _code_before(data: bytes, pos: int, lo: int) -> int:
