@@ -44,6 +44,7 @@ from typeinf.inference.rerank import (  # noqa: E402
     row_of,
     shift,
 )
+from typeinf.inference.static import QUALIFIER_RULES  # noqa: E402
 from typeinf.slices import extract  # noqa: E402
 from typeinf.types import normalize  # noqa: E402
 
@@ -111,7 +112,10 @@ def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str)
 
 
 def _site(r: dict) -> tuple[Site, Evidence, set[str]] | None:
-    """A row as the re-ranker sees it, with the keys of its right candidates; None without evidence."""
+    """A row as the re-ranker sees it, with the keys of its right candidates; None without evidence
+    or for a qualifier the code states (a type alias: the re-ranker leaves it as it is)."""
+    if r.get("rule") in QUALIFIER_RULES:
+        return None
     if not (r["votes"] or r["checker"] or r["other"] or r.get("calls") or r.get("callees")) or not r["type"]:
         return None
     right = {key(t) for (t, _), ok in zip(r["alternatives"], r["exact_alts"], strict=True) if ok}

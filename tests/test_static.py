@@ -289,3 +289,111 @@ def test_the_model_overrides_a_fact_only_with_a_type_that_holds_its_value() -> N
     assert (t, source) == ("int", "static")
     t, _, source, _ = predictor.combine_raw("python", fact, [("float", 0.97), ("int", 0.02)], 5, "return")
     assert (t, source) == ("float", "model")
+
+
+ALIASES = """from typing import Callable, Optional, TypeAlias, Union
+import re
+
+Handler = Callable[[int], str]
+MaybeInt = Optional[int]
+Key = Union[int, str]
+Ref = "dict[str, Handler]"
+Pair = tuple[int, int]
+Id = int | None
+Either = (Handler | Key)
+Fwd = "Handler | None"
+FLAGS = re.I | re.M
+NAME = "service"
+Greeting = "Hello | world"
+table = {"a": 1}["a"]
+first = [1, 2][0]
+
+
+def run(h: Handler, k: Key) -> Pair:
+    Local = Optional[int]
+    return (1, 2)
+"""
+
+
+def test_a_module_variable_bound_to_a_type_expression_is_a_type_alias() -> None:
+    by = {(s.kind, s.qualname, s.name): static_fact(s) for s in extract(ALIASES, "python", "m.py")}
+    alias = Fact("TypeAlias", "type-alias")
+    for name in ("Handler", "MaybeInt", "Key", "Ref", "Pair", "Id", "Either", "Fwd"):
+        assert by[("var", "", name)] == alias, name
+    # values, not types: an enum flag's union, strings that are not types, subscripted values, a
+    # function's local (an alias is the module's)
+    assert by[("var", "", "FLAGS")] is None
+    assert by[("var", "", "NAME")] == Fact("str", "literal")
+    assert by[("var", "", "Greeting")] == Fact("str", "literal")
+    assert by[("var", "", "table")] is None and by[("var", "", "first")] is None
+    assert by[("var", "run", "Local")] is None
+
+
+def test_a_type_alias_is_predicted_as_one_whatever_the_evidence_and_written_only_when_importable(
+    tmp_path,
+) -> None:
+    """Any other type on an alias makes it a variable (`Ref: str = "dict[...]"`): its uses in
+    annotations become errors.  The rule's precision is its confidence (the model never ranks a
+    qualifier), the project's evidence does not re-rank it, and annotate writes it where
+    `TypeAlias` is in scope (from `typing` only since Python 3.10: the default target is 3.9)."""
+    from typeinf.annotate import Options, apply, plan
+    from typeinf.inference.names import Votes
+    from typeinf.inference.rerank import Evidence
+
+    slices = [s for s in extract(ALIASES, "python", "m.py") if s.kind == "var" and s.name in ("Ref", "Pair")]
+    predictor = Predictor()
+    assert predictor.reranker is not None
+    evidence = [Evidence(Votes((("str", 9),), 9), "str") for _ in slices]  # the checker and votes say str
+    preds = predictor.predict(slices, evidence=evidence)
+    assert [(p.type, p.source) for p in preds] == [("TypeAlias", "static")] * 2
+    assert all(p.confidence >= predictor.calibration.threshold("python") for p in preds)
+    options = Options(min_confidence=0.0)
+    new, applied, _ = apply(ALIASES.encode(), "python", plan(preds, options, "python").edits, options, "m.py")
+    assert len(applied) == 2
+    assert b'Ref: TypeAlias = "dict[str, Handler]"' in new and b"Pair: TypeAlias = tuple[int, int]" in new
+    compile(new, "m.py", "exec")
+    without = ALIASES.replace("TypeAlias, ", "")
+    preds = predictor.predict([s for s in extract(without, "python", "m.py") if s.name == "Key"])
+    assert preds[0].type == "TypeAlias" and plan(preds, options, "python").unimportable == 1
+
+
+def test_constants_are_final_where_the_file_imports_final_and_aliases_take_the_files_spelling() -> None:
+    src = (
+        "from typing import Final\nfrom typing import TypeAlias as _TypeAlias\n\n"
+        "TIMEOUT = 30\nname = 'svc'\nDEFAULTS = {'a': 1}\nPair = tuple[int, int]\n\n"
+        "def f():\n    LOCAL = 1\n    return LOCAL\n"
+    )
+    by = {(s.qualname, s.name): static_fact(s) for s in extract(src, "python", "m.py") if s.kind == "var"}
+    assert by[("", "TIMEOUT")] == Fact("Final", "final") and by[("", "name")] == Fact("Final", "final")
+    assert by[("", "DEFAULTS")] is None  # not a literal: its type is the model's to say
+    assert by[("f", "LOCAL")] == Fact("int", "literal")  # a function's local is no constant of the module
+    assert by[("", "Pair")] == Fact("_TypeAlias", "type-alias")
+    plain = {s.name: static_fact(s) for s in extract("TIMEOUT = 30\n", "python", "m.py")}
+    assert plain["TIMEOUT"] == Fact("int", "literal")  # a file that does not import Final
+
+
+def test_a_new_rule_is_measured_on_the_shards_and_added_to_the_models_rules(tmp_path) -> None:
+    """models.rules: a rule's precision over a split's declared sites (what models.evaluate measures
+    while calibrating), added to a model directory's static_rules.json without touching the others."""
+    import json
+
+    from models.rules import main, measure
+
+    src = "from typing import Final, TypeAlias\n\nKey = int | str\nPair = tuple[int, int]\nLIMIT = 3\n"
+    labels = {"Key": "TypeAlias", "Pair": "TypeAlias", "LIMIT": "Final[int]"}
+    (tmp_path / "python").mkdir()
+    with open(tmp_path / "python" / "valid-0.jsonl", "w") as fh:
+        for s in extract(src, "python", "m.py"):
+            fh.write(json.dumps({**s.to_dict(), "label": labels[s.name], "package": "p"}) + "\n")
+            fh.write(json.dumps({**s.to_dict(), "label": labels[s.name], "inferred": True}) + "\n")
+    got = measure(tmp_path, "valid", {"type-alias", "final"})
+    assert got == {"python:var:type-alias": (2, 2), "python:var:final": (0, 1)}
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "static_rules.json").write_text(json.dumps({"python:var:literal:int": 0.36}))
+    main(["--shards", str(tmp_path), "--rules", "type-alias", "--write", str(model)])
+    # fewer than 20 sites: the prior, not 2 of 2
+    assert json.loads((model / "static_rules.json").read_text()) == {
+        "python:var:literal:int": 0.36,
+        "python:var:type-alias": 0.8,
+    }

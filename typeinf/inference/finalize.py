@@ -25,7 +25,7 @@ from .confidence import confidence_features
 from .features import ProjectType
 from .members import BUILTIN_MEMBERS, class_of, used_members
 from .scorer import Ranking
-from .static import Fact, holds, static_fact
+from .static import QUALIFIER_RULES, Fact, holds, static_fact
 
 MEMBER_PENALTY = 0.1
 
@@ -103,7 +103,11 @@ def combine(
     fitted on the validation split (typeinf.inference.confidence), that it is exactly right."""
     t, conf, source, out = combine_raw(calibration, fam, fact, alts, top_k, kind)
     calibrator = calibration.calibrators.get(fam)
-    if calibrator is None or not t:
+    if (
+        calibrator is None
+        or not t
+        or (source == "static" and fact is not None and fact.rule in QUALIFIER_RULES)
+    ):
         return Choice(t, conf, source, out)
     rule_p = calibration.rule_precision(fam, kind, fact) if fact is not None else 0.0
     conf = calibrator(confidence_features(t, conf, alts, source, rule_p, kind, fam))

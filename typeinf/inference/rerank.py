@@ -34,6 +34,7 @@ from ..lang import lang_family
 from ..types import union_members
 from .confidence import Calibrator, fit
 from .names import Votes
+from .static import QUALIFIER_RULES
 
 if TYPE_CHECKING:  # finalize imports the bundle, which loads this stage
     from .finalize import Prediction
@@ -272,8 +273,9 @@ class Reranker:
         return p, best, scored
 
     def apply(self, pred: Prediction, ev: Evidence) -> Prediction:
-        """The prediction re-ranked with the project's evidence (unchanged without any)."""
-        if not ev or not pred.type:
+        """The prediction re-ranked with the project's evidence (unchanged without any, or for a
+        qualifier the code states: a type alias)."""
+        if not ev or not pred.type or pred.rule in QUALIFIER_RULES:
             return pred
         p, best, scored = self.choose(Site.of(pred), ev)
         alternatives = [(best.type, p), *[(c.type, q) for q, c in scored if c is not best]][:5]
@@ -339,6 +341,7 @@ def row_of(pred: Prediction, ev: Evidence) -> dict[str, Any]:
         "type": pred.type,
         "confidence": pred.confidence,
         "source": pred.source,
+        "rule": pred.rule,
         "alternatives": pred.alternatives[:5],
         "votes": list(ev.votes.counts) if ev.votes is not None else [],
         "total": ev.votes.total if ev.votes is not None else 0,

@@ -16,6 +16,13 @@ model in `static_rules.json`; see models/evaluate.py):
               TypeScript bodies that only throw were annotated with something else)
   literal-returns  every return is a literal of one type (`return True` / `return False`), and
               no path ends without a value (a bare `return`, or the end of the body)
+  type-alias  (Python) a variable of the module bound to a type expression: `Handler =
+              Callable[[int], str]`, `Key = Union[int, str]`, `Id = int | None`, a forward
+              reference `Ref = "dict[str, Handler]"` -> `TypeAlias` (PEP 613).  Any other type
+              written there would make the alias a variable (its uses in annotations errors);
+              checked before `literal`, which would call the forward reference a `str`
+  final       (Python) a variable of the module bound to a literal, in a file that imports `Final`
+              (the project declares its constants so: `TIMEOUT: Final = 30`, PEP 591)
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from ..lang import lang_family
 from ..memo import by_identity
 from ..slices.data import Expr, ScopeName, Slice
 from ..text import split_top
-from ..types import union_members
+from ..types import normalize, union_members
 
 _PY_STR = re.compile(r"^[rRuUfF]{0,2}('|\")")
 _PY_BYTES = re.compile(r"^(?:[bB][rR]?|[rR][bB])('|\")")
@@ -35,6 +42,116 @@ _INT = re.compile(r"^-?(0[xXoObB][0-9a-fA-F_]+|\d[\d_]*)$")
 _FLOAT = re.compile(r"^-?(\d[\d_]*\.\d*|\.\d+|\d[\d_]*(\.\d*)?[eE][-+]?\d+)$")
 _CTOR_PY = re.compile(r"^([A-Z][\w]*(?:\.[A-Z][\w]*)*)\(")
 _CTOR_TS = re.compile(r"^new\s+([A-Z][\w$]*(?:\.[A-Z][\w$]*)*)\s*[(<]")
+
+
+# the generic types whose subscription is only ever a type (`Callable[...]`, `dict[str, int]`), by
+# their own name, as imported or under these module prefixes
+_GENERIC_HEADS = frozenset(
+    "Annotated AbstractSet AsyncContextManager AsyncGenerator AsyncIterable AsyncIterator Awaitable "
+    "Callable ChainMap Collection Concatenate Container ContextManager Coroutine Counter DefaultDict "
+    "Deque Dict FrozenSet Generator IO Iterable Iterator List Literal Mapping Match MutableMapping "
+    "MutableSequence MutableSet Optional OrderedDict Pattern Reversible Sequence Set Tuple Type "
+    "TypeGuard TypeIs Union Unpack dict frozenset list set tuple type".split()
+)
+_TYPE_PREFIXES = ("", "typing.", "t.", "typing_extensions.", "te.", "collections.abc.", "abc.")
+_SUBSCRIPT = re.compile(r"^((?:[A-Za-z_]\w*\.)*)([A-Za-z_]\w*)\[")
+_PY_TYPE_NAMES = frozenset(
+    "None int str bytes float bool complex object list dict set tuple frozenset".split()
+)
+_NAME = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*")
+_STRING = re.compile(r"^[rRuU]?('|\")(.*)\1$", re.S)
+
+
+def _generic(text: str) -> bool:
+    """`Head[...]` with a head only types have (the text may be clipped: `…` at its end)."""
+    m = _SUBSCRIPT.match(text)
+    return m is not None and m.group(2) in _GENERIC_HEADS and m.group(1) in _TYPE_PREFIXES
+
+
+def _class_name(text: str) -> bool:
+    """`Foo`, `mod.Foo`: a CapWords name (not an ALL_CAPS constant such as an enum flag's `Perm.READ`)."""
+    last = text.rsplit(".", 1)[-1]
+    return _NAME.fullmatch(text) is not None and last[:1].isupper() and not last.isupper()
+
+
+def is_type_expression(text: str) -> bool:
+    """Whether a Python expression's text is a type, as only a type alias binds one: a generic's
+    subscription, or a union (`|`) of types (builtin types, `None`, generics' subscriptions, class
+    names, quoted or not), in parentheses or not."""
+    t = text.strip()
+    while t.startswith("(") and t.endswith(")") and len(split_top(t, ",")) == 1:
+        t = t[1:-1].strip()
+    if _generic(t):
+        return True
+    parts = split_top(t, "|")
+    return len(parts) >= 2 and all(_member(p) for p in parts)
+
+
+def _member(text: str) -> bool:
+    """A union's member that is a type: a builtin type, `None`, a generic's subscription, a class
+    name; quoted (a forward reference) or not."""
+    m = _STRING.match(text)
+    t = m.group(2).strip() if m is not None else text
+    return t in _PY_TYPE_NAMES or _generic(t) or _class_name(t)
+
+
+def _type_alias(s: Slice) -> bool:
+    """A Python variable of the module bound to a type expression, or to a string holding one (a
+    forward reference): a type alias."""
+    d = s.evidence.definition
+    if s.language != "python" or s.kind != "var" or s.qualname or "." in s.name or d is None:
+        return False
+    text = d.text.strip()
+    if d.category == "literal":
+        m = _STRING.match(text)
+        return m is not None and is_type_expression(m.group(2))
+    return d.category in ("subscript", "binary", "paren") and is_type_expression(text)
+
+
+# Rules whose type the model never ranks (a declaration qualifier: finalize.types_not_qualifiers
+# drops them from its candidates): their confidence is the rule's measured precision as it is (the
+# confidence calibrator reads the model's probability of the type, 0 here), and the project's
+# evidence does not re-rank them (typeinf.inference.rerank)
+QUALIFIER_RULES = frozenset({"type-alias", "final"})
+
+
+_TYPING = ("typing", "typing_extensions")
+_TYPING_MODULE_NAMES = frozenset({"typing", "typing_extensions", "t", "te", "tx", "tp"})
+
+
+def _imported(qualifier: str, scope: list[ScopeName]) -> str | None:
+    """How the file names a qualifier it imports from `typing`: by its name or an alias of it
+    (`from typing import TypeAlias as _TypeAlias`); None when not so imported."""
+    names = [e.name for e in scope if e.kind == "import" and e.module in _TYPING]
+    if qualifier in names:
+        return qualifier
+    return next((n for n in names if n.endswith(qualifier)), None)
+
+
+def spelled(qualifier: str, scope: list[ScopeName]) -> str:
+    """A qualifier as the file can name it: imported (`_imported`), through the module
+    (`import typing_extensions as te`: `te.TypeAlias`), else by its own name."""
+    name = _imported(qualifier, scope)
+    if name is not None:
+        return name
+    modules = sorted(  # `typing` before `typing_extensions`
+        (e.module or "", e.name)
+        for e in scope
+        if e.kind == "import" and e.module in _TYPING and e.name in _TYPING_MODULE_NAMES
+    )
+    module = modules[0][1] if modules else None
+    return f"{module}.{qualifier}" if module is not None else qualifier
+
+
+def _final(s: Slice) -> str | None:
+    """`Final` as the file imports it, for a Python variable of the module bound to a literal;
+    None when the rule does not apply."""
+    d = s.evidence.definition
+    if s.language != "python" or s.kind != "var" or s.qualname or "." in s.name:
+        return None
+    if d is None or d.category != "literal":
+        return None
+    return _imported("Final", s.scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +293,11 @@ def static_fact(s: Slice) -> Fact | None:
     ev = s.evidence
     lang = s.language
     if s.kind == "var":
+        if _type_alias(s):
+            return Fact(normalize(spelled("TypeAlias", s.scope), "python"), "type-alias")
+        final = _final(s)
+        if final is not None:
+            return Fact(final, "final")
         lit = literal_type(ev.definition, lang)
         if lit is not None:
             return Fact(lit, "literal")
