@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import ROOT, need_tool, python_project
 
-from typeinf.inference.calls import Argument, CallTable, Param, across, scan_calls
+from typeinf.inference.calls import Argument, CallTable, FileCalls, Param, across, scan_calls
 from typeinf.inference.project import ProjectIndex
 from typeinf.slices import extract
 from typeinf.slices.data import Expr
@@ -365,3 +365,24 @@ def test_a_value_passed_to_a_constructor_hears_its_parameters_name_and_annotatio
     assert passed.callee.startswith("new ")
     p = table.passed(passed)
     assert p is not None and p.annotation == "string"
+
+
+def test_an_edited_files_calls_replace_its_own_among_the_projects_in_path_order() -> None:
+    """`CallTable.replaced` (what an edit does to the table) gives the table `build` makes of the
+    files as they are now, for a file whose path sorts between the others, whose callees gain and
+    lose calls, and a callee only it calls."""
+
+    def scan(src: bytes) -> FileCalls:
+        return scan_calls(parse(src, "python").root_node, "python", src)
+
+    files = {
+        Path("/p/a.py"): b"f(1)\ng(2)\n",
+        Path("/p/m.py"): b"f('x')\nf(2.5)\nonly(1)\ng(b'y')\n",
+        Path("/p/z.py"): b"f(None)\ng(3)\n",
+    }
+    table = CallTable.build([(p, scan(src)) for p, src in files.items()])
+    edited = b"g(1.5)\nf([1])\nnew(2)\n\nf(True)\n"
+    got = table.replaced(Path("/p/m.py"), scan(files[Path("/p/m.py")]), scan(edited))
+    files[Path("/p/m.py")] = edited
+    assert got == CallTable.build([(p, scan(src)) for p, src in files.items()])
+    assert "only" not in got.calls and [p.name for p, _ in got.calls["f"]] == ["a.py", "m.py", "m.py", "z.py"]

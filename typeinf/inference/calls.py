@@ -19,6 +19,7 @@ function has one (partially typed code: the callee's signature).  Pure: trees in
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -512,16 +513,26 @@ def _ts_params(
 C = TypeVar("C", Call, Param)
 
 
+def _path_of(entry: tuple[Path, object]) -> Path:
+    return entry[0]
+
+
 def _swapped(
     by_callee: dict[str, list[tuple[Path, C]]], path: Path, old: Iterable[C], new: Iterable[C]
 ) -> dict[str, list[tuple[Path, C]]]:
-    """`by_callee` (in path order) with one file's entries `old` replaced by `new`."""
-    new = list(new)
+    """`by_callee` (each list in path order) with one file's entries `old` replaced by `new`: the
+    file's run of each list is found by bisection (a common callee's list holds the whole
+    project's calls of it; filtering it for every callee of an edited file cost 0.2-0.7 s an edit
+    on effect's 7,000-line internal/effect.ts)."""
+    mine: dict[str, list[tuple[Path, C]]] = {}
+    for x in new:
+        mine.setdefault(x.callee, []).append((path, x))
     out = dict(by_callee)
-    for callee in {x.callee for x in old} | {x.callee for x in new}:
-        kept = [(p, x) for p, x in out.get(callee, ()) if p != path]
-        kept += [(path, x) for x in new if x.callee == callee]
-        kept.sort(key=lambda e: e[0])  # stable: a file's entries stay in their order
+    for callee in {x.callee for x in old} | mine.keys():
+        entries = out.get(callee, [])
+        lo = bisect.bisect_left(entries, path, key=_path_of)
+        hi = bisect.bisect_right(entries, path, lo=lo, key=_path_of)
+        kept = entries[:lo] + mine.get(callee, []) + entries[hi:]
         if kept:
             out[callee] = kept
         else:

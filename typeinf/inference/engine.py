@@ -236,6 +236,9 @@ class Engine:
         out = []
         scopes: dict[int, set[str]] = {}  # the names of each scope list (a file's sites share one)
         votes: dict[tuple[str, str], tuple[Votes | None, Votes | None]] = {}
+        # the nameable votes of a (kind, name) in a scope list: a name the project annotates often
+        # (`self` in effect: hundreds of types) is filtered once per scope, not once per site
+        named: dict[tuple[str, str, int], tuple[Votes | None, Votes | None]] = {}
         for s, t, passed, taken in zip(f.slices, types, arguments, declared, strict=True):
             got = votes.get((s.kind, s.name))
             if got is None:
@@ -251,11 +254,14 @@ class Engine:
             if scope is None:
                 scope = scopes[id(s.scope)] = {n.name for n in s.scope}
             ok = partial(nameable, site=s, project=project, scope=scope)
+            kept = named.get((s.kind, s.name, id(s.scope)))
+            if kept is None:  # (a file's sites are of one language: the scope's names decide)
+                kept = named[(s.kind, s.name, id(s.scope))] = (_only(same, ok), _only(other, ok))
             out.append(
                 Evidence(
-                    _only(same, ok),
+                    kept[0],
                     t if t is not None and ok(t) else None,
-                    _only(other, ok),
+                    kept[1],
                     _only(ranked(Counter(passed)), ok),
                     _only(ranked(Counter(taken)), ok),
                 )
