@@ -205,16 +205,17 @@ def write_back_tables() -> list[str]:
 
 
 def student_note(train: dict[str, Any]) -> list[str]:
-    """Under the held-out tables: which of them the teacher's weights made (a distilled student
-    ships before every table is measured again), and the student's figures on the same sites."""
+    """Under the held-out tables: the distilled student against its teacher on the same sites, as
+    measured when it replaced the teacher (before the re-ranker was fitted again on its predictions)."""
     held = _load(EVAL / "experiments" / "distill_student.json").get("held_out", {})
     if not train.get("distilled_from") or not held:
         return []
     lines = [
         "",
-        "The engine and write-back tables were measured with the teacher's weights (3 layers, before the",
-        "distilled student shipped). The student on the same applications, classic setting, the whole",
-        f"engine (`{held.get('command', 'strip_restore_eval.py --configs typeinf')}`):",
+        "When the distilled student replaced the teacher (3 layers), both on the same applications, classic",
+        "setting, the whole engine with the re-ranker fitted for the teacher",
+        f"(`{held.get('command', 'strip_restore_eval.py --configs typeinf')}`); the tables above are the",
+        "student's, with the re-ranker fitted again on its predictions:",
         "",
         "| language | sites | teacher exact | student exact | teacher marked (precision) | student marked (precision) |",
         "|---|---|---|---|---|---|",
