@@ -144,12 +144,12 @@ def spelled(qualifier: str, scope: list[ScopeName]) -> str:
 
 
 def _final(s: Slice) -> str | None:
-    """`Final` as the file imports it, for a Python variable of the module bound to a literal;
-    None when the rule does not apply."""
+    """`Final` as the file imports it, for a Python variable of the module bound to a literal and
+    never assigned again (a name bound twice cannot be `Final`); None when the rule does not apply."""
     d = s.evidence.definition
     if s.language != "python" or s.kind != "var" or s.qualname or "." in s.name:
         return None
-    if d is None or d.category != "literal":
+    if d is None or d.category != "literal" or s.evidence.assignments:
         return None
     return _imported("Final", s.scope)
 
