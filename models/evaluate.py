@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from models.dataset import cache_dir
-from typeinf.inference.bundle import MODEL_DIR, RULE_PRIOR, Calibration, ModelBundle
+from models.rules import precision
+from typeinf.inference.bundle import MODEL_DIR, Calibration, ModelBundle
 from typeinf.inference.confidence import confidence_features
 from typeinf.inference.confidence import fit as fit_calibrator
 from typeinf.inference.encoding import pad_batch
@@ -315,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                 rules[key][1] += 1
                 rules[key][0] += int(m["static"][0] == m["label"])
         # a rule seen fewer than 20 times keeps a cautious prior instead of a noisy estimate
-        precisions = {k: round(ok / n, 4) if n >= 20 else RULE_PRIOR for k, (ok, n) in rules.items() if n}
+        precisions = {k: precision(ok, n) for k, (ok, n) in rules.items() if n}
         uncalibrated = Calibration(temperature, rules=precisions)  # the rules, no confidence calibrator yet
         raw = final_predictions(uncalibrated, vs, valid_meta, t_index)
         feats = []

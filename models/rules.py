@@ -46,6 +46,8 @@ def measure(shards: Path, split: str, rules: set[str] | None = None) -> dict[str
 
 
 def precision(right: int, n: int) -> float:
+    """A rule's precision as calibration stores it: a rule seen fewer than 20 times keeps a cautious
+    prior instead of a noisy estimate (models.evaluate measures every rule with this too)."""
     return round(right / n, 4) if n >= 20 else RULE_PRIOR
 
 

@@ -21,8 +21,9 @@ model in `static_rules.json`; see models/evaluate.py):
               reference `Ref = "dict[str, Handler]"` -> `TypeAlias` (PEP 613).  Any other type
               written there would make the alias a variable (its uses in annotations errors);
               checked before `literal`, which would call the forward reference a `str`
-  final       (Python) a variable of the module bound to a literal, in a file that imports `Final`
-              (the project declares its constants so: `TIMEOUT: Final = 30`, PEP 591)
+  final       (Python) a variable of the module bound to a literal and never assigned again, in a
+              file that imports `Final` (the project declares its constants so: `TIMEOUT: Final =
+              30`, PEP 591)
 """
 
 from __future__ import annotations
@@ -95,11 +96,16 @@ def _member(text: str) -> bool:
     return t in _PY_TYPE_NAMES or _generic(t) or _class_name(t)
 
 
+def _module_variable(s: Slice) -> bool:
+    """A Python variable of the module (not a function's local, nor a member `self.x`)."""
+    return s.language == "python" and s.kind == "var" and not s.qualname and "." not in s.name
+
+
 def _type_alias(s: Slice) -> bool:
     """A Python variable of the module bound to a type expression, or to a string holding one (a
     forward reference): a type alias."""
     d = s.evidence.definition
-    if s.language != "python" or s.kind != "var" or s.qualname or "." in s.name or d is None:
+    if not _module_variable(s) or d is None:
         return False
     text = d.text.strip()
     if d.category == "literal":
@@ -147,9 +153,7 @@ def _final(s: Slice) -> str | None:
     """`Final` as the file imports it, for a Python variable of the module bound to a literal and
     never assigned again (a name bound twice cannot be `Final`); None when the rule does not apply."""
     d = s.evidence.definition
-    if s.language != "python" or s.kind != "var" or s.qualname or "." in s.name:
-        return None
-    if d is None or d.category != "literal" or s.evidence.assignments:
+    if not _module_variable(s) or d is None or d.category != "literal" or s.evidence.assignments:
         return None
     return _imported("Final", s.scope)
 
