@@ -407,3 +407,140 @@ def test_edits_inside_functions_are_sliced_function_by_function_as_from_scratch(
             sliced = slice_document(data, "python", str(path), previous=sliced)
     assert sum(local) >= 3, f"{path.name}: {sum(local)} of {len(local)} edits sliced function by function"
     print(path.name, sum(local), "of", len(local), "edits sliced function by function")
+
+
+_TS_FUNCTIONS = frozenset(
+    {"function_declaration", "method_definition", "arrow_function", "function_expression"}
+)
+
+
+def in_typescript_function_edit(rng: random.Random, data: bytes, language: str) -> TextEdit:
+    """An edit inside a random TypeScript function's parameters or body."""
+    root = parse(data, language).root_node
+    fns, stack = [], [root]
+    while stack:
+        n = stack.pop()
+        body = n.child_by_field_name("body") if n.type in _TS_FUNCTIONS else None
+        if body is not None and body.type == "statement_block" and body.named_children:
+            fns.append((n, body))
+        stack.extend(n.children)
+    fn, body = rng.choice(fns)
+    kind = rng.randrange(6)
+    params = fn.child_by_field_name("parameters")
+    if kind == 0 and params is not None:  # a new parameter
+        return TextEdit(params.start_byte + 1, params.start_byte + 1, b"p_new?: number, ")
+    if kind <= 1:  # a new statement before one of the body's
+        stmt = rng.choice(body.named_children)
+        indent = data[data.rfind(b"\n", 0, stmt.start_byte) + 1 : stmt.start_byte]
+        line = rng.choice(
+            [
+                b"const v_new = [1].length;",
+                b"this.cacheNew = {};",
+                b"return undefined;",
+                b"x = (",
+                b"log('\xc3\xa9');",
+            ]
+        )
+        return TextEdit(stmt.start_byte, stmt.start_byte, line + b"\n" + indent)
+    names = list(_NAME.finditer(data, body.start_byte, body.end_byte)) or list(
+        _NAME.finditer(data, fn.start_byte, fn.end_byte)
+    )
+    m = rng.choice(names)
+    if kind == 2:  # type into a name
+        at = rng.randrange(m.start(), m.end() + 1)
+        return TextEdit(at, at, b"q")
+    if kind == 3:  # rename a name to another one of the function
+        other = rng.choice(names)
+        return TextEdit(m.start(), m.end(), other.group(0))
+    if kind == 4:  # use a name of the function (a module-level one, often) in a new statement
+        stmt = rng.choice(body.named_children)
+        return TextEdit(stmt.start_byte, stmt.start_byte, b"use_new(" + m.group(0) + b".size);\n")
+    stmt = rng.choice(body.named_children)  # delete a statement
+    return TextEdit(stmt.start_byte, stmt.end_byte, b";")
+
+
+def typescript_reassembled(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each edit: whether the editor's slicer kept the slices the edit cannot change."""
+    kept: list[bool] = []
+    real = incremental.ts.edited
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        got = real(*args)
+        kept.append(got is not None)
+        return got
+
+    monkeypatch.setattr(incremental.ts, "edited", counting)
+    return kept
+
+
+@pytest.mark.parametrize(
+    "name", ["rxjs/src/internal/Observable.ts", "zod/src/v4/core/api.ts", "rxjs/src/internal/Subscriber.ts"]
+)
+def test_typescript_edits_inside_functions_keep_the_other_slices_as_from_scratch(name, monkeypatch):
+    root = Path(os.environ.get("TYPEINF_TEST_NPM", str(Path.home() / ".cache/typeinf/test-npm")))
+    path = root / "node_modules" / name
+    need_tool(path.is_file(), f"the npm test packages (npm; expected {path})")
+    kept = typescript_reassembled(monkeypatch)
+    rng = random.Random(zlib.crc32(path.name.encode()))
+    data = path.read_bytes()
+    sliced = slice_document(data, "typescript", str(path))
+    reused = total = 0
+    for step in range(30):
+        edit = in_typescript_function_edit(rng, data, "typescript")
+        new = apply_edits(data, [edit])
+        parse(new, "typescript", previous=data, edits=[edit])
+        previous = sliced
+        sliced = slice_document(new, "typescript", str(path), previous=previous)
+        expected, diagnostics = from_scratch(new, "typescript", str(path))
+        assert [s.to_dict() for s in sliced.slices] == expected, f"{path.name} step {step}: {edit}"
+        assert sliced.diagnostics == diagnostics
+        assert rescan(data, scan_file(data, "typescript"), new, "typescript") == scan_file(new, "typescript")
+        if kept[-1]:  # the kept slices keep their evidence (the model's keys are remembered by it)
+            evidence = {id(s.evidence) for s in previous.slices}
+            reused += sum(id(s.evidence) in evidence for s in sliced.slices)
+            total += len(sliced.slices)
+        parse(new, "typescript")
+        if not diagnostics:
+            data = new
+        else:
+            sliced = slice_document(data, "typescript", str(path), previous=sliced)
+    assert sum(kept) >= 10, f"{path.name}: {sum(kept)} of {len(kept)} edits kept the other slices"
+    assert reused > total / 2, f"{path.name}: {reused} of {total} slices kept"
+    print(
+        path.name, sum(kept), "of", len(kept), "edits kept the other slices,", reused, "of", total, "slices"
+    )
+
+
+def test_a_method_whose_first_parameter_changes_is_sliced_again_with_its_members():
+    # `self.names` in get_tabs is the member while `self` is the receiver; after `p=0, ` it is a
+    # parameter's attribute, and the member's slice (outside the method) loses the use
+    data = (
+        b"class Block:\n"
+        b"    def parse(self):\n"
+        b"        self.names = Sentence(self)\n\n"
+        b"    def get_tabs(self):\n"
+        b"        return self.names.get_tabs()\n"
+    )
+    sliced = slice_document(data, "python", "b.py")
+    at = data.index(b"get_tabs(self)") + len(b"get_tabs(")
+    new = apply_edits(data, [TextEdit(at, at, b"p=0, ")])
+    again = slice_document(new, "python", "b.py", previous=sliced)
+    expected, _ = from_scratch(new, "python", "b.py")
+    assert [s.to_dict() for s in again.slices] == expected
+    member = next(s for s in again.slices if s.name == "self.names")
+    assert [c.method for c in member.evidence.calls_on] == []
+
+
+def test_a_typescript_edit_of_the_same_length_that_joins_lines_moves_the_sites_after_it():
+    data = (
+        b"/** a\n * b\n */\nexport const f = (a) => {\n  // x\n  return a;\n};\n\nconst g = (b) => b + 1;\n"
+    )
+    sliced = slice_document(data, "typescript", "m.ts")
+    at = data.index(b"// x\n") + 3
+    new = apply_edits(data, [TextEdit(at, at + 2, b"/*")])  # `x\n` -> `/*`: a line fewer, no byte fewer
+    assert len(new) == len(data)
+    again = slice_document(new, "typescript", "m.ts", previous=sliced)
+    expected, diagnostics = from_scratch(new, "typescript", "m.ts")
+    assert [s.to_dict() for s in again.slices] == expected
+    assert [s.line for s in sliced.slices if s.name == "b"] == [9]
+    assert [s.line for s in again.slices if s.name == "b"] == [8]

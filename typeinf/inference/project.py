@@ -27,6 +27,7 @@ from ..files import SourceFile, read_source, walk
 from ..lang import lang_family
 from ..memo import BoundedCache
 from ..slices.incremental import edited_unit
+from ..slices.incremental_typescript import edited_unit as edited_typescript_unit
 from ..slices.source import parse
 from .calls import CallTable, FileCalls, rescan_calls, scan_calls
 from .features import ProjectType
@@ -98,21 +99,54 @@ def scan_file(data: bytes, language: str, keep: bool = True) -> FileScan:
 
 def rescan(previous: bytes, scan: FileScan, data: bytes, language: str) -> FileScan:
     """`scan_file(data, language)` for a text edited from `previous`, whose scan is `scan`: when the
-    edit is inside one function of the module or of a module-level class (Python, no syntax error)
-    and that function's annotated sites are as they were, the file's annotated sites are the
-    previous ones (their query over the whole tree is most of a scan), and its calls are the previous
-    ones but the function's (`rescan_calls`); the rest is scanned again."""
+    edit is inside one function of the module or of a module-level class (Python; TypeScript: one
+    statement of the module or method of a module-level class; no syntax error), the file's
+    annotated sites are the previous ones but the unit's (`_spliced`: their query over the whole
+    tree is most of a scan) and its calls the previous ones but the unit's (`rescan_calls`); the
+    rest is scanned again."""
     root = parse(data, language).root_node
-    if language == "python" and not root.has_error:
-        units = edited_unit(previous, parse(previous, language).root_node, data, root)
-        if units is not None and annotated_names(units[0], language) == annotated_names(units[1], language):
+    if not root.has_error:
+        find = edited_unit if language == "python" else edited_typescript_unit
+        units = find(previous, parse(previous, language).root_node, data, root)
+        if units is not None:
             return FileScan(
                 _scan_names(root, language),
                 class_defs(root, language),
-                scan.annotated,
+                _spliced(scan.annotated, units[0], units[1], language),
                 rescan_calls(scan.calls, units[0], units[1], language, data),
             )
     return scan_file(data, language)
+
+
+def _spliced(previous: list[Annotated], old_unit: Node, new_unit: Node, language: str) -> list[Annotated]:
+    """The annotated sites (in the text's order) of a text edited inside one unit, from the
+    previous text's: those before the unit, the unit's own now, those after it.  How many are
+    before it is counted on the shorter side of it (the whole tree's query is what this saves)."""
+    old_own, own = annotated_names(old_unit, language), annotated_names(new_unit, language)
+    if own == old_own:
+        return previous
+    before, after = _beside(new_unit, before=True), _beside(new_unit, before=False)
+    if _size(before) <= _size(after):
+        k = sum(len(annotated_names(n, language)) for n in before)
+    else:
+        k = len(previous) - len(old_own) - sum(len(annotated_names(n, language)) for n in after)
+    return previous[:k] + own + previous[k + len(old_own) :]
+
+
+def _beside(node: Node, before: bool) -> list[Node]:
+    """The nodes of the tree wholly before (or after) `node`: its siblings on that side, and its
+    ancestors' siblings on that side."""
+    out: list[Node] = []
+    while node.parent is not None:
+        siblings = node.parent.children
+        i = next(i for i, c in enumerate(siblings) if c.id == node.id)
+        out += siblings[:i] if before else siblings[i + 1 :]
+        node = node.parent
+    return out
+
+
+def _size(nodes: list[Node]) -> int:
+    return sum(n.end_byte - n.start_byte for n in nodes)
 
 
 def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:

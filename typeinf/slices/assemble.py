@@ -66,7 +66,7 @@ def assemble(
     file_scope: list[ScopeName],
 ) -> list[Slice]:
     """The slices of `sites`, ordered by position (a param before the return at the same name)."""
-    assembler = _Assembler(frontend, source, path, language, file_scope)
+    assembler = Assembler(frontend, source, path, language, file_scope)
     return [assembler.slice(s) for s in sorted(sites, key=site_order)]
 
 
@@ -79,7 +79,7 @@ def _first(item: tuple[int, Node | None]) -> int:
     return item[0]
 
 
-class _Assembler:
+class Assembler:
     """One file's assembly: the front end and the caches its sites share (signatures, windows)."""
 
     def __init__(
@@ -92,12 +92,18 @@ class _Assembler:
         self.file_scope = file_scope
         self.signatures: dict[int, str] = {}  # by id of the Function
         self.windows: dict[tuple[int, int, int], str] = {}
+        self.scopes: dict[tuple[str, ...], list[ScopeName]] = {}
 
     def slice(self, site: Site) -> Slice:
         line, column = self.source.position(site.start)
         scope = self.file_scope
-        if site.type_params:
-            scope = scope + [ScopeName(n, "type_param") for n in site.type_params]
+        if site.type_params:  # one list per set of type parameters (shared, as the file's is)
+            shared = self.scopes.get(site.type_params)
+            if shared is None:
+                shared = self.scopes[site.type_params] = self.file_scope + [
+                    ScopeName(n, "type_param") for n in site.type_params
+                ]
+            scope = shared
         return Slice(
             file=self.path,
             language=self.language,

@@ -16,7 +16,8 @@ sure of (when one fails, the whole text is sliced):
   start of the parameters and the end of a function that is a statement of the module or of a
   module-level class; the function has the same name, start and header before and after;
 - the function holds no class, `global` or `nonlocal` statement, and no class member site
-  (`self.x = ...`) is in it before or after the edit;
+  (`self.x = ...`) is in it before or after the edit; a method's first parameter (the receiver of
+  its `self.x`) is as it was;
 - no site outside it reads it otherwise than before: every statement of the function that holds
   the name of a module-level variable or function or of a member (`self.x`) is as it was (the
   uses of those names there, the calls of those functions, are the same), no module- or
@@ -26,9 +27,10 @@ sure of (when one fails, the whole text is sliced):
 - its own slices are those of it alone but the names in scope: the file's, which an edit
   inside a function leaves as they were (imports, classes and aliases there are not the file's).
 
-TypeScript documents are sliced whole each time (their functions are mostly the values of
-module-level constants, whose uses are all over the file).  tests/test_incremental.py compares the
-result with slicing from scratch after random edits.
+A TypeScript document is walked whole again, but only the slices an edit can change are assembled
+again (typeinf.slices.incremental_typescript: its functions are mostly the values of module-level
+constants, whose uses are all over the file).  tests/test_incremental.py compares the result with
+slicing from scratch after random edits.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from dataclasses import dataclass, replace
 
 from tree_sitter import Node
 
+from . import incremental_typescript as ts
 from .assemble import assemble, site_order
 from .data import ScopeName, Slice
 from .python import analyse_python
@@ -62,18 +65,21 @@ class Sliced:
     # the file's names in scope when it was sliced whole without a syntax error (else None: the
     # next edit slices the whole text), and for each slice where its name can be used
     file_scope: list[ScopeName] | None = None
-    visible: tuple[str, ...] = ()  # `_visible` of each slice
+    visible: tuple[str, ...] = ()  # `_visible` of each slice (Python)
+    reads: tuple[ts.Reads, ...] = ()  # `incremental_typescript.reads` of each slice (TypeScript)
 
 
 def slice_document(data: bytes, language: str, path: str, previous: Sliced | None = None) -> Sliced:
     """The slices of `data`; `previous`: the slicing of the text it was edited from (see above)."""
-    if language != "python" or data.startswith(_BOM):
+    if data.startswith(_BOM):
         from . import extract_with_diagnostics
 
         slices, diags = extract_with_diagnostics(data, language, path)
         return Sliced(data, language, path, slices, diags)
     decode(data)  # (not UTF-8, binary: SourceError, as extract_with_diagnostics says)
     same_file = previous is not None and (previous.language, previous.path) == (language, path)
+    if language != "python":
+        return _typescript(data, language, path, previous if same_file else None)
     if previous is not None and previous.file_scope is not None and same_file:
         if previous.data == data:
             return previous
@@ -81,6 +87,28 @@ def slice_document(data: bytes, language: str, path: str, previous: Sliced | Non
         if got is not None:
             return got
     return _python_whole(data, path)
+
+
+def _typescript(data: bytes, language: str, path: str, previous: Sliced | None) -> Sliced:
+    """TypeScript: the sites an edit can change assembled again (typeinf.slices.incremental_typescript)."""
+    from . import extract_with_diagnostics
+
+    try:
+        if previous is not None and previous.file_scope is not None:
+            if previous.data == data:
+                return previous
+            got = ts.edited(
+                previous.data, previous.slices, previous.file_scope, previous.reads, data, language, path
+            )
+            if got is not None:
+                return Sliced(data, language, path, got[0], [], previous.file_scope, (), got[1])
+        w = ts.whole(data, language, path)
+    except RecursionError:
+        w = None
+    if w is None:  # a syntax error (recovered), or nesting too deep
+        slices, diags = extract_with_diagnostics(data, language, path)
+        return Sliced(data, language, path, slices, diags)
+    return Sliced(data, language, path, w[0], [], w[1], (), w[2])
 
 
 def _python_whole(data: bytes, path: str) -> Sliced:
@@ -156,6 +184,13 @@ def edited_unit(old: bytes, old_root: Node, data: bytes, root: Node) -> tuple[No
     if (a.start_byte, a.end_byte + len(data) - len(old)) != (b.start_byte, b.end_byte):
         return None
     return a, b
+
+
+def _receiver(fn: Node) -> bytes | None:
+    """The text of a function's first parameter (a method's receiver: `self` in `self.x`)."""
+    params = fn.child_by_field_name("parameters")
+    first = params.named_children[0] if params is not None and params.named_children else None
+    return first.text if first is not None else None
 
 
 def _names(fn: Node) -> set[bytes] | None:
@@ -257,6 +292,8 @@ def _python_edit(prev: Sliced, data: bytes) -> Sliced | None:
         or (cls_old is not None and cls_new is not None and cls_old.start_byte != cls_new.start_byte)
     ):
         return _whole("the function's header or extent changed")
+    if cls_new is not None and _receiver(fn_old) != _receiver(fn_new):
+        return _whole("the method's first parameter changed (what `self.x` in it is)")
     names_old, names_new = _names(fn_old), _names(fn_new)
     if names_old is None or names_new is None:
         return _whole("a class, global or nonlocal in the function")

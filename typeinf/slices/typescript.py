@@ -198,6 +198,17 @@ class _Analysis:
     def slices(self) -> list[Slice]:
         return self.evidence.build()
 
+    def sites(self) -> list[Site]:
+        """The sites, their references resolved (what `slices` assembles)."""
+        self.evidence.resolve()
+        return self.evidence.walker.sites
+
+
+def analyse_typescript(data: bytes, language: str, path: str) -> _Analysis:
+    """One buffer walked (its tree the shared parse's); `sites()` and `assemble` with `evidence`
+    as the front end make its slices (typeinf.slices.incremental_typescript)."""
+    return _Analysis(data, language, path)
+
 
 # --------------------------------------------------------------------------- walk state
 
