@@ -360,13 +360,17 @@ def test_a_type_alias_is_predicted_as_one_whatever_the_evidence_and_written_only
 def test_constants_are_final_where_the_file_imports_final_and_aliases_take_the_files_spelling() -> None:
     src = (
         "from typing import Final\nfrom typing import TypeAlias as _TypeAlias\n\n"
-        "TIMEOUT = 30\nname = 'svc'\nDEFAULTS = {'a': 1}\nPair = tuple[int, int]\nretries = 1\nretries = 2\n\n"
+        "TIMEOUT = 30\nname = 'svc'\nDEFAULTS = {'a': 1}\nPair = tuple[int, int]\nretries = 1\nretries = 2\n"
+        "cache = {}\nHANDLER = lambda x: x\nSEEN = set()\nSEEN = set()\n\n"
         "def f():\n    LOCAL = 1\n    return LOCAL\n"
     )
     by = {(s.qualname, s.name): static_fact(s) for s in extract(src, "python", "m.py") if s.kind == "var"}
     assert by[("", "TIMEOUT")] == Fact("Final", "final") and by[("", "name")] == Fact("Final", "final")
-    assert by[("", "DEFAULTS")] is None  # not a literal: its type is the model's to say
+    assert by[("", "DEFAULTS")] == Fact("Final", "final-constant")  # named as a constant
     assert by[("", "retries")] == Fact("int", "literal")  # assigned again: not a constant
+    assert by[("", "cache")] is None  # not named as a constant: its type is the model's to say
+    assert by[("", "HANDLER")] is None  # a function's alias
+    assert by[("", "SEEN")] is None  # assigned again: not a constant
     assert by[("f", "LOCAL")] == Fact("int", "literal")  # a function's local is no constant of the module
     assert by[("", "Pair")] == Fact("_TypeAlias", "type-alias")
     plain = {s.name: static_fact(s) for s in extract("TIMEOUT = 30\n", "python", "m.py")}
