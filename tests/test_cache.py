@@ -93,3 +93,43 @@ def test_the_cli_keeps_rankings_where_configured_and_not_with_no_cache(tmp_path)
     assert predict() == cold  # warm
     (tmp_path / "pyproject.toml").write_text("")
     assert predict() == cold and list((tmp_path / "xdg" / "typeinf").glob("rankings-*.sqlite"))
+
+
+def test_a_files_slices_and_applied_edits_are_read_back_after_another_file_is_edited(tmp_path, monkeypatch):
+    """typeinf.filecache: annotate on a project whose one file changed slices and applies only that
+    file again (the others' results are read back), and writes what a run without the memo writes."""
+    from typeinf.annotate import run
+    from typeinf.annotate.pipeline import Request, plan_files
+    from typeinf.files import Read, SourceFile, read_file
+    from typeinf.inference.engine import Engine
+    from typeinf.inference.project import ProjectIndex
+
+    texts = {f"m{i}.py": SRC.replace("is_on", f"is_on{i}") for i in range(5)}  # (in this process)
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    sliced: list[str] = []
+    applied: list[str] = []
+    real_slice, real_apply = run._slice_one, run._apply_one
+    monkeypatch.setattr(run, "_slice_one", lambda a: sliced.append(a[2]) or real_slice(a))
+    monkeypatch.setattr(run, "_apply_one", lambda a: applied.append(a[4]) or real_apply(a))
+    predictor = Predictor()
+
+    def annotate(cache: Path | None) -> dict[str, bytes | None]:
+        sliced.clear()
+        applied.clear()
+        sources = []
+        for n in sorted(texts):
+            read = read_file(tmp_path / n, 1_000_000)
+            assert isinstance(read, Read)
+            sources.append((SourceFile(tmp_path / n, "python"), read))
+        request = Request(run.Options(min_confidence=0.0), tmp_path, cache_dir=cache)
+        engine = Engine(predictor, ProjectIndex.build(tmp_path), None)
+        return {r.proj_rel: r.new for r in plan_files(sources, engine, request, lambda m: None)}
+
+    kept = tmp_path / "cache"
+    first = annotate(kept)
+    assert len(sliced) >= 5 and len(applied) >= 5
+    (tmp_path / "m3.py").write_text(texts["m3.py"] + "\n\ndef added(flag=True):\n    return flag\n")
+    again = annotate(kept)
+    assert {Path(p).name for p in sliced} == {"m3.py"} and {Path(p).name for p in applied} == {"m3.py"}
+    assert again == annotate(None) and again != first

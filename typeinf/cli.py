@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 from . import __version__
 from .config import ConfigError, Settings, load_settings
 from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .filecache import FileMemo
 from .files import Read, Skipped, SourceFile, display_path, read_file, to_internal, walk
 from .lang import KINDS
 from .slices import Diagnostic, Slice, extract_with_diagnostics, language_for_path
@@ -354,12 +356,23 @@ def _stdin_source(
 
 
 def _slice(
-    src: SourceFile, data: bytes, failures: list[Skipped], say: Callable[[str], None] = warn
+    src: SourceFile,
+    data: bytes,
+    failures: list[Skipped],
+    say: Callable[[str], None] = warn,
+    memo: FileMemo | None = None,
 ) -> tuple[list[Slice], list[Diagnostic]] | None:
-    """Slices of one file with its syntax warnings reported; None (and a failure) on a slicer bug."""
+    """Slices of one file with its syntax warnings reported; None (and a failure) on a slicer bug.
+    `memo`: slices kept across runs (typeinf.filecache), read back for a text sliced before."""
     rel = display_path(src.path)
+    item = (data, src.language, rel)
     try:
-        slices, diags = extract_with_diagnostics(data, src.language, rel)
+        if memo is None:
+            slices, diags = extract_with_diagnostics(*item)
+        else:
+            (slices, diags), *_ = memo.map(
+                "extract", [item], _pickled, lambda items: [extract_with_diagnostics(*it) for it in items]
+            )
     except Exception as e:  # a slicer bug must not stop the other files
         say(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
         failures.append(Skipped(src.path, "internal error", True))
@@ -367,6 +380,16 @@ def _slice(
     for d in diags:
         say(f"{rel}:{d.line}: {d.message}")
     return slices, diags
+
+
+def _pickled(item: object) -> bytes:
+    return pickle.dumps(item, protocol=5)
+
+
+def _file_memo(args: argparse.Namespace, settings: Settings) -> FileMemo | None:
+    """Each file's slices and applied edits kept across runs, unless the cache is off."""
+    cache_dir = _predictor_settings(args, settings).cache_dir
+    return FileMemo.open(cache_dir) if cache_dir is not None else None
 
 
 def cmd_slices(args: argparse.Namespace) -> int:
@@ -506,8 +529,9 @@ def _predict_run(
     groups = []  # every file's unannotated sites, for one batched model pass over all of them
     readable = []
     sliced = {}  # annotate's first round reads these instead of slicing again
+    memo = _file_memo(args, settings)
     for src, read in sources:
-        got = _slice(src, read.data, failures, say)
+        got = _slice(src, read.data, failures, say, memo)
         if got is None:
             continue
         todo = [s for s in got[0] if s.annotation is None]
@@ -519,13 +543,15 @@ def _predict_run(
     written: dict[tuple[str, int, int, str], Prediction] = {}
     with _engine(predictor, index, settings, typescript) as engine:
         annotated = {}  # what annotate's rounds wrote, in memory: evidence for the remaining sites
-        for r in annotate_files(readable, engine, options, sliced=sliced) if readable else []:
+        for r in annotate_files(readable, engine, options, sliced=sliced, memo=memo) if readable else []:
             if r.error is None:
                 for p in (e.prediction for e in r.applied if e.prediction is not None):
                     written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
                 if r.new is not None:
                     annotated[r.source.path] = r.new
         every = _predict_rest(engine, groups, annotated, args.top_k)
+    if memo is not None:
+        memo.close()
     results: list[tuple[Prediction, bool]] = []
     for preds in every:
         for p in preds:
@@ -725,6 +751,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         args.format == "json",
         args.paths == [STDIN],
         typescript_from_env(),  # the environment, read once, here at the edge
+        _predictor_settings(args, settings).cache_dir,
     )
     report = Report(write_back, request.verify)
     # with - (stdin) in place the output is the file: as read unless annotations are written

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exit_codes import EXIT_FAILED, EXIT_USAGE
+from ..filecache import FileMemo
 from ..files import Read, SourceFile, display_path
 from ..inference.engine import Engine
 from ..lang import lang_family
@@ -45,6 +46,7 @@ class Request:
     json_report: bool = False  # print what was (or would be) inserted
     stdin: bool = False  # the one source was read from stdin: written back to stdout
     typescript: Path | None = None  # the `typescript` package configured ($TYPEINF_TYPESCRIPT)
+    cache_dir: Path | None = None  # each file's slices and applied edits kept there (None: not kept)
 
     @property
     def rounds(self) -> int:
@@ -70,15 +72,21 @@ def plan_files(
 ) -> list[FileResult]:
     """The rounds and the syntax check: each file's annotated text, nothing written yet (what a
     kept run stores: typeinf.runcache)."""
-    results = annotate_files(
-        [
-            (src, read.data, display_path(src.path), project_relative(src.path, request.root))
-            for src, read in sources
-        ],
-        engine,
-        request.options,
-        rounds=request.rounds,
-    )
+    memo = FileMemo.open(request.cache_dir) if request.cache_dir is not None else None
+    try:
+        results = annotate_files(
+            [
+                (src, read.data, display_path(src.path), project_relative(src.path, request.root))
+                for src, read in sources
+            ],
+            engine,
+            request.options,
+            rounds=request.rounds,
+            memo=memo,
+        )
+    finally:
+        if memo is not None:
+            memo.close()
     refuse_syntax_regressions(results, request.root, warn, request.typescript)
     return results
 

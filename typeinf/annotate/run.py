@@ -5,6 +5,7 @@ printing) stays with the caller; this module returns results."""
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checker.base import Diagnostic
+from ..filecache import FileMemo, canonical
 from ..files import SourceFile
 from ..inference.engine import Engine, FileSites
 from ..inference.predict import Prediction
@@ -66,6 +68,37 @@ class Progress:
             sys.stderr.write("\r" + " " * 60 + "\r")
 
 
+def _slice_inputs(args: tuple[bytes, str, str]) -> bytes:
+    return pickle.dumps(args, protocol=5)
+
+
+def _apply_inputs(args: tuple[bytes, str, list[Edit], Options, str]) -> bytes:
+    """What decides `_apply_one`: the text, the edits and what the report shows of their
+    predictions (a prediction's slice is the text's, where the text and its place decide it), the
+    options.  As text: a pickle of equal objects differs with what they share."""
+    data, language, edits, options, proj_rel = args
+    shown = [
+        (e, None)
+        if (p := e.prediction) is None
+        else (
+            e,
+            p.slice.file,
+            p.slice.span,
+            p.slice.kind,
+            p.type,
+            p.confidence,
+            p.source,
+            p.alternatives,
+            p.module,
+            p.rule,
+        )
+        for e in edits
+    ]
+    return (
+        data + b"\0" + repr((language, shown, canonical(options), proj_rel)).encode("utf-8", "surrogatepass")
+    )
+
+
 def _slice_one(args: tuple[bytes, str, str]) -> tuple[list[Slice], str | None] | str:
     """The file's slices and, if it does not parse, why it is skipped."""
     data, language, rel = args
@@ -99,6 +132,20 @@ class Workers:
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
         self._pool: ProcessPoolExecutor | None = None
+
+    def kept_map(
+        self,
+        memo: FileMemo | None,
+        kind: str,
+        fn: Callable[[Any], Any],
+        inputs: Callable[[Any], bytes],
+        items: list[Any],
+        progress: Progress,
+    ) -> list[Any]:
+        """`map`, with the results kept across runs in `memo` (by `inputs`) read back."""
+        if memo is None:
+            return self.map(fn, items, progress)
+        return memo.map(kind, items, inputs, lambda missing: self.map(fn, missing, progress))
 
     def map(self, fn: Callable[[Any], Any], items: list[Any], progress: Progress) -> list[Any]:
         if self.jobs <= 1 or len(items) < PARALLEL_MIN_FILES:
@@ -137,10 +184,12 @@ def annotate_files(
     jobs: int | None = None,
     rounds: int = MAX_ROUNDS,
     sliced: Mapping[Path, list[Slice]] | None = None,
+    memo: FileMemo | None = None,
 ) -> list[FileResult]:
     """Plan and apply annotations for (source, data, display path, project-relative path).
     With `rounds=1` every applied edit is positioned in the original text (what `--verify` needs).
-    `sliced`: files the caller has already sliced (as read, without syntax errors), not sliced again."""
+    `sliced`: files the caller has already sliced (as read, without syntax errors), not sliced again.
+    `memo`: each file's slices and applied edits kept across runs (typeinf.filecache)."""
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     files = [FileResult(src, rel, proj_rel, data) for src, data, rel, proj_rel in sources]
     if any(f.source.language == "python" for f in files):
@@ -149,7 +198,7 @@ def annotate_files(
     workers = Workers(jobs)
     try:
         for first in [True] + [False] * (rounds - 1):
-            changed = _round(todo, engine, options, workers, first, sliced if first else None)
+            changed = _round(todo, engine, options, workers, first, sliced if first else None, memo)
             if not changed:
                 break
             # what the round wrote reaches the checker's answers in the files using it (pyrefly
@@ -198,6 +247,7 @@ def _round(
     workers: Workers,
     first: bool,
     known: Mapping[Path, list[Slice]] | None = None,
+    memo: FileMemo | None = None,
 ) -> list[FileResult]:
     """One round of slice -> predict -> plan -> apply; returns the files it changed.  In later rounds
     (on the text the earlier ones wrote) a file that fails keeps what the earlier rounds wrote."""
@@ -207,7 +257,16 @@ def _round(
             known.setdefault(f.source.path, f.sliced[1])
     rest = [f for f in files if f.source.path not in known]
     prog = Progress("slicing" if first else "checking", len(rest))
-    fresh = iter(workers.map(_slice_one, [(_current(f), f.source.language, f.rel) for f in rest], prog))
+    fresh = iter(
+        workers.kept_map(
+            memo,
+            "slices",
+            _slice_one,
+            _slice_inputs,
+            [(_current(f), f.source.language, f.rel) for f in rest],
+            prog,
+        )
+    )
     prog.done()
     sliced = [(known[f.source.path], None) if f.source.path in known else next(fresh) for f in files]
     groups: list[FileSites] = []
@@ -236,8 +295,13 @@ def _round(
             f.unimportable = pl.unimportable
     todo = [(f, pl) for f, pl in planned if pl.edits]
     prog = Progress("annotating", len(todo))
-    applied = workers.map(
-        _apply_one, [(_current(f), f.source.language, pl.edits, options, f.proj_rel) for f, pl in todo], prog
+    applied = workers.kept_map(
+        memo,
+        "applied",
+        _apply_one,
+        _apply_inputs,
+        [(_current(f), f.source.language, pl.edits, options, f.proj_rel) for f, pl in todo],
+        prog,
     )
     prog.done()
     ready: list[tuple[FileResult, bytes, list[Edit]]] = []
