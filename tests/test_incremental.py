@@ -367,18 +367,29 @@ def in_function_edit(rng: random.Random, data: bytes) -> TextEdit:
             [b"v_new = len([1])", b"self.cache_new = {}", b"return None", b"x = (", b"print('\xc3\xa9')"]
         )
         return TextEdit(stmt.start_byte, stmt.start_byte, line + b"\n" + indent)
+    m, edit = _name_edit(rng, data, fn, body, kind)
+    if edit is not None:
+        return edit
+    start = rng.choice(body.named_children)  # delete a statement
+    return TextEdit(start.start_byte, start.end_byte, b"pass")
+
+
+def _name_edit(
+    rng: random.Random, data: bytes, fn, body, kind: int
+) -> tuple[re.Match[bytes], TextEdit | None]:  # type: ignore[no-untyped-def]
+    """A name of the function's body, and for kinds 2 and 3 an edit of it: typing into it, or
+    renaming it to another name of the function."""
     names = list(_NAME.finditer(data, body.start_byte, body.end_byte)) or list(
         _NAME.finditer(data, fn.start_byte, fn.end_byte)
     )
     m = rng.choice(names)
-    if kind == 2:  # type into a name
+    if kind == 2:
         at = rng.randrange(m.start(), m.end() + 1)
-        return TextEdit(at, at, b"q")
-    if kind == 3:  # rename a name to another one of the function
+        return m, TextEdit(at, at, b"q")
+    if kind == 3:
         other = rng.choice(names)
-        return TextEdit(m.start(), m.end(), other.group(0))
-    start = rng.choice(body.named_children)  # delete a statement
-    return TextEdit(start.start_byte, start.end_byte, b"pass")
+        return m, TextEdit(m.start(), m.end(), other.group(0))
+    return m, None
 
 
 @pytest.mark.parametrize(
@@ -442,16 +453,9 @@ def in_typescript_function_edit(rng: random.Random, data: bytes, language: str) 
             ]
         )
         return TextEdit(stmt.start_byte, stmt.start_byte, line + b"\n" + indent)
-    names = list(_NAME.finditer(data, body.start_byte, body.end_byte)) or list(
-        _NAME.finditer(data, fn.start_byte, fn.end_byte)
-    )
-    m = rng.choice(names)
-    if kind == 2:  # type into a name
-        at = rng.randrange(m.start(), m.end() + 1)
-        return TextEdit(at, at, b"q")
-    if kind == 3:  # rename a name to another one of the function
-        other = rng.choice(names)
-        return TextEdit(m.start(), m.end(), other.group(0))
+    m, edit = _name_edit(rng, data, fn, body, kind)
+    if edit is not None:
+        return edit
     if kind == 4:  # use a name of the function (a module-level one, often) in a new statement
         stmt = rng.choice(body.named_children)
         return TextEdit(stmt.start_byte, stmt.start_byte, b"use_new(" + m.group(0) + b".size);\n")
