@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from typing import Any
 from . import __version__
 from .config import ConfigError, Settings, load_settings
 from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .filecache import FileMemo
+from .filecache import FileMemo, pickled
 from .files import Read, Skipped, SourceFile, display_path, read_file, to_internal, walk
 from .lang import KINDS
 from .slices import Diagnostic, Slice, extract_with_diagnostics, language_for_path
@@ -371,7 +370,7 @@ def _slice(
             slices, diags = extract_with_diagnostics(*item)
         else:
             (slices, diags), *_ = memo.map(
-                "extract", [item], _pickled, lambda items: [extract_with_diagnostics(*it) for it in items]
+                "extract", [item], pickled, lambda items: [extract_with_diagnostics(*it) for it in items]
             )
     except Exception as e:  # a slicer bug must not stop the other files
         say(f"{rel}: internal error while slicing ({type(e).__name__}: {e}); please report it")
@@ -380,10 +379,6 @@ def _slice(
     for d in diags:
         say(f"{rel}:{d.line}: {d.message}")
     return slices, diags
-
-
-def _pickled(item: object) -> bytes:
-    return pickle.dumps(item, protocol=5)
 
 
 def _file_memo(args: argparse.Namespace, settings: Settings) -> FileMemo | None:

@@ -2,13 +2,14 @@
 for that file): the slicing of a text and the text annotate writes for a set of edits are pure
 functions of one file's inputs, read back from the user cache folder instead of computed again.
 
-    memo = FileMemo.open(directory)          # None: no cache (--no-cache, or it cannot be opened)
-    out = memo.map(kind, fn, items, compute)  # fn(item) for each item, the misses by compute(items)
+    memo = FileMemo.open(directory)   # None: no cache (--no-cache, or it cannot be opened)
+    out = memo.map(kind, items, inputs, compute)   # compute(items), the kept results read back
 
 The key of an item: this format's version and a digest of typeinf's own code (the release, every
-source file of the package: a changed checkout or release is a miss), the kind, and the item's
-inputs pickled (sets sorted first: their order changes from process to process).  Values are
-pickled and compressed; one that cannot be read is a miss.  Whole runs are kept apart
+source file of the package: a changed checkout or release is a miss), the kind, and the bytes
+`inputs(item)` gives of what decides its result (`pickled`, or a caller's own text where a pickle
+would differ between equal objects; `canonical` sorts sets first: their order changes from process
+to process).  Values are pickled and compressed; one that cannot be read is a miss.  Whole runs are kept apart
 (typeinf.runcache); this is what a run that is not kept whole still shares with the last one.
 """
 
@@ -39,6 +40,11 @@ def code_digest(package: Path) -> str:
             h.update(str(p.relative_to(package)).encode() + b"\0")
             h.update(hashlib.blake2b(p.read_bytes(), digest_size=16).digest())
     return h.hexdigest()
+
+
+def pickled(item: object) -> bytes:
+    """The inputs of an item made of plain values (bytes, strings, numbers, tuples of them)."""
+    return pickle.dumps(item, protocol=5)
 
 
 def canonical(value: object) -> object:

@@ -5,7 +5,6 @@ printing) stays with the caller; this module returns results."""
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checker.base import Diagnostic
-from ..filecache import FileMemo, canonical
+from ..filecache import FileMemo, canonical, pickled
 from ..files import SourceFile
 from ..inference.engine import Engine, FileSites
 from ..inference.predict import Prediction
@@ -66,10 +65,6 @@ class Progress:
     def done(self) -> None:
         if self.on:
             sys.stderr.write("\r" + " " * 60 + "\r")
-
-
-def _slice_inputs(args: tuple[bytes, str, str]) -> bytes:
-    return pickle.dumps(args, protocol=5)
 
 
 def _apply_inputs(args: tuple[bytes, str, list[Edit], Options, str]) -> bytes:
@@ -262,7 +257,7 @@ def _round(
             memo,
             "slices",
             _slice_one,
-            _slice_inputs,
+            pickled,
             [(_current(f), f.source.language, f.rel) for f in rest],
             prog,
         )

@@ -32,7 +32,7 @@ from scratch after random edits of real files, inside functions and anywhere.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .assemble import Assembler, site_order
@@ -143,24 +143,31 @@ def edited(
     units = edited_unit(old, parse(old, language).root_node, data, tree.root_node)
     if units is None:
         return _whole("not inside one statement of the module or method of a class, or its extent changed")
-    u, delta = units[1], len(data) - len(old)
+    u = units[1]
     an = analyse_typescript(data, language, path)
     sites = sorted(an.sites(), key=site_order)
     if an.file_scope != file_scope:
         return _whole("the names in scope changed")
     front, source = an.evidence, an.source
-    asm = Assembler(front, source, path, language, file_scope)  # (the same names: the kept list)
-    before = {(s.span[0], s.kind): i for i, s in enumerate(slices)}
-    first, last = source.line_of(u.start_byte), source.line_of(max(u.start_byte, u.end_byte - 1))
-
+    edit = _Edit(
+        u,
+        len(data) - len(old),
+        {(s.span[0], s.kind): i for i, s in enumerate(slices)},
+        slices,
+        old_reads,
+        Assembler(front, source, path, language, file_scope),  # (the same names: the kept list)
+        source,
+        source.line_of(u.start_byte),
+        source.line_of(max(u.start_byte, u.end_byte - 1)),
+    )
     out: list[Slice] = []
     out_reads: list[Reads] = []
     fresh = 0
     for site in sites:
         r = reads(front, site)
-        kept = _kept(site, r, u, delta, before, slices, old_reads, asm, source, first, last)
+        kept = edit.kept(site, r)
         if kept is None:
-            kept = asm.slice(site)
+            kept = edit.asm.slice(site)
             fresh += 1
         out.append(kept)
         out_reads.append(r)
@@ -168,50 +175,53 @@ def edited(
     return out, tuple(out_reads)
 
 
-def _kept(
-    site: Site,
-    r: Reads,
-    u: Node,
-    delta: int,
-    before: dict[tuple[int, str], int],
-    slices: list[Slice],
-    old_reads: tuple[Reads, ...],
-    asm: Assembler,
-    source: Source,
-    first: int,
-    last: int,
-) -> Slice | None:
-    """The site's previous slice, moved to its place, when the edit cannot have changed it."""
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    """The edit's unit in the new text and what the previous slicing left."""
 
-    def moved(at: int) -> int:  # a place of the new text outside the unit, in the old text
-        return at if at < u.start_byte else at - delta
+    u: Node
+    delta: int  # the edit's change of length
+    before: dict[tuple[int, str], int]  # the previous slices' indexes by (start, kind)
+    slices: list[Slice]
+    old_reads: tuple[Reads, ...]
+    asm: Assembler
+    source: Source
+    first: int  # the unit's first and last lines (0-based)
+    last: int
 
-    if u.start_byte <= site.start < u.end_byte:
-        return None
-    i = before.get((moved(site.start), site.kind))
-    if i is None:
-        return None
-    old = slices[i]
-    if old.name != site.name or old.span[1] != moved(site.end):
-        return None
-    if any(u.start_byte <= at < u.end_byte for at in r):
-        return None
-    if tuple(at if at < 0 else moved(at) for at in r) != old_reads[i]:
-        return None
-    if _around(site, u):
-        line = source.line_of(site.start)
-        if line + WINDOW_LINES >= first and line - WINDOW_LINES <= last:
+    def moved(self, at: int) -> int:
+        """A place of the new text outside the unit, in the old text."""
+        return at if at < self.u.start_byte else at - self.delta
+
+    def kept(self, site: Site, r: Reads) -> Slice | None:
+        """The site's previous slice, moved to its place, when the edit cannot have changed it."""
+        u = self.u
+        if u.start_byte <= site.start < u.end_byte:
             return None
-        if asm.neighbours(site) != old.neighbours:
+        i = self.before.get((self.moved(site.start), site.kind))
+        if i is None:
             return None
-    if site.start < u.start_byte:
-        return old
-    # after the unit: moved by the edit's bytes and lines (an edit of the same length can still
-    # add or remove line breaks)
-    span, (line, column) = (site.start, site.end), source.position(site.start)
-    if (span, line, column) == (old.span, old.line, old.column):
-        return old
-    return replace(old, span=span, line=line, column=column)
+        old = self.slices[i]
+        if old.name != site.name or old.span[1] != self.moved(site.end):
+            return None
+        if any(u.start_byte <= at < u.end_byte for at in r):
+            return None
+        if tuple(at if at < 0 else self.moved(at) for at in r) != self.old_reads[i]:
+            return None
+        if _around(site, u):
+            line = self.source.line_of(site.start)
+            if line + WINDOW_LINES >= self.first and line - WINDOW_LINES <= self.last:
+                return None
+            if self.asm.neighbours(site) != old.neighbours:
+                return None
+        if site.start < u.start_byte:
+            return old
+        # after the unit: moved by the edit's bytes and lines (an edit of the same length can
+        # still add or remove line breaks)
+        span, (line, column) = (site.start, site.end), self.source.position(site.start)
+        if (span, line, column) == (old.span, old.line, old.column):
+            return old
+        return replace(old, span=span, line=line, column=column)
 
 
 def _whole(why: str) -> tuple[list[Slice], tuple[Reads, ...]] | None:
