@@ -87,7 +87,8 @@ TS_SNIPPETS = [
 def fresh_tree(data: bytes, language: str):
     """The tree a parse from scratch gives (no kept trees, no old tree)."""
     raw = parser(language).parse(data)
-    return bridge_grammar_gaps(data, language, raw) or raw
+    bridged = bridge_grammar_gaps(data, language, raw)
+    return raw if bridged is None else bridged[0]
 
 
 def shape(tree) -> list[tuple[str, int, int, bool]]:
@@ -513,6 +514,42 @@ def test_typescript_edits_inside_functions_keep_the_other_slices_as_from_scratch
     print(
         path.name, sum(kept), "of", len(kept), "edits kept the other slices,", reused, "of", total, "slices"
     )
+
+
+def test_edits_of_a_bridged_typescript_text_carry_its_bridging(monkeypatch):
+    """zod's v4 schemas.ts has call signatures the grammar misreads (its raw parse has an error over
+    the whole file) and is parsed through the bridging; an edit inside a function carries the
+    bridging over (the edited bridged text parsed from its tree) instead of parsing and bridging
+    the raw text again: a chain of such edits gives the trees and slices of a parse from scratch."""
+    root = Path(os.environ.get("TYPEINF_TEST_NPM", str(Path.home() / ".cache/typeinf/test-npm")))
+    path = root / "node_modules" / "zod/src/v4/core/schemas.ts"
+    need_tool(path.is_file(), f"the npm test packages (npm; expected {path})")
+    carried: list[bool] = []
+    real = src._carried
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        got = real(*args)
+        carried.append(got is not None)
+        return got
+
+    monkeypatch.setattr(src, "_carried", counting)
+    rng = random.Random(11)
+    data = path.read_bytes()
+    assert parser("typescript").parse(data).root_node.has_error  # (the grammar alone misreads it)
+    parse(data, "typescript")
+    for step in range(24):
+        edit = in_typescript_function_edit(rng, data, "typescript")
+        new = apply_edits(data, [edit])
+        tree = parse(new, "typescript", previous=data, edits=[edit])
+        expected = fresh_tree(new, "typescript")
+        assert shape(tree) == shape(expected), f"step {step}: {edit}"
+        if not expected.root_node.has_error:
+            data = new
+        else:
+            parse(data, "typescript")  # (the next edit starts from the last text without an error)
+    got, _ = extract_with_diagnostics(data, "typescript", str(path))
+    assert [s.to_dict() for s in got] == from_scratch(data, "typescript", str(path))[0]
+    assert sum(carried) >= 12, f"{sum(carried)} of {len(carried)} edits carried the bridging over"
 
 
 def test_a_method_whose_first_parameter_changes_is_sliced_again_with_its_members():

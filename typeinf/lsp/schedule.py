@@ -3,6 +3,7 @@
     Scheduler.schedule(uri, version, indexed, debounce, start) -> the task to await
     Scheduler.debounce_over(uri)    the document's task has waited out its debounce
     Scheduler.cancel(uri)           the document was closed
+    Scheduler.busy()                some document's task is not done
 
 A document's task is reused while it analyses the current version with the current state of the
 project index; otherwise a new one starts.  A task for an older version is cancelled (its
@@ -93,3 +94,7 @@ class Scheduler(Generic[T]):
     def task(self, uri: str) -> asyncio.Task[T] | None:
         job = self._jobs.get(uri)
         return None if job is None else job.task
+
+    def busy(self) -> bool:
+        """Whether some document's analysis is waiting or under way."""
+        return any(not job.task.done() for job in self._jobs.values())

@@ -19,6 +19,7 @@ and another document's analysis is not held up behind it for long.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
@@ -60,6 +61,8 @@ DEBOUNCE_S = 0.15
 CHECKER_DEBOUNCE_S = 0.3  # a version's checker pass starts once it has stayed this long
 LANGUAGE_IDS = {"python": "python", "typescript": "typescript", "typescriptreact": "tsx"}
 CHUNK = 64  # sites predicted per job on the model thread (between jobs: superseded? others' turn)
+COLLECT_IDLE = 0.25  # the model thread idle this long (seconds): its garbage is collected
+COLLECT_AFTER = 64  # or after this many jobs without such a pause
 
 
 class Superseded(Exception):
@@ -68,6 +71,14 @@ class Superseded(Exception):
 
 class Stopping(Exception):
     """The server is exiting: background work stops."""
+
+
+def _freeze() -> None:
+    """Moves what is alive now out of the collector's reach (`gc.freeze`): what the server keeps
+    for its lifetime (the model, a project's index) is otherwise gone over by each full pass of
+    the collector, tens of milliseconds in the middle of an edit's analysis."""
+    gc.collect()
+    gc.freeze()
 
 
 def local_path(uri: str) -> Path | None:
@@ -152,6 +163,10 @@ class TypeinfServer(LanguageServer):
         # an edit's analysis does not share the interpreter with the scan
         self.model_idle = threading.Event()
         self.model_idle.set()
+        # the collector is off while the model thread works and until it has been idle a moment
+        # (`_run`, `_collect_when_idle`): the analyses done since the last collection
+        self.uncollected = 0
+        self.collect_timer: asyncio.TimerHandle | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.predictor: Predictor | None = None
         self.model_error: str | None = None
@@ -257,8 +272,7 @@ class TypeinfServer(LanguageServer):
             self.predictor = predictor
             # what is loaded now lives as long as the server: keep it out of the collector's full
             # passes, which otherwise cost tens of milliseconds in the middle of an edit's analysis
-            gc.collect()
-            gc.freeze()
+            _freeze()
         except Exception as e:  # noqa: BLE001 - reported to the user, the server keeps running
             self.model_error = str(e)
 
@@ -279,6 +293,9 @@ class TypeinfServer(LanguageServer):
         loop = self.loop
         if loop is None or loop.is_closed():
             return
+        # the index lives as long as the server, as the model does: out of the collector's full
+        # passes too (after the collection that the analyses' own garbage gets anyway)
+        self.model_executor.submit(_freeze)
 
         def redo() -> None:
             for uri in list(self.workspace.text_documents):
@@ -295,15 +312,47 @@ class TypeinfServer(LanguageServer):
     def _run(self, fn: Any, *args: Any) -> Any:
         """(model thread) One job; the index scan waits while it runs."""
         self.model_idle.clear()
-        # no collection in the middle of an edit's analysis: a full pass over the server's objects
-        # (the project index, the caches) cost 100-200 ms each few edits; the analysis's own garbage
-        # is collected after it (benchmarks/lsp_latency.py, zod's types.ts: p90 278 -> 184 ms)
+        # no collection in the middle of an edit's analysis (a full pass over the server's objects,
+        # the project index and the caches, cost 100-200 ms each few edits: zod's types.ts p90 278
+        # -> 184 ms), nor right after it, before its result is sent: the first collection after an
+        # analysis goes over all it allocated, 40-70 ms on effect's internal/effect.ts
+        # (benchmarks/lsp_latency.py); the collection waits for the thread to be idle a moment
         gc.disable()
         try:
             return fn(*args)
         finally:
-            gc.enable()
+            self.uncollected += 1
+            if self.uncollected >= COLLECT_AFTER:  # (typing without a pause: collected now and then)
+                self._collect()
+            elif self.loop is not None and not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(self._collect_when_idle)
             self.model_idle.set()
+
+    def _collect_when_idle(self) -> None:
+        """(event loop) Collect once the model thread has had no job for COLLECT_IDLE seconds and
+        no document's analysis is waiting."""
+        if self.collect_timer is not None:
+            self.collect_timer.cancel()
+
+        def submit() -> None:
+            self.collect_timer = None
+            if self.stopping:
+                return
+            if self.tasks.busy():  # (an edit's analysis goes first)
+                self._collect_when_idle()
+                return
+            with contextlib.suppress(RuntimeError):  # (an executor shut down)
+                self.model_executor.submit(self._collect)
+
+        assert self.loop is not None
+        self.collect_timer = self.loop.call_later(COLLECT_IDLE, submit)
+
+    def _collect(self) -> None:
+        """(model thread) The garbage of the analyses since the last collection."""
+        if self.uncollected:
+            self.uncollected = 0
+            gc.enable()
+            gc.collect(1)
 
     def _prepare(
         self,

@@ -135,9 +135,22 @@ def reparse(p: Parser, data: bytes, old: Tree | None) -> Tree:
 
 
 @dataclass(frozen=True, slots=True)
+class Bridging:
+    """How a text's grammar gaps were bridged (see `bridge_grammar_gaps`), kept so that an edit
+    elsewhere can carry it over to the next version (`_carried`)."""
+
+    text: bytes  # the bridged text: the raw text with the rewrites (of the same length)
+    spans: tuple[tuple[int, int], ...]  # where the two differ, in order
+    regions: tuple[tuple[int, int], ...]  # where the rewrites were looked for: the raw errors' lines
+
+
+@dataclass(frozen=True, slots=True)
 class _Parsed:
-    raw: Tree  # the grammar's tree of the text (what an edit's parse starts from)
+    # the grammar's tree of the text (what an edit's parse starts from); None when the text's
+    # bridging was carried over from the version before and the raw text was not parsed
+    raw: Tree | None
     tree: Tree  # the tree the slicers read: `raw`, or the tree with the grammar's gaps bridged
+    bridging: Bridging | None = None  # set when the bridging can be carried over to an edit
 
 
 _TREES: OrderedDict[tuple[str, bytes], _Parsed] = OrderedDict()
@@ -168,17 +181,25 @@ def parse(
             _TREES.move_to_end(key)
             return got.tree
         base = _TREES.get((language, previous)) if previous is not None else None
+        got = None
         old = None
-        # (a text whose tree has errors is parsed from scratch: an incremental parse of it would
-        # hardly ever be kept, see `reparse`; the same for the bridging of a text it did not fix)
-        if base is not None and previous is not None and not base.raw.root_node.has_error:
-            if edits is None:
-                edits = [diff_edit(previous, data)]
-            if apply_edits(previous, edits) == data:
+        if base is not None and previous is not None:
+            if edits is None or apply_edits(previous, edits) != data:
+                edits = [diff_edit(previous, data)]  # (edits that do not lead to `data` are not trusted)
+            if base.bridging is not None:
+                one = edits if len(edits) == 1 else [diff_edit(previous, data)]
+                got = _carried(base.bridging, base.tree, data, language, one)
+            # (a text whose tree has errors is parsed from scratch: an incremental parse of it
+            # would hardly ever be kept, see `reparse`; the same for the bridging of a text it
+            # did not fix)
+            elif base.raw is not None and not base.raw.root_node.has_error:
                 old = edited(base.raw, previous, edits)
-        raw = reparse(parser(language), data, old)
-        bridged = bridge_grammar_gaps(data, language, raw, base is None or not base.tree.root_node.has_error)
-        got = _Parsed(raw, raw if bridged is None else bridged)
+        if got is None:
+            raw = reparse(parser(language), data, old)
+            bridged = bridge_grammar_gaps(
+                data, language, raw, base is None or not base.tree.root_node.has_error
+            )
+            got = _Parsed(raw, raw) if bridged is None else _Parsed(raw, bridged[0], bridged[1])
         if keep:
             _TREES[key] = got
             if len(_TREES) > KEPT_TREES:
@@ -405,21 +426,30 @@ def error_nodes(root: Node, limit: int = 1000) -> list[Node]:
     return out
 
 
-def bridge_grammar_gaps(data: bytes, language: str, tree: Tree, incremental: bool = True) -> Tree | None:
+def bridge_grammar_gaps(
+    data: bytes, language: str, tree: Tree, incremental: bool = True
+) -> tuple[Tree, Bridging | None] | None:
     """A tree of `data` with the constructs the grammar lacks rewritten (positions kept), or
     None when there is nothing to rewrite or rewriting does not remove errors.  Each rewritten
     text is parsed from the tree before the rewrite (`incremental`; kept only without errors,
-    see `reparse`), or from scratch."""
+    see `reparse`), or from scratch.  With the tree, what was rewritten where, when an edit of
+    the text can carry it over (`_carried`: a TypeScript text bridged in one round, without
+    errors left), else None."""
     p = parser(language)
+    raw = data
     errors = error_nodes(tree.root_node)
     bridged = None
     silent_done = False
+    regions: list[tuple[int, int]] = []
+    applied: list[Rewrite] = []  # the error rounds' rewrites, kept
+    rounds = 0
     for _ in range(6):
         if errors:  # constructs that make errors, on the error lines; kept if errors go down
             if language == "python":
                 rewrites = _python_gaps(data, errors)
             else:
-                rewrites = _typescript_gaps(data, language, tree, errors)
+                regions = _regions(data, errors)
+                rewrites = _typescript_gaps(data, language, tree, regions)
             if rewrites:
                 buf = _blanked(data, rewrites)
                 new = reparse(
@@ -428,6 +458,8 @@ def bridge_grammar_gaps(data: bytes, language: str, tree: Tree, incremental: boo
                 new_errors = error_nodes(new.root_node)
                 if len(new_errors) < len(errors):
                     data, tree, errors, bridged = buf, new, new_errors, new
+                    rounds += 1
+                    applied.extend(rewrites)
                     continue  # a bridged error can uncover the next one (`<out A, out B>`)
         if silent_done:
             break
@@ -445,7 +477,74 @@ def bridge_grammar_gaps(data: bytes, language: str, tree: Tree, incremental: boo
         if len(new_errors) > len(errors):
             break
         data, tree, errors, bridged = buf, new, new_errors, new
-    return bridged
+        rounds += 1  # (not carried over: a round of its own)
+    if bridged is None:
+        return None
+    if language == "python" or rounds != 1 or errors:
+        return bridged, None
+    spans = tuple((e.start, e.end) for e in _rewritten(raw, data, applied))
+    return bridged, Bridging(data, spans, tuple(regions))
+
+
+# How far a rewrite's decision reads around it (`_closing` looks 2,000 bytes ahead, a tagged
+# template's type arguments 4,000 back): the rewrites this near an edit are looked for again
+_REACH = 4_200
+
+
+def _carried(
+    b: Bridging, tree: Tree, data: bytes, language: str, edits: Sequence[TextEdit]
+) -> _Parsed | None:
+    """The bridged tree of `data`, an edit of the text that `b` bridged (`tree` is its tree),
+    without parsing the raw `data` (a parse from scratch with the grammar's error recovery, then
+    bridging: 200-300 ms on effect's 7,100-line internal/effect.ts): the edit applied to the bridged
+    text, parsed from `tree`, which has no error.  Only where the edit cannot change the bridging:
+    one edit, inside one region or outside them all, more than a line away from every rewrite,
+    with no `using` in reach, the rewrites in reach of it those that bridging `data` finds there,
+    and no error in the new tree; otherwise None (the text is parsed and bridged from scratch).
+    That the raw errors of the edited text lie where those of the text before did, moved by the
+    edit, is the assumption; tests/test_incremental.py checks the trees against a parse from
+    scratch on random edits of bridged files."""
+    if len(edits) != 1:
+        return None
+    e = edits[0]
+    old = b.text
+    lo = old.rfind(b"\n", 0, max(0, old.rfind(b"\n", 0, e.start))) + 1  # the line before the edit's
+    hi = old.find(b"\n", old.find(b"\n", e.end) + 1)  # to the end of the line after the edit's
+    hi = len(old) if hi < 0 or old.find(b"\n", e.end) < 0 else hi
+    at = bisect.bisect_left(b.spans, (hi,))
+    if at and b.spans[at - 1][1] > lo:
+        return None  # (spans are disjoint and in order: the last one starting before `hi`)
+    delta = len(e.new) - (e.end - e.start)
+    regions = []
+    for a, z in b.regions:
+        if z < e.start:
+            regions.append((a, z))
+        elif a > e.end:
+            regions.append((a + delta, z + delta))
+        elif a < e.start and e.end < z:
+            regions.append((a, z + delta))
+        else:
+            return None  # across a region's edge
+    text = old[: e.start] + e.new + old[e.end :]
+    near_lo = max(0, e.start - _REACH)
+    near_hi = min(len(text), e.start + len(e.new) + _REACH)
+    if b"using" in old[max(0, e.start - _REACH) : e.end + _REACH] or b"using" in text[near_lo:near_hi]:
+        return None
+    new = parser(language).parse(text, edited(tree, old, [e]))
+    if new.root_node.has_error:
+        return None
+    # the rewrites in reach of the edit, looked for again (regions cut a line further out)
+    near_lo = text.rfind(b"\n", 0, near_lo) + 1
+    end = text.find(b"\n", near_hi)
+    near_hi = len(text) if end < 0 else end
+    out_lo = text.rfind(b"\n", 0, max(0, near_lo - 1)) + 1
+    end = text.find(b"\n", near_hi + 1)
+    out_hi = len(text) if end < 0 else end
+    cut = [(max(a, out_lo), min(z, out_hi)) for a, z in regions if a < out_hi and z > out_lo]
+    if _blanked(data, _typescript_gaps(data, language, new, cut))[near_lo:near_hi] != text[near_lo:near_hi]:
+        return None
+    spans = tuple((a, z) if z <= e.start else (a + delta, z + delta) for a, z in b.spans)
+    return _Parsed(None, new, Bridging(text, spans, tuple(regions)))
 
 
 # bytes [start, end) become `fill`: one byte repeated (line breaks are kept), or as many bytes
@@ -572,9 +671,10 @@ def _regions(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
     return out
 
 
-def _typescript_gaps(data: bytes, language: str, tree: Tree, errors: list[Node]) -> list[Rewrite]:
+def _typescript_gaps(data: bytes, language: str, tree: Tree, regions: list[tuple[int, int]]) -> list[Rewrite]:
+    """The rewrites of the grammar's TypeScript gaps found in the regions (the errors' lines)."""
     out: list[Rewrite] = []
-    for start, end in _regions(data, errors):
+    for start, end in regions:
         for m in _VARIANCE.finditer(data, start, end):  # `<in T`, `, out U`, `<in out V`
             at = _code_before(data, m.start(), max(0, m.start() - 2000))
             prev = data[at - 1 : at]
