@@ -4,6 +4,7 @@ printing) stays with the caller; this module returns results."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
@@ -120,6 +121,20 @@ def _apply_one(
         return f"internal error ({type(e).__name__}: {e})"
 
 
+def worker_context() -> Any:
+    """How the worker processes start: forked from a small server process that has imported only
+    what they run (`forkserver`), where the platform has it, not from this process.  A worker
+    forked from the process that holds the model, the project index and the predictions copies
+    each page it touches (a reference count is a write): `benchmarks/project_speed.py`'s peak of
+    the process tree on certbot, predict cold, 727-737 MB forked, 625-640 MB from the server, in
+    the same wall time."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context()
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
 class Workers:
     """The worker processes of a run, started on first need and shared by all its rounds (a pool
     started per stage cost more than small rounds' work); few items run in this process."""
@@ -150,7 +165,7 @@ class Workers:
                 progress.step()
             return out
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=worker_context())
         out = []
         for r in self._pool.map(fn, items, chunksize=4):
             out.append(r)
