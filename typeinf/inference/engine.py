@@ -137,6 +137,24 @@ class Engine:
     # (path, kind, qualname, name) -> types the checker rejected there (typeinf.annotate.judge)
     _rejected: dict[tuple[Path, str, str, str], set[str]] = field(default_factory=dict, repr=False)
     _diagnosed: dict[Path, dict[bytes, list[Diagnostic]]] = field(default_factory=dict, repr=False)
+    # per language family: the index's shared list of project types, with its names and each
+    # name's module, kept while the index serves the same list (an edit inside a function)
+    _derived: dict[str, tuple[list[ProjectType], frozenset[str], dict[str, str]]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def _project_types(self, path: Path, language: str) -> tuple[frozenset[str], dict[str, str]]:
+        """The names of the project's types for a file, and the module of each."""
+        types = self.index.types_for(path, language)
+        fam = lang_family(language)
+        got = self._derived.get(fam)
+        if got is None or got[0] is not types:
+            got = self._derived[fam] = (
+                types,
+                _names_of(types),
+                {t.name: t.module for t in types if t.module},
+            )
+        return got[1], got[2]
 
     def reject(self, path: Path, preds: Sequence[Prediction]) -> None:
         """The checker judged these predictions wrong: from now on they are marked `rejected`
@@ -229,7 +247,7 @@ class Engine:
         annotations and the written types of call-site arguments only (the language server's first
         hints, before the checker answers)."""
         names = self.index.names_for(f.language)
-        project = _names_of(self.index.types_for(f.path, f.language))
+        project = self._project_types(f.path, f.language)[0]
         types = self.checker_types(f) if checker else [None] * len(f.slices)
         arguments = self.argument_types(f, checker)
         declared = self.declared_types(f)
@@ -309,11 +327,14 @@ class Engine:
         scope: where to import it from, as the model's candidates carry it."""
         if not any(p.module is None and p.source in ("project", "checker") for p in preds):
             return preds
-        modules = {t.name: t.module for t in self.index.types_for(f.path, f.language) if t.module}
+        modules = self._project_types(f.path, f.language)[1]
+        scopes: dict[int, set[str]] = {}  # the names of each scope list (a file's sites share one)
         out = []
         for p in preds:
             if p.module is None and p.source in ("project", "checker"):
-                scope = {n.name for n in p.slice.scope}
+                scope = scopes.get(id(p.slice.scope))
+                if scope is None:
+                    scope = scopes[id(p.slice.scope)] = {n.name for n in p.slice.scope}
                 found = [
                     modules[n]
                     for n in names_in(p.type, lang_family(p.slice.language))
