@@ -28,7 +28,7 @@ from typing import NamedTuple, TypeVar
 
 from tree_sitter import Node, QueryCursor
 
-from ..slices.data import Expr, PassedTo, Slice, clip
+from ..slices.data import Evidence, Expr, PassedTo, Slice, clip
 from ..slices.python import LITERAL_TYPES
 from ..slices.python import category as py_category
 from ..slices.source import query
@@ -657,12 +657,20 @@ def _first(items: Iterable[T], limit: int = MAX_SHOWN) -> list[T]:
     return out
 
 
-def across(slices: Sequence[Slice], table: CallTable, path: Path) -> list[Slice]:
+# what `across` made of an evidence object: (the evidence, what it added, the evidence made)
+AcrossMemo = dict[int, tuple[Evidence, tuple[list[Expr], list[str], list[str]], Evidence]]
+
+
+def across(
+    slices: Sequence[Slice], table: CallTable, path: Path, memo: AcrossMemo | None = None
+) -> list[Slice]:
     """The slices of one file with their evidence from the project's calls (issue #20, item 6):
     a parameter's `arguments` (what the calls of its function pass for it), a value's
     `callee_params` (the names of the project parameters it is passed to) and a return's
     `result_uses` (what the callers do with the result).  Pure: new slices where something was
-    found, the same objects elsewhere."""
+    found, the same objects elsewhere.  `memo` (by the slice's evidence object): where the same
+    evidence gets what it got before, the evidence made then is given again, so that what is
+    remembered by the evidence object (the model's keys: an editor's unchanged sites) holds."""
     out: list[Slice] = []
     for s in slices:
         ev = s.evidence
@@ -677,6 +685,15 @@ def across(slices: Sequence[Slice], table: CallTable, path: Path) -> list[Slice]
         named = [table.passed(p) for p in ev.passed_to]
         params = _first(p.name for p in named if p is not None and p.name)
         if args or uses or params:
-            s = replace(s, evidence=replace(ev, arguments=args, result_uses=uses, callee_params=params))
+            made = memo.get(id(ev)) if memo is not None else None
+            if made is None or made[0] is not ev or made[1] != (args, uses, params):
+                made = (
+                    ev,
+                    (args, uses, params),
+                    replace(ev, arguments=args, result_uses=uses, callee_params=params),
+                )
+                if memo is not None:
+                    memo[id(ev)] = made
+            s = replace(s, evidence=made[2])
         out.append(s)
     return out

@@ -40,7 +40,7 @@ from ..lang import lang_family, standard_import
 from ..memo import by_identity
 from ..slices.data import Slice
 from ..types import names_in, union_members
-from .calls import across
+from .calls import AcrossMemo, across
 from .features import ProjectType
 from .finalize import Prediction
 from .names import Votes, label, ranked
@@ -51,6 +51,7 @@ from .rerank import Evidence, key, unqualified
 _PRIVATE_MODULE = re.compile(r"(?<![\w.])_[A-Za-z]\w*\.(?=[A-Za-z_])")
 _UNKNOWN = frozenset({"Unknown", "unknown"})
 _ANY = frozenset({"Any", "any"})
+ACROSS_KEPT = 20_000  # evidence objects remembered by `Engine.across` (an editor's files' sites)
 
 
 def concrete(t: str | None, language: str) -> str | None:
@@ -137,6 +138,9 @@ class Engine:
     # (path, kind, qualname, name) -> types the checker rejected there (typeinf.annotate.judge)
     _rejected: dict[tuple[Path, str, str, str], set[str]] = field(default_factory=dict, repr=False)
     _diagnosed: dict[Path, dict[bytes, list[Diagnostic]]] = field(default_factory=dict, repr=False)
+    # what the project's calls added to each evidence object (calls.across): the same evidence
+    # object again where nothing changed
+    _across: AcrossMemo = field(default_factory=dict, repr=False)
     # per language family: the index's shared list of project types, with its names and each
     # name's module, kept while the index serves the same list (an edit inside a function)
     _derived: dict[str, tuple[list[ProjectType], frozenset[str], dict[str, str]]] = field(
@@ -310,7 +314,9 @@ class Engine:
     def across(self, f: FileSites) -> FileSites:
         """The file with its slices given the evidence of the project's calls."""
         table = self.index.calls_for(f.language)
-        return replace(f, slices=across(f.slices, table, f.path.resolve()))
+        if len(self._across) > ACROSS_KEPT:
+            self._across.clear()
+        return replace(f, slices=across(f.slices, table, f.path.resolve(), self._across))
 
     def _evidence_of_all(self, files: Sequence[FileSites]) -> list[list[Evidence]]:
         """Every file's evidence, all the new texts given to the checker first: one program for

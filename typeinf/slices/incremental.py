@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
@@ -357,7 +357,7 @@ def _python_edit(prev: Sliced, data: bytes) -> Sliced | None:
             return _whole("the function alone does not parse")
         sites = slicer.sites()
         fresh = [
-            replace(s, span=(s.span[0] + shift_bytes, s.span[1] + shift_bytes), line=s.line + shift_lines)
+            s.at((s.span[0] + shift_bytes, s.span[1] + shift_bytes), s.line + shift_lines, s.column)
             for s in assemble(sites, slicer, slicer.src, prev.path, "python", slicer.file_scope)
         ]
     except RecursionError:
@@ -370,7 +370,7 @@ def _python_edit(prev: Sliced, data: bytes) -> Sliced | None:
         extra = s.scope[prefix:]  # the type parameters in scope
         s.scope = prev.file_scope + extra if extra else prev.file_scope
     lines = data.count(b"\n", e.start, new_end) - old.count(b"\n", e.start, e.end)
-    moved = [replace(s, span=(s.span[0] + delta, s.span[1] + delta), line=s.line + lines) for s in after]
+    moved = [s.at((s.span[0] + delta, s.span[1] + delta), s.line + lines, s.column) for s in after]
     return Sliced(
         data,
         "python",

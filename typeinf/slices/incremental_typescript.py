@@ -32,7 +32,7 @@ from scratch after random edits of real files, inside functions and anywhere.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .assemble import Assembler, site_order
@@ -221,7 +221,7 @@ class _Edit:
         span, (line, column) = (site.start, site.end), self.source.position(site.start)
         if (span, line, column) == (old.span, old.line, old.column):
             return old
-        return replace(old, span=span, line=line, column=column)
+        return old.at(span, line, column)
 
 
 def _whole(why: str) -> tuple[list[Slice], tuple[Reads, ...]] | None:
