@@ -127,7 +127,11 @@ def worker_context() -> Any:
     forked from the process that holds the model, the project index and the predictions copies
     each page it touches (a reference count is a write): `benchmarks/project_speed.py`'s peak of
     the process tree on certbot, predict cold, 727-737 MB forked, 625-640 MB from the server, in
-    the same wall time."""
+    the same wall time (forked after `gc.freeze`, so that the workers' collections leave the
+    parent's pages alone: 630-633 MB).  Nor does it fork a process that runs threads (the
+    checker's reader threads).  Python 3.14 starts processes this way by default; as there and on
+    macOS and Windows, a script that runs typeinf's API in worker processes guards its own code
+    with `if __name__ == "__main__":` (the workers import the main module)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context()
     ctx = multiprocessing.get_context("forkserver")
