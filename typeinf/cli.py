@@ -21,6 +21,7 @@ from .config import ConfigError, Settings, load_settings
 from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .filecache import FileMemo, pickled
 from .files import Read, Skipped, SourceFile, display_path, read_file, to_internal, walk
+from .heap import limit_arenas
 from .lang import KINDS
 from .slices import Diagnostic, Slice, extract_with_diagnostics, language_for_path
 from .slices.source import SourceError
@@ -785,6 +786,7 @@ def cmd_lsp(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_arenas()  # (before any thread starts)
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # the subcommand's usage, not the top-level one (argparse reports them at the top)
