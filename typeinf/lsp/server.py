@@ -24,6 +24,7 @@ import gc
 import logging
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -113,6 +114,17 @@ class Analysis:
         return self._starts
 
 
+@dataclass(frozen=True)
+class DocumentText:
+    """A document's text as the requests read it: its bytes, line starts and lines, made once per
+    text (pygls splits `TextDocument.lines` again at each use; a request's positions need both)."""
+
+    source: str  # the text they were made of (a new text is a new string)
+    data: bytes
+    starts: list[int]
+    lines: Sequence[str]
+
+
 @dataclass
 class Progress:
     """The part of a version's analysis done so far: its hints, and the sites not predicted yet."""
@@ -175,6 +187,7 @@ class TypeinfServer(LanguageServer):
         self.parsed: dict[str, tuple[int | None, bytes]] = {}
         # each document's last slicing (any earlier one is a valid start too: it is compared)
         self.sliced: dict[str, Sliced] = {}
+        self.texts: dict[str, DocumentText] = {}  # (event loop) each open document's current text
         self.tasks: Scheduler[Analysis | None] = Scheduler()  # the analysis task of each document
         self.projects: dict[Path, ProjectIndex] = {}
         self.model_ready: asyncio.Event | None = None
@@ -538,6 +551,15 @@ class TypeinfServer(LanguageServer):
         return await asyncio.get_running_loop().run_in_executor(self.model_executor, self._run, fn, *args)
 
     # ------------------------------------------------------------------ documents
+    def text_of(self, doc: TextDocument) -> DocumentText:
+        """(event loop) The document's current text, as bytes and lines."""
+        got = self.texts.get(doc.uri)
+        source = doc.source
+        if got is None or got.source is not source:
+            data = document_bytes(source)
+            got = self.texts[doc.uri] = DocumentText(source, data, line_starts(data), doc.lines)
+        return got
+
     def language_of(self, doc: TextDocument) -> str | None:
         lang = LANGUAGE_IDS.get(doc.language_id or "")
         return lang or language_for_path(doc.uri)
@@ -661,9 +683,13 @@ class _Positions:
     """Byte offsets in an analysed document <-> positions in the client's units (pygls codec),
     with the document's lines computed once per request (its line starts once per version)."""
 
-    def __init__(self, doc: TextDocument, result: Analysis) -> None:
-        self.doc, self.data, self.lines = doc, result.data, doc.lines
-        self.starts = result.line_starts()
+    def __init__(self, doc: TextDocument, result: Analysis, text: DocumentText | None = None) -> None:
+        self.doc, self.data = doc, result.data
+        self.lines: Sequence[str]
+        if text is not None and text.data == result.data:  # (the document's current text)
+            self.lines, self.starts = text.lines, text.starts
+        else:
+            self.lines, self.starts = doc.lines, result.line_starts()
 
     def client(self, offset: int) -> lsp.Position:
         line, col = position(self.data, self.starts, offset)
@@ -749,6 +775,7 @@ def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None
     ls.wanted.pop(params.text_document.uri, None)
     ls.parsed.pop(params.text_document.uri, None)
     ls.sliced.pop(params.text_document.uri, None)
+    ls.texts.pop(params.text_document.uri, None)
     path = local_path(params.text_document.uri)
     engine = ls.engines.get(find_root(path)) if path is not None else None
     if engine is not None and path is not None:  # the disk's text counts again for the checker
@@ -772,7 +799,7 @@ async def inlay_hint(ls: TypeinfServer, params: lsp.InlayHintParams) -> list[lsp
     if current is None:
         return None
     result, doc = current
-    at = _Positions(doc, result)
+    at = _Positions(doc, result, ls.text_of(doc))
     start = at.offset(params.range.start)
     end = at.offset(params.range.end)
     hints = []
@@ -838,7 +865,7 @@ async def _current(
     last = result if result is not None else ls.analyses.get(uri)
     if not stale_hints or last is None:
         raise JsonRpcContentModified(f"{uri} changed (version {doc.version}) while the request waited")
-    data = document_bytes(doc.source)
+    data = ls.text_of(doc).data
     moved = Analysis(
         doc.version,
         data,
@@ -855,7 +882,8 @@ async def _early(ls: TypeinfServer, uri: str, doc: TextDocument, wanted: lsp.Ran
     """The hints of the range, from the analysis of the current version while it is under way,
     once the range's sites are predicted; None when the whole analysis is there first (or the
     document is not being analysed)."""
-    at = _Positions(doc, Analysis(doc.version, document_bytes(doc.source), ""))
+    text = ls.text_of(doc)
+    at = _Positions(doc, Analysis(doc.version, text.data, ""), text)
     start, end = at.offset(wanted.start), at.offset(wanted.end)
     ls.wanted[uri] = (doc.version, start, end)
     whole = asyncio.ensure_future(ls.analysis(uri))
@@ -892,7 +920,7 @@ async def hover(ls: TypeinfServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if current is None:
         return None
     result, doc = current
-    at = _Positions(doc, result)
+    at = _Positions(doc, result, ls.text_of(doc))
     p = _site_at(result, at.offset(params.position))
     if p is None or not p.type:
         return None
@@ -924,7 +952,7 @@ def _edit_for(
     if not applied:
         return None
     old_text = result.data.decode("utf-8")
-    at = _Positions(doc, result)
+    at = _Positions(doc, result, ls.text_of(doc))
     edits = []
     for a, b, text in changed_lines(old_text, new.decode("utf-8")):
         rng = lsp.Range(
@@ -946,7 +974,7 @@ async def code_action(ls: TypeinfServer, params: lsp.CodeActionParams) -> list[l
     if current is None:
         return None
     result, doc = current
-    offset = _Positions(doc, result).offset(params.range.start)
+    offset = _Positions(doc, result, ls.text_of(doc)).offset(params.range.start)
     actions = []
     p = _site_at(result, offset)
     if p is not None and p.type and p.slice.annotatable:
