@@ -433,8 +433,8 @@ def bridge_grammar_gaps(
     None when there is nothing to rewrite or rewriting does not remove errors.  Each rewritten
     text is parsed from the tree before the rewrite (`incremental`; kept only without errors,
     see `reparse`), or from scratch.  With the tree, what was rewritten where, when an edit of
-    the text can carry it over (`_carried`: a TypeScript text bridged in one round, without
-    errors left), else None."""
+    the text can carry it over (`_carried`: a TypeScript text bridged in one round of errors,
+    nothing read as something else rewritten, no error left), else None."""
     p = parser(language)
     raw = data
     errors = error_nodes(tree.root_node)
@@ -442,7 +442,8 @@ def bridge_grammar_gaps(
     silent_done = False
     regions: list[tuple[int, int]] = []
     applied: list[Rewrite] = []  # the error rounds' rewrites, kept
-    rounds = 0
+    rounds = 0  # the error rounds kept
+    silent = False  # whether the rewrites of constructs read as something else were kept
     for _ in range(6):
         if errors:  # constructs that make errors, on the error lines; kept if errors go down
             if language == "python":
@@ -477,10 +478,10 @@ def bridge_grammar_gaps(
         if len(new_errors) > len(errors):
             break
         data, tree, errors, bridged = buf, new, new_errors, new
-        rounds += 1  # (not carried over: a round of its own)
+        silent = True
     if bridged is None:
         return None
-    if language == "python" or rounds != 1 or errors:
+    if language == "python" or rounds != 1 or silent or errors:
         return bridged, None
     spans = tuple((e.start, e.end) for e in _rewritten(raw, data, applied))
     return bridged, Bridging(data, spans, tuple(regions))
