@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import ROOT, need_tool, python_project
 
-from typeinf.inference.calls import Argument, CallTable, FileCalls, Param, across, scan_calls
+from typeinf.inference.calls import AcrossMemo, Argument, CallTable, FileCalls, Param, across, scan_calls
 from typeinf.inference.project import ProjectIndex
 from typeinf.slices import extract
 from typeinf.slices.data import Expr
@@ -347,6 +347,28 @@ def test_typescript_callers_results_and_methods_reach_the_model_input() -> None:
     assert got[("return", "find")].result_uses == ["iterated"]
     assert got[("return", "load")].result_uses == [".then"]
     assert got[("param", "path")].arguments == [Expr("`/u/${1}`", "template")]
+
+
+def test_the_same_calls_evidence_is_the_same_object_again() -> None:
+    """`across` with a memo (the engine's): a slice whose evidence gets what it got before gets the
+    evidence object made then (what is remembered by that object, the model's keys, holds); when
+    the calls say something else, a new one."""
+    data = b"function f(a, b) { return a }\nf(1, 'x');\nconst y = f(2, 'z').length;\n"
+    path = Path("/p/a.ts")
+    slices = extract(data, "typescript", "a.ts")
+    table = CallTable.build([(path, scan_calls(parse(data, "typescript").root_node, "typescript", data))])
+    memo: AcrossMemo = {}
+    first = across(slices, table, path, memo)
+    again = across(slices, table, path, memo)
+    assert [s.evidence for s in first] == [s.evidence for s in across(slices, table, path)]
+    changed = [i for i, s in enumerate(first) if s.evidence is not slices[i].evidence]
+    assert changed and all(again[i].evidence is first[i].evidence for i in changed)
+    other = data.replace(b"f(1, 'x')", b"f(3.5, 'x')")
+    table2 = CallTable.build([(path, scan_calls(parse(other, "typescript").root_node, "typescript", other))])
+    moved = across(slices, table2, path, memo)
+    a = next(i for i, s in enumerate(slices) if (s.kind, s.name) == ("param", "a"))
+    assert moved[a].evidence is not first[a].evidence
+    assert moved[a].evidence.arguments == [Expr("3.5", "literal"), Expr("2", "literal")]
 
 
 def test_a_value_passed_to_a_constructor_hears_its_parameters_name_and_annotation() -> None:
