@@ -14,6 +14,7 @@ from conftest import need_tool
 
 from typeinf.checker import (
     PYTHON_BACKENDS,
+    CheckerError,
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
@@ -240,6 +241,34 @@ def test_typescript_checker(ts_project: Path) -> None:
         assert [(d.line, d.column, d.code) for d in errors] == [(10, 13, "TS2322")]
         ck.release(path)
         assert ck.types_at("src/a.ts", [(1, 13)]) == ["number"] and ck.diagnostics("src/a.ts") == []
+
+
+def test_an_error_inside_the_typescript_compiler_leaves_a_run_without_the_checker(
+    ts_project: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The compiler's stack overflows on deeply nested code (and, measured, on router-core's types
+    without its tsconfig.json): the bridge answers with an error, which is the checker failing
+    (CheckerError): the run goes on without it, with one warning, not a traceback."""
+    from typeinf.annotate.dts import typescript_from_env
+    from typeinf.checker.typescript import typescript_checker
+    from typeinf.cli import main
+
+    deep = ts_project / "src" / "deep.ts"
+    deep.write_text("export const x = " + "[" * 3000 + "1" + "]" * 3000 + ";\n")
+    with typescript_checker(ts_project, typescript=typescript_from_env()) as ck:
+        with pytest.raises(CheckerError, match="Maximum call stack"):
+            ck.diagnostics(deep)
+    ck2 = checker_or_none(lambda: typescript_checker(ts_project, typescript=typescript_from_env()))
+    try:
+        with caplog.at_level(logging.WARNING, logger="typeinf.checker"):
+            assert ck2.diagnostics(deep) == []
+        assert "without the checker" in caplog.text and not ck2.available
+    finally:
+        ck2.close()
+    (ts_project / "src" / "b.ts").write_text("export function g(a, b = 2) { return [a, b] }\n")
+    assert main(["annotate", "--check", str(ts_project)]) in (0, 1)  # (1: b.ts would be annotated)
+    err = capsys.readouterr().err
+    assert "results without the checker" in err and "Traceback" not in err
 
 
 def test_typescript_checker_unavailable(tmp_path: Path) -> None:

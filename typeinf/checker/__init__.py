@@ -11,6 +11,7 @@ choice among them: typeinf.checker.python; TypeScript: typeinf.checker.typescrip
 from .base import (
     Checker,
     CheckerCrashed,
+    CheckerError,
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
@@ -26,6 +27,7 @@ from .typescript import typescript_checker
 __all__ = [
     "Checker",
     "CheckerCrashed",
+    "CheckerError",
     "CheckerTimeout",
     "CheckerUnavailable",
     "Diagnostic",

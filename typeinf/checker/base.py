@@ -51,6 +51,12 @@ class CheckerTimeout(CheckerUnavailable):
     """The checker did not answer within its time limit."""
 
 
+class CheckerError(CheckerUnavailable):
+    """The checker answered a request with an error of its own: a failure inside it (the
+    TypeScript compiler's stack overflows on deeply nested code, or on router-core's types
+    without its tsconfig.json)."""
+
+
 class Query(NamedTuple):
     """A site to ask about: 1-based line, 0-based code-point column of the name, and the kind
     (``param``, ``return`` or ``var``; for ``return`` the position is the function's name)."""

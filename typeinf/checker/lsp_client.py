@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .base import CheckerCrashed, CheckerTimeout
+from .base import CheckerCrashed, CheckerError, CheckerTimeout
 
 
 def uri_path(uri: str) -> Path:
@@ -191,7 +191,7 @@ class LspClient:
     # ------------------------------------------------------------------ API
     def request(self, method: str, params: Any, timeout: float | None = None) -> Any:
         """Send a request and wait for its result; raises CheckerTimeout / CheckerCrashed, or
-        RuntimeError with the server's error message."""
+        CheckerError with the server's error message."""
         with self._lock:
             self._next_id += 1
             rid = self._next_id
@@ -215,11 +215,11 @@ class LspClient:
             raise CheckerCrashed(f"{self.argv[0]}: no reply to {method}")
         if "error" in reply:
             err = reply["error"] or {}
-            raise RuntimeError(f"{self.argv[0]}: {method}: {err.get('message', err)}")
+            raise CheckerError(f"{self.argv[0]}: {method}: {err.get('message', err)}")
         return reply.get("result")
 
     def request_many(self, method: str, params: Sequence[Any], timeout: float | None = None) -> list[Any]:
-        """Several requests of one method in flight at once; each result, or a RuntimeError with the
+        """Several requests of one method in flight at once; each result, or a CheckerError with the
         server's message for a request it failed.  Raises CheckerTimeout / CheckerCrashed as `request`."""
         with self._lock:
             ids = []
@@ -248,7 +248,7 @@ class LspClient:
                     raise CheckerCrashed(f"{self.argv[0]}: no reply to {method}")
                 if "error" in reply:
                     err = reply["error"] or {}
-                    out.append(RuntimeError(f"{self.argv[0]}: {method}: {err.get('message', err)}"))
+                    out.append(CheckerError(f"{self.argv[0]}: {method}: {err.get('message', err)}"))
                 else:
                     out.append(reply.get("result"))
         finally:

@@ -73,6 +73,7 @@ from ..text import split_top
 from ..types import normalize
 from .base import (
     Checker,
+    CheckerError,
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
@@ -431,7 +432,7 @@ class LspChecker(Checker):
         self._first_query = False
         out: list[str | None] = []
         for q, hover in zip(queries, replies, strict=True):
-            if isinstance(hover, RuntimeError):  # the server's own error on this position
+            if isinstance(hover, CheckerError):  # the server's own error on this position
                 out.append(None)
                 continue
             out.append(type_text_from_hover(hover.get("contents") if hover else None, q.kind))

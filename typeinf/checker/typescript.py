@@ -39,6 +39,7 @@ from ..types import normalize
 from .base import (
     Checker,
     CheckerCrashed,
+    CheckerError,
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
@@ -167,7 +168,7 @@ class TypeScriptChecker(Checker):
             if reply.get("id") != rid:
                 continue
             if "error" in reply:
-                raise RuntimeError(f"the TypeScript checker: {method}: {reply['error']}")
+                raise CheckerError(f"the TypeScript checker: {method}: {reply['error']}")
             return reply.get("result")
 
     def close(self) -> None:
