@@ -509,9 +509,7 @@ def _carried(
         return None
     e = edits[0]
     old = b.text
-    lo = old.rfind(b"\n", 0, max(0, old.rfind(b"\n", 0, e.start))) + 1  # the line before the edit's
-    hi = old.find(b"\n", old.find(b"\n", e.end) + 1)  # to the end of the line after the edit's
-    hi = len(old) if hi < 0 or old.find(b"\n", e.end) < 0 else hi
+    lo, hi = _around(old, e.start, e.end)
     at = bisect.bisect_left(b.spans, (hi,))
     if at and b.spans[at - 1][1] > lo:
         return None  # (spans are disjoint and in order: the last one starting before `hi`)
@@ -538,9 +536,7 @@ def _carried(
     near_lo = text.rfind(b"\n", 0, near_lo) + 1
     end = text.find(b"\n", near_hi)
     near_hi = len(text) if end < 0 else end
-    out_lo = text.rfind(b"\n", 0, max(0, near_lo - 1)) + 1
-    end = text.find(b"\n", near_hi + 1)
-    out_hi = len(text) if end < 0 else end
+    out_lo, out_hi = _around(text, near_lo, near_hi)
     cut = [(max(a, out_lo), min(z, out_hi)) for a, z in regions if a < out_hi and z > out_lo]
     if _blanked(data, _typescript_gaps(data, language, new, cut))[near_lo:near_hi] != text[near_lo:near_hi]:
         return None
@@ -656,15 +652,20 @@ def _add_default(data: bytes, at: int, end: int, out: list[Rewrite]) -> None:
         out.append((at, end, SPACE))
 
 
+def _around(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """From the start of the line before `start`'s to the end of the line after `end`'s."""
+    lo = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, start))) + 1
+    hi = data.find(b"\n", end)
+    if hi >= 0:
+        hi = data.find(b"\n", hi + 1)
+    return lo, len(data) if hi < 0 else hi
+
+
 def _regions(data: bytes, errors: list[Node]) -> list[tuple[int, int]]:
     """The lines of the error nodes, with one line of context either side (merged)."""
     out: list[tuple[int, int]] = []
     for e in errors:  # in document order
-        start = data.rfind(b"\n", 0, max(0, data.rfind(b"\n", 0, e.start_byte))) + 1
-        end = data.find(b"\n", e.end_byte)
-        if end >= 0:
-            end = data.find(b"\n", end + 1)
-        end = len(data) if end < 0 else end
+        start, end = _around(data, e.start_byte, e.end_byte)
         if out and start <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], end))
         else:
