@@ -337,6 +337,22 @@ def test_the_range_asked_for_is_predicted_first_and_answered_once_covered():
     assert p.covers(0, spans[CHUNK - 1][1]) and not p.covers(0, spans[CHUNK][0])
 
 
+async def test_a_signal_wakes_the_waiters_registered_before_it_fires_and_only_those() -> None:
+    """The server's progress notification: a waiter registered before its task yields is not missed
+    (an asyncio.Event set and cleared meanwhile would be), and a fire wakes each waiter once."""
+    from typeinf.lsp.server import Signal
+
+    s = Signal()
+    early = s.waiter()
+    s.fire()  # (before anything awaited the waiter)
+    assert early.done()
+    late = s.waiter()
+    assert not late.done()
+    late.cancel()
+    s.fire()  # (a cancelled waiter is left alone)
+    assert late.cancelled()
+
+
 async def test_hints_of_a_range_answered_while_the_rest_of_a_large_file_is_analysed(client: LanguageClient):
     """A file of several analysis jobs: a request for the range of its last functions, sent as the
     document opens, is answered with exactly the hints the whole analysis gives there."""

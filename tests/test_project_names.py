@@ -123,6 +123,26 @@ def test_an_edit_changes_the_projects_votes(tmp_path: Path) -> None:
     assert index.names_for("python").votes("param", "req") == Votes((("Response", 1),), 1)
 
 
+def test_a_replaced_table_is_the_built_one_and_keeps_the_votes_of_the_names_it_did_not_change() -> None:
+    """`replaced` gives what `build` gives; the votes of the names the edit left alone are the same
+    objects (the engine keeps its filtered evidence by their identity), the edited name's are new."""
+    other = [("param", "req", "Request"), ("var", "self.session", "Session"), ("param", "n", "int")]
+    before = [("param", "req", "Request"), ("param", "session", "Session"), ("param", "n", "int")]
+    after = [("param", "req", "Request"), ("param", "session", "Session"), ("param", "n", "float")]
+    t = NameTable.build([other, before], "python")
+    votes = {
+        k: (t.votes(*k), t.other_votes(*k)) for k in [("param", "req"), ("param", "session"), ("param", "n")]
+    }
+    new = t.replaced(before, after, "python")
+    assert new == NameTable.build([other, after], "python")
+    assert new.votes("param", "req") is votes[("param", "req")][0]
+    assert new.other_votes("param", "session") is votes[("param", "session")][1]
+    assert new.votes("param", "n") == Votes((("float", 1), ("int", 1)), 2) != votes[("param", "n")][0]
+    assert t.votes("param", "n") == Votes((("int", 2),), 2)  # (the old table is as it was)
+    same = new.replaced(after, list(after), "python")  # the same annotations: the same counters
+    assert all(same.counts[k] is new.counts[k] for k in new.counts)
+
+
 def _chooser(share_weight: float) -> Reranker:
     """A hand-made chooser: the log of the model's probability plus `share_weight` x the vote share."""
     w = [0.0] * len(FEATURES)

@@ -52,6 +52,7 @@ _PRIVATE_MODULE = re.compile(r"(?<![\w.])_[A-Za-z]\w*\.(?=[A-Za-z_])")
 _UNKNOWN = frozenset({"Unknown", "unknown"})
 _ANY = frozenset({"Any", "any"})
 ACROSS_KEPT = 20_000  # evidence objects remembered by `Engine.across` (an editor's files' sites)
+NAMED_KEPT = 50_000  # filtered votes remembered by `Engine.evidence`
 
 
 def concrete(t: str | None, language: str) -> str | None:
@@ -146,6 +147,13 @@ class Engine:
     _derived: dict[str, tuple[list[ProjectType], frozenset[str], dict[str, str]]] = field(
         default_factory=dict, repr=False
     )
+    # (kind, name, id of the scope list) -> (the scope list, the project's type names, the votes
+    # of the same and of the other kinds, those votes' nameable part): `evidence`'s filtering, kept
+    # while its inputs are the same objects
+    _named: dict[
+        tuple[str, str, int],
+        tuple[object, frozenset[str], Votes | None, Votes | None, tuple[Votes | None, Votes | None]],
+    ] = field(default_factory=dict, repr=False)
 
     def _project_types(self, path: Path, language: str) -> tuple[frozenset[str], dict[str, str]]:
         """The names of the project's types for a file, and the module of each."""
@@ -257,18 +265,10 @@ class Engine:
         declared = self.declared_types(f)
         out = []
         scopes: dict[int, set[str]] = {}  # the names of each scope list (a file's sites share one)
-        votes: dict[tuple[str, str], tuple[Votes | None, Votes | None]] = {}
-        # the nameable votes of a (kind, name) in a scope list: a name the project annotates often
-        # (`self` in effect: hundreds of types) is filtered once per scope, not once per site
-        named: dict[tuple[str, str, int], tuple[Votes | None, Votes | None]] = {}
+        if len(self._named) > NAMED_KEPT:
+            self._named.clear()
         for s, t, passed, taken in zip(f.slices, types, arguments, declared, strict=True):
-            got = votes.get((s.kind, s.name))
-            if got is None:
-                got = votes[(s.kind, s.name)] = (
-                    names.votes(s.kind, s.name),
-                    names.other_votes(s.kind, s.name),
-                )
-            same, other = got
+            same, other = names.votes(s.kind, s.name), names.other_votes(s.kind, s.name)
             if same is None and other is None and t is None and not passed and not taken:
                 out.append(Evidence())
                 continue
@@ -276,16 +276,30 @@ class Engine:
             if scope is None:
                 scope = scopes[id(s.scope)] = {n.name for n in s.scope}
             ok = partial(nameable, site=s, project=project, scope=scope)
-            kept = named.get((s.kind, s.name, id(s.scope)))
-            if kept is None:  # (a file's sites are of one language: the scope's names decide)
-                kept = named[(s.kind, s.name, id(s.scope))] = (_only(same, ok), _only(other, ok))
+            # the nameable votes of a (kind, name) in a scope list: a name the project annotates
+            # often (`self` in effect: hundreds of types) is filtered once per scope, and again
+            # only when its votes, the scope list or the project's types are new objects (an
+            # edit of a function leaves the rest of the file's sites as they were)
+            at = (s.kind, s.name, id(s.scope))
+            memo = self._named.get(at)
+            if (
+                memo is not None
+                and memo[0] is s.scope
+                and memo[1] is project
+                and memo[2] is same
+                and memo[3] is other
+            ):
+                kept = memo[4]
+            else:  # (a file's sites are of one language: the scope's names decide)
+                kept = (_only(same, ok), _only(other, ok))
+                self._named[at] = (s.scope, project, same, other, kept)
             out.append(
                 Evidence(
                     kept[0],
                     t if t is not None and ok(t) else None,
                     kept[1],
-                    _only(ranked(Counter(passed)), ok),
-                    _only(ranked(Counter(taken)), ok),
+                    _only(ranked(Counter(passed)), ok) if passed else None,
+                    _only(ranked(Counter(taken)), ok) if taken else None,
                 )
             )
         return out

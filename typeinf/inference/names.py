@@ -19,6 +19,7 @@ the function's name, `self.x` is a variable named `self.x`).  Pure: trees in, ta
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from tree_sitter import Node, QueryCursor
 
 from ..slices.source import query
 from ..types import normalize, without_qualifier
+
+_MADE_KEPT = 200_000  # votes remembered (`NameTable._made`), shared by a table and its successors
 
 _PY_QUERY = """
 (function_definition name: (identifier) @return return_type: (type) @type)
@@ -104,6 +107,19 @@ def label(ann: str, fam: str) -> str:
     return t
 
 
+def _unshared(old: list[Annotated], new: list[Annotated]) -> tuple[list[Annotated], list[Annotated]]:
+    """The two lists without the entries they begin and end with alike (an edit of one function
+    changes a few of a file's annotations)."""
+    n = min(len(old), len(new))
+    start = 0
+    while start < n and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < n - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    return old[start : len(old) - end], new[start : len(new) - end]
+
+
 def ranked(c: Counter[str] | None) -> Votes | None:
     """Counted types as votes, most frequent first (ties by name); None for none."""
     if not c:
@@ -113,9 +129,19 @@ def ranked(c: Counter[str] | None) -> Votes | None:
 
 @dataclass(frozen=True)
 class NameTable:
-    """The project's annotations counted by (kind, name), normalised as the model's labels are."""
+    """The project's annotations counted by (kind, name), normalised as the model's labels are.
+
+    The counters are never changed once the table is made (`replaced` makes new ones for the
+    names an edit changes), so a counter's identity is its version: the votes made of the same
+    counters are the same `Votes` object, remembered in `_made` and shared with the tables
+    `replaced` makes (the language server's engine then knows a site's votes did not change by
+    their identity, typeinf.inference.engine)."""
 
     counts: Mapping[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    # (kind, name, same kind?) -> (the counters the votes were made of, the votes)
+    _made: dict[tuple[str, str, bool], tuple[tuple[Counter[str], ...], Votes | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def build(cls, files: Iterable[Iterable[Annotated]], fam: str) -> NameTable:
@@ -130,6 +156,7 @@ class NameTable:
     def replaced(self, old: Iterable[Annotated], new: Iterable[Annotated], fam: str) -> NameTable:
         """The table with one file's annotations `old` replaced by `new` (an edited file): the
         table `build` makes of the files as they are now, without reading the others again."""
+        old, new = _unshared(list(old), list(new))
         delta: dict[tuple[str, str], Counter[str]] = {}
         for sign, annotated in ((-1, old), (1, new)):
             for kind, name, ann in annotated:
@@ -138,6 +165,8 @@ class NameTable:
                     delta.setdefault((kind, name), Counter())[t] += sign
         counts = dict(self.counts)
         for k, d in delta.items():
+            if not any(d.values()):  # (the same annotations before and after: the same counter)
+                continue
             c = Counter(counts.get(k, Counter()))
             for t, n in d.items():
                 c[t] += n
@@ -147,10 +176,21 @@ class NameTable:
                 counts[k] = c
             else:
                 counts.pop(k, None)
-        return NameTable(counts)
+        if len(self._made) > _MADE_KEPT:
+            self._made.clear()
+        return NameTable(counts, self._made)
 
     def votes(self, kind: str, name: str) -> Votes | None:
-        return ranked(self.counts.get((kind, name)))
+        c = self.counts.get((kind, name))
+        if c is None:
+            return None
+        at = (kind, name, True)
+        got = self._made.get(at)
+        if got is not None and got[0][0] is c:
+            return got[1]
+        made = ranked(c)
+        self._made[at] = ((c,), made)
+        return made
 
     def other_votes(self, kind: str, name: str) -> Votes | None:
         """Values of the same name of the other kind: for a parameter or a variable, the variables
@@ -159,10 +199,18 @@ class NameTable:
             return None
         bare = name.removeprefix("self.")
         other = "var" if kind == "param" else "param"
-        c: Counter[str] = Counter()
-        for k in {(other, bare), ("var", "self." + bare), ("var", bare)} - {(kind, name)}:
-            c.update(self.counts.get(k, Counter()))
-        return ranked(c)
+        keys = sorted({(other, bare), ("var", "self." + bare), ("var", bare)} - {(kind, name)})
+        counters = tuple(c for c in (self.counts.get(k) for k in keys) if c is not None)
+        at = (kind, name, False)
+        got = self._made.get(at)
+        if got is not None and len(got[0]) == len(counters) and all(map(operator.is_, got[0], counters)):
+            return got[1]
+        total: Counter[str] = Counter()
+        for c in counters:
+            total.update(c)
+        made = ranked(total)
+        self._made[at] = (counters, made)
+        return made
 
     def __len__(self) -> int:
         return len(self.counts)

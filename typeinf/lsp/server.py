@@ -125,6 +125,27 @@ class DocumentText:
     lines: Sequence[str]
 
 
+class Signal:
+    """(event loop) A notification its waiters cannot miss: a waiter's future is registered before
+    it yields (an `asyncio.Event` set and cleared again between a task's creation and its first
+    step is missed by it)."""
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def waiter(self) -> asyncio.Future[None]:
+        """A future done at the next `fire` (cancel it when no longer waiting)."""
+        f: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(f)
+        return f
+
+    def fire(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for f in waiters:
+            if not f.done():
+                f.set_result(None)
+
+
 @dataclass
 class Progress:
     """The part of a version's analysis done so far: its hints, and the sites not predicted yet."""
@@ -134,7 +155,7 @@ class Progress:
     language: str
     hints: list[tuple[Prediction, Insertion]] = field(default_factory=list)
     pending: list[tuple[int, int]] = field(default_factory=list)  # spans of the sites still to predict
-    moved: asyncio.Event = field(default_factory=asyncio.Event)  # set after each job (then cleared)
+    moved: Signal = field(default_factory=Signal)  # fired after each job and at the end
 
     def covers(self, start: int, end: int) -> bool:
         """Whether every site between the two offsets is predicted."""
@@ -196,6 +217,7 @@ class TypeinfServer(LanguageServer):
         # range of the document the client asked for last (its sites are predicted first), and an
         # event set after each of the analysis's jobs
         self.underway: dict[str, Progress] = {}
+        self.underway_started = Signal()  # fired when an analysis's `Progress` is in `underway`
         self.wanted: dict[str, tuple[int | None, int, int]] = {}  # uri -> (version, start, end) offsets
 
     @property
@@ -503,6 +525,7 @@ class TypeinfServer(LanguageServer):
         preds: list[Prediction | None] = [None] * len(todo)
         remaining = list(range(len(todo)))
         progress = self.underway[uri] = Progress(version, result.data, language, pending=list(spans))
+        self.underway_started.fire()
         try:
             while remaining:
                 check()
@@ -520,12 +543,11 @@ class TypeinfServer(LanguageServer):
                     got = await self.run_model(self._with_modules, uri, language, got)
                     progress.hints += await self.run_model(insertions, result.data, language, got)
                     progress.pending = [spans[i] for i in remaining]
-                    progress.moved.set()
-                    progress.moved.clear()
+                    progress.moved.fire()
         finally:
             if self.underway.get(uri) is progress:
                 del self.underway[uri]
-            progress.moved.set()
+            progress.moved.fire()
         check()
         result.preds = await self.run_model(
             self._with_modules, uri, language, [p for p in preds if p is not None]
@@ -894,12 +916,13 @@ async def _early(ls: TypeinfServer, uri: str, doc: TextDocument, wanted: lsp.Ran
                 return Analysis(
                     doc.version, progress.data, progress.language, True, False, [], list(progress.hints)
                 )
-            waits = [whole] + ([asyncio.ensure_future(progress.moved.wait())] if progress is not None else [])
-            await asyncio.wait(
-                waits, timeout=None if progress is not None else 0.05, return_when=asyncio.FIRST_COMPLETED
-            )
-            for w in waits[1:]:
-                w.cancel()
+            # woken when the analysis of this version has predicted more, or (none under way yet:
+            # its slicing runs) when one starts; no polling, which cost up to its period (50 ms)
+            # after each edit, where the answer waited for a poll or for the whole analysis
+            signal = progress.moved if progress is not None else ls.underway_started
+            woken = signal.waiter()
+            await asyncio.wait([whole, woken], return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
         return None
     finally:
         if not whole.done():
