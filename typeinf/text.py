@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from itertools import accumulate
 
 _NEWLINE = re.compile(rb"\r\n|\r|\n")
+_PLUS_ONE = (1).__add__
 
 
 def line_starts(data: bytes, universal: bool = False) -> list[int]:
@@ -26,11 +28,10 @@ def line_starts(data: bytes, universal: bool = False) -> list[int]:
     if universal:
         starts.extend(m.end() for m in _NEWLINE.finditer(data))
         return starts
-    find = data.find
-    i = find(b"\n")
-    while i >= 0:
-        starts.append(i + 1)
-        i = find(b"\n", i + 1)
+    # each line's length and its b"\n", summed (in C: a loop over the lines costs a millisecond
+    # per 5,000 lines, on each edit of a large document); the last sum is the text's end + 1
+    starts = list(accumulate(map(_PLUS_ONE, map(len, data.split(b"\n"))), initial=0))
+    starts.pop()
     return starts
 
 

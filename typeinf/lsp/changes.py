@@ -1,7 +1,10 @@
 """The editor's changes to a document, in bytes: what an incremental parse needs.
 
-    content_edit(doc, change) -> TextEdit | None   one LSP content change as a byte edit of the
+    content_edit(doc, change, text) -> TextEdit | None
+                                                   one LSP content change as a byte edit of the
                                                    document's text before it (None: a whole text)
+    Texts.of(doc) -> DocumentText                  the document's current text in bytes, with its
+                                                   line starts and lines, made once per text
     ChangeLog.record(uri, old, new, edits)         the edits that made version `new` of `old`
     ChangeLog.between(uri, old, new) -> edits | None
     document_bytes(text) -> bytes                  the UTF-8 the server analyses
@@ -16,6 +19,7 @@ do not are not used: the texts are compared instead).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +27,7 @@ from lsprotocol import types as lsp
 from pygls.workspace import TextDocument
 
 from ..slices.source import TextEdit
+from ..text import line_starts
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_STEPS = 256  # versions remembered per document (an analysis is rarely more than a few behind)
@@ -34,17 +39,59 @@ def document_bytes(text: str) -> bytes:
     return _SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
-def content_edit(doc: TextDocument, change: lsp.TextDocumentContentChangeEvent) -> TextEdit | None:
+@dataclass(frozen=True)
+class DocumentText:
+    """A document's text as the server reads it: its bytes, line starts and lines, made once per
+    text (pygls splits `TextDocument.lines` again at each use; a request's positions need both)."""
+
+    source: str  # the text they were made of (a new text is a new string)
+    data: bytes
+    starts: list[int]
+    lines: Sequence[str]
+
+    @property
+    def same_lines(self) -> bool:
+        """Whether pygls's lines are the lines `starts` marks (no line break but b"\n" and
+        b"\r\n", which both split at, is in the text)."""
+        return len(self.lines) == len(self.starts) - (1 if self.data.endswith(b"\n") else 0)
+
+
+@dataclass
+class Texts:
+    """(event loop) Each open document's current `DocumentText`."""
+
+    _texts: dict[str, DocumentText] = field(default_factory=dict)
+
+    def of(self, doc: TextDocument) -> DocumentText:
+        got = self._texts.get(doc.uri)
+        source = doc.source
+        if got is None or got.source is not source:
+            data = document_bytes(source)
+            got = self._texts[doc.uri] = DocumentText(source, data, line_starts(data), doc.lines)
+        return got
+
+    def forget(self, uri: str) -> None:
+        self._texts.pop(uri, None)
+
+
+def content_edit(
+    doc: TextDocument, change: lsp.TextDocumentContentChangeEvent, text: DocumentText | None = None
+) -> TextEdit | None:
     """A change of `doc` (its text before the change) as a byte edit, the offsets found the way
-    pygls applies the change (its lines, its position codec); None for a whole new text."""
+    pygls applies the change (its lines, its position codec); None for a whole new text.  `text`:
+    the document's text in bytes, whose line starts give a line's offset without encoding all the
+    lines before it."""
     if not isinstance(change, lsp.TextDocumentContentChangePartial):
         return None
-    lines = doc.lines
+    known = text is not None and text.source is doc.source and text.same_lines
+    lines = text.lines if text is not None and known else doc.lines
     rng = doc.position_codec.range_from_client_units(lines, change.range)
 
     def offset(pos: Any) -> int:  # a position in the server's units (code points)
         if pos.line >= len(lines):
-            return len(document_bytes(doc.source))
+            return len(text.data) if text is not None and known else len(document_bytes(doc.source))
+        if text is not None and known:
+            return text.starts[pos.line] + len(document_bytes(lines[pos.line][: pos.character]))
         head = "".join(lines[: pos.line]) + lines[pos.line][: pos.character]
         return len(document_bytes(head))
 

@@ -38,7 +38,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from ..slices.source import TextEdit
-from .changes import ChangeLog, content_edit
+from .changes import ChangeLog, Texts, content_edit
 from .wire import MAX_MESSAGE_BYTES, Body, FrameParser
 
 log = logging.getLogger("typeinf.lsp")
@@ -80,6 +80,7 @@ class TypeinfProtocol(LanguageServerProtocol):
         self.initialize_seen = False
         self.exit_code: int | None = None  # set by `exit`: the read loop ends
         self.changes = ChangeLog()  # the open documents' edits in bytes, by version
+        self.texts = Texts()  # the open documents' current texts in bytes
 
     # ------------------------------------------------------------------ incoming
     def receive(self, body: bytes) -> None:
@@ -180,7 +181,8 @@ class TypeinfProtocol(LanguageServerProtocol):
         old = self.workspace.get_text_document(uri).version
         edits: list[TextEdit] | None = []
         for change in params.content_changes:
-            edit = content_edit(self.workspace.get_text_document(uri), change)
+            doc = self.workspace.get_text_document(uri)
+            edit = content_edit(doc, change, self.texts.of(doc))
             edits = None if edit is None or edits is None else [*edits, edit]
             self.workspace.update_text_document(params.text_document, change)
         self.changes.record(uri, old, params.text_document.version, edits)
@@ -195,6 +197,7 @@ class TypeinfProtocol(LanguageServerProtocol):
             log.info("didClose of a document that is not open, ignored: %s", params.text_document.uri)
             return
         self.changes.forget(params.text_document.uri)
+        self.texts.forget(params.text_document.uri)
         yield from super().lsp_text_document__did_close(params)
 
 

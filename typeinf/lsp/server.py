@@ -50,7 +50,7 @@ from ..slices import language_for_path
 from ..slices.incremental import Sliced, slice_document
 from ..slices.source import SourceError, TextEdit, parse
 from ..text import line_starts, offset_at, position
-from .changes import document_bytes
+from .changes import DocumentText, document_bytes
 from .hints import Insertion, changed_lines, insertions, map_insertions, tooltip
 from .options import ServerOptions, parse_options
 from .protocol import TypeinfProtocol, serve, stream_chunks
@@ -112,17 +112,6 @@ class Analysis:
         if self._starts is None:
             self._starts = line_starts(self.data)
         return self._starts
-
-
-@dataclass(frozen=True)
-class DocumentText:
-    """A document's text as the requests read it: its bytes, line starts and lines, made once per
-    text (pygls splits `TextDocument.lines` again at each use; a request's positions need both)."""
-
-    source: str  # the text they were made of (a new text is a new string)
-    data: bytes
-    starts: list[int]
-    lines: Sequence[str]
 
 
 class Signal:
@@ -208,7 +197,6 @@ class TypeinfServer(LanguageServer):
         self.parsed: dict[str, tuple[int | None, bytes]] = {}
         # each document's last slicing (any earlier one is a valid start too: it is compared)
         self.sliced: dict[str, Sliced] = {}
-        self.texts: dict[str, DocumentText] = {}  # (event loop) each open document's current text
         self.tasks: Scheduler[Analysis | None] = Scheduler()  # the analysis task of each document
         self.projects: dict[Path, ProjectIndex] = {}
         self.model_ready: asyncio.Event | None = None
@@ -393,14 +381,13 @@ class TypeinfServer(LanguageServer):
         self,
         uri: str,
         version: int | None,
-        text: str,
+        data: bytes,
         language: str,
         previous: tuple[bytes, list[TextEdit] | None] | None = None,
     ) -> tuple[Analysis, list[Any], Any, Any]:
         """(model thread) Slices of the document, the project's types for it and how the project
         annotates its names.  `previous`: the text last parsed and the edits since, for an
         incremental parse (the slicer then finds the tree among the shared parses)."""
-        data = document_bytes(text)
         result = Analysis(version, data, language, self.predictor is not None)
         if self.predictor is None:
             return result, [], [], None
@@ -502,7 +489,7 @@ class TypeinfServer(LanguageServer):
         checked.hints = await self.run_model(insertions, checked.data, checked.language, checked.preds)
         return checked
 
-    async def _analyze(self, uri: str, version: int | None, text: str, language: str) -> Analysis:
+    async def _analyze(self, uri: str, version: int | None, data: bytes, language: str) -> Analysis:
         """The analysis of one version, in jobs of CHUNK sites on the model thread; Superseded when
         the document changed or closed in between (another document's jobs run between ours)."""
 
@@ -513,7 +500,7 @@ class TypeinfServer(LanguageServer):
         last = self.parsed.get(uri)
         previous = (last[1], self.rpc.changes.between(uri, last[0], version)) if last is not None else None
         result, todo, types, evidence = await self.run_model(
-            self._prepare, uri, version, text, language, previous
+            self._prepare, uri, version, data, language, previous
         )
         if self.workspace.text_documents.get(uri) is not None:
             self.parsed[uri] = (version, result.data)
@@ -575,12 +562,7 @@ class TypeinfServer(LanguageServer):
     # ------------------------------------------------------------------ documents
     def text_of(self, doc: TextDocument) -> DocumentText:
         """(event loop) The document's current text, as bytes and lines."""
-        got = self.texts.get(doc.uri)
-        source = doc.source
-        if got is None or got.source is not source:
-            data = document_bytes(source)
-            got = self.texts[doc.uri] = DocumentText(source, data, line_starts(data), doc.lines)
-        return got
+        return self.rpc.texts.of(doc)
 
     def language_of(self, doc: TextDocument) -> str | None:
         lang = LANGUAGE_IDS.get(doc.language_id or "")
@@ -656,7 +638,7 @@ class TypeinfServer(LanguageServer):
         if lang is None:
             return None
         try:
-            result = await self._analyze(uri, version, doc.source, lang)
+            result = await self._analyze(uri, version, self.text_of(doc).data, lang)
         except Superseded:
             return None
         except SourceError as e:  # a binary file (NUL bytes): nothing to predict, as in the CLI
@@ -797,7 +779,6 @@ def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None
     ls.wanted.pop(params.text_document.uri, None)
     ls.parsed.pop(params.text_document.uri, None)
     ls.sliced.pop(params.text_document.uri, None)
-    ls.texts.pop(params.text_document.uri, None)
     path = local_path(params.text_document.uri)
     engine = ls.engines.get(find_root(path)) if path is not None else None
     if engine is not None and path is not None:  # the disk's text counts again for the checker
