@@ -207,6 +207,9 @@ class TypeinfServer(LanguageServer):
         self.underway: dict[str, Progress] = {}
         self.underway_started = Signal()  # fired when an analysis's `Progress` is in `underway`
         self.wanted: dict[str, tuple[int | None, int, int]] = {}  # uri -> (version, start, end) offsets
+        # each file's project root (find_root stats the folders up to it: half a millisecond, asked
+        # several times per edit), looked up again when the file is opened again
+        self.roots: dict[Path, Path] = {}
 
     @property
     def rpc(self) -> TypeinfProtocol:
@@ -263,11 +266,18 @@ class TypeinfServer(LanguageServer):
         log.error("%s: %s", getattr(source, "__name__", source), error)
 
     # ------------------------------------------------------------------ settings
+    def root_of(self, path: Path) -> Path:
+        """The file's project root (typeinf.inference.project.find_root), remembered."""
+        root = self.roots.get(path)
+        if root is None:
+            root = self.roots[path] = find_root(path)
+        return root
+
     def settings_for(self, path: Path | None) -> Settings:
         """The project's settings (pyproject.toml [tool.typeinf]); defaults off a project or when invalid."""
         if path is None:
             return Settings()
-        root = find_root(path)
+        root = self.root_of(path)
         got = self.settings.get(root)
         if got is None:
             try:
@@ -301,7 +311,7 @@ class TypeinfServer(LanguageServer):
 
     def _project_for(self, path: Path) -> ProjectIndex:
         """The project's index, scanned in the background the first time its root is seen."""
-        root = find_root(path)
+        root = self.root_of(path)
         index = self.projects.get(root)
         if index is None:
             index = self.projects[root] = ProjectIndex(root.resolve())
@@ -416,7 +426,7 @@ class TypeinfServer(LanguageServer):
         """The project's engine, made once per project root, with its checkers where a re-ranker
         reads their types and the settings allow them (`checker = false` turns them off)."""
         assert self.predictor is not None, "the model is loaded before any analysis"
-        root = find_root(path)
+        root = self.root_of(path)
         with self.engines_lock:
             engine = self.engines.get(root)
             if engine is None:
@@ -553,7 +563,7 @@ class TypeinfServer(LanguageServer):
         path = local_path(uri)
         if path is None:
             return False
-        index = self.projects.get(find_root(path))
+        index = self.projects.get(self.root_of(path))
         return index is not None and index.complete
 
     async def run_model(self, fn: Any, *args: Any) -> Any:
@@ -763,6 +773,9 @@ def did_change_configuration(ls: TypeinfServer, params: lsp.DidChangeConfigurati
 @SERVER.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 async def did_open(ls: TypeinfServer, params: lsp.DidOpenTextDocumentParams) -> None:
     ls.parsed.pop(params.text_document.uri, None)  # (opened again: its edits start anew)
+    path = local_path(params.text_document.uri)
+    if path is not None:  # (and its project's root looked up again)
+        ls.roots.pop(path, None)
     ls.sliced.pop(params.text_document.uri, None)
     ls.rpc.changes.forget(params.text_document.uri)
     asyncio.ensure_future(_analyze_then_refresh(ls, params.text_document.uri, 0.0))
@@ -780,7 +793,7 @@ def did_close(ls: TypeinfServer, params: lsp.DidCloseTextDocumentParams) -> None
     ls.parsed.pop(params.text_document.uri, None)
     ls.sliced.pop(params.text_document.uri, None)
     path = local_path(params.text_document.uri)
-    engine = ls.engines.get(find_root(path)) if path is not None else None
+    engine = ls.engines.get(ls.root_of(path)) if path is not None else None
     if engine is not None and path is not None:  # the disk's text counts again for the checker
         language = language_for_path(params.text_document.uri) or "python"
         ls.checker_executor.submit(engine.release, path, language)
@@ -945,7 +958,7 @@ def _edit_for(
     planned = plan(preds, options, result.language)
     # the path relative to the project root: TypeScript imports of project types are relative to it
     rel_path = (
-        project_relative(path, find_root(path))
+        project_relative(path, ls.root_of(path))
         if path is not None
         else PurePosixPath(urlparse(doc.uri).path).name
     )
