@@ -414,11 +414,16 @@ def cmd_slices(args: argparse.Namespace) -> int:
 
 
 def _predict_rest(
-    engine: Any, groups: list[Any], annotated: dict[Path, bytes], top_k: int
+    engine: Any,
+    groups: list[Any],
+    annotated: dict[Path, bytes],
+    top_k: int,
+    resliced: dict[Path, list[Any]] | None = None,
 ) -> list[list[Any]]:
     """Every site's prediction; in a file annotate's rounds changed, predicted on the changed text
     (the annotations written are evidence for the model and the checker: propagation), each
-    prediction carried back to its site as read (by kind, qualified name and name)."""
+    prediction carried back to its site as read (by kind, qualified name and name).  `resliced`:
+    the slices of a changed text, where the rounds have them (not sliced again)."""
     from .inference.engine import FileSites
     from .inference.predict import Prediction
     from .slices import extract
@@ -429,9 +434,10 @@ def _predict_rest(
         if new is None:
             final.append(g)
             continue
-        sites = [
-            s for s in extract(new, g.language, g.slices[0].file if g.slices else "") if s.annotation is None
-        ]
+        got = (resliced or {}).get(g.path)
+        if got is None:
+            got = extract(new, g.language, g.slices[0].file if g.slices else "")
+        sites = [s for s in got if s.annotation is None]
         final.append(FileSites(g.path, g.language, sites, new.decode("utf-8", "replace")))
     out = []
     for g, f, preds in zip(groups, final, engine.predict_files(final, top_k=top_k), strict=True):
@@ -539,13 +545,16 @@ def _predict_run(
     written: dict[tuple[str, int, int, str], Prediction] = {}
     with _engine(predictor, index, settings, typescript) as engine:
         annotated = {}  # what annotate's rounds wrote, in memory: evidence for the remaining sites
+        resliced = {}  # the slices of those texts, where a round sliced them already
         for r in annotate_files(readable, engine, options, sliced=sliced, memo=memo) if readable else []:
             if r.error is None:
                 for p in (e.prediction for e in r.applied if e.prediction is not None):
                     written[(p.slice.file, p.slice.line, p.slice.column, p.slice.kind)] = p
                 if r.new is not None:
                     annotated[r.source.path] = r.new
-        every = _predict_rest(engine, groups, annotated, args.top_k)
+                    if r.sliced is not None and r.sliced[0] == r.new:  # (its last round sliced it)
+                        resliced[r.source.path] = r.sliced[1]
+        every = _predict_rest(engine, groups, annotated, args.top_k, resliced)
     if memo is not None:
         memo.close()
     results: list[tuple[Prediction, bool]] = []
