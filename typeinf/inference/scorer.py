@@ -297,11 +297,12 @@ class Scorer:
         pending: list[_Todo] = []  # features computed, not yet sent to the model
         if keys is None:
             keys = self.keys(slices, project, projects)
-        streams = self._streams() if self.threads > 1 and len(slices) >= self.stream_min_sites else []
-        pool = ThreadPoolExecutor(len(streams), thread_name_prefix="typeinf-model") if streams else None
+        # the streams are started with the first full chunk of slices the caches do not have: a
+        # run that finds most rankings kept (a project after an edit of one file) scores its few
+        # misses on the one session, and loads the model once instead of once per stream
+        streaming = self.threads > 1 and len(slices) >= self.stream_min_sites
+        pool: ThreadPoolExecutor | None = None
         free: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        for sess in streams:
-            free.put(sess)
         local = threading.local()
         # futures (streams) or finished batches: (index, key, input key, modules) and rankings; a
         # batch keeps no features once scored, so a project's candidates are never all in memory
@@ -319,10 +320,15 @@ class Scorer:
 
         waited = 0  # the batches before this one have been waited for
 
-        def submit(chunk: list[_Todo]) -> None:
-            nonlocal waited
+        def submit(chunk: list[_Todo], full: bool = False) -> None:
+            nonlocal waited, pool
             if not chunk:
                 return
+            if pool is None and streaming and full:
+                streams = self._streams()
+                pool = ThreadPoolExecutor(len(streams), thread_name_prefix="typeinf-model")
+                for sess in streams:
+                    free.put(sess)
             enc = tok.encode_batch([t.text for t in chunk])
             lengths = [min(len(e.ids), budget) for e in enc]
             for part in length_batches(lengths, batch_size, TOKEN_BUDGET):
@@ -370,7 +376,7 @@ class Scorer:
                     continue
                 pending.append(_Todo(i, key, cands, ikey, feats, text, lang_family(s.language)))
                 if len(pending) >= self.stream_chunk:
-                    submit(pending)
+                    submit(pending, full=True)
                     pending = []
             submit(pending)
             pending = []
@@ -388,7 +394,7 @@ class Scorer:
                 new.append((ikey, out.types))
         if self.disk is not None:
             self.disk.put_many(new, used)
-        if streams:
+        if pool is not None:
             return_free_memory()
         return results
 
