@@ -394,13 +394,14 @@ class TypeinfServer(LanguageServer):
         data: bytes,
         language: str,
         previous: tuple[bytes, list[TextEdit] | None] | None = None,
-    ) -> tuple[Analysis, list[Any], Any, Any]:
-        """(model thread) Slices of the document, the project's types for it and how the project
-        annotates its names.  `previous`: the text last parsed and the edits since, for an
-        incremental parse (the slicer then finds the tree among the shared parses)."""
+    ) -> tuple[Analysis, list[Any], Any, bool]:
+        """(model thread) Slices of the document, the project's types for it, and whether it is a
+        file of a project (whose evidence `_predict_chunk` gathers).  `previous`: the text last
+        parsed and the edits since, for an incremental parse (the slicer then finds the tree among
+        the shared parses)."""
         result = Analysis(version, data, language, self.predictor is not None)
         if self.predictor is None:
-            return result, [], [], None
+            return result, [], [], False
         if previous is not None and not data.startswith(b"\xef\xbb\xbf"):  # (a BOM is not sliced)
             parse(data, language, previous=previous[0], edits=previous[1])
         path = local_path(uri)
@@ -411,16 +412,29 @@ class TypeinfServer(LanguageServer):
         self.sliced[uri] = sliced
         todo = [s for s in sliced.slices if s.annotation is None]
         if path is None:  # not a file of a project: no project types
-            return result, todo, [], None
+            return result, todo, [], False
         project = self._project_for(path)
         result.indexed = project.complete
         project.add(path, language, data=data, previous=previous[0] if previous is not None else None)
-        engine = self.engine_for(path)
-        if self.predictor.reads_calls:  # a model that reads what the project's calls say
-            todo = list(engine.across(FileSites(path, language, todo)).slices)
-        # the project's own annotations as evidence now; the checker's types in a second pass
-        evidence = engine.evidence(FileSites(path, language, todo), checker=False)
-        return result, todo, project.types_for(path, language), evidence
+        return result, todo, project.types_for(path, language), True
+
+    def _predict_chunk(
+        self, uri: str, data: bytes, language: str, sites: list[Any], types: Any, in_project: bool
+    ) -> tuple[list[Any], list[Any] | None, list[Prediction], list[tuple[Prediction, Insertion]]]:
+        """(model thread) One chunk of a document's sites: each given the evidence of the project's
+        calls (a model that reads them), their project evidence (its annotations now, the checker's
+        types in a second pass), their predictions and hints.  Per chunk, not per document: the
+        first chunk (the range the client asked for) waits for its own sites' evidence only."""
+        assert self.predictor is not None
+        path = local_path(uri)
+        evidence = None
+        if in_project and path is not None:
+            engine = self.engine_for(path)
+            if self.predictor.reads_calls:
+                sites = list(engine.across(FileSites(path, language, sites)).slices)
+            evidence = engine.evidence(FileSites(path, language, sites), checker=False)
+        preds = self._with_modules(uri, language, self.predictor.predict(sites, types, evidence=evidence))
+        return sites, evidence, preds, insertions(data, language, preds)
 
     def engine_for(self, path: Path) -> Engine:
         """The project's engine, made once per project root, with its checkers where a re-ranker
@@ -509,7 +523,7 @@ class TypeinfServer(LanguageServer):
 
         last = self.parsed.get(uri)
         previous = (last[1], self.rpc.changes.between(uri, last[0], version)) if last is not None else None
-        result, todo, types, evidence = await self.run_model(
+        result, todo, types, in_project = await self.run_model(
             self._prepare, uri, version, data, language, previous
         )
         if self.workspace.text_documents.get(uri) is not None:
@@ -517,6 +531,8 @@ class TypeinfServer(LanguageServer):
             self.rpc.changes.forget(uri, before=version)
         if self.predictor is None:
             return result
+        # (each chunk's sites given their evidence as the chunks are done: complete once all are)
+        evidence: list[Any] | None = [None] * len(todo) if in_project else None
         result.sites, result.types, result.evidence = todo, types, evidence
         spans = [s.span for s in todo]
         preds: list[Prediction | None] = [None] * len(todo)
@@ -528,17 +544,17 @@ class TypeinfServer(LanguageServer):
                 check()
                 wanted = self.wanted.get(uri)
                 idx = next_chunk(spans, remaining, wanted[1:] if wanted and wanted[0] == version else None)
-                ev = [evidence[i] for i in idx] if evidence is not None else None
-                got = await self.run_model(
-                    partial(self.predictor.predict, evidence=ev), [todo[i] for i in idx], types
+                sites, ev, got, hints = await self.run_model(
+                    self._predict_chunk, uri, result.data, language, [todo[i] for i in idx], types, in_project
                 )
-                for i, p in zip(idx, got, strict=True):
-                    preds[i] = p
+                for j, (i, p) in enumerate(zip(idx, got, strict=True)):
+                    preds[i], todo[i] = p, sites[j]
+                    if evidence is not None and ev is not None:
+                        evidence[i] = ev[j]
                 done = set(idx)
                 remaining = [i for i in remaining if i not in done]
                 if remaining:  # what is done so far answers the requests for its range
-                    got = await self.run_model(self._with_modules, uri, language, got)
-                    progress.hints += await self.run_model(insertions, result.data, language, got)
+                    progress.hints += hints
                     progress.pending = [spans[i] for i in remaining]
                     progress.moved.fire()
         finally:
@@ -915,7 +931,8 @@ async def _early(ls: TypeinfServer, uri: str, doc: TextDocument, wanted: lsp.Ran
             # after each edit, where the answer waited for a poll or for the whole analysis
             signal = progress.moved if progress is not None else ls.underway_started
             woken = signal.waiter()
-            await asyncio.wait([whole, woken], return_when=asyncio.FIRST_COMPLETED)
+            waits: list[asyncio.Future[Any]] = [whole, woken]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             woken.cancel()
         return None
     finally:
