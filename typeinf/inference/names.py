@@ -57,23 +57,27 @@ _TS_QUERY = """
 Annotated = tuple[str, str, str]  # kind, name, annotation text
 
 
-def annotated_names(root: Node, language: str) -> list[Annotated]:
-    """The (kind, name, annotation) of every annotated parameter, return and variable of a file."""
+def annotated_names(root: Node, language: str, at: list[int] | None = None) -> list[Annotated]:
+    """The (kind, name, annotation) of every annotated parameter, return and variable of a file;
+    `at`: each one's place (the first byte of the nodes it is read from) appended there."""
     python = language == "python"
     out: list[Annotated] = []
     for _, match in QueryCursor(query(language, _PY_QUERY if python else _TS_QUERY)).matches(root):
+        n = len(out)
         ann = _text(match["type"][0])
         if not python:
             ann = ann[1:].strip()  # a type_annotation starts with its colon
         if "self" in match:
             if _text(match["self"][0]) == "self":
                 out.append(("var", "self." + _text(match["attr"][0]), ann))
-            continue
-        for kind in ("param", "return", "var"):
-            if kind in match:
-                name = _text(match[kind][0])
-                if not (python and kind == "param" and name in ("self", "cls")):
-                    out.append((kind, name, ann))
+        else:
+            for kind in ("param", "return", "var"):
+                if kind in match:
+                    name = _text(match[kind][0])
+                    if not (python and kind == "param" and name in ("self", "cls")):
+                        out.append((kind, name, ann))
+        if at is not None and len(out) > n:
+            at.extend([min(ns[0].start_byte for ns in match.values())] * (len(out) - n))
     return out
 
 

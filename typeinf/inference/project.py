@@ -12,6 +12,7 @@ Files are scanned with tree-sitter (top-level definitions only) and cached by co
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import threading
@@ -77,6 +78,7 @@ class FileScan(NamedTuple):
     classes: list[ClassDef]  # its classes' members
     annotated: list[Annotated]  # its annotated sites: (kind, name, annotation)
     calls: FileCalls  # its calls of named functions, and its parameters' places in theirs
+    annotated_at: tuple[int, ...] = ()  # where each annotated site is (a byte offset): an edit's rescan
 
 
 def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
@@ -89,11 +91,14 @@ def scan_file(data: bytes, language: str, keep: bool = True) -> FileScan:
     annotated sites.  `keep=False`: its tree is not kept among the shared parses (a file read
     from disk by the index's scan, which would push the open documents' trees out)."""
     root = parse(data, language, keep=keep).root_node
+    at: list[int] = []
+    annotated = annotated_names(root, language, at)
     return FileScan(
         _scan_names(root, language),
         class_defs(root, language),
-        annotated_names(root, language),
+        annotated,
         scan_calls(root, language, data),
+        tuple(at),
     )
 
 
@@ -108,45 +113,38 @@ def rescan(previous: bytes, scan: FileScan, data: bytes, language: str) -> FileS
     if not root.has_error:
         find = edited_unit if language == "python" else edited_typescript_unit
         units = find(previous, parse(previous, language).root_node, data, root)
-        if units is not None:
+        if units is not None and len(scan.annotated_at) == len(scan.annotated):
+            annotated, at = _spliced(scan, units[0], units[1], language, len(data) - len(previous))
             return FileScan(
                 _scan_names(root, language),
                 class_defs(root, language),
-                _spliced(scan.annotated, units[0], units[1], language),
+                annotated,
                 rescan_calls(scan.calls, units[0], units[1], language, data),
+                at,
             )
     return scan_file(data, language)
 
 
-def _spliced(previous: list[Annotated], old_unit: Node, new_unit: Node, language: str) -> list[Annotated]:
-    """The annotated sites (in the text's order) of a text edited inside one unit, from the
-    previous text's: those before the unit, the unit's own now, those after it.  How many are
-    before it is counted on the shorter side of it (the whole tree's query is what this saves)."""
-    old_own, own = annotated_names(old_unit, language), annotated_names(new_unit, language)
-    if own == old_own:
-        return previous
-    before, after = _beside(new_unit, before=True), _beside(new_unit, before=False)
-    if _size(before) <= _size(after):
-        k = sum(len(annotated_names(n, language)) for n in before)
-    else:
-        k = len(previous) - len(old_own) - sum(len(annotated_names(n, language)) for n in after)
-    return previous[:k] + own + previous[k + len(old_own) :]
-
-
-def _beside(node: Node, before: bool) -> list[Node]:
-    """The nodes of the tree wholly before (or after) `node`: its siblings on that side, and its
-    ancestors' siblings on that side."""
-    out: list[Node] = []
-    while node.parent is not None:
-        siblings = node.parent.children
-        i = next(i for i, c in enumerate(siblings) if c.id == node.id)
-        out += siblings[:i] if before else siblings[i + 1 :]
-        node = node.parent
-    return out
-
-
-def _size(nodes: list[Node]) -> int:
-    return sum(n.end_byte - n.start_byte for n in nodes)
+def _spliced(
+    scan: FileScan, old_unit: Node, new_unit: Node, language: str, delta: int
+) -> tuple[list[Annotated], tuple[int, ...]]:
+    """The annotated sites (in the text's order) of a text edited inside one unit, and their places,
+    from the previous text's: those before the unit, the unit's own now, those after it (moved by
+    the edit's `delta` bytes).  No node around the unit (the module, its class) is a site, so each
+    site is wholly before, in or after it (the whole tree's query is what this saves)."""
+    old_at: list[int] = []
+    new_at: list[int] = []
+    old_own = annotated_names(old_unit, language, old_at)
+    own = annotated_names(new_unit, language, new_at)
+    if own == old_own and new_at == old_at and not delta:
+        return scan.annotated, scan.annotated_at
+    # (the sites before the unit come first: bisection finds where the unit's begin)
+    k = bisect.bisect_left(scan.annotated_at, old_unit.start_byte)
+    rest = scan.annotated_at[k + len(old_own) :]
+    annotated = (
+        scan.annotated if own == old_own else scan.annotated[:k] + own + scan.annotated[k + len(old_own) :]
+    )
+    return annotated, (*scan.annotated_at[:k], *new_at, *(p + delta for p in rest))
 
 
 def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
