@@ -163,8 +163,12 @@ def edited(
     out: list[Slice] = []
     out_reads: list[Reads] = []
     fresh = 0
+    # the unit's text before and after the edit: what a site reads in it names it there
+    written = old[units[0].start_byte : units[0].end_byte] + b"\0" + data[u.start_byte : u.end_byte]
     for site in sites:
-        r = reads(front, site)
+        r = edit.outside_reads(site, written)
+        if r is None:
+            r = reads(front, site)
         kept = edit.kept(site, r)
         if kept is None:
             kept = edit.asm.slice(site)
@@ -192,6 +196,22 @@ class _Edit:
     def moved(self, at: int) -> int:
         """A place of the new text outside the unit, in the old text."""
         return at if at < self.u.start_byte else at - self.delta
+
+    def outside_reads(self, site: Site, written: bytes) -> Reads | None:
+        """A parameter's or variable's reads (`reads`) without looking them up, when none of them
+        can be in the unit: it is outside the unit and its name is written nowhere in the unit's
+        text, before or after the edit (`written`), so the uses of its name and the assignments to
+        it are those of the previous text, moved by the edit; None otherwise."""
+        u = self.u
+        if site.kind == "return" or u.start_byte <= site.start < u.end_byte:
+            return None
+        i = self.before.get((self.moved(site.start), site.kind))
+        if i is None:
+            return None
+        name = site.name.rpartition(".")[2].encode()
+        if not name or name in written:
+            return None
+        return tuple(at if at < u.start_byte else at + self.delta for at in self.old_reads[i])
 
     def kept(self, site: Site, r: Reads) -> Slice | None:
         """The site's previous slice, moved to its place, when the edit cannot have changed it."""
