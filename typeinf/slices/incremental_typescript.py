@@ -167,9 +167,10 @@ def edited(
     written = old[units[0].start_byte : units[0].end_byte] + b"\0" + data[u.start_byte : u.end_byte]
     for site in sites:
         r = edit.outside_reads(site, written)
+        moved = r is not None
         if r is None:
             r = reads(front, site)
-        kept = edit.kept(site, r)
+        kept = edit.kept(site, r, moved)
         if kept is None:
             kept = edit.asm.slice(site)
             fresh += 1
@@ -213,8 +214,9 @@ class _Edit:
             return None
         return tuple(at if at < u.start_byte else at + self.delta for at in self.old_reads[i])
 
-    def kept(self, site: Site, r: Reads) -> Slice | None:
-        """The site's previous slice, moved to its place, when the edit cannot have changed it."""
+    def kept(self, site: Site, r: Reads, moved_reads: bool = False) -> Slice | None:
+        """The site's previous slice, moved to its place, when the edit cannot have changed it.
+        `moved_reads`: `r` is the site's previous reads moved (`outside_reads`), none in the unit."""
         u = self.u
         if u.start_byte <= site.start < u.end_byte:
             return None
@@ -224,9 +226,10 @@ class _Edit:
         old = self.slices[i]
         if old.name != site.name or old.span[1] != self.moved(site.end):
             return None
-        if any(u.start_byte <= at < u.end_byte for at in r):
-            return None
-        if tuple(at if at < 0 else self.moved(at) for at in r) != self.old_reads[i]:
+        if not moved_reads and (
+            any(u.start_byte <= at < u.end_byte for at in r)
+            or tuple(at if at < 0 else self.moved(at) for at in r) != self.old_reads[i]
+        ):
             return None
         if _around(site, u):
             line = self.source.line_of(site.start)
