@@ -202,8 +202,8 @@ class TypeinfServer(LanguageServer):
         self.model_ready: asyncio.Event | None = None
         # an analysis under way: the sites predicted so far (a hint request for a range they cover
         # is answered before the whole document is done: the first hints of a large file), the
-        # range of the document the client asked for last (its sites are predicted first), and an
-        # event set after each of the analysis's jobs
+        # range of the document the client asked for last (its sites are predicted first), and a
+        # signal fired after each of the analysis's jobs
         self.underway: dict[str, Progress] = {}
         self.underway_started = Signal()  # fired when an analysis's `Progress` is in `underway`
         self.wanted: dict[str, tuple[int | None, int, int]] = {}  # uri -> (version, start, end) offsets
