@@ -123,6 +123,27 @@ def test_an_edit_changes_the_projects_votes(tmp_path: Path) -> None:
     assert index.names_for("python").votes("param", "req") == Votes((("Response", 1),), 1)
 
 
+def test_an_editors_versions_of_a_file_do_not_pile_up_in_the_scan_cache(tmp_path: Path) -> None:
+    """The index keeps the scan of the version an edit was made from until the edit is scanned,
+    then drops it: a long editing session does not keep a scan of every version typed."""
+    import hashlib
+
+    from typeinf.inference.project import _SCAN_CACHE
+
+    (tmp_path / "pyproject.toml").write_text("")
+    path = tmp_path / "a.py"
+    texts = [b"def f(req: Request) -> None:\n    return None\n"]
+    path.write_bytes(texts[0])
+    index = ProjectIndex.build(tmp_path)
+    index.add(path, "python", data=texts[0])
+    for i in range(1, 6):
+        texts.append(texts[-1].replace(b"return None", b"x%d = %d\n    return None" % (i, i)))
+        index.add(path, "python", data=texts[-1], previous=texts[-2])
+    kept = [_SCAN_CACHE.get((hashlib.sha1(t).hexdigest(), "python")) is not None for t in texts]
+    assert kept == [False] * 5 + [True]
+    assert index.names_for("python").votes("param", "req") == Votes((("Request", 1),), 1)
+
+
 def test_a_replaced_table_is_the_built_one_and_keeps_the_votes_of_the_names_it_did_not_change() -> None:
     """`replaced` gives what `build` gives; the votes of the names the edit left alone are the same
     objects (the engine keeps its filtered evidence by their identity), the edited name's are new."""
