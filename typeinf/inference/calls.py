@@ -172,10 +172,8 @@ def _spliced(
     own, and the previous ones after line `old_last` moved by `lines`."""
     out = {k: v for k, v in previous.items() if k[0] < first}
     out.update(inner)
-    if lines:
-        out.update({(k[0] + lines, k[1]): v for k, v in previous.items() if k[0] > old_last})
-    else:  # (no line added or removed: the same keys)
-        out.update({k: v for k, v in previous.items() if k[0] > old_last})
+    # (no line added or removed: the same keys)
+    out.update({((k[0] + lines, k[1]) if lines else k): v for k, v in previous.items() if k[0] > old_last})
     return out
 
 

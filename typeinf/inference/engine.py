@@ -38,7 +38,7 @@ from pathlib import Path
 from ..checker.base import Checker, Diagnostic, Query, checker_or_none
 from ..lang import lang_family, standard_import
 from ..memo import by_identity
-from ..slices.data import Slice
+from ..slices.data import ScopeName, Slice
 from ..types import names_in, union_members
 from .calls import AcrossMemo, across
 from .features import ProjectType
@@ -66,7 +66,9 @@ def concrete(t: str | None, language: str) -> str | None:
     return _PRIVATE_MODULE.sub("", t)
 
 
-def nameable(t: str, site: Slice, project: set[str] | frozenset[str], scope: set[str] | None = None) -> bool:
+def nameable(
+    t: str, site: Slice, project: set[str] | frozenset[str], scope: set[str] | frozenset[str] | None = None
+) -> bool:
     """Whether every name of the type exists at the site: in its scope (or the root of a qualified
     name is), a builtin or `typing` name, or a type of the project (importable).  `scope`: the
     names of the site's scope, when the caller has them."""
@@ -87,6 +89,11 @@ def _only(votes: Votes | None, ok: Callable[[str], bool]) -> Votes | None:
         return None
     kept = tuple((t, n) for t, n in votes.counts if ok(t))
     return Votes(kept, votes.total) if kept else None
+
+
+@by_identity(maxsize=256)  # a file's slices share their scope list
+def _scope_names(scope: Sequence[ScopeName]) -> frozenset[str]:
+    return frozenset(n.name for n in scope)
 
 
 @by_identity(maxsize=8)  # the project index hands out one list per language while its types stay
@@ -264,7 +271,6 @@ class Engine:
         arguments = self.argument_types(f, checker)
         declared = self.declared_types(f)
         out = []
-        scopes: dict[int, set[str]] = {}  # the names of each scope list (a file's sites share one)
         if len(self._named) > NAMED_KEPT:
             self._named.clear()
         for s, t, passed, taken in zip(f.slices, types, arguments, declared, strict=True):
@@ -272,10 +278,7 @@ class Engine:
             if same is None and other is None and t is None and not passed and not taken:
                 out.append(Evidence())
                 continue
-            scope = scopes.get(id(s.scope))
-            if scope is None:
-                scope = scopes[id(s.scope)] = {n.name for n in s.scope}
-            ok = partial(nameable, site=s, project=project, scope=scope)
+            ok = partial(nameable, site=s, project=project, scope=_scope_names(s.scope))
             # the nameable votes of a (kind, name) in a scope list: a name the project annotates
             # often (`self` in effect: hundreds of types) is filtered once per scope, and again
             # only when its votes, the scope list or the project's types are new objects (an
@@ -348,13 +351,10 @@ class Engine:
         if not any(p.module is None and p.source in ("project", "checker") for p in preds):
             return preds
         modules = self._project_types(f.path, f.language)[1]
-        scopes: dict[int, set[str]] = {}  # the names of each scope list (a file's sites share one)
         out = []
         for p in preds:
             if p.module is None and p.source in ("project", "checker"):
-                scope = scopes.get(id(p.slice.scope))
-                if scope is None:
-                    scope = scopes[id(p.slice.scope)] = {n.name for n in p.slice.scope}
+                scope = _scope_names(p.slice.scope)
                 found = [
                     modules[n]
                     for n in names_in(p.type, lang_family(p.slice.language))

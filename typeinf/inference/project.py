@@ -78,7 +78,7 @@ class FileScan(NamedTuple):
     classes: list[ClassDef]  # its classes' members
     annotated: list[Annotated]  # its annotated sites: (kind, name, annotation)
     calls: FileCalls  # its calls of named functions, and its parameters' places in theirs
-    annotated_at: tuple[int, ...] = ()  # where each annotated site is (a byte offset): an edit's rescan
+    annotated_at: tuple[int, ...]  # where each annotated site is (a byte offset): an edit's rescan
 
 
 def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
@@ -113,7 +113,7 @@ def rescan(previous: bytes, scan: FileScan, data: bytes, language: str) -> FileS
     if not root.has_error:
         find = edited_unit if language == "python" else edited_typescript_unit
         units = find(previous, parse(previous, language).root_node, data, root)
-        if units is not None and len(scan.annotated_at) == len(scan.annotated):
+        if units is not None:
             annotated, at = _spliced(scan, units[0], units[1], language, len(data) - len(previous))
             return FileScan(
                 _scan_names(root, language),

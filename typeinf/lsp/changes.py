@@ -83,15 +83,15 @@ def content_edit(
     lines before it."""
     if not isinstance(change, lsp.TextDocumentContentChangePartial):
         return None
-    known = text is not None and text.source is doc.source and text.same_lines
-    lines = text.lines if text is not None and known else doc.lines
+    known = text if text is not None and text.source is doc.source and text.same_lines else None
+    lines = known.lines if known is not None else doc.lines
     rng = doc.position_codec.range_from_client_units(lines, change.range)
 
     def offset(pos: Any) -> int:  # a position in the server's units (code points)
         if pos.line >= len(lines):
-            return len(text.data) if text is not None and known else len(document_bytes(doc.source))
-        if text is not None and known:
-            return text.starts[pos.line] + len(document_bytes(lines[pos.line][: pos.character]))
+            return len(known.data) if known is not None else len(document_bytes(doc.source))
+        if known is not None:
+            return known.starts[pos.line] + len(document_bytes(lines[pos.line][: pos.character]))
         head = "".join(lines[: pos.line]) + lines[pos.line][: pos.character]
         return len(document_bytes(head))
 
