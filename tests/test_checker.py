@@ -116,6 +116,32 @@ def test_diagnostics_for_a_type_error(project: Path, name: str) -> None:
         assert not [d for d in ck.diagnostics("pkg/m.py") if d.severity == "error"]
 
 
+def test_many_files_asked_at_once_answer_as_one_at_a_time(project: Path) -> None:
+    """`types_at_many` has every file's hovers in flight before the first file's replies are read
+    (the engine asks a project's files so): the answers are each file's own, in order, and a
+    checker that dies mid-batch leaves a run without it (the requests not waited for forgotten)."""
+    _backend(DEFAULT)
+    (project / "pkg" / "use.py").write_text("from pkg.m import f, C\n\ny = f()\nz = C().m()\nw = 2.5\n")
+    asks = [
+        ("pkg/use.py", [(3, 0), (4, 0), (5, 0)]),
+        ("pkg/m.py", [Query(1, 0, "var"), Query(4, 4, "return"), (10, 8, "var")]),
+        ("pkg/__init__.py", []),
+        ("pkg/use.py", [(5, 0)]),
+    ]
+    with python_checker(project) as ck:
+        together = ck.types_at_many(asks)
+        assert together == [ck.types_at(path, qs) for path, qs in asks]
+        assert together == [["str", "list[int]", "float"], ["int", "str", "list[int]"], [], ["float"]]
+        assert ck.client is not None and not ck.client._waiting and not ck.client._replies
+    ck = checker_or_none(lambda: python_checker(project))
+    try:
+        ck.inner.client.proc.kill()  # type: ignore[attr-defined]
+        ck.inner.client.proc.wait()  # type: ignore[attr-defined]
+        assert ck.types_at_many(asks) == [[None] * 3, [None] * 3, [], [None]] and not ck.available
+    finally:
+        ck.close()
+
+
 def test_unavailable_checker_raises_the_documented_error(project: Path) -> None:
     with pytest.raises(CheckerUnavailable, match="cannot start"):
         python_checker(project, DEFAULT, executable=str(project / "no-such-checker"))

@@ -99,6 +99,10 @@ class Checker(abc.ABC):
     def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
         """The inferred type at each position of ``path`` (normalised), ``None`` where unknown."""
 
+    def types_at_many(self, asks: Sequence[tuple[str | Path, Sequence[QueryLike]]]) -> list[list[str | None]]:
+        """`types_at` of several files, in order (a backend may have them all in flight at once)."""
+        return [self.types_at(path, positions) for path, positions in asks]
+
     @abc.abstractmethod
     def diagnostics(self, path: str | Path) -> list[Diagnostic]:
         """The checker's diagnostics for ``path`` in its current (in-memory) text."""
@@ -208,6 +212,13 @@ class FallbackChecker(Checker):
         except CheckerUnavailable as exc:
             self._fail(exc)
             return [None] * len(positions)
+
+    def types_at_many(self, asks: Sequence[tuple[str | Path, Sequence[QueryLike]]]) -> list[list[str | None]]:
+        try:
+            return self.inner.types_at_many(asks)
+        except CheckerUnavailable as exc:
+            self._fail(exc)
+            return [[None] * len(positions) for _, positions in asks]
 
     def diagnostics(self, path: str | Path) -> list[Diagnostic]:
         try:

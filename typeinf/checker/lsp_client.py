@@ -102,11 +102,18 @@ class LspClient:
         return self.proc.pid
 
     def _send(self, msg: dict[str, Any]) -> None:
-        body = json.dumps(msg, separators=(",", ":")).encode("utf-8")
+        self._send_all([msg])
+
+    def _send_all(self, msgs: Sequence[dict[str, Any]]) -> None:
+        """The messages framed and written at once (one write for a file's thousand hovers)."""
+        frames = []
+        for msg in msgs:
+            body = json.dumps(msg, separators=(",", ":")).encode("utf-8")
+            frames.append(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         assert self.proc.stdin is not None
         with self._write_lock:
             try:
-                self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                self.proc.stdin.write(b"".join(frames))
                 self.proc.stdin.flush()
             except (BrokenPipeError, OSError, ValueError) as exc:
                 raise CheckerCrashed(f"{self.argv[0]} closed its input: {exc}") from exc
@@ -160,8 +167,9 @@ class LspClient:
         elif "id" in msg:  # a reply
             with self._lock:
                 rid = msg["id"]
-                self._replies[rid] = msg
                 ev = self._waiting.get(rid)
+                if ev is not None:  # not a late reply to a request given up on
+                    self._replies[rid] = msg
             if ev is not None:
                 ev.set()
 
@@ -221,17 +229,36 @@ class LspClient:
     def request_many(self, method: str, params: Sequence[Any], timeout: float | None = None) -> list[Any]:
         """Several requests of one method in flight at once; each result, or a CheckerError with the
         server's message for a request it failed.  Raises CheckerTimeout / CheckerCrashed as `request`."""
+        return self.replies(self.send_many(method, params), method, timeout)
+
+    def send_many(self, method: str, params: Sequence[Any]) -> list[int]:
+        """Send requests of one method at once, not waiting for them: their ids, for `replies`
+        (every id sent must be given to `replies`, which forgets it)."""
         with self._lock:
             ids = []
             for _ in params:
                 self._next_id += 1
                 ids.append(self._next_id)
                 self._waiting[self._next_id] = threading.Event()
-            events = [self._waiting[i] for i in ids]
-        for rid, p in zip(ids, params, strict=True):
-            self._send({"jsonrpc": "2.0", "id": rid, "method": method, "params": p})
+        try:
+            self._send_all(
+                [
+                    {"jsonrpc": "2.0", "id": rid, "method": method, "params": p}
+                    for rid, p in zip(ids, params, strict=True)
+                ]
+            )
+        except CheckerCrashed:
+            self.forget(ids)
+            raise
+        return ids
+
+    def replies(self, ids: Sequence[int], method: str, timeout: float | None = None) -> list[Any]:
+        """The results of requests `send_many` sent (a CheckerError for each the server failed), waited
+        for at most `timeout` seconds from now.  Raises CheckerTimeout / CheckerCrashed as `request`."""
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
+        with self._lock:
+            events = [self._waiting[i] for i in ids]
         out: list[Any] = []
         try:
             for rid, ev in zip(ids, events, strict=True):
@@ -252,11 +279,15 @@ class LspClient:
                 else:
                     out.append(reply.get("result"))
         finally:
-            with self._lock:
-                for rid in ids:
-                    self._waiting.pop(rid, None)
-                    self._replies.pop(rid, None)
+            self.forget(ids)
         return out
+
+    def forget(self, ids: Sequence[int]) -> None:
+        """Drop requests sent and not to be waited for (their late replies are discarded)."""
+        with self._lock:
+            for rid in ids:
+                self._waiting.pop(rid, None)
+                self._replies.pop(rid, None)
 
     def notify(self, method: str, params: Any) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})

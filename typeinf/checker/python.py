@@ -66,6 +66,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,7 @@ from .base import (
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
+    Query,
     QueryLike,
     absolute,
     as_query,
@@ -181,6 +183,7 @@ def _join(members: list[ast.expr]) -> ast.expr:
     return out
 
 
+@lru_cache(maxsize=65536)  # a project asks about the same few thousand type texts at every site
 def writable_type(text: str | None, kind: str = "var", partial: bool = False) -> str | None:
     """A checker's type text as an annotation would be written, or ``None`` when it is not one:
     unknown, ``Any``, containing ``Unknown``, not Python type syntax, or (for a parameter or a
@@ -416,32 +419,60 @@ class LspChecker(Checker):
     def hovers_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
         """The checker's own type text at each position (before :func:`writable_type`): the hover
         on the name, for a ``return`` site the text after the signature's top-level ``->``."""
+        return self.hovers_many([(path, positions)])[0]
+
+    def hovers_many(self, asks: Sequence[tuple[str | Path, Sequence[QueryLike]]]) -> list[list[str | None]]:
+        """`hovers_at` of several files: every file's hovers sent before the first file's replies
+        are read, so that the server answers the next files while the replies are turned into
+        types (the server answers in order; each file's replies waited for at most the timeout)."""
         c = self._c()
-        uri = self._ensure_open(path)
-        lines = self._texts[uri]
-        queries = list(map(as_query, positions))
-        params = []
-        for q in queries:
-            line_text = lines[q.line - 1] if 0 < q.line <= len(lines) else ""
-            col = _name_column(line_text, q.column)
-            pos = {"line": q.line - 1, "character": utf16_col(line_text, col)}
-            params.append({"textDocument": {"uri": uri}, "position": pos})
-        timeout = self.open_timeout if self._first_query else self.timeout
-        # all the file's hovers in flight at once: one round trip's latency, not one per site
-        replies = c.request_many("textDocument/hover", params, timeout=timeout)
-        self._first_query = False
-        out: list[str | None] = []
-        for q, hover in zip(queries, replies, strict=True):
-            if isinstance(hover, CheckerError):  # the server's own error on this position
-                out.append(None)
-                continue
-            out.append(type_text_from_hover(hover.get("contents") if hover else None, q.kind))
-        return out
+        # every file opened before any hover is sent: a document opened while the server answers
+        # another's hovers makes it drop them (pyrefly answers null to the requests in flight)
+        uris = [self._ensure_open(path) for path, _ in asks]
+        sent: list[tuple[list[Query], list[int]]] = []
+        try:
+            for uri, (_, positions) in zip(uris, asks, strict=True):
+                lines = self._texts[uri]
+                queries = list(map(as_query, positions))
+                params = []
+                for q in queries:
+                    line_text = lines[q.line - 1] if 0 < q.line <= len(lines) else ""
+                    col = _name_column(line_text, q.column)
+                    pos = {"line": q.line - 1, "character": utf16_col(line_text, col)}
+                    params.append({"textDocument": {"uri": uri}, "position": pos})
+                sent.append((queries, c.send_many("textDocument/hover", params)))
+            out: list[list[str | None]] = []
+            while sent:
+                queries, ids = sent[0]
+                timeout = self.open_timeout if self._first_query else self.timeout
+                replies = c.replies(ids, "textDocument/hover", timeout=timeout)
+                sent.pop(0)
+                self._first_query = False
+                got: list[str | None] = []
+                for q, hover in zip(queries, replies, strict=True):
+                    if isinstance(hover, CheckerError):  # the server's own error on this position
+                        got.append(None)
+                        continue
+                    got.append(type_text_from_hover(hover.get("contents") if hover else None, q.kind))
+                out.append(got)
+            return out
+        finally:  # a timeout or crash: the requests not waited for are forgotten
+            for _, ids in sent:
+                c.forget(ids)
 
     def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
-        queries = [as_query(q) for q in positions]
-        raw = self.hovers_at(path, queries)
-        return [writable_type(t, q.kind, partial=self.partial) for t, q in zip(raw, queries, strict=True)]
+        return self.types_at_many([(path, positions)])[0]
+
+    def types_at_many(self, asks: Sequence[tuple[str | Path, Sequence[QueryLike]]]) -> list[list[str | None]]:
+        out = []
+        for (_, positions), raw in zip(asks, self.hovers_many(asks), strict=True):
+            out.append(
+                [
+                    writable_type(t, as_query(q).kind, partial=self.partial)
+                    for t, q in zip(raw, positions, strict=True)
+                ]
+            )
+        return out
 
     def diagnostics(self, path: str | Path) -> list[Diagnostic]:
         c = self._c()

@@ -195,23 +195,39 @@ class Engine:
         """The checker's concrete type at each site of the file (None: no checker, no type).  A
         Python parameter without a default is not asked about: pyrefly infers a parameter's type
         only from its default (measured on certbot: 0 of 304 such parameters had a type)."""
-        ck = self.checker(f.language)
-        if ck is None or not ck.available or not f.slices:
-            return [None] * len(f.slices)
-        if f.text is not None:
-            ck.set_text(f.path, f.text)
-        python = f.language == "python"
-        asked = [
-            i
-            for i, s in enumerate(f.slices)
-            if not (python and s.kind == "param" and s.evidence.default is None)
-        ]
-        got = ck.types_at(
-            f.path, [Query(f.slices[i].line, f.slices[i].column, f.slices[i].kind) for i in asked]
-        )
-        out: list[str | None] = [None] * len(f.slices)
-        for i, t in zip(asked, got, strict=True):
-            out[i] = concrete(t, f.language)
+        return self.checker_types_many([f])[0]
+
+    def checker_types_many(self, files: Sequence[FileSites]) -> list[list[str | None]]:
+        """`checker_types` of several files, every text given first and each checker asked about
+        all its files at once (the server answers one file while the last one's replies are read)."""
+        out: list[list[str | None]] = [[None] * len(f.slices) for f in files]
+        asks: dict[int, tuple[Checker, list[tuple[int, list[int]]]]] = {}
+        for n, f in enumerate(files):
+            ck = self.checker(f.language)
+            if ck is None or not ck.available or not f.slices:
+                continue
+            if f.text is not None:
+                ck.set_text(f.path, f.text)
+            python = f.language == "python"
+            asked = [
+                i
+                for i, s in enumerate(f.slices)
+                if not (python and s.kind == "param" and s.evidence.default is None)
+            ]
+            asks.setdefault(id(ck), (ck, []))[1].append((n, asked))
+        for ck, items in asks.values():
+            got = ck.types_at_many(
+                [
+                    (
+                        files[n].path,
+                        [Query(s.line, s.column, s.kind) for s in (files[n].slices[i] for i in asked)],
+                    )
+                    for n, asked in items
+                ]
+            )
+            for (n, asked), types in zip(items, got, strict=True):
+                for i, t in zip(asked, types, strict=True):
+                    out[n][i] = concrete(t, files[n].language)
         return out
 
     def argument_types(self, f: FileSites, checker: bool = True) -> list[list[str]]:
@@ -260,14 +276,17 @@ class Engine:
             out.append(got)
         return out
 
-    def evidence(self, f: FileSites, checker: bool = True) -> list[Evidence]:
+    def evidence(
+        self, f: FileSites, checker: bool = True, types: Sequence[str | None] | None = None
+    ) -> list[Evidence]:
         """Each site's evidence, only types that can be named at the site (its scope, the
         language's builtins and `typing`, the project's types).  `checker=False`: the project's
         annotations and the written types of call-site arguments only (the language server's first
-        hints, before the checker answers)."""
+        hints, before the checker answers).  `types`: the file's `checker_types`, when asked."""
         names = self.index.names_for(f.language)
         project = self._project_types(f.path, f.language)[0]
-        types = self.checker_types(f) if checker else [None] * len(f.slices)
+        if types is None:
+            types = self.checker_types(f) if checker else [None] * len(f.slices)
         arguments = self.argument_types(f, checker)
         declared = self.declared_types(f)
         out = []
@@ -343,7 +362,8 @@ class Engine:
             ck = self.checker(f.language) if f.text is not None and f.slices else None
             if ck is not None and ck.available and f.text is not None:
                 ck.set_text(f.path, f.text)
-        return [self.evidence(f) for f in files]
+        types = self.checker_types_many(files)
+        return [self.evidence(f, types=t) for f, t in zip(files, types, strict=True)]
 
     def with_modules(self, f: FileSites, preds: list[Prediction]) -> list[Prediction]:
         """A type the evidence chose (not the model's) that names a project type not in the file's
