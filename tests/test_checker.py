@@ -132,7 +132,13 @@ def test_many_files_asked_at_once_answer_as_one_at_a_time(project: Path) -> None
     ]
     with python_checker(project) as ck:
         together = ck.types_at_many(asks)
-        assert together == [ck.types_at(path, qs) for path, qs in asks]
+        assert ck.client is not None
+        sent = ck.client._next_id
+        # asked again while no text changed: the same answers, no new request
+        assert together == [ck.types_at(path, qs) for path, qs in asks] and ck.client._next_id == sent
+        ck.set_text("pkg/use.py", "from pkg.m import f, C\n\ny = f()\nz = C().m()\nw = 2\n")
+        assert ck.types_at("pkg/use.py", [(5, 0)]) == ["int"] and ck.types_at("pkg/m.py", [(1, 0)]) == ["int"]
+        ck.set_text("pkg/use.py", "from pkg.m import f, C\n\ny = f()\nz = C().m()\nw = 2.5\n")
         assert together == [["str", "list[int]", "float"], ["int", "str", "list[int]"], [], ["float"]]
         assert ck.client is not None and not ck.client._waiting and not ck.client._replies
     ck = checker_or_none(lambda: python_checker(project))

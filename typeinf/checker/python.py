@@ -296,6 +296,9 @@ class LspChecker(Checker):
         self._versions: dict[str, int] = {}
         self._texts: dict[str, list[str]] = {}
         self._first_query = True
+        # the type texts hovers gave while no text has changed since (the same question, the same
+        # answer: predict's last pass asks again about the sites annotate's last round asked)
+        self._answered: dict[tuple[str, int, int, str], str | None] = {}
         self._shadow: Shadow | None = None  # the project's copy the server runs on, after a `sync`
         self._unsynced = False  # texts set since the server last read the shadow copy
         if root is not None:
@@ -313,6 +316,7 @@ class LspChecker(Checker):
 
     def _start(self, where: Path) -> None:
         assert self.exe, "open() checked it"
+        self._answered.clear()
         self.client = LspClient([self.exe, *self.args], where, timeout=self.timeout, settings=self.settings)
         try:
             self.client.initialize(where, self.initialization_options, timeout=self.open_timeout)
@@ -389,6 +393,7 @@ class LspChecker(Checker):
         self._texts[uri] = lines
         if self._shadow is not None and self._shadow.write(p, text):
             self._unsynced = True
+        self._answered.clear()
         if uri not in self._versions:
             self._versions[uri] = 1
             c.notify(
@@ -414,6 +419,7 @@ class LspChecker(Checker):
             self._unsynced = True
         if self._versions.pop(uri, None) is not None:
             self._texts.pop(uri, None)
+            self._answered.clear()
             c.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
     def _ensure_open(self, path: str | Path) -> str:
@@ -436,35 +442,40 @@ class LspChecker(Checker):
         # every file opened before any hover is sent: a document opened while the server answers
         # another's hovers makes it drop them (pyrefly answers null to the requests in flight)
         uris = [self._ensure_open(path) for path, _ in asks]
-        sent: list[tuple[list[Query], list[int]]] = []
+        # (file's queries, their keys, the indices asked now, the request ids)
+        sent: list[tuple[list[Query], list[tuple[str, int, int, str]], list[int], list[int]]] = []
         try:
             for uri, (_, positions) in zip(uris, asks, strict=True):
                 lines = self._texts[uri]
                 queries = list(map(as_query, positions))
-                params = []
-                for q in queries:
+                keys, todo, params = [], [], []
+                for i, q in enumerate(queries):
                     line_text = lines[q.line - 1] if 0 < q.line <= len(lines) else ""
-                    col = _name_column(line_text, q.column)
-                    pos = {"line": q.line - 1, "character": utf16_col(line_text, col)}
-                    params.append({"textDocument": {"uri": uri}, "position": pos})
-                sent.append((queries, c.send_many("textDocument/hover", params)))
+                    col = utf16_col(line_text, _name_column(line_text, q.column))
+                    keys.append((uri, q.line - 1, col, q.kind))
+                    if keys[-1] not in self._answered:
+                        todo.append(i)
+                        pos = {"line": q.line - 1, "character": col}
+                        params.append({"textDocument": {"uri": uri}, "position": pos})
+                sent.append(
+                    (queries, keys, todo, c.send_many("textDocument/hover", params) if params else [])
+                )
             out: list[list[str | None]] = []
             while sent:
-                queries, ids = sent[0]
+                queries, keys, todo, ids = sent[0]
                 timeout = self.open_timeout if self._first_query else self.timeout
-                replies = c.replies(ids, "textDocument/hover", timeout=timeout)
+                replies = c.replies(ids, "textDocument/hover", timeout=timeout) if ids else []
                 sent.pop(0)
-                self._first_query = False
-                got: list[str | None] = []
-                for q, hover in zip(queries, replies, strict=True):
-                    if isinstance(hover, CheckerError):  # the server's own error on this position
-                        got.append(None)
-                        continue
-                    got.append(type_text_from_hover(hover.get("contents") if hover else None, q.kind))
-                out.append(got)
+                if ids:
+                    self._first_query = False
+                for i, hover in zip(todo, replies, strict=True):
+                    # (a position the server failed on: no type, as its answer)
+                    contents = None if isinstance(hover, CheckerError) or not hover else hover.get("contents")
+                    self._answered[keys[i]] = type_text_from_hover(contents, queries[i].kind)
+                out.append([self._answered[k] for k in keys])
             return out
         finally:  # a timeout or crash: the requests not waited for are forgotten
-            for _, ids in sent:
+            for *_, ids in sent:
                 c.forget(ids)
 
     def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
