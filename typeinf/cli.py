@@ -266,11 +266,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     return base.merged(max_bytes=args.max_bytes, exclude=exclude, checker=getattr(args, "checker", None))
 
 
-def _engine(predictor: Any, index: Any, settings: Settings, typescript: Path | None) -> Any:  # -> Engine
-    """The engine over the project, with the type checkers where the settings allow them."""
+def _engine(
+    predictor: Any, index: Any, settings: Settings, typescript: Path | None, cache_dir: Path | None
+) -> Any:  # -> Engine
+    """The engine over the project, with the type checkers where the settings allow them, and their
+    answers kept across runs in `cache_dir` (None: not kept; the index must read imports)."""
+    from .checker.kept import KeptAnswers
     from .inference.engine import Engine, default_checkers
+    from .runcache import checker_context
 
-    return Engine(predictor, index, default_checkers(index.root, typescript) if settings.checker else None)
+    if not settings.checker:
+        return Engine(predictor, index, None)
+    kept = None
+    if cache_dir is not None and index.imports:
+        context = checker_context(index.root, list(index.by_file), typescript, os.environ)
+        kept = KeptAnswers.open(cache_dir, context)
+    return Engine(predictor, index, default_checkers(index.root, typescript), kept)
 
 
 def _languages(args: argparse.Namespace) -> set[str] | None:
@@ -526,7 +537,8 @@ def _predict_run(
     from .inference.predict import Prediction
     from .inference.project import ProjectIndex
 
-    index = ProjectIndex.build(root, settings.max_bytes)
+    cache_dir = _predictor_settings(args, settings).cache_dir
+    index = ProjectIndex.build(root, settings.max_bytes, imports=cache_dir is not None)
     failures: list[Skipped] = []
     groups = []  # every file's unannotated sites, for one batched model pass over all of them
     readable = []
@@ -543,7 +555,7 @@ def _predict_run(
             sliced[src.path] = got[0]
     options = _annotate_options(settings, predictor)
     written: dict[tuple[str, int, int, str], Prediction] = {}
-    with _engine(predictor, index, settings, typescript) as engine:
+    with _engine(predictor, index, settings, typescript, cache_dir) as engine:
         annotated = {}  # what annotate's rounds wrote, in memory: evidence for the remaining sites
         resliced = {}  # the slices of those texts, where a round sliced them already
         for r in annotate_files(readable, engine, options, sliced=sliced, memo=memo) if readable else []:
@@ -773,8 +785,10 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if got is None:
         said: list[str] = []
         with _recording(said) as say:
-            index = ProjectIndex.build(request.root, settings.max_bytes)
-            with _engine(predictor, index, settings, request.typescript) as engine:
+            index = ProjectIndex.build(
+                request.root, settings.max_bytes, imports=request.cache_dir is not None
+            )
+            with _engine(predictor, index, settings, request.typescript, request.cache_dir) as engine:
                 results = plan_files(sources, engine, request, say)
         if kept is not None:
             kept[0].put(kept[1], (results, said))

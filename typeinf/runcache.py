@@ -71,17 +71,19 @@ def _digest(data: bytes) -> bytes:
 
 
 def _tool_versions(typescript: Path | None) -> str:
-    try:
-        pyrefly = metadata.version("pyrefly")
-    except metadata.PackageNotFoundError:
-        pyrefly = "-"
+    versions = []
+    for package in ("pyrefly", "ty", "basedpyright"):  # (the Python checkers typeinf can start)
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=-")
     ts = "-"
     if typescript is not None:
         try:
             ts = _digest((typescript / "package.json").read_bytes()).hex()
         except OSError:
             pass
-    return f"pyrefly={pyrefly};typescript={ts}"
+    return ";".join([*versions, f"typescript={ts}"])
 
 
 def _configs(root: Path, files: Iterable[Path]) -> list[Path]:
@@ -93,6 +95,20 @@ def _configs(root: Path, files: Iterable[Path]) -> list[Path]:
             folders.add(d)
             d = d.parent
     return [d / n for d in sorted(folders) for n in CONFIG_FILES if (d / n).is_file()]
+
+
+def checker_context(
+    root: Path, files: Iterable[Path], typescript: Path | None, environ: Mapping[str, str]
+) -> str:
+    """What a type checker's answers depend on besides the project's source texts: the checkers'
+    versions, the PATH and the Python that find them, and the configuration files between the
+    root and `files` (typeinf.checker.kept; the installed packages are taken as fixed, as by
+    whole runs)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr((environ.get("PATH"), sys.executable, _tool_versions(typescript))).encode())
+    for c in _configs(root, files):
+        h.update(f"{c}\0".encode() + _digest(c.read_bytes()))
+    return h.hexdigest()
 
 
 def run_key(inputs: RunInputs) -> str:

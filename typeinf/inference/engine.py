@@ -36,6 +36,7 @@ from functools import partial
 from pathlib import Path
 
 from ..checker.base import Checker, Diagnostic, Query, checker_or_none
+from ..checker.kept import KeptAnswers
 from ..lang import lang_family, standard_import
 from ..memo import by_identity
 from ..slices.data import ScopeName, Slice
@@ -142,6 +143,8 @@ class Engine:
     index: ProjectIndex
     # a factory per language family ("python", "typescript"), called once, on first need
     checkers: Mapping[str, CheckerFactory] | None = None
+    # the checkers' answers kept across runs, by each file's import closure (whole-project runs)
+    kept: KeptAnswers | None = None
     _open: dict[str, Checker] = field(default_factory=dict, repr=False)
     # (path, kind, qualname, name) -> types the checker rejected there (typeinf.annotate.judge)
     _rejected: dict[tuple[Path, str, str, str], set[str]] = field(default_factory=dict, repr=False)
@@ -199,9 +202,12 @@ class Engine:
 
     def checker_types_many(self, files: Sequence[FileSites]) -> list[list[str | None]]:
         """`checker_types` of several files, every text given first and each checker asked about
-        all its files at once (the server answers one file while the last one's replies are read)."""
+        all its files at once (the server answers one file while the last one's replies are read).
+        A file whose answers are kept across runs (`kept`, by its import closure) is not asked."""
         out: list[list[str | None]] = [[None] * len(f.slices) for f in files]
-        asks: dict[int, tuple[Checker, list[tuple[int, list[int]]]]] = {}
+        # per checker: (file, the sites asked, their queries, the key its answers are kept by)
+        asks: dict[int, tuple[Checker, list[tuple[int, list[int], list[Query], str | None]]]] = {}
+        used: list[str] = []
         for n, f in enumerate(files):
             ck = self.checker(f.language)
             if ck is None or not ck.available or not f.slices:
@@ -214,21 +220,38 @@ class Engine:
                 for i, s in enumerate(f.slices)
                 if not (python and s.kind == "param" and s.evidence.default is None)
             ]
-            asks.setdefault(id(ck), (ck, []))[1].append((n, asked))
+            queries = [Query(f.slices[i].line, f.slices[i].column, f.slices[i].kind) for i in asked]
+            key = self._kept_key(ck, f, queries)
+            got = self.kept.get(key) if self.kept is not None and key is not None else None
+            if key is not None and got is not None and len(got) == len(asked):
+                used.append(key)
+                for i, t in zip(asked, got, strict=True):
+                    out[n][i] = concrete(t, f.language)
+                continue
+            asks.setdefault(id(ck), (ck, []))[1].append((n, asked, queries, key))
+        new: list[tuple[str, list[str | None]]] = []
         for ck, items in asks.values():
-            got = ck.types_at_many(
-                [
-                    (
-                        files[n].path,
-                        [Query(s.line, s.column, s.kind) for s in (files[n].slices[i] for i in asked)],
-                    )
-                    for n, asked in items
-                ]
-            )
-            for (n, asked), types in zip(items, got, strict=True):
+            answers = ck.types_at_many([(files[n].path, queries) for n, _, queries, _ in items])
+            for (n, asked, _, key), types in zip(items, answers, strict=True):
                 for i, t in zip(asked, types, strict=True):
                     out[n][i] = concrete(t, files[n].language)
+                if key is not None and ck.available:  # (a checker that failed answered nothing)
+                    new.append((key, types))
+        if self.kept is not None and (new or used):
+            self.kept.put_many(new, used)
         return out
+
+    def _kept_key(self, ck: Checker, f: FileSites, queries: Sequence[Query]) -> str | None:
+        """The key the file's answers are kept across runs by, where they can be: a Python file of
+        the index, whose text is the index's, with its import closure known."""
+        if self.kept is None:
+            return None
+        closure = self.index.closure_digest(f.path)
+        if closure is None or (f.text is not None and not self.index.has_text(f.path, f.text)):
+            return None
+        root, p = self.index.root, f.path.resolve()
+        file = str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+        return self.kept.key(f"{ck.name}:{file}", closure, queries)
 
     def argument_types(self, f: FileSites, checker: bool = True) -> list[list[str]]:
         """For each parameter site of the file, the types of the arguments its function's call sites
@@ -441,6 +464,8 @@ class Engine:
         for ck in self._open.values():
             ck.close()
         self._open.clear()
+        if self.kept is not None:
+            self.kept.close()
 
     def __enter__(self) -> Engine:
         return self

@@ -32,6 +32,7 @@ from ..slices.incremental_typescript import edited_unit as edited_typescript_uni
 from ..slices.source import parse
 from .calls import CallTable, FileCalls, rescan_calls, scan_calls
 from .features import ProjectType
+from .imports import closure, module_files, package_of, python_imports
 from .members import ClassDef, class_defs, resolve, top_level
 from .names import Annotated, NameTable, annotated_names
 
@@ -172,11 +173,20 @@ class ProjectIndex:
     _names: dict[str, NameTable] = field(default_factory=dict, repr=False)
     _calls: dict[str, CallTable] = field(default_factory=dict, repr=False)
     complete: bool = False
+    # whether each Python file's imports are read (`closure_digest`: whole-project runs)
+    imports: bool = False
+    # each file's text as last added (a digest) and, for Python, the modules it may import: what
+    # `closure_digest` reads
+    _digests: dict[Path, str] = field(default_factory=dict, repr=False)
+    _imports: dict[Path, frozenset[str]] = field(default_factory=dict, repr=False)
+    _modules: dict[str, list[Path]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
-    def build(cls, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, max_files: int = 20_000) -> ProjectIndex:
-        index = cls(root.resolve())
+    def build(
+        cls, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, max_files: int = 20_000, imports: bool = False
+    ) -> ProjectIndex:
+        index = cls(root.resolve(), imports=imports)
         index.populate(max_bytes, max_files)
         return index
 
@@ -235,7 +245,19 @@ class ProjectIndex:
             _SCAN_CACHE.discard(before_key)
         lang = lang_family(language)
         key_path = path.resolve()
+        imported = (
+            python_imports(data, package_of(key_path, self.root))
+            if self.imports and lang == "python"
+            else None
+        )
         with self._lock:
+            if key_path not in self._digests:
+                self._modules = None
+            self._digests[key_path] = key[0]
+            if imported is not None:
+                self._imports[key_path] = imported
+            else:
+                self._imports.pop(key_path, None)
             before = self.by_file.get(key_path)
             if before != (lang, types):
                 self.by_file[key_path] = (lang, types)
@@ -292,6 +314,32 @@ class ProjectIndex:
         lang = lang_family(language)
         return self._per_family(
             self._names, lang, lambda files: NameTable.build((s.annotated for _, s in files), lang)
+        )
+
+    def closure_digest(self, path: Path) -> str | None:
+        """A digest of the texts of a Python file and of every project file it imports, directly
+        or not (typeinf.inference.imports): a type checker's answers about the file are the same
+        while it is.  None: not a Python file of the index (or the index does not read imports)."""
+        p = path.resolve()
+        with self._lock:
+            if p not in self._imports:
+                return None
+            if self._modules is None:
+                self._modules = module_files(self._digests, self.root)
+            files = closure(p, lambda q: self._imports.get(q, ()), self._modules)
+            h = hashlib.blake2b(digest_size=16)
+            for q in sorted(files):
+                h.update(
+                    f"{q.relative_to(self.root) if q.is_relative_to(self.root) else q}\0{self._digests[q]}\0".encode()
+                )
+        return h.hexdigest()
+
+    def has_text(self, path: Path, text: str) -> bool:
+        """Whether the file's text as last added is `text`."""
+        with self._lock:
+            digest = self._digests.get(path.resolve())
+        return (
+            digest is not None and digest == hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
         )
 
     def calls_of(self, path: Path) -> FileCalls | None:
