@@ -87,8 +87,6 @@ def test_a_text_set_in_one_file_reaches_its_importers_after_sync(project: Path, 
         assert ck.types_at("pkg/use.py", [(3, 0)]) == ["str"]
         ck.set_text(path, "def f() -> float:\n    return g()\n")
         ck.sync()
-        if not ck.overlays_reach_imports:  # the documents open before, open again in the new server at once
-            assert sorted(Path(u).name for u in ck._versions) == ["lib.py", "use.py"]  # type: ignore[attr-defined]
         assert ck.types_at("pkg/use.py", [(3, 0)]) == ["float"]
         assert path.read_text() == "def f() -> str:\n    return g()\n"
         ck.set_text(path, "def f() -> bytes:\n    return g()\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import python_project
 
 from typeinf.checker.base import Query
-from typeinf.inference.imports import closure, module_files, python_imports
+from typeinf.inference.imports import ImportGraph, module_files, python_imports
 from typeinf.inference.project import ProjectIndex
 
 SOURCE = b"""import os, a.b.c as d
@@ -41,8 +41,19 @@ def test_module_names_of_project_files(tmp_path: Path) -> None:
     assert mods["pkg.m"] == mods["src.pkg.m"] == mods["m"] == [tmp_path / "src/pkg/m.py"]
     assert mods["pkg"] == [tmp_path / "src/pkg/__init__.py"]
     assert mods["foo.core"] == mods["foo-stubs.core"] == [tmp_path / "foo-stubs/core.pyi"]
-    imports = {files[1]: ["pkg"], files[0]: []}
-    assert closure(files[1], lambda p: imports.get(p, ()), mods) == {files[0], files[1]}
+    graph = ImportGraph(tmp_path)
+    graph.add(files[1], "m1", frozenset({"pkg", "os"}))
+    graph.add(files[0], "init1", frozenset())
+    graph.add(files[2], "core1", frozenset())
+    before = graph.digest(files[1])
+    graph.add(files[2], "core2", frozenset())  # not imported: the same
+    assert graph.digest(files[1]) == before
+    graph.add(files[0], "init2", frozenset())  # imported: another
+    assert graph.digest(files[1]) != before
+    graph.add(files[0], "init1", frozenset({"foo.core"}))  # now importing the stubs: another
+    assert graph.digest(files[1]) != before
+    graph.add(files[2], "core3", frozenset())
+    assert graph.digest(files[1]) != graph.digest(files[0]) and files[1] in graph
 
 
 def test_a_files_closure_digest_changes_with_the_files_it_imports_only(tmp_path: Path) -> None:

@@ -219,6 +219,7 @@ def annotate_files(
             # reads imported files from the disk only: typeinf.checker.python.LspChecker.sync)
             engine.publish([(f.source.path, f.source.language, _current(f)) for f in changed])
             todo = dependents(changed, files, engine)
+            engine.warm([(f.source.path, f.source.language, _current(f)) for f in todo])
     finally:
         workers.close()
     return files

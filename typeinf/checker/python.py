@@ -340,19 +340,12 @@ class LspChecker(Checker):
             self._shadow = Shadow.of(self.root)
             for uri, lines in self._texts.items():
                 self._shadow.write(uri_path(uri), "\n".join(lines))
-        shadow = self._shadow
-        # the documents open now, opened again at once in the new server (their texts are the
-        # copy's): it checks them while the caller does other work, not when first asked
-        reopen = [(shadow.original(uri_path(uri)), "\n".join(lines)) for uri, lines in self._texts.items()]
         self._stop()
         self._versions.clear()
         self._texts.clear()
         self._first_query = True
         self._unsynced = False
-        self._start(shadow.root)
-        for path, text in reopen:
-            self.set_text(path, text)
-        self._unsynced = False
+        self._start(self._shadow.root)
 
     def _stop(self) -> None:
         if self.client is not None:

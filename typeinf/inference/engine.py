@@ -454,6 +454,15 @@ class Engine:
             if ck.available:
                 ck.sync()
 
+    def warm(self, files: Sequence[tuple[Path, str, bytes]]) -> None:
+        """Give each checker these files' texts now, before they are asked about: annotate's next
+        round's files, which a checker restarted by `publish` then checks while the round slices
+        what the last one changed, not when first asked."""
+        for path, language, text in files:
+            ck = self.checker(language)
+            if ck is not None and ck.available:
+                ck.set_text(path, text.decode("utf-8", "replace"))
+
     def release(self, path: Path, language: str) -> None:
         """The editor closed the file: its text on disk counts again (a checker not started stays so)."""
         ck = self._open.get(lang_family(language))

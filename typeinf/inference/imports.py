@@ -2,7 +2,7 @@
 
     imported = python_imports(data, package)      # module names the text may import
     modules = module_files(paths, root)           # module name -> the project files it may be
-    files = closure(path, imports_of, modules)    # the files reached from `path`, itself included
+    graph = ImportGraph(root); graph.add(path, text_digest, imported); graph.digest(path)
 
 A type checker infers a file's types from its text and the modules it imports, transitively; the
 project's other files cannot change them.  This errs on the side of more files, never fewer:
@@ -15,13 +15,15 @@ project's other files cannot change them.  This errs on the side of more files, 
   is `src.pkg.m`, `pkg.m` and `m`; `foo-stubs/m.pyi` is also `foo.m`), so search paths, `src`
   layouts and stub packages need no configuration.
 Modules that are no project file (the standard library, installed packages) are the environment's.
-Pure: texts and paths in, names and sets out.
+The functions are pure; `ImportGraph` keeps each file's closure while no file's imports change
+(annotate's rounds add annotations, rarely project imports).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _CONTINUATION = re.compile(r"\\\r?\n")
@@ -87,16 +89,74 @@ def module_files(paths: Iterable[Path], root: Path) -> dict[str, list[Path]]:
     return out
 
 
-def closure(
-    path: Path, imports_of: Callable[[Path], Iterable[str]], modules: Mapping[str, list[Path]]
-) -> set[Path]:
-    """The project files `path` imports, transitively, and `path` itself."""
+def closure(path: Path, edges: Callable[[Path], Iterable[Path]]) -> set[Path]:
+    """The files reached from `path` by `edges` (the project files a file imports), and `path`."""
     seen = {path}
     todo = [path]
     while todo:
-        for name in imports_of(todo.pop()):
-            for p in modules.get(name, ()):
-                if p not in seen:
-                    seen.add(p)
-                    todo.append(p)
+        for p in edges(todo.pop()):
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
     return seen
+
+
+class ImportGraph:
+    """The project's Python files, their texts' digests and the project files each imports, with each
+    file's closure digest (`digest`) kept while no file's imports change.  Not thread-safe (its
+    owner, the project index, locks)."""
+
+    _MASK = (1 << 128) - 1
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._imports: dict[Path, frozenset[str]] = {}  # the module names each file may import
+        self._element: dict[Path, int] = {}  # a hash of each file's path and text
+        self._modules: dict[str, list[Path]] | None = None  # module name -> project files
+        self._edges: dict[Path, frozenset[Path]] = {}  # the project files each file imports
+        self._closures: dict[Path, frozenset[Path]] = {}
+
+    def add(self, path: Path, digest: str, imported: frozenset[str]) -> None:
+        """A file's text (its digest) and the modules it may import (`python_imports`)."""
+        if path not in self._imports:
+            self._modules = None  # a new file: names may resolve to it
+            self._edges.clear()
+            self._closures.clear()
+        elif self._imports[path] != imported:
+            self._edges.pop(path, None)
+            self._closures.clear()
+        self._imports[path] = imported
+        rel = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+        self._element[path] = int.from_bytes(
+            hashlib.blake2b(f"{rel}\0{digest}".encode(), digest_size=16).digest(), "big"
+        )
+
+    def discard(self, path: Path) -> None:
+        if self._imports.pop(path, None) is not None:
+            self._element.pop(path, None)
+            self._modules = None
+            self._edges.clear()
+            self._closures.clear()
+
+    def __contains__(self, path: Path) -> bool:
+        return path in self._imports
+
+    def _edges_of(self, path: Path) -> frozenset[Path]:
+        got = self._edges.get(path)
+        if got is None:
+            if self._modules is None:
+                self._modules = module_files(self._imports, self.root)
+            modules = self._modules
+            got = frozenset(p for name in self._imports.get(path, ()) for p in modules.get(name, ()))
+            self._edges[path] = got
+        return got
+
+    def digest(self, path: Path) -> str:
+        """A digest of the texts of `path` and of every project file it imports, directly or not
+        (an order-free sum of each file's hash of its path and text)."""
+        files = self._closures.get(path)
+        if files is None:
+            files = frozenset(closure(path, self._edges_of))
+            self._closures[path] = files
+        element = self._element
+        return f"{sum(element[p] for p in files) & self._MASK:032x}"

@@ -32,7 +32,7 @@ from ..slices.incremental_typescript import edited_unit as edited_typescript_uni
 from ..slices.source import parse
 from .calls import CallTable, FileCalls, rescan_calls, scan_calls
 from .features import ProjectType
-from .imports import closure, module_files, package_of, python_imports
+from .imports import ImportGraph, package_of, python_imports
 from .members import ClassDef, class_defs, resolve, top_level
 from .names import Annotated, NameTable, annotated_names
 
@@ -175,11 +175,9 @@ class ProjectIndex:
     complete: bool = False
     # whether each Python file's imports are read (`closure_digest`: whole-project runs)
     imports: bool = False
-    # each file's text as last added (a digest) and, for Python, the modules it may import: what
-    # `closure_digest` reads
+    # each file's text as last added (a digest); with `imports`, the Python files' import graph
     _digests: dict[Path, str] = field(default_factory=dict, repr=False)
-    _imports: dict[Path, frozenset[str]] = field(default_factory=dict, repr=False)
-    _modules: dict[str, list[Path]] | None = field(default=None, repr=False)
+    _graph: ImportGraph | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -251,13 +249,14 @@ class ProjectIndex:
             else None
         )
         with self._lock:
-            if key_path not in self._digests:
-                self._modules = None
             self._digests[key_path] = key[0]
-            if imported is not None:
-                self._imports[key_path] = imported
-            else:
-                self._imports.pop(key_path, None)
+            if self.imports:
+                if self._graph is None:
+                    self._graph = ImportGraph(self.root)
+                if imported is not None:
+                    self._graph.add(key_path, key[0], imported)
+                else:
+                    self._graph.discard(key_path)
             before = self.by_file.get(key_path)
             if before != (lang, types):
                 self.by_file[key_path] = (lang, types)
@@ -322,17 +321,9 @@ class ProjectIndex:
         while it is.  None: not a Python file of the index (or the index does not read imports)."""
         p = path.resolve()
         with self._lock:
-            if p not in self._imports:
+            if self._graph is None or p not in self._graph:
                 return None
-            if self._modules is None:
-                self._modules = module_files(self._digests, self.root)
-            files = closure(p, lambda q: self._imports.get(q, ()), self._modules)
-            h = hashlib.blake2b(digest_size=16)
-            for q in sorted(files):
-                h.update(
-                    f"{q.relative_to(self.root) if q.is_relative_to(self.root) else q}\0{self._digests[q]}\0".encode()
-                )
-        return h.hexdigest()
+            return self._graph.digest(p)
 
     def has_text(self, path: Path, text: str) -> bool:
         """Whether the file's text as last added is `text`."""
