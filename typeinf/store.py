@@ -5,6 +5,7 @@ that last across runs: the model's rankings (typeinf.inference.cache) and whole 
     store = Store.open(directory / "file.sqlite", "table", max_entries)   # None: cannot be opened
     store.get(key) -> bytes | None
     store.put_many([(key, value), ...], used_keys=())
+    store.get_json(key) ; store.put_json_many(...)   # values as compressed JSON
 
 One SQLite file: safe under concurrent runs (SQLite's locking, WAL, each write one transaction),
 bounded (the least recently used entries beyond `max_entries` are dropped), and a store that
@@ -13,12 +14,15 @@ cannot be read or written is a miss, never an error.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 
 def default_directory(environ: Mapping[str, str] = os.environ) -> Path:
@@ -58,6 +62,21 @@ class Store:
         except sqlite3.Error:
             return None
         return None if row is None else bytes(row[0])
+
+    def get_json(self, key: str) -> Any:
+        """A value `put_json_many` stored (None: none, or not readable)."""
+        raw = self.get(key)
+        if raw is None:
+            return None
+        try:
+            return json.loads(zlib.decompress(raw))
+        except (zlib.error, ValueError):
+            return None
+
+    def put_json_many(self, items: Iterable[tuple[str, Any]], used_keys: Iterable[str] = ()) -> None:
+        """`put_many` of values as compressed JSON."""
+        rows = [(k, zlib.compress(json.dumps(v, separators=(",", ":")).encode(), 6)) for k, v in items]
+        self.put_many(rows, used_keys)
 
     def put_many(self, items: Iterable[tuple[str, bytes]], used_keys: Iterable[str] = ()) -> None:
         """Store new values and mark read ones as used now, in one transaction; then drop the

@@ -16,8 +16,6 @@ typeinf.runcache.checker_context) with the release.  One SQLite file under the c
 from __future__ import annotations
 
 import hashlib
-import json
-import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -48,13 +46,7 @@ class KeptAnswers:
         return h.hexdigest()
 
     def get(self, key: str) -> list[str | None] | None:
-        raw = self._store.get(key)
-        if raw is None:
-            return None
-        try:
-            value = json.loads(zlib.decompress(raw))
-        except (zlib.error, ValueError):
-            return None
+        value = self._store.get_json(key)
         if not isinstance(value, list) or not all(t is None or isinstance(t, str) for t in value):
             return None
         self.hits += 1
@@ -64,8 +56,7 @@ class KeptAnswers:
         self, items: Iterable[tuple[str, Sequence[str | None]]], used_keys: Iterable[str] = ()
     ) -> None:
         """Store new answers and mark read ones as used now, in one transaction."""
-        rows = [(k, zlib.compress(json.dumps(list(v), separators=(",", ":")).encode(), 6)) for k, v in items]
-        self._store.put_many(rows, used_keys)
+        self._store.put_json_many(((k, list(v)) for k, v in items), used_keys)
 
     def close(self) -> None:
         self._store.close()

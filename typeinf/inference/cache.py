@@ -15,8 +15,6 @@ used entries beyond `max_entries` dropped), and a cache that cannot be used is a
 from __future__ import annotations
 
 import hashlib
-import json
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -51,20 +49,19 @@ class RankingCache:
         return None if store is None else cls(store)
 
     def get(self, key: str) -> Ranked | None:
-        raw = self._store.get(key)
-        if raw is None:
+        value = self._store.get_json(key)
+        if value is None:
             return None
         try:
-            value = json.loads(zlib.decompress(raw))
-        except (zlib.error, ValueError):
+            ranked = tuple((str(t), float(p)) for t, p in value)
+        except (TypeError, ValueError):
             return None
         self.hits += 1
-        return tuple((str(t), float(p)) for t, p in value)
+        return ranked
 
     def put_many(self, items: Iterable[tuple[str, Ranked]], used_keys: Iterable[str] = ()) -> None:
         """Store new rankings and mark read ones as used now, in one transaction."""
-        rows = [(k, zlib.compress(json.dumps(v, separators=(",", ":")).encode(), 6)) for k, v in items]
-        self._store.put_many(rows, used_keys)
+        self._store.put_json_many(items, used_keys)
 
     def close(self) -> None:
         self._store.close()
