@@ -138,3 +138,43 @@ def test_a_checker_that_failed_leaves_nothing_kept(tmp_path: Path) -> None:
             assert (
                 engine.checker_types_many([FileSites(use, "python", sites, use.read_text())])[0] == expected
             )
+
+
+def test_an_edit_reaches_the_kept_answers_of_files_importing_it_through_others(tmp_path: Path) -> None:
+    """`predict` twice with one cache folder, a module two imports away (relative ones) edited in
+    between: the second run prints what a run on a cold cache prints."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    project = tmp_path / "p"
+    (project / "pkg" / "sub").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname='p'\n")
+    (project / "pkg" / "__init__.py").write_text("")
+    (project / "pkg" / "sub" / "__init__.py").write_text("")
+    (project / "pkg" / "sub" / "base.py").write_text("def make(n=1):\n    return [n]\n")
+    (project / "pkg" / "sub" / "user.py").write_text(
+        "from .base import make\n\ndef use(n=3):\n    v = make(n)\n    return v\n"
+    )
+    (project / "pkg" / "main.py").write_text(
+        "from pkg.sub import user\n\ndef go():\n    r = user.use()\n    return r\n"
+    )
+
+    def predict(cache: str) -> list[dict[str, object]]:
+        env = {**os.environ, "TYPEINF_CACHE_DIR": str(tmp_path / cache)}
+        out = subprocess.run(
+            [sys.executable, "-m", "typeinf", "predict", ".", "--format", "json"],
+            cwd=project, env=env, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return json.loads(out)
+
+    def types(got: list[dict[str, object]]) -> dict[str, object]:
+        return {f"{str(p['file']).split('/')[-1]}:{p['name']}": p["type"] for p in got}
+
+    first = types(predict("kept"))
+    assert first["main.py:r"] == first["user.py:v"] == "list[int]"
+    (project / "pkg" / "sub" / "base.py").write_text("def make(n=1):\n    return {n: n}\n")
+    again = predict("kept")
+    assert again == predict("cold")
+    assert types(again)["main.py:r"] == types(again)["user.py:v"] == "dict[int, int]"
