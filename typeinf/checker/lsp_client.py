@@ -53,6 +53,9 @@ def codepoint_col(line_text: str, col16: int) -> int:
     return len(line_text)
 
 
+WRITE_CHUNK = 1 << 16  # bytes of messages written at once (a pipe's buffer)
+
+
 class LspClient:
     """A language server over stdio, driven synchronously."""
 
@@ -105,18 +108,25 @@ class LspClient:
         self._send_all([msg])
 
     def _send_all(self, msgs: Sequence[dict[str, Any]]) -> None:
-        """The messages framed and written at once (one write for a file's thousand hovers)."""
-        frames = []
-        for msg in msgs:
-            body = json.dumps(msg, separators=(",", ":")).encode("utf-8")
-            frames.append(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        """The messages framed and written a pipe's worth at a time (a file's thousand hovers in a
+        few writes, not one each; the lock let go between them, so that the reader thread's answer
+        to a request of the server is never stuck behind a write the server is not reading)."""
         assert self.proc.stdin is not None
-        with self._write_lock:
-            try:
-                self.proc.stdin.write(b"".join(frames))
-                self.proc.stdin.flush()
-            except (BrokenPipeError, OSError, ValueError) as exc:
-                raise CheckerCrashed(f"{self.argv[0]} closed its input: {exc}") from exc
+        chunk: list[bytes] = []
+        size = 0
+        for n, msg in enumerate(msgs):
+            body = json.dumps(msg, separators=(",", ":")).encode("utf-8")
+            chunk.append(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            size += len(chunk[-1])
+            if size < WRITE_CHUNK and n + 1 < len(msgs):
+                continue
+            with self._write_lock:
+                try:
+                    self.proc.stdin.write(b"".join(chunk))
+                    self.proc.stdin.flush()
+                except (BrokenPipeError, OSError, ValueError) as exc:
+                    raise CheckerCrashed(f"{self.argv[0]} closed its input: {exc}") from exc
+            chunk, size = [], 0
 
     def _read_loop(self) -> None:
         out = self.proc.stdout
