@@ -378,13 +378,9 @@ class Engine:
         return replace(f, slices=across(f.slices, table, f.path.resolve(), self._across))
 
     def _evidence_of_all(self, files: Sequence[FileSites]) -> list[list[Evidence]]:
-        """Every file's evidence, all the new texts given to the checker first: one program for
-        the TypeScript compiler, not one per file, and each file's types inferred with the others'
-        new text (what annotate's earlier rounds wrote in them)."""
-        for f in files:
-            ck = self.checker(f.language) if f.text is not None and f.slices else None
-            if ck is not None and ck.available and f.text is not None:
-                ck.set_text(f.path, f.text)
+        """Every file's evidence, all the new texts given to the checker first (`checker_types_many`):
+        one program for the TypeScript compiler, not one per file, and each file's types inferred
+        with the others' new text (what annotate's earlier rounds wrote in them)."""
         types = self.checker_types_many(files)
         return [self.evidence(f, types=t) for f, t in zip(files, types, strict=True)]
 
@@ -436,28 +432,22 @@ class Engine:
     def diagnostics_many(self, files: Sequence[tuple[Path, str, bytes]]) -> list[list[Diagnostic]]:
         """Several files' diagnostics (`diagnostics`), every text given to the checker before any
         file's diagnostics are asked: the TypeScript compiler builds one program for them all."""
-        for path, language, text in files:
-            ck = self.checker(language)
-            if ck is not None and ck.available:
-                ck.set_text(path, text.decode("utf-8", "replace"))
+        self.warm(files)
         return [self.diagnostics(path, language, text) for path, language, text in files]
 
     def publish(self, files: Sequence[tuple[Path, str, bytes]]) -> None:
         """These files' new texts count for the whole project from now on: given to each checker,
         which then makes them reach the files that import them (`Checker.sync`; annotate calls this
         between rounds, so a type one round wrote is inferred in its users by the next)."""
-        for path, language, text in files:
-            ck = self.checker(language)
-            if ck is not None and ck.available:
-                ck.set_text(path, text.decode("utf-8", "replace"))
+        self.warm(files)
         for ck in self._open.values():
             if ck.available:
                 ck.sync()
 
     def warm(self, files: Sequence[tuple[Path, str, bytes]]) -> None:
-        """Give each checker these files' texts now, before they are asked about: annotate's next
-        round's files, which a checker restarted by `publish` then checks while the round slices
-        what the last one changed, not when first asked."""
+        """Give each checker these files' texts now, before any of them is asked about (annotate's
+        next round's files: a checker restarted by `publish` then checks them while the round
+        slices what the last one changed, not when first asked)."""
         for path, language, text in files:
             ck = self.checker(language)
             if ck is not None and ck.available:
