@@ -13,6 +13,8 @@ from conftest import ROOT
 
 from typeinf.inference.bundle import RULE_PRIOR, BundleError, Calibration, ModelBundle
 from typeinf.inference.confidence import FEATURES, Calibrator
+from typeinf.inference.consistent import aliases, consistent
+from typeinf.inference.features import ProjectType
 from typeinf.inference.finalize import combine_raw, finalize, member_table
 from typeinf.inference.scorer import Ranking
 from typeinf.inference.static import Fact
@@ -206,3 +208,58 @@ def test_combine_raw_returns_a_typed_choice() -> None:
         Calibration(), "python", Fact("int", "literal"), [("float", 0.95), ("int", 0.03)], kind="var"
     )
     assert (c.type, c.source) == ("float", "model") and c.confidence == 0.95
+
+
+def test_a_parameter_that_defaults_to_none_admits_none() -> None:
+    s = _site("class Tag: ...\ndef f(tag=None):\n    return tag.name\n", "tag", "param")
+    ranking = Ranking((("Tag", 0.6), ("Tag | None", 0.2), ("str", 0.1)), {"Tag": "m"})
+    p = consistent(finalize(Calibration(), s, ranking), ranking)
+    assert (p.type, p.confidence, p.module) == ("Tag | None", 0.6, "m")
+    assert p.alternatives == [("Tag | None", 0.6), ("str | None", 0.1)]  # merged, each at its best
+    # types that hold None already, and aliases (which may), stay as they are
+    for t in ("Optional[Tag]", "Any", "None", "object", "Tag | int | None"):
+        q = finalize(Calibration(), s, Ranking(((t, 0.6),), {}))
+        assert consistent(q, ranking) == q
+    alias = finalize(Calibration(), s, Ranking((("MaybeTag", 0.6),), {}))
+    assert consistent(alias, ranking, aliases=frozenset({"MaybeTag"})).type == "MaybeTag"
+    # another default, or none: unchanged
+    other = _site("def f(tag=''):\n    return tag\n", "tag", "param")
+    q = finalize(Calibration(), other, Ranking((("str", 0.6),), {}))
+    assert consistent(q, ranking) == q
+
+
+def test_the_aliases_are_those_at_the_site_and_the_projects() -> None:
+    s = _site("from typing import TypeVar\nT = TypeVar('T')\ndef f(x=None):\n    return x\n", "x", "param")
+    project = (ProjectType("Headers", "alias", "app.types"), ProjectType("Page", "class", "app.pages"))
+    assert aliases(s, project) == {"T", "Headers"}
+    assert aliases(_site("def f(x=1):\n    return x\n", "x", "param"), project) == frozenset()
+
+
+def test_a_function_that_returns_a_value_does_not_return_none() -> None:
+    s = _site("class C:\n    def name(self):\n        return self._name\n", "name", "return")
+    ranking = Ranking((("None", 0.5), ("str", 0.3), ("Name", 0.1)), {"Name": "app.names"})
+    p = consistent(finalize(Calibration(), s, ranking), ranking)
+    assert (p.type, p.confidence, p.source, p.alternatives) == (
+        "str",
+        0.3,
+        "model",
+        [("str", 0.3), ("Name", 0.1)],
+    )
+    q = consistent(
+        finalize(Calibration(), s, Ranking((("None", 0.5), ("Name", 0.3)), {"Name": "app.names"})), ranking
+    )
+    assert (q.type, q.module) == ("Name", "app.names")
+    # a call's result, a bare return or `return None` may be None: unchanged
+    for body in ("return helper()", "return", "return None", "await go()\n        return"):
+        t = _site(f"async def f():\n    {body}\n".replace("    await", "    await"), "f", "return")
+        r = finalize(Calibration(), t, ranking)
+        assert consistent(r, ranking) == r
+    # nothing else to choose: the prediction stands
+    alone = finalize(Calibration(), s, Ranking((("None", 0.9),), {}))
+    assert consistent(alone, Ranking((("None", 0.9),), {})) == alone
+
+
+def test_a_typescript_function_that_returns_a_value_is_not_void() -> None:
+    s = _site("function f(a) { if (a) { return; } return a.name; }\n", "f", "return", "typescript")
+    ranking = Ranking((("void", 0.5), ("string", 0.3)), {})
+    assert consistent(finalize(Calibration(), s, ranking), ranking).type == "string"

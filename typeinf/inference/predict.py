@@ -40,6 +40,7 @@ from ..memo import BoundedCache
 from ..slices.data import Slice
 from .bundle import DEFAULT_THRESHOLD, MODEL_DIR, BundleError, Calibration, ModelBundle, ModelMissing
 from .cache import RankingCache, default_directory, namespace
+from .consistent import aliases, consistent
 from .encoding import ModelConfig
 from .features import Candidate, ProjectType
 from .finalize import (
@@ -292,7 +293,7 @@ class Predictor:
             pred = finalize(self.calibration, s, ranking, top_k, check)
             if evidence is not None and self.reranker is not None:
                 pred = self.reranker.apply(pred, evidence[i])
-            out.append(pred)
+            out.append(consistent(pred, ranking, aliases(s, proj)))
         return out
 
     def combine(
