@@ -145,7 +145,7 @@ def _is_type_like(name: str, kind: str) -> bool:
     if kind in ("class", "alias", "interface", "enum", "type_param", "project"):
         return True
     last = name.rsplit(".", 1)[-1]
-    return kind == "import" and last[:1].isupper()
+    return kind == "import" and last.lstrip("_")[:1].isupper()
 
 
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
