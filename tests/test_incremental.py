@@ -514,6 +514,21 @@ def test_typescript_edits_inside_functions_keep_the_other_slices_as_from_scratch
     root = Path(os.environ.get("TYPEINF_TEST_NPM", str(Path.home() / ".cache/typeinf/test-npm")))
     path = root / "node_modules" / name
     need_tool(path.is_file(), f"the npm test packages (npm; expected {path})")
+    typescript_function_session(path, monkeypatch)
+
+
+def test_edits_inside_a_class_s_arrow_function_fields_keep_the_other_slices_as_from_scratch(monkeypatch):
+    """A class whose members are mostly fields holding functions (`find = (id) => {...};`): an
+    edit inside one is an edit of that field alone, not of the whole class."""
+    # (with the whole class as the edit's unit, 725 of 1,148 slices were kept: 63%)
+    path = ROOT / "tests" / "fixtures" / "modern" / "class_fields.ts"
+    typescript_function_session(path, monkeypatch, share=0.75)
+
+
+def typescript_function_session(path: Path, monkeypatch: pytest.MonkeyPatch, share: float = 0.5) -> None:
+    """30 random edits inside the file's functions, each sliced from the last slicing and compared
+    with slicing from scratch; more than `share` of the slices must be kept (those the edit
+    cannot change)."""
     kept = typescript_reassembled(monkeypatch)
     rng = random.Random(zlib.crc32(path.name.encode()))
     data = path.read_bytes()
@@ -522,6 +537,8 @@ def test_typescript_edits_inside_functions_keep_the_other_slices_as_from_scratch
     for step in range(30):
         edit = in_typescript_function_edit(rng, data, "typescript")
         new = apply_edits(data, [edit])
+        if new == data:  # (a name renamed to itself)
+            continue
         parse(new, "typescript", previous=data, edits=[edit])
         previous = sliced
         sliced = slice_document(new, "typescript", str(path), previous=previous)
@@ -539,7 +556,7 @@ def test_typescript_edits_inside_functions_keep_the_other_slices_as_from_scratch
         else:
             sliced = slice_document(data, "typescript", str(path), previous=sliced)
     assert sum(kept) >= 10, f"{path.name}: {sum(kept)} of {len(kept)} edits kept the other slices"
-    assert reused > total / 2, f"{path.name}: {reused} of {total} slices kept"
+    assert reused > total * share, f"{path.name}: {reused} of {total} slices kept"
     print(
         path.name, sum(kept), "of", len(kept), "edits kept the other slices,", reused, "of", total, "slices"
     )

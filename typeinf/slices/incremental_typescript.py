@@ -8,7 +8,7 @@ What slicing the whole text gives, with less work: the text is walked and its na
 again (a tenth of the slicing of an 8,000-line file), but a slice is assembled (its evidence
 classified, its window and signature cut out: the rest) only for the sites whose evidence can have
 changed.  The edit must lie inside one *unit* before and after: a statement of the module, or a
-method of a module-level class; the unit has the same kind, start and end (moved by the edit's
+method or field of a module-level class; the unit has the same kind, start and end (moved by the edit's
 length) in both texts, so every byte outside it is as it was.  Both texts parse without a syntax
 error (no recovery) and have the same names in scope.  A site outside the unit keeps its slice
 (moved, its line and column those of its new place) when all of these hold:
@@ -18,7 +18,7 @@ error (no recovery) and have the same names in scope.  A site outside the unit k
   of it is inside the unit: the uses of its name (`this.x` for a member), the later assignments
   to it, for a return the calls of its function whose results are used.  Each such place is
   classified by the statement around it (never the unit, which is a statement of its own or a
-  method), so the same places outside the unit tell the same;
+  method or field), so the same places outside the unit tell the same;
 - it is not near the unit inside a node around the unit (the module, the unit's class): its
   window (the lines around it) does not reach the unit's lines, and its neighbours (a class
   field's: the other fields' annotations, a constructor's parameter properties among them) are as
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("typeinf.slices")
 _CLASSES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
+# a class's members that are units of their own: its methods, and its fields (`load = async () =>
+# {...}`: classes written with arrow-function fields, as router-core's, have few methods)
+_MEMBERS = frozenset({"method_definition", "public_field_definition"})
 
 Reads = tuple[int, ...]
 
@@ -63,13 +66,13 @@ def reads(front: _EvidenceBuilder, site: Site) -> Reads:
 
 
 def unit(root: Node, start: int, end: int) -> Node | None:
-    """The statement of the module, or the method of a module-level class, holding [start, end)."""
+    """The statement of the module, or the method or field of a module-level class, holding [start, end)."""
     for c in root.children:
         if c.start_byte <= start and end <= c.end_byte:
             d = c.child_by_field_name("declaration") if c.type == "export_statement" else c
             body = d.child_by_field_name("body") if d is not None and d.type in _CLASSES else None
             for m in body.children if body is not None else ():
-                if m.type == "method_definition" and m.start_byte <= start and end <= m.end_byte:
+                if m.type in _MEMBERS and m.start_byte <= start and end <= m.end_byte:
                     return m
             return c
     return None
@@ -95,6 +98,8 @@ def edited_unit(old: bytes, old_root: Node, data: bytes, root: Node) -> tuple[No
         return None
     for n in (a, b):
         before, after = n.prev_sibling, n.next_sibling
+        if after is not None and after.type == ";" and after.start_byte == n.end_byte:
+            after = after.next_sibling  # a field's `;` (its own node in a class body) ends it
         if before is not None and before.end_point[0] >= n.start_point[0]:
             return None
         if after is not None and after.start_point[0] <= n.end_point[0]:
@@ -142,7 +147,7 @@ def edited(
         return _whole("a syntax error")
     units = edited_unit(old, parse(old, language).root_node, data, tree.root_node)
     if units is None:
-        return _whole("not inside one statement of the module or method of a class, or its extent changed")
+        return _whole("not inside one statement of the module or member of a class, or its extent changed")
     u = units[1]
     an = analyse_typescript(data, language, path)
     sites = sorted(an.sites(), key=site_order)
