@@ -521,7 +521,7 @@ def test_edits_inside_a_class_s_arrow_function_fields_keep_the_other_slices_as_f
     """A class whose members are mostly fields holding functions (`find = (id) => {...};`): an
     edit inside one is an edit of that field alone, not of the whole class."""
     # (with the whole class as the edit's unit, 725 of 1,148 slices were kept: 63%)
-    path = ROOT / "tests" / "fixtures" / "modern" / "class_fields.ts"
+    path = ROOT / "tests" / "fixtures" / "class_fields.ts"
     typescript_function_session(path, monkeypatch, share=0.75)
 
 
@@ -596,6 +596,67 @@ def test_edits_of_a_bridged_typescript_text_carry_its_bridging(monkeypatch):
     got, _ = extract_with_diagnostics(data, "typescript", str(path))
     assert [s.to_dict() for s in got] == from_scratch(data, "typescript", str(path))[0]
     assert sum(carried) >= 12, f"{sum(carried)} of {len(carried)} edits carried the bridging over"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "far", "brought"),
+    [
+        (
+            "typescript",
+            b"// open the file using a handle\nfunction a(p) {\n  return p;\n}\n"
+            + b"const pad = 1;\n" * 200
+            + b"function b(q) {\n  const r = q;\n  return r;\n}\n",
+            (b"return p;", b"return p + 1;"),
+            (b"const r = q;", b"using r = q;"),
+        ),
+        (
+            "python",
+            b"def a(p):\n    if (n := len(p)) > 1:\n        return n\n"
+            + b"PAD = 1\n" * 300
+            + b"def b(q):\n    return f'{q}'\n",
+            (b"return n", b"return n + 1"),
+            (b"f'{q}'", b"f'{q:=^10}'"),
+        ),
+    ],
+    ids=["typescript-using", "python-format-spec"],
+)
+def test_an_edit_is_looked_at_for_misread_constructs_where_its_tree_changed(
+    language, text, far, brought, monkeypatch
+):
+    """A text whose tree has no error and no construct the grammar reads as something else (a
+    `using` declaration, a format spec opening with `=`), though the keyword is in it: an edit's
+    tree is searched for such constructs only where it changed, and one the edit brings is
+    bridged as a parse from scratch bridges it."""
+    ranges: list[object] = []  # what each search of `parse`'s was given (not fresh_tree's)
+    real = src.silent_rewrites
+    parsing = [False]
+
+    def spy(data, language, root, within=None):  # type: ignore[no-untyped-def]
+        if parsing[0]:
+            ranges.append(within)
+        return real(data, language, root, within)
+
+    monkeypatch.setattr(src, "silent_rewrites", spy)
+    with src._TREES_LOCK:
+        src._TREES.clear()
+    parsing[0] = True
+    parse(text, language)
+    parsing[0] = False
+    data = text
+    for old, new_text in (far, brought, far[::-1]):  # (the third edit undoes the first)
+        at = data.index(old)
+        edit = TextEdit(at, at + len(old), new_text)
+        new = apply_edits(data, [edit])
+        parsing[0] = True
+        tree = parse(new, language, previous=data, edits=[edit])
+        parsing[0] = False
+        assert shape(tree) == shape(fresh_tree(new, language)), f"{language}: {new_text!r}"
+        data = new
+    assert ranges[0] is None  # the first text: the whole tree
+    assert ranges[1] is not None and all(b - a < len(text) // 2 for a, b in ranges[1])  # an edit far away
+    # (the construct the second edit brings is found in its range, or makes an error: then the
+    # whole tree is bridged), and after a text with a bridged construct the whole tree is searched
+    assert ranges[-1] is None
 
 
 def test_a_method_whose_first_parameter_changes_is_sliced_again_with_its_members():

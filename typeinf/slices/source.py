@@ -151,6 +151,9 @@ class _Parsed:
     raw: Tree | None
     tree: Tree  # the tree the slicers read: `raw`, or the tree with the grammar's gaps bridged
     bridging: Bridging | None = None  # set when the bridging can be carried over to an edit
+    # `raw` has no error and no construct the grammar reads as something else (`silent_rewrites`):
+    # an edit whose new tree has neither where it changed needs no bridging either
+    plain: bool = False
 
 
 _TREES: OrderedDict[tuple[str, bytes], _Parsed] = OrderedDict()
@@ -196,10 +199,18 @@ def parse(
                 old = edited(base.raw, previous, edits)
         if got is None:
             raw = reparse(parser(language), data, old)
-            bridged = bridge_grammar_gaps(
-                data, language, raw, base is None or not base.tree.root_node.has_error
-            )
-            got = _Parsed(raw, raw) if bridged is None else _Parsed(raw, bridged[0], bridged[1])
+            if not raw.root_node.has_error and not silent_rewrites(
+                data,
+                language,
+                raw.root_node,
+                _changed(raw, old, edits) if base is not None and base.plain else None,
+            ):
+                got = _Parsed(raw, raw, plain=True)  # (what `bridge_grammar_gaps` would find: nothing)
+            else:
+                bridged = bridge_grammar_gaps(
+                    data, language, raw, base is None or not base.tree.root_node.has_error
+                )
+                got = _Parsed(raw, raw) if bridged is None else _Parsed(raw, bridged[0], bridged[1])
         if keep:
             _TREES[key] = got
             if len(_TREES) > KEPT_TREES:
@@ -465,11 +476,7 @@ def bridge_grammar_gaps(
         if silent_done:
             break
         silent_done = True  # constructs the grammar parses, but as something else (once)
-        rewrites = []
-        if language == "python" and b":=" in data:
-            rewrites = _format_specs(data, tree.root_node)
-        elif language != "python" and b"using" in data:
-            rewrites = _using_declarations(data, language, tree.root_node)
+        rewrites = silent_rewrites(data, language, tree.root_node)
         if not rewrites:
             break
         buf = _blanked(data, rewrites)
@@ -574,10 +581,55 @@ def _rewritten(old: bytes, new: bytes, rewrites: list[Rewrite]) -> list[TextEdit
     return [TextEdit(a, b, new[a:b]) for a, b in spans if old[a:b] != new[a:b]]
 
 
-def _format_specs(data: bytes, root: Node) -> list[Rewrite]:
+def silent_rewrites(
+    data: bytes, language: str, root: Node, ranges: Sequence[tuple[int, int]] | None = None
+) -> list[Rewrite]:
+    """The rewrites of the constructs the grammar parses without an error but as something else
+    (`using` declarations, format specs opening with `=`), looked for in the byte `ranges` only
+    when given (an edit's changed ranges: the rest of the tree is the text's before, which had none)."""
+    if language == "python":
+        return _format_specs(data, root, ranges) if b":=" in data else []
+    return _using_declarations(data, language, root, ranges) if b"using" in data else []
+
+
+def _captures(
+    source: str, language: str, root: Node, name: str, ranges: Sequence[tuple[int, int]] | None
+) -> list[Node]:
+    """A query's captures of `name` in the tree, or in the byte ranges only (each node once)."""
+    if ranges is None:
+        return QueryCursor(query(language, source)).captures(root).get(name, [])
+    out: dict[int, Node] = {}
+    for start, end in ranges:
+        cursor = QueryCursor(query(language, source))
+        cursor.set_byte_range(start, end)
+        for n in cursor.captures(root).get(name, []):
+            out.setdefault(n.id, n)
+    return sorted(out.values(), key=lambda n: n.start_byte)
+
+
+def _changed(new: Tree, old: Tree | None, edits: Sequence[TextEdit] | None) -> list[tuple[int, int]] | None:
+    """Where an incremental parse's tree may differ from the edited tree it started from:
+    tree-sitter's changed ranges and the edits' new text (each edit is in the coordinates the ones
+    before it left: moved by the later ones), widened by `_LINE_REACH` each way; None (everywhere)
+    without an incremental parse."""
+    if old is None or edits is None:
+        return None
+    spans: list[tuple[int, int]] = []
+    for e in edits:
+        delta = len(e.new) - (e.end - e.start)
+        spans = [(a if a < e.start else a + delta, b if b < e.start else b + delta) for a, b in spans]
+        spans.append((e.start, e.start + len(e.new)))
+    spans += [(r.start_byte, r.end_byte) for r in new.changed_ranges(old)]
+    return [(max(0, a - _LINE_REACH), b + _LINE_REACH) for a, b in spans]
+
+
+_LINE_REACH = 512  # bytes around a changed range in which a capture's node may start
+
+
+def _format_specs(data: bytes, root: Node, ranges: Sequence[tuple[int, int]] | None = None) -> list[Rewrite]:
     """The `=` opening a format spec that the grammar read as a walrus: f"{x:=^10}"."""
     out = []
-    for w in QueryCursor(query("python", _PY_SPEC_WALRUS)).captures(root).get("walrus", []):
+    for w in _captures(_PY_SPEC_WALRUS, "python", root, "walrus", ranges):
         name = w.child_by_field_name("name")
         if name is None:
             continue
@@ -587,10 +639,12 @@ def _format_specs(data: bytes, root: Node) -> list[Rewrite]:
     return out
 
 
-def _using_declarations(data: bytes, language: str, root: Node) -> list[Rewrite]:
+def _using_declarations(
+    data: bytes, language: str, root: Node, ranges: Sequence[tuple[int, int]] | None = None
+) -> list[Rewrite]:
     """`using x = ...` / `await using x = ...`, which the grammar reads as an assignment."""
     out: list[Rewrite] = []
-    for u in QueryCursor(query(language, _TS_USING)).captures(root).get("using", []):
+    for u in _captures(_TS_USING, language, root, "using", ranges):
         name = u.next_sibling  # a sibling of a token: the assignment is small
         if name is None or b"\n" in data[u.end_byte : name.start_byte]:
             continue  # `using` NEWLINE `x = 1` is two statements
