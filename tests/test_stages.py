@@ -250,8 +250,8 @@ def test_a_function_that_returns_a_value_does_not_return_none() -> None:
     )
     assert (q.type, q.module) == ("Name", "app.names")
     # a call's result, a bare return or `return None` may be None: unchanged
-    for body in ("return helper()", "return", "return None", "await go()\n        return"):
-        t = _site(f"async def f():\n    {body}\n".replace("    await", "    await"), "f", "return")
+    for body in ("return helper()", "return", "return None", "await go()\n    return"):
+        t = _site(f"async def f():\n    {body}\n", "f", "return")
         r = finalize(Calibration(), t, ranking)
         assert consistent(r, ranking) == r
     # nothing else to choose: the prediction stands

@@ -91,7 +91,7 @@ def _with_none(pred: Prediction, aliases: Collection[str]) -> Prediction:
 
 
 def _without_nothing(pred: Prediction, ranking: Ranking) -> Prediction:
-    if union_members(pred.type, "python") != [pred.type] or pred.type.strip() not in NOTHING:
+    if pred.type.strip() not in NOTHING:  # (a name: never a union)
         return pred
     rest = [(t, c) for t, c in pred.alternatives if t.strip() not in NOTHING]
     if not rest:
