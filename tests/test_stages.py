@@ -16,6 +16,7 @@ from typeinf.inference.confidence import FEATURES, Calibrator
 from typeinf.inference.consistent import aliases, consistent
 from typeinf.inference.features import ProjectType
 from typeinf.inference.finalize import combine_raw, finalize, member_table
+from typeinf.inference.project import ProjectIndex
 from typeinf.inference.scorer import Ranking
 from typeinf.inference.static import Fact
 from typeinf.slices import extract
@@ -263,3 +264,39 @@ def test_a_typescript_function_that_returns_a_value_is_not_void() -> None:
     s = _site("function f(a) { if (a) { return; } return a.name; }\n", "f", "return", "typescript")
     ranking = Ranking((("void", 0.5), ("string", 0.3)), {})
     assert consistent(finalize(Calibration(), s, ranking), ranking).type == "string"
+
+
+def test_a_modules_type_expressions_are_aliases_in_its_scope_and_the_projects(tmp_path) -> None:
+    """`X = Union[...]` (a type expression, or a string holding one) names a type: the file's sites
+    have it in scope as an alias, the project index lists it among the project's types (the
+    model's candidates elsewhere), and `consistent` leaves a parameter typed with it as it is (the
+    alias may hold `None`).  A value that is not a type (a call, a constant's union of flags) is not."""
+    src = (
+        "from typing import Optional, Union\n"
+        "Headers = Union[dict[str, str], list[tuple[str, str]]]\n"
+        "MaybeId = 'int | None'\n"
+        "Pair = (int, int)\n"
+        "Flags = Perm.READ | Perm.WRITE\n"
+        "limit = Optional[int]\n"
+        "def send(headers=None):\n"
+        "    return headers\n"
+    )
+    s = _site(src, "headers", "param")
+    assert {(n.name, n.kind) for n in s.scope if n.kind == "alias"} == {
+        ("Headers", "alias"),
+        ("MaybeId", "alias"),
+        ("limit", "alias"),
+    }
+    # the variables themselves stay sites (the `type-alias` rule predicts them)
+    assert {x.name for x in extract(src, "python", "m.py") if x.kind == "var"} >= {
+        "Headers",
+        "MaybeId",
+        "Pair",
+    }
+    (tmp_path / "types.py").write_text(src)
+    index = ProjectIndex.build(tmp_path)
+    kinds = {(p.name, p.kind) for p in index.types_for(tmp_path / "app.py", "python")}
+    assert {("Headers", "alias"), ("MaybeId", "alias"), ("limit", "alias")} <= kinds
+    assert not {n for n, _ in kinds} & {"Pair", "Flags"}
+    other = _site("def send(headers=None):\n    return headers\n", "headers", "param")
+    assert "Headers" in aliases(other, index.types_for(tmp_path / "app.py", "python"))

@@ -44,7 +44,8 @@ from .manifest import read_manifest
 from .slicing import language_of, package_slices
 from .split import SPLITS, normalize_name
 
-BUILD_VERSION = 2  # 2: the evidence of the package's calls (Evidence.arguments, ...)
+BUILD_VERSION = 3  # 2: the evidence of the package's calls (Evidence.arguments, ...); 3: a Python module's
+# `X = Union[...]` aliases in its sites' scope (typeinf.slices.type_expressions)
 CAP_SHARE = 0.02
 SHARD_SIZE = 25_000
 CORPUS_DIR = Path(__file__).resolve().parent

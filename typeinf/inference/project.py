@@ -2,7 +2,8 @@
 of another module (and write-back can import it).
 
     find_root(path)                    nearest directory with pyproject.toml, package.json or .git
-    ProjectIndex.build(root)           classes, aliases, interfaces and enums of every source file
+    ProjectIndex.build(root)           classes, aliases (Python: `X = Union[...]`, `X: TypeAlias = ...`),
+                                       interfaces and enums of every source file
     index.types_for(path, language)    ProjectType entries visible from a file (its own excluded)
     index.names_for(language)          how the project annotates its names (typeinf.inference.names)
     index.calls_for(language)          its calls of named functions (typeinf.inference.calls)
@@ -30,6 +31,7 @@ from ..memo import BoundedCache
 from ..slices.incremental import edited_unit
 from ..slices.incremental_typescript import edited_unit as edited_typescript_unit
 from ..slices.source import parse
+from ..slices.type_expressions import module_alias
 from .calls import CallTable, FileCalls, rescan_calls, scan_calls
 from .features import ProjectType
 from .imports import ImportGraph, package_of, python_imports
@@ -152,6 +154,9 @@ def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
     defs = _PY_DEFS if language == "python" else _TS_DEFS
     out = []
     for n in top_level(root):
+        if language == "python" and (alias := module_alias(n)) is not None:
+            out.append((alias, "alias"))
+            continue
         kind = defs.get(n.type)
         if kind is not None:
             name = n.child_by_field_name("name")

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from ..lang import lang_family
 from ..memo import by_identity
 from ..slices.data import Expr, ScopeName, Slice
+from ..slices.type_expressions import STRING, is_type_expression
 from ..text import split_top
 from ..types import normalize, union_members
 
@@ -47,57 +48,6 @@ _INT = re.compile(r"^-?(0[xXoObB][0-9a-fA-F_]+|\d[\d_]*)$")
 _FLOAT = re.compile(r"^-?(\d[\d_]*\.\d*|\.\d+|\d[\d_]*(\.\d*)?[eE][-+]?\d+)$")
 _CTOR_PY = re.compile(r"^([A-Z][\w]*(?:\.[A-Z][\w]*)*)\(")
 _CTOR_TS = re.compile(r"^new\s+([A-Z][\w$]*(?:\.[A-Z][\w$]*)*)\s*[(<]")
-
-
-# the generic types whose subscription is only ever a type (`Callable[...]`, `dict[str, int]`), by
-# their own name, as imported or under these module prefixes
-_GENERIC_HEADS = frozenset(
-    "Annotated AbstractSet AsyncContextManager AsyncGenerator AsyncIterable AsyncIterator Awaitable "
-    "Callable ChainMap Collection Concatenate Container ContextManager Coroutine Counter DefaultDict "
-    "Deque Dict FrozenSet Generator IO Iterable Iterator List Literal Mapping Match MutableMapping "
-    "MutableSequence MutableSet Optional OrderedDict Pattern Reversible Sequence Set Tuple Type "
-    "TypeGuard TypeIs Union Unpack dict frozenset list set tuple type".split()
-)
-_TYPE_PREFIXES = ("", "typing.", "t.", "typing_extensions.", "te.", "collections.abc.", "abc.")
-_SUBSCRIPT = re.compile(r"^((?:[A-Za-z_]\w*\.)*)([A-Za-z_]\w*)\[")
-_PY_TYPE_NAMES = frozenset(
-    "None int str bytes float bool complex object list dict set tuple frozenset".split()
-)
-_NAME = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*")
-_STRING = re.compile(r"^[rRuU]?('|\")(.*)\1$", re.S)
-
-
-def _generic(text: str) -> bool:
-    """`Head[...]` with a head only types have (the text may be clipped: `…` at its end)."""
-    m = _SUBSCRIPT.match(text)
-    return m is not None and m.group(2) in _GENERIC_HEADS and m.group(1) in _TYPE_PREFIXES
-
-
-def _class_name(text: str) -> bool:
-    """`Foo`, `mod.Foo`: a CapWords name (not an ALL_CAPS constant such as an enum flag's `Perm.READ`)."""
-    last = text.rsplit(".", 1)[-1]
-    return _NAME.fullmatch(text) is not None and last[:1].isupper() and not last.isupper()
-
-
-def is_type_expression(text: str) -> bool:
-    """Whether a Python expression's text is a type, as only a type alias binds one: a generic's
-    subscription, or a union (`|`) of types (builtin types, `None`, generics' subscriptions, class
-    names, quoted or not), in parentheses or not."""
-    t = text.strip()
-    while t.startswith("(") and t.endswith(")") and len(split_top(t, ",")) == 1:
-        t = t[1:-1].strip()
-    if _generic(t):
-        return True
-    parts = split_top(t, "|")
-    return len(parts) >= 2 and all(_member(p) for p in parts)
-
-
-def _member(text: str) -> bool:
-    """A union's member that is a type: a builtin type, `None`, a generic's subscription, a class
-    name; quoted (a forward reference) or not."""
-    m = _STRING.match(text)
-    t = m.group(2).strip() if m is not None else text
-    return t in _PY_TYPE_NAMES or _generic(t) or _class_name(t)
 
 
 def _module_variable(s: Slice) -> bool:
@@ -113,7 +63,7 @@ def _type_alias(s: Slice) -> bool:
         return False
     text = d.text.strip()
     if d.category == "literal":
-        m = _STRING.match(text)
+        m = STRING.match(text)
         return m is not None and is_type_expression(m.group(2))
     return d.category in ("subscript", "binary", "paren") and is_type_expression(text)
 
