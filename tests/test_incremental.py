@@ -692,3 +692,37 @@ def test_a_typescript_edit_of_the_same_length_that_joins_lines_moves_the_sites_a
     assert [s.to_dict() for s in again.slices] == expected
     assert [s.line for s in sliced.slices if s.name == "b"] == [9]
     assert [s.line for s in again.slices if s.name == "b"] == [8]
+
+
+@pytest.mark.parametrize(
+    ("path", "language", "before", "after"),
+    [
+        (ROOT / "tests" / "fixtures" / "class_fields.ts", "typescript", b"return", b"return "),
+        (ROOT / "typeinf" / "lsp" / "server.py", "python", b"return fn(*args)", b"return  fn(*args)"),
+        (ROOT / "slices" / "examples" / "python_example.py", "python", b"\n", b"\nx = (\n"),  # recovered
+    ],
+)
+def test_slicing_leaves_no_garbage_for_the_collector(
+    path: Path, language: str, before: bytes, after: bytes
+) -> None:
+    """A walk's records (sites, bindings, scopes, functions, the walker's handlers) point at each
+    other; once the slices are made their cycles are broken (`scopes.unlink`), so they are freed at
+    once rather than by the collector, whose passes over them stalled the language server: whole,
+    after an edit inside a function, and recovered from a syntax error."""
+    import gc
+
+    data = path.read_bytes()
+    edited = data.replace(before, after, 1)
+    assert edited != data
+    first = slice_document(data, language, str(path))
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        slice_document(edited, language, str(path), previous=first)
+        slice_document(data, language, str(path))
+        extract_with_diagnostics(edited, language, str(path))
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()

@@ -125,6 +125,7 @@ def _python_whole(data: bytes, path: str) -> Sliced:
         slices, diags = extract_with_diagnostics(data, "python", path)
         return Sliced(data, "python", path, slices, diags)
     visible = tuple(_visible(s) for s in sorted(sites, key=site_order))
+    slicer.release()
     return Sliced(data, "python", path, slices, [], slicer.file_scope, visible)
 
 
@@ -363,6 +364,7 @@ def _python_edit(prev: Sliced, data: bytes) -> Sliced | None:
     except RecursionError:
         return _whole("nesting too deep")
     fresh_visible = [_visible(s) for s in sorted(sites, key=site_order)]
+    slicer.release()
     if any(v and s.kind == "var" for v, s in zip(fresh_visible, fresh, strict=True)):
         return _whole("a member or module-level variable in it")
     prefix = len(slicer.file_scope)

@@ -126,7 +126,9 @@ def whole(
     sites = sorted(an.sites(), key=site_order)
     front = an.evidence
     asm = Assembler(front, an.source, path, language, an.file_scope)
-    return [asm.slice(s) for s in sites], an.file_scope, tuple(reads(front, s) for s in sites)
+    got = [asm.slice(s) for s in sites], an.file_scope, tuple(reads(front, s) for s in sites)
+    an.release()
+    return got
 
 
 def edited(
@@ -152,6 +154,7 @@ def edited(
     an = analyse_typescript(data, language, path)
     sites = sorted(an.sites(), key=site_order)
     if an.file_scope != file_scope:
+        an.release()
         return _whole("the names in scope changed")
     front, source = an.evidence, an.source
     edit = _Edit(
@@ -182,6 +185,7 @@ def edited(
         out.append(kept)
         out_reads.append(r)
     log.debug("re-assembled %d of %d sites", fresh, len(out))
+    an.release()
     return out, tuple(out_reads)
 
 

@@ -50,6 +50,8 @@ class Analysis(Protocol):
 
     def slices(self) -> list[Slice]: ...
 
+    def release(self) -> None: ...
+
 
 def extract_recovering(
     data: bytes, language: str, analyse: Callable[[bytes], Analysis]
@@ -57,6 +59,7 @@ def extract_recovering(
     """Slices and syntax diagnostics of `data`, with the broken blocks recovered (see above)."""
     first = analyse(data)
     slices = first.slices()
+    first.release()
     diags = syntax_diagnostics(first.source, first.root)
     regions = broken_regions(data, language, first.root)
     if not regions:
@@ -67,6 +70,7 @@ def extract_recovering(
     last = analyse(bytes(buf))
     inside = [sl for sl in slices if _within(sl.span[0], regions)]
     outside = [sl for sl in last.slices() if not _within(sl.span[0], regions)]
+    last.release()
     prefix = len(last.file_scope)
     for sl in outside:  # imports and classes of the whole file stay visible (type parameters kept)
         sl.scope = first.file_scope + sl.scope[prefix:]

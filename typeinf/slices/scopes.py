@@ -7,6 +7,7 @@
     Function   a function that has sites: its signature span, returns, yields, its sites
     lookup(scope, name)          the binding a name read in `scope` refers to
     resolve(scopes, text, ...)   attach every reference to the binding it resolves to
+    unlink(scopes, sites)        break the records' reference cycles once their slices are made
 
 A walker (`python.py`, `typescript.py`) creates these records; `resolve` links references to
 bindings; the assembler (`assemble.py`) reads them.  Nothing here looks at syntax.
@@ -132,3 +133,32 @@ def resolve(scopes: Iterable[Scope], text: Callable[[Node], str], wanted: set[st
             b = lookup(scope, name)
             if b is not None and b.node is not ref:
                 b.refs.append(ref)
+
+
+def unlink(scopes: Iterable[Scope], sites: Iterable[Site]) -> None:
+    """Break the reference cycles among a walk's records (a site, its binding, its scope, its
+    function and its peers point at each other), once the slices are assembled, so that they are
+    freed as soon as the walk is dropped.  Left to the garbage collector, an 8,000-line file's
+    walk is ~10,000 objects in cycles per edit, and the language server's collection of a few
+    edits' walks cost 150-220 ms (zod's `v3/types.ts`).  `sites`: those no binding holds (returns)."""
+    for scope in scopes:
+        for bindings in (scope.bindings, scope.members or {}):
+            for b in bindings.values():
+                if b.fn is not None:
+                    b.fn.sites.clear()
+                    b.fn.binding = None
+                if b.site is not None:
+                    _cut(b.site)
+                b.site = b.fn = None
+            bindings.clear()
+        scope.function = None
+    for site in sites:
+        _cut(site)
+
+
+def _cut(site: Site) -> None:
+    if site.fn is not None:
+        site.fn.sites.clear()
+        site.fn.binding = None
+    site.binding = site.scope = site.fn = None
+    site.peers = None
