@@ -260,6 +260,22 @@ def test_a_function_that_returns_a_value_does_not_return_none() -> None:
     assert consistent(alone, Ranking((("None", 0.9),), {})) == alone
 
 
+def test_the_empty_object_type_is_not_predicted_in_typescript() -> None:
+    """`{}` (any value but null and undefined) is what an empty object literal is inferred as, and
+    hardly ever a declared type: the next candidate is the prediction, with its own confidence."""
+    s = _site(
+        "function vacuum(options = {}) {\n  return options.batchSize;\n}\n", "options", "param", "typescript"
+    )
+    ranking = Ranking((("{ }", 0.4), ("VacuumOptions", 0.2), ("Options", 0.1)), {"VacuumOptions": "./vacuum"})
+    p = consistent(finalize(Calibration(), s, ranking), ranking)
+    assert (p.type, p.confidence, p.module) == ("VacuumOptions", 0.2, "./vacuum")
+    assert "{ }" not in [t for t, _ in p.alternatives]
+    # alone, or in a larger type, it stands
+    for only in ((("{}", 0.4),), (("{ a: number }", 0.4), ("{ }", 0.1))):
+        q = finalize(Calibration(), s, Ranking(only, {}))
+        assert consistent(q, Ranking(only, {})).type == q.type
+
+
 def test_a_typescript_function_that_returns_a_value_is_not_void() -> None:
     s = _site("function f(a) { if (a) { return; } return a.name; }\n", "f", "return", "typescript")
     ranking = Ranking((("void", 0.5), ("string", 0.3)), {})
