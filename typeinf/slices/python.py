@@ -37,7 +37,7 @@ from .source import (
     has_break,
     parse,
 )
-from .type_expressions import ALIAS_NODES, is_alias_value
+from .type_expressions import binds_alias
 
 _BUILTIN_SCOPE = [ScopeName(n, "builtin") for n in PY_SCOPE_BUILTINS]
 
@@ -359,14 +359,11 @@ class _PythonSlicer:
 
     def _module_type_name(self, left: Node, right: Node | None, ann: Node | None) -> bool:
         """`T = TypeVar("T")`, `X = NewType(...)`: names of types (True), not variables.
-        `X: TypeAlias = ...` and `X = Union[...]` (a type expression: `is_alias_value`) are aliases
+        `X: TypeAlias = ...` and `X = Union[...]` (a type expression: `binds_alias`) are aliases
         too, but keep their sites (annotated, or a variable the `type-alias` rule predicts)."""
         name = self.src.text(left)
-        if ann is not None and self.src.text(ann).endswith("TypeAlias"):
+        if binds_alias(right, ann):
             self.file_scope.append(ScopeName(name, "alias"))
-        elif ann is None and right is not None and right.type in ALIAS_NODES:
-            if is_alias_value(self.src.text(right)):
-                self.file_scope.append(ScopeName(name, "alias"))
         elif right is not None and right.type == "call":
             callee = self.src.text(right.child_by_field_name("function")).rsplit(".", 1)[-1]
             if callee in ("TypeVar", "ParamSpec", "TypeVarTuple"):

@@ -145,8 +145,7 @@ def unlink(scopes: Iterable[Scope], sites: Iterable[Site]) -> None:
         for bindings in (scope.bindings, scope.members or {}):
             for b in bindings.values():
                 if b.fn is not None:
-                    b.fn.sites.clear()
-                    b.fn.binding = None
+                    _cut_function(b.fn)
                 if b.site is not None:
                     _cut(b.site)
                 b.site = b.fn = None
@@ -158,7 +157,11 @@ def unlink(scopes: Iterable[Scope], sites: Iterable[Site]) -> None:
 
 def _cut(site: Site) -> None:
     if site.fn is not None:
-        site.fn.sites.clear()
-        site.fn.binding = None
+        _cut_function(site.fn)
     site.binding = site.scope = site.fn = None
     site.peers = None
+
+
+def _cut_function(fn: Function) -> None:
+    fn.sites.clear()
+    fn.binding = None

@@ -2,6 +2,7 @@
 
     is_type_expression(text)   `Callable[[int], str]`, `dict[str, Handler]`, `int | None`, `A | B`
     is_alias_value(text)       the same, or a string holding one (a forward reference)
+    binds_alias(value, ann)    whether a module's assignment binds an alias (tree-sitter nodes)
     module_alias(statement)    the name a top-level `X = <alias value>` / `X: TypeAlias = ...` binds
 
 The slicer puts a module's `X = <type expression>` in its files' scope as an alias, the project
@@ -68,7 +69,15 @@ def is_alias_value(text: str) -> bool:
 
 
 # the tree-sitter nodes an alias's value can be (a call, a name or a literal number never is)
-ALIAS_NODES = frozenset({"subscript", "binary_operator", "parenthesized_expression", "string"})
+_ALIAS_NODES = frozenset({"subscript", "binary_operator", "parenthesized_expression", "string"})
+
+
+def binds_alias(value: Node | None, annotation: Node | None) -> bool:
+    """Whether an assignment of the module with this value and annotation binds a type alias:
+    `X: TypeAlias = ...`, or no annotation and a type expression (`is_alias_value`) for value."""
+    if annotation is not None:
+        return _text(annotation).endswith("TypeAlias")
+    return value is not None and value.type in _ALIAS_NODES and is_alias_value(_text(value))
 
 
 def module_alias(statement: Node) -> str | None:
@@ -82,15 +91,11 @@ def module_alias(statement: Node) -> str | None:
     left, right, ann = (a.child_by_field_name(f) for f in ("left", "right", "type"))
     if left is None or left.type != "identifier" or not left.text:
         return None
-    if ann is not None:
-        alias = (ann.text or b"").decode("utf-8", "replace").endswith("TypeAlias")
-    else:
-        alias = (
-            right is not None
-            and right.type in ALIAS_NODES
-            and is_alias_value((right.text or b"").decode("utf-8", "replace"))
-        )
-    return left.text.decode("utf-8", "replace") if alias else None
+    return _text(left) if binds_alias(right, ann) else None
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
 
 
 def _member(text: str) -> bool:
