@@ -152,6 +152,26 @@ def test_a_later_rounds_prediction_is_reported_where_the_site_was_read(project: 
     assert [(e["name"], e["line"], e["column"]) for e in report.entries] == [("x", 1, 6), ("f", 1, 4)]
 
 
+def test_a_function_defined_twice_has_each_later_round_site_reported_where_it_was_read(project: Path) -> None:
+    """`lock` defined in both branches of an `if`: round 2's two `flags` are two sites, each
+    reported at its own place as read (they were both put at the first one's, so `predict`
+    lost the second)."""
+    (project / "b.py").unlink()
+    (project / "a.py").write_text(
+        "import os\nif os.name == 'nt':\n    def lock(file, flags):\n        return 1\n"
+        "else:\n    def lock(file, flags):\n        return 2\n"
+    )
+    first = {("param", "file"): "Sequence[int]"}
+    second = {("param", "flags"): "int"}
+    report, _ = run(project, FixedPredictor(first, second), WriteBack.CHECK)
+    assert sorted((e["name"], e["line"], e["column"]) for e in report.entries) == [
+        ("file", 3, 13),
+        ("file", 6, 13),
+        ("flags", 3, 19),
+        ("flags", 6, 19),
+    ]
+
+
 def test_an_edit_carries_its_prediction_through_respelling(tmp_path: Path) -> None:
     src = "class A:\n    def __init__(self):\n        self.x = []\n"
     slices = extract(src.encode(), "python", "a.py")
