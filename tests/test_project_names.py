@@ -202,6 +202,56 @@ def test_a_voted_type_the_model_also_ranks_keeps_the_models_spelling() -> None:
     assert key("configuration.NamespaceConfig") == key("NamespaceConfig")
 
 
+def test_the_spellings_of_one_type_vote_together() -> None:
+    """A project writes `NamespaceConfig` in one file and `configuration.NamespaceConfig` in another:
+    one type, whose votes count together (3 + 2 of 5, not 3 of 5 beside 2 of 5)."""
+    from typeinf.inference.rerank import Site, candidates
+
+    p = _pred([("str", 0.5), ("NamespaceConfig", 0.3)])
+    split = Votes((("NamespaceConfig", 3), ("configuration.NamespaceConfig", 2)), 5)
+    whole = Votes((("NamespaceConfig", 5),), 5)
+    share = FEATURES.index("share")
+    got = {c.type: c.features[share] for c in candidates(Site.of(p), Evidence(split))}
+    assert got == {c.type: c.features[share] for c in candidates(Site.of(p), Evidence(whole))}
+    assert got["NamespaceConfig"] == 1.0
+
+
+def test_a_vote_through_a_module_the_site_does_not_import_is_the_project_type(tmp_path: Path) -> None:
+    """`configuration.NamespaceConfig` written where `configuration` is imported is, in a file that
+    does not import it, the project's `NamespaceConfig` (importable); `httpx.Request` is not the
+    project's own `Request`."""
+    from typeinf.inference.engine import Engine, FileSites, through_project
+
+    root = python_project(
+        tmp_path,
+        {
+            "configuration.py": "class NamespaceConfig:\n    pass\n",
+            "models.py": "class Request:\n    pass\n",
+            "a.py": "import httpx\nimport configuration\n"
+            + "".join(
+                f"def f{i}(config: configuration.NamespaceConfig, req: httpx.Request): ...\n"
+                for i in range(3)
+            ),
+            "b.py": "def g(config, req):\n    return config\n",
+        },
+    )
+    sites = [s for s in extract((root / "b.py").read_text(), "python", "b.py") if s.kind == "param"]
+    engine = Engine(None, ProjectIndex.build(root))  # type: ignore[arg-type]
+    ev = {
+        s.name: e
+        for s, e in zip(sites, engine.evidence(FileSites(root / "b.py", "python", sites)), strict=True)
+    }
+    assert ev["config"].votes == Votes((("NamespaceConfig", 3),), 3)
+    assert ev["req"].votes is None
+    modules = {"NamespaceConfig": "pkg.configuration", "Request": "pkg.models"}
+    assert (
+        through_project("list[configuration.NamespaceConfig] | None", modules)
+        == "list[NamespaceConfig] | None"
+    )
+    assert through_project("pkg.configuration.NamespaceConfig", modules) == "NamespaceConfig"
+    assert through_project("httpx.Request", modules) is None
+
+
 def test_the_chooser_file_loads_strictly(tmp_path: Path) -> None:
     d = tmp_path / "model"
     d.mkdir()

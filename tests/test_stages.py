@@ -316,3 +316,123 @@ def test_a_modules_type_expressions_are_aliases_in_its_scope_and_the_projects(tm
     assert not {n for n, _ in kinds} & {"Pair", "Flags"}
     other = _site("def send(headers=None):\n    return headers\n", "headers", "param")
     assert "Headers" in aliases(other, index.types_for(tmp_path / "app.py", "python"))
+
+
+def test_a_project_type_whose_module_the_file_imports_is_spelled_through_it(tmp_path: Path) -> None:
+    """`from pkg import configuration` then `configuration.NamespaceConfig`, as authors write it:
+    no import to add.  A relative `from .sub import obj` the same; a type whose module the file
+    does not import keeps its bare name and the module annotate imports it from; a name the file
+    imports by name is left as it is; the checker's `IO[str]` is typing's, not a project alias
+    that shadows the name."""
+    from typeinf.inference.engine import Engine, FileSites
+    from typeinf.inference.finalize import Prediction
+    from typeinf.inference.spelling import resolve_relative
+
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "configuration.py").write_text("class NamespaceConfig:\n    pass\n")
+    (pkg / "sub" / "obj.py").write_text("class VirtualHost:\n    pass\n")
+    (pkg / "other.py").write_text(
+        "import typing\nclass Other:\n    pass\n\nclass Named:\n    pass\n\nIO = typing.IO[str] | typing.IO[bytes]\n"
+    )
+    src = (
+        "from pkg import configuration\n"
+        "from .sub import obj\n"
+        "from pkg.other import Named\n"
+        "def f(config, vhost, other, named):\n"
+        "    return config\n"
+    )
+    path = pkg / "reverter.py"
+    path.write_text(src)
+    sites = {s.name: s for s in extract(src, "python", "pkg/reverter.py") if s.kind == "param"}
+    sites["io"] = sites["named"]
+    engine = Engine(None, ProjectIndex.build(tmp_path), None)  # type: ignore[arg-type]
+    preds = [
+        Prediction(
+            sites["config"],
+            "NamespaceConfig | None",
+            0.9,
+            "model",
+            [("NamespaceConfig | None", 0.9), ("list[NamespaceConfig]", 0.05)],
+            "pkg.configuration",
+        ),
+        Prediction(sites["vhost"], "VirtualHost", 0.9, "model", [("VirtualHost", 0.9)], "pkg.sub.obj"),
+        Prediction(sites["other"], "Other", 0.9, "model", [("Other", 0.9)], "pkg.other"),
+        Prediction(sites["named"], "Named", 0.9, "model", [("Named", 0.9)], None),
+        Prediction(sites["io"], "IO[str]", 0.9, "checker", [("IO[str]", 0.9)], None),
+    ]
+    out = engine.with_modules(FileSites(path, "python", list(sites.values())), preds)
+    assert [(p.type, p.module) for p in out] == [
+        ("configuration.NamespaceConfig | None", None),
+        ("obj.VirtualHost", None),
+        ("Other", "pkg.other"),
+        ("Named", None),
+        ("IO[str]", None),
+    ]
+    assert out[0].alternatives == [
+        ("configuration.NamespaceConfig | None", 0.9),
+        ("list[configuration.NamespaceConfig]", 0.05),
+    ]
+    assert resolve_relative("..x", "a.b.c", False) == "a.x"
+    assert resolve_relative(".", "a.b", True) == "a.b"
+    assert resolve_relative("...x", "a.b", False) is None
+
+
+def test_a_union_of_none_with_an_alias_that_holds_none_is_the_alias(tmp_path: Path) -> None:
+    """`CookiesType = None | dict[str, str]` then `cookies: CookiesType = None`: the model's
+    `CookiesType | None` is written `CookiesType`, in the defining file and where it is imported;
+    an alias of the same name elsewhere that does not hold None keeps it out of other files."""
+    from typeinf.inference.engine import Engine, FileSites
+    from typeinf.inference.finalize import Prediction
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "helpers.py").write_text(
+        "from typing import Optional\n"
+        "CookiesType = None | dict[str, str]\n"
+        "QueryType = Optional[bytes]\n"
+        "HeadersType = 'list[str] | None'\n"
+        "def send(cookies=None, query=None, headers=None, other=None):\n"
+        "    return cookies\n"
+    )
+    (tmp_path / "types.py").write_text("HeadersType = dict[str, str]\n")
+    (tmp_path / "client.py").write_text(
+        "from helpers import CookiesType, HeadersType\ndef get(cookies=None, headers=None):\n    return cookies\n"
+    )
+    index = ProjectIndex.build(tmp_path)
+    assert index.nullable_aliases(tmp_path / "helpers.py", "python") == {
+        "CookiesType",
+        "QueryType",
+        "HeadersType",
+    }
+    assert index.nullable_aliases(tmp_path / "client.py", "python") == {"CookiesType", "QueryType"}
+    engine = Engine(None, index, None)  # type: ignore[arg-type]
+
+    def run(file: str, want: dict[str, str]) -> dict[str, tuple[str, list[str]]]:
+        sites = [s for s in extract((tmp_path / file).read_text(), "python", file) if s.kind == "param"]
+        preds = [
+            Prediction(s, want[s.name], 0.9, "model", [(want[s.name], 0.9), ("int | None", 0.05)])
+            for s in sites
+        ]
+        got = engine.with_modules(FileSites(tmp_path / file, "python", sites), preds)
+        return {p.slice.name: (p.type, [t for t, _ in p.alternatives]) for p in got}
+
+    got = run(
+        "helpers.py",
+        {
+            "cookies": "CookiesType | None",
+            "query": "Optional[QueryType]",
+            "headers": "HeadersType | None",
+            "other": "str | None",
+        },
+    )
+    assert got == {
+        "cookies": ("CookiesType", ["CookiesType", "int | None"]),
+        "query": ("QueryType", ["QueryType", "int | None"]),
+        "headers": ("HeadersType", ["HeadersType", "int | None"]),
+        "other": ("str | None", ["str | None", "int | None"]),
+    }
+    got = run("client.py", {"cookies": "CookiesType | None", "headers": "HeadersType | None"})
+    assert got["cookies"][0] == "CookiesType" and got["headers"][0] == "HeadersType | None"

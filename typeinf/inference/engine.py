@@ -46,9 +46,11 @@ from .features import ProjectType
 from .finalize import Prediction
 from .names import Votes, label, ranked
 from .predict import Predictor
-from .project import ProjectIndex
+from .project import ProjectIndex, module_name
 from .rerank import Evidence, key, unqualified
+from .spelling import module_bindings, through_modules, without_redundant_none
 
+_QUALIFIED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _PRIVATE_MODULE = re.compile(r"(?<![\w.])_[A-Za-z]\w*\.(?=[A-Za-z_])")
 _UNKNOWN = frozenset({"Unknown", "unknown"})
 _ANY = frozenset({"Any", "any"})
@@ -84,12 +86,45 @@ def nameable(
     return True
 
 
-def _only(votes: Votes | None, ok: Callable[[str], bool]) -> Votes | None:
-    """The votes for nameable types (the total still counts every vote)."""
+def _only(
+    votes: Votes | None, ok: Callable[[str], bool], respell: Callable[[str], str | None] | None = None
+) -> Votes | None:
+    """The votes for nameable types (the total still counts every vote); `respell`: a type that is
+    not nameable as written, in a form that is (None: none), votes for the same type merged."""
     if votes is None:
         return None
-    kept = tuple((t, n) for t, n in votes.counts if ok(t))
-    return Votes(kept, votes.total) if kept else None
+    if respell is None:
+        kept = tuple((t, n) for t, n in votes.counts if ok(t))
+        return Votes(kept, votes.total) if kept else None
+    merged: dict[str, int] = {}
+    for t, n in votes.counts:
+        u = t if ok(t) else respell(t)
+        if u is not None:
+            merged[u] = merged.get(u, 0) + n
+    if not merged:
+        return None
+    return Votes(tuple(sorted(merged.items(), key=lambda c: (-c[1], c[0]))), votes.total)
+
+
+def through_project(t: str, modules: Mapping[str, str]) -> str | None:
+    """A type whose qualified names are the project's types by their modules' names
+    (`configuration.NamespaceConfig`, `obj.VirtualHost`: a file that does not import the module
+    names them as the project's types), with those qualifiers dropped; None when a qualified name
+    is not such a type (`httpx.Request`, even where the project has a `Request` of its own)."""
+    if "." not in t:
+        return None
+
+    def bare(m: re.Match[str]) -> str:
+        head, _, name = m.group(0).rpartition(".")
+        home = modules.get(name)
+        if home is None or not (home == head or home.endswith("." + head)):
+            raise LookupError(name)
+        return name
+
+    try:
+        return _QUALIFIED.sub(bare, t)
+    except LookupError:
+        return None
 
 
 @by_identity(maxsize=256)  # a file's slices share their scope list
@@ -100,6 +135,32 @@ def _scope_names(scope: Sequence[ScopeName]) -> frozenset[str]:
 @by_identity(maxsize=8)  # the project index hands out one list per language while its types stay
 def _names_of(types: Sequence[ProjectType]) -> frozenset[str]:
     return frozenset(p.name for p in types)
+
+
+def _spelled(p: Prediction, modules: Mapping[str, str], bindings: Mapping[str, str]) -> Prediction:
+    """The prediction and its alternatives with the project types spelled through the modules the
+    file imports by name (typeinf.inference.spelling); the same object when nothing changes."""
+    if not bindings or '"' in p.type or "'" in p.type:
+        return p
+    scope = _scope_names(p.slice.scope)
+    t, module = through_modules(p.type, p.module, modules, bindings, scope)
+    if t == p.type:
+        return p
+    alts = [(through_modules(a, p.module, modules, bindings, scope)[0], c) for a, c in p.alternatives]
+    return replace(p, type=t, module=module, alternatives=alts)
+
+
+def _without_redundant_none(p: Prediction, nullable: frozenset[str]) -> Prediction:
+    """The prediction and its alternatives without a `None` that an alias of the union holds
+    already (typeinf.inference.spelling); the same object when nothing changes."""
+    t = without_redundant_none(p.type, nullable)
+    if t == p.type and all(without_redundant_none(a, nullable) == a for a, _ in p.alternatives):
+        return p
+    merged: dict[str, float] = {}
+    for a, c in p.alternatives:
+        u = without_redundant_none(a, nullable)
+        merged[u] = max(merged.get(u, 0.0), c)
+    return replace(p, type=t, alternatives=list(merged.items()))
 
 
 @dataclass(frozen=True)
@@ -307,7 +368,8 @@ class Engine:
         annotations and the written types of call-site arguments only (the language server's first
         hints, before the checker answers).  `types`: the file's `checker_types`, when asked."""
         names = self.index.names_for(f.language)
-        project = self._project_types(f.path, f.language)[0]
+        project, modules = self._project_types(f.path, f.language)
+        respell = partial(through_project, modules=modules) if lang_family(f.language) == "python" else None
         if types is None:
             types = self.checker_types(f) if checker else [None] * len(f.slices)
         arguments = self.argument_types(f, checker)
@@ -336,7 +398,7 @@ class Engine:
             ):
                 kept = memo[4]
             else:  # (a file's sites are of one language: the scope's names decide)
-                kept = (_only(same, ok), _only(other, ok))
+                kept = (_only(same, ok, respell), _only(other, ok, respell))
                 self._named[at] = (s.scope, project, same, other, kept)
             out.append(
                 Evidence(
@@ -385,24 +447,45 @@ class Engine:
         return [self.evidence(f, types=t) for f, t in zip(files, types, strict=True)]
 
     def with_modules(self, f: FileSites, preds: list[Prediction]) -> list[Prediction]:
-        """A type the evidence chose (not the model's) that names a project type not in the file's
-        scope: where to import it from, as the model's candidates carry it."""
-        if not any(p.module is None and p.source in ("project", "checker") for p in preds):
+        """Where each prediction's project types come from: a type that names a project type not in
+        the file's scope gets its module, as the model's project candidates carry it (a type the
+        evidence chose, or a name of the model's vocabulary that is also the project's); then (Python) a project type whose module the file imports by name is
+        spelled through it (`configuration.NamespaceConfig`: typeinf.inference.spelling), needing
+        no import, and a union of `None` with an alias that holds `None` is the alias alone."""
+        python = lang_family(f.language) == "python"
+        if not python and all(p.module is not None for p in preds):
             return preds
         modules = self._project_types(f.path, f.language)[1]
+        bindings: dict[str, str] | None = None
+        nullable = self.index.nullable_aliases(f.path, f.language) if python else frozenset()
         out = []
         for p in preds:
-            if p.module is None and p.source in ("project", "checker"):
+            if nullable:
+                p = _without_redundant_none(p, nullable)
+            if p.module is None:
                 scope = _scope_names(p.slice.scope)
+                fam = lang_family(p.slice.language)
                 found = [
                     modules[n]
-                    for n in names_in(p.type, lang_family(p.slice.language))
-                    if n in modules and n not in scope
+                    for n in names_in(p.type, fam)
+                    if n in modules and n not in scope and standard_import(n, fam) is None
                 ]
                 if found:
                     p = replace(p, module=found[0])
+            if python and p.module is not None:
+                if bindings is None:
+                    bindings = self._module_bindings(f.path, p.slice.scope)
+                p = _spelled(p, modules, bindings)
             out.append(p)
         return out
+
+    def _module_bindings(self, path: Path, scope: Sequence[ScopeName]) -> dict[str, str]:
+        """The modules a Python file imports by name (`from P import m`), relative ones resolved."""
+        try:
+            own = module_name(path, self.index.root, "python")
+        except ValueError:  # a file outside the project: its relative imports are not resolved
+            own = ""
+        return module_bindings(scope, own, path.stem == "__init__")
 
     def _demoted(self, path: Path, p: Prediction) -> Prediction:
         """A prediction of a type the checker rejected at its site keeps its type (the judge's

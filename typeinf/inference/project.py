@@ -17,6 +17,7 @@ import bisect
 import hashlib
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from ..memo import BoundedCache
 from ..slices.incremental import edited_unit
 from ..slices.incremental_typescript import edited_unit as edited_typescript_unit
 from ..slices.source import parse
-from ..slices.type_expressions import module_alias
+from ..slices.type_expressions import alias_admits_none, module_alias
 from .calls import CallTable, FileCalls, rescan_calls, scan_calls
 from .features import ProjectType
 from .imports import ImportGraph, package_of, python_imports
@@ -82,6 +83,7 @@ class FileScan(NamedTuple):
     annotated: list[Annotated]  # its annotated sites: (kind, name, annotation)
     calls: FileCalls  # its calls of named functions, and its parameters' places in theirs
     annotated_at: tuple[int, ...]  # where each annotated site is (a byte offset): an edit's rescan
+    nullable: frozenset[str] = frozenset()  # its aliases whose type holds `None` (Python)
 
 
 def scan_types(data: bytes, language: str) -> list[tuple[str, str]]:
@@ -96,12 +98,9 @@ def scan_file(data: bytes, language: str, keep: bool = True) -> FileScan:
     root = parse(data, language, keep=keep).root_node
     at: list[int] = []
     annotated = annotated_names(root, language, at)
+    types, nullable = _scan_names(root, language)
     return FileScan(
-        _scan_names(root, language),
-        class_defs(root, language),
-        annotated,
-        scan_calls(root, language, data),
-        tuple(at),
+        types, class_defs(root, language), annotated, scan_calls(root, language, data), tuple(at), nullable
     )
 
 
@@ -118,12 +117,14 @@ def rescan(previous: bytes, scan: FileScan, data: bytes, language: str) -> FileS
         units = find(previous, parse(previous, language).root_node, data, root)
         if units is not None:
             annotated, at = _spliced(scan, units[0], units[1], language, len(data) - len(previous))
+            types, nullable = _scan_names(root, language)
             return FileScan(
-                _scan_names(root, language),
+                types,
                 class_defs(root, language),
                 annotated,
                 rescan_calls(scan.calls, units[0], units[1], language, data),
                 at,
+                nullable,
             )
     return scan_file(data, language)
 
@@ -150,19 +151,33 @@ def _spliced(
     return annotated, (*scan.annotated_at[:k], *new_at, *(p + delta for p in rest))
 
 
-def _scan_names(root: Node, language: str) -> list[tuple[str, str]]:
+def _scan_names(root: Node, language: str) -> tuple[list[tuple[str, str]], frozenset[str]]:
+    """(name, kind) of the types a file defines at its top level, and its aliases that hold `None`."""
     defs = _PY_DEFS if language == "python" else _TS_DEFS
     out = []
+    nullable = []
     for n in top_level(root):
         if language == "python" and (alias := module_alias(n)) is not None:
             out.append((alias, "alias"))
+            if alias_admits_none(n):
+                nullable.append(alias)
             continue
         kind = defs.get(n.type)
         if kind is not None:
             name = n.child_by_field_name("name")
             if name is not None and name.text:
                 out.append((name.text.decode("utf-8", "replace"), kind))
-    return out
+    return out, frozenset(nullable)
+
+
+def _nullable_everywhere(files: list[tuple[Path, FileScan]]) -> frozenset[str]:
+    """The names of which every type the project defines is an alias that holds `None`."""
+    defined: Counter[str] = Counter()
+    nullable: Counter[str] = Counter()
+    for _, scan in files:
+        defined.update(name for name, _ in scan.types)
+        nullable.update(scan.nullable)
+    return frozenset(name for name, n in nullable.items() if n == defined[name])
 
 
 # A file's scan by its content: an edited file's other versions, and the same file met by two indexes
@@ -177,6 +192,7 @@ class ProjectIndex:
     _lists: dict[str, list[ProjectType]] = field(default_factory=dict, repr=False)
     _names: dict[str, NameTable] = field(default_factory=dict, repr=False)
     _calls: dict[str, CallTable] = field(default_factory=dict, repr=False)
+    _nullable: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     complete: bool = False
     # whether each Python file's imports are read (`closure_digest`: whole-project runs)
     imports: bool = False
@@ -211,6 +227,7 @@ class ProjectIndex:
                 self.add(item.path, item.language, max_bytes)
         with self._lock:
             self._lists.clear()  # lists built during the scan may miss files: rebuilt on demand
+            self._nullable.clear()
             self._names.clear()
             self._calls.clear()
             self.complete = True
@@ -274,6 +291,8 @@ class ProjectIndex:
                     old is None or (old.types, old.classes) != (types.types, types.classes)
                 ):
                     self._lists.pop(lang, None)
+                if old is None or (old.types, old.nullable) != (types.types, types.nullable):
+                    self._nullable.pop(lang, None)
                 if before is not None and before[0] != lang:
                     self._names.pop(before[0], None)
                     self._calls.pop(before[0], None)
@@ -312,6 +331,21 @@ class ProjectIndex:
             if all(self.by_file.get(p) == v for p, v in files) and len(files) == len(self.by_file):
                 self._lists[lang] = result  # unchanged meanwhile: the shared list may be kept
         return result
+
+    def nullable_aliases(self, path: Path, language: str) -> frozenset[str]:
+        """The names of the project's type aliases that hold `None` (`CookiesType = None | dict[str,
+        str]`), as a file sees them: the file's own definitions, else a name every definition of
+        which holds `None` (two modules may define the same name)."""
+        lang = lang_family(language)
+        everywhere = self._per_family(self._nullable, lang, _nullable_everywhere)
+        with self._lock:
+            own = self.by_file.get(path.resolve())
+        if own is None or own[0] != lang:
+            return everywhere
+        scan = own[1]
+        if not scan.types:
+            return everywhere
+        return (everywhere - {name for name, _ in scan.types}) | scan.nullable
 
     def names_for(self, language: str) -> NameTable:
         """How the project's files of this language family annotate each (kind, name)."""

@@ -126,10 +126,18 @@ class Candidate:
 
 
 def _by_key(votes: Votes | None) -> tuple[dict[str, tuple[str, int]], int, str | None]:
-    """The most voted types (at most MAX_VOTE_CANDIDATES) by `key`, the total, the top one's key."""
-    counts = votes.counts[:MAX_VOTE_CANDIDATES] if votes is not None else ()
-    total = votes.total if votes is not None else 0
-    return {key(t): (t, n) for t, n in reversed(counts)}, total, key(counts[0][0]) if counts else None
+    """The most voted types (at most MAX_VOTE_CANDIDATES) by `key`, the total, the top one's key.
+    The spellings of one type count together (`NamespaceConfig` and `configuration.NamespaceConfig`:
+    a project writes both), under the most frequent one."""
+    if votes is None or not votes.counts:
+        return {}, votes.total if votes is not None else 0, None
+    merged: dict[str, tuple[str, int]] = {}
+    for t, n in votes.counts:  # most frequent first: a key's first spelling is its most frequent
+        k = key(t)
+        got = merged.get(k)
+        merged[k] = (t, n) if got is None else (got[0], got[1] + n)
+    top = sorted(merged.items(), key=lambda kv: -kv[1][1])[:MAX_VOTE_CANDIDATES]  # (stable: ties as voted)
+    return dict(reversed(top)), votes.total, top[0][0]  # (in the order the candidates had before)
 
 
 NOTHING = frozenset({"None", "null", "undefined"})  # an argument that says a type may be missing

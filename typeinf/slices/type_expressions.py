@@ -4,6 +4,7 @@
     is_alias_value(text)       the same, or a string holding one (a forward reference)
     binds_alias(value, ann)    whether a module's assignment binds an alias (tree-sitter nodes)
     module_alias(statement)    the name a top-level `X = <alias value>` / `X: TypeAlias = ...` binds
+    alias_admits_none(statement)  whether that alias's value holds `None` (`X = None | bytes | str`)
 
 The slicer puts a module's `X = <type expression>` in its files' scope as an alias, the project
 index records it among the project's types, and the `type-alias` rule (typeinf.inference.static)
@@ -92,6 +93,21 @@ def module_alias(statement: Node) -> str | None:
     if left is None or left.type != "identifier" or not left.text:
         return None
     return _text(left) if binds_alias(right, ann) else None
+
+
+def alias_admits_none(statement: Node) -> bool:
+    """Whether the type a module's alias statement binds (`module_alias`) holds `None` by its text:
+    a union with `None`, `Optional[...]`, or a string holding one (`X = "Foo | None"`)."""
+    from ..types import union_members  # (typeinf.types imports nothing of the slicer)
+
+    a = statement.named_children[0] if statement.named_child_count == 1 else None
+    value = a.child_by_field_name("right") if a is not None and a.type == "assignment" else None
+    if value is None:
+        return False
+    t = _text(value).strip()
+    m = STRING.match(t)
+    members = union_members(m.group(2) if m is not None else t, "python")
+    return any(x.strip() in ("None", "NoneType", "typing.Optional") for x in members)
 
 
 def _text(node: Node) -> str:

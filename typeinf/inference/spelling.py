@@ -1,0 +1,116 @@
+"""How a predicted project type is spelled in its file (Python).
+
+    bindings = module_bindings(scope, file_module, is_package)   # a module's path -> the name bound to it
+    t, module = through_modules(t, module, modules, bindings, scope_names)
+
+    t = without_redundant_none(t, nullable)              # `CookiesType | None` -> `CookiesType`
+
+A type of the project that the file does not import by name, but whose module it imports
+(`from certbot import configuration`, `from . import constants`), is written through that module,
+as the file's authors write it (`configuration.NamespaceConfig`): it needs no new import, and the
+name stays the module's attribute the code already reads.  Without such a module the prediction
+keeps its bare name and the module it is imported from (annotate adds the import).
+
+A union of `None` with an alias that holds `None` already (`CookiesType = None | dict[str, str]`,
+then `cookies: CookiesType = None`) is written as the alias alone, as its authors write it.
+
+Only `from P import m` binds a module by name here: the slices' scope records `import a.b` and
+`from a import b` alike as a name and a module (`datetime` from `datetime` is either `import
+datetime` or `from datetime import datetime`), and `P.m` is a module only when the project has it.
+Pure: the caller gives the scope, the file's own module name (relative imports are resolved
+against it) and the project's types by module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from ..slices.data import ScopeName
+from ..types import union_members
+
+
+def resolve_relative(module: str, file_module: str, is_package: bool) -> str | None:
+    """The absolute name of an import's module (`.`, `..sub`) seen from a file whose module is
+    `file_module` (`is_package`: the file is a package's `__init__`); None above the top."""
+    level = len(module) - len(module.lstrip("."))
+    if level == 0:
+        return module
+    parts = file_module.split(".") if file_module else []
+    if not is_package:
+        parts = parts[:-1]
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    rest = module[level:]
+    return ".".join([*base, rest] if rest else base)
+
+
+def module_bindings(scope: Sequence[ScopeName], file_module: str, is_package: bool) -> dict[str, str]:
+    """`P.m` -> `m` for each `from P import m` of the file's scope (P resolved when relative): the
+    modules the file may bind by name.  Whether `P.m` is a module is the caller's to know."""
+    out: dict[str, str] = {}
+    for s in scope:
+        if s.kind != "import" or not s.module:
+            continue
+        base = resolve_relative(s.module, file_module, is_package)
+        if base is None:
+            continue
+        out.setdefault(f"{base}.{s.name}" if base else s.name, s.name)
+    return out
+
+
+def _binding_for(module: str, bindings: Mapping[str, str]) -> str | None:
+    """The name the file binds `module` to: the import path equal to it, or a dotted suffix of it
+    (a project whose packages are not at its root: `certbot-apache/certbot_apache/obj.py` is the
+    index's `certbot-apache.certbot_apache.obj`, imported as `certbot_apache.obj`)."""
+    found = bindings.get(module)
+    if found is not None:
+        return found
+    for path, name in bindings.items():
+        if module.endswith("." + path):
+            return name
+    return None
+
+
+def through_modules(
+    t: str,
+    module: str | None,
+    modules: Mapping[str, str],
+    bindings: Mapping[str, str],
+    scope: frozenset[str] | set[str],
+) -> tuple[str, str | None]:
+    """The type with the bare names of project types from `module` (where the prediction's name
+    not in scope is imported from; `modules`: a project type's name -> its module) spelled through
+    the name the file binds that module to (`bindings`), and the module left to import from (None
+    when the file binds it).  Other names are left as they are: a name of the standard library that
+    a project module also defines (`IO`) is the prediction's module's only when it says so."""
+    if module is None or not bindings:
+        return t, module
+    via = _binding_for(module, bindings)
+    if via is None or via not in scope:
+        return t, module
+
+    def spell(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return f"{via}.{name}" if name not in scope and modules.get(name) == module else name
+
+    new = _BARE.sub(spell, t)
+    return (new, None) if new != t else (t, module)
+
+
+def without_redundant_none(t: str, nullable: frozenset[str] | set[str]) -> str:
+    """The (Python) type without its `None` member when another member is an alias in `nullable`
+    (one that holds `None` itself); the type as it is otherwise."""
+    if not nullable:
+        return t
+    members = [m.strip() for m in union_members(t, "python")]
+    if "None" not in members or not any(m in nullable for m in members):
+        return t
+    return " | ".join(m for m in members if m != "None")
+
+
+# a name that is not an attribute (no `.` before it) nor a qualifier (no `.` after it); quoted
+# parts of a type (`Literal["x"]`) are left alone by the caller's names (project types are
+# capitalised class names, never a literal's text in practice)
+_BARE = re.compile(r"(?<![\w.\"'])([A-Za-z_]\w*)(?![\w.])")
