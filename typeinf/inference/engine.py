@@ -150,6 +150,17 @@ def _spelled(p: Prediction, modules: Mapping[str, str], bindings: Mapping[str, s
     return replace(p, type=t, module=module, alternatives=alts)
 
 
+def _home(t: str, site: Slice, modules: Mapping[str, str]) -> str | None:
+    """The module of the first project type the type names that is not in the site's scope (nor a
+    name of the language's own: the checker's `IO` is typing's), None without one."""
+    fam = lang_family(site.language)
+    scope = _scope_names(site.scope)
+    for n in names_in(t, fam):
+        if n in modules and n not in scope and standard_import(n, fam) is None:
+            return modules[n]
+    return None
+
+
 def _without_redundant_none(p: Prediction, nullable: frozenset[str]) -> Prediction:
     """The prediction and its alternatives without a `None` that an alias of the union holds
     already (typeinf.inference.spelling); the same object when nothing changes."""
@@ -449,29 +460,27 @@ class Engine:
     def with_modules(self, f: FileSites, preds: list[Prediction]) -> list[Prediction]:
         """Where each prediction's project types come from: a type that names a project type not in
         the file's scope gets its module, as the model's project candidates carry it (a type the
-        evidence chose, or a name of the model's vocabulary that is also the project's); then (Python) a project type whose module the file imports by name is
-        spelled through it (`configuration.NamespaceConfig`: typeinf.inference.spelling), needing
-        no import, and a union of `None` with an alias that holds `None` is the alias alone."""
+        evidence chose, or a name of the model's vocabulary that is also the project's); then
+        (Python) a project type whose module the file imports by name is spelled through it
+        (`configuration.NamespaceConfig`: typeinf.inference.spelling), needing no import, and a
+        union of `None` with an alias that holds `None` is the alias alone."""
         python = lang_family(f.language) == "python"
         if not python and all(p.module is not None for p in preds):
             return preds
         modules = self._project_types(f.path, f.language)[1]
         bindings: dict[str, str] | None = None
         nullable = self.index.nullable_aliases(f.path, f.language) if python else frozenset()
+        homes: dict[tuple[str, int], str | None] = {}  # (type, scope list): its module (types repeat)
         out = []
         for p in preds:
             if nullable:
                 p = _without_redundant_none(p, nullable)
             if p.module is None:
-                scope = _scope_names(p.slice.scope)
-                fam = lang_family(p.slice.language)
-                found = [
-                    modules[n]
-                    for n in names_in(p.type, fam)
-                    if n in modules and n not in scope and standard_import(n, fam) is None
-                ]
-                if found:
-                    p = replace(p, module=found[0])
+                at = (p.type, id(p.slice.scope))
+                if at not in homes:
+                    homes[at] = _home(p.type, p.slice, modules)
+                if homes[at] is not None:
+                    p = replace(p, module=homes[at])
             if python and p.module is not None:
                 if bindings is None:
                     bindings = self._module_bindings(f.path, p.slice.scope)

@@ -102,7 +102,7 @@ def through_modules(
 def without_redundant_none(t: str, nullable: frozenset[str] | set[str]) -> str:
     """The (Python) type without its `None` member when another member is an alias in `nullable`
     (one that holds `None` itself); the type as it is otherwise."""
-    if not nullable:
+    if not nullable or ("None" not in t and "Optional" not in t):
         return t
     members = [m.strip() for m in union_members(t, "python")]
     if "None" not in members or not any(m in nullable for m in members):
