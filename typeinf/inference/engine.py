@@ -150,15 +150,11 @@ def _spelled(p: Prediction, modules: Mapping[str, str], bindings: Mapping[str, s
     return replace(p, type=t, module=module, alternatives=alts)
 
 
-def _home(t: str, site: Slice, modules: Mapping[str, str]) -> str | None:
-    """The module of the first project type the type names that is not in the site's scope (nor a
-    name of the language's own: the checker's `IO` is typing's), None without one."""
-    fam = lang_family(site.language)
-    scope = _scope_names(site.scope)
-    for n in names_in(t, fam):
-        if n in modules and n not in scope and standard_import(n, fam) is None:
-            return modules[n]
-    return None
+def _project_names(t: str, language: str, modules: Mapping[str, str]) -> list[str]:
+    """The names of project types a type names, in order, but the language's own (the checker's
+    `IO` is typing's, not a project alias of that name)."""
+    fam = lang_family(language)
+    return [n for n in names_in(t, fam) if n in modules and standard_import(n, fam) is None]
 
 
 def _without_redundant_none(p: Prediction, nullable: frozenset[str]) -> Prediction:
@@ -470,17 +466,20 @@ class Engine:
         modules = self._project_types(f.path, f.language)[1]
         bindings: dict[str, str] | None = None
         nullable = self.index.nullable_aliases(f.path, f.language) if python else frozenset()
-        homes: dict[tuple[str, int], str | None] = {}  # (type, scope list): its module (types repeat)
+        named: dict[str, list[str]] = {}  # a type: the project types it names (types repeat)
         out = []
         for p in preds:
             if nullable:
                 p = _without_redundant_none(p, nullable)
             if p.module is None:
-                at = (p.type, id(p.slice.scope))
-                if at not in homes:
-                    homes[at] = _home(p.type, p.slice, modules)
-                if homes[at] is not None:
-                    p = replace(p, module=homes[at])
+                names = named.get(p.type)
+                if names is None:
+                    names = named[p.type] = _project_names(p.type, f.language, modules)
+                if names:
+                    scope = _scope_names(p.slice.scope)
+                    home = next((modules[n] for n in names if n not in scope), None)
+                    if home is not None:
+                        p = replace(p, module=home)
             if python and p.module is not None:
                 if bindings is None:
                     bindings = self._module_bindings(f.path, p.slice.scope)
