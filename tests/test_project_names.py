@@ -220,7 +220,8 @@ def test_a_vote_through_a_module_the_site_does_not_import_is_the_project_type(tm
     """`configuration.NamespaceConfig` written where `configuration` is imported is, in a file that
     does not import it, the project's `NamespaceConfig` (importable); `httpx.Request` is not the
     project's own `Request`."""
-    from typeinf.inference.engine import Engine, FileSites, through_project
+    from typeinf.inference.engine import Engine, FileSites
+    from typeinf.inference.spelling import through_project
 
     root = python_project(
         tmp_path,

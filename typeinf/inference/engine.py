@@ -48,9 +48,8 @@ from .names import Votes, label, ranked
 from .predict import Predictor
 from .project import ProjectIndex, module_name
 from .rerank import Evidence, key, unqualified
-from .spelling import module_bindings, through_modules, without_redundant_none
+from .spelling import module_bindings, through_modules, through_project, without_redundant_none
 
-_QUALIFIED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _PRIVATE_MODULE = re.compile(r"(?<![\w.])_[A-Za-z]\w*\.(?=[A-Za-z_])")
 _UNKNOWN = frozenset({"Unknown", "unknown"})
 _ANY = frozenset({"Any", "any"})
@@ -104,27 +103,6 @@ def _only(
     if not merged:
         return None
     return Votes(tuple(sorted(merged.items(), key=lambda c: (-c[1], c[0]))), votes.total)
-
-
-def through_project(t: str, modules: Mapping[str, str]) -> str | None:
-    """A type whose qualified names are the project's types by their modules' names
-    (`configuration.NamespaceConfig`, `obj.VirtualHost`: a file that does not import the module
-    names them as the project's types), with those qualifiers dropped; None when a qualified name
-    is not such a type (`httpx.Request`, even where the project has a `Request` of its own)."""
-    if "." not in t:
-        return None
-
-    def bare(m: re.Match[str]) -> str:
-        head, _, name = m.group(0).rpartition(".")
-        home = modules.get(name)
-        if home is None or not (home == head or home.endswith("." + head)):
-            raise LookupError(name)
-        return name
-
-    try:
-        return _QUALIFIED.sub(bare, t)
-    except LookupError:
-        return None
 
 
 @by_identity(maxsize=256)  # a file's slices share their scope list

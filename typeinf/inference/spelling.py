@@ -3,13 +3,18 @@
     bindings = module_bindings(scope, file_module, is_package)   # a module's path -> the name bound to it
     t, module = through_modules(t, module, modules, bindings, scope_names)
 
-    t = without_redundant_none(t, nullable)              # `CookiesType | None` -> `CookiesType`
+    t = without_redundant_none(t, nullable)   # `CookiesType | None` -> `CookiesType`
+    through_project(t, modules)               # `configuration.NamespaceConfig` -> `NamespaceConfig`
 
 A type of the project that the file does not import by name, but whose module it imports
 (`from certbot import configuration`, `from . import constants`), is written through that module,
 as the file's authors write it (`configuration.NamespaceConfig`): it needs no new import, and the
 name stays the module's attribute the code already reads.  Without such a module the prediction
 keeps its bare name and the module it is imported from (annotate adds the import).
+
+The other way round, the project's annotation `configuration.NamespaceConfig` is, in a file that
+does not import `configuration`, the project type `NamespaceConfig` (the engine's name table votes
+for it there).
 
 A union of `None` with an alias that holds `None` already (`CookiesType = None | dict[str, str]`,
 then `cookies: CookiesType = None`) is written as the alias alone, as its authors write it.
@@ -110,7 +115,28 @@ def without_redundant_none(t: str, nullable: frozenset[str] | set[str]) -> str:
     return " | ".join(m for m in members if m != "None")
 
 
-# a name that is not an attribute (no `.` before it) nor a qualifier (no `.` after it); quoted
-# parts of a type (`Literal["x"]`) are left alone by the caller's names (project types are
-# capitalised class names, never a literal's text in practice)
+def through_project(t: str, modules: Mapping[str, str]) -> str | None:
+    """A type whose qualified names are the project's types by their modules' names
+    (`configuration.NamespaceConfig`, `obj.VirtualHost`: a file that does not import the module
+    names them as the project's types), with those qualifiers dropped; None when a qualified name
+    is not such a type (`httpx.Request`, even where the project has a `Request` of its own)."""
+    if "." not in t:
+        return None
+
+    def bare(m: re.Match[str]) -> str:
+        head, _, name = m.group(0).rpartition(".")
+        home = modules.get(name)
+        if home is None or not (home == head or home.endswith("." + head)):
+            raise LookupError(name)
+        return name
+
+    try:
+        return _QUALIFIED.sub(bare, t)
+    except LookupError:
+        return None
+
+
+# a qualified name (`a.b.C`); a name that is neither an attribute (no `.` before it) nor a
+# qualifier (no `.` after it), and not a literal's text (a type with quotes is not respelled)
+_QUALIFIED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _BARE = re.compile(r"(?<![\w.\"'])([A-Za-z_]\w*)(?![\w.])")
