@@ -90,9 +90,12 @@ def admits_none(t: str, aliases: Collection[str] = ()) -> bool:
 
 
 def _with_none(pred: Prediction, aliases: Collection[str]) -> Prediction:
-    def fix(t: str) -> str:
-        return t if not t or admits_none(t, aliases) else f"{t} | None"
+    return respelled(pred, lambda t: t if not t or admits_none(t, aliases) else f"{t} | None")
 
+
+def respelled(pred: Prediction, fix: Callable[[str], str]) -> Prediction:
+    """`pred` with its type and each alternative rewritten by `fix`, the alternatives that become
+    one type merged at their best confidence; the same object when `fix` changes nothing."""
     new = fix(pred.type)
     if new == pred.type and all(fix(t) == t for t, _ in pred.alternatives):
         return pred

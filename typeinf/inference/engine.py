@@ -42,6 +42,7 @@ from ..memo import by_identity
 from ..slices.data import ScopeName, Slice
 from ..types import names_in, union_members
 from .calls import AcrossMemo, across
+from .consistent import respelled
 from .features import ProjectType
 from .finalize import Prediction
 from .names import Votes, label, ranked
@@ -133,19 +134,6 @@ def _project_names(t: str, language: str, modules: Mapping[str, str]) -> list[st
     `IO` is typing's, not a project alias of that name)."""
     fam = lang_family(language)
     return [n for n in names_in(t, fam) if n in modules and standard_import(n, fam) is None]
-
-
-def _without_redundant_none(p: Prediction, nullable: frozenset[str]) -> Prediction:
-    """The prediction and its alternatives without a `None` that an alias of the union holds
-    already (typeinf.inference.spelling); the same object when nothing changes."""
-    t = without_redundant_none(p.type, nullable)
-    if t == p.type and all(without_redundant_none(a, nullable) == a for a, _ in p.alternatives):
-        return p
-    merged: dict[str, float] = {}
-    for a, c in p.alternatives:
-        u = without_redundant_none(a, nullable)
-        merged[u] = max(merged.get(u, 0.0), c)
-    return replace(p, type=t, alternatives=list(merged.items()))
 
 
 @dataclass(frozen=True)
@@ -447,8 +435,8 @@ class Engine:
         named: dict[str, list[str]] = {}  # a type: the project types it names (types repeat)
         out = []
         for p in preds:
-            if nullable:
-                p = _without_redundant_none(p, nullable)
+            if nullable:  # (a `None` an alias of the union holds already)
+                p = respelled(p, partial(without_redundant_none, nullable=nullable))
             if p.module is None:
                 names = named.get(p.type)
                 if names is None:
