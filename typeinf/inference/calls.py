@@ -106,7 +106,7 @@ def _text(node: Node | None) -> str:
     return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
 
 
-def _position(node: Node, data: bytes) -> tuple[int, int]:
+def position(node: Node, data: bytes) -> tuple[int, int]:
     """(1-based line, code-point column) of a node (its column in bytes is its line's bytes
     before it: the text's lines are never split)."""
     row, col = node.start_point
@@ -192,7 +192,7 @@ class _Values(NamedTuple):
     uses: dict[str, str]  # parent node type -> what it does with a call's result (`use_of`)
 
 
-_PY = _Values(
+PY_VALUES = _Values(
     "python",
     {k: v for k, v in LITERAL_TYPES.items() if k != "ellipsis"},  # `None` passed: the type may be optional
     ("call", "function"),
@@ -264,7 +264,7 @@ def _unwrapped(v: Node) -> Node:
     return v
 
 
-def _value(v: Node, data: bytes, lang: _Values) -> tuple[str | None, tuple[int, int] | None]:
+def written_type(v: Node, data: bytes, lang: _Values) -> tuple[str | None, tuple[int, int] | None]:
     """An argument's type when its text says it (a literal, a constructor call without type
     arguments), else where to ask the checker (a name or an attribute), else neither."""
     v = _unwrapped(v)
@@ -280,7 +280,7 @@ def _value(v: Node, data: bytes, lang: _Values) -> tuple[str | None, tuple[int, 
             return name, None
         return None, None
     if t in lang.names:
-        return None, _position(v, data)
+        return None, position(v, data)
     return None, None
 
 
@@ -374,11 +374,13 @@ def _py_call(n: Node, data: bytes) -> Call | None:
         elif a.type == "keyword_argument":
             k, v = a.child_by_field_name("name"), a.child_by_field_name("value")
             if k is not None and v is not None:
-                args.append(Argument(None, _text(k), *_value(v, data, _PY), *_shown(v, _PY)))
+                args.append(
+                    Argument(None, _text(k), *written_type(v, data, PY_VALUES), *_shown(v, PY_VALUES))
+                )
         elif a.type not in ("comment", "dictionary_splat") and index is not None:
-            args.append(Argument(index, None, *_value(a, data, _PY), *_shown(a, _PY)))
+            args.append(Argument(index, None, *written_type(a, data, PY_VALUES), *_shown(a, PY_VALUES)))
             index += 1
-    return Call(callee, member, tuple(args), n.start_point[0] + 1, use_of(n, _PY))
+    return Call(callee, member, tuple(args), n.start_point[0] + 1, use_of(n, PY_VALUES))
 
 
 def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functions: Functions) -> str:
@@ -397,7 +399,7 @@ def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
         return ""  # called by the language (`__eq__`, `__getitem__`), not by name
     member = True if method and callee == name else None
     if callee == name:
-        functions[_position(where, data)] = (callee, member)
+        functions[position(where, data)] = (callee, member)
     index = 0
     keyword_only = False
     first = method  # self / cls: not an argument at the call
@@ -422,7 +424,7 @@ def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
             first = False
             continue
         ann = p.child_by_field_name("type") if t in ("typed_parameter", "typed_default_parameter") else None
-        out[_position(ident, data)] = Param(
+        out[position(ident, data)] = Param(
             callee, None if keyword_only else index, _text(ident), member, _text(ann) or None, _text(ident)
         )
         if not keyword_only:
@@ -462,7 +464,7 @@ def _ts_call(n: Node, data: bytes) -> Call | None:
     for i, a in enumerate(x for x in arglist.named_children if x.type != "comment"):
         if a.type == "spread_element":
             break
-        args.append(Argument(i, None, *_value(a, data, _TS), *_shown(a, _TS)))
+        args.append(Argument(i, None, *written_type(a, data, _TS), *_shown(a, _TS)))
     return Call(callee, member, tuple(args), n.start_point[0] + 1, use_of(n, _TS))
 
 
@@ -488,7 +490,7 @@ def _ts_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
     if not name:
         return ""
     if member is not False and where is not None:
-        functions[_position(where, data)] = (name, member)
+        functions[position(where, data)] = (name, member)
     index = 0
     for p in ps.named_children:
         if p.type not in ("required_parameter", "optional_parameter"):
@@ -500,7 +502,7 @@ def _ts_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
             continue
         if pat.type == "identifier":
             ann = p.child_by_field_name("type")
-            out[_position(pat, data)] = Param(
+            out[position(pat, data)] = Param(
                 name, index, None, member, _text(ann)[1:].strip() or None, _text(pat)
             )
         index += 1

@@ -9,7 +9,9 @@ One engine serves `predict`, `annotate` (each of its rounds) and the language se
 2. the project's evidence for each site (typeinf.inference.rerank.Evidence): how the project
    annotates the same (kind, name) elsewhere (the index's name table, typeinf.inference.names),
    the type checker's inferred type at the site (typeinf.checker: pyrefly for Python, the
-   TypeScript compiler), asked for all the file's sites in one batch, for a parameter the
+   TypeScript compiler), asked for all the file's sites in one batch (for a Python variable that
+   starts empty, `None` or `[]`, the type of what the code writes into it where the checker's own
+   is `None` or unknown: typeinf.inference.writes), for a parameter the
    types of the arguments the project's calls pass for it, and for a value passed to a project
    function the annotation of the parameter it is passed to (typeinf.inference.calls);
 3. the model's top 5 re-ranked with that evidence and re-calibrated (typeinf.inference.rerank),
@@ -50,6 +52,7 @@ from .predict import Predictor
 from .project import ProjectIndex, module_name
 from .rerank import Evidence, key, unqualified
 from .spelling import module_bindings, through_modules, through_project, without_redundant_none
+from .writes import compose, starts_empty, written
 
 _PRIVATE_MODULE = re.compile(r"(?<![\w.])_[A-Za-z]\w*\.(?=[A-Za-z_])")
 _UNKNOWN = frozenset({"Unknown", "unknown"})
@@ -315,6 +318,36 @@ class Engine:
                     out[i].append(unqualified(c))
         return out
 
+    def written_types(
+        self, f: FileSites, types: Sequence[str | None], checker: bool = True
+    ) -> Sequence[str | None]:
+        """`types` (the checker's at each site) where a Python variable that starts empty (`None`,
+        `[]`, `{}`: typeinf.inference.writes) has no type from the checker but `None`: the type of
+        the values the code writes into it, the names and attributes among them typed by the
+        checker in one batch (`checker=False`: only values whose text says their type)."""
+        if lang_family(f.language) != "python":
+            return types
+        todo = [i for i, s in enumerate(f.slices) if types[i] in (None, "None") and starts_empty(s)]
+        if not todo:
+            return types
+        try:
+            data = f.text.encode("utf-8") if f.text is not None else f.path.read_bytes()
+        except OSError:
+            return types
+        found = written(data, [f.slices[i] for i in todo])
+        asks = [(j, k, v.ask) for j, w in enumerate(found) if w for k, v in enumerate(w.values) if v.ask]
+        ck = self.checker(f.language) if asks and checker else None
+        answers: dict[tuple[int, int], str | None] = {}
+        if ck is not None and ck.available:
+            got = ck.types_at(f.path, [Query(a[0], a[1], "var") for _, _, a in asks])
+            answers = {(j, k): concrete(t, f.language) for (j, k, _), t in zip(asks, got, strict=True)}
+        out = list(types)
+        for j, w in enumerate(found):
+            if w is not None:
+                t = compose(w, [v.static or answers.get((j, k)) for k, v in enumerate(w.values)])
+                out[todo[j]] = t if t is not None else out[todo[j]]
+        return out
+
     def declared_types(self, f: FileSites) -> list[list[str]]:
         """For each site, the annotations of the project functions' parameters it is passed to
         (`render(page)` where `render` declares `page: Page`: the callee's signature in partially
@@ -345,6 +378,7 @@ class Engine:
         respell = partial(through_project, modules=modules) if lang_family(f.language) == "python" else None
         if types is None:
             types = self.checker_types(f) if checker else [None] * len(f.slices)
+        types = self.written_types(f, types, checker)
         arguments = self.argument_types(f, checker)
         declared = self.declared_types(f)
         out = []
