@@ -44,6 +44,12 @@ def local():
     out["k"] = b"v"
     other = []
     return out
+
+
+def fetch():
+    got = None
+    got = lookup("k")
+    return got
 """
 
 
@@ -61,6 +67,8 @@ def test_the_values_written_into_a_variable_that_starts_empty_are_found() -> Non
     assert got["out"] == Writes("dict", (Value("key", "str", None), Value("entry", "bytes", None)))
     # a module's dict filled by a function: the constructor's name is its type
     assert got["REGISTRY"] == Writes("dict", (Value("key", None, (6, 13)), Value("entry", "Handler", None)))
+    # a call's value: what the function called returns, asked where its name is
+    assert got["got"] == Writes("optional", (Value("value", None, (37, 10), "return"),))
 
 
 def test_a_variable_written_in_a_way_that_is_not_read_has_no_writes() -> None:
@@ -85,7 +93,8 @@ def test_the_type_is_made_from_the_written_values_types() -> None:
 
 def test_the_engine_gives_the_written_type_as_the_checkers_with_pyrefly(tmp_path: Path) -> None:
     """A real checker: pyrefly says `None` where `self.conn = None` is written and nothing of
-    `{}`; the engine gives the type of what the class writes into them, the names typed by pyrefly."""
+    `{}`; the engine gives the type of what the class writes into them, the names and the calls'
+    results typed by pyrefly."""
     from typeinf.inference.engine import Engine, FileSites, default_checkers
     from typeinf.inference.predict import Predictor
 
@@ -97,7 +106,9 @@ def test_the_engine_gives_the_written_type_as_the_checkers_with_pyrefly(tmp_path
                 "class Client:\n"
                 "    def __init__(self):\n        self.conn = None\n        self.by_port = {}\n\n"
                 "    def connect(self, port: int):\n"
-                "        conn = Conn()\n        self.conn = conn\n        self.by_port[port] = conn\n"
+                "        conn = Conn()\n        self.conn = conn\n        self.by_port[port] = conn\n\n"
+                "    def last(self):\n        found = None\n        found = self.make()\n        return found\n\n"
+                "    def make(self):\n        return Conn()\n"
             )
         },
     )
@@ -108,5 +119,6 @@ def test_the_engine_gives_the_written_type_as_the_checkers_with_pyrefly(tmp_path
     by_name = {s.name: e.checker for s, e in zip(sites, ev, strict=True)}
     assert by_name["self.conn"] == "Conn | None"
     assert by_name["self.by_port"] == "dict[int, Conn]"
+    assert by_name["found"] == "Conn | None"  # what `make` returns, inferred by pyrefly
     # without the checker only values whose text says their type count: `port` is a name
     assert {s.name: e.checker for s, e in zip(sites, written_only, strict=True)}["self.by_port"] is None

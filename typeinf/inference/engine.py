@@ -323,7 +323,7 @@ class Engine:
     ) -> Sequence[str | None]:
         """`types` (the checker's at each site) where a Python variable that starts empty (`None`,
         `[]`, `{}`: typeinf.inference.writes) has no type from the checker but `None`: the type of
-        the values the code writes into it, the names and attributes among them typed by the
+        the values the code writes into it, the names, attributes and calls among them typed by the
         checker in one batch (`checker=False`: only values whose text says their type)."""
         if lang_family(f.language) != "python":
             return types
@@ -335,11 +335,17 @@ class Engine:
         except OSError:
             return types
         found = written(data, [f.slices[i] for i in todo])
-        asks = [(j, k, v.ask) for j, w in enumerate(found) if w for k, v in enumerate(w.values) if v.ask]
+        asks = [
+            (j, k, Query(*v.ask, v.kind))
+            for j, w in enumerate(found)
+            if w
+            for k, v in enumerate(w.values)
+            if v.ask
+        ]
         ck = self.checker(f.language) if asks and checker else None
         answers: dict[tuple[int, int], str | None] = {}
         if ck is not None and ck.available:
-            got = ck.types_at(f.path, [Query(a[0], a[1], "var") for _, _, a in asks])
+            got = ck.types_at(f.path, [q for _, _, q in asks])
             answers = {(j, k): concrete(t, f.language) for (j, k, _), t in zip(asks, got, strict=True)}
         out = list(types)
         for j, w in enumerate(found):

@@ -17,7 +17,8 @@ it, and for a container the elements added (`x.append(v)`, `x.add(v)`, `x.insert
 in a nested one), a member (`self.x`) in any method of its class, a module's variable by the
 module's statements and, for a container, by any function that does not bind the name itself.
 Each written value is typed from its text where its text says it (a literal, a constructor call:
-typeinf.inference.calls) or is a place where the checker is asked (a name, an attribute).  A site
+typeinf.inference.calls) or is a place where the checker is asked (a name, an attribute, the
+function a call calls: what it returns).  A site
 written in any other way (`x.extend(...)`, `x += ...`, `x.update(...)`, a value that is neither
 typed nor a name) has no `Writes`: what it holds is not known.
 
@@ -37,7 +38,7 @@ from tree_sitter import Node
 from ..slices.data import Slice
 from ..slices.source import parse
 from ..types import names_in, union_members
-from .calls import PY_VALUES, written_type
+from .calls import PY_VALUES, position, written_type
 
 # a definition that says nothing of the type -> the container it starts
 EMPTY = {"None": "optional", "[]": "list", "list()": "list", "{}": "dict", "dict()": "dict", "set()": "set"}
@@ -53,11 +54,13 @@ MAX_TYPES = 2  # distinct types of its elements (or values)
 
 class Value(NamedTuple):
     """A value written: its role (`value` assigned, `item` of a list or set, `key` and `entry` of
-    a dict), its type from its text, else where to ask the checker (1-based line, column)."""
+    a dict), its type from its text, else where to ask the checker (1-based line, column) and
+    what (`var`: the name or attribute there; `return`: the function called there returns)."""
 
     role: str
     static: str | None
     ask: tuple[int, int] | None
+    kind: str = "var"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,8 +244,8 @@ def _assignment(
             if n.type != "assignment" or right is None or sub is None:
                 found[t.index] = None
             else:
-                _add(found, t.index, Value("key", *written_type(sub, data, PY_VALUES)))
-                _add(found, t.index, Value("entry", *written_type(right, data, PY_VALUES)))
+                _add(found, t.index, Value("key", *_typed(sub, data)))
+                _add(found, t.index, Value("entry", *_typed(right, data)))
         return
     if left.type not in ("identifier", "attribute"):
         return
@@ -252,7 +255,7 @@ def _assignment(
         if n.type != "assignment" or right is None:
             found[t.index] = None
         elif _text(right) != "None":
-            _add(found, t.index, Value("value", *written_type(right, data, PY_VALUES)))
+            _add(found, t.index, Value("value", *_typed(right, data)))
 
 
 def _call(
@@ -279,10 +282,26 @@ def _call(
             continue
         k, e = where
         if k is not None:
-            _add(found, t.index, Value("key", *written_type(positional[k], data, PY_VALUES)))
-            _add(found, t.index, Value("entry", *written_type(positional[e], data, PY_VALUES)))
+            _add(found, t.index, Value("key", *_typed(positional[k], data)))
+            _add(found, t.index, Value("entry", *_typed(positional[e], data)))
         else:
-            _add(found, t.index, Value("item", *written_type(positional[e], data, PY_VALUES)))
+            _add(found, t.index, Value("item", *_typed(positional[e], data)))
+
+
+def _typed(v: Node, data: bytes) -> tuple[str | None, tuple[int, int] | None, str]:
+    """A written value's type from its text, else where to ask the checker and what: a name or an
+    attribute (typeinf.inference.calls), or a call of a named function (`make()`, `await
+    self.fetch()`), whose return type the checker tells at the function's name."""
+    static, ask = written_type(v, data, PY_VALUES)
+    if static is not None or ask is not None:
+        return static, ask, "var"
+    while v.type in ("parenthesized_expression", "await") and v.named_child_count == 1:
+        v = v.named_children[0]
+    f = v.child_by_field_name("function") if v.type == "call" else None
+    name = f if f is not None and f.type == "identifier" else None
+    if f is not None and f.type == "attribute":
+        name = f.child_by_field_name("attribute")
+    return (None, position(name, data), "return") if name is not None else (None, None, "var")
 
 
 def _add(found: dict[int, list[Value] | None], i: int, v: Value) -> None:
