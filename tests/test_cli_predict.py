@@ -88,3 +88,30 @@ def test_an_unknown_setting_is_warned_about_once(tmp_path):
     r = subprocess.run([sys.executable, "-m", "typeinf", "predict", "m.py"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=300)  # fmt: skip
     assert r.returncode == 0 and r.stderr.count("unknown setting") == 1, r.stderr
+
+
+def test_sites_of_one_name_keep_their_own_predictions_after_annotate_changes_the_file(tmp_path):
+    """A file that defines `_` many times (singledispatch, overloads): predict's last pass reads the
+    text annotate's rounds changed, and each `_` gets its own prediction back, not the last one's."""
+    import json as _json
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nrequires-python = ">=3.10"\n')
+    src = (
+        "import functools\n\n\ndef count():\n    return 1\n\n\n"
+        "@functools.singledispatch\ndef show(x):\n    raise NotImplementedError\n\n\n"
+        "@show.register\ndef _(x: int):\n    return 'int'\n\n\n"
+        "@show.register\ndef _(x: float):\n    return 1.5\n\n\n"
+        "@show.register\ndef _(x: bytes):\n    return b'bytes'\n"
+    )
+    (tmp_path / "m.py").write_text(src)
+    pred = subprocess.run(
+        [sys.executable, "-m", "typeinf", "predict", "--format", "json", "--no-checker", "m.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert pred.returncode == 0, pred.stderr
+    got = {(d["line"], d["kind"]): d for d in _json.loads(pred.stdout)}
+    assert got[(4, "return")]["annotate"]  # the file is changed by annotate's rounds
+    assert [got[(line, "return")]["type"] for line in (14, 19, 24)] == ["str", "float", "bytes"]

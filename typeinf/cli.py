@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -430,16 +431,20 @@ def _predict_rest(
     annotated: dict[Path, bytes],
     top_k: int,
     resliced: dict[Path, list[Any]] | None = None,
+    sliced: dict[Path, list[Any]] | None = None,
 ) -> list[list[Any]]:
     """Every site's prediction; in a file annotate's rounds changed, predicted on the changed text
     (the annotations written are evidence for the model and the checker: propagation), each
-    prediction carried back to its site as read (by kind, qualified name and name).  `resliced`:
-    the slices of a changed text, where the rounds have them (not sliced again)."""
+    prediction carried back to its site as read (by kind, qualified name, name and which of the
+    sites of that name it is: a file may define `_` or an overloaded function many times; an
+    annotation adds no site).  `resliced`: the slices of a changed text, where the rounds have
+    them (not sliced again); `sliced`: every slice of each file as read, annotated or not."""
     from .inference.engine import FileSites
     from .inference.predict import Prediction
     from .slices import extract
 
     final = []
+    every: dict[Path, list[Any]] = {}  # each changed text's slices, annotated or not
     for g in groups:
         new = annotated.get(g.path)
         if new is None:
@@ -448,6 +453,7 @@ def _predict_rest(
         got = (resliced or {}).get(g.path)
         if got is None:
             got = extract(new, g.language, g.slices[0].file if g.slices else "")
+        every[g.path] = got
         sites = [s for s in got if s.annotation is None]
         final.append(FileSites(g.path, g.language, sites, new.decode("utf-8", "replace")))
     out = []
@@ -455,14 +461,36 @@ def _predict_rest(
         if f is g:
             out.append(preds)
             continue
-        by_site = {(p.slice.kind, p.slice.qualname, p.slice.name): p for p in preds}
+        by_site = _by_occurrence(preds, every[g.path], (sliced or {}).get(g.path) or list(g.slices))
         mine = []
         for s in g.slices:
-            p = by_site.get((s.kind, s.qualname, s.name))
+            p = by_site.get(id(s))
             # a site annotate wrote is no longer a site of the changed text: its written prediction
             # replaces this one in the caller
             mine.append(replace(p, slice=s) if p is not None else Prediction(s, "", 0.0, "model"))
         out.append(mine)
+    return out
+
+
+def _by_occurrence(preds: list[Any], now: list[Any], before: list[Any]) -> dict[int, Any]:
+    """The predictions of a changed text's sites by the id of the site as read (`before`, every
+    slice of the text as read) they are: the n-th site of a (kind, qualified name, name) in the
+    text as read is the n-th in the changed text (`now`, every slice of it, annotated or not;
+    typeinf.annotate.run's occurrences), where both have as many; else the last prediction of
+    that key stands for each."""
+    from .annotate.run import occurrences
+
+    def key(s: Any) -> tuple[str, str, str]:
+        return (s.kind, s.qualname, s.name)
+
+    counts_now, counts_before = Counter(key(s) for s in now), Counter(key(s) for s in before)
+    nth_now = {id(s): n for s, n in zip(now, occurrences(now), strict=True)}
+    by_key = {key(p.slice): p for p in preds}
+    by_nth = {(key(p.slice), nth_now.get(id(p.slice))): p for p in preds}
+    out: dict[int, Any] = {}
+    for s, n in zip(before, occurrences(before), strict=True):
+        p = by_nth.get((key(s), n)) if counts_now[key(s)] == counts_before[key(s)] else None
+        out[id(s)] = p if p is not None else by_key.get(key(s))
     return out
 
 
@@ -566,7 +594,7 @@ def _predict_run(
                     annotated[r.source.path] = r.new
                     if r.sliced is not None and r.sliced[0] == r.new:  # (its last round sliced it)
                         resliced[r.source.path] = r.sliced[1]
-        every = _predict_rest(engine, groups, annotated, args.top_k, resliced)
+        every = _predict_rest(engine, groups, annotated, args.top_k, resliced, sliced)
     if memo is not None:
         memo.close()
     results: list[tuple[Prediction, bool]] = []

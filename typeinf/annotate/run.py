@@ -296,7 +296,7 @@ def _round(
             continue
         f.sliced = (_current(f), got[0])
         if first:
-            for s, n in zip(got[0], _occurrences(got[0]), strict=True):
+            for s, n in zip(got[0], occurrences(got[0]), strict=True):
                 f.origin[(s.kind, s.qualname, s.name, n)] = (s.line, s.column)
         # only the sites annotate may write: the model is not run for the others
         wanted = [s for s in got[0] if s.annotation is None and s.annotatable and s.kind in options.kinds]
@@ -344,7 +344,7 @@ def _round(
             f.applied += done
         else:
             sites = f.sliced[1] if f.sliced else []
-            which = dict(zip([(x.kind, x.line, x.column) for x in sites], _occurrences(sites), strict=True))
+            which = dict(zip([(x.kind, x.line, x.column) for x in sites], occurrences(sites), strict=True))
             f.applied += [replace(e, prediction=_as_read(f, e.prediction, which)) for e in done]
         changed.append(f)
         # what this round wrote is the project's own annotation for the next (as a second run would
@@ -395,7 +395,7 @@ def _judged(
     return out
 
 
-def _occurrences(slices: Sequence[Slice]) -> list[int]:
+def occurrences(slices: Sequence[Slice]) -> list[int]:
     """For each site, how many sites of the same kind, qualified name and name come before it in
     the text: a module may define a function twice (`if os.name == "nt": def lock(file, flags)`,
     else another), and annotations written in between move the sites but not their order."""
@@ -415,7 +415,7 @@ def _as_read(
 ) -> Prediction | None:
     """A later round's prediction positioned where its site is in the file as read (earlier rounds'
     imports and annotations moved it), so reports match the file on disk.  `which`: the occurrence
-    of each site of the round's slicing (`_occurrences`) by its kind and place in that text."""
+    of each site of the round's slicing (`occurrences`) by its kind and place in that text."""
     if p is None:
         return p
     n = which.get((p.slice.kind, p.slice.line, p.slice.column))

@@ -59,7 +59,9 @@ class CheckerError(CheckerUnavailable):
 
 class Query(NamedTuple):
     """A site to ask about: 1-based line, 0-based code-point column of the name, and the kind
-    (``param``, ``return`` or ``var``; for ``return`` the position is the function's name)."""
+    (``param``, ``return`` or ``var``; for ``return`` the position is the function's name, and
+    the type is what an ``async def``'s coroutine gives; ``awaited``, Python: what awaiting a call
+    of the function named there gives, None unless it returns a coroutine)."""
 
     line: int
     column: int

@@ -100,6 +100,8 @@ def find_executable(name: str) -> str | None:
 # ---------------------------------------------------------------------------- hover -> type text
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\n(.*?)```", re.S)
 _KIND_PREFIX = re.compile(r"^\((?P<kind>[a-z][a-z ]*)\)\s*")
+_COROUTINE = re.compile(r"^(?:Coroutine|CoroutineType)\[.*?,.*?,\s*(.*)\]$", re.S)
+_ASYNC_DEF = re.compile(r"\basync\s+def\s+$")
 _LITERAL_BASES = {int: "int", str: "str", bytes: "bytes", bool: "bool", type(None): "None"}
 
 
@@ -183,6 +185,11 @@ def _join(members: list[ast.expr]) -> ast.expr:
     return out
 
 
+def _writable_kind(kind: str) -> str:
+    """What an answer is filtered as: an awaited call's result as a return type (it may be `None`)."""
+    return "return" if kind == "awaited" else kind
+
+
 @lru_cache(maxsize=65536)  # a project asks about the same few thousand type texts at every site
 def writable_type(text: str | None, kind: str = "var", partial: bool = False) -> str | None:
     """A checker's type text as an annotation would be written, or ``None`` when it is not one:
@@ -229,9 +236,11 @@ def _name_column(line_text: str, col: int) -> int:
     return col + len(m.group(0)) - len(re.split(r"\s*\.\s*", m.group(0))[-1])
 
 
-def type_text_from_hover(contents: Any, kind: str) -> str | None:
+def type_text_from_hover(contents: Any, kind: str, is_async: bool = False) -> str | None:
     """The checker's type text in a hover's contents, for a site of ``kind`` (``return``: the
-    return type of the signature shown on the function's name), not yet filtered."""
+    return type of the signature shown on the function's name, the type its coroutine gives for an
+    ``async def``: `is_async`, which pyrefly's hover does not show; ``awaited``: what awaiting the
+    call of the function shown gives, None unless it returns a coroutine), not yet filtered."""
     code = _hover_code(contents)
     if not code:
         return None
@@ -240,16 +249,18 @@ def type_text_from_hover(contents: Any, kind: str) -> str | None:
     if m:  # pyright / pyrefly: "(variable) x: int", "(function) def f() -> int"
         hover_kind = m.group("kind")
         code = code[m.end() :]
-    if kind == "return":
+    if kind in ("return", "awaited"):
         if "->" not in code:
             return None
         ret = _split_return(code)
         if ret is None:
             return None
-        if code.lstrip().startswith("async ") or " async def " in code:
-            cm = re.match(r"^(?:Coroutine|CoroutineType)\[.*?,.*?,\s*(.*)\]$", ret, re.S)
+        if kind == "awaited" or is_async or code.lstrip().startswith("async ") or " async def " in code:
+            cm = _COROUTINE.match(ret)
             if cm:
                 ret = cm.group(1)
+            elif kind == "awaited":
+                return None
         return ret
     if hover_kind in ("function", "method", "class", "module", "type alias", "type") or code.startswith(
         ("def ", "async def ", "class ")
@@ -445,7 +456,9 @@ class LspChecker(Checker):
                 for i, q in enumerate(queries):
                     line_text = lines[q.line - 1] if 0 < q.line <= len(lines) else ""
                     col = utf16_col(line_text, _name_column(line_text, q.column))
-                    keys.append((uri, q.line - 1, col, q.kind))
+                    # (pyrefly's hover on an `async def`'s name does not say it is one)
+                    is_async = q.kind == "return" and _ASYNC_DEF.search(line_text[: q.column]) is not None
+                    keys.append((uri, q.line - 1, col, f"{q.kind} async" if is_async else q.kind))
                     if keys[-1] not in self._answered:
                         todo.append(i)
                         pos = {"line": q.line - 1, "character": col}
@@ -464,7 +477,10 @@ class LspChecker(Checker):
                 for i, hover in zip(todo, replies, strict=True):
                     # (a position the server failed on: no type, as its answer)
                     contents = None if isinstance(hover, CheckerError) or not hover else hover.get("contents")
-                    self._answered[keys[i]] = type_text_from_hover(contents, queries[i].kind)
+                    kind = keys[i][3]
+                    self._answered[keys[i]] = type_text_from_hover(
+                        contents, kind.removesuffix(" async"), kind.endswith(" async")
+                    )
                 out.append([self._answered[k] for k in keys])
             return out
         finally:  # a timeout or crash: the requests not waited for are forgotten
@@ -479,7 +495,7 @@ class LspChecker(Checker):
         for (_, positions), raw in zip(asks, self.hovers_many(asks), strict=True):
             out.append(
                 [
-                    writable_type(t, as_query(q).kind, partial=self.partial)
+                    writable_type(t, _writable_kind(as_query(q).kind), partial=self.partial)
                     for t, q in zip(raw, positions, strict=True)
                 ]
             )

@@ -31,7 +31,7 @@ from tree_sitter import Node, QueryCursor
 from ..slices.data import Evidence, Expr, PassedTo, Slice, clip
 from ..slices.python import LITERAL_TYPES
 from ..slices.python import category as py_category
-from ..slices.source import query
+from ..slices.source import node_text, query
 from ..slices.typescript import CATEGORIES as TS_CATEGORIES
 from ..slices.typescript import LITERAL_KINDS
 from .static import literal_type
@@ -100,10 +100,6 @@ class FileCalls:
     # where each function's name is (1-based line, code-point column: its return site) -> the name
     # it is called by and how (a method: only as an attribute; None: either way)
     functions: Functions = field(default_factory=dict)
-
-
-def _text(node: Node | None) -> str:
-    return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
 
 
 def position(node: Node, data: bytes) -> tuple[int, int]:
@@ -270,10 +266,10 @@ def written_type(v: Node, data: bytes, lang: _Values) -> tuple[str | None, tuple
     v = _unwrapped(v)
     t = v.type
     if t in lang.literals:  # (a bytes literal is a string node: its text tells)
-        return literal_type(Expr(_text(v), "literal"), lang.language) or lang.literals[t], None
+        return literal_type(Expr(node_text(v), "literal"), lang.language) or lang.literals[t], None
     if t == lang.constructor[0]:
         f = v.child_by_field_name(lang.constructor[1])
-        name = _text(f).rsplit(".", 1)[-1] if f is not None and f.type in lang.names else ""
+        name = node_text(f).rsplit(".", 1)[-1] if f is not None and f.type in lang.names else ""
         if (_CLASS_NAME.match(name) or name in lang.builtins) and v.child_by_field_name(
             "type_arguments"
         ) is None:
@@ -290,7 +286,7 @@ def _shown(v: Node, lang: _Values) -> tuple[str, str]:
     v = _unwrapped(v)
     if v.type in lang.functions:
         return "function", "function"
-    return clip(_text(v), ARG_TEXT), lang.category(v)
+    return clip(node_text(v), ARG_TEXT), lang.category(v)
 
 
 _ASSIGNED = {
@@ -326,17 +322,17 @@ def use_of(call: Node, lang: _Values) -> str:
         value, target = _ASSIGNED[t]
         v = parent.child_by_field_name(value)
         if v is not None and v.id == node.id:
-            return prefix + "assigned " + clip(_text(parent.child_by_field_name(target)), 30)
+            return prefix + "assigned " + clip(node_text(parent.child_by_field_name(target)), 30)
         return ""
     if t in _MEMBER:
         obj, attr = _MEMBER[t]
         o = parent.child_by_field_name(obj)
         if o is not None and o.id == node.id:
-            return prefix + "." + _text(parent.child_by_field_name(attr))
+            return prefix + "." + node_text(parent.child_by_field_name(attr))
         return ""
     if t in _OPERATORS:
         op = parent.child_by_field_name("operator")
-        return prefix + "op " + (_text(op) if op is not None else "")
+        return prefix + "op " + (node_text(op) if op is not None else "")
     if t == "keyword_argument" and parent.parent is not None:
         parent = parent.parent
         t = parent.type
@@ -344,7 +340,7 @@ def use_of(call: Node, lang: _Values) -> str:
         named = _callee(parent.parent.child_by_field_name(lang.callee_field) or parent.parent, *lang.member)
         return prefix + "passed" + (" " + named[0] if named is not None else "")
     if t == "comparison_operator":  # Python: `f() > 9`, `f() is None`, `x in f()`
-        ops = [_text(c) for c in parent.children if not c.is_named]
+        ops = [node_text(c) for c in parent.children if not c.is_named]
         return prefix + "compared " + " ".join(ops[:1])
     return prefix + lang.uses[t] if t in lang.uses else prefix.strip()
 
@@ -352,9 +348,9 @@ def use_of(call: Node, lang: _Values) -> str:
 def _callee(f: Node, attribute: str, field: str) -> tuple[str, bool] | None:
     """The name a call calls and whether as an attribute: `f` of `f(...)`, `m` of `obj.m(...)`."""
     if f.type == "identifier":
-        return _text(f), False
+        return node_text(f), False
     last = f.child_by_field_name(field) if f.type == attribute else None
-    return (_text(last), True) if last is not None else None
+    return (node_text(last), True) if last is not None else None
 
 
 # ------------------------------------------------------------------------------------- Python
@@ -375,7 +371,7 @@ def _py_call(n: Node, data: bytes) -> Call | None:
             k, v = a.child_by_field_name("name"), a.child_by_field_name("value")
             if k is not None and v is not None:
                 args.append(
-                    Argument(None, _text(k), *written_type(v, data, PY_VALUES), *_shown(v, PY_VALUES))
+                    Argument(None, node_text(k), *written_type(v, data, PY_VALUES), *_shown(v, PY_VALUES))
                 )
         elif a.type not in ("comment", "dictionary_splat") and index is not None:
             args.append(Argument(index, None, *written_type(a, data, PY_VALUES), *_shown(a, PY_VALUES)))
@@ -385,7 +381,7 @@ def _py_call(n: Node, data: bytes) -> Call | None:
 
 def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functions: Functions) -> str:
     where = fn.child_by_field_name("name")
-    name = _text(where)
+    name = node_text(where)
     ps = fn.child_by_field_name("parameters")
     if where is None or not name or ps is None:
         return ""
@@ -394,7 +390,7 @@ def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
     method = cls is not None and not static
     callee = name
     if cls is not None and name == "__init__":
-        callee = _text(cls.child_by_field_name("name"))
+        callee = node_text(cls.child_by_field_name("name"))
     elif name.startswith("__") and name.endswith("__"):
         return ""  # called by the language (`__eq__`, `__getitem__`), not by name
     member = True if method and callee == name else None
@@ -425,7 +421,12 @@ def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
             continue
         ann = p.child_by_field_name("type") if t in ("typed_parameter", "typed_default_parameter") else None
         out[position(ident, data)] = Param(
-            callee, None if keyword_only else index, _text(ident), member, _text(ann) or None, _text(ident)
+            callee,
+            None if keyword_only else index,
+            node_text(ident),
+            member,
+            node_text(ann) or None,
+            node_text(ident),
         )
         if not keyword_only:
             index += 1
@@ -445,7 +446,7 @@ def _py_decorated(fn: Node, name: str) -> bool:
     p = fn.parent
     if p is None or p.type != "decorated_definition":
         return False
-    return any(_text(d).lstrip("@").strip() == name for d in p.children if d.type == "decorator")
+    return any(node_text(d).lstrip("@").strip() == name for d in p.children if d.type == "decorator")
 
 
 # ------------------------------------------------------------------------------------- TypeScript
@@ -475,18 +476,18 @@ def _ts_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
     member: bool | None = None
     where = fn.child_by_field_name("name")
     if fn.type == "method_definition":
-        name = _text(where)
+        name = node_text(where)
         member = True
         if name == "constructor":
             cls = fn.parent.parent if fn.parent is not None else None
-            name = _text(cls.child_by_field_name("name")) if cls is not None else ""
+            name = node_text(cls.child_by_field_name("name")) if cls is not None else ""
             member = False
     elif fn.type in ("function_declaration", "generator_function_declaration"):
-        name = _text(fn.child_by_field_name("name"))
+        name = node_text(fn.child_by_field_name("name"))
     else:  # an arrow or function expression: the name of the variable it is assigned to
         p = fn.parent
         where = p.child_by_field_name("name") if p is not None and p.type == "variable_declarator" else None
-        name = _text(where)
+        name = node_text(where)
     if not name:
         return ""
     if member is not False and where is not None:
@@ -503,7 +504,7 @@ def _ts_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
         if pat.type == "identifier":
             ann = p.child_by_field_name("type")
             out[position(pat, data)] = Param(
-                name, index, None, member, _text(ann)[1:].strip() or None, _text(pat)
+                name, index, None, member, node_text(ann)[1:].strip() or None, node_text(pat)
             )
         index += 1
     return name
@@ -551,6 +552,8 @@ class CallTable:
     params: dict[Path, dict[tuple[int, int], Param]]
     signatures: dict[str, list[tuple[Path, Param]]]  # callee name -> its parameters
     functions: dict[Path, Functions]
+    # callee name -> where its functions' names are (their return sites), and how they are called
+    where: dict[str, list[tuple[Path, tuple[int, int], bool | None]]]
 
     @classmethod
     def build(cls, files: Iterable[tuple[Path, FileCalls]]) -> CallTable:
@@ -559,6 +562,7 @@ class CallTable:
         params: dict[Path, dict[tuple[int, int], Param]] = {}
         signatures: dict[str, list[tuple[Path, Param]]] = {}
         functions: dict[Path, Functions] = {}
+        where: dict[str, list[tuple[Path, tuple[int, int], bool | None]]] = {}
         for path, fc in sorted(files, key=lambda x: x[0]):
             for c in fc.calls:
                 calls.setdefault(c.callee, []).append((path, c))
@@ -568,9 +572,11 @@ class CallTable:
                 params[path] = fc.params
             if fc.functions:
                 functions[path] = fc.functions
+            for at, (name, member) in fc.functions.items():
+                where.setdefault(name, []).append((path, at, member))
             for p in fc.params.values():
                 signatures.setdefault(p.callee, []).append((path, p))
-        return cls(calls, defined, params, signatures, functions)
+        return cls(calls, defined, params, signatures, functions, where)
 
     def replaced(self, path: Path, old: FileCalls, new: FileCalls) -> CallTable:
         """The table with one file's calls `old` replaced by `new` (an edited file): what `build`
@@ -591,7 +597,15 @@ class CallTable:
         if new.functions:
             functions[path] = new.functions
         signatures = _swapped(self.signatures, path, old.params.values(), new.params.values())
-        return CallTable(calls, defined, params, signatures, functions)
+        where = dict(self.where)
+        for name in {n for n, _ in old.functions.values()} | {n for n, _ in new.functions.values()}:
+            kept = [w for w in where.get(name, ()) if w[0] != path]
+            kept += [(path, at, m) for at, (n, m) in new.functions.items() if n == name]
+            if kept:
+                where[name] = kept
+            else:
+                where.pop(name, None)
+        return CallTable(calls, defined, params, signatures, functions, where)
 
     def signature(self, callee: str, position: int | None, keyword: str | None, member: bool) -> Param | None:
         """The parameter a call `callee(...)` (`obj.callee(...)`: `member`) passes an argument at this
@@ -601,6 +615,17 @@ class CallTable:
         for _, p in self.signatures.get(callee, ()):
             if p.called_as(member) and p.takes(position, keyword):
                 return p
+        return None
+
+    def definition(self, callee: str, member: bool) -> tuple[Path, int, int] | None:
+        """Where the one project function a call `callee(...)` (`obj.callee(...)`: `member`) calls
+        has its name (the file, 1-based line, code-point column: its return site); None when the
+        name is not one function of the project (or a constructor's)."""
+        if self.defined.get(callee, 0) != 1:
+            return None
+        for path, (line, column), how in self.where.get(callee, ()):
+            if how is None or how == member:
+                return path, line, column
         return None
 
     def passed(self, p: PassedTo) -> Param | None:

@@ -9,9 +9,10 @@ One engine serves `predict`, `annotate` (each of its rounds) and the language se
 2. the project's evidence for each site (typeinf.inference.rerank.Evidence): how the project
    annotates the same (kind, name) elsewhere (the index's name table, typeinf.inference.names),
    the type checker's inferred type at the site (typeinf.checker: pyrefly for Python, the
-   TypeScript compiler), asked for all the file's sites in one batch (for a Python variable that
-   starts empty, `None` or `[]`, the type of what the code writes into it where the checker's own
-   is `None` or unknown: typeinf.inference.writes), for a parameter the
+   TypeScript compiler), asked for all the file's sites in one batch, its holes filled in a second
+   batch (`filled`: for a Python variable that starts empty, `None` or `[]`, the type of what the
+   code writes into it, typeinf.inference.writes; for a function that returns only calls of
+   functions the project defines once, what they return, typeinf.inference.returned), for a parameter the
    types of the arguments the project's calls pass for it, and for a value passed to a project
    function the annotation of the parameter it is passed to (typeinf.inference.calls);
 3. the model's top 5 re-ranked with that evidence and re-calibrated (typeinf.inference.rerank),
@@ -36,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from ..checker.base import Checker, Diagnostic, Query, checker_or_none
 from ..checker.kept import KeptAnswers
@@ -51,14 +53,35 @@ from .names import Votes, label, ranked
 from .predict import Predictor
 from .project import ProjectIndex, module_name
 from .rerank import Evidence, key, unqualified
+from .returned import Returned, returned_calls
 from .spelling import module_bindings, through_modules, through_project, without_redundant_none
-from .writes import compose, starts_empty, written
+from .static import is_stub
+from .writes import Writes, compose, starts_empty, written
 
 _PRIVATE_MODULE = re.compile(r"(?<![\w.])_[A-Za-z]\w*\.(?=[A-Za-z_])")
 _UNKNOWN = frozenset({"Unknown", "unknown"})
 _ANY = frozenset({"Any", "any"})
 ACROSS_KEPT = 20_000  # evidence objects remembered by `Engine.across` (an editor's files' sites)
 NAMED_KEPT = 50_000  # filtered votes remembered by `Engine.evidence`
+Place = tuple[Path, Query]  # a question for the checker: a file and a position in it
+
+
+class _Callee(NamedTuple):
+    """The questions about a call whose result a function returns (`Engine._callees`)."""
+
+    at: Place  # what the call gives, where it is
+    definition: Place | None  # what the one project function of its name returns
+    coroutine: Place | None  # whether awaiting it gives a type (a call not awaited)
+
+    def answer(self, asks: Mapping[Place, str | None]) -> str | None:
+        """What the call gives: the checker's answer at the call, else at the definition, unless
+        the call (not awaited) gives a coroutine."""
+        got = asks.get(self.at)
+        if got is not None or self.definition is None:
+            return got
+        if self.coroutine is not None and asks.get(self.coroutine) is not None:
+            return None
+        return asks.get(self.definition)
 
 
 def concrete(t: str | None, language: str) -> str | None:
@@ -318,41 +341,103 @@ class Engine:
                     out[i].append(unqualified(c))
         return out
 
-    def written_types(
-        self, f: FileSites, types: Sequence[str | None], checker: bool = True
-    ) -> Sequence[str | None]:
-        """`types` (the checker's at each site) where a Python variable that starts empty (`None`,
-        `[]`, `{}`: typeinf.inference.writes) has no type from the checker but `None`: the type of
-        the values the code writes into it, the names, attributes and calls among them typed by the
-        checker in one batch (`checker=False`: only values whose text says their type)."""
-        if lang_family(f.language) != "python":
-            return types
-        todo = [i for i, s in enumerate(f.slices) if types[i] in (None, "None") and starts_empty(s)]
-        if not todo:
-            return types
-        try:
-            data = f.text.encode("utf-8") if f.text is not None else f.path.read_bytes()
-        except OSError:
-            return types
-        found = written(data, [f.slices[i] for i in todo])
-        asks = [
-            (j, k, Query(*v.ask, v.kind))
-            for j, w in enumerate(found)
-            if w
-            for k, v in enumerate(w.values)
-            if v.ask
-        ]
-        ck = self.checker(f.language) if asks and checker else None
-        answers: dict[tuple[int, int], str | None] = {}
-        if ck is not None and ck.available:
-            got = ck.types_at(f.path, [q for _, _, q in asks])
-            answers = {(j, k): concrete(t, f.language) for (j, k, _), t in zip(asks, got, strict=True)}
-        out = list(types)
-        for j, w in enumerate(found):
-            if w is not None:
-                t = compose(w, [v.static or answers.get((j, k)) for k, v in enumerate(w.values)])
-                out[todo[j]] = t if t is not None else out[todo[j]]
+    def filled(
+        self, files: Sequence[FileSites], types: Sequence[Sequence[str | None]], checker: bool = True
+    ) -> list[list[str | None]]:
+        """`types` (the checker's own at each site of each file) with the holes filled from what the
+        code says elsewhere, asked of the checker in one batch (`checker=False`: nothing asked, only
+        the values whose text says their type):
+        - a Python variable that starts empty (`None`, `[]`, `{}`) where the checker says `None` or
+          nothing: the type of the values the code writes into it (typeinf.inference.writes);
+        - a Python function the checker infers nothing for, that returns only the results of calls
+          of functions the project defines once: what those return, asked at their names
+          (typeinf.inference.returned; the one function `visitor.visit_import(node)` calls).
+        These answers depend on other functions' code, not only on the file's import closure, so
+        they are not kept across runs."""
+        out = [list(t) for t in types]
+        plans: list[
+            tuple[
+                int, list[int], list[Writes | None], list[int], list[list[tuple[Place, Place | None]] | None]
+            ]
+        ] = []
+        asks: dict[tuple[Path, Query], str | None] = {}
+        for n, f in enumerate(files):
+            if lang_family(f.language) != "python":
+                continue
+            ts = out[n]
+            w_todo = [i for i, s in enumerate(f.slices) if ts[i] in (None, "None") and starts_empty(s)]
+            r_todo = [i for i, s in enumerate(f.slices) if ts[i] is None and checker and s.kind == "return"]
+            if not w_todo and not r_todo:
+                continue
+            try:
+                data = f.text.encode("utf-8") if f.text is not None else f.path.read_bytes()
+            except OSError:
+                continue
+            found = written(data, [f.slices[i] for i in w_todo]) if w_todo else []
+            for w in found:
+                for v in w.values if w is not None and checker else ():
+                    if v.ask:
+                        asks[(f.path, Query(*v.ask, v.kind))] = None
+            calls = returned_calls(data, [f.slices[i] for i in r_todo]) if r_todo else []
+            places = [self._callees(f, r_todo[j], c) if c else None for j, c in enumerate(calls)]
+            for ps in places:
+                for c in ps or ():
+                    for place in c:
+                        if place is not None:
+                            asks[place] = None
+            plans.append((n, w_todo, found, r_todo, places))
+        if asks and checker:
+            self._ask(asks)
+        for n, w_todo, found, r_todo, places in plans:
+            f = files[n]
+            for i, w in zip(w_todo, found, strict=True):
+                if w is not None:
+                    vt = [
+                        v.static or (asks.get((f.path, Query(*v.ask, v.kind))) if v.ask else None)
+                        for v in w.values
+                    ]
+                    t = compose(w, vt)
+                    out[n][i] = t if t is not None else out[n][i]
+            for i, ps in zip(r_todo, places, strict=True):
+                got = {c.answer(asks) for c in ps or ()}
+                if len(got) == 1 and None not in got:
+                    out[n][i] = got.pop()
         return out
+
+    def _callees(self, f: FileSites, i: int, calls: Sequence[Returned]) -> list[_Callee]:
+        """What to ask of each call a return site's function returns the result of: what the call
+        gives, at the call; and what the one function of its name in the project returns, at its
+        name, when it is not the site's own (for a call not awaited, beside it whether awaiting it
+        gives a type: then it returns a coroutine, which the return type does not say)."""
+        table = self.index.calls_for(f.language)
+        here = f.path.resolve()
+        s = f.slices[i]
+        out: list[_Callee] = []
+        for c in calls:
+            kind = "awaited" if c.awaited else "return"
+            at: Place = (f.path, Query(*c.at, kind))
+            d = table.definition(c.callee, c.member)
+            if d is None or (d[0] == here and d[1:] == (s.line, s.column)):
+                out.append(_Callee(at, None, None))
+            elif c.awaited:
+                out.append(_Callee(at, (d[0], Query(d[1], d[2], kind)), None))
+            else:
+                out.append(_Callee(at, (d[0], Query(d[1], d[2], kind)), (d[0], Query(d[1], d[2], "awaited"))))
+        return out
+
+    def _ask(self, asks: dict[Place, str | None]) -> None:
+        """The checker's concrete answers to these questions (Python files), in place."""
+        ck = self.checker("python")
+        if ck is None or not ck.available:
+            return
+        by: dict[Path, list[Query]] = {}
+        for where, q in asks:
+            by.setdefault(where, []).append(q)
+        items = sorted(by.items())
+        got = ck.types_at_many(items)
+        for (where, qs), types in zip(items, got, strict=True):
+            for q, t in zip(qs, types, strict=True):
+                asks[(where, q)] = concrete(t, "python")
 
     def declared_types(self, f: FileSites) -> list[list[str]]:
         """For each site, the annotations of the project functions' parameters it is passed to
@@ -378,13 +463,16 @@ class Engine:
         """Each site's evidence, only types that can be named at the site (its scope, the
         language's builtins and `typing`, the project's types).  `checker=False`: the project's
         annotations and the written types of call-site arguments only (the language server's first
-        hints, before the checker answers).  `types`: the file's `checker_types`, when asked."""
+        hints, before the checker answers).  `types`: the file's `checker_types`, `filled`, when asked.
+        The checker's type of a function whose body is a placeholder (`...`, a docstring under
+        `@abstractmethod`, only `raise`: typeinf.inference.static.is_stub) is not evidence: it says
+        `None` of what the implementations return."""
         names = self.index.names_for(f.language)
         project, modules = self._project_types(f.path, f.language)
         respell = partial(through_project, modules=modules) if lang_family(f.language) == "python" else None
         if types is None:
-            types = self.checker_types(f) if checker else [None] * len(f.slices)
-        types = self.written_types(f, types, checker)
+            own = self.checker_types(f) if checker else [None] * len(f.slices)
+            types = self.filled([f], [own], checker)[0]
         arguments = self.argument_types(f, checker)
         declared = self.declared_types(f)
         out = []
@@ -416,7 +504,7 @@ class Engine:
             out.append(
                 Evidence(
                     kept[0],
-                    t if t is not None and ok(t) else None,
+                    t if t is not None and ok(t) and not (s.kind == "return" and is_stub(s)) else None,
                     kept[1],
                     _only(ranked(Counter(passed)), ok) if passed else None,
                     _only(ranked(Counter(taken)), ok) if taken else None,
@@ -456,7 +544,7 @@ class Engine:
         """Every file's evidence, all the new texts given to the checker first (`checker_types_many`):
         one program for the TypeScript compiler, not one per file, and each file's types inferred
         with the others' new text (what annotate's earlier rounds wrote in them)."""
-        types = self.checker_types_many(files)
+        types = self.filled(files, self.checker_types_many(files))
         return [self.evidence(f, types=t) for f, t in zip(files, types, strict=True)]
 
     def with_modules(self, f: FileSites, preds: list[Prediction]) -> list[Prediction]:

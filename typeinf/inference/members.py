@@ -19,16 +19,13 @@ from functools import lru_cache
 from tree_sitter import Node
 
 from ..memo import BoundedCache
+from ..slices.source import node_text
 
 # bases that add no members a use could need (or whose members are all dunders)
 _NEUTRAL_BASES = {"object", "Generic", "Protocol", "ABC", "NamedTuple", "TypedDict"}
 _OPEN_MARKERS = {"__getattr__", "__getattribute__"}
 
 ClassDef = tuple[str, str, frozenset[str] | None, tuple[str, ...]]
-
-
-def _text(n: Node | None) -> str:
-    return n.text.decode("utf-8", "replace") if n is not None and n.text else ""
 
 
 # A method's attributes by its source text: an edit re-scans the file, but only the edited method's
@@ -53,7 +50,7 @@ def _walk_self_attrs(fn: Node, out: set[str]) -> None:
     first = next((c for c in params.named_children), None) if params is not None else None
     if first is None or first.type != "identifier":
         return
-    me = _text(first)
+    me = node_text(first)
     stack = list(fn.children)
     while stack:
         n = stack.pop()
@@ -63,17 +60,17 @@ def _walk_self_attrs(fn: Node, out: set[str]) -> None:
             if (
                 obj is not None
                 and obj.type == "identifier"
-                and _text(obj) == me
+                and node_text(obj) == me
                 and parent is not None
                 and parent.type in ("assignment", "augmented_assignment", "pattern_list", "tuple_pattern")
             ):
-                out.add(_text(n.child_by_field_name("attribute")))
+                out.add(node_text(n.child_by_field_name("attribute")))
         if n.type not in ("function_definition", "class_definition", "lambda"):
             stack.extend(n.children)
 
 
 def _py_class(node: Node) -> ClassDef | None:
-    name = _text(node.child_by_field_name("name"))
+    name = node_text(node.child_by_field_name("name"))
     if not name:
         return None
     members: set[str] = set()
@@ -82,14 +79,14 @@ def _py_class(node: Node) -> ClassDef | None:
     for b in sup.named_children if sup is not None else ():
         if b.type == "keyword_argument":
             continue  # metaclass=...
-        base = _text(b.child_by_field_name("value") if b.type == "subscript" else b)
+        base = node_text(b.child_by_field_name("value") if b.type == "subscript" else b)
         bases.append(base.rsplit(".", 1)[-1])
     body = node.child_by_field_name("body")
     for stmt in body.named_children if body is not None else ():
         if stmt.type == "decorated_definition":
             stmt = stmt.child_by_field_name("definition") or stmt
         if stmt.type in ("function_definition", "class_definition"):
-            members.add(_text(stmt.child_by_field_name("name")))
+            members.add(node_text(stmt.child_by_field_name("name")))
             if stmt.type == "function_definition":
                 _py_self_attrs(stmt, members)
         elif stmt.type == "expression_statement":
@@ -105,7 +102,7 @@ def _py_class(node: Node) -> ClassDef | None:
                             else []
                         )
                     )
-                    members.update(_text(t) for t in targets)
+                    members.update(node_text(t) for t in targets)
     if members & _OPEN_MARKERS:
         return name, "class", None, tuple(bases)
     return name, "class", frozenset(members), tuple(bases)
@@ -121,7 +118,7 @@ _TS_MEMBER_NODES = (
 
 
 def _ts_type(node: Node, kind: str) -> ClassDef | None:
-    name = _text(node.child_by_field_name("name"))
+    name = node_text(node.child_by_field_name("name"))
     if not name:
         return None
     members: set[str] = set()
@@ -134,7 +131,7 @@ def _ts_type(node: Node, kind: str) -> ClassDef | None:
                     continue  # `implements` adds no members the body does not declare
                 for v in clause.named_children:
                     if v.type != "type_arguments":
-                        bases.append(_text(v).split("<")[0].split("(")[0].rsplit(".", 1)[-1].strip())
+                        bases.append(node_text(v).split("<")[0].split("(")[0].rsplit(".", 1)[-1].strip())
     body = node.child_by_field_name("body")
     for m in body.named_children if body is not None else ():
         if m.type in _TS_MEMBER_NODES:
@@ -142,12 +139,12 @@ def _ts_type(node: Node, kind: str) -> ClassDef | None:
             if key is None or key.type in ("computed_property_name",):
                 open_ = True
                 continue
-            members.add(_text(key).strip("'\""))
-            if m.type == "method_definition" and _text(key) == "constructor":
+            members.add(node_text(key).strip("'\""))
+            if m.type == "method_definition" and node_text(key) == "constructor":
                 params = m.child_by_field_name("parameters")
                 for p in params.named_children if params is not None else ():
                     if any(x.type in ("accessibility_modifier", "readonly") for x in p.children):
-                        members.add(_text(p.child_by_field_name("pattern")))
+                        members.add(node_text(p.child_by_field_name("pattern")))
         elif m.type == "index_signature":
             open_ = True
     return name, kind, None if open_ else frozenset(members), tuple(bases)

@@ -36,9 +36,10 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from ..slices.data import Slice
-from ..slices.source import parse
+from ..slices.source import node_text, parse
 from ..types import names_in, union_members
 from .calls import PY_VALUES, position, written_type
+from .returned import called
 
 # a definition that says nothing of the type -> the container it starts
 EMPTY = {"None": "optional", "[]": "list", "list()": "list", "{}": "dict", "dict()": "dict", "set()": "set"}
@@ -99,7 +100,7 @@ def written(data: bytes, slices: Sequence[Slice]) -> list[Writes | None]:
             for p in n.named_children:
                 name = p if p.type == "identifier" else p.child_by_field_name("name")
                 if name is not None and fn is not None:
-                    bound.add((fn.start_byte, _text(name)))
+                    bound.add((fn.start_byte, node_text(name)))
     for ts in targets.values():
         for t in ts:
             vals = found[t.index]
@@ -176,7 +177,7 @@ def _target(root: Node, s: Slice, index: int) -> _Target | None:
     a = n.parent if n is not None else None
     if n is None or a is None or a.type != "assignment" or a.child_by_field_name("left") != n:
         return None
-    text = _text(n)
+    text = node_text(n)
     if text != s.name:  # (the slice is not of this text)
         return None
     member = "." in text
@@ -236,11 +237,11 @@ def _assignment(
     if left.type == "identifier":  # a function's own variable of that name
         fn = _owner(n, False)
         if fn is not None and fn.type == "function_definition":
-            bound.add((fn.start_byte, _text(left)))
+            bound.add((fn.start_byte, node_text(left)))
     if left.type == "subscript":
         obj = left.child_by_field_name("value")
         sub = left.child_by_field_name("subscript")
-        for t in _matching(targets, _text(obj), n, True) if obj is not None else ():
+        for t in _matching(targets, node_text(obj), n, True) if obj is not None else ():
             if n.type != "assignment" or right is None or sub is None:
                 found[t.index] = None
             else:
@@ -249,12 +250,12 @@ def _assignment(
         return
     if left.type not in ("identifier", "attribute"):
         return
-    for t in _matching(targets, _text(left), n, False):
+    for t in _matching(targets, node_text(left), n, False):
         if n.start_byte == t.definition:
             continue
         if n.type != "assignment" or right is None:
             found[t.index] = None
-        elif _text(right) != "None":
+        elif node_text(right) != "None":
             _add(found, t.index, Value("value", *_typed(right, data)))
 
 
@@ -267,10 +268,10 @@ def _call(
     obj, attr = f.child_by_field_name("object"), f.child_by_field_name("attribute")
     if obj is None or attr is None or obj.type not in ("identifier", "attribute"):
         return
-    method = _text(attr)
+    method = node_text(attr)
     if method not in _ADDS and method not in _CHANGES:
         return
-    hits = _matching(targets, _text(obj), n, True)
+    hits = _matching(targets, node_text(obj), n, True)
     if not hits:
         return
     positional = [a for a in args.named_children if a.type != "comment"]
@@ -291,17 +292,14 @@ def _call(
 def _typed(v: Node, data: bytes) -> tuple[str | None, tuple[int, int] | None, str]:
     """A written value's type from its text, else where to ask the checker and what: a name or an
     attribute (typeinf.inference.calls), or a call of a named function (`make()`, `await
-    self.fetch()`), whose return type the checker tells at the function's name."""
+    self.fetch()`), whose return type (awaited) the checker tells at the function's name."""
     static, ask = written_type(v, data, PY_VALUES)
     if static is not None or ask is not None:
         return static, ask, "var"
-    while v.type in ("parenthesized_expression", "await") and v.named_child_count == 1:
-        v = v.named_children[0]
-    f = v.child_by_field_name("function") if v.type == "call" else None
-    name = f if f is not None and f.type == "identifier" else None
-    if f is not None and f.type == "attribute":
-        name = f.child_by_field_name("attribute")
-    return (None, position(name, data), "return") if name is not None else (None, None, "var")
+    call = called(v)
+    if call is None:
+        return None, None, "var"
+    return None, position(call.name, data), "awaited" if call.awaited else "return"
 
 
 def _add(found: dict[int, list[Value] | None], i: int, v: Value) -> None:
@@ -315,10 +313,6 @@ def _add(found: dict[int, list[Value] | None], i: int, v: Value) -> None:
 
 
 # ------------------------------------------------------------------------------------- types
-
-
-def _text(n: Node | None) -> str:
-    return (n.text or b"").decode("utf-8", "replace") if n is not None else ""
 
 
 def _members(t: str) -> list[str]:

@@ -22,6 +22,11 @@ class SourceError(ValueError):
     """The input cannot be sliced at all (not UTF-8, binary)."""
 
 
+def node_text(node: Node | None) -> str:
+    """A node's source text (undecodable bytes replaced; none: "")."""
+    return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
+
+
 def decode(data: bytes) -> str:
     """Decode file bytes as UTF-8 (BOM allowed); binary or other encodings raise SourceError."""
     if b"\x00" in data[:8192]:

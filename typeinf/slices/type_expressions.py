@@ -18,6 +18,7 @@ import re
 from tree_sitter import Node
 
 from ..text import split_top
+from .source import node_text
 
 # the generic types whose subscription is only ever a type (`Callable[...]`, `dict[str, int]`), by
 # their own name, as imported or under these module prefixes
@@ -77,8 +78,8 @@ def binds_alias(value: Node | None, annotation: Node | None) -> bool:
     """Whether an assignment of the module with this value and annotation binds a type alias:
     `X: TypeAlias = ...`, or no annotation and a type expression (`is_alias_value`) for value."""
     if annotation is not None:
-        return _text(annotation).endswith("TypeAlias")
-    return value is not None and value.type in _ALIAS_NODES and is_alias_value(_text(value))
+        return node_text(annotation).endswith("TypeAlias")
+    return value is not None and value.type in _ALIAS_NODES and is_alias_value(node_text(value))
 
 
 def module_alias(statement: Node) -> str | None:
@@ -92,7 +93,7 @@ def module_alias(statement: Node) -> str | None:
     left, right, ann = (a.child_by_field_name(f) for f in ("left", "right", "type"))
     if left is None or left.type != "identifier" or not left.text:
         return None
-    return _text(left) if binds_alias(right, ann) else None
+    return node_text(left) if binds_alias(right, ann) else None
 
 
 def alias_admits_none(statement: Node) -> bool:
@@ -104,14 +105,10 @@ def alias_admits_none(statement: Node) -> bool:
     value = a.child_by_field_name("right") if a is not None and a.type == "assignment" else None
     if value is None:
         return False
-    t = _text(value).strip()
+    t = node_text(value).strip()
     m = STRING.match(t)
     members = union_members(m.group(2) if m is not None else t, "python")
     return any(x.strip() in ("None", "NoneType", "typing.Optional") for x in members)
-
-
-def _text(node: Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")
 
 
 def _member(text: str) -> bool:
