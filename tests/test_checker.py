@@ -275,6 +275,26 @@ def test_typescript_checker(ts_project: Path) -> None:
         assert ck.types_at("src/a.ts", [(1, 13)]) == ["number"] and ck.diagnostics("src/a.ts") == []
 
 
+def test_a_typescript_variable_that_starts_empty_has_the_type_its_uses_give_it(ts_project: Path) -> None:
+    """`const out = []` is `any[]` at its declaration and `let found = null` is `null`: the compiler
+    evolves them by what the code puts in them, so the type is read at their last use."""
+    from typeinf.annotate.dts import typescript_from_env
+    from typeinf.checker.typescript import typescript_checker
+
+    (ts_project / "src" / "e.ts").write_text(
+        "interface Item { id: number }\n"
+        "export function ids(items: Item[]) {\n"
+        "  const out = [];\n  for (const it of items) out.push(it.id);\n  return out;\n}\n"
+        "export function first(items: Item[]) {\n"
+        "  let found = null;\n  for (const it of items) if (it.id > 0) found = it;\n  return found;\n}\n"
+        "export function none() {\n  const xs = [];\n  return xs.length;\n}\n"
+    )
+    with typescript_checker(ts_project, typescript=typescript_from_env()) as ck:
+        got = ck.types_at("src/e.ts", [(3, 8, "var"), (8, 6, "var"), (13, 8, "var")])
+    assert got[:2] == ["number[]", "Item | null"]
+    assert got[2] in (None, "never[]")  # nothing put in it: nothing more to say
+
+
 def test_an_error_inside_the_typescript_compiler_leaves_a_run_without_the_checker(
     ts_project: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -125,6 +125,37 @@ function functionOf(node) {
   return null;
 }
 
+// A variable that starts empty (`const xs = []`, `let x = null`, `let x;`) has the type the
+// compiler gives it by what the code later puts in it (an evolving array, an auto-typed `let`):
+// not at its declaration, where it is `any[]` or `null`, but at its uses.
+const EMPTY_TYPES = new Set(["never[]", "null", "undefined"]);
+
+function startsEmpty(name) {
+  const decl = name.parent;
+  if (!decl || !ts.isVariableDeclaration(decl) || decl.name !== name || decl.type) return false;
+  const init = decl.initializer;
+  if (!init) return true;
+  if (ts.isArrayLiteralExpression(init)) return init.elements.length === 0;
+  return init.kind === ts.SyntaxKind.NullKeyword || (ts.isIdentifier(init) && init.text === "undefined");
+}
+
+function evolved(checker, sf, name, sym) {
+  // the uses of the variable in its scope, last first: the first with a type that can be written
+  let scope = name.parent;
+  while (scope && !ts.isBlock(scope) && !ts.isSourceFile(scope) && !ts.isFunctionLike(scope)) scope = scope.parent;
+  if (!scope) return null;
+  const uses = [];
+  (function visit(n) {
+    if (ts.isIdentifier(n) && n !== name && n.text === name.text && checker.getSymbolAtLocation(n) === sym) uses.push(n);
+    ts.forEachChild(n, visit);
+  })(scope);
+  for (let i = uses.length - 1; i >= 0; i--) {
+    const t = show(checker, checker.getTypeAtLocation(uses[i]), name);
+    if (t !== null && !EMPTY_TYPES.has(t)) return t;
+  }
+  return null;
+}
+
 function typesAt(params) {
   const [program, sf] = sourceFile(params.path);
   const checker = program.getTypeChecker();
@@ -142,7 +173,11 @@ function typesAt(params) {
       }
       const sym = checker.getSymbolAtLocation(node);
       const type = sym ? checker.getTypeOfSymbolAtLocation(sym, node) : checker.getTypeAtLocation(node);
-      return show(checker, type, node);
+      const shown = show(checker, type, node);
+      if (kind === "var" && sym && (shown === null || EMPTY_TYPES.has(shown)) && startsEmpty(node)) {
+        return evolved(checker, sf, node, sym) || shown;
+      }
+      return shown;
     } catch (e) {
       return null;
     }

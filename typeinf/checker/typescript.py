@@ -7,7 +7,10 @@ honours the project's ``tsconfig.json`` (its files and compiler options; without
 ``typeToString`` of the declared symbol (for a ``return`` site, the return type of the signature
 of the function whose name is at the position), literal types widened to their base type
 (``1`` -> ``number``), ``null`` where the type is ``any``/``unknown`` or contains ``any``;
-normalised with :func:`typeinf.types.normalize` (``typescript``).
+normalised with :func:`typeinf.types.normalize` (``typescript``).  A variable that starts empty
+(``const out = []``, ``let found = null``, ``let x;``), which the compiler types by what the code
+later puts in it (an evolving array, an auto-typed ``let``), is given the type at its last use
+that has one (``number[]``, ``Item | null``), not its declaration's ``any[]`` or ``null``.
 
 The compiler: ``TYPEINF_TYPESCRIPT``, else ``node_modules/typescript`` above the project, else the
 one beside ``tsc`` on PATH (:func:`typeinf.annotate.dts.find_typescript`).  node: the system's,
