@@ -68,21 +68,21 @@ def test_a_function_that_returns_anything_else_has_no_calls() -> None:
     assert got["generator"] is None
 
 
-def test_the_call_table_knows_where_a_name_defined_once_is() -> None:
+def test_the_call_table_knows_where_the_functions_of_a_name_are() -> None:
     a = b"class V:\n    def visit(self, o):\n        pass\n\n\ndef run(v):\n    return v.visit(1)\n"
     b = b"class W:\n    def visit(self, o):\n        return 1\n"
     files = [(Path("/p/a.py"), scan_calls(parse(a, "python").root_node, "python", a))]
     table = CallTable.build(files)
-    assert table.definition("visit", True) == (Path("/p/a.py"), 2, 8)
-    assert table.definition("visit", False) is None  # a method is called as an attribute
-    assert table.definition("run", False) == (Path("/p/a.py"), 6, 4)
+    assert table.definitions("visit", True) == [(Path("/p/a.py"), 2, 8)]
+    assert table.definitions("visit", False) == []  # a method is called as an attribute
+    assert table.definitions("run", False) == [(Path("/p/a.py"), 6, 4)]
     both = table.replaced(
         Path("/p/b.py"),
         scan_calls(parse(b"", "python").root_node, "python", b""),
         scan_calls(parse(b, "python").root_node, "python", b),
     )
-    assert both.definition("visit", True) is None  # two methods of that name: which one is not known
-    assert both.definition("run", False) == (Path("/p/a.py"), 6, 4)
+    assert both.definitions("visit", True) == [(Path("/p/a.py"), 2, 8), (Path("/p/b.py"), 2, 8)]
+    assert both.definitions("run", False) == [(Path("/p/a.py"), 6, 4)]
     built = CallTable.build(
         [*files, (Path("/p/b.py"), scan_calls(parse(b, "python").root_node, "python", b))]
     )
@@ -111,6 +111,10 @@ def test_the_engine_gives_what_the_called_function_returns_with_pyrefly(tmp_path
                 "def coroutine(visitor, url):\n    return visitor.fetch_conn(url)\n\n\n"
                 "def dotted(parts):\n    return '.'.join(reversed(parts))\n\n\n"
                 "class Url:\n    def join(self, other):\n        return Url()\n\n\n"
+                "class Other:\n    def visit_import(self, o):\n        return None\n\n"
+                "    def size(self):\n        return 1\n\n\n"
+                "class Sized:\n    def size(self):\n        return 'big'\n\n\n"
+                "def size_of(thing):\n    return thing.size()\n\n\n"
                 "class Base(abc.ABC):\n    @abc.abstractmethod\n"
                 '    async def respond(self, request):\n        """Makes the response."""\n'
             )
@@ -124,7 +128,8 @@ def test_the_engine_gives_what_the_called_function_returns_with_pyrefly(tmp_path
     by_name = {s.name: e.checker for s, e in zip(sites, ev, strict=True)}
     assert own["accept"] is None and own["get"] is None  # what pyrefly says alone
     assert own["fetch_conn"] == "Conn"  # an `async def`: what its coroutine gives
-    assert by_name["accept"] == "None"
+    assert by_name["accept"] == "None"  # both methods of that name return None
+    assert by_name["size_of"] is None  # one `size` returns int, the other str
     assert by_name["get"] == "Conn"
     assert by_name["coroutine"] is None
     # the checker knows `str.join`: the project's one `join` is not what is called

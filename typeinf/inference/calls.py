@@ -37,6 +37,7 @@ from ..slices.typescript import LITERAL_KINDS
 from .static import literal_type
 
 MAX_CALLS = 12  # call sites read per parameter (the first ones in path order)
+MAX_DEFINITIONS = 4  # functions of one name a call may reach, asked about (`CallTable.definitions`)
 ARG_TEXT = 40  # characters of an argument's text kept for the model
 
 # a file's functions: where the name is -> the name it is called by, and whether only as an attribute
@@ -617,16 +618,18 @@ class CallTable:
                 return p
         return None
 
-    def definition(self, callee: str, member: bool) -> tuple[Path, int, int] | None:
-        """Where the one project function a call `callee(...)` (`obj.callee(...)`: `member`) calls
-        has its name (the file, 1-based line, code-point column: its return site); None when the
-        name is not one function of the project (or a constructor's)."""
-        if self.defined.get(callee, 0) != 1:
-            return None
-        for path, (line, column), how in self.where.get(callee, ()):
-            if how is None or how == member:
-                return path, line, column
-        return None
+    def definitions(self, callee: str, member: bool) -> list[tuple[Path, int, int]]:
+        """Where the project functions a call `callee(...)` (`obj.callee(...)`: `member`) may call
+        have their names (the file, 1-based line, code-point column: their return sites), at most
+        MAX_DEFINITIONS; none when the name is defined more often than that, or also as something
+        a call of it does not reach that way (a class, a method called bare)."""
+        n = self.defined.get(callee, 0)
+        found = [
+            (path, line, column)
+            for path, (line, column), how in self.where.get(callee, ())
+            if how is None or how == member
+        ]
+        return found if 0 < n <= MAX_DEFINITIONS and len(found) == n else []
 
     def passed(self, p: PassedTo) -> Param | None:
         """The parameter a slice's value is passed to (`render(page)`, `obj.render(page)`,

@@ -11,8 +11,8 @@ One engine serves `predict`, `annotate` (each of its rounds) and the language se
    the type checker's inferred type at the site (typeinf.checker: pyrefly for Python, the
    TypeScript compiler), asked for all the file's sites in one batch, its holes filled in a second
    batch (`filled`: for a Python variable that starts empty, `None` or `[]`, the type of what the
-   code writes into it, typeinf.inference.writes; for a function that returns only calls of
-   functions the project defines once, what they return, typeinf.inference.returned), for a parameter the
+   code writes into it, typeinf.inference.writes; for a function that returns only calls, what
+   they give, typeinf.inference.returned), for a parameter the
    types of the arguments the project's calls pass for it, and for a value passed to a project
    function the annotation of the parameter it is passed to (typeinf.inference.calls);
 3. the model's top 5 re-ranked with that evidence and re-calibrated (typeinf.inference.rerank),
@@ -70,18 +70,19 @@ class _Callee(NamedTuple):
     """The questions about a call whose result a function returns (`Engine._callees`)."""
 
     at: Place  # what the call gives, where it is
-    definition: Place | None  # what the one project function of its name returns
-    coroutine: Place | None  # whether awaiting it gives a type (a call not awaited)
+    definitions: tuple[Place, ...]  # what each project function of its name returns
+    coroutines: tuple[Place, ...]  # whether awaiting it gives a type (a call not awaited)
 
     def answer(self, asks: Mapping[Place, str | None]) -> str | None:
-        """What the call gives: the checker's answer at the call, else at the definition, unless
-        the call (not awaited) gives a coroutine."""
+        """What the call gives: the checker's answer at the call, else the one type every
+        function it may call returns, unless one of them (called, not awaited) gives a coroutine."""
         got = asks.get(self.at)
-        if got is not None or self.definition is None:
+        if got is not None or not self.definitions:
             return got
-        if self.coroutine is not None and asks.get(self.coroutine) is not None:
+        if any(asks.get(g) is not None for g in self.coroutines):
             return None
-        return asks.get(self.definition)
+        types = {asks.get(d) for d in self.definitions}
+        return types.pop() if len(types) == 1 else None
 
 
 def concrete(t: str | None, language: str) -> str | None:
@@ -349,17 +350,15 @@ class Engine:
         the values whose text says their type):
         - a Python variable that starts empty (`None`, `[]`, `{}`) where the checker says `None` or
           nothing: the type of the values the code writes into it (typeinf.inference.writes);
-        - a Python function the checker infers nothing for, that returns only the results of calls
-          of functions the project defines once: what those return, asked at their names
-          (typeinf.inference.returned; the one function `visitor.visit_import(node)` calls).
+        - a Python function the checker infers nothing for, that returns only the results of calls:
+          what each call gives, asked at the call, else what the project's functions of its name
+          return where they agree, asked at their names (typeinf.inference.returned: the
+          `visit_import` methods `visitor.visit_import(node)` may call).
         These answers depend on other functions' code, not only on the file's import closure, so
         they are not kept across runs."""
         out = [list(t) for t in types]
-        plans: list[
-            tuple[
-                int, list[int], list[Writes | None], list[int], list[list[tuple[Place, Place | None]] | None]
-            ]
-        ] = []
+        # per file: its index, the variables' sites and writes, the returns' sites and calls
+        plans: list[tuple[int, list[int], list[Writes | None], list[int], list[list[_Callee] | None]]] = []
         asks: dict[tuple[Path, Query], str | None] = {}
         for n, f in enumerate(files):
             if lang_family(f.language) != "python":
@@ -382,9 +381,8 @@ class Engine:
             places = [self._callees(f, r_todo[j], c) if c else None for j, c in enumerate(calls)]
             for ps in places:
                 for c in ps or ():
-                    for place in c:
-                        if place is not None:
-                            asks[place] = None
+                    for place in (c.at, *c.definitions, *c.coroutines):
+                        asks[place] = None
             plans.append((n, w_todo, found, r_todo, places))
         if asks and checker:
             self._ask(asks)
@@ -406,9 +404,9 @@ class Engine:
 
     def _callees(self, f: FileSites, i: int, calls: Sequence[Returned]) -> list[_Callee]:
         """What to ask of each call a return site's function returns the result of: what the call
-        gives, at the call; and what the one function of its name in the project returns, at its
-        name, when it is not the site's own (for a call not awaited, beside it whether awaiting it
-        gives a type: then it returns a coroutine, which the return type does not say)."""
+        gives, at the call; and what the project functions of its name return, at their names,
+        when none is the site's own (for a call not awaited, beside each whether awaiting it gives
+        a type: then it returns a coroutine, which the return type does not say)."""
         table = self.index.calls_for(f.language)
         here = f.path.resolve()
         s = f.slices[i]
@@ -416,13 +414,12 @@ class Engine:
         for c in calls:
             kind = "awaited" if c.awaited else "return"
             at: Place = (f.path, Query(*c.at, kind))
-            d = table.definition(c.callee, c.member)
-            if d is None or (d[0] == here and d[1:] == (s.line, s.column)):
-                out.append(_Callee(at, None, None))
-            elif c.awaited:
-                out.append(_Callee(at, (d[0], Query(d[1], d[2], kind)), None))
-            else:
-                out.append(_Callee(at, (d[0], Query(d[1], d[2], kind)), (d[0], Query(d[1], d[2], "awaited"))))
+            found = table.definitions(c.callee, c.member)
+            if any(d[0] == here and d[1:] == (s.line, s.column) for d in found):
+                found = []
+            defs = tuple((d[0], Query(d[1], d[2], kind)) for d in found)
+            guards = () if c.awaited else tuple((d[0], Query(d[1], d[2], "awaited")) for d in found)
+            out.append(_Callee(at, defs, guards))
         return out
 
     def _ask(self, asks: dict[Place, str | None]) -> None:

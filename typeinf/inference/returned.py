@@ -7,9 +7,10 @@ A function whose every `return` hands back what a call of a named function gives
 visitor.visit_import(node)`, `return await self._impl.fetch(url)`) returns what that function
 returns.  The type checker tells it at the call where it knows the function called (`".".join(...)`,
 though it may infer nothing for the enclosing function); where it does not (a method of an
-unannotated parameter, `visitor` above), the project may define one function of that name, whose
-return type it tells at the function's name (the engine asks both: typeinf.inference.engine,
-through the project's call table, typeinf.inference.calls).
+unannotated parameter, `visitor` above), the call reaches one of the project's functions of that
+name (at most four), and where the checker tells the same return type at each of their names,
+that is what the call gives (the engine asks both: typeinf.inference.engine, through the project's
+call table, typeinf.inference.calls).
 
 `returned_calls` gives, for each Python `return` site whose function returns a value on every path
 and returns nothing but such calls, each call (the called name, whether as an attribute,
