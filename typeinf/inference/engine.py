@@ -44,6 +44,7 @@ from ..checker.kept import KeptAnswers
 from ..lang import lang_family, standard_import
 from ..memo import by_identity
 from ..slices.data import ScopeName, Slice
+from ..slices.source import parse
 from ..types import names_in, union_members
 from .calls import AcrossMemo, across
 from .consistent import respelled
@@ -73,15 +74,15 @@ class _Callee(NamedTuple):
     definitions: tuple[Place, ...]  # what each project function of its name returns
     coroutines: tuple[Place, ...]  # whether awaiting it gives a type (a call not awaited)
 
-    def answer(self, asks: Mapping[Place, str | None]) -> str | None:
+    def answer(self, answers: Mapping[Place, str | None]) -> str | None:
         """What the call gives: the checker's answer at the call, else the one type every
         function it may call returns, unless one of them (called, not awaited) gives a coroutine."""
-        got = asks.get(self.at)
+        got = answers.get(self.at)
         if got is not None or not self.definitions:
             return got
-        if any(asks.get(g) is not None for g in self.coroutines):
+        if any(answers.get(g) is not None for g in self.coroutines):
             return None
-        types = {asks.get(d) for d in self.definitions}
+        types = {answers.get(d) for d in self.definitions}
         return types.pop() if len(types) == 1 else None
 
 
@@ -359,7 +360,7 @@ class Engine:
         out = [list(t) for t in types]
         # per file: its index, the variables' sites and writes, the returns' sites and calls
         plans: list[tuple[int, list[int], list[Writes | None], list[int], list[list[_Callee] | None]]] = []
-        asks: dict[tuple[Path, Query], str | None] = {}
+        questions: dict[Place, None] = {}  # (in order, each once)
         for n, f in enumerate(files):
             if lang_family(f.language) != "python":
                 continue
@@ -372,32 +373,32 @@ class Engine:
                 data = f.text.encode("utf-8") if f.text is not None else f.path.read_bytes()
             except OSError:
                 continue
-            found = written(data, [f.slices[i] for i in w_todo]) if w_todo else []
+            root = parse(data, "python").root_node  # (one tree for both)
+            found = written(data, [f.slices[i] for i in w_todo], root) if w_todo else []
             for w in found:
                 for v in w.values if w is not None and checker else ():
                     if v.ask:
-                        asks[(f.path, Query(*v.ask, v.kind))] = None
-            calls = returned_calls(data, [f.slices[i] for i in r_todo]) if r_todo else []
+                        questions[(f.path, Query(*v.ask, v.kind))] = None
+            calls = returned_calls(data, [f.slices[i] for i in r_todo], root) if r_todo else []
             places = [self._callees(f, r_todo[j], c) if c else None for j, c in enumerate(calls)]
             for ps in places:
                 for c in ps or ():
                     for place in (c.at, *c.definitions, *c.coroutines):
-                        asks[place] = None
+                        questions[place] = None
             plans.append((n, w_todo, found, r_todo, places))
-        if asks and checker:
-            self._ask(asks)
+        answers = self._ask(list(questions)) if questions and checker else {}
         for n, w_todo, found, r_todo, places in plans:
             f = files[n]
             for i, w in zip(w_todo, found, strict=True):
                 if w is not None:
                     vt = [
-                        v.static or (asks.get((f.path, Query(*v.ask, v.kind))) if v.ask else None)
+                        v.static or (answers.get((f.path, Query(*v.ask, v.kind))) if v.ask else None)
                         for v in w.values
                     ]
                     t = compose(w, vt)
                     out[n][i] = t if t is not None else out[n][i]
             for i, ps in zip(r_todo, places, strict=True):
-                got = {c.answer(asks) for c in ps or ()}
+                got = {c.answer(answers) for c in ps or ()}
                 if len(got) == 1 and None not in got:
                     out[n][i] = got.pop()
         return out
@@ -422,19 +423,21 @@ class Engine:
             out.append(_Callee(at, defs, guards))
         return out
 
-    def _ask(self, asks: dict[Place, str | None]) -> None:
-        """The checker's concrete answers to these questions (Python files), in place."""
+    def _ask(self, questions: Sequence[Place]) -> dict[Place, str | None]:
+        """The checker's concrete answers to these questions (Python files), all in one batch."""
         ck = self.checker("python")
         if ck is None or not ck.available:
-            return
+            return {}
         by: dict[Path, list[Query]] = {}
-        for where, q in asks:
+        for where, q in questions:
             by.setdefault(where, []).append(q)
         items = sorted(by.items())
         got = ck.types_at_many(items)
-        for (where, qs), types in zip(items, got, strict=True):
-            for q, t in zip(qs, types, strict=True):
-                asks[(where, q)] = concrete(t, "python")
+        return {
+            (where, q): concrete(t, "python")
+            for (where, qs), types in zip(items, got, strict=True)
+            for q, t in zip(qs, types, strict=True)
+        }
 
     def declared_types(self, f: FileSites) -> list[list[str]]:
         """For each site, the annotations of the project functions' parameters it is passed to

@@ -52,13 +52,17 @@ class Called(NamedTuple):
     awaited: bool
 
 
-def returned_calls(data: bytes, slices: Sequence[Slice]) -> list[tuple[Returned, ...] | None]:
-    """For each Python return slice, the calls its function returns (see above); None elsewhere."""
+def returned_calls(
+    data: bytes, slices: Sequence[Slice], root: Node | None = None
+) -> list[tuple[Returned, ...] | None]:
+    """For each Python return slice, the calls its function returns (see above); None elsewhere.
+    `root`: the text's tree, when the caller has parsed it."""
     out: list[tuple[Returned, ...] | None] = [None] * len(slices)
     wanted = [i for i, s in enumerate(slices) if _candidate(s)]
     if not wanted:
         return out
-    root = parse(data, "python").root_node
+    if root is None:
+        root = parse(data, "python").root_node
     for i in wanted:
         s = slices[i]
         name = root.descendant_for_byte_range(s.span[0], s.span[1])

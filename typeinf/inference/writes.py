@@ -70,14 +70,15 @@ class Writes:
     values: tuple[Value, ...]
 
 
-def written(data: bytes, slices: Sequence[Slice]) -> list[Writes | None]:
+def written(data: bytes, slices: Sequence[Slice], root: Node | None = None) -> list[Writes | None]:
     """For each slice, the values later written into it where it is a variable that starts empty
-    (see above); None elsewhere."""
+    (see above); None elsewhere.  `root`: the text's tree, when the caller has parsed it."""
     out: list[Writes | None] = [None] * len(slices)
     wanted = [i for i, s in enumerate(slices) if starts_empty(s) is not None]
     if not wanted:
         return out
-    root = parse(data, "python").root_node
+    if root is None:
+        root = parse(data, "python").root_node
     targets: dict[str, list[_Target]] = {}
     for i in wanted:
         t = _target(root, slices[i], i)
