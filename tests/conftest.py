@@ -37,3 +37,20 @@ def python_project(tmp_path: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     return tmp_path
+
+
+def python_sites(root: Path, name: str, kind: str) -> list:
+    """The sites of one kind of a Python file of the project, as sliced from its text on disk."""
+    from typeinf.slices import extract
+
+    return [s for s in extract((root / name).read_text(), "python", name) if s.kind == kind]
+
+
+def checked_engine(root: Path):  # -> typeinf.inference.engine.Engine
+    """The engine over the project at `root` with the shipped model and its default checkers
+    (pyrefly for Python: a real checker, started on first need)."""
+    from typeinf.inference.engine import Engine, default_checkers
+    from typeinf.inference.predict import Predictor
+    from typeinf.inference.project import ProjectIndex
+
+    return Engine(Predictor(), ProjectIndex.build(root), default_checkers(root))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import ROOT, need_tool, python_project
+from conftest import ROOT, checked_engine, need_tool, python_project, python_sites
 
 from typeinf.inference.calls import AcrossMemo, Argument, CallTable, FileCalls, Param, across, scan_calls
 from typeinf.inference.project import ProjectIndex
@@ -125,8 +125,7 @@ def test_the_engine_asks_pyrefly_the_types_of_the_names_callers_pass(tmp_path: P
     """A real checker: `render(page)` in another module, where `page` is an annotated `Page`; the
     parameter of `render` hears `Page` (and the literal passed by the other call, `str`), only types
     that can be named where the parameter is."""
-    from typeinf.inference.engine import Engine, FileSites, default_checkers
-    from typeinf.inference.predict import Predictor
+    from typeinf.inference.engine import FileSites
 
     root = python_project(
         tmp_path,
@@ -139,8 +138,8 @@ def test_the_engine_asks_pyrefly_the_types_of_the_names_callers_pass(tmp_path: P
             ),
         },
     )
-    sites = [s for s in extract((root / "view.py").read_text(), "python", "view.py") if s.kind == "param"]
-    with Engine(Predictor(), ProjectIndex.build(root), default_checkers(root)) as engine:
+    sites = python_sites(root, "view.py", "param")
+    with checked_engine(root) as engine:
         ev = engine.evidence(FileSites(root / "view.py", "python", sites))
         written_only = engine.evidence(FileSites(root / "view.py", "python", sites), checker=False)
     by_name = {s.name: e for s, e in zip(sites, ev, strict=True)}

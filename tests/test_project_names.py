@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, python_project
+from conftest import ROOT, checked_engine, python_project
 
 from typeinf.inference.bundle import RERANK_FILE, BundleError, ModelBundle
 from typeinf.inference.confidence import Calibrator
@@ -327,12 +327,11 @@ def test_the_checkers_type_is_evidence_only_when_concrete() -> None:
 def test_the_engine_asks_pyrefly_about_the_text_it_is_given(tmp_path: Path) -> None:
     """A real checker (pyrefly, from the test extra): the inferred return type of the file as the
     caller has it in memory (annotate's later rounds), not as it is on disk."""
-    from typeinf.inference.engine import Engine, FileSites, default_checkers
-    from typeinf.inference.predict import Predictor
+    from typeinf.inference.engine import FileSites
 
     root = python_project(tmp_path, {"m.py": "def f():\n    return [1, 2]\n"})
     on_disk = extract((root / "m.py").read_text(), "python", "m.py")
-    with Engine(Predictor(), ProjectIndex.build(root), default_checkers(root)) as engine:
+    with checked_engine(root) as engine:
         ev = engine.evidence(FileSites(root / "m.py", "python", [s for s in on_disk if s.kind == "return"]))
         assert [e.checker for e in ev] == ["list[int]"]
         text = "def f():\n    return {'a': 1.5}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import python_project
+from conftest import checked_engine, python_project, python_sites
 
 from typeinf.inference.calls import CallTable, scan_calls
 from typeinf.inference.returned import Returned, returned_calls
@@ -94,9 +94,7 @@ def test_the_engine_gives_what_the_called_function_returns_with_pyrefly(tmp_path
     parameter; the engine asks it at the one function of that name.  An awaited coroutine gives
     what the coroutine returns; a coroutine returned without `await` gives no type; the checker's
     `None` for an abstract method's placeholder body is not evidence."""
-    from typeinf.inference.engine import Engine, FileSites, default_checkers
-    from typeinf.inference.predict import Predictor
-    from typeinf.inference.project import ProjectIndex
+    from typeinf.inference.engine import FileSites
 
     root = python_project(
         tmp_path,
@@ -120,8 +118,8 @@ def test_the_engine_gives_what_the_called_function_returns_with_pyrefly(tmp_path
             )
         },
     )
-    sites = [s for s in extract((root / "visit.py").read_text(), "python", "visit.py") if s.kind == "return"]
-    with Engine(Predictor(), ProjectIndex.build(root), default_checkers(root)) as engine:
+    sites = python_sites(root, "visit.py", "return")
+    with checked_engine(root) as engine:
         f = FileSites(root / "visit.py", "python", sites)
         own = dict(zip([s.name for s in sites], engine.checker_types(f), strict=True))
         ev = engine.evidence(f)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import python_project
+from conftest import checked_engine, python_project, python_sites
 
-from typeinf.inference.project import ProjectIndex
 from typeinf.inference.writes import Value, Writes, compose, written
 from typeinf.slices import extract
 
@@ -95,8 +94,7 @@ def test_the_engine_gives_the_written_type_as_the_checkers_with_pyrefly(tmp_path
     """A real checker: pyrefly says `None` where `self.conn = None` is written and nothing of
     `{}`; the engine gives the type of what the class writes into them, the names and the calls'
     results typed by pyrefly."""
-    from typeinf.inference.engine import Engine, FileSites, default_checkers
-    from typeinf.inference.predict import Predictor
+    from typeinf.inference.engine import FileSites
 
     root = python_project(
         tmp_path,
@@ -112,8 +110,8 @@ def test_the_engine_gives_the_written_type_as_the_checkers_with_pyrefly(tmp_path
             )
         },
     )
-    sites = [s for s in extract((root / "net.py").read_text(), "python", "net.py") if s.kind == "var"]
-    with Engine(Predictor(), ProjectIndex.build(root), default_checkers(root)) as engine:
+    sites = python_sites(root, "net.py", "var")
+    with checked_engine(root) as engine:
         ev = engine.evidence(FileSites(root / "net.py", "python", sites))
         written_only = engine.evidence(FileSites(root / "net.py", "python", sites), checker=False)
     by_name = {s.name: e.checker for s, e in zip(sites, ev, strict=True)}

@@ -78,7 +78,6 @@ from .base import (
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
-    Query,
     QueryLike,
     absolute,
     as_query,
@@ -309,7 +308,8 @@ class LspChecker(Checker):
         self._first_query = True
         # the type texts hovers gave while no text has changed since (the same question, the same
         # answer: predict's last pass asks again about the sites annotate's last round asked)
-        self._answered: dict[tuple[str, int, int, str], str | None] = {}
+        # (uri, 0-based line, UTF-16 column, kind, whether the position names an `async def`)
+        self._answered: dict[tuple[str, int, int, str, bool], str | None] = {}
         self._shadow: Shadow | None = None  # the project's copy the server runs on, after a `sync`
         self._unsynced = False  # texts set since the server last read the shadow copy
         if root is not None:
@@ -446,8 +446,8 @@ class LspChecker(Checker):
         # every file opened before any hover is sent: a document opened while the server answers
         # another's hovers makes it drop them (pyrefly answers null to the requests in flight)
         uris = [self._ensure_open(path) for path, _ in asks]
-        # (file's queries, their keys, the indices asked now, the request ids)
-        sent: list[tuple[list[Query], list[tuple[str, int, int, str]], list[int], list[int]]] = []
+        # (a file's keys of its queries, the indices asked now, the request ids)
+        sent: list[tuple[list[tuple[str, int, int, str, bool]], list[int], list[int]]] = []
         try:
             for uri, (_, positions) in zip(uris, asks, strict=True):
                 lines = self._texts[uri]
@@ -458,17 +458,15 @@ class LspChecker(Checker):
                     col = utf16_col(line_text, _name_column(line_text, q.column))
                     # (pyrefly's hover on an `async def`'s name does not say it is one)
                     is_async = q.kind == "return" and _ASYNC_DEF.search(line_text[: q.column]) is not None
-                    keys.append((uri, q.line - 1, col, f"{q.kind} async" if is_async else q.kind))
+                    keys.append((uri, q.line - 1, col, q.kind, is_async))
                     if keys[-1] not in self._answered:
                         todo.append(i)
                         pos = {"line": q.line - 1, "character": col}
                         params.append({"textDocument": {"uri": uri}, "position": pos})
-                sent.append(
-                    (queries, keys, todo, c.send_many("textDocument/hover", params) if params else [])
-                )
+                sent.append((keys, todo, c.send_many("textDocument/hover", params) if params else []))
             out: list[list[str | None]] = []
             while sent:
-                queries, keys, todo, ids = sent[0]
+                keys, todo, ids = sent[0]
                 timeout = self.open_timeout if self._first_query else self.timeout
                 replies = c.replies(ids, "textDocument/hover", timeout=timeout) if ids else []
                 sent.pop(0)
@@ -477,10 +475,8 @@ class LspChecker(Checker):
                 for i, hover in zip(todo, replies, strict=True):
                     # (a position the server failed on: no type, as its answer)
                     contents = None if isinstance(hover, CheckerError) or not hover else hover.get("contents")
-                    kind = keys[i][3]
-                    self._answered[keys[i]] = type_text_from_hover(
-                        contents, kind.removesuffix(" async"), kind.endswith(" async")
-                    )
+                    _, _, _, kind, is_async = keys[i]
+                    self._answered[keys[i]] = type_text_from_hover(contents, kind, is_async)
                 out.append([self._answered[k] for k in keys])
             return out
         finally:  # a timeout or crash: the requests not waited for are forgotten

@@ -139,7 +139,7 @@ function startsEmpty(name) {
   return init.kind === ts.SyntaxKind.NullKeyword || (ts.isIdentifier(init) && init.text === "undefined");
 }
 
-function evolved(checker, sf, name, sym) {
+function evolved(checker, name, sym) {
   // the uses of the variable in its scope, last first: the first with a type that can be written
   let scope = name.parent;
   while (scope && !ts.isBlock(scope) && !ts.isSourceFile(scope) && !ts.isFunctionLike(scope)) scope = scope.parent;
@@ -175,7 +175,7 @@ function typesAt(params) {
       const type = sym ? checker.getTypeOfSymbolAtLocation(sym, node) : checker.getTypeAtLocation(node);
       const shown = show(checker, type, node);
       if (kind === "var" && sym && (shown === null || EMPTY_TYPES.has(shown)) && startsEmpty(node)) {
-        return evolved(checker, sf, node, sym) || shown;
+        return evolved(checker, node, sym) || shown;
       }
       return shown;
     } catch (e) {

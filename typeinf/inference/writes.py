@@ -81,7 +81,7 @@ def written(data: bytes, slices: Sequence[Slice], root: Node | None = None) -> l
         root = parse(data, "python").root_node
     targets: dict[str, list[_Target]] = {}
     for i in wanted:
-        t = _target(root, slices[i], i)
+        t = _target(root, slices[i], i, starts_empty(slices[i]) or "")
         if t is not None:
             targets.setdefault(t.text, []).append(t)
     if not targets:
@@ -110,7 +110,7 @@ def written(data: bytes, slices: Sequence[Slice], root: Node | None = None) -> l
             if t.module and any((f, t.text) in bound for f in t.mutated_in):
                 continue  # (a function that binds the name mutates its own)
             if vals:
-                out[t.index] = Writes(starts_empty(slices[t.index]) or "", tuple(vals))
+                out[t.index] = Writes(t.container, tuple(vals))
     return out
 
 
@@ -162,6 +162,7 @@ def starts_empty(s: Slice) -> str | None:
 @dataclass(slots=True)
 class _Target:
     index: int  # the slice's
+    container: str  # what it starts as (`starts_empty`)
     text: str  # `x`, `self.x`
     scope: Node  # the function (a variable), the class (a member) or the module
     definition: int  # the defining assignment's start byte
@@ -169,7 +170,7 @@ class _Target:
     mutated_in: list[int]  # the functions (start bytes) whose mutations were counted
 
 
-def _target(root: Node, s: Slice, index: int) -> _Target | None:
+def _target(root: Node, s: Slice, index: int, container: str) -> _Target | None:
     n = root.descendant_for_byte_range(s.span[0], s.span[1])
     while n is not None and n.type in ("identifier", "attribute"):
         if n.parent is None or n.parent.type not in ("identifier", "attribute"):
@@ -182,20 +183,15 @@ def _target(root: Node, s: Slice, index: int) -> _Target | None:
     if text != s.name:  # (the slice is not of this text)
         return None
     member = "." in text
-    scope: Node | None = a.parent
-    want = "class_definition" if member else None
-    while scope is not None and scope.type not in _SCOPES:
-        scope = scope.parent
-    if member:
-        fn = scope
-        scope = fn.parent if fn is not None else None
-        while scope is not None and scope.type not in _SCOPES:
-            scope = scope.parent
-        if fn is None or fn.type != "function_definition" or scope is None or scope.type != want:
-            return None
-    elif scope is not None and scope.type != "function_definition":
+    fn = _owner(a, False)  # a variable: of its function or of the module; a member: of a method's class
+    if fn is not None and fn.type != "function_definition":
         return None
-    return _Target(index, text, scope if scope is not None else root, a.start_byte, scope is None, [])
+    scope = _owner(a, True) if member else fn
+    if member and (scope is None or scope.type != "class_definition"):
+        return None
+    return _Target(
+        index, container, text, scope if scope is not None else root, a.start_byte, scope is None, []
+    )
 
 
 def _owner(n: Node, member: bool) -> Node | None:
