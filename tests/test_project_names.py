@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, checked_engine, python_project
+from conftest import ROOT, checked_engine, python_project, python_sites
 
 from typeinf.inference.bundle import RERANK_FILE, BundleError, ModelBundle
 from typeinf.inference.confidence import Calibrator
@@ -339,6 +339,32 @@ def test_the_engine_asks_pyrefly_about_the_text_it_is_given(tmp_path: Path) -> N
         ev = engine.evidence(FileSites(root / "m.py", "python", sites, text))
         assert [e.checker for e in ev] == ["dict[str, float]"]
     assert (root / "m.py").read_text() == "def f():\n    return [1, 2]\n"
+
+
+def test_the_checkers_self_is_the_class_where_the_file_does_not_import_self(tmp_path: Path) -> None:
+    """pyrefly says `Self` of `return self`; a file that does not import it names the class (as
+    most code does, and `Self` would need an import that only Python 3.11's typing has)."""
+    from typeinf.inference.engine import FileSites
+
+    method = "    def named(self, name):\n        self.name = name\n        return self\n"
+    plain = (
+        "class Route:\n"
+        + method
+        + "\n\nclass Outer:\n    class Inner:\n"
+        + method.replace("    ", "        ")
+    )
+    typed = "from typing import Self\n\n\nclass Route:\n" + method
+    root = python_project(tmp_path, {"plain.py": plain, "typed.py": typed})
+    with checked_engine(root) as engine:
+        got = {
+            name: [
+                e.checker
+                for e in engine.evidence(FileSites(root / name, "python", python_sites(root, name, "return")))
+            ]
+            for name in ("plain.py", "typed.py")
+        }
+    # (a nested class's method keeps `Self`: its bare name is not bound where the annotation is read)
+    assert got == {"plain.py": ["Route", "Self"], "typed.py": ["Self"]}
 
 
 def test_without_a_checker_the_engine_warns_once_and_goes_on(

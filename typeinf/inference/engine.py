@@ -55,7 +55,7 @@ from .predict import Predictor
 from .project import ProjectIndex, module_name
 from .rerank import Evidence, key, unqualified
 from .returned import Returned, returned_calls
-from .spelling import module_bindings, through_modules, through_project, without_redundant_none
+from .spelling import module_bindings, self_as_class, through_modules, through_project, without_redundant_none
 from .static import is_stub
 from .writes import Writes, compose, starts_empty, written
 
@@ -466,7 +466,8 @@ class Engine:
         hints, before the checker answers).  `types`: the file's `checker_types`, `filled`, when asked.
         The checker's type of a function whose body is a placeholder (`...`, a docstring under
         `@abstractmethod`, only `raise`: typeinf.inference.static.is_stub) is not evidence: it says
-        `None` of what the implementations return."""
+        `None` of what the implementations return.  `Self` is the method's class in a Python file
+        that does not import it (typeinf.inference.spelling.self_as_class)."""
         names = self.index.names_for(f.language)
         project, modules = self._project_types(f.path, f.language)
         respell = partial(through_project, modules=modules) if lang_family(f.language) == "python" else None
@@ -479,6 +480,8 @@ class Engine:
         if len(self._named) > NAMED_KEPT:
             self._named.clear()
         for s, t, passed, taken in zip(f.slices, types, arguments, declared, strict=True):
+            if t is not None and respell is not None:
+                t = self_as_class(t, s.qualname, s.scope)
             same, other = names.votes(s.kind, s.name), names.other_votes(s.kind, s.name)
             if same is None and other is None and t is None and not passed and not taken:
                 out.append(Evidence())

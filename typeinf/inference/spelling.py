@@ -4,6 +4,7 @@
     t, module = through_modules(t, module, modules, bindings, scope_names)
 
     t = without_redundant_none(t, nullable)   # `CookiesType | None` -> `CookiesType`
+    t = self_as_class(t, qualname, scope)     # `Self` -> `Route` in a file that does not import Self
     through_project(t, modules)               # `configuration.NamespaceConfig` -> `NamespaceConfig`
 
 A type of the project that the file does not import by name, but whose module it imports
@@ -115,6 +116,22 @@ def without_redundant_none(t: str, nullable: frozenset[str] | set[str]) -> str:
     return " | ".join(m for m in members if m != "None")
 
 
+def self_as_class(t: str, qualname: str, scope: Sequence[ScopeName]) -> str:
+    """The (Python) type with `Self` spelled as the class whose method the site is in (the
+    checker's type of `return self`, of `cls()`), where the file does not import `Self`: most code
+    names the class (`-> "Route"`, which annotate quotes inside its own class), and `Self` would
+    need an import, from `typing` only on Python 3.11.  Only a method of a class the file defines
+    at its top level (`qualname` "Route.with_name"); the type as it is otherwise."""
+    if "Self" not in t:
+        return t
+    owner, _, rest = qualname.partition(".")
+    if not rest or "." in rest:
+        return t
+    if any(n.name == "Self" for n in scope) or not any(n.name == owner and n.kind == "class" for n in scope):
+        return t
+    return _SELF.sub(owner, t)
+
+
 def through_project(t: str, modules: Mapping[str, str]) -> str | None:
     """A type whose qualified names are the project's types by their modules' names
     (`configuration.NamespaceConfig`, `obj.VirtualHost`: a file that does not import the module
@@ -139,4 +156,5 @@ def through_project(t: str, modules: Mapping[str, str]) -> str | None:
 # a qualified name (`a.b.C`); a name that is neither an attribute (no `.` before it) nor a
 # qualifier (no `.` after it), and not a literal's text (a type with quotes is not respelled)
 _QUALIFIED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_SELF = re.compile(r"(?<![\w.\"'])Self(?![\w.])")
 _BARE = re.compile(r"(?<![\w.\"'])([A-Za-z_]\w*)(?![\w.])")
