@@ -231,6 +231,50 @@ def test_a_value_hears_the_annotation_of_the_parameter_it_is_passed_to(tmp_path:
     assert ev["c"] is None
 
 
+def test_a_parameter_stored_into_a_declared_attribute_hears_its_annotation(tmp_path: Path) -> None:
+    """`self.guards = guards` where the class declares `guards: Sequence[Guard] | None` (a class-body
+    declaration: kept by the strip protocol, as a dataclass needs it) or `self.size: int = ...` in
+    another method: the parameter hears that annotation; a value transformed on the way
+    (`self.name = name.strip()`), an attribute of something else than `self`, a store in a nested
+    function and an undeclared attribute say nothing."""
+    from typeinf.inference.engine import Engine, FileSites
+    from typeinf.inference.predict import Predictor
+
+    code = (
+        "from typing import Sequence\n\n\nclass Guard:\n    pass\n\n\nclass Route:\n"
+        "    guards: Sequence[Guard] | None\n    name: str\n\n"
+        "    def __init__(self, guards, name, size, other, inner, peer):\n"
+        "        if guards:\n            self.guards = guards\n        self.name = name.strip()\n"
+        "        self.size = size\n        self.other = other\n        peer.name = peer\n"
+        "        def later():\n            self.name = inner\n\n"
+        "    def reset(self):\n        self.size: int = 0\n"
+    )
+    root = python_project(tmp_path, {"route.py": code})
+    params = {
+        p.name: p.stored
+        for p in scan_calls(parse(code.encode(), "python").root_node, "python", code.encode()).params.values()
+    }
+    assert params == {
+        "guards": "Sequence[Guard] | None",
+        "name": None,
+        "size": "int",
+        "other": None,
+        "inner": None,
+        "peer": None,
+    }
+    sites = python_sites(root, "route.py", "param")
+    with Engine(Predictor(), ProjectIndex.build(root), None) as engine:
+        ev = {
+            s.name: e.callees
+            for s, e in zip(
+                sites, engine.evidence(FileSites(root / "route.py", "python", sites)), strict=True
+            )
+        }
+    assert ev["guards"] is not None and ev["guards"].counts == (("Sequence[Guard] | None", 1),)
+    assert ev["size"] is not None and ev["size"].counts == (("int", 1),)
+    assert all(ev[n] is None for n in ("name", "other", "inner", "peer"))
+
+
 def test_the_next_round_predicts_the_files_whose_evidence_a_round_changed(tmp_path: Path) -> None:
     """After a round wrote `session` and the signature of `save` in store.py: a file with a site
     named `session`, a file calling `save`, a file defining a function store.py or that caller calls

@@ -81,6 +81,9 @@ class Param(NamedTuple):
     member: bool | None  # True: only as an attribute (a method); False: never (`new Cls`); None: either
     annotation: str | None = None
     name: str = ""  # the parameter's name
+    # (Python) the annotation its class declares for the attribute a method stores it into as it is
+    # (`self.guards = guards` where the class body says `guards: Sequence[Guard] | None`)
+    stored: str | None = None
 
     def takes(self, position: int | None, keyword: str | None) -> bool:
         """Whether an argument at this position or with this keyword is this parameter."""
@@ -132,8 +135,13 @@ def scan_calls(root: Node, language: str, data: bytes) -> FileCalls:
     params: dict[tuple[int, int], Param] = {}
     functions: Functions = {}
     defined: list[tuple[int, str]] = []
+    declared: dict[int, dict[str, str]] = {}  # (Python) a class's declared attributes, by its node's id
     for n in sorted(found.get("def", ()), key=lambda n: (n.start_byte, -n.end_byte)):
-        name = (_py_params if python else _ts_params)(n, data, params, functions)
+        name = (
+            _py_params(n, data, params, functions, declared)
+            if python
+            else _ts_params(n, data, params, functions)
+        )
         if name:
             defined.append((n.start_point[0] + 1, name))
     return FileCalls(tuple(calls), params, tuple(defined), functions)
@@ -380,7 +388,13 @@ def _py_call(n: Node, data: bytes) -> Call | None:
     return Call(callee, member, tuple(args), n.start_point[0] + 1, use_of(n, PY_VALUES))
 
 
-def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functions: Functions) -> str:
+def _py_params(
+    fn: Node,
+    data: bytes,
+    out: dict[tuple[int, int], Param],
+    functions: Functions,
+    declared: dict[int, dict[str, str]] | None = None,
+) -> str:
     where = fn.child_by_field_name("name")
     name = node_text(where)
     ps = fn.child_by_field_name("parameters")
@@ -400,6 +414,9 @@ def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
     index = 0
     keyword_only = False
     first = method  # self / cls: not an argument at the call
+    stored = (
+        _py_stored(fn, cls, ps, {} if declared is None else declared) if method and cls is not None else {}
+    )
     for p in ps.named_children:
         t = p.type
         if t in ("comment", "positional_separator"):
@@ -428,10 +445,76 @@ def _py_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
             member,
             node_text(ann) or None,
             node_text(ident),
+            stored.get(node_text(ident)),
         )
         if not keyword_only:
             index += 1
     return callee
+
+
+_PY_NESTED = frozenset({"function_definition", "class_definition", "lambda"})
+
+
+def _py_statements(block: Node | None) -> Iterable[Node]:
+    """The assignment statements of a function's or a class's own code (in its blocks and their
+    compound statements' blocks, not in the functions and classes it nests; expressions are not
+    gone into)."""
+    todo = list(reversed(block.named_children)) if block is not None else []
+    while todo:
+        n = todo.pop()
+        t = n.type
+        if t == "expression_statement":
+            yield from (c for c in n.named_children if c.type == "assignment")
+        elif t == "block" or t.endswith(("_statement", "_clause")) or t == "case_clause":
+            if t not in _PY_NESTED:
+                todo.extend(reversed(n.named_children))
+
+
+def _py_stored(fn: Node, cls: Node, ps: Node, declared: dict[int, dict[str, str]]) -> dict[str, str]:
+    """The parameters of a method that it stores as they are into an attribute of `self` (its
+    first parameter) whose annotation its class declares (`_py_declared`): parameter name -> that
+    annotation.  `declared`: the classes' declarations found so far (a scan's)."""
+    first = next((p for p in ps.named_children if p.type != "comment"), None)
+    if first is None or first.type != "identifier":
+        return {}
+    me = node_text(first)
+    into: dict[str, str] = {}  # parameter name -> the attribute it is stored into (the first store)
+    for a in _py_statements(fn.child_by_field_name("body")):
+        left, right = a.child_by_field_name("left"), a.child_by_field_name("right")
+        if left is None or right is None or left.type != "attribute" or right.type != "identifier":
+            continue
+        owner, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
+        if owner is not None and attr is not None and node_text(owner) == me:
+            into.setdefault(node_text(right), node_text(attr))
+    if not into:
+        return {}
+    if cls.id not in declared:
+        declared[cls.id] = _py_declared(cls)
+    attrs = declared[cls.id]
+    return {p: attrs[x] for p, x in into.items() if x in attrs}
+
+
+def _py_declared(cls: Node) -> dict[str, str]:
+    """A class's attributes whose annotations it declares, in the class body (`guards: T`, kept
+    where a dataclass or a slot needs it) or in a method (`self.guards: T = ...`): name -> the
+    annotation's text (the first one)."""
+    declared: dict[str, str] = {}
+    body = cls.child_by_field_name("body")
+    for a in _py_statements(body):  # the class body's own declarations
+        left, ann = a.child_by_field_name("left"), a.child_by_field_name("type")
+        if left is not None and ann is not None and left.type == "identifier":
+            declared.setdefault(node_text(left), node_text(ann))
+    for m in body.named_children if body is not None else ():  # the methods' `self.x: T = ...`
+        fn = m.child_by_field_name("definition") if m.type == "decorated_definition" else m
+        if fn is None or fn.type != "function_definition":
+            continue
+        for a in _py_statements(fn.child_by_field_name("body")):
+            left, ann = a.child_by_field_name("left"), a.child_by_field_name("type")
+            if left is not None and ann is not None and left.type == "attribute":
+                owner, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
+                if owner is not None and attr is not None and node_text(owner) == "self":
+                    declared.setdefault(node_text(attr), node_text(ann))
+    return declared
 
 
 def _py_class_of(fn: Node) -> Node | None:

@@ -442,15 +442,22 @@ class Engine:
     def declared_types(self, f: FileSites) -> list[list[str]]:
         """For each site, the annotations of the project functions' parameters it is passed to
         (`render(page)` where `render` declares `page: Page`: the callee's signature in partially
-        typed code), normalised as the project's annotations are counted (typeinf.inference.calls)."""
+        typed code) and, for a parameter a method stores as it is into an attribute its class
+        declares, that attribute's annotation (`self.guards = guards` under `guards: Sequence[Guard]
+        | None`), normalised as the project's annotations are counted (typeinf.inference.calls)."""
         table = self.index.calls_for(f.language)
         fam = lang_family(f.language)
+        here = f.path.resolve()
         out: list[list[str]] = []
         for s in f.slices:
+            anns = [
+                param.annotation for param in map(table.passed, s.evidence.passed_to) if param is not None
+            ]
+            if s.kind == "param":
+                own = table.param(here, s.line, s.column)
+                anns.append(own.stored if own is not None else None)
             got = []
-            for p in s.evidence.passed_to:
-                param = table.passed(p)
-                ann = param.annotation if param is not None else None
+            for ann in anns:
                 t = label(ann, fam) if ann is not None else ""
                 if t:
                     got.append(unqualified(t))
