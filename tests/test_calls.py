@@ -275,6 +275,25 @@ def test_a_parameter_stored_into_a_declared_attribute_hears_its_annotation(tmp_p
     assert all(ev[n] is None for n in ("name", "other", "inner", "peer"))
 
 
+def test_a_typescript_parameter_stored_into_a_declared_field_hears_its_type() -> None:
+    """`this.url = url` where the class declares `private url: string;` (a field without an
+    initialiser: kept by the strip protocol); a store inside an arrow function, into an undeclared
+    field or of a transformed value says nothing."""
+    code = (
+        b"class Client {\n  private url: string;\n  timeout?: number;\n"
+        b"  constructor(url, t, later, other, raw) {\n    this.url = url;\n    if (t) { this.timeout = t; }\n"
+        b"    const f = () => { this.url = later; };\n    this.other = other;\n    this.url = raw.trim();\n  }\n}\n"
+    )
+    params = scan_calls(parse(code, "typescript").root_node, "typescript", code).params.values()
+    assert {p.name: p.stored for p in params} == {
+        "url": "string",
+        "t": "number",
+        "later": None,
+        "other": None,
+        "raw": None,
+    }
+
+
 def test_the_next_round_predicts_the_files_whose_evidence_a_round_changed(tmp_path: Path) -> None:
     """After a round wrote `session` and the signature of `save` in store.py: a file with a site
     named `session`, a file calling `save`, a file defining a function store.py or that caller calls

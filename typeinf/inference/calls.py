@@ -452,22 +452,36 @@ def _py_params(
     return callee
 
 
-_PY_NESTED = frozenset({"function_definition", "class_definition", "lambda"})
+_NESTED = frozenset({"function_definition", "class_definition", "class_declaration", "function_declaration"})
 
 
-def _py_statements(block: Node | None) -> Iterable[Node]:
+def _statements(block: Node | None, assignment: str = "assignment") -> Iterable[Node]:
     """The assignment statements of a function's or a class's own code (in its blocks and their
     compound statements' blocks, not in the functions and classes it nests; expressions are not
-    gone into)."""
+    gone into).  `assignment`: the grammar's node (TypeScript: `assignment_expression`)."""
     todo = list(reversed(block.named_children)) if block is not None else []
     while todo:
         n = todo.pop()
         t = n.type
         if t == "expression_statement":
-            yield from (c for c in n.named_children if c.type == "assignment")
-        elif t == "block" or t.endswith(("_statement", "_clause")) or t == "case_clause":
-            if t not in _PY_NESTED:
+            yield from (c for c in n.named_children if c.type == assignment)
+        elif t in ("block", "statement_block") or t.endswith(("_statement", "_clause")):
+            if t not in _NESTED:
                 todo.extend(reversed(n.named_children))
+
+
+def _stores(body: Node | None, me: str, assignment: str, attribute: str, field: str) -> dict[str, str]:
+    """A method's parameters (by name) that it stores as they are into an attribute of `me`
+    (`self`, `this`) -> that attribute (the first store of each)."""
+    into: dict[str, str] = {}
+    for a in _statements(body, assignment):
+        left, right = a.child_by_field_name("left"), a.child_by_field_name("right")
+        if left is None or right is None or left.type != attribute or right.type != "identifier":
+            continue
+        owner, attr = left.child_by_field_name("object"), left.child_by_field_name(field)
+        if owner is not None and attr is not None and node_text(owner) == me:
+            into.setdefault(node_text(right), node_text(attr))
+    return into
 
 
 def _py_stored(fn: Node, cls: Node, ps: Node, declared: dict[int, dict[str, str]]) -> dict[str, str]:
@@ -477,15 +491,7 @@ def _py_stored(fn: Node, cls: Node, ps: Node, declared: dict[int, dict[str, str]
     first = next((p for p in ps.named_children if p.type != "comment"), None)
     if first is None or first.type != "identifier":
         return {}
-    me = node_text(first)
-    into: dict[str, str] = {}  # parameter name -> the attribute it is stored into (the first store)
-    for a in _py_statements(fn.child_by_field_name("body")):
-        left, right = a.child_by_field_name("left"), a.child_by_field_name("right")
-        if left is None or right is None or left.type != "attribute" or right.type != "identifier":
-            continue
-        owner, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
-        if owner is not None and attr is not None and node_text(owner) == me:
-            into.setdefault(node_text(right), node_text(attr))
+    into = _stores(fn.child_by_field_name("body"), node_text(first), "assignment", "attribute", "attribute")
     if not into:
         return {}
     if cls.id not in declared:
@@ -500,7 +506,7 @@ def _py_declared(cls: Node) -> dict[str, str]:
     annotation's text (the first one)."""
     declared: dict[str, str] = {}
     body = cls.child_by_field_name("body")
-    for a in _py_statements(body):  # the class body's own declarations
+    for a in _statements(body):  # the class body's own declarations
         left, ann = a.child_by_field_name("left"), a.child_by_field_name("type")
         if left is not None and ann is not None and left.type == "identifier":
             declared.setdefault(node_text(left), node_text(ann))
@@ -508,7 +514,7 @@ def _py_declared(cls: Node) -> dict[str, str]:
         fn = m.child_by_field_name("definition") if m.type == "decorated_definition" else m
         if fn is None or fn.type != "function_definition":
             continue
-        for a in _py_statements(fn.child_by_field_name("body")):
+        for a in _statements(fn.child_by_field_name("body")):
             left, ann = a.child_by_field_name("left"), a.child_by_field_name("type")
             if left is not None and ann is not None and left.type == "attribute":
                 owner, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
@@ -577,6 +583,7 @@ def _ts_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
     if member is not False and where is not None:
         functions[position(where, data)] = (name, member)
     index = 0
+    stored = _ts_stored(fn) if fn.type == "method_definition" else {}
     for p in ps.named_children:
         if p.type not in ("required_parameter", "optional_parameter"):
             continue
@@ -588,10 +595,36 @@ def _ts_params(fn: Node, data: bytes, out: dict[tuple[int, int], Param], functio
         if pat.type == "identifier":
             ann = p.child_by_field_name("type")
             out[position(pat, data)] = Param(
-                name, index, None, member, node_text(ann)[1:].strip() or None, node_text(pat)
+                name,
+                index,
+                None,
+                member,
+                node_text(ann)[1:].strip() or None,
+                node_text(pat),
+                stored.get(node_text(pat)),
             )
         index += 1
     return name
+
+
+def _ts_stored(fn: Node) -> dict[str, str]:
+    """A method's parameters that it stores as they are into a field of `this` whose type its class
+    declares (`url: string;`, a field without an initialiser: kept by the strip protocol) -> that
+    type (the first declaration)."""
+    into = _stores(
+        fn.child_by_field_name("body"), "this", "assignment_expression", "member_expression", "property"
+    )
+    body = fn.parent
+    if not into or body is None or body.type != "class_body":
+        return {}
+    declared: dict[str, str] = {}
+    for f in body.named_children:
+        if f.type != "public_field_definition":
+            continue
+        name, ann = f.child_by_field_name("name"), f.child_by_field_name("type")
+        if name is not None and ann is not None:
+            declared.setdefault(node_text(name), node_text(ann)[1:].strip())
+    return {p: declared[x] for p, x in into.items() if x in declared}
 
 
 # ------------------------------------------------------------------------------------- the table
