@@ -484,7 +484,7 @@ def _stores(body: Node | None, me: str, assignment: str, attribute: str, field: 
     return into
 
 
-def _py_stored(fn: Node, cls: Node, ps: Node, declared: dict[int, dict[str, str]]) -> dict[str, str]:
+def _py_stored(fn: Node, owner: Node, ps: Node, declared: dict[int, dict[str, str]]) -> dict[str, str]:
     """The parameters of a method that it stores as they are into an attribute of `self` (its
     first parameter) whose annotation its class declares (`_py_declared`): parameter name -> that
     annotation.  `declared`: the classes' declarations found so far (a scan's)."""
@@ -494,18 +494,18 @@ def _py_stored(fn: Node, cls: Node, ps: Node, declared: dict[int, dict[str, str]
     into = _stores(fn.child_by_field_name("body"), node_text(first), "assignment", "attribute", "attribute")
     if not into:
         return {}
-    if cls.id not in declared:
-        declared[cls.id] = _py_declared(cls)
-    attrs = declared[cls.id]
+    if owner.id not in declared:
+        declared[owner.id] = _py_declared(owner)
+    attrs = declared[owner.id]
     return {p: attrs[x] for p, x in into.items() if x in attrs}
 
 
-def _py_declared(cls: Node) -> dict[str, str]:
+def _py_declared(owner: Node) -> dict[str, str]:
     """A class's attributes whose annotations it declares, in the class body (`guards: T`, kept
     where a dataclass or a slot needs it) or in a method (`self.guards: T = ...`): name -> the
     annotation's text (the first one)."""
     declared: dict[str, str] = {}
-    body = cls.child_by_field_name("body")
+    body = owner.child_by_field_name("body")
     for a in _statements(body):  # the class body's own declarations
         left, ann = a.child_by_field_name("left"), a.child_by_field_name("type")
         if left is not None and ann is not None and left.type == "identifier":
@@ -517,8 +517,8 @@ def _py_declared(cls: Node) -> dict[str, str]:
         for a in _statements(fn.child_by_field_name("body")):
             left, ann = a.child_by_field_name("left"), a.child_by_field_name("type")
             if left is not None and ann is not None and left.type == "attribute":
-                owner, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
-                if owner is not None and attr is not None and node_text(owner) == "self":
+                who, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
+                if who is not None and attr is not None and node_text(who) == "self":
                     declared.setdefault(node_text(attr), node_text(ann))
     return declared
 
