@@ -28,7 +28,7 @@ from harness import load  # noqa: E402
 
 from typeinf.annotate.dts import typescript_from_env  # noqa: E402
 from typeinf.files import SourceFile, walk  # noqa: E402
-from typeinf.inference.bundle import MODEL_DIR, Calibration  # noqa: E402
+from typeinf.inference.bundle import MODEL_DIR, RERANK_FILE, Calibration  # noqa: E402
 from typeinf.inference.engine import Engine, FileSites, default_checkers  # noqa: E402
 from typeinf.inference.names import Votes  # noqa: E402
 from typeinf.inference.predict import Predictor  # noqa: E402
@@ -261,18 +261,29 @@ def _fit(rows: list[dict]) -> Reranker:
     return Reranker(plain.calibrator, plain.with_calls, _offsets(plain, rows))
 
 
-def fit_and_dump(rows: list[dict], out: Path) -> dict:
-    """Fit on every row; report 2-fold (by package) held-out figures beside the in-sample ones."""
+def _refit_offsets(rows: list[dict]) -> Reranker:
+    """The shipped re-ranker with offsets fitted on `rows` for the groups it has none for (a
+    group split from one it has: `group`); the groups it has keep theirs."""
+    shipped = Reranker.load(MODEL_DIR / RERANK_FILE)
+    return Reranker(shipped.calibrator, shipped.with_calls, {**_offsets(shipped, rows), **shipped.offsets})
+
+
+def fit_and_dump(rows: list[dict], out: Path, offsets_only: bool = False) -> dict:
+    """Fit on every row; report 2-fold (by package) held-out figures beside the in-sample ones.
+    `offsets_only`: the shipped re-ranker kept, only the offsets of new groups fitted (its models
+    were fitted on all the rows, so the folds hold out those offsets only)."""
+    fitting = _refit_offsets if offsets_only else _fit
     packages = sorted({r["package"] for r in rows})
     folds = [set(packages[0::2]), set(packages[1::2])]
     held = []
     for fold in folds:
         held.append(
             _score(
-                _fit([r for r in rows if r["package"] not in fold]), [r for r in rows if r["package"] in fold]
+                fitting([r for r in rows if r["package"] not in fold]),
+                [r for r in rows if r["package"] in fold],
             )
         )
-    reranker = _fit(rows)
+    reranker = fitting(rows)
     report = {"packages": packages, "in_sample": _score(reranker, rows), "held_out_folds": held}
     out.write_text(json.dumps(reranker.to_dict(validation=report), indent=1) + "\n")
     return report
@@ -291,6 +302,11 @@ def main(argv: list[str] | None = None) -> None:
     f = sub.add_parser("fit")
     f.add_argument("rows", type=Path, nargs="+")
     f.add_argument("--out", type=Path, required=True)
+    f.add_argument(
+        "--offsets-only",
+        action="store_true",
+        help="keep the shipped re-ranker (MODEL_DIR/rerank.json) and fit the offsets of the groups it has none for",
+    )
     args = ap.parse_args(argv)
     if args.cmd == "collect":
         predictor = Predictor()
@@ -304,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
                     out.write(json.dumps(r) + "\n")
         return
     rows = [json.loads(line) for p in args.rows for line in p.read_text().splitlines() if line.strip()]
-    report = fit_and_dump(rows, args.out)
+    report = fit_and_dump(rows, args.out, offsets_only=args.offsets_only)
     print(json.dumps(report, indent=1))
 
 

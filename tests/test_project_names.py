@@ -202,6 +202,27 @@ def test_a_voted_type_the_model_also_ranks_keeps_the_models_spelling() -> None:
     assert key("configuration.NamespaceConfig") == key("NamespaceConfig")
 
 
+def test_a_site_whose_checker_agrees_has_its_own_offset_and_an_unseen_group_its_parents() -> None:
+    """The calibration groups split the sites whose checker's type is the model's own choice
+    (`:agree`): their writes are held to the threshold's precision by an offset of their own; a
+    group validation did not see takes the offset of the group it was split from."""
+    from dataclasses import replace as with_
+
+    from typeinf.inference.rerank import Site, group
+
+    p = _pred([("Request", 0.6), ("str", 0.2)])
+    site = Site.of(p)
+    assert group(site, Evidence(checker="Request")) == "python:param:model:agree"
+    assert group(site, Evidence(checker="str")) == "python:param:model"
+    assert group(site, Evidence(Votes((("Request", 3),), 3))) == "python:param:model"
+    base = _chooser(0.0)
+    parent = with_(base, offsets={"python:param:model": 3.0})
+    split = with_(base, offsets={"python:param:model": 3.0, "python:param:model:agree": 0.0})
+    ev = Evidence(checker="Request")
+    assert parent.rank(site, ev)[0][0] < split.rank(site, ev)[0][0]  # the parent's offset: lower
+    assert base.rank(site, ev)[0][0] == split.rank(site, ev)[0][0]
+
+
 def test_the_spellings_of_one_type_vote_together() -> None:
     """A project writes `NamespaceConfig` in one file and `configuration.NamespaceConfig` in another:
     one type, whose votes count together (3 + 2 of 5, not 3 of 5 beside 2 of 5)."""
