@@ -266,6 +266,7 @@ class Reranker:
 
     def rank(self, site: Site, ev: Evidence) -> list[tuple[float, Candidate]]:
         """Every candidate with its probability of being the author's type, best first."""
+        ev = trusted(site, ev)
         name = group(site, ev)
         # (a group validation did not see has the offset of the group it was split from)
         off = self.offsets.get(name, self.offsets.get(name.removesuffix(AGREE), 0.0))
@@ -285,9 +286,11 @@ class Reranker:
     def apply(self, pred: Prediction, ev: Evidence) -> Prediction:
         """The prediction re-ranked with the project's evidence (unchanged without any, or for a
         qualifier the code states: a type alias)."""
-        if not ev or not pred.type or pred.rule in QUALIFIER_RULES:
+        site = Site.of(pred) if pred.type else None
+        ev = trusted(site, ev) if site is not None else ev
+        if not ev or site is None or pred.rule in QUALIFIER_RULES:
             return pred
-        p, best, scored = self.choose(Site.of(pred), ev)
+        p, best, scored = self.choose(site, ev)
         alternatives = [(best.type, p), *[(c.type, q) for q, c in scored if c is not best]][:5]
         if best.type == pred.type:
             return replace(pred, confidence=p, alternatives=alternatives)
@@ -302,6 +305,16 @@ class Reranker:
             module=None,
             rule=None,
         )
+
+
+def trusted(site: Site, ev: Evidence) -> Evidence:
+    """The evidence without the checker's `None` for a return whose model's first choice is another
+    type: on the validation packages such a `None` was the author's type 20 times of 297 (a hook
+    that returns `None` until it is overridden, a function pyrefly cannot see returning), where the
+    checker's other types that the model did not choose were right 1,750 times of 2,291."""
+    if site.kind == "return" and ev.checker == "None" and site.type != "None":
+        return replace(ev, checker=None)
+    return ev
 
 
 def says_calls(ev: Evidence) -> bool:
