@@ -393,7 +393,7 @@ def _py_params(
     data: bytes,
     out: dict[tuple[int, int], Param],
     functions: Functions,
-    declared: dict[int, dict[str, str]] | None = None,
+    declared: dict[int, dict[str, str]],
 ) -> str:
     where = fn.child_by_field_name("name")
     name = node_text(where)
@@ -414,9 +414,7 @@ def _py_params(
     index = 0
     keyword_only = False
     first = method  # self / cls: not an argument at the call
-    stored = (
-        _py_stored(fn, cls, ps, {} if declared is None else declared) if method and cls is not None else {}
-    )
+    stored = _py_stored(fn, cls, ps, declared) if method and cls is not None else {}
     for p in ps.named_children:
         t = p.type
         if t in ("comment", "positional_separator"):
@@ -452,13 +450,11 @@ def _py_params(
     return callee
 
 
-_NESTED = frozenset({"function_definition", "class_definition", "class_declaration", "function_declaration"})
-
-
 def _statements(block: Node | None, assignment: str = "assignment") -> Iterable[Node]:
-    """The assignment statements of a function's or a class's own code (in its blocks and their
-    compound statements' blocks, not in the functions and classes it nests; expressions are not
-    gone into).  `assignment`: the grammar's node (TypeScript: `assignment_expression`)."""
+    """The assignment statements of a function's or a class's own code: only blocks, statements
+    and clauses are gone into, so neither expressions nor the functions and classes it nests (their
+    nodes are definitions and declarations).  `assignment`: the grammar's node (TypeScript:
+    `assignment_expression`)."""
     todo = list(reversed(block.named_children)) if block is not None else []
     while todo:
         n = todo.pop()
@@ -466,8 +462,7 @@ def _statements(block: Node | None, assignment: str = "assignment") -> Iterable[
         if t == "expression_statement":
             yield from (c for c in n.named_children if c.type == assignment)
         elif t in ("block", "statement_block") or t.endswith(("_statement", "_clause")):
-            if t not in _NESTED:
-                todo.extend(reversed(n.named_children))
+            todo.extend(reversed(n.named_children))
 
 
 def _stores(body: Node | None, me: str, assignment: str, attribute: str, field: str) -> dict[str, str]:
