@@ -282,7 +282,8 @@ def test_a_typescript_parameter_stored_into_a_declared_field_hears_its_type() ->
     code = (
         b"class Client {\n  private url: string;\n  timeout?: number;\n"
         b"  constructor(url, t, later, other, raw) {\n    this.url = url;\n    if (t) { this.timeout = t; }\n"
-        b"    const f = () => { this.url = later; };\n    this.other = other;\n    this.url = raw.trim();\n  }\n}\n"
+        b"    const f = () => { this.url = later; };\n    this.other = other;\n    this.url = raw.trim();\n  }\n"
+        b"  retry(kind, n) {\n    switch (kind) {\n      case 1: this.timeout = n; break;\n      default: break;\n    }\n  }\n}\n"
     )
     params = scan_calls(parse(code, "typescript").root_node, "typescript", code).params.values()
     assert {p.name: p.stored for p in params} == {
@@ -291,6 +292,8 @@ def test_a_typescript_parameter_stored_into_a_declared_field_hears_its_type() ->
         "later": None,
         "other": None,
         "raw": None,
+        "kind": None,
+        "n": "number",  # a store inside a `switch`'s case
     }
 
 

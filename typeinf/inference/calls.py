@@ -450,6 +450,10 @@ def _py_params(
     return callee
 
 
+# besides statements and clauses: blocks, and a TypeScript `switch`'s body and cases
+_INTO = frozenset({"block", "statement_block", "switch_body", "switch_case", "switch_default"})
+
+
 def _statements(block: Node | None, assignment: str = "assignment") -> Iterable[Node]:
     """The assignment statements of a function's or a class's own code: only blocks, statements
     and clauses are gone into, so neither expressions nor the functions and classes it nests (their
@@ -461,7 +465,7 @@ def _statements(block: Node | None, assignment: str = "assignment") -> Iterable[
         t = n.type
         if t == "expression_statement":
             yield from (c for c in n.named_children if c.type == assignment)
-        elif t in ("block", "statement_block") or t.endswith(("_statement", "_clause")):
+        elif t in _INTO or t.endswith(("_statement", "_clause")):
             todo.extend(reversed(n.named_children))
 
 
