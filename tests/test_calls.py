@@ -99,7 +99,7 @@ def test_a_name_defined_twice_in_the_project_gives_no_evidence() -> None:
     table = CallTable.build([(Path("/p/a.py"), fa), (Path("/p/b.py"), fb)])
     assert table.arguments(Path("/p/b.py"), 2, 18) == []
     alone = CallTable.build([(Path("/p/b.py"), fb)])
-    assert alone.param(Path("/p/b.py"), 2, 18) == Param("get", 0, "k", True, name="k")
+    assert alone.param(Path("/p/b.py"), 2, 18) == Param("get", 0, "k", True, name="k", owner="B")
     assert alone.arguments(Path("/p/b.py"), 2, 18) == [
         (Path("/p/b.py"), Argument(0, None, "int", None, "1", "literal"))
     ]
@@ -473,3 +473,91 @@ def test_an_edited_files_calls_replace_its_own_among_the_projects_in_path_order(
     files[Path("/p/m.py")] = edited
     assert got == CallTable.build([(p, scan(src)) for p, src in files.items()])
     assert "only" not in got.calls and [p.name for p, _ in got.calls["f"]] == ["a.py", "m.py", "m.py", "z.py"]
+
+
+def _py_table(files: dict[str, bytes]) -> CallTable:
+    return CallTable.build(
+        (Path("/p") / name, scan_calls(parse(src, "python").root_node, "python", src))
+        for name, src in files.items()
+    )
+
+
+_OVERRIDES = {
+    "base.py": b"class Base:\n    def handle(self, item: Item, name: str) -> bool:\n        return True\n\n"
+    b"    def size(self, n) -> int:\n        return n\n",
+    "mid.py": b"import base\n\n\nclass Empty(base.Base):\n    pass\n\n\n"
+    b"class Mid(Empty):\n    def size(self, n: float) -> float:\n        return n\n",
+    "leaf.py": b"import logging\n\n\nclass Leaf(Mid):\n    def handle(self, item, name):\n        return False\n\n"
+    b"    def size(self, n):\n        return 1\n\n    @staticmethod\n    def handle_static(item):\n        pass\n\n\n"
+    b"class H(logging.Handler):\n    def emit(self, record):\n        pass\n",
+}
+
+
+def test_a_method_hears_the_annotations_of_the_method_it_overrides() -> None:
+    """`Leaf.handle(self, item, name)` under `Base.handle(self, item: Item, name: str) -> bool`,
+    through a class that defines no method and a module-qualified base; the nearest base's method
+    wins (`Mid.size`); a base the project does not define (`logging.Handler`), a class defined
+    twice and a static method say nothing; a base's method hears its overrides."""
+    table = _py_table(_OVERRIDES)
+    leaf = Path("/p/leaf.py")
+    params = {(p.callee, p.name): p for p in table.params[leaf].values()}
+    assert params[("handle", "item")].owner == "Leaf" and params[("handle_static", "item")].owner is None
+    assert table.override_params(params[("handle", "item")]) == ["Item"]
+    assert table.override_params(params[("handle", "name")]) == ["str"]
+    assert table.override_params(params[("size", "n")]) == ["float"]  # Mid's, not Base's (unannotated)
+    assert table.override_params(params[("emit", "record")]) == []
+    assert table.override_params(params[("handle_static", "item")]) == []
+    assert table.override_returns(leaf, 5, 8) == ["bool"]
+    assert table.override_returns(leaf, 8, 8) == ["float"]
+    assert table.override_returns(leaf, 17, 8) == []  # emit
+    twice = _py_table(
+        {**_OVERRIDES, "other.py": b"class Base:\n    def handle(self, item: int, name) -> None: ...\n"}
+    )
+    assert twice.override_returns(leaf, 5, 8) == []
+    # the other way round: a base's method hears the methods that override it (the nearest in each
+    # line of subclasses: Mid's `size`, not Leaf's)
+    base = {(p.callee, p.name): p for p in table.params[Path("/p/base.py")].values()}
+    assert table.override_params(base[("size", "n")]) == ["float"]
+    assert table.override_returns(Path("/p/base.py"), 5, 8) == ["float"]
+    assert table.override_returns(Path("/p/base.py"), 2, 8) == []  # Leaf.handle: no annotation
+
+
+def test_an_edited_files_classes_and_methods_replace_its_own() -> None:
+    """`CallTable.replaced` keeps the classes' bases and the methods' return annotations as `build`
+    makes them of the files as they are now (a base and an annotation changed, a class added)."""
+    table = _py_table(_OVERRIDES)
+    edited = (
+        _OVERRIDES["mid.py"].replace(b"-> float", b"-> complex").replace(b"Empty(base.Base)", b"Empty(Other)")
+    )
+    edited += b"\n\nclass Other:\n    def size(self, n: int) -> str:\n        return ''\n"
+    src = _OVERRIDES["mid.py"]
+    got = table.replaced(
+        Path("/p/mid.py"),
+        scan_calls(parse(src, "python").root_node, "python", src),
+        scan_calls(parse(edited, "python").root_node, "python", edited),
+    )
+    assert got == _py_table({**_OVERRIDES, "mid.py": edited})
+    assert got.override_returns(Path("/p/leaf.py"), 8, 8) == ["complex"]
+    assert got.override_returns(Path("/p/leaf.py"), 5, 8) == []  # Base is no longer above Leaf
+
+
+def test_the_engine_gives_an_overriding_methods_sites_the_annotations_they_override(tmp_path: Path) -> None:
+    from typeinf.inference.engine import Engine, FileSites
+
+    root = python_project(
+        tmp_path,
+        {
+            "base.py": "class Item:\n    pass\n\n\nclass Base:\n"
+            "    def handle(self, item: Item, name: str) -> bool:\n        return True\n",
+            "leaf.py": "from base import Base\n\n\nclass Leaf(Base):\n    def handle(self, item, name):\n"
+            "        return False\n",
+        },
+    )
+    sites = extract((root / "leaf.py").read_text(), "python", "leaf.py")
+    engine = Engine(None, ProjectIndex.build(root))  # type: ignore[arg-type]
+    got = engine.declared_types(FileSites(root / "leaf.py", "python", sites))
+    assert {(s.kind, s.name): d for s, d in zip(sites, got, strict=True)} == {
+        ("return", "handle"): ["bool"],
+        ("param", "item"): ["Item"],
+        ("param", "name"): ["str"],
+    }

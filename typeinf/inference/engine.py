@@ -444,7 +444,10 @@ class Engine:
         (`render(page)` where `render` declares `page: Page`: the callee's signature in partially
         typed code) and, for a parameter a method stores as it is into an attribute its class
         declares, that attribute's annotation (`self.guards = guards` under `guards: Sequence[Guard]
-        | None`), normalised as the project's annotations are counted (typeinf.inference.calls)."""
+        | None`), and for a method's parameter or return, the annotations of the method of a base
+        class of the project it overrides (`handle(self, item)` under `Base.handle(self, item:
+        Item) -> bool`) and of the subclasses' methods that override it, normalised as the
+        project's annotations are counted (typeinf.inference.calls)."""
         table = self.index.calls_for(f.language)
         fam = lang_family(f.language)
         here = f.path.resolve()
@@ -456,6 +459,9 @@ class Engine:
             if s.kind == "param":
                 own = table.param(here, s.line, s.column)
                 anns.append(own.stored if own is not None else None)
+                anns += table.override_params(own) if own is not None else []
+            elif s.kind == "return":
+                anns += table.override_returns(here, s.line, s.column)
             got = []
             for ann in anns:
                 t = label(ann, fam) if ann is not None else ""

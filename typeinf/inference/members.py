@@ -69,18 +69,25 @@ def _walk_self_attrs(fn: Node, out: set[str]) -> None:
             stack.extend(n.children)
 
 
+def py_bases(node: Node) -> tuple[str, ...]:
+    """A Python class's bases by their last names (`mod.Base[T]` is `Base`; `metaclass=...` is none)."""
+    sup = node.child_by_field_name("superclasses")
+    out = []
+    for b in sup.named_children if sup is not None else ():
+        if b.type == "keyword_argument":
+            continue  # metaclass=...
+        out.append(
+            node_text(b.child_by_field_name("value") if b.type == "subscript" else b).rsplit(".", 1)[-1]
+        )
+    return tuple(out)
+
+
 def _py_class(node: Node) -> ClassDef | None:
     name = node_text(node.child_by_field_name("name"))
     if not name:
         return None
     members: set[str] = set()
-    bases: list[str] = []
-    sup = node.child_by_field_name("superclasses")
-    for b in sup.named_children if sup is not None else ():
-        if b.type == "keyword_argument":
-            continue  # metaclass=...
-        base = node_text(b.child_by_field_name("value") if b.type == "subscript" else b)
-        bases.append(base.rsplit(".", 1)[-1])
+    bases = py_bases(node)
     body = node.child_by_field_name("body")
     for stmt in body.named_children if body is not None else ():
         if stmt.type == "decorated_definition":
