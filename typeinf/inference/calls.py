@@ -478,13 +478,13 @@ def _py_params(
 
 
 def _py_class_record(
-    cls: Node, data: bytes, classes: dict[tuple[int, int], tuple[str, tuple[str, ...]]]
+    node: Node, data: bytes, classes: dict[tuple[int, int], tuple[str, tuple[str, ...]]]
 ) -> None:
     """A class's name and its bases' last names (`members.py_bases`), in `classes` by where its
     name is."""
-    where = cls.child_by_field_name("name")
+    where = node.child_by_field_name("name")
     if where is not None:
-        classes[position(where, data)] = (node_text(where), py_bases(cls))
+        classes[position(where, data)] = (node_text(where), py_bases(node))
 
 
 # besides statements and clauses: blocks, and a TypeScript `switch`'s body and cases
