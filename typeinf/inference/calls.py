@@ -156,7 +156,9 @@ def scan_calls(root: Node, language: str, data: bytes) -> FileCalls:
         )
         if name:
             defined.append((n.start_point[0] + 1, name))
-    for n in found.get("class", ()):
+    # (in the text's order: a capture's nodes come in no fixed order, and the subclasses a method
+    # hears are the first MAX_DEFINITIONS in this order)
+    for n in sorted(found.get("class", ()), key=lambda n: n.start_byte):
         _py_class_record(n, data, classes)
     return FileCalls(tuple(calls), params, tuple(defined), functions, methods, classes)
 
