@@ -803,52 +803,46 @@ class CallTable:
             method_sites[path] = new.methods
         return CallTable(calls, defined, params, signatures, functions, where, classes, methods, method_sites)
 
-    def overridden(self, owner: str, name: str) -> str | None:
-        """The nearest class of the project above `owner` (by its bases, breadth first) that defines a
-        method `name`; None when there is none, or a class on the way is defined more than once or
-        is not the project's (a library's: its methods are not known here)."""
-        own = self.classes.get(owner, ())
-        if len(own) != 1:
-            return None
-        todo, seen = list(own[0][1][1]), {owner}
-        while todo:
-            base = todo.pop(0)
-            if base in seen:
-                continue
-            seen.add(base)
-            defs = self.classes.get(base, ())
-            if len(defs) != 1:
-                continue
-            if len(self.methods.get((base, name), ())) == 1:
-                return base
-            todo.extend(defs[0][1][1])
-        return None
+    def _bases(self, c: str) -> tuple[str, ...]:
+        return self.classes[c][0][1][1]
 
-    def overriding(self, owner: str, name: str) -> list[str]:
-        """The classes of the project below `owner` whose method `name` overrides its own: for each
-        line of subclasses, the first that defines one (at most MAX_DEFINITIONS classes; a class
-        defined more than once is not followed)."""
-        if len(self.classes.get(owner, ())) != 1:
-            return []
+    def _subclasses_of(self, c: str) -> list[str]:
         below = self._subclasses
-        if below is None:
+        if below is None:  # (made once per table, when first asked)
             below = self._subclasses = {}
             for sub, defs in self.classes.items():
                 for _, (_, bases) in defs:
                     for b in bases:
                         below.setdefault(b, []).append(sub)
+        return below.get(c, [])
+
+    def _definers(self, owner: str, name: str, step: Callable[[str], Iterable[str]], limit: int) -> list[str]:
+        """Breadth first from `owner` along `step` (its bases, or its subclasses): the classes of the
+        project that define a method `name`, at most `limit`, none followed past one that does; a
+        class defined more than once, or not the project's (a library's: its methods are not known
+        here), is not followed."""
+        if len(self.classes.get(owner, ())) != 1:
+            return []
         out: list[str] = []
-        todo, seen = list(below.get(owner, ())), {owner}
-        while todo and len(out) < MAX_DEFINITIONS:
-            sub = todo.pop(0)
-            if sub in seen or len(self.classes.get(sub, ())) != 1:
+        todo, seen = list(step(owner)), {owner}
+        while todo and len(out) < limit:
+            c = todo.pop(0)
+            if c in seen or len(self.classes.get(c, ())) != 1:
                 continue
-            seen.add(sub)
-            if len(self.methods.get((sub, name), ())) == 1:
-                out.append(sub)
+            seen.add(c)
+            if len(self.methods.get((c, name), ())) == 1:
+                out.append(c)
             else:
-                todo.extend(below.get(sub, ()))
+                todo.extend(step(c))
         return out
+
+    def _overrides(self, owner: str, name: str) -> list[str]:
+        """The classes whose method `name` a method of `owner` overrides (the nearest base that
+        defines one) or is overridden by (below, the first in each line of subclasses, at most
+        MAX_DEFINITIONS)."""
+        return self._definers(owner, name, self._bases, 1) + self._definers(
+            owner, name, self._subclasses_of, MAX_DEFINITIONS
+        )
 
     def override_params(self, p: Param) -> list[str]:
         """(Python) The annotations of the parameters of the same name of the methods a method's
@@ -856,8 +850,7 @@ class CallTable:
         nearest base's) and of those that override it (the subclasses')."""
         if p.owner is None:
             return []
-        base = self.overridden(p.owner, p.callee)
-        classes = ([base] if base is not None else []) + self.overriding(p.owner, p.callee)
+        classes = self._overrides(p.owner, p.callee)
         return [
             q.annotation
             for _, q in self.signatures.get(p.callee, ())
@@ -870,9 +863,12 @@ class CallTable:
         m = self.method_sites.get(path, {}).get((line, column))
         if m is None:
             return []
-        base = self.overridden(m[0], m[1])
-        classes = ([base] if base is not None else []) + self.overriding(m[0], m[1])
-        return [ann for c in classes for _, (_, _, ann) in self.methods[(c, m[1])] if ann is not None]
+        return [
+            ann
+            for c in self._overrides(m[0], m[1])
+            for _, (_, _, ann) in self.methods[(c, m[1])]
+            if ann is not None
+        ]
 
     def signature(self, callee: str, position: int | None, keyword: str | None, member: bool) -> Param | None:
         """The parameter a call `callee(...)` (`obj.callee(...)`: `member`) passes an argument at this
